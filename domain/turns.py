@@ -1,0 +1,41 @@
+"""What one agent turn takes and gives back.
+
+The workflow owns the transcript and passes it in whole; the agents package rebuilds the team from
+it, runs one turn and returns only what is new. Kept in `domain/` so the workflow, the activity
+and the agents share one definition.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from domain.models import Category, Channel, Citation, Customer, Priority, Sentiment, TranscriptEntry
+
+Decision = Literal["reply", "escalate"]
+
+
+class TurnRequest(BaseModel):
+    ticket_id: str
+    customer: Customer
+    channel: Channel
+    subject: str
+    category: Category
+    priority: Priority
+    sentiment: Sentiment
+    transcript: list[TranscriptEntry]
+    # Set when the workflow's rules already hand the ticket to a human: the agent then writes the
+    # acknowledgement the customer sees while they wait, instead of trying to solve the issue.
+    handoff_reason: str | None = None
+
+
+class TurnOutcome(BaseModel):
+    agent: str  # e.g. "TechnicalAgent"
+    reply: str
+    decision: Decision = "reply"
+    escalation_reason: str | None = None
+    citations: list[Citation] = Field(default_factory=list)
+    tool_calls: list[str] = Field(default_factory=list)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
