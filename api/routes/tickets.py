@@ -1,0 +1,220 @@
+"""Tickets: open one (starts its workflow), read it, add a customer follow-up, list them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.deps import PoolDep, SettingsDep, TemporalDep
+from api.errors import ApiError
+from api.schemas import (
+    MessageAccepted,
+    MessageIn,
+    MessageOut,
+    TicketCreated,
+    TicketIn,
+    TicketOut,
+    TicketSummary,
+)
+from db import customers, tickets
+from domain.models import Customer, Priority, Status
+from workflows.ticket import CustomerMessage, TicketInput, TicketWorkflow, initial_search_attributes
+
+router = APIRouter(prefix="/tickets", tags=["tickets"])
+_TICKET_ID = re.compile(r"^tkt_[0-9a-f]{16}$")
+
+
+def workflow_id_for(ticket_id: str) -> str:
+    return f"ticket-{ticket_id}"
+
+
+def _ticket_id(customer_id: str, idempotency_key: str | None) -> str:
+    """Business key: the same customer and idempotency key always name the same ticket."""
+    if idempotency_key is None:
+        return f"tkt_{uuid.uuid4().hex[:16]}"
+    return "tkt_" + hashlib.sha256(f"{customer_id}\x00{idempotency_key}".encode()).hexdigest()[:16]
+
+
+def _fingerprint(body: TicketIn, customer_id: str) -> str:
+    payload = {
+        "customer": customer_id,
+        "channel": body.channel.value,
+        "subject": body.subject,
+        "body": body.body,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+async def _resolve_customer(pool: PoolDep, body: TicketIn) -> Customer:
+    found = None
+    if body.customer_id:
+        found = await customers.get_customer(pool, body.customer_id)
+    elif body.customer_email:
+        found = await customers.get_customer_by_email(pool, body.customer_email)
+    if found is None:
+        ref = body.customer_id or body.customer_email
+        raise ApiError(422, "unknown_customer", f"no customer {ref!r} in the CRM")
+    return found
+
+
+def _check_ticket_id(ticket_id: str) -> None:
+    if not _TICKET_ID.match(ticket_id):
+        raise ApiError(404, "ticket_not_found", f"no ticket {ticket_id!r}")
+
+
+def _temporal_unavailable(e: RPCError) -> ApiError:
+    return ApiError(503, "temporal_unavailable", f"workflow service unavailable: {e.message}")
+
+
+@router.post("", status_code=201, response_model=TicketCreated)
+async def open_ticket(
+    body: TicketIn,
+    response: Response,
+    pool: PoolDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> TicketCreated:
+    customer = await _resolve_customer(pool, body)
+    key = body.idempotency_key or idempotency_key
+    ticket_id = _ticket_id(customer.customer_id, key)
+    wf_id = workflow_id_for(ticket_id)
+    fingerprint = _fingerprint(body, customer.customer_id)
+    try:
+        await temporal.start_workflow(
+            TicketWorkflow.run,
+            TicketInput(
+                ticket_id,
+                customer.customer_id,
+                body.channel,
+                body.subject,
+                body.body,
+                auto_resolve_after=timedelta(hours=settings.AUTO_RESOLVE_AFTER_HOURS),
+            ),
+            id=wf_id,
+            task_queue=settings.TEMPORAL_TASK_QUEUE,
+            # A ticket id is never reused, even after the ticket closed: a repeat returns the original.
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            search_attributes=initial_search_attributes(customer.customer_id),
+            memo={"request_fingerprint": fingerprint},
+            static_summary=f"[{body.channel.value}] {body.subject}"[:200],
+        )
+    except WorkflowAlreadyStartedError:
+        desc = await temporal.get_workflow_handle(wf_id).describe()
+        memo = await desc.memo()
+        if memo.get("request_fingerprint") != fingerprint:
+            raise ApiError(
+                409, "idempotency_key_reused", "this idempotency key was already used for a different request"
+            ) from None
+        response.status_code = 200
+        row = await tickets.get_ticket(pool, ticket_id)
+        return TicketCreated(
+            ticket_id=ticket_id,
+            workflow_id=wf_id,
+            status=row.status if row else Status.NEW.value,
+            created=False,
+        )
+    except RPCError as e:
+        raise _temporal_unavailable(e) from e
+    return TicketCreated(ticket_id=ticket_id, workflow_id=wf_id, status=Status.NEW.value, created=True)
+
+
+@router.get("/{ticket_id}", response_model=TicketOut)
+async def get_ticket(ticket_id: str, pool: PoolDep, temporal: TemporalDep) -> TicketOut:
+    _check_ticket_id(ticket_id)
+    row = await tickets.get_ticket(pool, ticket_id)
+    if row is None:
+        # Started but its first activity has not written the row yet: answer from the workflow.
+        handle: WorkflowHandle[TicketWorkflow, object] = temporal.get_workflow_handle_for(
+            TicketWorkflow.run, workflow_id_for(ticket_id)
+        )
+        try:
+            state = await handle.query(TicketWorkflow.state)
+        except RPCError as e:
+            if e.status == RPCStatusCode.NOT_FOUND:
+                raise ApiError(404, "ticket_not_found", f"no ticket {ticket_id!r}") from None
+            raise _temporal_unavailable(e) from e
+        return TicketOut(
+            ticket_id=ticket_id,
+            workflow_id=workflow_id_for(ticket_id),
+            customer_id=state.customer_id,
+            channel=state.channel.value,
+            subject=state.subject,
+            status=state.status.value,
+        )
+    messages = await tickets.get_messages(pool, ticket_id)
+    out = TicketOut.model_validate(
+        {**row.model_dump(), "messages": [MessageOut.model_validate(m.model_dump()) for m in messages]}
+    )
+    out.time_to_first_response_s = _ttfr(row)
+    return out
+
+
+def _ttfr(row: tickets.TicketRecord) -> float | None:
+    if row.first_response_at is None:
+        return None
+    return round((row.first_response_at - row.created_at).total_seconds(), 3)
+
+
+@router.post("/{ticket_id}/messages", status_code=202, response_model=MessageAccepted)
+async def add_message(
+    ticket_id: str,
+    body: MessageIn,
+    temporal: TemporalDep,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> MessageAccepted:
+    _check_ticket_id(ticket_id)
+    message_id = body.message_id or idempotency_key or uuid.uuid4().hex
+    handle = temporal.get_workflow_handle_for(TicketWorkflow.run, workflow_id_for(ticket_id))
+    await _ensure_open(temporal, ticket_id)
+    try:
+        await handle.signal(TicketWorkflow.add_customer_message, CustomerMessage(message_id, body.body))
+    except RPCError as e:
+        if e.status == RPCStatusCode.NOT_FOUND:  # it closed between the check and the signal
+            raise ApiError(409, "ticket_closed", f"ticket {ticket_id} is closed; open a new ticket") from None
+        raise _temporal_unavailable(e) from e
+    return MessageAccepted(ticket_id=ticket_id, message_id=message_id)
+
+
+async def _ensure_open(temporal: Client, ticket_id: str) -> None:
+    try:
+        desc = await temporal.get_workflow_handle(workflow_id_for(ticket_id)).describe()
+    except RPCError as e:
+        if e.status == RPCStatusCode.NOT_FOUND:
+            raise ApiError(404, "ticket_not_found", f"no ticket {ticket_id!r}") from None
+        raise _temporal_unavailable(e) from e
+    if desc.status != WorkflowExecutionStatus.RUNNING:
+        raise ApiError(409, "ticket_closed", f"ticket {ticket_id} is closed; open a new ticket")
+
+
+@router.get("", response_model=list[TicketSummary])
+async def list_tickets(
+    pool: PoolDep,
+    status: Status | None = None,
+    priority: Priority | None = None,
+    customer_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[TicketSummary]:
+    rows = await tickets.list_tickets(
+        pool,
+        status=status.value if status else None,
+        priority=priority.value if priority else None,
+        customer_id=customer_id,
+        limit=limit,
+        offset=offset,
+    )
+    return [
+        TicketSummary.model_validate({**r.model_dump(), "time_to_first_response_s": _ttfr(r)}) for r in rows
+    ]

@@ -1,0 +1,104 @@
+"""Request and response bodies of the HTTP API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from domain.models import Channel, Citation
+
+MAX_SUBJECT = 300
+MAX_BODY = 20_000
+
+
+class TicketIn(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+    customer_id: str | None = Field(default=None, max_length=64)
+    customer_email: str | None = Field(default=None, max_length=320)
+    channel: Channel = Channel.API
+    subject: str = Field(min_length=1, max_length=MAX_SUBJECT)
+    body: str = Field(min_length=1, max_length=MAX_BODY)
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _one_customer_reference(self) -> TicketIn:
+        if not self.customer_id and not self.customer_email:
+            raise ValueError("give customer_id or customer_email")
+        return self
+
+
+class MessageIn(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+    body: str = Field(min_length=1, max_length=MAX_BODY)
+    message_id: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class TicketCreated(BaseModel):
+    ticket_id: str
+    workflow_id: str
+    status: str
+    created: bool  # False when an earlier request with the same idempotency key made this ticket
+
+
+class MessageAccepted(BaseModel):
+    ticket_id: str
+    message_id: str
+    accepted: bool = True
+
+
+class MessageOut(BaseModel):
+    seq: int
+    sender: str
+    author: str
+    body: str
+    sentiment: str | None
+    citations: list[Citation]
+    created_at: datetime
+
+
+class TicketOut(BaseModel):
+    ticket_id: str
+    workflow_id: str
+    customer_id: str
+    channel: str
+    subject: str
+    status: str
+    category: str | None = None
+    priority: str | None = None
+    sentiment: str | None = None
+    escalated: bool = False
+    escalation_reason: str | None = None
+    assigned_agent: str | None = None
+    created_at: datetime | None = None
+    first_response_at: datetime | None = None
+    first_response_due: datetime | None = None
+    resolution_due: datetime | None = None
+    resolved_at: datetime | None = None
+    time_to_first_response_s: float | None = None
+    messages: list[MessageOut] = Field(default_factory=list)
+
+
+class TicketSummary(BaseModel):
+    ticket_id: str
+    customer_id: str
+    channel: str
+    subject: str
+    status: str
+    category: str | None
+    priority: str | None
+    sentiment: str | None
+    escalated: bool
+    created_at: datetime
+    time_to_first_response_s: float | None
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody

@@ -1,0 +1,108 @@
+"""Pure support policy from the brief: SLA targets, the VIP/enterprise boost, priority and escalation rules.
+
+Everything here is deterministic and free of I/O so the workflow can call it directly.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from domain.models import Customer, Plan, Priority, Sentiment
+
+_ORDER = [Priority.LOW, Priority.MEDIUM, Priority.HIGH, Priority.CRITICAL]
+
+# Resolution targets are the brief's table. First-response targets are ours: a quarter of the
+# resolution target, so a critical ticket is acknowledged within 15 minutes.
+RESOLUTION_TARGET: dict[Priority, timedelta] = {
+    Priority.CRITICAL: timedelta(hours=1),
+    Priority.HIGH: timedelta(hours=4),
+    Priority.MEDIUM: timedelta(hours=24),
+    Priority.LOW: timedelta(hours=72),
+}
+FIRST_RESPONSE_TARGET: dict[Priority, timedelta] = {
+    Priority.CRITICAL: timedelta(minutes=15),
+    Priority.HIGH: timedelta(hours=1),
+    Priority.MEDIUM: timedelta(hours=4),
+    Priority.LOW: timedelta(hours=12),
+}
+
+
+@dataclass(frozen=True)
+class SlaDeadlines:
+    first_response_due: datetime
+    resolution_due: datetime
+
+
+def raise_priority(p: Priority, levels: int = 1) -> Priority:
+    return _ORDER[min(_ORDER.index(p) + levels, len(_ORDER) - 1)]
+
+
+def priority_boost(customer: Customer) -> int:
+    """VIP and enterprise customers are served one level faster (the brief's rule; not cumulative)."""
+    return 1 if customer.is_vip or customer.plan == Plan.ENTERPRISE else 0
+
+
+def effective_priority(base: Priority, customer: Customer) -> Priority:
+    return raise_priority(base, priority_boost(customer))
+
+
+def sla_deadlines(priority: Priority, opened_at: datetime) -> SlaDeadlines:
+    return SlaDeadlines(
+        first_response_due=opened_at + FIRST_RESPONSE_TARGET[priority],
+        resolution_due=opened_at + RESOLUTION_TARGET[priority],
+    )
+
+
+# Priority from the customer's words. Ordered: the first rule that matches wins.
+_CRITICAL = re.compile(
+    r"\b(outage|is down|are down|went down|production (is )?down|data loss|lost (all )?data|"
+    r"security (breach|incident)|breach|hacked|compromised|leaked|all users|nobody can)\b",
+    re.I,
+)
+_HIGH = re.compile(
+    r"\b(urgent|asap|immediately|blocking|blocked|production|can'?t (log ?in|access|login)|"
+    r"cannot (log ?in|access)|locked out|5\d\d|429|failed payment|charged twice|double charged|"
+    r"deadline|right now)\b",
+    re.I,
+)
+_LOW = re.compile(
+    r"\b(feature request|suggestion|would be nice|wondering|just curious|how do i|how can i|"
+    r"is it possible|question about|no rush|whenever)\b",
+    re.I,
+)
+
+
+def priority_from_text(text: str) -> tuple[Priority, list[str]]:
+    """Base priority (before the customer boost) and the words that decided it."""
+    for rule, prio in ((_CRITICAL, Priority.CRITICAL), (_HIGH, Priority.HIGH), (_LOW, Priority.LOW)):
+        found = sorted({m.group(0).lower() for m in rule.finditer(text)})
+        if found:
+            return prio, found
+    return Priority.MEDIUM, []
+
+
+_HUMAN_REQUEST = re.compile(
+    r"\b(speak|talk|chat) (to|with) (a |an )?(human|person|real person|manager|supervisor|someone)\b|"
+    r"\b(human agent|real person|escalate this)\b",
+    re.I,
+)
+_LEGAL_SECURITY = re.compile(
+    r"\b(lawyer|legal action|lawsuit|sue|gdpr complaint|attorney|breach|hacked|compromised|"
+    r"leaked|fraud)\b",
+    re.I,
+)
+
+
+def escalation_reason(text: str, sentiment: Sentiment, customer: Customer) -> str | None:
+    """Why this message must go to a human, or None. The brief's rules, most serious first."""
+    if _LEGAL_SECURITY.search(text):
+        return "legal or security concern"
+    if _HUMAN_REQUEST.search(text):
+        return "customer asked for a human"
+    if sentiment == Sentiment.VERY_NEGATIVE:
+        return "very negative sentiment"
+    if sentiment == Sentiment.NEGATIVE and (customer.is_vip or customer.plan == Plan.ENTERPRISE):
+        return "VIP or enterprise customer unhappy"
+    return None

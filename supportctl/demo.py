@@ -1,0 +1,149 @@
+"""`supportctl demo`: start the local stack, push the sample tickets through it, print a summary, stop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from settings import Settings
+from supportctl.prepare import prepare
+from supportctl.stack import LocalStack, resolve_database_url
+
+SAMPLE_TICKETS = Path(__file__).resolve().parents[1] / "demo" / "tickets.jsonl"
+REPLY_TIMEOUT_S = 180.0
+
+
+def say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+@dataclass
+class DemoTicket:
+    key: str
+    customer_id: str
+    channel: str
+    subject: str
+    body: str
+    follow_up: str | None
+
+
+def load_samples(path: Path = SAMPLE_TICKETS) -> list[DemoTicket]:
+    out = []
+    for line in path.read_text().splitlines():
+        if line.strip():
+            row = json.loads(line)
+            out.append(DemoTicket(row["key"], row["customer_id"], row["channel"], row["subject"], row["body"],
+                                  row.get("follow_up")))
+    return out
+
+
+async def _get(http: httpx.AsyncClient, ticket_id: str) -> dict[str, Any]:
+    r = await http.get(f"/tickets/{ticket_id}")
+    r.raise_for_status()
+    data: dict[str, Any] = r.json()
+    return data
+
+
+def _answered(t: dict[str, Any], agent_replies: int) -> bool:
+    replies = sum(1 for m in t["messages"] if m["sender"] == "agent")
+    return replies >= agent_replies
+
+
+async def _wait_for(http: httpx.AsyncClient, ticket_id: str, agent_replies: int) -> dict[str, Any]:
+    deadline = time.monotonic() + REPLY_TIMEOUT_S
+    while True:
+        t = await _get(http, ticket_id)
+        if _answered(t, agent_replies) or t["status"] == "escalated" and agent_replies > 1:
+            return t
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"ticket {ticket_id}: no agent reply within {REPLY_TIMEOUT_S:.0f}s")
+        await asyncio.sleep(0.25)
+
+
+async def _one(http: httpx.AsyncClient, sample: DemoTicket, run: str, n: int, total: int) -> dict[str, Any]:
+    r = await http.post("/tickets", json={
+        "customer_id": sample.customer_id, "channel": sample.channel, "subject": sample.subject,
+        "body": sample.body, "idempotency_key": f"{run}-{sample.key}",
+    })
+    r.raise_for_status()
+    tid = r.json()["ticket_id"]
+    t = await _wait_for(http, tid, 1)
+    say(f"  [{n:>2}/{total}] {tid} {sample.channel:<5} → {t['category']}/{t['priority']}, "
+        f"{t['assigned_agent']} replied in {t['time_to_first_response_s']:.2f}s ({t['status']})")
+    if sample.follow_up and t["status"] != "escalated":
+        m = await http.post(f"/tickets/{tid}/messages", json={"body": sample.follow_up, "message_id": "f1"})
+        m.raise_for_status()
+        t = await _wait_for(http, tid, 2)
+        say(f"          follow-up answered ({len(t['messages'])} messages, {t['status']})")
+    return t
+
+
+async def push_tickets(api_url: str, samples: list[DemoTicket], concurrency: int = 4) -> list[dict[str, Any]]:
+    run = uuid.uuid4().hex[:6]  # a fresh run id: each demo run opens new tickets
+    sem = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient(base_url=api_url, timeout=30) as http:
+        async def guarded(i: int, s: DemoTicket) -> dict[str, Any]:
+            async with sem:
+                return await _one(http, s, run, i, len(samples))
+
+        results = await asyncio.gather(*(guarded(i, s) for i, s in enumerate(samples, 1)))
+        # Idempotency, shown: repeating the first request returns the same ticket, not a new one.
+        first = samples[0]
+        again = await http.post("/tickets", json={
+            "customer_id": first.customer_id, "channel": first.channel, "subject": first.subject,
+            "body": first.body, "idempotency_key": f"{run}-{first.key}",
+        })
+        say(f"  repeated request for {first.key}: HTTP {again.status_code}, created={again.json()['created']}, "
+            f"same ticket={again.json()['ticket_id'] == results[0]['ticket_id']}")
+    return list(results)
+
+
+def print_summary(rows: list[dict[str, Any]]) -> None:
+    cols = ("ticket", "channel", "category", "priority", "sentiment", "status", "first reply")
+    table = [
+        (t["ticket_id"], t["channel"], t["category"] or "-", t["priority"] or "-", t["sentiment"] or "-",
+         t["status"], f"{t['time_to_first_response_s']:.2f}s" if t["time_to_first_response_s"] is not None else "-")
+        for t in rows
+    ]
+    widths = [max(len(c), *(len(r[i]) for r in table)) for i, c in enumerate(cols)]
+    say("  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)))
+    say("  ".join("-" * w for w in widths))
+    for r in table:
+        say("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)))
+
+
+def run_demo(settings: Settings) -> int:
+    samples = load_samples()
+    say("==> checking PostgreSQL")
+    dsn, keepalive = asyncio.run(resolve_database_url(settings, say))
+    stack = LocalStack(settings, dsn)
+    try:
+        say("==> preparing data: migrations, demo customers, knowledge base, triage model")
+        asyncio.run(prepare(settings, dsn, say))
+        say(f"==> starting Temporal dev server on :{settings.TEMPORAL_PORT} (UI {stack.ui_url})")
+        stack.start_temporal()
+        say("==> starting worker")
+        stack.start_worker()
+        say(f"==> starting API on {stack.api_url}")
+        stack.start_api()
+        say(f"==> pushing {len(samples)} sample tickets through the API")
+        started = time.monotonic()
+        rows = asyncio.run(push_tickets(stack.api_url, samples))
+        say(f"==> {len(rows)} tickets answered in {time.monotonic() - started:.1f}s\n")
+        print_summary(rows)
+        say(f"\nTemporal UI: {stack.ui_url}/namespaces/{settings.TEMPORAL_NAMESPACE}/workflows")
+        say("Find tickets: temporal workflow list --query 'TicketPriority=\"high\"' "
+            f"--address 127.0.0.1:{settings.TEMPORAL_PORT}")
+        say("(the stack stops now; `make dev` keeps it running)")
+        return 0
+    finally:
+        say("==> stopping the local stack")
+        stack.stop()
+        del keepalive

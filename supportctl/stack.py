@@ -1,0 +1,209 @@
+"""The local stack: Temporal dev server, worker and API as child processes, stopped together.
+
+Each child runs in its own session (process group) so stopping the stack stops everything it
+started, grandchildren included; nothing is left behind after Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+
+from settings import Settings
+from workflows.search_attributes import cli_flags
+
+BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class StackError(RuntimeError):
+    """The stack could not start; the message says which part and where its log is."""
+
+
+@dataclass
+class _Child:
+    name: str
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+    log: IO[bytes]
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(0.3)
+        return s.connect_ex((host, port)) == 0
+
+
+async def postgres_answers(dsn: str) -> bool:
+    try:
+        conn = await asyncpg.connect(dsn, timeout=3)
+    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+        return False
+    await conn.close()
+    return True
+
+
+def _admin_dsn(dsn: str) -> str:
+    return urlunsplit(urlsplit(dsn)._replace(path="/postgres"))
+
+
+async def resolve_database_url(
+    settings: Settings, say: Callable[[str], None] | None = None
+) -> tuple[str, object | None]:
+    """DATABASE_URL when its server answers; otherwise an embedded PostgreSQL from `pgserver`.
+
+    Returns the DSN and, for the embedded server, the handle that keeps it running: hold it for as
+    long as the stack runs.
+    """
+    if await postgres_answers(_admin_dsn(settings.DATABASE_URL)):
+        return settings.DATABASE_URL, None
+    if say:
+        say(f"no PostgreSQL answers at {settings.DATABASE_URL}; starting an embedded one (pgserver)")
+    import pgserver
+
+    pgdata = (settings.DATA_DIR / "pgdata").resolve()
+    pgdata.mkdir(parents=True, exist_ok=True)
+    server = await asyncio.to_thread(pgserver.get_server, str(pgdata), cleanup_mode="stop")
+    uri: str = server.get_uri("support")
+    return uri, server
+
+
+@dataclass
+class LocalStack:
+    settings: Settings
+    database_url: str
+    children: list[_Child] = field(default_factory=list)
+
+    @property
+    def log_dir(self) -> Path:
+        d = (self.settings.DATA_DIR / "logs").resolve()
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    def child_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            DATABASE_URL=self.database_url,
+            TEMPORAL_ADDRESS=f"127.0.0.1:{self.settings.TEMPORAL_PORT}",
+            TEMPORAL_NAMESPACE=self.settings.TEMPORAL_NAMESPACE,
+            TEMPORAL_TASK_QUEUE=self.settings.TEMPORAL_TASK_QUEUE,
+            QDRANT_PATH=str(Path(self.settings.QDRANT_PATH).resolve()),
+            DATA_DIR=str(self.settings.DATA_DIR.resolve()),
+            PYTHONUNBUFFERED="1",
+        )
+        return env
+
+    def _spawn(self, name: str, argv: list[str]) -> _Child:
+        log_path = self.log_dir / f"{name}.log"
+        log = log_path.open("ab")
+        proc = subprocess.Popen(
+            argv, cwd=ROOT, env=self.child_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        child = _Child(name, proc, log_path, log)
+        self.children.append(child)
+        return child
+
+    def _wait(self, child: _Child, ready: Callable[[], bool], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if child.proc.poll() is not None:
+                raise StackError(f"{child.name} exited with code {child.proc.returncode}; see {child.log_path}")
+            if ready():
+                return
+            time.sleep(0.2)
+        raise StackError(f"{child.name} not ready after {timeout:.0f}s; see {child.log_path}")
+
+    def start_temporal(self) -> None:
+        s = self.settings
+        if port_open("127.0.0.1", s.TEMPORAL_PORT):
+            raise StackError(f"port {s.TEMPORAL_PORT} is taken: is another Temporal server running?")
+        db_file = (s.DATA_DIR / "temporal.db").resolve()
+        db_file.parent.mkdir(parents=True, exist_ok=True)
+        argv = [
+            str(BIN / "temporal"), "server", "start-dev",
+            "--db-filename", str(db_file),
+            "--ip", "127.0.0.1",
+            "--port", str(s.TEMPORAL_PORT),
+            "--ui-port", str(s.TEMPORAL_UI_PORT),
+            "--http-port", str(s.TEMPORAL_PORT + 10),
+            "--metrics-port", str(s.TEMPORAL_PORT + 11),
+            "--namespace", s.TEMPORAL_NAMESPACE,
+            "--log-level", "warn",
+            *cli_flags(),
+        ]  # fmt: skip
+        child = self._spawn("temporal", argv)
+        self._wait(child, lambda: port_open("127.0.0.1", s.TEMPORAL_PORT), 60)
+
+    def start_worker(self) -> None:
+        child = self._spawn("worker", [sys.executable, str(ROOT / "worker.py")])
+        log = child.log_path
+        start = log.stat().st_size if log.exists() else 0
+
+        def polling() -> bool:
+            with log.open("rb") as f:
+                f.seek(start)
+                return b"polling task queue" in f.read()
+
+        self._wait(child, polling, 120)
+
+    def start_api(self) -> None:
+        s = self.settings
+        if port_open(s.API_HOST, s.API_PORT):
+            raise StackError(f"port {s.API_PORT} is taken: is another API running?")
+        argv = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", s.API_HOST, "--port", str(s.API_PORT),
+                "--log-level", "warning"]
+        child = self._spawn("api", argv)
+
+        def healthy() -> bool:
+            try:
+                return httpx.get(f"{self.api_url}/health", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        self._wait(child, healthy, 60)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.settings.API_HOST}:{self.settings.API_PORT}"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.TEMPORAL_UI_PORT}"
+
+    def alive(self) -> list[str]:
+        return [c.name for c in self.children if c.proc.poll() is None]
+
+    def stop(self) -> None:
+        """SIGTERM every child's process group (API and worker first), then SIGKILL what lingers."""
+        for child in reversed(self.children):
+            if child.proc.poll() is None:
+                _signal_group(child.proc, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for child in reversed(self.children):
+            try:
+                child.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _signal_group(child.proc, signal.SIGKILL)
+                child.proc.wait(timeout=5)
+            child.log.close()
+        self.children.clear()
+
+
+def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
