@@ -22,6 +22,4 @@ async def connect_temporal(settings: Settings) -> Client:
 async def open_pool(settings: Settings) -> asyncpg.Pool:
     """Create the database if needed, migrate it, and return the pool."""
     await ensure_database(settings.DATABASE_URL)
-    return await create_pool(
-        settings.DATABASE_URL, min_size=settings.DB_POOL_MIN, max_size=settings.DB_POOL_MAX
-    )
+    return await create_pool(settings.DATABASE_URL, min_size=settings.DB_POOL_MIN, max_size=settings.DB_POOL_MAX)

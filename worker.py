@@ -11,7 +11,6 @@ import signal
 from collections.abc import Sequence
 from typing import Any
 
-from agents.model_client import build_model_client
 from autogen_core.models import ChatCompletionClient
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -20,6 +19,7 @@ from activities.conversation import ConversationActivities
 from activities.crm import CrmActivities
 from activities.store import StoreActivities
 from activities.triage import TriageActivities
+from agents.model_client import build_model_client
 from clients import connect_temporal, open_pool
 from kb.index import KnowledgeBase, open_qdrant
 from settings import Settings, get_settings
@@ -71,9 +71,7 @@ async def main() -> None:
     classifier = await asyncio.to_thread(load_or_train, settings.DATA_DIR / "models" / "triage.pkl")
     model_client = model_client_from(settings)
     client = await connect_temporal(settings)
-    worker = build_worker(
-        client, settings.TEMPORAL_TASK_QUEUE, activities_for(pool, kb, classifier, model_client)
-    )
+    worker = build_worker(client, settings.TEMPORAL_TASK_QUEUE, activities_for(pool, kb, classifier, model_client))
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from agents.team import run_turn
 from autogen_core.models import ChatCompletionClient
 from temporalio import activity
 
+from agents.team import run_turn
 from domain.models import KbHit
 from domain.turns import TurnOutcome, TurnRequest
 from kb.index import KnowledgeBase

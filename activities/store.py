@@ -131,7 +131,7 @@ class StoreActivities:
                 created_at=inp.created_at,
             )
             if inp.counts_as_response:
-                await tickets.mark_first_response(conn, inp.ticket_id, inp.created_at)
+                await tickets.mark_response(conn, inp.ticket_id, inp.created_at, inp.author)
             return stored
 
     @activity.defn(name="store.record_status")

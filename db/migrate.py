@@ -61,9 +61,7 @@ async def migrate(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) ->
                 continue
             async with conn.transaction():
                 await conn.execute(mig.path.read_text())
-                await conn.execute(
-                    "INSERT INTO schema_version (version, name) VALUES ($1, $2)", mig.version, mig.name
-                )
+                await conn.execute("INSERT INTO schema_version (version, name) VALUES ($1, $2)", mig.version, mig.name)
             applied.append(mig.version)
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_ID)

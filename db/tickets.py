@@ -39,9 +39,9 @@ INSERT INTO messages (ticket_id, seq, sender, author, body, sentiment, citations
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (ticket_id, seq) DO NOTHING
 """
-MARK_FIRST_RESPONSE = """
-UPDATE tickets SET first_response_at = $2, updated_at = now()
-WHERE ticket_id = $1 AND first_response_at IS NULL
+MARK_RESPONSE = """
+UPDATE tickets SET first_response_at = coalesce(first_response_at, $2), assigned_agent = $3, updated_at = now()
+WHERE ticket_id = $1
 """
 INSERT_EVENT = """
 INSERT INTO ticket_events (ticket_id, event_key, kind, data, created_at)
@@ -102,9 +102,7 @@ async def insert_ticket(
     status: str,
     created_at: datetime,
 ) -> None:
-    await conn.execute(
-        INSERT_TICKET, ticket_id, workflow_id, customer_id, channel, subject, status, created_at
-    )
+    await conn.execute(INSERT_TICKET, ticket_id, workflow_id, customer_id, channel, subject, status, created_at)
 
 
 async def update_triage(
@@ -117,9 +115,7 @@ async def update_triage(
     first_response_due: datetime,
     resolution_due: datetime,
 ) -> None:
-    await conn.execute(
-        UPDATE_TRIAGE, ticket_id, category, priority, sentiment, first_response_due, resolution_due
-    )
+    await conn.execute(UPDATE_TRIAGE, ticket_id, category, priority, sentiment, first_response_due, resolution_due)
 
 
 async def update_status(
@@ -162,8 +158,9 @@ async def insert_message(
     return status.endswith(" 1")
 
 
-async def mark_first_response(conn: Conn, ticket_id: str, at: datetime) -> None:
-    await conn.execute(MARK_FIRST_RESPONSE, ticket_id, at)
+async def mark_response(conn: Conn, ticket_id: str, at: datetime, responder: str) -> None:
+    """A reply went out: the first one sets the first-response time; the replier owns the ticket now."""
+    await conn.execute(MARK_RESPONSE, ticket_id, at, responder)
 
 
 async def insert_event(

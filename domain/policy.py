@@ -56,14 +56,20 @@ def sla_deadlines(priority: Priority, opened_at: datetime) -> SlaDeadlines:
 
 
 # Priority from the customer's words. Ordered: the first rule that matches wins.
+_SECRET = r"(api|secret|live|private|access) (key|token)s?"
+_EXPOSED = r"(public|exposed|leak(ed)?|github|pushed|pasted)"
+_SECRET_EXPOSED = rf"{_SECRET}\b.{{0,80}}\b{_EXPOSED}|\b{_EXPOSED}\b.{{0,80}}\b{_SECRET}"
 _CRITICAL = re.compile(
-    r"\b(outage|is down|are down|went down|production (is )?down|data loss|lost (all )?data|"
-    r"security (breach|incident)|breach|hacked|compromised|leaked|all users|nobody can)\b",
+    _SECRET_EXPOSED + r"|\b(outage|is down|are down|went down|production (is )?down|data loss|lost (all )?data|"
+    r"security (breach|incident)|breach|hacked|compromised|leaked|all users|"
+    r"nobody can (log ?in|access|use))\b",
     re.I,
 )
 _HIGH = re.compile(
     r"\b(urgent|asap|immediately|blocking|blocked|production|can'?t (log ?in|access|login)|"
-    r"cannot (log ?in|access)|locked out|5\d\d|429|failed payment|charged twice|double charged|"
+    r"cannot (log ?in|access)|locked out|"
+    r"(http|error|status|code) ?(5\d\d|429)|(5\d\d|429) (error|too many)|"
+    r"rate limit(ed)?|failed payment|charged twice|double charged|"
     r"deadline|right now)\b",
     re.I,
 )
@@ -89,13 +95,18 @@ _HUMAN_REQUEST = re.compile(
     re.I,
 )
 _LEGAL_SECURITY = re.compile(
-    r"\b(lawyer|legal action|lawsuit|sue|gdpr complaint|attorney|breach|hacked|compromised|"
-    r"leaked|fraud)\b",
+    _SECRET_EXPOSED + r"|\b(unauthori[sz]ed (access|login|charges?)|phishing|stolen|lawyer|legal action|lawsuit|sue|"
+    r"gdpr complaint|attorney|breach|hacked|compromised|leaked|fraud)\b",
     re.I,
 )
 
 
-def escalation_reason(text: str, sentiment: Sentiment, customer: Customer) -> str | None:
+# Polarity below which a VIP or enterprise customer counts as unhappy: a lower bar than "negative",
+# because an account like that is worth a human look before it turns angry.
+VIP_UNHAPPY_POLARITY = -0.2
+
+
+def escalation_reason(text: str, sentiment: Sentiment, customer: Customer, polarity: float | None = None) -> str | None:
     """Why this message must go to a human, or None. The brief's rules, most serious first."""
     if _LEGAL_SECURITY.search(text):
         return "legal or security concern"
@@ -103,6 +114,8 @@ def escalation_reason(text: str, sentiment: Sentiment, customer: Customer) -> st
         return "customer asked for a human"
     if sentiment == Sentiment.VERY_NEGATIVE:
         return "very negative sentiment"
-    if sentiment == Sentiment.NEGATIVE and (customer.is_vip or customer.plan == Plan.ENTERPRISE):
+    important = customer.is_vip or customer.plan == Plan.ENTERPRISE
+    unhappy = sentiment == Sentiment.NEGATIVE or (polarity is not None and polarity < VIP_UNHAPPY_POLARITY)
+    if important and unhappy:
         return "VIP or enterprise customer unhappy"
     return None

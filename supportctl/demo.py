@@ -39,8 +39,16 @@ def load_samples(path: Path = SAMPLE_TICKETS) -> list[DemoTicket]:
     for line in path.read_text().splitlines():
         if line.strip():
             row = json.loads(line)
-            out.append(DemoTicket(row["key"], row["customer_id"], row["channel"], row["subject"], row["body"],
-                                  row.get("follow_up")))
+            out.append(
+                DemoTicket(
+                    row["key"],
+                    row["customer_id"],
+                    row["channel"],
+                    row["subject"],
+                    row["body"],
+                    row.get("follow_up"),
+                )
+            )
     return out
 
 
@@ -52,15 +60,19 @@ async def _get(http: httpx.AsyncClient, ticket_id: str) -> dict[str, Any]:
 
 
 def _answered(t: dict[str, Any], agent_replies: int) -> bool:
+    """The agent has replied `agent_replies` times and the ticket settled (waiting or escalated)."""
     replies = sum(1 for m in t["messages"] if m["sender"] == "agent")
-    return replies >= agent_replies
+    settled = t["status"] in ("waiting_customer", "escalated", "resolved", "closed")
+    return replies >= agent_replies and settled
 
 
 async def _wait_for(http: httpx.AsyncClient, ticket_id: str, agent_replies: int) -> dict[str, Any]:
     deadline = time.monotonic() + REPLY_TIMEOUT_S
     while True:
         t = await _get(http, ticket_id)
-        if _answered(t, agent_replies) or t["status"] == "escalated" and agent_replies > 1:
+        # An escalated ticket's follow-up waits for a human: recorded, not answered by an agent.
+        escalated_follow_up = t["status"] == "escalated" and len(t["messages"]) > agent_replies
+        if _answered(t, agent_replies) or (agent_replies > 1 and escalated_follow_up):
             return t
         if time.monotonic() > deadline:
             raise TimeoutError(f"ticket {ticket_id}: no agent reply within {REPLY_TIMEOUT_S:.0f}s")
@@ -68,15 +80,23 @@ async def _wait_for(http: httpx.AsyncClient, ticket_id: str, agent_replies: int)
 
 
 async def _one(http: httpx.AsyncClient, sample: DemoTicket, run: str, n: int, total: int) -> dict[str, Any]:
-    r = await http.post("/tickets", json={
-        "customer_id": sample.customer_id, "channel": sample.channel, "subject": sample.subject,
-        "body": sample.body, "idempotency_key": f"{run}-{sample.key}",
-    })
+    r = await http.post(
+        "/tickets",
+        json={
+            "customer_id": sample.customer_id,
+            "channel": sample.channel,
+            "subject": sample.subject,
+            "body": sample.body,
+            "idempotency_key": f"{run}-{sample.key}",
+        },
+    )
     r.raise_for_status()
     tid = r.json()["ticket_id"]
     t = await _wait_for(http, tid, 1)
-    say(f"  [{n:>2}/{total}] {tid} {sample.channel:<5} → {t['category']}/{t['priority']}, "
-        f"{t['assigned_agent']} replied in {t['time_to_first_response_s']:.2f}s ({t['status']})")
+    say(
+        f"  [{n:>2}/{total}] {tid} {sample.channel:<5} → {t['category']}/{t['priority']}, "
+        f"{t['assigned_agent']} replied in {t['time_to_first_response_s']:.2f}s ({t['status']})"
+    )
     if sample.follow_up and t["status"] != "escalated":
         m = await http.post(f"/tickets/{tid}/messages", json={"body": sample.follow_up, "message_id": "f1"})
         m.raise_for_status()
@@ -89,6 +109,7 @@ async def push_tickets(api_url: str, samples: list[DemoTicket], concurrency: int
     run = uuid.uuid4().hex[:6]  # a fresh run id: each demo run opens new tickets
     sem = asyncio.Semaphore(concurrency)
     async with httpx.AsyncClient(base_url=api_url, timeout=30) as http:
+
         async def guarded(i: int, s: DemoTicket) -> dict[str, Any]:
             async with sem:
                 return await _one(http, s, run, i, len(samples))
@@ -96,20 +117,35 @@ async def push_tickets(api_url: str, samples: list[DemoTicket], concurrency: int
         results = await asyncio.gather(*(guarded(i, s) for i, s in enumerate(samples, 1)))
         # Idempotency, shown: repeating the first request returns the same ticket, not a new one.
         first = samples[0]
-        again = await http.post("/tickets", json={
-            "customer_id": first.customer_id, "channel": first.channel, "subject": first.subject,
-            "body": first.body, "idempotency_key": f"{run}-{first.key}",
-        })
-        say(f"  repeated request for {first.key}: HTTP {again.status_code}, created={again.json()['created']}, "
-            f"same ticket={again.json()['ticket_id'] == results[0]['ticket_id']}")
+        again = await http.post(
+            "/tickets",
+            json={
+                "customer_id": first.customer_id,
+                "channel": first.channel,
+                "subject": first.subject,
+                "body": first.body,
+                "idempotency_key": f"{run}-{first.key}",
+            },
+        )
+        say(
+            f"  repeated request for {first.key}: HTTP {again.status_code}, created={again.json()['created']}, "
+            f"same ticket={again.json()['ticket_id'] == results[0]['ticket_id']}"
+        )
     return list(results)
 
 
 def print_summary(rows: list[dict[str, Any]]) -> None:
     cols = ("ticket", "channel", "category", "priority", "sentiment", "status", "first reply")
     table = [
-        (t["ticket_id"], t["channel"], t["category"] or "-", t["priority"] or "-", t["sentiment"] or "-",
-         t["status"], f"{t['time_to_first_response_s']:.2f}s" if t["time_to_first_response_s"] is not None else "-")
+        (
+            t["ticket_id"],
+            t["channel"],
+            t["category"] or "-",
+            t["priority"] or "-",
+            t["sentiment"] or "-",
+            t["status"],
+            f"{t['time_to_first_response_s']:.2f}s" if t["time_to_first_response_s"] is not None else "-",
+        )
         for t in rows
     ]
     widths = [max(len(c), *(len(r[i]) for r in table)) for i, c in enumerate(cols)]
@@ -139,8 +175,10 @@ def run_demo(settings: Settings) -> int:
         say(f"==> {len(rows)} tickets answered in {time.monotonic() - started:.1f}s\n")
         print_summary(rows)
         say(f"\nTemporal UI: {stack.ui_url}/namespaces/{settings.TEMPORAL_NAMESPACE}/workflows")
-        say("Find tickets: temporal workflow list --query 'TicketPriority=\"high\"' "
-            f"--address 127.0.0.1:{settings.TEMPORAL_PORT}")
+        say(
+            "Find tickets: temporal workflow list --query 'TicketPriority=\"high\"' "
+            f"--address 127.0.0.1:{settings.TEMPORAL_PORT}"
+        )
         say("(the stack stops now; `make dev` keeps it running)")
         return 0
     finally:

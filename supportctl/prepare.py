@@ -33,8 +33,10 @@ async def ingest_kb(settings: Settings, paths: list[Path], say: Callable[[str], 
         await kb.ensure_collection()
         articles = load_articles(paths)
         report = await kb.ingest(articles)
-        say(f"    knowledge base: {len(articles)} articles ({report.added} added, {report.updated} updated, "
-            f"{report.unchanged} unchanged, {report.deleted} deleted; {report.chunks} chunks)")
+        say(
+            f"    knowledge base: {len(articles)} articles ({report.added} added, {report.updated} updated, "
+            f"{report.unchanged} unchanged, {report.deleted} deleted; {report.chunks} chunks)"
+        )
     finally:
         await qdrant.close()
 

@@ -50,7 +50,7 @@ def port_open(host: str, port: int) -> bool:
 async def postgres_answers(dsn: str) -> bool:
     try:
         conn = await asyncpg.connect(dsn, timeout=3)
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+    except (TimeoutError, OSError, asyncpg.PostgresError):
         return False
     await conn.close()
     return True
@@ -76,7 +76,7 @@ async def resolve_database_url(
 
     pgdata = (settings.DATA_DIR / "pgdata").resolve()
     pgdata.mkdir(parents=True, exist_ok=True)
-    server = await asyncio.to_thread(pgserver.get_server, str(pgdata), cleanup_mode="stop")
+    server = await asyncio.to_thread(pgserver.get_server, str(pgdata), cleanup_mode="stop")  # type: ignore[attr-defined]
     uri: str = server.get_uri("support")
     return uri, server
 
@@ -139,7 +139,6 @@ class LocalStack:
             "--port", str(s.TEMPORAL_PORT),
             "--ui-port", str(s.TEMPORAL_UI_PORT),
             "--http-port", str(s.TEMPORAL_PORT + 10),
-            "--metrics-port", str(s.TEMPORAL_PORT + 11),
             "--namespace", s.TEMPORAL_NAMESPACE,
             "--log-level", "warn",
             *cli_flags(),
@@ -163,8 +162,18 @@ class LocalStack:
         s = self.settings
         if port_open(s.API_HOST, s.API_PORT):
             raise StackError(f"port {s.API_PORT} is taken: is another API running?")
-        argv = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", s.API_HOST, "--port", str(s.API_PORT),
-                "--log-level", "warning"]
+        argv = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "api.main:app",
+            "--host",
+            s.API_HOST,
+            "--port",
+            str(s.API_PORT),
+            "--log-level",
+            "warning",
+        ]
         child = self._spawn("api", argv)
 
         def healthy() -> bool:

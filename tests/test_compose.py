@@ -92,12 +92,14 @@ def load_raw() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def compose() -> dict[str, Any]:
-    return interpolate_tree(load_raw())
+    tree: dict[str, Any] = interpolate_tree(load_raw())
+    return tree
 
 
 @pytest.fixture(scope="module")
 def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return compose["services"]
+    found: dict[str, dict[str, Any]] = compose["services"]
+    return found
 
 
 def env_of(service: dict[str, Any]) -> dict[str, str]:

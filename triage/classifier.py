@@ -67,15 +67,11 @@ class CategoryClassifier:
         with path.open("rb") as f:
             data = pickle.load(f)  # noqa: S301 - our own artifact, written by save()
         if data.get("version") != ARTIFACT_VERSION:
-            raise ValueError(
-                f"{path}: triage model version {data.get('version')}, expected {ARTIFACT_VERSION}"
-            )
+            raise ValueError(f"{path}: triage model version {data.get('version')}, expected {ARTIFACT_VERSION}")
         return cls(data["pipeline"])
 
 
-def read_examples(
-    path: Path, label_field: str = "category", text_field: str = "text"
-) -> tuple[list[str], list[str]]:
+def read_examples(path: Path, label_field: str = "category", text_field: str = "text") -> tuple[list[str], list[str]]:
     texts: list[str] = []
     labels: list[str] = []
     with path.open() as f:
@@ -87,9 +83,7 @@ def read_examples(
                 texts.append(str(row[text_field]))
                 labels.append(str(row[label_field]))
             except (json.JSONDecodeError, KeyError) as e:
-                raise ValueError(
-                    f"{path}:{n}: expected JSON with {text_field!r} and {label_field!r}: {e}"
-                ) from e
+                raise ValueError(f"{path}:{n}: expected JSON with {text_field!r} and {label_field!r}: {e}") from e
     return texts, labels
 
 

@@ -12,12 +12,18 @@ from textblob import TextBlob
 
 from domain.models import Sentiment
 
-_SHOUTED_WORD = re.compile(r"\b[A-Z]{3,}\b")
+_WORD = re.compile(r"\b[A-Za-z]+\b")
 _EXCLAMATION_RUN = re.compile(r"!{2,}")
 _FRUSTRATION = re.compile(
     r"\b(ridiculous|unacceptable|terrible|awful|worst|useless|furious|angry|fed up|sick of|"
     r"waste of|still (not|broken|waiting)|no one|nobody (has )?(helped|answered|responded)|"
-    r"cancel my|switching to|again and again|third time|days? (now|already))\b",
+    r"cancel my|switching to|again and again|(second|third|fourth) time|days? (now|already)|"
+    r"right choice|reconsider|alternatives|not what (we|i) (pay|paid|signed up)|supposed to)\b",
+    re.I,
+)
+_PROBLEM = re.compile(
+    r"\b([45]\d\d|error|errors|fail(s|ed|ing|ure)?|broken|not working|doesn'?t work|blocking|blocked|"
+    r"keeps? getting|can'?t|cannot|unable|crash(es|ed|ing)?|outage|down|missing|wrong|problem|issue)\b",
     re.I,
 )
 _IGNORED_CAPS = {
@@ -49,10 +55,16 @@ _IGNORED_CAPS = {
 
 
 def polarity(text: str) -> float:
-    """textblob polarity in [-1, 1], pushed down by shouting, exclamation runs and frustration words."""
+    """textblob polarity in [-1, 1], corrected for shouting, exclamation runs, frustration, problem reports."""
     score = float(TextBlob(text).sentiment.polarity)
-    shouted = [w for w in _SHOUTED_WORD.findall(text) if w not in _IGNORED_CAPS]
-    if len(shouted) >= 2:
+    if _PROBLEM.search(text):
+        # Politeness inside a problem report ("please help, great product") is not a happy customer.
+        score = min(score, 0.1)
+    words = [w for w in _WORD.findall(text) if len(w) >= 3]
+    shouted = [w for w in words if w.isupper() and w not in _IGNORED_CAPS]
+    if words and len(shouted) / len(words) > 0.3:
+        score -= 0.5  # most of the message in capitals
+    elif len(shouted) >= 2:
         score -= 0.25
     if _EXCLAMATION_RUN.search(text):
         score -= 0.15

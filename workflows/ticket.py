@@ -53,9 +53,7 @@ FAST_TIMEOUT = timedelta(seconds=30)
 LLM_START_TO_CLOSE = timedelta(seconds=120)
 LLM_SCHEDULE_TO_CLOSE = timedelta(minutes=30)
 LLM_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1), non_retryable_error_types=["ModelConfigError"])
-CRM_RETRY = RetryPolicy(
-    maximum_interval=timedelta(seconds=30), non_retryable_error_types=["CustomerNotFoundError"]
-)
+CRM_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30), non_retryable_error_types=["CustomerNotFoundError"])
 DEFAULT_AUTO_RESOLVE_AFTER = timedelta(hours=72)
 
 
@@ -164,9 +162,7 @@ class TicketWorkflow:
             if workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(
-                    TicketInput(
-                        s.ticket_id, s.customer_id, s.channel, s.subject, "", inp.auto_resolve_after, s
-                    )
+                    TicketInput(s.ticket_id, s.customer_id, s.channel, s.subject, "", inp.auto_resolve_after, s)
                 )
         await workflow.wait_condition(workflow.all_handlers_finished)
         return TicketResult(s.ticket_id, s.status, len(s.transcript))
@@ -220,7 +216,7 @@ class TicketWorkflow:
             retry_policy=DB_RETRY,
         )
         await self._set_status(Status.IN_PROGRESS)
-        await self._agent_turn(escalation_reason(text, triage.sentiment, s.customer))
+        await self._agent_turn(escalation_reason(text, triage.sentiment, s.customer, triage.polarity))
 
     async def _wait_for_customer(self, silence: timedelta) -> bool:
         s = self._s
@@ -239,12 +235,10 @@ class TicketWorkflow:
         if s.escalated:
             return
         await self._set_status(Status.IN_PROGRESS)
-        await self._agent_turn(escalation_reason(msg.body, triage.sentiment, self._customer()))
+        await self._agent_turn(escalation_reason(msg.body, triage.sentiment, self._customer(), triage.polarity))
 
     def _customer(self) -> Customer:
-        if (
-            self._s.customer is None
-        ):  # an ApplicationError fails the ticket visibly instead of retrying forever
+        if self._s.customer is None:  # an ApplicationError fails the ticket visibly instead of retrying forever
             raise ApplicationError("customer not loaded", type="TicketStateError", non_retryable=True)
         return self._s.customer
 
@@ -326,9 +320,7 @@ class TicketWorkflow:
         s.transcript.append(entry)
         await workflow.execute_activity_method(
             StoreActivities.record_message,
-            RecordMessageInput(
-                s.ticket_id, entry.seq, entry.sender, entry.author, body, now, sentiment=sentiment
-            ),
+            RecordMessageInput(s.ticket_id, entry.seq, entry.sender, entry.author, body, now, sentiment=sentiment),
             start_to_close_timeout=DB_TIMEOUT,
             retry_policy=DB_RETRY,
         )

@@ -24,6 +24,4 @@ async def health(pool: PoolDep, temporal: TemporalDep) -> JSONResponse:
     except Exception as e:
         checks["temporal"] = f"error: {type(e).__name__}"
     ok = all(v == "ok" for v in checks.values())
-    return JSONResponse(
-        status_code=200 if ok else 503, content={"status": "ok" if ok else "degraded", **checks}
-    )
+    return JSONResponse(status_code=200 if ok else 503, content={"status": "ok" if ok else "degraded", **checks})

@@ -133,7 +133,11 @@ async def open_ticket(
 @router.get("/{ticket_id}", response_model=TicketOut)
 async def get_ticket(ticket_id: str, pool: PoolDep, temporal: TemporalDep) -> TicketOut:
     _check_ticket_id(ticket_id)
-    row = await tickets.get_ticket(pool, ticket_id)
+    # One snapshot: the ticket row and its messages must agree (a reply is never shown without its
+    # first-response time).
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        row = await tickets.get_ticket(conn, ticket_id)
+        messages = await tickets.get_messages(conn, ticket_id) if row else []
     if row is None:
         # Started but its first activity has not written the row yet: answer from the workflow.
         handle: WorkflowHandle[TicketWorkflow, object] = temporal.get_workflow_handle_for(
@@ -153,7 +157,6 @@ async def get_ticket(ticket_id: str, pool: PoolDep, temporal: TemporalDep) -> Ti
             subject=state.subject,
             status=state.status.value,
         )
-    messages = await tickets.get_messages(pool, ticket_id)
     out = TicketOut.model_validate(
         {**row.model_dump(), "messages": [MessageOut.model_validate(m.model_dump()) for m in messages]}
     )
@@ -215,6 +218,4 @@ async def list_tickets(
         limit=limit,
         offset=offset,
     )
-    return [
-        TicketSummary.model_validate({**r.model_dump(), "time_to_first_response_s": _ttfr(r)}) for r in rows
-    ]
+    return [TicketSummary.model_validate({**r.model_dump(), "time_to_first_response_s": _ttfr(r)}) for r in rows]

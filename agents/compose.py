@@ -1,0 +1,332 @@
+"""Deterministic reply composition for the offline model: extractive, never inventive.
+
+Every fact in a composed answer is a sentence copied from a retrieved help article; the rest is a
+greeting, an acknowledgement built from the customer's own words, citations and a closing. When no
+retrieved sentence is relevant enough, the reply says so and asks one clarifying question instead of
+guessing. Pure functions only, so the same input always gives the same reply.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from agents.context import TicketContext
+from domain.models import Category, Channel, KbHit, Plan, Priority, Sentiment
+
+MAX_FACTS = 4
+# A sentence must share this many distinct content terms with the customer's message (or one
+# distinctive number such as "429") to count as relevant.
+MIN_OVERLAP = 2
+REDUNDANCY = 0.5
+
+# First-response windows from the brief's SLA table, shown in the human-handoff acknowledgement.
+RESPONSE_WINDOW: dict[Priority, str] = {
+    Priority.CRITICAL: "1 hour",
+    Priority.HIGH: "4 hours",
+    Priority.MEDIUM: "24 hours",
+    Priority.LOW: "72 hours",
+}
+
+TEAM_NAME: dict[Category, str] = {
+    Category.TECHNICAL: "technical support",
+    Category.BILLING: ("billing"),
+    Category.PRODUCT: ("product"),
+    Category.ACCOUNT: ("account"),
+    Category.GENERAL: "customer support",
+}
+
+CLARIFYING_QUESTION: dict[Category, str] = {
+    Category.TECHNICAL: (
+        "Could you share the exact error message or HTTP status you see, and which SDK or API endpoint "
+        "(with its version) you are calling?"
+    ),
+    Category.BILLING: "Could you send the invoice number, or the date and amount of the charge in question?",
+    Category.PRODUCT: "Which dashboard or feature is this about, and what did you expect it to do?",
+    Category.ACCOUNT: "Which workspace is this about, and what exact message do you see when it fails?",
+    Category.GENERAL: "Could you tell me a little more about what you are trying to do, and where in Lumora?",
+}
+
+_STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are aren as at be because been before being
+    below between both but by can cannot could couldn d did didn do does doesn doing don down during
+    each even few for from further get gets getting got had has have having he her here hers him his
+    how i if in into is isn it its itself just ll m me more most my no nor not now of off on once
+    only or other our ours out over own please re s same she should so some still such t than thank
+    thanks that the their them then there these they this those though through to too under until up
+    us ve very was wasn we were weren what when where which while who whom why will with won would
+    you your yours hi hello hey asap urgent urgently help lumora issue problem anyone someone
+    something thing things need needs want wants know let lets like really since yet per""".split()
+)
+_SYNONYMS = {"req": "request", "reqs": "request", "h": "hour", "hr": "hour", "hrs": "hour", "min": "minute"}
+_STEP_HINT = re.compile(
+    r"^(?:go|open|click|select|set|use|add|run|check|enable|disable|retry|wait|create|copy|install|update|"
+    r"upgrade|contact|navigate|choose|send|batch)\b|→|>\s*[A-Z]",
+    re.IGNORECASE,
+)
+_URGENT = re.compile(r"\b(?:asap|urgent|urgently|immediately|emergency|right away|outage|down)\b", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9])")
+_LIST_MARKER = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One sentence lifted from a help article, with where it came from and how well it matches."""
+
+    text: str
+    hit_rank: int
+    position: int
+    score: float
+    article_id: str
+    matched: frozenset[str] = frozenset()
+
+
+def _stem(word: str) -> str:
+    word = _SYNONYMS.get(word, word)
+    if word.isdigit() or len(word) <= 3:
+        return word
+    for suffix in ("ing", "ed", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            break
+    return word[:-1] if word.endswith("e") and len(word) >= 5 else word
+
+
+def terms(text: str) -> set[str]:
+    """Content terms of `text`: lower-cased, thousands separators removed, stopwords dropped, stemmed."""
+    flat = re.sub(r"(?<=\d),(?=\d{3})", "", text.lower().replace("’", "'"))
+    return {_stem(w) for w in re.findall(r"[a-z0-9]+", flat) if w not in _STOPWORDS}
+
+
+def _row_sentence(header: list[str], cells: list[str]) -> str:
+    """A table row as a sentence: "Pro plan — Requests per hour: 10,000; Burst per minute: 300."."""
+    label = cells[0]
+    if header and header[0].strip().lower() == "plan":
+        label = f"{label} plan"
+    pairs = [f"{h}: {c}" for h, c in zip(header[1:], cells[1:], strict=False) if c]
+    return f"{label} — {'; '.join(pairs)}." if pairs else label
+
+
+def _blocks(text: str) -> list[str]:
+    """Paragraphs, list items and table rows of a markdown passage, hard-wrapped lines re-joined."""
+    blocks: list[str] = []
+    current: list[str] = []
+    header: list[str] | None = None
+
+    def flush() -> None:
+        if current:
+            blocks.append(" ".join(current))
+            current.clear()
+
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("|"):
+            flush()
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            if all(re.fullmatch(r":?-{2,}:?", c) for c in cells if c):
+                continue
+            if header is None:
+                header = cells
+            else:
+                blocks.append(_row_sentence(header, cells))
+            continue
+        header = None
+        if not line or line.startswith(("#", "```", "---")):
+            flush()
+        elif _LIST_MARKER.match(raw):
+            flush()
+            current.append(_LIST_MARKER.sub("", raw).strip())
+        else:
+            current.append(line)
+    flush()
+    return blocks
+
+
+def _plain(text: str) -> str:
+    text = re.sub(r"\*\*(.+?)\*\*|__(.+?)__", lambda m: m.group(1) or m.group(2), text)
+    return re.sub(r"(?<![*\w])\*(?!\s)([^*]+?)\*(?!\w)", r"\1", text)
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a (markdown) passage; headings are not sentences, table rows become ones."""
+    out: list[str] = []
+    for block in _blocks(text):
+        out.extend(s.strip() for s in _SENTENCE_END.split(_plain(block)) if s.strip())
+    return out
+
+
+def mentions_plan(sentence: str, plan: Plan) -> bool:
+    name = plan.value
+    return bool(
+        re.search(rf"\b{name.capitalize()}\b", sentence)
+        or re.search(rf"\b{name}\s+(?:plan|plans|tier|tiers)\b", sentence, re.IGNORECASE)
+    )
+
+
+def select_facts(hits: list[KbHit], question: str, plan: Plan) -> list[Fact]:
+    """The 2-4 most relevant sentences across `hits`, returned in their original reading order.
+
+    A hit qualifies only through a strongly matching sentence (MIN_OVERLAP terms, or a distinctive
+    number); its weaker sentences may then fill in, so a passage about something else never does.
+    """
+    wanted = terms(question)
+    seen: set[str] = set()
+    candidates: list[Fact] = []
+    qualified: set[str] = set()
+    for rank, hit in enumerate(hits):
+        for position, sentence in enumerate(split_sentences(hit.text or hit.snippet)):
+            key = " ".join(sentence.lower().split())
+            words = len(sentence.split())
+            overlap = terms(sentence) & wanted
+            if key in seen or words < 4 or words > 60 or not overlap:
+                continue
+            seen.add(key)
+            if len(overlap) >= MIN_OVERLAP or any(t.isdigit() and len(t) >= 3 for t in overlap):
+                qualified.add(hit.article_id)
+            score = sum(2.0 if t.isdigit() else 1.0 for t in overlap)
+            score += 1.5 if re.search(r"\d", sentence) else 0.0  # concrete facts beat generalities
+            score += 1.0 if _STEP_HINT.search(sentence) else 0.0
+            if mentions_plan(sentence, plan):
+                score += 1.5
+                # A limits-table row for exactly this plan is the most concrete fact there is.
+                score += 2.0 if sentence.startswith(f"{plan.value.capitalize()} plan — ") else 0.0
+            elif any(mentions_plan(sentence, other) for other in Plan if other != plan):
+                score -= 1.5  # another plan's limits would mislead this customer
+            score -= 0.1 * rank + (1.0 if words > 40 else 0.0)
+            candidates.append(Fact(sentence, rank, position, score, hit.article_id, frozenset(overlap)))
+    pool = [f for f in candidates if f.article_id in qualified]
+    chosen: list[Fact] = []
+    covered: set[str] = set()
+    while pool and len(chosen) < MAX_FACTS:
+        # Greedy, with a small penalty for terms already covered, so facts don't repeat each other.
+        pick = max(pool, key=lambda f: (f.score - REDUNDANCY * len(f.matched & covered), -f.hit_rank, -f.position))
+        if len(chosen) >= 2 and pick.score - REDUNDANCY * len(pick.matched & covered) < 0.5 * chosen[0].score:
+            break
+        chosen.append(pick)
+        covered |= pick.matched
+        pool.remove(pick)
+    return sorted(chosen, key=lambda f: (f.hit_rank, f.position))
+
+
+# First person -> second person, longest phrases first so "I am" wins over "I".
+_PRONOUNS: list[tuple[str, str]] = [
+    (r"\bI am\b", "you are"),
+    (r"\bI was\b", "you were"),
+    (r"\bwe are\b", "you are"),
+    (r"\b(?:I|we)'m\b", "you're"),
+    (r"\bwe're\b", "you're"),
+    (r"\b(?:I|we)'ve\b", "you've"),
+    (r"\b(?:I|we)'d\b", "you'd"),
+    (r"\b(?:I|we)'ll\b", "you'll"),
+    (r"\b(?:ours|mine)\b", "yours"),
+    (r"\b(?:our|my)\b", "your"),
+    (r"\b(?:ourselves|myself)\b", "yourself"),
+    (r"\b(?:we|me)\b", "you"),
+]
+# Case-sensitive on purpose: "US" (the region) and "i.e." must survive.
+_PRONOUNS_EXACT: list[tuple[str, str]] = [(r"\bI\b", "you"), (r"\bus\b", "you")]
+_SECOND_PERSON = {"you", "your", "you're", "you've", "you'd", "you'll", "yours", "yourself", "you are"}
+
+
+def to_second_person(sentence: str) -> str:
+    out = sentence.replace("’", "'")
+    for pattern, repl in _PRONOUNS:
+        out = re.sub(pattern, repl, out, flags=re.IGNORECASE)
+    for pattern, repl in _PRONOUNS_EXACT:
+        out = re.sub(pattern, repl, out)
+    first, _, rest = out.partition(" ")
+    if first.lower() in _SECOND_PERSON or first.lower() in _STOPWORDS:
+        out = f"{first.lower()} {rest}".strip()
+    return out
+
+
+_SALUTATION = re.compile(
+    r"^(?:(?:hi|hello|hey|dear|greetings|good (?:morning|afternoon|evening))\b[^,.!?\n]{0,40}[,.!]|"
+    r"thanks?(?: you)?(?: in advance)?[,.!])\s*",
+    re.IGNORECASE,
+)
+_QUESTION_START = re.compile(
+    r"^(?:how|what|why|where|when|which|who|can|could|is|are|do|does|did|will|would|should)\b", re.IGNORECASE
+)
+
+
+def acknowledge(customer_text: str, ctx: TicketContext) -> str:
+    """One sentence that shows we read *this* customer's problem, in their own words."""
+    cleaned = [_SALUTATION.sub("", s).strip() for s in split_sentences(customer_text)]
+    sentences = [s for s in cleaned if s] or [customer_text.strip()]
+    scored = [(len(terms(s)) + (1 if re.search(r"\d", s) else 0), -i, s) for i, s in enumerate(sentences)]
+    best_score, _, best = max(scored)
+    urgent = ctx.priority in (Priority.HIGH, Priority.CRITICAL) or bool(_URGENT.search(customer_text))
+    upset = ctx.sentiment in (Sentiment.NEGATIVE, Sentiment.VERY_NEGATIVE) or urgent
+    opener = "I'm sorry you're dealing with this —" if upset else "Thanks for reaching out —"
+    if best_score == 0 or not best:
+        topic = ctx.subject or "your request"
+        return f'{opener} I understand you\'re writing about "{topic}".'
+    if len(best) > 240:
+        best = best[:240].rsplit(" ", 1)[0] + "…"
+    if best.endswith("?") or _QUESTION_START.match(best):
+        return f'{opener} you asked: "{best}"'
+    statement = to_second_person(best).rstrip(".!… ")
+    return f"{opener} I understand that {statement}{', and that it is urgent' if urgent else ''}."
+
+
+def clarifying_question(category: Category, customer_text: str) -> str:
+    """One question that would most help; never re-asks for an error code the customer already gave."""
+    if category == Category.TECHNICAL and re.search(r"\b[45]\d\d\b|error", customer_text, re.IGNORECASE):
+        return (
+            "Which SDK or API endpoint (and version) are you calling, and could you share the request ID "
+            "or timestamp of one failing call?"
+        )
+    return CLARIFYING_QUESTION[category]
+
+
+def _closing(ctx: TicketContext) -> str:
+    return "Best regards,\nLumora Support" if ctx.channel == Channel.EMAIL else ""
+
+
+def compose_answer(ctx: TicketContext, customer_text: str, hits: list[KbHit]) -> str:
+    """Greeting, acknowledgement, extracted facts, citations, offer to help — or an honest 'not found'."""
+    facts = select_facts(hits, f"{customer_text} {ctx.subject}", ctx.plan)
+    parts = [f"Hi {ctx.customer_first_name},", acknowledge(customer_text, ctx)]
+    if not facts:
+        parts.append(
+            "I searched our help center but couldn't find a documented answer to this, and I'd rather not "
+            f"guess. {clarifying_question(ctx.category, customer_text)}"
+        )
+        parts.append("With that detail I can look into it further for you.")
+    else:
+        plan_name = ctx.plan.value.capitalize()
+        if any(mentions_plan(f.text, ctx.plan) for f in facts):
+            intro = f"You're on the {plan_name} plan, so this is what applies to you, from our documentation:"
+        else:
+            intro = "Here is what our documentation says:"
+        parts.append(intro + "\n" + "\n".join(f"- {f.text}" for f in facts))
+        used = {f.article_id for f in facts}
+        links = [
+            f"- [{h.title}]({h.url})" if h.url else f"- {h.title} (article {h.article_id})"
+            for h in hits
+            if h.article_id in used
+        ]
+        parts.append("Helpful articles:\n" + "\n".join(dict.fromkeys(links)))
+        parts.append("If this doesn't fully solve it, just reply here and I'll be happy to help further.")
+    closing = _closing(ctx)
+    return "\n\n".join(parts + ([closing] if closing else []))
+
+
+def compose_handoff(ctx: TicketContext) -> str:
+    """The acknowledgement a customer sees while a human specialist picks the ticket up."""
+    upset = ctx.sentiment in (Sentiment.NEGATIVE, Sentiment.VERY_NEGATIVE)
+    empathy = "I'm really sorry for the frustration this has caused." if upset else "Thank you for your patience."
+    window = RESPONSE_WINDOW[ctx.priority]
+    vip = " As one of our priority customers, your ticket is at the front of the queue." if ctx.vip else ""
+    parts = [
+        f"Hi {ctx.customer_first_name},",
+        f"{empathy} I've passed your ticket to a human specialist on our {TEAM_NAME[ctx.category]} team, "
+        f"who will take it from here. Because it is marked {ctx.priority.value} priority, a specialist "
+        f"will reply within {window}.{vip}",
+        "You don't need to do anything else: we'll keep you updated right here. If you have more details "
+        "to share in the meantime, such as screenshots, request IDs or timestamps, just reply to this "
+        "message.",
+    ]
+    closing = _closing(ctx)
+    return "\n\n".join(parts + ([closing] if closing else []))

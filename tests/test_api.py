@@ -1,0 +1,261 @@
+"""The API driven over real HTTP against the real stack: Temporal dev server, worker, Postgres, Qdrant.
+
+Activities are the production ones (offline model, demo knowledge base, trained triage model);
+only the process layout differs: worker and API run inside the test process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import uvicorn
+from qdrant_client import AsyncQdrantClient
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from agents.offline_model import OfflineChatCompletionClient
+from api.main import create_app
+from db.customers import upsert_customers
+from demo.customers import demo_customers
+from domain.models import Channel
+from kb.articles import load_articles
+from kb.index import KnowledgeBase
+from settings import Settings
+from supportctl.prepare import DEMO_KB
+from triage.classifier import DEMO_EXAMPLES, CategoryClassifier, read_examples
+from worker import activities_for, build_worker
+from workflows.ticket import TicketInput, TicketWorkflow
+
+BRIEF_429 = (
+    "Hi, I'm getting a 429 error when calling your API. It says \"Rate limit exceeded\" but I'm on the Pro "
+    "plan which should have 10,000 requests/hour. I've only made about 5,000 requests today. This is "
+    "blocking our production deployment. Please help ASAP!"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class Stack:
+    def __init__(self, http: httpx.AsyncClient, client: Client, pool: asyncpg.Pool, task_queue: str) -> None:
+        self.http, self.client, self.pool, self.task_queue = http, client, pool, task_queue
+
+    async def wait_ticket(
+        self, tid: str, until: Callable[[dict[str, Any]], bool], within: float = 60
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + within
+        while True:
+            r = await self.http.get(f"/tickets/{tid}")
+            if r.status_code == 200 and until(r.json()):
+                data: dict[str, Any] = r.json()
+                return data
+            if time.monotonic() > deadline:
+                raise AssertionError(f"ticket {tid} never reached the expected state: {r.status_code} {r.text}")
+            await asyncio.sleep(0.2)
+
+
+def agent_replies(n: int) -> Callable[[dict[str, Any]], bool]:
+    return lambda t: sum(m["sender"] == "agent" for m in t["messages"]) >= n
+
+
+@pytest.fixture(scope="session")
+async def stack(dev_env: WorkflowEnvironment, pool: asyncpg.Pool, database_url: str) -> AsyncIterator[Stack]:
+    await upsert_customers(pool, demo_customers())
+    kb = KnowledgeBase(AsyncQdrantClient(location=":memory:"), "kb_test")
+    await kb.ensure_collection()
+    await kb.ingest(load_articles([DEMO_KB]))
+    classifier = CategoryClassifier.train(*read_examples(DEMO_EXAMPLES))
+    task_queue = f"api-{uuid.uuid4().hex[:8]}"
+    worker = build_worker(
+        dev_env.client, task_queue, activities_for(pool, kb, classifier, OfflineChatCompletionClient())
+    )
+    settings = Settings(
+        DATABASE_URL=database_url,
+        TEMPORAL_ADDRESS=dev_env.client.service_client.config.target_host,
+        TEMPORAL_TASK_QUEUE=task_queue,
+        API_KEY=None,
+    )
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    async with worker:
+        serving = asyncio.create_task(server.serve())
+        while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
+            await asyncio.sleep(0.05)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            yield Stack(http, dev_env.client, pool, task_queue)
+        server.should_exit = True
+        await serving
+
+
+def _ticket(customer_id: str = "cus_1001", body: str = BRIEF_429, **extra: Any) -> dict[str, Any]:
+    return {
+        "customer_id": customer_id,
+        "channel": "chat",
+        "subject": "API returns 429",
+        "body": body,
+        **extra,
+    }
+
+
+async def test_brief_example_gets_a_grounded_first_reply(stack: Stack) -> None:
+    r = await stack.http.post("/tickets", json=_ticket(idempotency_key=uuid.uuid4().hex))
+    assert r.status_code == 201, r.text
+    created = r.json()
+    assert created["created"] is True and created["workflow_id"] == f"ticket-{created['ticket_id']}"
+
+    t = await stack.wait_ticket(created["ticket_id"], agent_replies(1))
+    assert t["category"] == "technical"
+    assert t["priority"] == "high"  # "blocking", "production", "ASAP"; Pro is not boosted
+    assert t["status"] == "waiting_customer"
+    assert t["time_to_first_response_s"] is not None and t["time_to_first_response_s"] >= 0
+    customer_msg, reply = t["messages"]
+    assert customer_msg["sender"] == "customer" and customer_msg["body"] == BRIEF_429
+    assert reply["sender"] == "agent" and reply["author"] == "TechnicalAgent"
+    assert "Priya" in reply["body"] and "429" in reply["body"]
+    assert any(c["article_id"] == "kb-rate-limits" for c in reply["citations"]), reply["citations"]
+
+    events = await stack.pool.fetch("SELECT kind FROM ticket_events WHERE ticket_id = $1", created["ticket_id"])
+    kinds = {e["kind"] for e in events}
+    assert {"created", "triaged", "status:in_progress", "status:waiting_customer"} <= kinds
+
+
+async def test_repeating_a_request_returns_the_same_ticket(stack: Stack) -> None:
+    key = uuid.uuid4().hex
+    first = await stack.http.post("/tickets", json=_ticket(idempotency_key=key))
+    again = await stack.http.post("/tickets", json=_ticket(), headers={"Idempotency-Key": key})
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.json()["ticket_id"] == first.json()["ticket_id"] and again.json()["created"] is False
+    tid = first.json()["ticket_id"]
+    await stack.wait_ticket(tid, agent_replies(1))
+    assert await stack.pool.fetchval("SELECT count(*) FROM tickets WHERE ticket_id = $1", tid) == 1
+    assert await stack.pool.fetchval("SELECT count(*) FROM messages WHERE ticket_id = $1", tid) == 2
+
+    other = await stack.http.post("/tickets", json=_ticket(body="A different problem", idempotency_key=key))
+    assert other.status_code == 409
+    assert other.json()["error"]["code"] == "idempotency_key_reused"
+
+
+async def test_follow_up_is_answered_in_the_same_ticket(stack: Stack) -> None:
+    r = await stack.http.post(
+        "/tickets",
+        json=_ticket(
+            "cus_1001",
+            "Our webhook endpoint stopped receiving events yesterday. How do webhook retries work?",
+        ),
+    )
+    tid = r.json()["ticket_id"]
+    await stack.wait_ticket(tid, agent_replies(1))
+    m = await stack.http.post(
+        f"/tickets/{tid}/messages",
+        json={"body": "How do I verify the webhook signature?", "message_id": "m1"},
+    )
+    assert m.status_code == 202, m.text
+    dup = await stack.http.post(
+        f"/tickets/{tid}/messages",
+        json={"body": "How do I verify the webhook signature?", "message_id": "m1"},
+    )
+    assert dup.status_code == 202
+    t = await stack.wait_ticket(tid, agent_replies(2))
+    assert [m["sender"] for m in t["messages"]] == ["customer", "agent", "customer", "agent"]
+    assert "signature" in t["messages"][3]["body"].lower()
+
+
+async def test_operators_find_tickets_by_search_attributes(stack: Stack) -> None:
+    r = await stack.http.post("/tickets", json=_ticket("cus_1002", "Quick question: how do I invite a teammate?"))
+    tid = r.json()["ticket_id"]
+    t = await stack.wait_ticket(tid, agent_replies(1))
+    query = (
+        f'CustomerId="cus_1002" AND TicketStatus="{t["status"]}" AND TicketPriority="{t["priority"]}" '
+        f'AND TicketCategory="{t["category"]}"'
+    )
+    deadline = time.monotonic() + 20
+    while True:  # visibility is eventually consistent
+        ids = [w.id async for w in stack.client.list_workflows(query)]
+        if f"ticket-{tid}" in ids:
+            break
+        assert time.monotonic() < deadline, f"{query} did not find ticket-{tid}"
+        await asyncio.sleep(0.3)
+
+
+async def test_follow_up_on_a_closed_ticket_is_refused(stack: Stack) -> None:
+    tid = f"tkt_{uuid.uuid4().hex[:16]}"
+    h = await stack.client.start_workflow(
+        TicketWorkflow.run,
+        TicketInput(
+            tid,
+            "cus_1003",
+            Channel.EMAIL,
+            "Invoice copy",
+            "Can you resend my last invoice?",
+            auto_resolve_after=timedelta(seconds=1),
+        ),
+        id=f"ticket-{tid}",
+        task_queue=stack.task_queue,
+    )
+    await h.result()  # auto-resolved and closed after a second of silence
+    r = await stack.http.post(f"/tickets/{tid}/messages", json={"body": "Hello again"})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "ticket_closed"
+    t = (await stack.http.get(f"/tickets/{tid}")).json()
+    assert t["status"] == "closed" and t["resolved_at"] is not None
+
+
+@pytest.mark.parametrize(
+    ("payload", "status", "code"),
+    [
+        (_ticket(body="   "), 422, "invalid_request"),
+        (_ticket(body="x" * 20_001), 422, "invalid_request"),
+        ({"channel": "chat", "subject": "s", "body": "b"}, 422, "invalid_request"),
+        (_ticket(channel="fax"), 422, "invalid_request"),
+        (_ticket(customer_id="cus_nope"), 422, "unknown_customer"),
+        ({**_ticket(), "surprise": 1}, 422, "invalid_request"),
+    ],
+)
+async def test_bad_tickets_get_a_clear_4xx_and_write_nothing(
+    stack: Stack, payload: dict[str, Any], status: int, code: str
+) -> None:
+    before = await stack.pool.fetchval("SELECT count(*) FROM tickets")
+    r = await stack.http.post("/tickets", json=payload)
+    assert r.status_code == status, r.text
+    assert r.json()["error"]["code"] == code and r.json()["error"]["message"]
+    await asyncio.sleep(0.2)
+    assert await stack.pool.fetchval("SELECT count(*) FROM tickets") == before
+
+
+async def test_malformed_and_oversized_requests(stack: Stack) -> None:
+    r = await stack.http.post(
+        "/tickets", content=b'{"customer_id": "cus_1001", ', headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 400 and r.json()["error"]["code"] == "malformed_json"
+    r = await stack.http.post("/tickets", content=b"x" * 300_000, headers={"content-type": "application/json"})
+    assert r.status_code == 413
+
+
+async def test_unknown_tickets_are_404(stack: Stack) -> None:
+    for tid in ("tkt_0000000000000000", "not-a-ticket", "../etc/passwd"):
+        r = await stack.http.get(f"/tickets/{tid}")
+        assert r.status_code == 404, tid
+        r = await stack.http.post(f"/tickets/{tid}/messages", json={"body": "hi"})
+        assert r.status_code == 404, tid
+    r = await stack.http.post("/tickets/tkt_0000000000000000/messages", json={"body": ""})
+    assert r.status_code == 422
+
+
+async def test_health_and_listing(stack: Stack) -> None:
+    h = await stack.http.get("/health")
+    assert h.status_code == 200 and h.json()["postgres"] == "ok" and h.json()["temporal"] == "ok"
+    r = await stack.http.get("/tickets", params={"customer_id": "cus_1001", "limit": 5})
+    assert r.status_code == 200 and all(t["customer_id"] == "cus_1001" for t in r.json())
+    assert (await stack.http.get("/tickets", params={"status": "bogus"})).status_code == 422

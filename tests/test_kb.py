@@ -1,0 +1,342 @@
+"""Knowledge base: loading, chunking, incremental ingest and BM25 search in Qdrant local mode."""
+
+from __future__ import annotations
+
+import hashlib
+import textwrap
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from qdrant_client import AsyncQdrantClient, models
+
+from kb import Article, IngestReport, KnowledgeBase, chunk_article, load_articles, open_qdrant
+from kb.chunking import MAX_WORDS
+from kb.index import SNIPPET_CHARS
+from kb.sparse import encode_document, encode_query, term_index, tokenize
+
+TAU2_KB = Path("/work/shared/datasets/tau2_banking_knowledge/kb_documents.jsonl")
+
+# Small help centre: the API articles share vocabulary ("API", "requests", "errors") on purpose, so
+# the 429 query has to be won on the terms that matter.
+ARTICLES: dict[str, tuple[str, str, str]] = {
+    "rate-limits": (
+        "API rate limits and HTTP 429 Too Many Requests",
+        "technical",
+        """
+        ## What the limits are
+        Every API key may send 100 requests per second, with short bursts up to 200.
+
+        ## When you exceed the limit
+        The API answers with status 429 Too Many Requests and a Retry-After header that says how
+        many seconds to wait. Back off exponentially, add jitter, and retry after that delay.
+        """,
+    ),
+    "api-auth": (
+        "API keys and 401 Unauthorized errors",
+        "technical",
+        """
+        ## Creating keys
+        Create API keys under Settings. Every request to the API must send the key.
+
+        ## Troubleshooting errors
+        A 401 Unauthorized error means the key is missing, revoked or mistyped. Errors from the
+        API include a request id: send it to support with the full error message.
+        """,
+    ),
+    "webhooks": (
+        "Webhook delivery and retries",
+        "technical",
+        """
+        We send webhook requests to your endpoint. If your endpoint returns errors (any 5xx
+        status) or times out, we retry with exponential backoff for up to three days, and the API
+        dashboard lists every failed request.
+        """,
+    ),
+    "plan-quotas": (
+        "Plan quotas and monthly request allowances",
+        "billing",
+        """
+        Each plan includes a monthly allowance of API requests: Starter 100,000, Pro 1,000,000.
+        Requests above the allowance are billed as overage on your next invoice; the limit resets
+        on the first day of the month.
+        """,
+    ),
+    "refunds": (
+        "Refunds for annual plans",
+        "billing",
+        """
+        Annual plans can be refunded within 30 days of purchase. Open Billing, choose the invoice
+        and press Request refund; the money is back on your card within ten business days.
+        """,
+    ),
+    "password-reset": (
+        "Resetting your password",
+        "account",
+        """
+        Use the Forgot password link on the sign-in page. The reset e-mail expires after one hour;
+        if it never arrives, check the spam folder or ask your workspace admin.
+        """,
+    ),
+}
+
+RATE_LIMIT_QUERY = "I keep getting 429 Too Many Requests errors from the API"
+
+
+def write_article(folder: Path, article_id: str, title: str, category: str, body: str) -> Path:
+    path = folder / f"{article_id}.md"
+    front = f"---\ntitle: {title}\ncategory: {category}\ntags: [help]\n---\n"
+    path.write_text(front + f"# {title}\n\n" + textwrap.dedent(body).strip() + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def help_centre(tmp_path: Path) -> Path:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for article_id, (title, category, body) in ARTICLES.items():
+        write_article(folder, article_id, title, category, body)
+    return folder
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[AsyncQdrantClient]:
+    qdrant = AsyncQdrantClient(location=":memory:")
+    yield qdrant
+    await qdrant.close()
+
+
+@pytest.fixture
+async def kb(client: AsyncQdrantClient, help_centre: Path) -> KnowledgeBase:
+    knowledge = KnowledgeBase(client)
+    await knowledge.ensure_collection()
+    report = await knowledge.ingest(load_articles([help_centre]))
+    assert report.added == len(ARTICLES)
+    return knowledge
+
+
+class CallCounter:
+    """Wraps one client method and counts how often it is awaited."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, client: AsyncQdrantClient, name: str) -> None:
+        self.calls = 0
+        original = getattr(client, name)
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            return await original(*args, **kwargs)
+
+        monkeypatch.setattr(client, name, counted)
+
+
+# --- search ----------------------------------------------------------------------------------
+
+
+async def test_rate_limit_article_ranks_first_for_a_429_complaint(kb: KnowledgeBase) -> None:
+    hits = await kb.search(RATE_LIMIT_QUERY)
+
+    assert hits[0].article_id == "rate-limits"
+    assert hits[0].url == "https://help.lumora.example/articles/rate-limits"
+    assert hits[0].category == "technical"
+    assert "429" in hits[0].text and hits[0].text.startswith(hits[0].title)
+    assert len(hits) == len({hit.article_id for hit in hits}), "one hit per article"
+    assert [hit.score for hit in hits] == sorted((hit.score for hit in hits), reverse=True)
+    assert all(len(hit.snippet) <= SNIPPET_CHARS for hit in hits)
+
+
+async def test_category_filter_keeps_only_that_category(kb: KnowledgeBase) -> None:
+    hits = await kb.search("API request limits", category="billing")
+
+    assert hits, "the billing quota article matches"
+    assert {hit.category for hit in hits} == {"billing"}
+    assert "rate-limits" not in {hit.article_id for hit in hits}
+    assert "rate-limits" in {hit.article_id for hit in await kb.search("API request limits")}
+
+
+@pytest.mark.parametrize("query", ["", "   ", "the and of it is", "?!"])
+async def test_query_without_searchable_words_returns_nothing(kb: KnowledgeBase, query: str) -> None:
+    assert await kb.search(query) == []
+
+
+async def test_limit_caps_the_number_of_articles(kb: KnowledgeBase) -> None:
+    assert len(await kb.search("API requests errors", limit=2)) == 2
+
+
+# --- incremental ingest ----------------------------------------------------------------------
+
+
+async def test_reingesting_unchanged_articles_writes_nothing(
+    kb: KnowledgeBase, client: AsyncQdrantClient, help_centre: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    upserts = CallCounter(monkeypatch, client, "upsert")
+    deletes = CallCounter(monkeypatch, client, "delete")
+
+    report = await kb.ingest(load_articles([help_centre]))
+
+    assert report == IngestReport(added=0, updated=0, unchanged=len(ARTICLES), deleted=0, chunks=0)
+    assert (upserts.calls, deletes.calls) == (0, 0)
+    assert await kb.count_articles() == len(ARTICLES)
+
+
+async def test_editing_one_article_updates_only_that_one(kb: KnowledgeBase, help_centre: Path) -> None:
+    title, category, _ = ARTICLES["password-reset"]
+    write_article(help_centre, "password-reset", title, category, "Passkeys replace passwords from June.")
+
+    report = await kb.ingest(load_articles([help_centre]))
+
+    assert (report.added, report.updated, report.unchanged, report.deleted) == (0, 1, len(ARTICLES) - 1, 0)
+    assert report.chunks == 1
+    hits = await kb.search("passkeys")
+    assert [hit.article_id for hit in hits] == ["password-reset"]
+
+
+async def test_shrinking_an_article_removes_its_surplus_chunks(client: AsyncQdrantClient) -> None:
+    knowledge = KnowledgeBase(client, collection="shrink")
+    await knowledge.ensure_collection()
+    other = Article("other", "Another article", "billing", "Unrelated text.")
+    sections = "\n\n".join(f"## Part {n}\n" + " ".join(["invoice"] * 150) for n in range(4))
+    long = Article("long", "A long article", "billing", sections)
+    await knowledge.ingest([other, long])
+    assert await points_of(client, "shrink", "long") == len(chunk_article(long)) > 1
+
+    short = Article("long", "A long article", "billing", "Now one short paragraph.")
+    report = await knowledge.ingest([other, short])
+
+    assert (report.updated, report.unchanged, report.chunks) == (1, 1, 1)
+    assert await points_of(client, "shrink", "long") == 1
+
+
+async def test_removed_article_is_deleted_and_no_longer_found(kb: KnowledgeBase, help_centre: Path) -> None:
+    (help_centre / "rate-limits.md").unlink()
+
+    report = await kb.ingest(load_articles([help_centre]))
+
+    assert (report.deleted, report.unchanged, report.chunks) == (1, len(ARTICLES) - 1, 0)
+    assert await kb.count_articles() == len(ARTICLES) - 1
+    assert "rate-limits" not in {hit.article_id for hit in await kb.search(RATE_LIMIT_QUERY)}
+
+
+async def test_progress_reports_articles_done(client: AsyncQdrantClient, help_centre: Path) -> None:
+    knowledge = KnowledgeBase(client, collection="progress")
+    await knowledge.ensure_collection()
+    seen: list[tuple[int, int]] = []
+
+    await knowledge.ingest(load_articles([help_centre]), progress=lambda *done_total: seen.append(done_total))
+
+    assert seen[-1] == (len(ARTICLES), len(ARTICLES))
+
+
+async def test_local_folder_survives_a_restart_without_reindexing(tmp_path: Path, help_centre: Path) -> None:
+    folder = tmp_path / "qdrant" / "kb"
+    articles = load_articles([help_centre])
+    first = open_qdrant(str(folder), None)
+    knowledge = KnowledgeBase(first)
+    await knowledge.ensure_collection()
+    await knowledge.ingest(articles)
+    await first.close()
+
+    second = open_qdrant(str(folder), None)
+    try:
+        again = KnowledgeBase(second)
+        await again.ensure_collection()
+        report = await again.ingest(articles)
+        assert (report.unchanged, report.chunks) == (len(ARTICLES), 0)
+        assert (await again.search(RATE_LIMIT_QUERY))[0].article_id == "rate-limits"
+    finally:
+        await second.close()
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+def test_markdown_front_matter_defaults(help_centre: Path) -> None:
+    (article,) = [a for a in load_articles([help_centre]) if a.id == "refunds"]
+
+    assert (article.title, article.category) == ("Refunds for annual plans", "billing")
+    assert article.tags == ("help",)
+    assert article.url == "https://help.lumora.example/articles/refunds"
+    assert article.body.startswith("# Refunds for annual plans")
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("---\ntitle: [unclosed\ncategory: billing\n---\nbody\n", None),
+        ("---\ntitle: Fine\ncategory: billing\nbody without a closing line\n", 1),
+        ("# No front matter at all\n\nbody\n", 1),
+        ("---\ncategory: billing\n---\nbody\n", 2),
+        ("---\n- just\n- a list\n---\nbody\n", 2),
+    ],
+)
+def test_malformed_markdown_names_the_file(tmp_path: Path, text: str, line: int | None) -> None:
+    path = tmp_path / "broken-article.md"
+    path.write_text(text, encoding="utf-8")
+
+    with pytest.raises(ValueError, match="broken-article.md") as caught:
+        load_articles([path])
+    if line is not None:
+        assert f"broken-article.md:{line}:" in str(caught.value)
+
+
+def test_malformed_jsonl_names_the_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "kb.jsonl"
+    good = '{"id": "a", "title": "A", "content": "text"}'
+    path.write_text(f"{good}\n\n{{not json\n", encoding="utf-8")
+
+    with pytest.raises(ValueError, match=r"kb\.jsonl:3: invalid JSON"):
+        load_articles([path])
+
+
+def test_duplicate_ids_are_rejected(tmp_path: Path, help_centre: Path) -> None:
+    (tmp_path / "extra.jsonl").write_text('{"id": "refunds", "title": "Again", "content": "x"}\n')
+
+    with pytest.raises(ValueError, match="duplicate article id 'refunds'"):
+        load_articles([help_centre, tmp_path / "extra.jsonl"])
+
+
+@pytest.mark.skipif(not TAU2_KB.exists(), reason="tau2 banking knowledge dataset not present")
+async def test_public_banking_kb_title_queries_find_their_article(client: AsyncQdrantClient) -> None:
+    articles = load_articles([TAU2_KB])[:50]
+    knowledge = KnowledgeBase(client, collection="tau2")
+    await knowledge.ensure_collection()
+
+    report = await knowledge.ingest(articles)
+
+    assert report.added == 50 and await knowledge.count_articles() == 50
+    target = articles[7]
+    assert target.id in [hit.article_id for hit in await knowledge.search(target.title, limit=3)]
+    found = [a.id in [h.article_id for h in await knowledge.search(a.title, limit=3)] for a in articles]
+    assert sum(found) >= 45, "title queries should nearly always find their own article"
+
+
+# --- chunking and encoding -------------------------------------------------------------------
+
+
+def test_chunks_follow_headings_and_carry_their_context() -> None:
+    sections = "\n\n".join(f"## Step {n}\n\n" + " ".join([f"word{n}"] * 140) for n in range(3))
+    article = Article("guide", "Setup guide", "product", "Intro paragraph.\n\n" + sections)
+
+    chunks = chunk_article(article)
+
+    assert [chunk.chunk_no for chunk in chunks] == list(range(len(chunks)))
+    assert all(len(chunk.body.split()) <= MAX_WORDS for chunk in chunks)
+    assert chunks[-1].heading == "Step 2"
+    assert chunks[-1].text.startswith("Setup guide > Step 2\n\n")
+    assert all(chunk.text.startswith("Setup guide") for chunk in chunks)
+
+
+def test_encoder_is_stable_and_keeps_numbers() -> None:
+    assert tokenize("Getting 429 errors from the APIs") == ["429", "error", "api"]
+    assert term_index("429") == int.from_bytes(hashlib.blake2b(b"429", digest_size=4).digest()) & 0x7FFF_FFFF
+    assert encode_query("errors error ERRORS").values == [1.0]
+    short, padded = encode_document("rate limit"), encode_document("rate limit " + "filler " * 200)
+    limit = term_index("limit")
+    weight = dict(zip(short.indices, short.values, strict=True))[limit]
+    assert weight > dict(zip(padded.indices, padded.values, strict=True))[limit], "long chunks weigh terms less"
+
+
+async def points_of(client: AsyncQdrantClient, collection: str, article_id: str) -> int:
+    match = models.FieldCondition(key="article_id", match=models.MatchValue(value=article_id))
+    only = models.Filter(must=[match])
+    return (await client.count(collection, count_filter=only, exact=True)).count

@@ -1,0 +1,146 @@
+"""The Postgres layer: migrations apply once, and every store activity is safe to retry."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import pytest
+from temporalio.testing import ActivityEnvironment
+
+from activities.crm import CrmActivities, GetCustomerInput
+from activities.store import (
+    CreateTicketInput,
+    RecordMessageInput,
+    RecordStatusInput,
+    RecordTriageInput,
+    StoreActivities,
+)
+from db import tickets
+from db.customers import upsert_customers
+from db.migrate import discover, migrate
+from domain.models import Citation, Customer, Plan, Sender, Sentiment
+
+T0 = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+
+
+async def _customer(pool: asyncpg.Pool) -> Customer:
+    c = Customer(
+        customer_id=f"cus_{uuid.uuid4().hex[:8]}",
+        email=f"{uuid.uuid4().hex[:8]}@example.com",
+        name="Ada Lovelace",
+        plan=Plan.PRO,
+        is_vip=True,
+        lifetime_value=1200.5,
+    )
+    await upsert_customers(pool, [c])
+    return c
+
+
+async def test_migrations_apply_once_and_record_their_version(pool: asyncpg.Pool, database_url: str) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        assert await migrate(conn) == []  # the pool fixture already migrated
+        versions = await conn.fetch("SELECT version, name FROM schema_version ORDER BY version")
+    finally:
+        await conn.close()
+    assert [(r["version"], r["name"]) for r in versions] == [(m.version, m.name) for m in discover()]
+
+
+def test_badly_named_or_gapped_migrations_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "V1__a.sql").write_text("SELECT 1;")
+    (tmp_path / "V3__c.sql").write_text("SELECT 1;")
+    with pytest.raises(ValueError, match="without gaps"):
+        discover(tmp_path)
+    (tmp_path / "oops.sql").write_text("SELECT 1;")
+    with pytest.raises(ValueError, match="V<n>__<name>"):
+        discover(tmp_path)
+
+
+async def test_a_failed_migration_leaves_nothing_behind(database_url: str, tmp_path: Path) -> None:
+    (tmp_path / "V1__ok.sql").write_text("CREATE TABLE mig_probe_a (id int);")
+    (tmp_path / "V2__broken.sql").write_text("CREATE TABLE mig_probe_b (id int); SELECT no_such_function();")
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("CREATE SCHEMA mig_probe; SET search_path TO mig_probe")
+        with pytest.raises(asyncpg.UndefinedFunctionError):
+            await migrate(conn, tmp_path)
+        assert await conn.fetchval("SELECT max(version) FROM mig_probe.schema_version") == 1
+        assert await conn.fetchval("SELECT to_regclass('mig_probe.mig_probe_b')") is None
+    finally:
+        await conn.execute("DROP SCHEMA mig_probe CASCADE")
+        await conn.close()
+
+
+async def test_store_activities_are_idempotent(pool: asyncpg.Pool) -> None:
+    c = await _customer(pool)
+    tid = f"tkt_{uuid.uuid4().hex[:16]}"
+    store, env = StoreActivities(pool), ActivityEnvironment()
+    create = CreateTicketInput(tid, f"ticket-{tid}", c.customer_id, "email", "Invoice", T0)
+    triage = RecordTriageInput(tid, "billing", "high", "negative", T0 + timedelta(hours=1), T0 + timedelta(hours=4), T0)
+    question = RecordMessageInput(
+        tid, 1, Sender.CUSTOMER, c.customer_id, "Where is my invoice?", T0, sentiment=Sentiment.NEUTRAL
+    )
+    reply_at = T0 + timedelta(seconds=3)
+    reply = RecordMessageInput(
+        tid,
+        2,
+        Sender.AGENT,
+        "BillingAgent",
+        "Here it is.",
+        reply_at,
+        citations=[Citation(article_id="kb-invoices", title="Invoices")],
+        counts_as_response=True,
+    )
+    status = RecordStatusInput(
+        tid, "waiting_customer", reply_at, "status:waiting_customer:2", assigned_agent="BillingAgent"
+    )
+    for _ in range(2):  # the second round is what a Temporal retry after a crash would do
+        await env.run(store.create_ticket, create)
+        await env.run(store.record_triage, triage)
+        await env.run(store.record_message, question)
+        await env.run(store.record_message, reply)
+        await env.run(store.record_status, status)
+
+    row = await tickets.get_ticket(pool, tid)
+    assert row is not None
+    assert (row.status, row.category, row.priority, row.assigned_agent) == (
+        "waiting_customer",
+        "billing",
+        "high",
+        "BillingAgent",
+    )
+    assert row.first_response_at == reply_at
+    messages = await tickets.get_messages(pool, tid)
+    assert [(m.seq, m.sender) for m in messages] == [(1, "customer"), (2, "agent")]
+    assert messages[1].citations[0].article_id == "kb-invoices"
+    events = await tickets.get_events(pool, tid)
+    assert [e.kind for e in events] == ["created", "triaged", "status:waiting_customer"]
+
+    # a later reply never moves the first-response time
+    later = RecordMessageInput(
+        tid,
+        3,
+        Sender.AGENT,
+        "BillingAgent",
+        "Anything else?",
+        T0 + timedelta(hours=1),
+        counts_as_response=True,
+    )
+    await env.run(store.record_message, later)
+    row = await tickets.get_ticket(pool, tid)
+    assert row is not None and row.first_response_at == reply_at
+
+
+async def test_crm_lookup_finds_customers_and_rejects_unknown_ones(pool: asyncpg.Pool) -> None:
+    c = await _customer(pool)
+    crm, env = CrmActivities(pool), ActivityEnvironment()
+    found = await env.run(crm.get_customer, GetCustomerInput(c.customer_id))
+    assert found == c
+    from temporalio.exceptions import ApplicationError
+
+    with pytest.raises(ApplicationError) as err:
+        await env.run(crm.get_customer, GetCustomerInput("cus_missing"))
+    assert err.value.type == "CustomerNotFoundError" and err.value.non_retryable
