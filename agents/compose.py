@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 
 from agents.context import TicketContext
 from domain.models import Category, Channel, KbHit, Plan, Priority, Sentiment
+from domain.policy import RESOLUTION_TARGET
 
 MAX_FACTS = 4
 # A sentence must share this many distinct content terms with the customer's message (or one
@@ -20,13 +22,17 @@ MAX_FACTS = 4
 MIN_OVERLAP = 2
 REDUNDANCY = 0.5
 
-# First-response windows from the brief's SLA table, shown in the human-handoff acknowledgement.
-RESPONSE_WINDOW: dict[Priority, str] = {
-    Priority.CRITICAL: "1 hour",
-    Priority.HIGH: "4 hours",
-    Priority.MEDIUM: "24 hours",
-    Priority.LOW: "72 hours",
-}
+
+def humanize(delta: timedelta) -> str:
+    """`timedelta(hours=4)` -> "4 hours" (minutes below an hour)."""
+    minutes = int(delta.total_seconds() // 60)
+    value, unit = (minutes // 60, "hour") if minutes >= 60 and minutes % 60 == 0 else (minutes, "minute")
+    return f"{value} {unit}{'' if value == 1 else 's'}"
+
+
+# A human specialist's reply after a handoff falls under the ticket's resolution clock (the
+# acknowledgement itself is the first response), so the promise comes from the policy's table.
+RESPONSE_WINDOW: dict[Priority, str] = {p: humanize(t) for p, t in RESOLUTION_TARGET.items()}
 
 TEAM_NAME: dict[Category, str] = {
     Category.TECHNICAL: "technical support",

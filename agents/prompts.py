@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from agents.compose import RESPONSE_WINDOW
+
 TRIAGE_AGENT: Final = "TriageAgent"
 TECHNICAL_AGENT: Final = "TechnicalAgent"
 BILLING_AGENT: Final = "BillingAgent"
@@ -17,6 +19,7 @@ KNOWLEDGE_AGENT: Final = "KnowledgeAgent"
 ESCALATION_MANAGER: Final = "EscalationManager"
 
 REFUND_LIMIT_USD: Final = 100
+_WINDOWS = ", ".join(f"{p.value} within {w}" for p, w in RESPONSE_WINDOW.items())
 # A reply whose last line starts with this asks the workflow for a human; run_turn strips the line.
 HANDOFF_MARKER: Final = "HANDOFF_TO_HUMAN:"
 
@@ -134,8 +137,7 @@ Write 2 short paragraphs:
 - Greet the customer by first name and acknowledge their situation with genuine empathy (more if
   the sentiment is negative), without repeating the internal reason verbatim and without blame.
 - Say that a human specialist from the right team has taken the ticket over and when they can expect
-  a reply, from the ticket's priority: critical within 1 hour, high within 4 hours, medium within 24
-  hours, low within 72 hours. For VIP customers, say their ticket is prioritised.
+  a reply, from the ticket's priority: {_WINDOWS}. For VIP customers, say their ticket is prioritised.
 - Tell them they need not do anything, and that they can reply with extra details (screenshots,
   request IDs, timestamps).
 

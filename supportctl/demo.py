@@ -79,17 +79,18 @@ async def _wait_for(http: httpx.AsyncClient, ticket_id: str, agent_replies: int)
         await asyncio.sleep(0.25)
 
 
+def _payload(sample: DemoTicket, run: str) -> dict[str, str]:
+    return {
+        "customer_id": sample.customer_id,
+        "channel": sample.channel,
+        "subject": sample.subject,
+        "body": sample.body,
+        "idempotency_key": f"{run}-{sample.key}",
+    }
+
+
 async def _one(http: httpx.AsyncClient, sample: DemoTicket, run: str, n: int, total: int) -> dict[str, Any]:
-    r = await http.post(
-        "/tickets",
-        json={
-            "customer_id": sample.customer_id,
-            "channel": sample.channel,
-            "subject": sample.subject,
-            "body": sample.body,
-            "idempotency_key": f"{run}-{sample.key}",
-        },
-    )
+    r = await http.post("/tickets", json=_payload(sample, run))
     r.raise_for_status()
     tid = r.json()["ticket_id"]
     t = await _wait_for(http, tid, 1)
@@ -117,16 +118,7 @@ async def push_tickets(api_url: str, samples: list[DemoTicket], concurrency: int
         results = await asyncio.gather(*(guarded(i, s) for i, s in enumerate(samples, 1)))
         # Idempotency, shown: repeating the first request returns the same ticket, not a new one.
         first = samples[0]
-        again = await http.post(
-            "/tickets",
-            json={
-                "customer_id": first.customer_id,
-                "channel": first.channel,
-                "subject": first.subject,
-                "body": first.body,
-                "idempotency_key": f"{run}-{first.key}",
-            },
-        )
+        again = await http.post("/tickets", json=_payload(first, run))
         say(
             f"  repeated request for {first.key}: HTTP {again.status_code}, created={again.json()['created']}, "
             f"same ticket={again.json()['ticket_id'] == results[0]['ticket_id']}"
@@ -163,12 +155,7 @@ def run_demo(settings: Settings) -> int:
     try:
         say("==> preparing data: migrations, demo customers, knowledge base, triage model")
         asyncio.run(prepare(settings, dsn, say))
-        say(f"==> starting Temporal dev server on :{settings.TEMPORAL_PORT} (UI {stack.ui_url})")
-        stack.start_temporal()
-        say("==> starting worker")
-        stack.start_worker()
-        say(f"==> starting API on {stack.api_url}")
-        stack.start_api()
+        stack.start_all(say)
         say(f"==> pushing {len(samples)} sample tickets through the API")
         started = time.monotonic()
         rows = asyncio.run(push_tickets(stack.api_url, samples))

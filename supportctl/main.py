@@ -34,12 +34,7 @@ def cmd_dev(settings: Settings) -> int:
 
         say("==> preparing data: migrations, demo customers, knowledge base, triage model")
         asyncio.run(prepare(settings, dsn, say))
-        say(f"==> starting Temporal dev server on 127.0.0.1:{settings.TEMPORAL_PORT}")
-        stack.start_temporal()
-        say("==> starting worker")
-        stack.start_worker()
-        say("==> starting API")
-        stack.start_api()
+        stack.start_all(say)
         say(f"\nAPI:         {stack.api_url}  (OpenAPI docs: {stack.api_url}/docs)")
         say(f"Temporal UI: {stack.ui_url}")
         say(f"Temporal:    127.0.0.1:{settings.TEMPORAL_PORT} (namespace {settings.TEMPORAL_NAMESPACE})")

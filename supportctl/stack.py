@@ -184,6 +184,15 @@ class LocalStack:
 
         self._wait(child, healthy, 60)
 
+    def start_all(self, say: Callable[[str], None]) -> None:
+        """Temporal first (the others connect to it), then the worker, then the API."""
+        say(f"==> starting Temporal dev server on 127.0.0.1:{self.settings.TEMPORAL_PORT} (UI {self.ui_url})")
+        self.start_temporal()
+        say("==> starting worker")
+        self.start_worker()
+        say(f"==> starting API on {self.api_url}")
+        self.start_api()
+
     @property
     def api_url(self) -> str:
         return f"http://{self.settings.API_HOST}:{self.settings.API_PORT}"
