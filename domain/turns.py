@@ -13,7 +13,20 @@ from pydantic import BaseModel, Field
 
 from domain.models import Category, Channel, Citation, Customer, Priority, Sentiment, TranscriptEntry
 
-Decision = Literal["reply", "escalate"]
+# reply: answer sent, wait for the customer. escalate: a human takes over. needs_approval: the agent
+# proposed an action above its authority (`action`); the workflow holds it for a human decision.
+# resolved: the agent believes the issue is solved (the workflow then asks for CSAT).
+Decision = Literal["reply", "escalate", "needs_approval", "resolved"]
+
+
+class ActionRequest(BaseModel):
+    """An action on the customer's account that an agent proposed (e.g. a refund above its limit)."""
+
+    request_id: str  # stable id: executing the same request twice does nothing the second time
+    kind: Literal["refund", "credit"]
+    amount_usd: float = Field(gt=0)
+    reason: str
+    reference: str | None = None  # e.g. the invoice the refund is for
 
 
 class TurnRequest(BaseModel):
@@ -37,5 +50,7 @@ class TurnOutcome(BaseModel):
     escalation_reason: str | None = None
     citations: list[Citation] = Field(default_factory=list)
     tool_calls: list[str] = Field(default_factory=list)
+    action: ActionRequest | None = None  # set when decision == "needs_approval"
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cost_usd: float = 0.0
