@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.lifecycle import TicketPolicy
+from domain.sla import BusinessCalendar
 
 ModelProvider = Literal["offline", "openai", "azure", "openai_compatible"]
 _PLACEHOLDER_SECRETS = {"changeme", "your-key", "your-api-key", "sk-...", "xxx"}
@@ -54,8 +58,21 @@ class Settings(BaseSettings):
     API_KEY: str | None = None
     MAX_BODY_CHARS: int = Field(default=20_000, ge=1)
 
-    # Waiting on the customer: after this long without a reply the ticket is resolved.
-    AUTO_RESOLVE_AFTER_HOURS: float = Field(default=72.0, gt=0)
+    # The ticket lifecycle (see domain/lifecycle.TicketPolicy).
+    AUTO_RESOLVE_AFTER_HOURS: float = Field(default=72.0, gt=0)  # silence after our reply → resolved
+    REMIND_AFTER_HOURS: float = Field(default=24.0, gt=0)  # silence after our reply → a reminder
+    APPROVAL_TIMEOUT_HOURS: float = Field(default=4.0, gt=0)  # per approver, then up the chain
+    APPROVERS: list[str] = Field(default_factory=lambda: ["team-lead", "support-manager"], min_length=1)
+    CSAT_TIMEOUT_HOURS: float = Field(default=72.0, gt=0)
+    MAX_AGENT_TURNS: int = Field(default=6, ge=1)  # agent replies without convergence → a human
+    TICKET_TOKEN_BUDGET: int = Field(default=60_000, ge=1)
+    # Business hours as JSON ({"utc_offset_minutes": 60, "hours": {"0": {"start": "09:00", "end": "17:00"}, ...},
+    # "holidays": ["2026-12-25"]}); unset = SLAs run around the clock.
+    BUSINESS_CALENDAR: BusinessCalendar | None = None
+
+    # Notifications (SLA warnings/breaches, escalations, approvals): POSTed here when set; always
+    # recorded in the notifications table.
+    NOTIFY_WEBHOOK_URL: str | None = None
 
     @field_validator("OPENAI_API_KEY", "API_KEY", "QDRANT_API_KEY")
     @classmethod
@@ -63,6 +80,18 @@ class Settings(BaseSettings):
         if v is not None and v.strip().lower() in _PLACEHOLDER_SECRETS:
             raise ValueError("is a placeholder, not a real secret; unset it or set a real value")
         return v
+
+    def ticket_policy(self) -> TicketPolicy:
+        return TicketPolicy(
+            remind_after=timedelta(hours=self.REMIND_AFTER_HOURS),
+            auto_resolve_after=timedelta(hours=self.AUTO_RESOLVE_AFTER_HOURS),
+            approval_timeout=timedelta(hours=self.APPROVAL_TIMEOUT_HOURS),
+            approvers=self.APPROVERS,
+            csat_timeout=timedelta(hours=self.CSAT_TIMEOUT_HOURS),
+            max_agent_turns=self.MAX_AGENT_TURNS,
+            token_budget=self.TICKET_TOKEN_BUDGET,
+            calendar=self.BUSINESS_CALENDAR,
+        )
 
 
 @lru_cache(maxsize=1)

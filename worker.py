@@ -15,8 +15,10 @@ from autogen_core.models import ChatCompletionClient
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.actions import ActionActivities
 from activities.conversation import ConversationActivities
 from activities.crm import CrmActivities
+from activities.notify import NotifyActivities
 from activities.store import StoreActivities
 from activities.triage import TriageActivities
 from agents.model_client import build_model_client
@@ -30,11 +32,20 @@ log = logging.getLogger("worker")
 
 
 def activities_for(
-    pool: Any, kb: KnowledgeBase, classifier: CategoryClassifier, model_client: ChatCompletionClient
+    pool: Any,
+    kb: KnowledgeBase,
+    classifier: CategoryClassifier,
+    model_client: ChatCompletionClient,
+    webhook_url: str | None = None,
 ) -> Sequence[Any]:
     crm, store = CrmActivities(pool), StoreActivities(pool)
     triage, conversation = TriageActivities(classifier), ConversationActivities(model_client, kb)
+    notify, actions = NotifyActivities(pool, webhook_url), ActionActivities(pool)
     return [
+        notify.send,
+        actions.execute_action,
+        actions.reject_action,
+        store.sync_ticket,
         crm.get_customer,
         triage.triage_message,
         conversation.run_agent_turn,
@@ -71,7 +82,11 @@ async def main() -> None:
     classifier = await asyncio.to_thread(load_or_train, settings.DATA_DIR / "models" / "triage.pkl")
     model_client = model_client_from(settings)
     client = await connect_temporal(settings)
-    worker = build_worker(client, settings.TEMPORAL_TASK_QUEUE, activities_for(pool, kb, classifier, model_client))
+    worker = build_worker(
+        client,
+        settings.TEMPORAL_TASK_QUEUE,
+        activities_for(pool, kb, classifier, model_client, settings.NOTIFY_WEBHOOK_URL),
+    )
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

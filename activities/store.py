@@ -25,6 +25,7 @@ class CreateTicketInput:
     channel: str
     subject: str
     created_at: datetime
+    linked_ticket_id: str | None = None
 
 
 @dataclass
@@ -64,6 +65,23 @@ class RecordStatusInput:
     escalation_reason: str | None = None
 
 
+@dataclass
+class SyncTicketInput:
+    """The ticket's current snapshot, and optionally the audit event that explains the change."""
+
+    snapshot: tickets.TicketSnapshot
+    event: AuditEvent | None = None
+
+
+@dataclass
+class AuditEvent:
+    event_key: str  # unique per ticket; the same key written twice is stored once
+    kind: str
+    at: datetime
+    actor: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
 class StoreActivities:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
@@ -80,6 +98,7 @@ class StoreActivities:
                 subject=inp.subject,
                 status="new",
                 created_at=inp.created_at,
+                linked_ticket_id=inp.linked_ticket_id,
             )
             await tickets.insert_event(
                 conn,
@@ -154,3 +173,14 @@ class StoreActivities:
                 data={"assigned_agent": inp.assigned_agent, "escalation_reason": inp.escalation_reason},
                 created_at=inp.at,
             )
+
+    @activity.defn(name="store.sync_ticket")
+    async def sync_ticket(self, inp: SyncTicketInput) -> None:
+        async with self._pool.acquire() as conn, conn.transaction():
+            await tickets.sync_ticket(conn, inp.snapshot)
+            if inp.event is not None:
+                e = inp.event
+                await tickets.insert_audit_event(
+                    conn, inp.snapshot.ticket_id, event_key=e.event_key, kind=e.kind, data=e.data,
+                    created_at=e.at, actor=e.actor,
+                )  # fmt: skip

@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from api import errors
 from api.deps import require_api_key
-from api.routes import health, tickets
+from api.routes import decisions, health, tickets
 from clients import connect_temporal, open_pool
 from settings import Settings, get_settings
 
@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(health.router)
     app.include_router(tickets.router, dependencies=[Depends(require_api_key)])
+    app.include_router(decisions.router, dependencies=[Depends(require_api_key)])
     return app
 
 

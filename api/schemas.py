@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -44,9 +45,10 @@ class TicketCreated(BaseModel):
 
 
 class MessageAccepted(BaseModel):
-    ticket_id: str
+    ticket_id: str  # the ticket the message went to
     message_id: str
     accepted: bool = True
+    follows_up: str | None = None  # set when the message opened a new ticket after a closed one
 
 
 class MessageOut(BaseModel):
@@ -77,6 +79,15 @@ class TicketOut(BaseModel):
     first_response_due: datetime | None = None
     resolution_due: datetime | None = None
     resolved_at: datetime | None = None
+    owner: str = "agents"
+    assigned_human: str | None = None
+    sla_breached: bool = False
+    next_reply_due: datetime | None = None
+    csat_score: int | None = None
+    linked_ticket_id: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
     time_to_first_response_s: float | None = None
     messages: list[MessageOut] = Field(default_factory=list)
 
@@ -91,6 +102,11 @@ class TicketSummary(BaseModel):
     priority: str | None
     sentiment: str | None
     escalated: bool
+    owner: str = "agents"
+    assigned_human: str | None = None
+    sla_breached: bool = False
+    resolution_due: datetime | None = None
+    next_reply_due: datetime | None = None
     created_at: datetime
     time_to_first_response_s: float | None
 
@@ -102,3 +118,10 @@ class ErrorBody(BaseModel):
 
 class ErrorOut(BaseModel):
     error: ErrorBody
+
+
+class EventOut(BaseModel):
+    kind: str
+    actor: str | None
+    data: dict[str, Any]
+    created_at: datetime

@@ -18,8 +18,8 @@ from domain.models import Citation
 Conn = asyncpg.Pool | asyncpg.Connection | PoolConnectionProxy
 
 INSERT_TICKET = """
-INSERT INTO tickets (ticket_id, workflow_id, customer_id, channel, subject, status, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO tickets (ticket_id, workflow_id, customer_id, channel, subject, status, created_at, linked_ticket_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (ticket_id) DO NOTHING
 """
 UPDATE_TRIAGE = """
@@ -82,6 +82,16 @@ class TicketRecord(BaseModel):
     resolution_due: datetime | None
     resolved_at: datetime | None
     updated_at: datetime
+    owner: str = "agents"
+    assigned_human: str | None = None
+    sla_breached: bool = False
+    next_reply_due: datetime | None = None
+    csat_score: int | None = None
+    csat_comment: str | None = None
+    linked_ticket_id: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
 
 
 class EventRecord(BaseModel):
@@ -89,6 +99,7 @@ class EventRecord(BaseModel):
     kind: str
     data: dict[str, Any]
     created_at: datetime
+    actor: str | None = None
 
 
 async def insert_ticket(
@@ -101,8 +112,11 @@ async def insert_ticket(
     subject: str,
     status: str,
     created_at: datetime,
+    linked_ticket_id: str | None = None,
 ) -> None:
-    await conn.execute(INSERT_TICKET, ticket_id, workflow_id, customer_id, channel, subject, status, created_at)
+    await conn.execute(
+        INSERT_TICKET, ticket_id, workflow_id, customer_id, channel, subject, status, created_at, linked_ticket_id
+    )
 
 
 async def update_triage(
@@ -210,4 +224,106 @@ async def list_tickets(
         limit,
         offset,
     )
+    return [TicketRecord.model_validate(dict(r)) for r in rows]
+
+
+SYNC_TICKET = """
+UPDATE tickets SET
+    status = $3, category = $4, priority = $5, sentiment = $6, escalated = $7, escalation_reason = $8,
+    assigned_agent = $9, owner = $10, assigned_human = $11, first_response_due = $12, next_reply_due = $13,
+    resolution_due = $14, sla_breached = $15, resolved_at = $16, csat_score = $17, csat_comment = $18,
+    prompt_tokens = $19, completion_tokens = $20, cost_usd = $21, state_version = $2, updated_at = now()
+WHERE ticket_id = $1 AND state_version < $2
+"""
+INSERT_AUDIT_EVENT = """
+INSERT INTO ticket_events (ticket_id, event_key, kind, data, created_at, actor)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (ticket_id, event_key) DO NOTHING
+"""
+INSERT_NOTIFICATION = """
+INSERT INTO notifications (notification_key, ticket_id, kind, payload, created_at)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (notification_key) DO NOTHING
+"""
+MARK_NOTIFICATION = """
+UPDATE notifications SET attempts = attempts + 1, delivered_at = CASE WHEN $2 THEN now() END
+WHERE notification_key = $1 AND delivered_at IS NULL
+"""
+
+
+class TicketSnapshot(BaseModel):
+    """The ticket's mutable fields as the workflow sees them, stamped with a growing version."""
+
+    ticket_id: str
+    version: int
+    status: str
+    category: str | None = None
+    priority: str | None = None
+    sentiment: str | None = None
+    escalated: bool = False
+    escalation_reason: str | None = None
+    assigned_agent: str | None = None
+    owner: str = "agents"
+    assigned_human: str | None = None
+    first_response_due: datetime | None = None
+    next_reply_due: datetime | None = None
+    resolution_due: datetime | None = None
+    sla_breached: bool = False
+    resolved_at: datetime | None = None
+    csat_score: int | None = None
+    csat_comment: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+
+
+async def sync_ticket(conn: Conn, s: TicketSnapshot) -> bool:
+    """Apply the snapshot unless a newer one is already stored; True when applied."""
+    status = await conn.execute(
+        SYNC_TICKET,
+        s.ticket_id, s.version, s.status, s.category, s.priority, s.sentiment, s.escalated, s.escalation_reason,
+        s.assigned_agent, s.owner, s.assigned_human, s.first_response_due, s.next_reply_due, s.resolution_due,
+        s.sla_breached, s.resolved_at, s.csat_score, s.csat_comment, s.prompt_tokens, s.completion_tokens,
+        s.cost_usd,
+    )  # fmt: skip
+    return status.endswith(" 1")
+
+
+async def insert_audit_event(
+    conn: Conn, ticket_id: str, *, event_key: str, kind: str, data: dict[str, Any], created_at: datetime,
+    actor: str | None,
+) -> None:  # fmt: skip
+    await conn.execute(INSERT_AUDIT_EVENT, ticket_id, event_key, kind, data, created_at, actor)
+
+
+async def insert_notification(
+    conn: Conn, key: str, ticket_id: str, kind: str, payload: dict[str, Any], created_at: datetime
+) -> bool:
+    status = await conn.execute(INSERT_NOTIFICATION, key, ticket_id, kind, payload, created_at)
+    return status.endswith(" 1")
+
+
+async def mark_notification(conn: Conn, key: str, delivered: bool) -> None:
+    await conn.execute(MARK_NOTIFICATION, key, delivered)
+
+
+async def notification_delivered(conn: Conn, key: str) -> bool:
+    return bool(
+        await conn.fetchval("SELECT delivered_at IS NOT NULL FROM notifications WHERE notification_key = $1", key)
+    )
+
+
+async def escalated_queue(conn: Conn, *, priority: str | None = None, limit: int = 100) -> list[TicketRecord]:
+    """The human queue: tickets a human owns or must look at, most urgent deadline first."""
+    rows = await conn.fetch(
+        """
+        SELECT * FROM tickets
+        WHERE escalated AND status NOT IN ('resolved', 'closed')
+          AND ($1::text IS NULL OR priority = $1)
+        ORDER BY CASE priority WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END,
+                 coalesce(next_reply_due, resolution_due) NULLS LAST, created_at
+        LIMIT $2
+        """,
+        priority, limit,
+    )  # fmt: skip
     return [TicketRecord.model_validate(dict(r)) for r in rows]

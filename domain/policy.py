@@ -119,3 +119,14 @@ def escalation_reason(text: str, sentiment: Sentiment, customer: Customer, polar
     if important and unhappy:
         return "VIP or enterprise customer unhappy"
     return None
+
+
+_SEVERITY = {Sentiment.POSITIVE: 0, Sentiment.NEUTRAL: 1, Sentiment.NEGATIVE: 2, Sentiment.VERY_NEGATIVE: 3}
+
+
+def worsening(trend: list[Sentiment], window: int = 3) -> bool:
+    """The last `window` messages got steadily worse and the latest is negative: a human should look."""
+    if len(trend) < window:
+        return False
+    recent = [_SEVERITY[s] for s in trend[-window:]]
+    return all(b > a for a, b in zip(recent, recent[1:], strict=False)) and recent[-1] >= _SEVERITY[Sentiment.NEGATIVE]

@@ -1,200 +1,246 @@
-"""TicketWorkflow on the time-skipping server, its outside world replaced by stubs with the real names.
+"""TicketWorkflow on the time-skipping server: every timer path, signals and queries.
 
-These tests pin the workflow's own decisions: triage → priority with the VIP boost → SLA deadlines,
-one agent reply per customer message, escalation rules, auto-resolve after days of silence,
-duplicate follow-ups counted once.
+The outside world is the stub world of tests/lifecycle_world.py (activities with the real names),
+so these tests pin the workflow's own decisions. Days pass in milliseconds.
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
-from temporalio import activity
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.crm import GetCustomerInput
-from activities.store import CreateTicketInput, RecordMessageInput, RecordStatusInput, RecordTriageInput
-from activities.triage import TriageInput
-from domain.models import Category, Channel, Customer, Plan, Priority, Sender, Sentiment, Status, TriageResult
-from domain.turns import TurnOutcome, TurnRequest
+from domain.lifecycle import CsatScore
+from domain.models import Category, Plan, Priority, Sender, Status
+from tests.lifecycle_world import World, customer, ticket_input
 from workflows.ticket import CustomerMessage, TicketInput, TicketResult, TicketState, TicketWorkflow
 
-
-@dataclass
-class World:
-    """Stub activities that remember what the workflow asked of them."""
-
-    customer: Customer
-    messages: list[RecordMessageInput] = field(default_factory=list)
-    statuses: list[str] = field(default_factory=list)
-    turns: list[TurnRequest] = field(default_factory=list)
-    triaged: list[RecordTriageInput] = field(default_factory=list)
-
-    def activities(self) -> list[Callable[..., Any]]:
-        @activity.defn(name="crm.get_customer")
-        async def get_customer(inp: GetCustomerInput) -> Customer:
-            return self.customer
-
-        @activity.defn(name="triage.triage_message")
-        async def triage_message(inp: TriageInput) -> TriageResult:
-            text = inp.text.lower()
-            angry = "ridiculous" in text
-            return TriageResult(
-                sentiment=Sentiment.VERY_NEGATIVE if angry else Sentiment.NEUTRAL,
-                polarity=-0.8 if angry else 0.0,
-                category=Category.BILLING if "invoice" in text else Category.TECHNICAL,
-                base_priority=Priority.HIGH if "asap" in text else Priority.MEDIUM,
-            )
-
-        @activity.defn(name="conversation.run_agent_turn")
-        async def run_agent_turn(req: TurnRequest) -> TurnOutcome:
-            self.turns.append(req)
-            if req.handoff_reason:
-                return TurnOutcome(
-                    agent="EscalationManager",
-                    reply="A specialist will take over.",
-                    decision="escalate",
-                    escalation_reason=req.handoff_reason,
-                )
-            return TurnOutcome(
-                agent="TechnicalAgent",
-                reply=f"Answer #{len(self.turns)}",
-                prompt_tokens=10,
-                completion_tokens=5,
-            )
-
-        @activity.defn(name="store.create_ticket")
-        async def create_ticket(inp: CreateTicketInput) -> None:
-            return None
-
-        @activity.defn(name="store.record_triage")
-        async def record_triage(inp: RecordTriageInput) -> None:
-            self.triaged.append(inp)
-
-        @activity.defn(name="store.record_message")
-        async def record_message(inp: RecordMessageInput) -> bool:
-            self.messages.append(inp)
-            return True
-
-        @activity.defn(name="store.record_status")
-        async def record_status(inp: RecordStatusInput) -> None:
-            self.statuses.append(inp.status)
-
-        return [
-            get_customer,
-            triage_message,
-            run_agent_turn,
-            create_ticket,
-            record_triage,
-            record_message,
-            record_status,
-        ]
+Handle = WorkflowHandle[TicketWorkflow, TicketResult]
 
 
-def _customer(plan: Plan = Plan.PRO, vip: bool = False) -> Customer:
-    return Customer(customer_id="cus_1", email="p@example.com", name="Priya Raman", plan=plan, is_vip=vip)
-
-
-def _input(body: str, subject: str = "API trouble", hours: float = 72) -> TicketInput:
-    tid = f"tkt_{uuid.uuid4().hex[:16]}"
-    return TicketInput(tid, "cus_1", Channel.CHAT, subject, body, auto_resolve_after=timedelta(hours=hours))
-
-
-async def _start(env: WorkflowEnvironment, tq: str, inp: TicketInput) -> WorkflowHandle[TicketWorkflow, TicketResult]:
+async def _start(env: WorkflowEnvironment, tq: str, inp: TicketInput) -> Handle:
     return await env.client.start_workflow(TicketWorkflow.run, inp, id=f"ticket-{inp.ticket_id}", task_queue=tq)
 
 
-async def _state(h: WorkflowHandle[TicketWorkflow, TicketResult]) -> TicketState:
+async def _state(h: Handle) -> TicketState:
     return await h.query(TicketWorkflow.state)
 
 
-async def test_first_reply_then_waits_then_auto_resolves(time_env: WorkflowEnvironment, task_queue: str) -> None:
-    world = World(_customer())
-    async with Worker(
-        time_env.client, task_queue=task_queue, workflows=[TicketWorkflow], activities=world.activities()
-    ):
-        h = await _start(time_env, task_queue, _input("Getting 429s, please help ASAP"))
-        result = await h.result()  # time-skipping jumps over the 72 h of silence
+def _worker(env: WorkflowEnvironment, tq: str, world: World) -> Worker:
+    return Worker(env.client, task_queue=tq, workflows=[TicketWorkflow], activities=world.activities())
+
+
+async def test_silence_brings_a_reminder_then_resolution_then_close(
+    time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    world = World(customer())
+    async with _worker(time_env, task_queue, world):
+        h = await _start(time_env, task_queue, ticket_input("Getting 429s, please help ASAP"))
+        result = await h.result()  # 24 h reminder, 72 h auto-resolve, 72 h CSAT survey: all skipped
+        state = await _state(h)
     assert result.status == Status.CLOSED
-    assert [m.sender for m in world.messages] == [Sender.CUSTOMER, Sender.AGENT]
-    assert world.messages[1].counts_as_response and world.messages[1].body == "Answer #1"
-    assert world.statuses == ["in_progress", "waiting_customer", "resolved", "closed"]
-    # high (asap) stays high for a non-VIP pro customer: 4 h resolution target
-    triage = world.triaged[0]
-    assert triage.priority == "high"
-    # targets count from the ticket's opening: 1 h first response, 4 h resolution for high
-    assert triage.resolution_due - triage.first_response_due == timedelta(hours=3)
-    assert abs(triage.resolution_due - world.messages[0].created_at - timedelta(hours=4)) < timedelta(seconds=5)
+    senders = [m.sender for m in world.messages]
+    assert senders == [Sender.CUSTOMER, Sender.AGENT, Sender.SYSTEM, Sender.SYSTEM]
+    assert "checking in" in world.messages[2].body and "Rate us" in world.messages[3].body
+    silence = world.messages[3].created_at - world.messages[1].created_at
+    assert timedelta(hours=72) <= silence < timedelta(hours=72, seconds=5)
+    assert [e for e in world.events if e in ("reminder_sent", "resolved", "closed")] == [
+        "reminder_sent", "resolved", "closed"]  # fmt: skip
+    assert state.csat_score is None and state.resolved_at is not None
+    # high (asap) for a non-VIP pro customer: 1 h first response, 4 h resolution
+    assert world.triaged[0].priority == "high"
+    assert state.clocks["resolution"].target == timedelta(hours=4)
+    assert state.clocks["first_response"].met_at is not None and not state.sla_breached
 
 
 async def test_vip_customer_gets_one_level_higher(time_env: WorkflowEnvironment, task_queue: str) -> None:
-    world = World(_customer(vip=True))
-    async with Worker(
-        time_env.client, task_queue=task_queue, workflows=[TicketWorkflow], activities=world.activities()
-    ):
-        h = await _start(time_env, task_queue, _input("Getting 429s, please help ASAP", hours=1))
-        await h.result()
-    assert world.triaged[0].priority == "critical"
-    assert world.triaged[0].resolution_due - world.triaged[0].first_response_due == timedelta(minutes=45)
+    world = World(customer(vip=True))
+    async with _worker(time_env, task_queue, world):
+        h = await _start(time_env, task_queue, ticket_input("Getting 429s, please help ASAP"))
+        await time_env.sleep(timedelta(minutes=1))
+        state = await _state(h)
+        await h.terminate("done")
+    assert state.priority == Priority.CRITICAL
+    assert state.clocks["resolution"].target == timedelta(hours=1)
+    assert state.clocks["first_response"].target == timedelta(minutes=15)
 
 
 async def test_follow_up_is_answered_and_duplicates_count_once(time_env: WorkflowEnvironment, task_queue: str) -> None:
-    world = World(_customer())
-    async with Worker(
-        time_env.client, task_queue=task_queue, workflows=[TicketWorkflow], activities=world.activities()
-    ):
-        h = await _start(time_env, task_queue, _input("My webhook fails"))
+    world = World(customer())
+    async with _worker(time_env, task_queue, world):
+        h = await _start(time_env, task_queue, ticket_input("My webhook fails"))
         msg = CustomerMessage("m-1", "Still failing after the change, what next?")
         await h.signal(TicketWorkflow.add_customer_message, msg)
         await h.signal(TicketWorkflow.add_customer_message, msg)  # a client retry
-        await h.result()
-    bodies = [(m.sender, m.body) for m in world.messages]
-    assert bodies == [
-        (Sender.CUSTOMER, "My webhook fails"),
-        (Sender.AGENT, "Answer #1"),
-        (Sender.CUSTOMER, "Still failing after the change, what next?"),
-        (Sender.AGENT, "Answer #2"),
-    ]
-    # the second turn saw the whole conversation so far
-    assert [e.body for e in world.turns[1].transcript] == [b for _, b in bodies[:3]]
-    assert [m.seq for m in world.messages] == [1, 2, 3, 4]
-
-
-async def test_angry_customer_is_escalated_and_not_auto_closed(time_env: WorkflowEnvironment, task_queue: str) -> None:
-    world = World(_customer())
-    async with Worker(
-        time_env.client, task_queue=task_queue, workflows=[TicketWorkflow], activities=world.activities()
-    ):
-        h = await _start(time_env, task_queue, _input("This is RIDICULOUS, nobody helps"))
-        await time_env.sleep(timedelta(days=10))
+        await time_env.sleep(timedelta(hours=1))
         state = await _state(h)
-        assert state.status == Status.ESCALATED and state.escalated
+        await h.terminate("done")
+    assert world.bodies()[:4] == [
+        ("customer", "My webhook fails"),
+        ("agent", "Answer #1"),
+        ("customer", "Still failing after the change, what next?"),
+        ("agent", "Answer #2"),
+    ]
+    assert [e.body for e in world.turns[1].transcript] == [b for _, b in world.bodies()[:3]]
+    assert [m.seq for m in world.messages][:4] == [1, 2, 3, 4]
+    assert state.status == Status.WAITING_CUSTOMER
+
+
+async def test_the_resolution_clock_pauses_while_the_customer_is_silent(
+    time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    world = World(customer())
+    async with _worker(time_env, task_queue, world):
+        h = await _start(time_env, task_queue, ticket_input("My webhook fails"))
+        await time_env.sleep(timedelta(hours=20))  # 20 h of silence: more than a medium ticket's 24 h? no, but
+        state = await _state(h)
+        assert state.clocks["resolution"].running_since is None  # paused since our reply
+        consumed = state.clocks["resolution"].consumed
+        assert consumed < timedelta(minutes=1)
+        await h.signal(TicketWorkflow.add_customer_message, CustomerMessage("m", "Tried it, no luck"))
+        await time_env.sleep(timedelta(minutes=5))
+        state = await _state(h)
+        await h.terminate("done")
+    assert not state.sla_breached and not [n for n in world.notifications if n.kind.startswith("sla_")]
+
+
+async def test_angry_customer_goes_to_a_human_and_is_not_auto_closed(
+    time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    world = World(customer())
+    async with _worker(time_env, task_queue, world):
+        h = await _start(time_env, task_queue, ticket_input("This is RIDICULOUS, nobody helps"))
+        await time_env.sleep(timedelta(minutes=5))
+        state = await _state(h)
+        assert state.status == Status.ESCALATED and state.owner == "human"
         assert state.escalation_reason == "very negative sentiment"
         assert world.turns[0].handoff_reason == "very negative sentiment"
-        # the customer keeps writing: recorded, but no agent answers over the human's head
+        assert [n.kind for n in world.notifications] == ["escalated"]
+        # the customer keeps writing: recorded, the human queue is told, no agent answers over the human's head
         await h.signal(TicketWorkflow.add_customer_message, CustomerMessage("m-2", "Hello??"))
         await time_env.sleep(timedelta(minutes=1))
         state = await _state(h)
-        assert [e.body for e in state.transcript][-1] == "Hello??"
-        assert len(world.turns) == 1
-        await h.terminate("test over")
+        assert state.transcript[-1].body == "Hello??" and len(world.turns) == 1
+        await time_env.sleep(timedelta(days=10))
+        state = await _state(h)
+        await h.terminate("done")
+    assert state.status == Status.ESCALATED  # waiting for a human, however long
 
 
-async def test_customer_asking_for_a_person_is_escalated(time_env: WorkflowEnvironment, task_queue: str) -> None:
-    world = World(_customer())
-    async with Worker(
-        time_env.client, task_queue=task_queue, workflows=[TicketWorkflow], activities=world.activities()
-    ):
-        h = await _start(time_env, task_queue, _input("Can I talk to a human please? My invoice is wrong"))
+async def test_unanswered_escalation_warns_then_breaches_and_raises_priority(
+    time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    world = World(customer())
+    async with _worker(time_env, task_queue, world):
+        h = await _start(time_env, task_queue, ticket_input("Can I talk to a human please? My invoice is wrong"))
+        await time_env.sleep(timedelta(minutes=1))
+        assert (await _state(h)).priority == Priority.MEDIUM  # 24 h resolution
+        await h.signal(TicketWorkflow.add_customer_message, CustomerMessage("m-2", "Anyone there?"))
+        # the reply owed for "Anyone there?" (medium: 4 h next-reply target): warning at 3 h, breach at 4 h
+        await time_env.sleep(timedelta(hours=3, minutes=5))
+        assert [n.kind for n in world.notifications][-1] == "sla_warning"
+        await time_env.sleep(timedelta(hours=1))
+        state = await _state(h)
+        await h.terminate("done")
+    kinds = [n.kind for n in world.notifications]
+    assert kinds[:3] == ["escalated", "customer_replied", "sla_warning"] and "sla_breach" in kinds
+    assert state.sla_breached and state.clocks["next_reply"].breached
+    assert state.priority == Priority.HIGH  # raised one level on breach
+    # re-armed for the new priority (4 h), but with a quarter of it still ahead: no instant second breach
+    resolution = state.clocks["resolution"]
+    assert not resolution.breached and timedelta(hours=5) <= resolution.target < timedelta(hours=5, minutes=5)
+    assert state.category == Category.BILLING
+
+
+async def test_first_response_breach_when_the_model_is_down(time_env: WorkflowEnvironment, task_queue: str) -> None:
+    world = World(customer(), fail_turns=True)
+    async with _worker(time_env, task_queue, world):
+        h = await _start(time_env, task_queue, ticket_input("Dashboard shows nothing, fix it asap"))
+        await time_env.sleep(timedelta(hours=2))
+        state = await _state(h)
+        await h.terminate("done")
+    assert state.escalation_reason == "the AI agents are unavailable" and state.status == Status.ESCALATED
+    assert state.clocks["first_response"].breached and state.first_response_at is None
+    assert "sla_breach" in [n.kind for n in world.notifications]
+    assert state.priority == Priority.CRITICAL  # high → critical on breach
+
+
+async def test_unanswered_approval_moves_up_the_chain_then_is_declined(
+    time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    world = World(customer())
+    async with _worker(time_env, task_queue, world):
+        h = await _start(time_env, task_queue, ticket_input("Please refund the duplicate invoice of $250"))
+        await time_env.sleep(timedelta(minutes=1))
+        state = await _state(h)
+        assert state.pending_approval is not None and state.pending_approval.level == 0
+        assert state.status == Status.ESCALATED and state.escalation_reason == "approval needed: refund of $250.00"
+        await time_env.sleep(timedelta(hours=4))
+        state = await _state(h)
+        assert state.pending_approval is not None and state.pending_approval.level == 1
+        await time_env.sleep(timedelta(hours=4))
+        state = await _state(h)
+        await h.terminate("done")
+    approvers = [n.data.get("approver") for n in world.notifications if n.kind == "approval_requested"]
+    assert approvers == ["team-lead", "support-manager"]
+    assert state.pending_approval is None and state.status == Status.WAITING_CUSTOMER and state.owner == "agents"
+    assert "declined" in world.messages[-1].body and world.actions == []
+    assert [r.rejected_by for r in world.rejections] == ["system"]  # the ledger knows it was declined
+    assert "approval_expired" in world.events
+
+
+async def test_csat_answer_closes_the_ticket(time_env: WorkflowEnvironment, task_queue: str) -> None:
+    world = World(customer())
+    async with _worker(time_env, task_queue, world):
+        h = await _start(time_env, task_queue, ticket_input("Webhook fails"))
+        await h.signal(TicketWorkflow.add_customer_message, CustomerMessage("m", "Yes that fixed it, thanks"))
+        await time_env.sleep(timedelta(minutes=5))
+        assert (await _state(h)).status == Status.RESOLVED
+        await h.signal(TicketWorkflow.submit_csat, CsatScore(score=5, comment="quick!"))
+        result = await h.result()
+        state = await _state(h)
+    assert result.status == Status.CLOSED and state.csat_score == 5 and state.csat_comment == "quick!"
+    assert world.events[-1] == "closed"
+
+
+async def test_a_reply_during_the_survey_reopens_the_ticket(time_env: WorkflowEnvironment, task_queue: str) -> None:
+    world = World(customer())
+    async with _worker(time_env, task_queue, world):
+        h = await _start(time_env, task_queue, ticket_input("Webhook fails"))
+        await h.signal(TicketWorkflow.add_customer_message, CustomerMessage("m1", "that fixed it"))
+        await time_env.sleep(timedelta(hours=1))
+        await h.signal(TicketWorkflow.add_customer_message, CustomerMessage("m2", "Oh no, it broke again"))
         await time_env.sleep(timedelta(minutes=5))
         state = await _state(h)
-        assert state.status == Status.ESCALATED
-        assert state.escalation_reason == "customer asked for a human"
-        assert state.category == Category.BILLING
-        await h.terminate("test over")
+        await h.terminate("done")
+    assert "reopened" in world.events
+    assert state.status == Status.WAITING_CUSTOMER and state.resolved_at is None
+    assert world.bodies()[-1] == ("agent", "Answer #3")
+
+
+async def test_agents_that_do_not_converge_hand_over(time_env: WorkflowEnvironment, task_queue: str) -> None:
+    world = World(customer())
+    async with _worker(time_env, task_queue, world):
+        h = await _start(time_env, task_queue, ticket_input("Webhook fails", max_agent_turns=2))
+        for i in range(2):
+            await h.signal(TicketWorkflow.add_customer_message, CustomerMessage(f"m{i}", f"still broken {i}"))
+            await time_env.sleep(timedelta(minutes=5))
+        state = await _state(h)
+        await h.terminate("done")
+    assert world.turns[-1].handoff_reason == "agents have not converged after 2 replies"
+    assert state.status == Status.ESCALATED
+
+
+async def test_worsening_sentiment_hands_over(time_env: WorkflowEnvironment, task_queue: str) -> None:
+    world = World(customer(plan=Plan.FREE))
+    async with _worker(time_env, task_queue, world):
+        h = await _start(time_env, task_queue, ticket_input("Webhook fails"))
+        await h.signal(TicketWorkflow.add_customer_message, CustomerMessage("m1", "I'm annoyed now"))
+        await time_env.sleep(timedelta(minutes=5))
+        state = await _state(h)
+        await h.terminate("done")
+    # neutral → negative is only two steps; with three (neutral, neutral, negative) it is not "steadily worse"
+    assert state.status == Status.WAITING_CUSTOMER
+    assert world.turns[-1].handoff_reason is None

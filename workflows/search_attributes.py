@@ -16,6 +16,8 @@ TICKET_CATEGORY = SearchAttributeKey.for_keyword("TicketCategory")
 CUSTOMER_ID = SearchAttributeKey.for_keyword("CustomerId")
 TICKET_ESCALATED = SearchAttributeKey.for_bool("TicketEscalated")
 TICKET_SLA_DEADLINE = SearchAttributeKey.for_datetime("TicketSlaDeadline")
+TICKET_SLA_BREACHED = SearchAttributeKey.for_bool("TicketSlaBreached")
+TICKET_SENTIMENT = SearchAttributeKey.for_keyword("TicketSentiment")
 
 ALL: tuple[SearchAttributeKey[Any], ...] = (
     TICKET_STATUS,
@@ -24,6 +26,8 @@ ALL: tuple[SearchAttributeKey[Any], ...] = (
     CUSTOMER_ID,
     TICKET_ESCALATED,
     TICKET_SLA_DEADLINE,
+    TICKET_SLA_BREACHED,
+    TICKET_SENTIMENT,
 )
 
 # The dev server's `--search-attribute Name=Type` spelling.

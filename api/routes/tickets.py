@@ -27,7 +27,8 @@ from api.schemas import (
     TicketSummary,
 )
 from db import customers, tickets
-from domain.models import Customer, Priority, Status
+from domain.models import Channel, Customer, Priority, Status
+from settings import Settings
 from workflows.ticket import CustomerMessage, TicketInput, TicketWorkflow, initial_search_attributes
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
@@ -76,6 +77,51 @@ def _temporal_unavailable(e: RPCError) -> ApiError:
     return ApiError(503, "temporal_unavailable", f"workflow service unavailable: {e.message}")
 
 
+async def start_ticket(
+    temporal: Client,
+    settings: Settings,
+    *,
+    customer_id: str,
+    channel: Channel,
+    subject: str,
+    body: str,
+    key: str | None,
+    fingerprint: str,
+    linked_ticket_id: str | None = None,
+) -> tuple[str, bool]:
+    """Start the ticket's workflow; (ticket id, created). A repeated key returns the existing ticket."""
+    ticket_id = _ticket_id(customer_id, key)
+    wf_id = workflow_id_for(ticket_id)
+    try:
+        await temporal.start_workflow(
+            TicketWorkflow.run,
+            TicketInput(
+                ticket_id, customer_id, channel, subject, body,
+                auto_resolve_after=timedelta(hours=settings.AUTO_RESOLVE_AFTER_HOURS),
+                policy=settings.ticket_policy(), linked_ticket_id=linked_ticket_id,
+            ),
+            id=wf_id,
+            task_queue=settings.TEMPORAL_TASK_QUEUE,
+            # A ticket id is never reused, even after the ticket closed: a repeat returns the original.
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            search_attributes=initial_search_attributes(customer_id),
+            memo={"request_fingerprint": fingerprint},
+            static_summary=f"[{channel.value}] {subject}"[:200],
+        )  # fmt: skip
+    except WorkflowAlreadyStartedError:
+        desc = await temporal.get_workflow_handle(wf_id).describe()
+        memo = await desc.memo()
+        if memo.get("request_fingerprint") != fingerprint:
+            raise ApiError(
+                409, "idempotency_key_reused", "this idempotency key was already used for a different request"
+            ) from None
+        return ticket_id, False
+    except RPCError as e:
+        raise _temporal_unavailable(e) from e
+    return ticket_id, True
+
+
 @router.post("", status_code=201, response_model=TicketCreated)
 async def open_ticket(
     body: TicketIn,
@@ -86,48 +132,17 @@ async def open_ticket(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> TicketCreated:
     customer = await _resolve_customer(pool, body)
-    key = body.idempotency_key or idempotency_key
-    ticket_id = _ticket_id(customer.customer_id, key)
-    wf_id = workflow_id_for(ticket_id)
-    fingerprint = _fingerprint(body, customer.customer_id)
-    try:
-        await temporal.start_workflow(
-            TicketWorkflow.run,
-            TicketInput(
-                ticket_id,
-                customer.customer_id,
-                body.channel,
-                body.subject,
-                body.body,
-                auto_resolve_after=timedelta(hours=settings.AUTO_RESOLVE_AFTER_HOURS),
-            ),
-            id=wf_id,
-            task_queue=settings.TEMPORAL_TASK_QUEUE,
-            # A ticket id is never reused, even after the ticket closed: a repeat returns the original.
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            search_attributes=initial_search_attributes(customer.customer_id),
-            memo={"request_fingerprint": fingerprint},
-            static_summary=f"[{body.channel.value}] {body.subject}"[:200],
-        )
-    except WorkflowAlreadyStartedError:
-        desc = await temporal.get_workflow_handle(wf_id).describe()
-        memo = await desc.memo()
-        if memo.get("request_fingerprint") != fingerprint:
-            raise ApiError(
-                409, "idempotency_key_reused", "this idempotency key was already used for a different request"
-            ) from None
+    ticket_id, created = await start_ticket(
+        temporal, settings, customer_id=customer.customer_id, channel=body.channel, subject=body.subject,
+        body=body.body, key=body.idempotency_key or idempotency_key,
+        fingerprint=_fingerprint(body, customer.customer_id),
+    )  # fmt: skip
+    status = Status.NEW.value
+    if not created:
         response.status_code = 200
         row = await tickets.get_ticket(pool, ticket_id)
-        return TicketCreated(
-            ticket_id=ticket_id,
-            workflow_id=wf_id,
-            status=row.status if row else Status.NEW.value,
-            created=False,
-        )
-    except RPCError as e:
-        raise _temporal_unavailable(e) from e
-    return TicketCreated(ticket_id=ticket_id, workflow_id=wf_id, status=Status.NEW.value, created=True)
+        status = row.status if row else status
+    return TicketCreated(ticket_id=ticket_id, workflow_id=workflow_id_for(ticket_id), status=status, created=created)
 
 
 @router.get("/{ticket_id}", response_model=TicketOut)
@@ -174,31 +189,44 @@ def _ttfr(row: tickets.TicketRecord) -> float | None:
 async def add_message(
     ticket_id: str,
     body: MessageIn,
+    response: Response,
+    pool: PoolDep,
     temporal: TemporalDep,
+    settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> MessageAccepted:
+    """A customer follow-up. On a closed ticket it opens a new ticket linked to the old one (201)."""
     _check_ticket_id(ticket_id)
     message_id = body.message_id or idempotency_key or uuid.uuid4().hex
     handle = temporal.get_workflow_handle_for(TicketWorkflow.run, workflow_id_for(ticket_id))
-    await _ensure_open(temporal, ticket_id)
-    try:
-        await handle.signal(TicketWorkflow.add_customer_message, CustomerMessage(message_id, body.body))
-    except RPCError as e:
-        if e.status == RPCStatusCode.NOT_FOUND:  # it closed between the check and the signal
-            raise ApiError(409, "ticket_closed", f"ticket {ticket_id} is closed; open a new ticket") from None
-        raise _temporal_unavailable(e) from e
-    return MessageAccepted(ticket_id=ticket_id, message_id=message_id)
+    if await _is_open(temporal, ticket_id):
+        try:
+            await handle.signal(TicketWorkflow.add_customer_message, CustomerMessage(message_id, body.body))
+            return MessageAccepted(ticket_id=ticket_id, message_id=message_id)
+        except RPCError as e:
+            if e.status != RPCStatusCode.NOT_FOUND:  # NOT_FOUND: it closed between the check and the signal
+                raise _temporal_unavailable(e) from e
+    old = await tickets.get_ticket(pool, ticket_id)
+    if old is None:
+        raise ApiError(409, "ticket_closed", f"ticket {ticket_id} is closed")
+    subject = old.subject if old.subject.startswith("Re: ") else f"Re: {old.subject}"
+    new_id, _ = await start_ticket(
+        temporal, settings, customer_id=old.customer_id, channel=Channel(old.channel), subject=subject[:300],
+        body=body.body, key=f"follow-up:{ticket_id}:{message_id}", fingerprint=f"follow-up:{ticket_id}:{message_id}",
+        linked_ticket_id=ticket_id,
+    )  # fmt: skip
+    response.status_code = 201
+    return MessageAccepted(ticket_id=new_id, message_id=message_id, follows_up=ticket_id)
 
 
-async def _ensure_open(temporal: Client, ticket_id: str) -> None:
+async def _is_open(temporal: Client, ticket_id: str) -> bool:
     try:
         desc = await temporal.get_workflow_handle(workflow_id_for(ticket_id)).describe()
     except RPCError as e:
         if e.status == RPCStatusCode.NOT_FOUND:
             raise ApiError(404, "ticket_not_found", f"no ticket {ticket_id!r}") from None
         raise _temporal_unavailable(e) from e
-    if desc.status != WorkflowExecutionStatus.RUNNING:
-        raise ApiError(409, "ticket_closed", f"ticket {ticket_id} is closed; open a new ticket")
+    return desc.status == WorkflowExecutionStatus.RUNNING
 
 
 @router.get("", response_model=list[TicketSummary])

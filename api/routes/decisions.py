@@ -1,0 +1,94 @@
+"""Human agents: the queue of tickets waiting for a person, decisions on a ticket, its audit trail, CSAT."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.deps import PoolDep, TemporalDep
+from api.errors import ApiError
+from api.routes.tickets import _check_ticket_id, _temporal_unavailable, _ttfr, workflow_id_for
+from api.schemas import EventOut, TicketSummary
+from db import tickets
+from domain.lifecycle import CsatScore, DecisionResult, HumanDecision
+from domain.models import Priority, Status
+from workflows.ticket import TicketWorkflow
+
+router = APIRouter(tags=["human agents"])
+
+# Why the workflow refused a decision -> HTTP status and error code.
+_REFUSALS = {
+    "TicketClosedError": (409, "ticket_closed"),
+    "StaleRequestError": (409, "stale_request"),
+    "TicketNotReadyError": (409, "ticket_not_ready"),
+    "InvalidDecisionError": (422, "invalid_decision"),
+}
+
+
+@router.get("/queue", response_model=list[TicketSummary])
+async def human_queue(
+    pool: PoolDep, priority: Priority | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> list[TicketSummary]:
+    """Tickets waiting for a human, most urgent first (priority, then the nearest SLA deadline)."""
+    rows = await tickets.escalated_queue(pool, priority=priority.value if priority else None, limit=limit)
+    return [TicketSummary.model_validate({**r.model_dump(), "time_to_first_response_s": _ttfr(r)}) for r in rows]
+
+
+@router.post("/tickets/{ticket_id}/decisions", response_model=DecisionResult)
+async def decide(ticket_id: str, decision: HumanDecision, temporal: TemporalDep) -> DecisionResult:
+    """Reply, approve/reject a proposed action, reassign, change priority, resolve, or hand back.
+
+    `request_id` makes the call idempotent: repeating it returns the first answer.
+    """
+    _check_ticket_id(ticket_id)
+    handle = temporal.get_workflow_handle_for(TicketWorkflow.run, workflow_id_for(ticket_id))
+    try:
+        return await handle.execute_update(TicketWorkflow.decide, decision, id=f"decision-{decision.request_id}")
+    except WorkflowUpdateFailedError as e:
+        cause = e.cause
+        if isinstance(cause, ApplicationError) and cause.type in _REFUSALS:
+            status, code = _REFUSALS[cause.type]
+            raise ApiError(status, code, cause.message) from None
+        raise
+    except RPCError as e:
+        if e.status == RPCStatusCode.NOT_FOUND:
+            await _closed_or_missing(temporal, ticket_id)
+        raise _temporal_unavailable(e) from e
+
+
+async def _closed_or_missing(temporal: TemporalDep, ticket_id: str) -> None:
+    try:
+        await temporal.get_workflow_handle(workflow_id_for(ticket_id)).describe()
+    except RPCError:
+        raise ApiError(404, "ticket_not_found", f"no ticket {ticket_id!r}") from None
+    raise ApiError(409, "ticket_closed", f"ticket {ticket_id} is closed")
+
+
+@router.post("/tickets/{ticket_id}/csat", status_code=202)
+async def submit_csat(ticket_id: str, score: CsatScore, temporal: TemporalDep) -> dict[str, str]:
+    """The customer's satisfaction score (1–5), accepted while the resolved ticket's survey is open."""
+    _check_ticket_id(ticket_id)
+    handle = temporal.get_workflow_handle_for(TicketWorkflow.run, workflow_id_for(ticket_id))
+    try:
+        state = await handle.query(TicketWorkflow.state)
+        if state.status != Status.RESOLVED or state.csat_score is not None:
+            raise ApiError(409, "survey_closed", f"ticket {ticket_id} is {state.status.value}: no survey is open")
+        await handle.signal(TicketWorkflow.submit_csat, score)
+    except RPCError as e:
+        if e.status == RPCStatusCode.NOT_FOUND:
+            raise ApiError(404, "ticket_not_found", f"no ticket {ticket_id!r}") from None
+        raise _temporal_unavailable(e) from e
+    return {"ticket_id": ticket_id, "status": "accepted"}
+
+
+@router.get("/tickets/{ticket_id}/events", response_model=list[EventOut])
+async def ticket_events(ticket_id: str, pool: PoolDep) -> list[EventOut]:
+    """The audit trail: every status change, decision and SLA event, with who did it."""
+    _check_ticket_id(ticket_id)
+    if await tickets.get_ticket(pool, ticket_id) is None:
+        raise ApiError(404, "ticket_not_found", f"no ticket {ticket_id!r}")
+    return [EventOut.model_validate(e.model_dump()) for e in await tickets.get_events(pool, ticket_id)]

@@ -1,0 +1,152 @@
+"""Human decisions through the `decide` Update, on the dev server (the time-skipping server does not
+skip time while an Update is awaited). Each decision answers the caller, records who made it, and a
+refused one never touches the ticket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.worker import Worker
+
+from domain.lifecycle import ActionDecision, ChangePriority, HandBack, HumanReply, Reassign, Resolve
+from domain.models import Priority, Sender, Status
+from tests.lifecycle_world import World, customer, ticket_input
+from workflows.ticket import CustomerMessage, TicketInput, TicketResult, TicketState, TicketWorkflow
+
+Handle = WorkflowHandle[TicketWorkflow, TicketResult]
+
+
+@pytest.fixture
+async def world(dev_client: Client, task_queue: str) -> AsyncIterator[World]:
+    w = World(customer())
+    async with Worker(dev_client, task_queue=task_queue, workflows=[TicketWorkflow], activities=w.activities()):
+        yield w
+
+
+async def _start(client: Client, tq: str, inp: TicketInput) -> Handle:
+    h = await client.start_workflow(TicketWorkflow.run, inp, id=f"ticket-{inp.ticket_id}", task_queue=tq)
+    await _until(h, lambda s: s.status not in (Status.NEW, Status.IN_PROGRESS))
+    return h
+
+
+async def _until(h: Handle, ok: object, within: float = 15) -> TicketState:
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        state = await h.query(TicketWorkflow.state)
+        if ok(state):  # type: ignore[operator]
+            return state
+        assert asyncio.get_running_loop().time() < deadline, f"ticket stuck in {state.status}"
+        await asyncio.sleep(0.1)
+
+
+def _rid() -> str:
+    return uuid.uuid4().hex
+
+
+async def _refused(h: Handle, decision: object) -> str:
+    with pytest.raises(WorkflowUpdateFailedError) as err:
+        await h.execute_update(TicketWorkflow.decide, decision)
+    cause = err.value.cause
+    assert isinstance(cause, ApplicationError)
+    return str(cause.type)
+
+
+async def test_a_human_reply_goes_to_the_customer_once(world: World, dev_client: Client, task_queue: str) -> None:
+    h = await _start(dev_client, task_queue, ticket_input("Can I talk to a human? The export is broken"))
+    assert (await h.query(TicketWorkflow.state)).status == Status.ESCALATED
+    reply = HumanReply(request_id=_rid(), agent_id="ana", body="Hi, Ana here: I've restarted your export.")
+    first = await h.execute_update(TicketWorkflow.decide, reply)
+    again = await h.execute_update(TicketWorkflow.decide, reply)  # the API retried
+    assert first.accepted and first == again and first.status == "waiting_customer"
+    human = [m for m in world.messages if m.sender == Sender.HUMAN]
+    assert [m.body for m in human] == [reply.body] and human[0].author == "ana"
+    state = await h.query(TicketWorkflow.state)
+    assert state.owner == "human" and state.assigned_human == "ana" and not state.escalated
+    # the customer answers: back to the human's queue, no agent turn
+    await h.signal(TicketWorkflow.add_customer_message, CustomerMessage("m2", "Thanks, still empty though"))
+    state = await _until(h, lambda s: s.status == Status.ESCALATED)
+    assert len(world.turns) == 1 and state.escalated
+    await h.terminate("done")
+
+
+async def test_approving_a_refund_executes_it_once(world: World, dev_client: Client, task_queue: str) -> None:
+    h = await _start(dev_client, task_queue, ticket_input("Please refund the duplicate invoice of $250"))
+    state = await h.query(TicketWorkflow.state)
+    assert state.pending_approval is not None
+    request_id = state.pending_approval.action.request_id
+
+    stale = ActionDecision(request_id=_rid(), agent_id="lead", kind="approve", action_request_id="nope")
+    assert await _refused(h, stale) == "StaleRequestError"
+    ok = ActionDecision(request_id=_rid(), agent_id="lead", kind="approve", action_request_id=request_id)
+    result = await h.execute_update(TicketWorkflow.decide, ok)
+    assert result.accepted and result.status == "waiting_customer"
+    # a second approval of the same action, under a new request id, is stale: it was decided
+    assert await _refused(h, ok.model_copy(update={"request_id": _rid()})) == "StaleRequestError"
+    assert [(a.action.request_id, a.approved_by) for a in world.actions] == [(request_id, "lead")]
+    assert "approved and processed" in world.messages[-1].body
+    assert "action_approved" in world.events
+    await h.terminate("done")
+
+
+async def test_rejecting_a_refund_tells_the_customer_why(world: World, dev_client: Client, task_queue: str) -> None:
+    h = await _start(dev_client, task_queue, ticket_input("Please refund the duplicate invoice of $250"))
+    state = await h.query(TicketWorkflow.state)
+    assert state.pending_approval is not None
+    d = ActionDecision(
+        request_id=_rid(), agent_id="lead", kind="reject", action_request_id=state.pending_approval.action.request_id,
+        note="The second charge was for a separate workspace.",
+    )  # fmt: skip
+    await h.execute_update(TicketWorkflow.decide, d)
+    assert world.actions == [] and world.rejections[0].rejected_by == "lead"
+    assert world.messages[-1].body.endswith("The second charge was for a separate workspace.")
+    await h.terminate("done")
+
+
+async def test_priority_change_re_arms_the_clocks(world: World, dev_client: Client, task_queue: str) -> None:
+    h = await _start(dev_client, task_queue, ticket_input("Can I talk to a human about my invoice?"))
+    before = await h.query(TicketWorkflow.state)
+    assert before.priority == Priority.MEDIUM and before.clocks["resolution"].target == timedelta(hours=24)
+    await h.execute_update(
+        TicketWorkflow.decide, ChangePriority(request_id=_rid(), agent_id="ana", priority=Priority.CRITICAL)
+    )
+    after = await h.query(TicketWorkflow.state)
+    assert after.priority == Priority.CRITICAL and after.clocks["resolution"].target == timedelta(hours=1)
+    assert after.resolution_due is not None and before.resolution_due is not None
+    assert after.resolution_due < before.resolution_due
+    same = ChangePriority(request_id=_rid(), agent_id="ana", priority=Priority.CRITICAL)
+    assert await _refused(h, same) == "StaleRequestError"
+    await h.terminate("done")
+
+
+async def test_reassign_hand_back_and_resolve(world: World, dev_client: Client, task_queue: str) -> None:
+    h = await _start(dev_client, task_queue, ticket_input("Can I talk to a human? Webhooks fail"))
+    await h.execute_update(TicketWorkflow.decide, Reassign(request_id=_rid(), agent_id="ana", to="ben"))
+    assert (await h.query(TicketWorkflow.state)).assigned_human == "ben"
+    # the customer's last message is unanswered, so handing back makes the agents answer it
+    await h.signal(TicketWorkflow.add_customer_message, CustomerMessage("m2", "Any news on the webhooks?"))
+    await _until(h, lambda s: s.transcript[-1].body == "Any news on the webhooks?")
+    await h.execute_update(TicketWorkflow.decide, HandBack(request_id=_rid(), agent_id="ben"))
+    state = await _until(h, lambda s: s.status == Status.WAITING_CUSTOMER)
+    assert state.owner == "agents" and world.messages[-1].sender == Sender.AGENT
+    assert await _refused(h, HandBack(request_id=_rid(), agent_id="ben")) == "StaleRequestError"
+
+    res = await h.execute_update(TicketWorkflow.decide, Resolve(request_id=_rid(), agent_id="ben", note="fixed"))
+    assert res.status == "resolved" and "Rate us" in world.messages[-1].body
+    assert await _refused(h, Resolve(request_id=_rid(), agent_id="ben")) == "StaleRequestError"
+    await h.terminate("done")
+
+
+async def test_decisions_on_a_closed_ticket_are_refused(world: World, dev_client: Client, task_queue: str) -> None:
+    inp = ticket_input("Webhook fails", auto_resolve_after=timedelta(seconds=1), csat_timeout=timedelta(seconds=1))
+    h = await dev_client.start_workflow(TicketWorkflow.run, inp, id=f"ticket-{inp.ticket_id}", task_queue=task_queue)
+    assert (await h.result()).status == Status.CLOSED
+    with pytest.raises(Exception) as err:  # noqa: B017 - the server refuses: the workflow has completed
+        await h.execute_update(TicketWorkflow.decide, HumanReply(request_id=_rid(), agent_id="a", body="hi"))
+    assert "complete" in str(err.value).lower() or "not found" in str(err.value).lower()
