@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from workflows.search_attributes import cli_flags
+
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
@@ -36,14 +38,8 @@ EXPECTED_SERVICES = {
     "api",
 }
 REQUIRED_APP_ENV = {"DATABASE_URL", "TEMPORAL_ADDRESS", "TEMPORAL_TASK_QUEUE", "QDRANT_URL"}
-REQUIRED_SEARCH_ATTRIBUTES = {
-    "TicketStatus": "Keyword",
-    "TicketPriority": "Keyword",
-    "TicketCategory": "Keyword",
-    "CustomerId": "Keyword",
-    "TicketEscalated": "Bool",
-    "TicketSlaDeadline": "Datetime",
-}
+# Every attribute the workflow writes must be registered by the production stack, with the same type.
+REQUIRED_SEARCH_ATTRIBUTES = dict(flag.split("=", 1) for flag in cli_flags()[1::2])
 DEPENDS_ON_CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 
 # $$ (a literal $), ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?err}, ${VAR?err}, ${VAR:+alt}, $VAR

@@ -1,8 +1,9 @@
-"""Record the histories that tests/test_replay.py replays: `python -m tests.histories.record`.
+"""Record the histories that tests/test_replay.py replays: `python -m tests.histories.record v2`.
 
-Run it once per released workflow version and commit the new files next to the old ones (never
-overwrite a history of a version that ran in production). Each scenario drives TicketWorkflow on the
-time-skipping server with the stub world of the workflow tests.
+Run it once per released workflow version and commit the new files beside the old ones (never
+overwrite the histories of a version that ran in production: they are what keeps old tickets
+replayable). Each scenario drives TicketWorkflow on the time-skipping server with the stub world of
+the workflow tests; decisions (Updates) are recorded on the dev server, which waits for them.
 """
 
 from __future__ import annotations
@@ -13,52 +14,98 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
+from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from domain.lifecycle import ActionDecision, CsatScore, HumanReply, Resolve
 from tests.conftest import BIN, register_search_attributes
-from tests.test_ticket_workflow import World, _customer, _input
-from workflows.ticket import CustomerMessage, TicketWorkflow
+from tests.lifecycle_world import World, customer, ticket_input
+from workflows import search_attributes as sa
+from workflows.ticket import CustomerMessage, TicketResult, TicketWorkflow
 
 HERE = Path(__file__).parent
+Handle = WorkflowHandle[TicketWorkflow, TicketResult]
+
+
+async def _save(h: Handle, version: str, name: str) -> None:
+    path = HERE / f"{version}_{name}.json"
+    path.write_text((await h.fetch_history()).to_json())
+    print(f"wrote {path}")  # noqa: T201 - a developer script
+
+
+async def _timers(env: WorkflowEnvironment, version: str) -> None:
+    tq, world = f"rec-{uuid.uuid4().hex[:6]}", World(customer())
+    async with Worker(env.client, task_queue=tq, workflows=[TicketWorkflow], activities=world.activities()):
+
+        async def start(body: str, **policy: object) -> Handle:
+            inp = ticket_input(body, **policy)  # type: ignore[arg-type]
+            return await env.client.start_workflow(TicketWorkflow.run, inp, id=f"ticket-{inp.ticket_id}", task_queue=tq)
+
+        h = await start("Getting 429s, please help ASAP")  # reminder, auto-resolve, CSAT timeout, close
+        await h.result()
+        await _save(h, version, "auto_resolved")
+
+        h = await start("My webhook fails")  # follow-ups (one duplicate), resolved by the agent, CSAT answered
+        for mid, body in (("m-1", "Still failing"), ("m-1", "Still failing"), ("m-2", "Yes that fixed it")):
+            await h.signal(TicketWorkflow.add_customer_message, CustomerMessage(mid, body))
+        await env.sleep(timedelta(minutes=5))
+        await h.signal(TicketWorkflow.submit_csat, CsatScore(score=5))
+        await h.result()
+        await _save(h, version, "follow_ups_csat")
+
+        h = await start("Can I talk to a human? My invoice is wrong")  # escalation, customer writes, SLA breach
+        await env.sleep(timedelta(minutes=1))
+        await h.signal(TicketWorkflow.add_customer_message, CustomerMessage("m-2", "Anyone there?"))
+        await env.sleep(timedelta(hours=5))
+        await h.terminate("recorded")
+        await _save(h, version, "escalated_breach")
+
+        h = await start("Please refund the duplicate invoice of $250")  # approval up the chain, then declined
+        await env.sleep(timedelta(hours=9))
+        await h.terminate("recorded")
+        await _save(h, version, "approval_expired")
+
+
+async def _decisions(client: Client, version: str) -> None:
+    tq, world = f"rec-{uuid.uuid4().hex[:6]}", World(customer())
+    async with Worker(client, task_queue=tq, workflows=[TicketWorkflow], activities=world.activities()):
+        inp = ticket_input("Please refund the duplicate invoice of $250")
+        h = await client.start_workflow(TicketWorkflow.run, inp, id=f"ticket-{inp.ticket_id}", task_queue=tq)
+        for _ in range(200):  # poll the query until the agent's proposal is pending
+            state = await h.query(TicketWorkflow.state)
+            if state.pending_approval is not None:
+                break
+            await asyncio.sleep(0.1)
+        assert state.pending_approval is not None
+        action_id = state.pending_approval.action.request_id
+        await h.execute_update(
+            TicketWorkflow.decide,
+            ActionDecision(request_id="d1", agent_id="lead", kind="approve", action_request_id=action_id),
+        )
+        await h.execute_update(TicketWorkflow.decide, HumanReply(request_id="d2", agent_id="ana", body="Done!"))
+        await h.execute_update(TicketWorkflow.decide, Resolve(request_id="d3", agent_id="ana"))
+        await h.signal(TicketWorkflow.submit_csat, CsatScore(score=4))
+        await h.result()
+        await _save(h, version, "decisions")
 
 
 async def main(version: str) -> None:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(BIN / "temporal-test-server"), data_converter=pydantic_data_converter
     )
-    await register_search_attributes(env.client)
+    dev = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(BIN / "temporal"), data_converter=pydantic_data_converter, search_attributes=sa.ALL
+    )
     try:
-        tq = f"rec-{uuid.uuid4().hex[:6]}"
-        world = World(_customer())
-        async with Worker(env.client, task_queue=tq, workflows=[TicketWorkflow], activities=world.activities()):
-            scenarios = {
-                "auto_resolved": (_input("Getting 429s, please help ASAP"), []),
-                "follow_ups": (
-                    _input("My webhook fails"),
-                    [CustomerMessage("m-1", "Still failing"), CustomerMessage("m-1", "Still failing")],
-                ),
-                "escalated": (_input("This is RIDICULOUS, nobody helps"), [CustomerMessage("m-2", "Hello??")]),
-            }
-            for name, (inp, follow_ups) in scenarios.items():
-                h = await env.client.start_workflow(
-                    TicketWorkflow.run, inp, id=f"ticket-{inp.ticket_id}", task_queue=tq
-                )
-                for msg in follow_ups:
-                    await h.signal(TicketWorkflow.add_customer_message, msg)
-                if name == "escalated":
-                    await env.sleep(timedelta(days=2))
-                    await h.terminate("recorded")
-                else:
-                    await h.result()
-                history = await h.fetch_history()
-                path = HERE / f"{version}_{name}.json"
-                path.write_text(history.to_json())
-                print(f"wrote {path}")  # noqa: T201 - a developer script
+        await register_search_attributes(env.client)
+        await _timers(env, version)
+        await _decisions(dev.client, version)
     finally:
         await env.shutdown()
+        await dev.shutdown()
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else "v1"))
+    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else "v2"))

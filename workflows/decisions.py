@@ -1,0 +1,118 @@
+"""Human decisions on a ticket: validation (so a refused decision never enters history) and effects."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.actions import ActionActivities, ExecuteActionInput, RejectActionInput
+    from domain.lifecycle import (
+        ActionDecision,
+        ChangePriority,
+        HandBack,
+        HumanDecision,
+        HumanReply,
+        Reassign,
+        Resolve,
+    )
+    from domain.models import Sender, Status
+    from workflows.base import _invalid
+    from workflows.sla_watch import TicketSla
+    from workflows.types import (
+        ACTION_RETRY,
+        FAST_TIMEOUT,
+    )
+
+
+class TicketDecisions(TicketSla):
+    """What each human decision does to the ticket (validated first; the Update handler takes the lock)."""
+
+    def _validate(self, d: HumanDecision) -> None:
+        s = self._s
+        if s.status == Status.CLOSED:
+            raise _invalid(f"ticket {s.ticket_id} is closed", "TicketClosedError")
+        if s.status == Status.NEW:
+            raise _invalid("the ticket is still being opened; try again in a moment", "TicketNotReadyError")
+        if isinstance(d, ActionDecision):
+            pending = s.pending_approval
+            if pending is None or pending.action.request_id != d.action_request_id:
+                raise _invalid(f"no pending approval {d.action_request_id!r}", "StaleRequestError")
+        elif isinstance(d, Resolve) and s.status == Status.RESOLVED:
+            raise _invalid("the ticket is already resolved", "StaleRequestError")
+        elif isinstance(d, HandBack) and s.owner == "agents" and not s.escalated:
+            raise _invalid("the ticket is already with the agents", "StaleRequestError")
+        elif isinstance(d, HandBack) and s.pending_approval is not None:
+            raise _invalid("approve or reject the pending action before handing back", "InvalidDecisionError")
+        elif isinstance(d, ChangePriority) and d.priority == s.priority:
+            raise _invalid(f"priority is already {d.priority.value}", "StaleRequestError")
+
+    async def _apply_decision(self, d: HumanDecision) -> str:
+        s = self._s
+        if isinstance(d, HumanReply):
+            await self._send_reply(Sender.HUMAN, d.agent_id, d.body)
+            # The replier owns the conversation; it leaves the queue until the customer answers.
+            s.owner, s.assigned_human, s.escalated = "human", d.agent_id, False
+            await self._set_status(Status.WAITING_CUSTOMER, "human_replied", d.agent_id)
+            return "reply sent"
+        if isinstance(d, ActionDecision):
+            return await self._decide_action(d)
+        if isinstance(d, Reassign):
+            s.owner, s.assigned_human, s.escalated = "human", d.to, True
+            await self._sync("reassigned", d.agent_id, {"to": d.to})
+            await self._notify("reassigned", f"ticket assigned to {d.to} by {d.agent_id}", {"to": d.to})
+            return f"assigned to {d.to}"
+        if isinstance(d, ChangePriority):
+            old = s.priority
+            self._retarget(d.priority)
+            await self._sync("priority_changed", d.agent_id, {"from": old, "to": d.priority, "reason": d.reason})
+            return f"priority {old} → {d.priority.value}"
+        if isinstance(d, Resolve):
+            await self._resolve(d.agent_id, d.note or "resolved by a human agent")
+            return "resolved; CSAT survey sent"
+        # HandBack: the agents own the ticket again and answer what the customer last wrote, if anything.
+        s.owner, s.escalated, s.escalation_reason = "agents", False, None
+        last = s.transcript[-1] if s.transcript else None
+        s.agent_turn_owed = last is not None and last.sender == Sender.CUSTOMER
+        await self._set_status(
+            Status.IN_PROGRESS if s.agent_turn_owed else Status.WAITING_CUSTOMER, "handed_back", d.agent_id
+        )
+        return "handed back to the agents"
+
+    async def _decide_action(self, d: ActionDecision) -> str:
+        s = self._s
+        pending = s.pending_approval
+        if pending is None:  # validated under the lock; unreachable, but never assert in a workflow
+            raise _invalid("no pending approval", "StaleRequestError")
+        action = pending.action
+        s.pending_approval = None
+        s.owner, s.escalated, s.escalation_reason = "agents", False, None
+        if d.kind == "approve":
+            result = await workflow.execute_activity_method(
+                ActionActivities.execute_action,
+                ExecuteActionInput(ticket_id=s.ticket_id, action=action, approved_by=d.agent_id),
+                start_to_close_timeout=FAST_TIMEOUT,
+                retry_policy=ACTION_RETRY,
+            )
+            body = (
+                f"Good news: your {action.kind} of ${result.amount_usd:,.2f} has been approved and processed "
+                f"(reference {result.request_id})."
+            )
+            await self._send_reply(Sender.SYSTEM, "system", body)
+            await self._set_status(
+                Status.WAITING_CUSTOMER, "action_approved", d.agent_id, {"request_id": action.request_id}
+            )
+            return f"{action.kind} approved: {result.status}"
+        await workflow.execute_activity_method(
+            ActionActivities.reject_action,
+            RejectActionInput(ticket_id=s.ticket_id, action=action, rejected_by=d.agent_id, note=d.note or None),
+            start_to_close_timeout=FAST_TIMEOUT,
+            retry_policy=ACTION_RETRY,
+        )
+        body = f"We're sorry: your {action.kind} request of ${action.amount_usd:,.2f} was not approved."
+        if d.note:
+            body += f" {d.note}"
+        await self._send_reply(Sender.SYSTEM, "system", body)
+        await self._set_status(
+            Status.WAITING_CUSTOMER, "action_rejected", d.agent_id, {"request_id": action.request_id, "note": d.note}
+        )
+        return f"{action.kind} rejected"
