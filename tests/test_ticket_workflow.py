@@ -6,7 +6,7 @@ so these tests pin the workflow's own decisions. Days pass in milliseconds.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
@@ -14,6 +14,7 @@ from temporalio.worker import Worker
 
 from domain.lifecycle import CsatScore
 from domain.models import Category, Plan, Priority, Sender, Status
+from domain.sla import BusinessCalendar, OpeningHours
 from tests.lifecycle_world import World, customer, ticket_input
 from workflows.ticket import CustomerMessage, TicketInput, TicketResult, TicketState, TicketWorkflow
 
@@ -244,3 +245,24 @@ async def test_worsening_sentiment_hands_over(time_env: WorkflowEnvironment, tas
     # neutral → negative is only two steps; with three (neutral, neutral, negative) it is not "steadily worse"
     assert state.status == Status.WAITING_CUSTOMER
     assert world.turns[-1].handoff_reason is None
+
+
+async def test_business_hours_move_the_breach_to_when_the_office_is_open(
+    time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    office = BusinessCalendar(hours={d: OpeningHours(start=time(9), end=time(17)) for d in range(5)})
+    world = World(customer(), fail_turns=True)  # no reply ever goes out: the first-response clock runs on
+    async with _worker(time_env, task_queue, world):
+        h = await _start(time_env, task_queue, ticket_input("Dashboard empty, asap", calendar=office))
+        await time_env.sleep(timedelta(seconds=5))
+        state = await _state(h)
+        clock = state.clocks["first_response"]
+        assert clock.running_since is not None
+        due = office.add(clock.running_since, clock.target)  # 1 h of office time, wherever it falls
+        assert clock.due(office) == due
+        await time_env.sleep(due - state.opened_at - timedelta(minutes=2))
+        assert not (await _state(h)).clocks["first_response"].breached
+        await time_env.sleep(timedelta(minutes=4))
+        state = await _state(h)
+        await h.terminate("done")
+    assert state.clocks["first_response"].breached
