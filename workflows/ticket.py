@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
@@ -65,6 +66,18 @@ with workflow.unsafe.imports_passed_through():
     )
 
 LIFECYCLE_V2 = "lifecycle-v2"
+
+
+def _turn_facts(outcome: TurnOutcome) -> dict[str, Any]:
+    """What the turn did besides replying, for the audit trail (tool calls, handoffs, actions, bug reports)."""
+    return {
+        "tool_calls": outcome.tool_calls,
+        "handoffs": outcome.handoffs,
+        "executed_actions": [a.model_dump() for a in outcome.executed_actions],
+        "bug_reports": outcome.bug_reports,
+        "tokens": outcome.prompt_tokens + outcome.completion_tokens,
+        "cost_usd": outcome.cost_usd,
+    }
 
 
 @workflow.defn(name="TicketWorkflow")
@@ -326,9 +339,8 @@ class TicketWorkflow(TicketDecisions, TicketV1):
         elif outcome.decision == "resolved":
             await self._resolve(outcome.agent, "the agent confirmed the issue is solved")
         else:
-            await self._set_status(
-                Status.ESCALATED if s.owner == "human" else Status.WAITING_CUSTOMER, "agent_replied", outcome.agent
-            )
+            status = Status.ESCALATED if s.owner == "human" else Status.WAITING_CUSTOMER
+            await self._set_status(status, "agent_replied", outcome.agent, _turn_facts(outcome))
 
     async def _run_turn(self, handoff_reason: str | None) -> TurnOutcome:
         s = self._s
