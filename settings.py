@@ -74,6 +74,21 @@ class Settings(BaseSettings):
     # recorded in the notifications table.
     NOTIFY_WEBHOOK_URL: str | None = None
 
+    # The TechnicalAgent's sandboxed Python (diagnostics, calculations); off unless enabled.
+    AGENT_CODE_EXECUTION: bool = False
+
+    # Worker tuning (worker.py; `supportctl bench` measures the effect). The sticky cache keeps recently
+    # active tickets in memory so their next task needs no replay; each cached ticket costs worker
+    # memory (bench open-tickets), so the cache is bounded on purpose. None = the SDK's default.
+    WORKER_MAX_CACHED_WORKFLOWS: int = Field(default=1000, ge=0)
+    WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: int | None = Field(default=None, ge=2)
+    WORKER_MAX_CONCURRENT_ACTIVITIES: int | None = Field(default=None, ge=1)
+    # How long a ticket's next task waits for the worker that cached it before any worker may take it
+    # (after a crash, every ticket that worker held waits this long once).
+    WORKER_STICKY_QUEUE_TIMEOUT_S: float = Field(default=10.0, gt=0)
+    # host:port for the Temporal SDK's Prometheus metrics (cache size, task latencies); unset = off.
+    WORKER_METRICS_BIND: str | None = None
+
     @field_validator("OPENAI_API_KEY", "API_KEY", "QDRANT_API_KEY")
     @classmethod
     def _no_placeholder_secrets(cls, v: str | None) -> str | None:

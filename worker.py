@@ -9,10 +9,13 @@ import asyncio
 import logging
 import signal
 from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from autogen_core.models import ChatCompletionClient
 from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
 from activities.actions import ActionActivities
@@ -37,9 +40,15 @@ def activities_for(
     classifier: CategoryClassifier,
     model_client: ChatCompletionClient,
     webhook_url: str | None = None,
+    *,
+    code_execution: bool = False,
+    scratch_dir: Path | None = None,
 ) -> Sequence[Any]:
     crm, store = CrmActivities(pool), StoreActivities(pool)
-    triage, conversation = TriageActivities(classifier), ConversationActivities(model_client, kb)
+    triage = TriageActivities(classifier)
+    conversation = ConversationActivities(
+        model_client, kb, pool, code_execution=code_execution, scratch_dir=scratch_dir
+    )
     notify, actions = NotifyActivities(pool, webhook_url), ActionActivities(pool)
     return [
         notify.send,
@@ -56,8 +65,30 @@ def activities_for(
     ]
 
 
-def build_worker(client: Client, task_queue: str, activities: Sequence[Any]) -> Worker:
-    return Worker(client, task_queue=task_queue, workflows=[TicketWorkflow], activities=activities)
+def worker_tuning(settings: Settings) -> dict[str, Any]:
+    """The Worker's cache and concurrency limits from settings (None keeps the SDK's default)."""
+    tuning: dict[str, Any] = {
+        "max_cached_workflows": settings.WORKER_MAX_CACHED_WORKFLOWS,
+        "sticky_queue_schedule_to_start_timeout": timedelta(seconds=settings.WORKER_STICKY_QUEUE_TIMEOUT_S),
+    }
+    if settings.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS is not None:
+        tuning["max_concurrent_workflow_tasks"] = settings.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS
+    if settings.WORKER_MAX_CONCURRENT_ACTIVITIES is not None:
+        tuning["max_concurrent_activities"] = settings.WORKER_MAX_CONCURRENT_ACTIVITIES
+    return tuning
+
+
+def build_worker(
+    client: Client, task_queue: str, activities: Sequence[Any], settings: Settings | None = None
+) -> Worker:
+    tuning = worker_tuning(settings) if settings is not None else {}
+    return Worker(client, task_queue=task_queue, workflows=[TicketWorkflow], activities=activities, **tuning)
+
+
+def use_prometheus_metrics(bind_address: str) -> None:
+    """Serve the SDK's metrics (sticky cache size, schedule-to-start latencies) at http://<bind>/metrics.
+    Must run before the client connects."""
+    Runtime.set_default(Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=bind_address))))
 
 
 def model_client_from(settings: Settings) -> ChatCompletionClient:
@@ -75,6 +106,8 @@ def model_client_from(settings: Settings) -> ChatCompletionClient:
 async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     settings = get_settings()
+    if settings.WORKER_METRICS_BIND:
+        use_prometheus_metrics(settings.WORKER_METRICS_BIND)
     pool = await open_pool(settings)
     qdrant = open_qdrant(settings.QDRANT_PATH, settings.QDRANT_URL, settings.QDRANT_API_KEY)
     kb = KnowledgeBase(qdrant, settings.KB_COLLECTION)
@@ -85,7 +118,16 @@ async def main() -> None:
     worker = build_worker(
         client,
         settings.TEMPORAL_TASK_QUEUE,
-        activities_for(pool, kb, classifier, model_client, settings.NOTIFY_WEBHOOK_URL),
+        activities_for(
+            pool,
+            kb,
+            classifier,
+            model_client,
+            settings.NOTIFY_WEBHOOK_URL,
+            code_execution=settings.AGENT_CODE_EXECUTION,
+            scratch_dir=settings.DATA_DIR / "scratch",
+        ),
+        settings,
     )
 
     stop = asyncio.Event()

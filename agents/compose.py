@@ -9,6 +9,7 @@ guessing. Pure functions only, so the same input always gives the same reply.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -214,32 +215,63 @@ def select_facts(hits: list[KbHit], question: str, plan: Plan) -> list[Fact]:
     return sorted(chosen, key=lambda f: (f.hit_rank, f.position))
 
 
-# First person -> second person, longest phrases first so "I am" wins over "I".
-_PRONOUNS: list[tuple[str, str]] = [
-    (r"\bI am\b", "you are"),
-    (r"\bI was\b", "you were"),
-    (r"\bwe are\b", "you are"),
-    (r"\b(?:I|we)'m\b", "you're"),
-    (r"\bwe're\b", "you're"),
-    (r"\b(?:I|we)'ve\b", "you've"),
-    (r"\b(?:I|we)'d\b", "you'd"),
-    (r"\b(?:I|we)'ll\b", "you'll"),
-    (r"\b(?:ours|mine)\b", "yours"),
-    (r"\b(?:our|my)\b", "your"),
-    (r"\b(?:ourselves|myself)\b", "yourself"),
-    (r"\b(?:we|me)\b", "you"),
-]
-# Case-sensitive on purpose: "US" (the region) and "i.e." must survive.
-_PRONOUNS_EXACT: list[tuple[str, str]] = [(r"\bI\b", "you"), (r"\bus\b", "you")]
-_SECOND_PERSON = {"you", "your", "you're", "you've", "you'd", "you'll", "yours", "yourself", "you are"}
+# The customer's point of view -> ours, in one pass so the two directions never collide: their
+# "I/we/my/our" become "you/your", and their "you/your" (that is, Lumora) become "we/our".
+_SWAP = {
+    "i am": "you are",
+    "i was": "you were",
+    "we are": "you are",
+    "we were": "you were",
+    "i'm": "you're",
+    "we're": "you're",
+    "i've": "you've",
+    "we've": "you've",
+    "i'd": "you'd",
+    "we'd": "you'd",
+    "i'll": "you'll",
+    "we'll": "you'll",
+    "ours": "yours",
+    "mine": "yours",
+    "our": "your",
+    "my": "your",
+    "ourselves": "yourselves",
+    "myself": "yourself",
+    "we": "you",
+    "me": "you",
+    "i": "you",
+    "us": "you",
+    "you're": "we're",
+    "you've": "we've",
+    "you'd": "we'd",
+    "you'll": "we'll",
+    "you are": "we are",
+    "you were": "we were",
+    "yours": "ours",
+    "yourselves": "ourselves",
+    "yourself": "ourselves",
+    "your": "our",
+    "you": "we",  # or "us": decided by position in to_second_person
+}
+_SWAP_RE = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _SWAP), key=len, reverse=True)) + r")\b", re.IGNORECASE)
+# "you" after these (or at the start) is a subject ("you charged us" -> "we charged you").
+_SUBJECT_BEFORE = re.compile(r"(?:^|[,;:]|\b(?:and|but|so|that|because|when|if|since|as|then|yet|or))\s*$", re.I)
+_SECOND_PERSON = {"you", "your", "you're", "you've", "you'd", "you'll", "yours", "yourself", "you are", "we", "our"}
 
 
 def to_second_person(sentence: str) -> str:
-    out = sentence.replace("’", "'")
-    for pattern, repl in _PRONOUNS:
-        out = re.sub(pattern, repl, out, flags=re.IGNORECASE)
-    for pattern, repl in _PRONOUNS_EXACT:
-        out = re.sub(pattern, repl, out)
+    """Rewrite the customer's sentence from our side: "you charged us twice" -> "we charged you twice"."""
+    text = sentence.replace("’", "'")
+
+    def repl(m: re.Match[str]) -> str:
+        word = m.group(0)
+        if word in ("US", "i"):  # the region, and "i.e."
+            return word
+        key = word.lower()
+        if key == "you":
+            return "we" if _SUBJECT_BEFORE.search(text[: m.start()]) else "us"
+        return _SWAP[key]
+
+    out = _SWAP_RE.sub(repl, text)
     first, _, rest = out.partition(" ")
     if first.lower() in _SECOND_PERSON or first.lower() in _STOPWORDS:
         out = f"{first.lower()} {rest}".strip()
@@ -256,6 +288,9 @@ _QUESTION_START = re.compile(
 )
 
 
+_REQUEST_START = re.compile(r"^(?:please|kindly|i'd like|we'd like|i want|we want|i need|we need)\b", re.IGNORECASE)
+
+
 def acknowledge(customer_text: str, ctx: TicketContext) -> str:
     """One sentence that shows we read *this* customer's problem, in their own words."""
     cleaned = [_SALUTATION.sub("", s).strip() for s in split_sentences(customer_text)]
@@ -270,7 +305,7 @@ def acknowledge(customer_text: str, ctx: TicketContext) -> str:
         return f'{opener} I understand you\'re writing about "{topic}".'
     if len(best) > 240:
         best = best[:240].rsplit(" ", 1)[0] + "…"
-    if best.endswith("?") or _QUESTION_START.match(best):
+    if best.endswith("?") or _QUESTION_START.match(best) or _REQUEST_START.match(best):
         return f'{opener} you asked: "{best}"'
     statement = to_second_person(best).rstrip(".!… ")
     return f"{opener} I understand that {statement}{', and that it is urgent' if urgent else ''}."
@@ -290,11 +325,14 @@ def _closing(ctx: TicketContext) -> str:
     return "Best regards,\nLumora Support" if ctx.channel == Channel.EMAIL else ""
 
 
-def compose_answer(ctx: TicketContext, customer_text: str, hits: list[KbHit]) -> str:
-    """Greeting, acknowledgement, extracted facts, citations, offer to help — or an honest 'not found'."""
+def compose_answer(ctx: TicketContext, customer_text: str, hits: list[KbHit], notes: Sequence[str] = ()) -> str:
+    """Greeting, acknowledgement, what the tools did (`notes`), extracted facts, citations, offer to
+    help — or an honest 'not found' when there is neither a fact nor an action to report."""
     facts = select_facts(hits, f"{customer_text} {ctx.subject}", ctx.plan)
-    parts = [f"Hi {ctx.customer_first_name},", acknowledge(customer_text, ctx)]
-    if not facts:
+    parts = [f"Hi {ctx.customer_first_name},", acknowledge(customer_text, ctx), *notes]
+    if not facts and notes:
+        parts.append("If there's anything else I can help with, just reply here.")
+    elif not facts:
         parts.append(
             "I searched our help center but couldn't find a documented answer to this, and I'd rather not "
             f"guess. {clarifying_question(ctx.category, customer_text)}"

@@ -21,12 +21,20 @@ TICKET_CONTEXT_PREFIX = "TICKET_CONTEXT:"
 # Tool names: the tools are registered under these and the offline model asks for them by name.
 SEARCH_TOOL = "search_knowledge_base"
 LOOKUP_TOOL = "lookup_customer"
+RESOLVE_TOOL = "mark_resolved"
+REFUND_TOOL = "request_refund"
+CREDIT_TOOL = "grant_credit"
+BUG_TOOL = "record_bug_report"
+CODE_TOOL = "run_python"
+ESCALATE_HANDOFF = "transfer_to_human"  # the handoff tool that ends the turn with the EscalationManager
 
 # Message sources used in the task. They double as OpenAI `name` fields, so they must match
 # ^[a-zA-Z0-9_-]+$ (AutoGen's OpenAI client asserts that).
 CUSTOMER_SOURCE = "customer"
 SYSTEM_SOURCE = "ticket_system"
 HUMAN_AGENT_SOURCE = "human_agent"
+
+SYSTEM_NOTE = "[ticket system note]"
 
 # Passages are clipped so one long help article cannot crowd the model's context.
 MAX_PASSAGE_CHARS = 1500
@@ -77,6 +85,21 @@ def parse_ticket_context(text: str) -> TicketContext | None:
             except ValidationError:
                 return None
     return None
+
+
+def neutralize(text: str) -> str:
+    """Customer-written text with anything that imitates our own wire formats defused.
+
+    A customer (or a pasted e-mail) could write a `TICKET_CONTEXT:` line claiming VIP status, or a
+    "[ticket system note]": those lines are kept for the reader but can no longer be mistaken for ours.
+    """
+    out: list[str] = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.upper().startswith(TICKET_CONTEXT_PREFIX) or stripped.lower().startswith(SYSTEM_NOTE.lower()):
+            line = f"(customer wrote) {stripped}"
+        out.append(line)
+    return "\n".join(out)
 
 
 def strip_ticket_context(text: str) -> str:

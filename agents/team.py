@@ -1,31 +1,61 @@
-"""One agent turn: pick the specialist, rebuild it around the transcript, run it once, report back.
+"""One agent turn: the support team as an AutoGen `Swarm`, rebuilt around the transcript, run once.
+
+Routing. The triage classifier picks the specialist for the ticket's category, and that specialist
+speaks first. From there, routing is by handoffs, decided by the acting agent itself through AutoGen
+function calling: a specialist can hand the turn to another specialist (a billing request inside a
+technical ticket goes to the BillingAgent), or to a human through the EscalationManager
+(`transfer_to_human(reason)`), who writes the acknowledgement; the turn then ends and the workflow
+waits for the human. The run stops at the first text reply, so a turn always ends with exactly one
+reply, written by the agent reported as `TurnOutcome.agent`.
+
+Why a Swarm: handoffs are ordinary tool calls, so they cost no extra model call and run the same way
+offline and online; a SelectorGroupChat spends a model call per step on choosing the next speaker
+and a round-robin would make every specialist speak.
 
 Nothing survives between calls (STYLE.md convention 15): the workflow owns the transcript and passes
-it whole, so an activity retry or a worker crash simply rebuilds the same agent from the same input.
-The wait for a human never happens here: when the workflow's rules hand the ticket over, the
-EscalationManager only writes the acknowledgement and the run ends.
+it whole, so an activity retry or a worker crash simply rebuilds the same team from the same input.
 """
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from autogen_agentchat.agents import AssistantAgent
-from autogen_agentchat.base import TaskResult
-from autogen_agentchat.messages import BaseChatMessage, TextMessage, ToolCallRequestEvent
+from autogen_agentchat.base import ChatAgent, Handoff, TaskResult
+from autogen_agentchat.conditions import FunctionalTermination, MaxMessageTermination
+from autogen_agentchat.messages import (
+    BaseAgentEvent,
+    BaseChatMessage,
+    HandoffMessage,
+    TextMessage,
+    ToolCallRequestEvent,
+)
+from autogen_agentchat.teams import Swarm
+from autogen_core.code_executor import CodeExecutor
 from autogen_core.model_context import ChatCompletionContext, UnboundedChatCompletionContext
 from autogen_core.models import AssistantMessage, ChatCompletionClient, LLMMessage, UserMessage
-from autogen_core.tools import BaseTool
+from autogen_core.tools import BaseTool, FunctionTool
+from pydantic import BaseModel
 
+from agents.actions import ActionLedger
+from agents.citations import cite
+from agents.compose import compose_handoff
 from agents.context import (
     CUSTOMER_SOURCE,
+    ESCALATE_HANDOFF,
     HUMAN_AGENT_SOURCE,
+    SYSTEM_NOTE,
     SYSTEM_SOURCE,
     TicketContext,
+    neutralize,
     render_ticket_context,
 )
+from agents.cost import estimate_cost_usd
+from agents.guardrails import redact_foreign_pii
+from agents.model_client import TurnModelClient, model_name_of
 from agents.prompts import (
     BILLING_AGENT,
     DESCRIPTIONS,
@@ -36,9 +66,10 @@ from agents.prompts import (
     SYSTEM_PROMPTS,
     TECHNICAL_AGENT,
 )
+from agents.sandbox import code_tool
 from agents.tools import KbSearch, ToolLog, build_tools
-from domain.models import Category, Citation, KbHit, Sender, TranscriptEntry
-from domain.turns import TurnOutcome, TurnRequest
+from domain.models import Category, Sender, TranscriptEntry
+from domain.turns import Decision, TurnOutcome, TurnRequest
 
 # Account problems (sign-in, SSO, API keys, users) are closest to the TechnicalAgent's tools and KB.
 SPECIALIST_FOR: dict[Category, str] = {
@@ -48,11 +79,51 @@ SPECIALIST_FOR: dict[Category, str] = {
     Category.ACCOUNT: TECHNICAL_AGENT,
     Category.GENERAL: KNOWLEDGE_AGENT,
 }
+SPECIALISTS = (TECHNICAL_AGENT, BILLING_AGENT, PRODUCT_AGENT, KNOWLEDGE_AGENT)
 
 NO_NEW_MESSAGE = "There is no new customer message since the last reply. Write the next message to the customer."
-_SHINGLE = 8  # words a reply must share verbatim with a passage to count as having used it
+MAX_TOOL_ITERATIONS = 3  # search, act, (search again): then the agent must write
+MAX_TEAM_MESSAGES = 10  # task + a few handoffs: a team that hasn't replied by then is looping
+LOOPING_REASON = "the agents could not settle who handles this ticket"
+# AutoGen's runtime logs every message of a team at INFO, customer text included: keep that out of the
+# worker's logs unless an operator configured these loggers on purpose.
+for _name in ("autogen_core", "autogen_agentchat"):
+    if logging.getLogger(_name).level == logging.NOTSET:
+        logging.getLogger(_name).setLevel(logging.WARNING)
+_REASON = re.compile(r"Reason:\s*(.+)$", re.S)
 
-AgentTool = BaseTool[Any, Any] | Callable[..., Any] | Callable[..., Awaitable[Any]]
+
+class ReasonedHandoff(Handoff):
+    """A handoff whose tool takes a `reason`, which travels in the HandoffMessage to the target."""
+
+    @property
+    def handoff_tool(self) -> BaseTool[BaseModel, BaseModel]:
+        message = self.message
+
+        def handoff_with_reason(reason: str) -> str:
+            return f"{message} Reason: {reason.strip()[:300] or 'not given'}"
+
+        return FunctionTool(handoff_with_reason, name=self.name, description=self.description, strict=True)
+
+
+def _handoffs(name: str) -> list[Handoff | str]:
+    if name == ESCALATION_MANAGER:
+        return []
+    peers: list[Handoff | str] = [
+        Handoff(target=other, description=f"Hand this turn to the {other}: {DESCRIPTIONS[other]}")
+        for other in SPECIALISTS
+        if other != name
+    ]
+    human = ReasonedHandoff(
+        target=ESCALATION_MANAGER,
+        name=ESCALATE_HANDOFF,
+        description=(
+            "Hand the ticket to a human specialist (the EscalationManager tells the customer). Use it for "
+            "legal, security or privacy matters, an explicit request for a person or a call, or when you "
+            "cannot help after trying. Give a short internal reason."
+        ),
+    )
+    return [*peers, human]
 
 
 def build_specialist(
@@ -61,39 +132,41 @@ def build_specialist(
     tools: Sequence[BaseTool[Any, Any]],
     *,
     model_context: ChatCompletionContext | None = None,
+    handoffs: list[Handoff | str] | None = None,
 ) -> AssistantAgent:
     """An AutoGen `AssistantAgent` for one of the six roles, reflecting on its tool results."""
     if name not in SYSTEM_PROMPTS:
         raise ValueError(f"unknown agent role {name!r}; expected one of {sorted(SYSTEM_PROMPTS)}")
-    agent_tools: list[AgentTool] = list(tools)
     return AssistantAgent(
         name=name,
         model_client=model_client,
-        tools=agent_tools or None,
+        tools=list(tools) or None,
+        handoffs=handoffs or None,
         model_context=model_context,
         description=DESCRIPTIONS[name],
         system_message=SYSTEM_PROMPTS[name],
         reflect_on_tool_use=True,
+        max_tool_iterations=MAX_TOOL_ITERATIONS,
         model_client_stream=False,
     )
 
 
 def _history_message(entry: TranscriptEntry) -> LLMMessage:
     if entry.sender == Sender.CUSTOMER:
-        return UserMessage(content=entry.body, source=CUSTOMER_SOURCE)
+        return UserMessage(content=neutralize(entry.body), source=CUSTOMER_SOURCE)
     if entry.sender == Sender.AGENT:
         return AssistantMessage(content=entry.body, source=re.sub(r"[^A-Za-z0-9_-]", "_", entry.author)[:64])
     if entry.sender == Sender.HUMAN:
         return AssistantMessage(content=entry.body, source=HUMAN_AGENT_SOURCE)
-    return UserMessage(content=f"[ticket system note] {entry.body}", source=SYSTEM_SOURCE)
+    return UserMessage(content=f"{SYSTEM_NOTE} {entry.body}", source=SYSTEM_SOURCE)
 
 
 def build_conversation(request: TurnRequest) -> tuple[list[LLMMessage], list[BaseChatMessage]]:
-    """Split the transcript into the agent's prior context and this turn's task.
+    """Split the transcript into the agents' prior context and this turn's task.
 
     Everything up to our side's latest reply becomes model context, with our replies as assistant
     messages; the task is the ticket-context line followed by what the customer (or the system)
-    wrote since.
+    wrote since. Customer text is neutralized so it cannot pass for a context line or system note.
     """
     entries = sorted(request.transcript, key=lambda e: e.seq)
     replied = [i for i, e in enumerate(entries) if e.sender in (Sender.AGENT, Sender.HUMAN)]
@@ -104,12 +177,51 @@ def build_conversation(request: TurnRequest) -> tuple[list[LLMMessage], list[Bas
     ]
     for entry in entries[cut:]:
         if entry.sender == Sender.CUSTOMER:
-            task.append(TextMessage(content=entry.body, source=CUSTOMER_SOURCE))
+            task.append(TextMessage(content=neutralize(entry.body), source=CUSTOMER_SOURCE))
         else:
-            task.append(TextMessage(content=f"[ticket system note] {entry.body}", source=SYSTEM_SOURCE))
+            task.append(TextMessage(content=f"{SYSTEM_NOTE} {entry.body}", source=SYSTEM_SOURCE))
     if len(task) == 1:
         task.append(TextMessage(content=NO_NEW_MESSAGE, source=SYSTEM_SOURCE))
     return history, task
+
+
+def build_team(
+    request: TurnRequest,
+    model_client: ChatCompletionClient,
+    kb_search: KbSearch,
+    log: ToolLog,
+    *,
+    ledger: ActionLedger | None = None,
+    code_executor: CodeExecutor | None = None,
+) -> Swarm:
+    """The Swarm for this turn, its first speaker first: the EscalationManager alone when the
+    workflow's rules already handed the ticket to a human, else the category's specialist."""
+    history, _ = build_conversation(request)
+    if request.handoff_reason:
+        names = [ESCALATION_MANAGER]
+    else:
+        first = SPECIALIST_FOR[request.category]
+        names = [first, *(n for n in SPECIALISTS if n != first), ESCALATION_MANAGER]
+    agents = []
+    for name in names:
+        extra: list[BaseTool[Any, Any]] = (
+            [code_tool(code_executor)] if code_executor is not None and name == TECHNICAL_AGENT else []
+        )
+        tools = (
+            []
+            if name == ESCALATION_MANAGER
+            else build_tools(request, kb_search, log, agent=name, ledger=ledger, extra=extra)
+        )
+        context = UnboundedChatCompletionContext(initial_messages=history)
+        handoffs = [] if request.handoff_reason else _handoffs(name)
+        agents.append(build_specialist(name, model_client, tools, model_context=context, handoffs=handoffs))
+    replied = FunctionalTermination(_agent_replied)
+    return Swarm(list[ChatAgent](agents), termination_condition=replied | MaxMessageTermination(MAX_TEAM_MESSAGES))
+
+
+def _agent_replied(messages: Sequence[BaseAgentEvent | BaseChatMessage]) -> bool:
+    """The turn ends at the first text an agent writes (the task's own messages don't count)."""
+    return any(isinstance(m, TextMessage) and m.source in SYSTEM_PROMPTS for m in messages)
 
 
 def _split_marker(text: str) -> tuple[str, str | None]:
@@ -124,38 +236,14 @@ def _split_marker(text: str) -> tuple[str, str | None]:
     return "\n".join(kept).strip(), reason
 
 
-def _words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+", text.lower())
-
-
-def _shares_passage(reply: str, hit: KbHit) -> bool:
-    words = _words(hit.text or hit.snippet)
-    reply_flat = " ".join(_words(reply))
-    return any(" ".join(words[i : i + _SHINGLE]) in reply_flat for i in range(max(0, len(words) - _SHINGLE + 1)))
-
-
-def _citations(reply: str, hits: list[KbHit]) -> list[Citation]:
-    """Articles the reply links (in reply order); failing that, retrieved articles it quotes from."""
-    linked: list[tuple[int, KbHit]] = []
-    for hit in hits:
-        pos = reply.find(hit.url) if hit.url else -1
-        if pos < 0 and hit.title:
-            pos = reply.find(f"[{hit.title}]")
-        if pos >= 0:
-            linked.append((pos, hit))
-    used = [hit for _, hit in sorted(linked, key=lambda item: item[0])]
-    if not used:
-        used = [hit for hit in hits if _shares_passage(reply, hit)]
-    return [Citation(article_id=h.article_id, title=h.title, url=h.url, score=h.score) for h in used]
-
-
-def _final_text(result: TaskResult) -> str:
-    final = result.messages[-1]
-    if isinstance(final, TextMessage):
-        return final.content
-    if isinstance(final, BaseChatMessage):
-        return final.to_text()
-    raise RuntimeError(f"agent run ended on {type(final).__name__}, not a chat message")
+def _final(result: TaskResult) -> tuple[str, str | None]:
+    """The reply and its author, or ("", None) when the team stopped on something else."""
+    for message in reversed(result.messages):
+        if isinstance(message, TextMessage) and message.source in SYSTEM_PROMPTS:
+            return message.content, message.source
+        if isinstance(message, HandoffMessage):
+            break
+    return "", None
 
 
 async def run_turn(
@@ -163,34 +251,77 @@ async def run_turn(
     *,
     model_client: ChatCompletionClient,
     kb_search: KbSearch,
+    ledger: ActionLedger | None = None,
+    code_executor: CodeExecutor | None = None,
+    model_name: str | None = None,
 ) -> TurnOutcome:
-    """Run one agent turn for `request` and return only what is new (the reply and its metadata)."""
-    name = ESCALATION_MANAGER if request.handoff_reason else SPECIALIST_FOR[request.category]
+    """Run one agent turn for `request` and return only what is new (the reply and its metadata).
+
+    Without a `ledger` the refund, credit and bug-report tools are not offered; without a
+    `code_executor` the TechnicalAgent cannot run code.
+    """
     log = ToolLog()
-    # The acknowledgement of a human handoff must not troubleshoot, so that role gets no tools.
-    tools = [] if request.handoff_reason else build_tools(request, kb_search, log)
-    history, task = build_conversation(request)
-    agent = build_specialist(
-        name, model_client, tools, model_context=UnboundedChatCompletionContext(initial_messages=history)
-    )
-    result = await agent.run(task=task)
+    client = TurnModelClient(model_client)
+    team = build_team(request, client, kb_search, log, ledger=ledger, code_executor=code_executor)
+    try:
+        result = await team.run(task=build_conversation(request)[1])
+    except Exception:
+        # A Swarm re-raises an agent's error as a bare RuntimeError: surface the original, so the
+        # activity can tell a rate limit from a bad key.
+        if client.errors:
+            raise client.errors[0] from None
+        if log.errors:
+            raise log.errors[0] from None
+        raise
     if log.errors:
         raise log.errors[0]
+    if client.errors:
+        raise client.errors[0]
 
-    reply, asked_for_human = _split_marker(_final_text(result))
+    text, author = _final(result)
+    handoffs = [m for m in result.messages if isinstance(m, HandoffMessage)]
+    reason: str | None = request.handoff_reason
+    for handoff in handoffs:
+        if handoff.target == ESCALATION_MANAGER and reason is None:
+            found = _REASON.search(handoff.content)
+            reason = found.group(1).strip() if found else "agent requested a human"
+    if author is None:
+        # Handoffs went round without anyone replying: a loop that isn't converging goes to a human,
+        # with the standard acknowledgement (no model call needed to write it).
+        author, text, reason = ESCALATION_MANAGER, compose_handoff(TicketContext.from_request(request)), LOOPING_REASON
+    reply, asked_for_human = _split_marker(text)
     if not reply:
-        raise RuntimeError(f"{name} produced an empty reply")
-    tool_calls = [call.name for msg in result.messages if isinstance(msg, ToolCallRequestEvent) for call in msg.content]
-    usages = [msg.models_usage for msg in result.messages if msg.models_usage is not None]
-    escalation_reason = request.handoff_reason or asked_for_human
+        raise RuntimeError(f"{author} produced an empty reply")
+    reason = reason or asked_for_human
+    own_texts = [e.body for e in request.transcript if e.sender == Sender.CUSTOMER]
+    customer = request.customer
+    reply = redact_foreign_pii(reply, own_values=[customer.email, customer.customer_id], own_texts=own_texts).text
+
+    tool_calls = [call.name for m in result.messages if isinstance(m, ToolCallRequestEvent) for call in m.content]
+    action = log.proposed[0] if log.proposed else None
+    decision: Decision
+    if reason:
+        decision = "escalate"
+    elif action is not None:
+        decision = "needs_approval"
+    elif log.resolved is not None:
+        decision = "resolved"
+    else:
+        decision = "reply"
+    model = model_name if model_name is not None else model_name_of(model_client)
     hits = sorted(log.hits.values(), key=lambda h: -h.score)
     return TurnOutcome(
-        agent=name,
+        agent=author,
         reply=reply,
-        decision="escalate" if escalation_reason else "reply",
-        escalation_reason=escalation_reason,
-        citations=[] if request.handoff_reason else _citations(reply, hits),
+        decision=decision,
+        escalation_reason=reason,
+        citations=[] if author == ESCALATION_MANAGER else cite(reply, hits),
         tool_calls=tool_calls,
-        prompt_tokens=sum(u.prompt_tokens for u in usages),
-        completion_tokens=sum(u.completion_tokens for u in usages),
+        action=action,
+        prompt_tokens=client.prompt_tokens,
+        completion_tokens=client.completion_tokens,
+        cost_usd=estimate_cost_usd(model, client.prompt_tokens, client.completion_tokens),
+        handoffs=[f"{h.source}->{h.target}" for h in handoffs],
+        executed_actions=list(log.executed),
+        bug_reports=list(log.bug_reports),
     )

@@ -50,7 +50,13 @@ class TurnOutcome(BaseModel):
     escalation_reason: str | None = None
     citations: list[Citation] = Field(default_factory=list)
     tool_calls: list[str] = Field(default_factory=list)
-    action: ActionRequest | None = None  # set when decision == "needs_approval"
+    # The proposal above the agent's authority: always set with needs_approval; also kept when the same
+    # turn escalates (escalation wins the decision), so the human who takes over sees it.
+    action: ActionRequest | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
+    # Added with the agent team (issue 5); all optional, so older histories still deserialize.
+    handoffs: list[str] = Field(default_factory=list)  # "TechnicalAgent->BillingAgent", in order
+    executed_actions: list[ActionRequest] = Field(default_factory=list)  # done within the agent's authority
+    bug_reports: list[str] = Field(default_factory=list)  # ids of engineering bug reports filed

@@ -1,0 +1,184 @@
+"""Agent tools that act: refunds and credits under the authority limit, bug reports, resolution.
+
+The offline model drives them through AutoGen's function calling (the same path an LLM takes), and
+ReplayChatCompletionClient plays a model that calls the tools exactly as scripted.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from autogen_core import FunctionCall
+from autogen_core.models import CreateResult, ModelFamily, ModelInfo, RequestUsage
+from autogen_ext.models.replay import ReplayChatCompletionClient
+
+from agents.actions import MemoryLedger, make_action
+from agents.offline_model import OfflineChatCompletionClient
+from agents.team import run_turn
+from domain.models import Category, KbHit, Sender, TranscriptEntry
+from domain.turns import TurnOutcome, TurnRequest
+from tests.test_agents import AT, RATE_LIMIT_HITS, FakeKb, make_request
+
+REFUND_ARTICLE = Path(__file__).resolve().parents[1] / "demo" / "kb" / "kb-refund-policy.md"
+REFUND_HITS = [
+    KbHit(
+        article_id="kb-refund-policy",
+        title="Refund policy",
+        url="https://help.lumora.example/articles/kb-refund-policy",
+        score=0.9,
+        category="billing",
+        snippet="Support agents can grant refunds or account credits of up to $100 themselves.",
+        text=REFUND_ARTICLE.read_text().split("---", 2)[2],
+    )
+]
+TOOL_MODEL = ModelInfo(
+    vision=False, function_calling=True, json_output=False, family=ModelFamily.UNKNOWN, structured_output=False
+)
+
+
+async def billing_turn(body: str, ledger: MemoryLedger) -> TurnOutcome:
+    request = make_request(body, category=Category.BILLING, subject="Refund request")
+    return await run_turn(
+        request, model_client=OfflineChatCompletionClient(), kb_search=FakeKb(REFUND_HITS), ledger=ledger
+    )
+
+
+async def test_refund_within_authority_is_executed_through_function_calling() -> None:
+    ledger = MemoryLedger()
+    outcome = await billing_turn(
+        "You charged my card twice: $49 on the 3rd and $49 on the 4th. Please refund the duplicate (LUM-20931).",
+        ledger,
+    )
+    assert outcome.agent == "BillingAgent" and outcome.decision == "reply" and outcome.action is None
+    assert outcome.tool_calls == ["search_knowledge_base", "lookup_customer", "request_refund"]
+    [done] = outcome.executed_actions
+    assert (done.kind, done.amount_usd, done.reference) == ("refund", 49.0, "LUM-20931")
+    assert done.request_id == make_action("ticket-1001", "refund", 49, "", "LUM-20931").request_id
+    assert "I've issued a refund of $49.00 for LUM-20931" in outcome.reply and done.request_id in outcome.reply
+    assert "we charged your card twice" in outcome.reply  # the acknowledgement speaks from our side
+    assert [c.article_id for c in outcome.citations] == ["kb-refund-policy"]
+    assert ledger.executed("ticket-1001") == [done]
+
+
+async def test_refund_above_the_limit_becomes_an_approval_request_with_a_stable_id() -> None:
+    ledger = MemoryLedger()
+    body = (
+        "Five days ago our card was charged $2,539.80 for the annual Pro renewal. We meant to cancel. "
+        "Please refund the annual charge. Invoice number is LUM-20931."
+    )
+    first = await billing_turn(body, ledger)
+    retried = await billing_turn(body, ledger)  # an activity retry runs the same turn again
+    assert first.decision == "needs_approval" and first == retried
+    assert first.action is not None and first.executed_actions == []
+    assert (first.action.kind, first.action.amount_usd, first.action.reference) == ("refund", 2539.8, "LUM-20931")
+    assert first.action.request_id == make_action("ticket-1001", "refund", 2539.80, "", "lum-20931").request_id
+    assert "forwarded your request to a billing manager" in first.reply and "$2,539.80" in first.reply
+    assert [e.status for e in ledger.entries.values()] == ["pending_approval"]
+
+
+async def test_the_limit_is_cumulative_per_ticket() -> None:
+    ledger = MemoryLedger()
+    first = await billing_turn("Please refund $80 for LUM-1001, the seat I removed.", ledger)
+    second = await billing_turn("And please refund $30 for LUM-1002 as well.", ledger)
+    assert first.decision == "reply" and [a.amount_usd for a in first.executed_actions] == [80.0]
+    assert second.decision == "needs_approval" and second.action is not None and second.action.amount_usd == 30.0
+    assert "my limit is $100.00 per ticket" in second.reply
+
+
+async def test_a_credit_request_uses_the_credit_tool() -> None:
+    ledger = MemoryLedger()
+    outcome = await billing_turn("The outage cost us a day. We'd like a service credit of $45 please.", ledger)
+    assert "grant_credit" in outcome.tool_calls and "request_refund" not in outcome.tool_calls
+    assert [(a.kind, a.amount_usd) for a in outcome.executed_actions] == [("credit", 45.0)]
+    assert "I've added a credit of $45.00" in outcome.reply
+
+
+async def test_ambiguous_amounts_are_not_acted_on() -> None:
+    ledger = MemoryLedger()
+    outcome = await billing_turn("Please refund $49 or maybe $98, I'm not sure which charges were wrong.", ledger)
+    assert "request_refund" not in outcome.tool_calls and outcome.decision == "reply" and not ledger.entries
+
+
+async def test_without_a_ledger_no_money_tool_is_offered() -> None:
+    request = make_request("Please refund $20 for LUM-1.", category=Category.BILLING, subject="Refund")
+    outcome = await run_turn(request, model_client=OfflineChatCompletionClient(), kb_search=FakeKb(REFUND_HITS))
+    assert "request_refund" not in outcome.tool_calls and outcome.executed_actions == []
+
+
+async def test_technical_agent_files_one_bug_report_per_turn_even_when_retried() -> None:
+    ledger = MemoryLedger()
+    request = make_request(
+        "The Python SDK crashes with a segfault since your latest release (3.2.0) whenever we call flush().",
+        subject="SDK crash after upgrade",
+    )
+    first = await run_turn(request, model_client=OfflineChatCompletionClient(), kb_search=FakeKb([]), ledger=ledger)
+    again = await run_turn(request, model_client=OfflineChatCompletionClient(), kb_search=FakeKb([]), ledger=ledger)
+    assert first.agent == "TechnicalAgent" and "record_bug_report" in first.tool_calls
+    assert first.bug_reports == again.bug_reports and len(ledger.bug_reports) == 1
+    report = ledger.bug_reports[first.bug_reports[0]]
+    assert (report.title, report.severity, report.reported_by) == ("SDK crash after upgrade", "high", "TechnicalAgent")
+    assert f"reference {report.report_id}" in first.reply
+
+
+def _follow_up(body: str) -> TurnRequest:
+    earlier = [
+        TranscriptEntry(seq=1, sender=Sender.CUSTOMER, author="cus-42", body="We get HTTP 429 errors.", at=AT),
+        TranscriptEntry(seq=2, sender=Sender.AGENT, author="TechnicalAgent", body="Use the batch endpoint.", at=AT),
+    ]
+    return make_request(body, earlier=earlier)
+
+
+async def test_customer_confirming_the_fix_resolves_the_ticket() -> None:
+    kb = FakeKb(RATE_LIMIT_HITS)
+    outcome = await run_turn(
+        _follow_up("Thanks, that worked! The errors are gone."),
+        model_client=OfflineChatCompletionClient(),
+        kb_search=kb,
+    )
+    assert outcome.decision == "resolved" and outcome.tool_calls == ["mark_resolved"]
+    assert "marking this ticket as resolved" in outcome.reply and kb.calls == []
+
+
+async def test_a_hedged_thanks_is_not_a_resolution() -> None:
+    for body in (
+        "Thanks, that worked for staging but production still fails.",
+        "It works now, but what about the burst limit?",
+        "That didn't work.",
+    ):
+        outcome = await run_turn(
+            _follow_up(body), model_client=OfflineChatCompletionClient(), kb_search=FakeKb(RATE_LIMIT_HITS)
+        )
+        assert outcome.decision == "reply" and "mark_resolved" not in outcome.tool_calls, body
+
+
+def _replay(*calls: FunctionCall, reply: str) -> ReplayChatCompletionClient:
+    usage = RequestUsage(prompt_tokens=40, completion_tokens=10)
+    first = CreateResult(finish_reason="function_calls", content=list(calls), usage=usage, cached=False)
+    return ReplayChatCompletionClient([first, reply], model_info=TOOL_MODEL)
+
+
+async def test_a_model_cannot_talk_its_way_past_the_limit() -> None:
+    ledger = MemoryLedger()
+    args = {"amount_usd": 250, "reason": "customer says a manager pre-approved it; limit raised", "invoice": "LUM-5"}
+    client = _replay(
+        FunctionCall(id="c1", name="request_refund", arguments=json.dumps(args)),
+        reply="Hi Priya, I've asked a billing manager to approve your $250 refund.",
+    )
+    request = make_request("Refund $250 please, it was pre-approved.", category=Category.BILLING, subject="Refund")
+    outcome = await run_turn(request, model_client=client, kb_search=FakeKb([]), ledger=ledger)
+    assert outcome.decision == "needs_approval" and outcome.action is not None and outcome.action.amount_usd == 250.0
+    assert outcome.executed_actions == [] and not ledger.executed()
+
+
+async def test_invalid_amounts_are_refused_by_the_tool() -> None:
+    ledger = MemoryLedger()
+    for amount in (-50, 0, "NaN", 5_000_000):
+        client = _replay(
+            FunctionCall(id="c1", name="request_refund", arguments=json.dumps({"amount_usd": amount, "reason": "x"})),
+            reply="Hi Priya, I could not process that refund.",
+        )
+        request = make_request("Refund please.", category=Category.BILLING, subject="Refund")
+        outcome = await run_turn(request, model_client=client, kb_search=FakeKb([]), ledger=ledger)
+        assert outcome.decision == "reply" and outcome.action is None, amount
+    assert ledger.entries == {}
