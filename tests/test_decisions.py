@@ -15,7 +15,7 @@ from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
-from domain.lifecycle import ActionDecision, ChangePriority, HandBack, HumanReply, Reassign, Resolve
+from domain.lifecycle import ActionDecision, ChangePriority, HandBack, HumanDecision, HumanReply, Reassign, Resolve
 from domain.models import Priority, Sender, Status
 from tests.lifecycle_world import World, customer, ticket_input
 from workflows.ticket import CustomerMessage, TicketInput, TicketResult, TicketState, TicketWorkflow
@@ -50,7 +50,7 @@ def _rid() -> str:
     return uuid.uuid4().hex
 
 
-async def _refused(h: Handle, decision: object) -> str:
+async def _refused(h: Handle, decision: HumanDecision) -> str:
     with pytest.raises(WorkflowUpdateFailedError) as err:
         await h.execute_update(TicketWorkflow.decide, decision)
     cause = err.value.cause

@@ -12,7 +12,7 @@ from domain.sla import BusinessCalendar, OpeningHours, SlaClock
 NINE_TO_FIVE = OpeningHours(start=time(9), end=time(17))
 # Berlin in winter (UTC+1), Monday to Friday 9–17, Christmas Day closed.
 BERLIN = BusinessCalendar(
-    utc_offset_minutes=60, hours={d: NINE_TO_FIVE for d in range(5)}, holidays=[date(2026, 12, 25)]
+    utc_offset_minutes=60, hours=dict.fromkeys(range(5), NINE_TO_FIVE), holidays=[date(2026, 12, 25)]
 )
 
 

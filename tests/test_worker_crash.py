@@ -30,11 +30,14 @@ class WorkerProcess:
         self._env, self._log = env, log
         self.proc: subprocess.Popen[bytes] | None = None
 
-    async def start(self) -> None:
+    def _spawn(self) -> subprocess.Popen[bytes]:
         with self._log.open("ab") as out:
-            self.proc = subprocess.Popen(
+            return subprocess.Popen(
                 [sys.executable, str(ROOT / "worker.py")], cwd=ROOT, env=self._env, stdout=out, stderr=subprocess.STDOUT
             )
+
+    async def start(self) -> None:
+        self.proc = self._spawn()
         for _ in range(600):
             if b"polling task queue" in self._log.read_bytes().split(b"==start==")[-1]:
                 return
