@@ -112,6 +112,7 @@ async def main() -> None:
     qdrant = open_qdrant(settings.QDRANT_PATH, settings.QDRANT_URL, settings.QDRANT_API_KEY)
     kb = KnowledgeBase(qdrant, settings.KB_COLLECTION)
     await kb.ensure_collection()
+    await kb.warm_up()  # embedding model and local search index now, not on the first ticket
     classifier = await asyncio.to_thread(load_or_train, settings.DATA_DIR / "models" / "triage.pkl")
     model_client = model_client_from(settings)
     client = await connect_temporal(settings)

@@ -1,4 +1,8 @@
-"""Triage activity: sentiment (textblob plus what it misses), category (trained classifier), base priority."""
+"""Triage activity: sentiment (textblob plus what it misses), category (trained classifier), base priority.
+
+The classifier predicts the labels it was trained on (a team's own intents or queues); the
+product's category comes from mapping that label through ``triage.categories``.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,8 @@ from temporalio import activity
 from domain.models import TriageResult
 from domain.policy import priority_from_text
 from triage import sentiment
-from triage.classifier import CategoryClassifier
+from triage.categories import to_category
+from triage.classifier import TextClassifier
 
 
 @dataclass
@@ -19,7 +24,7 @@ class TriageInput:
 
 
 class TriageActivities:
-    def __init__(self, classifier: CategoryClassifier) -> None:
+    def __init__(self, classifier: TextClassifier) -> None:
         self._classifier = classifier
 
     def _triage(self, text: str) -> TriageResult:
@@ -29,7 +34,7 @@ class TriageActivities:
         return TriageResult(
             sentiment=mood,
             polarity=polarity,
-            category=prediction.category,
+            category=to_category(prediction.label),
             category_confidence=prediction.confidence,
             base_priority=priority,
             priority_reasons=reasons,

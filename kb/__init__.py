@@ -1,7 +1,8 @@
-"""Knowledge base: help-centre articles, their chunks, a BM25 sparse encoder and the Qdrant index."""
+"""Knowledge base: help-centre articles, their chunks, BM25 and embedding vectors, hybrid search in Qdrant."""
 
 from kb.articles import Article, load_articles
 from kb.chunking import Chunk, chunk_article
+from kb.embeddings import Embedder, shared_embedder
 from kb.index import DEFAULT_COLLECTION, IngestReport, KnowledgeBase, open_qdrant
 from kb.sparse import encode_document, encode_query, tokenize
 
@@ -9,6 +10,7 @@ __all__ = [
     "DEFAULT_COLLECTION",
     "Article",
     "Chunk",
+    "Embedder",
     "IngestReport",
     "KnowledgeBase",
     "chunk_article",
@@ -16,5 +18,6 @@ __all__ = [
     "encode_query",
     "load_articles",
     "open_qdrant",
+    "shared_embedder",
     "tokenize",
 ]

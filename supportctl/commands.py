@@ -1,4 +1,4 @@
-"""The core commands: the local stack (dev, demo) and data loading (migrate, seed, kb ingest)."""
+"""The core commands: the local stack (dev, demo) and data loading (migrate, seed); `kb` lives in knowledge.py."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import signal
 import time
-from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -67,18 +66,6 @@ def cmd_seed(_args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_kb_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    paths: list[Path] = args.paths
-    from supportctl.prepare import DEMO_KB, ingest_kb
-
-    missing = [p for p in paths if not p.exists()]
-    if missing:
-        say(f"error: no such file or folder: {', '.join(map(str, missing))}")
-        return 2
-    asyncio.run(ingest_kb(settings, paths or [DEMO_KB], say))
-    return 0
-
-
 def cmd_migrate(_args: argparse.Namespace, settings: Settings) -> int:
     from clients import open_pool
 
@@ -100,8 +87,3 @@ def register(sub: Any) -> None:
     ).set_defaults(func=cmd_demo)
     sub.add_parser("seed", help="load the demo customers into the CRM").set_defaults(func=cmd_seed)
     sub.add_parser("migrate", help="apply pending database migrations").set_defaults(func=cmd_migrate)
-    kb = sub.add_parser("kb", help="knowledge base")
-    kb_sub = kb.add_subparsers(dest="kb_command", required=True)
-    ingest = kb_sub.add_parser("ingest", help="load help articles (Markdown, JSONL, folders) into Qdrant")
-    ingest.add_argument("paths", nargs="*", type=Path, help="files or folders (default: the demo articles)")
-    ingest.set_defaults(func=cmd_kb_ingest)

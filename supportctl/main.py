@@ -10,11 +10,11 @@ import argparse
 import sys
 
 from settings import get_settings
-from supportctl import commands
+from supportctl import bench, commands, knowledge
 from supportctl.stack import StackError
 
 # Command groups, in help order. A module here only has to define `register(subparsers)`.
-GROUPS = [commands]
+GROUPS = [commands, knowledge, bench]  # bench last: it adds to the `bench` group knowledge registers
 
 
 def build_parser() -> argparse.ArgumentParser:

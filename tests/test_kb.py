@@ -1,10 +1,11 @@
-"""Knowledge base: loading, chunking, incremental ingest and BM25 search in Qdrant local mode."""
+"""Knowledge base: loading, chunking, incremental ingest, hybrid search (BM25 + embeddings) in Qdrant local mode."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import textwrap
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +13,14 @@ import pytest
 from qdrant_client import AsyncQdrantClient, models
 
 from kb import Article, IngestReport, KnowledgeBase, chunk_article, load_articles, open_qdrant
+from kb.benchmark import run_bench
 from kb.chunking import MAX_WORDS
-from kb.index import SNIPPET_CHARS
+from kb.embeddings import Embedder, shared_embedder
+from kb.evaluation import score_rankings
+from kb.index import SNIPPET_CHARS, fuse, query_windows
+from kb.mirror import Ranked
 from kb.sparse import encode_document, encode_query, term_index, tokenize
+from supportctl.main import main as supportctl_main
 
 TAU2_KB = Path("/work/shared/datasets/tau2_banking_knowledge/kb_documents.jsonl")
 
@@ -188,7 +194,8 @@ async def test_editing_one_article_updates_only_that_one(kb: KnowledgeBase, help
     assert (report.added, report.updated, report.unchanged, report.deleted) == (0, 1, len(ARTICLES) - 1, 0)
     assert report.chunks == 1
     hits = await kb.search("passkeys")
-    assert [hit.article_id for hit in hits] == ["password-reset"]
+    assert hits[0].article_id == "password-reset"
+    assert [hit.article_id for hit in await kb.search("passkeys", mode="bm25")] == ["password-reset"]
 
 
 async def test_shrinking_an_article_removes_its_surplus_chunks(client: AsyncQdrantClient) -> None:
@@ -217,14 +224,15 @@ async def test_removed_article_is_deleted_and_no_longer_found(kb: KnowledgeBase,
     assert "rate-limits" not in {hit.article_id for hit in await kb.search(RATE_LIMIT_QUERY)}
 
 
-async def test_progress_reports_articles_done(client: AsyncQdrantClient, help_centre: Path) -> None:
+async def test_progress_counts_chunks_up_to_the_total(client: AsyncQdrantClient, help_centre: Path) -> None:
     knowledge = KnowledgeBase(client, collection="progress")
     await knowledge.ensure_collection()
     seen: list[tuple[int, int]] = []
 
-    await knowledge.ingest(load_articles([help_centre]), progress=lambda *done_total: seen.append(done_total))
+    report = await knowledge.ingest(load_articles([help_centre]), progress=lambda *done_total: seen.append(done_total))
 
-    assert seen[-1] == (len(ARTICLES), len(ARTICLES))
+    assert seen[0] == (0, report.chunks) and seen[-1] == (report.chunks, report.chunks)
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
 
 
 async def test_local_folder_survives_a_restart_without_reindexing(tmp_path: Path, help_centre: Path) -> None:
@@ -329,7 +337,8 @@ def test_chunks_follow_headings_and_carry_their_context() -> None:
 def test_encoder_is_stable_and_keeps_numbers() -> None:
     assert tokenize("Getting 429 errors from the APIs") == ["429", "error", "api"]
     assert term_index("429") == int.from_bytes(hashlib.blake2b(b"429", digest_size=4).digest()) & 0x7FFF_FFFF
-    assert encode_query("errors error ERRORS").values == [1.0]
+    assert encode_query("errors error ERRORS").values == [3.0], "a term the query repeats weighs more"
+    assert encode_query("refund my card").values == [1.0, 1.0]  # "my" is a stop word
     short, padded = encode_document("rate limit"), encode_document("rate limit " + "filler " * 200)
     limit = term_index("limit")
     weight = dict(zip(short.indices, short.values, strict=True))[limit]
@@ -340,3 +349,197 @@ async def points_of(client: AsyncQdrantClient, collection: str, article_id: str)
     match = models.FieldCondition(key="article_id", match=models.MatchValue(value=article_id))
     only = models.Filter(must=[match])
     return (await client.count(collection, count_filter=only, exact=True)).count
+
+
+# --- hybrid search ---------------------------------------------------------------------------
+
+
+class CountingEmbedder(Embedder):
+    """The real model, counting the texts it is asked to embed."""
+
+    def __init__(self) -> None:
+        super().__init__(cache_size=0)
+        self.texts = 0
+
+    def embed(self, texts: Sequence[str], batch_size: int = 16, progress: Any = None) -> Any:
+        self.texts += len(texts)
+        return shared_embedder().embed(texts, batch_size, progress)
+
+
+async def test_hybrid_finds_an_article_by_meaning_when_no_word_matches(kb: KnowledgeBase) -> None:
+    query = "I can't remember my login credentials"  # the article says "Forgot password", "sign-in"
+
+    by_words = [hit.article_id for hit in await kb.search(query, mode="bm25")]
+    hybrid = await kb.search(query)
+
+    assert "password-reset" not in by_words[:1]
+    assert hybrid[0].article_id == "password-reset"
+    assert hybrid[0].title == "Resetting your password" and hybrid[0].snippet
+
+
+async def test_hybrid_keeps_exact_terms_that_embeddings_blur(kb: KnowledgeBase) -> None:
+    hits = await kb.search("401")
+
+    assert hits[0].article_id == "api-auth"
+
+
+async def test_reingest_of_unchanged_articles_embeds_nothing(client: AsyncQdrantClient, help_centre: Path) -> None:
+    counting = CountingEmbedder()
+    knowledge = KnowledgeBase(client, collection="embed-once", embedder=counting)
+    await knowledge.ensure_collection()
+    first = await knowledge.ingest(load_articles([help_centre]))
+    assert counting.texts == first.chunks > 0
+
+    again = await knowledge.ingest(load_articles([help_centre]))
+
+    assert (again.unchanged, again.chunks, counting.texts) == (len(ARTICLES), 0, first.chunks)
+
+
+async def test_a_bm25_only_collection_is_rebuilt_for_hybrid(client: AsyncQdrantClient, help_centre: Path) -> None:
+    old = KnowledgeBase(client, collection="upgrade", dense=False)
+    await old.ensure_collection()
+    await old.ingest(load_articles([help_centre]))
+
+    new = KnowledgeBase(client, collection="upgrade")
+    assert await new.ensure_collection() is True
+    report = await new.ingest(load_articles([help_centre]))
+
+    assert report.added == len(ARTICLES)
+    assert await new.ensure_collection() is False, "a current collection is left alone"
+    assert (await new.search("I can't remember my login credentials"))[0].article_id == "password-reset"
+
+
+@pytest.mark.parametrize("query", [RATE_LIMIT_QUERY, "refund invoice card", "webhook endpoint errors retry"])
+async def test_local_mirror_ranks_exactly_like_qdrant(kb: KnowledgeBase, client: AsyncQdrantClient, query: str) -> None:
+    """The numpy mirror used in local mode must agree with Qdrant's own scoring (BM25 with IDF, cosine)."""
+    mirror = await kb._get_mirror()
+    sparse = encode_query(query)
+    dense = shared_embedder().embed_one(query)
+
+    sparse_query = models.SparseVector(indices=sparse.indices, values=sparse.values)
+    for vector, using, ours in (
+        (sparse_query, "bm25", mirror.sparse_rank(sparse, 20)),
+        (sparse_query, "title", mirror.sparse_rank(sparse, 20, name="title")),
+        (dense.tolist(), "minilm", mirror.dense_rank(dense, 20)),
+    ):
+        theirs = (await client.query_points(kb.collection, query=vector, using=using, limit=20)).points
+        assert [c.point_id for c in ours] == [str(p.id) for p in theirs]
+        assert [c.score for c in ours] == pytest.approx([p.score for p in theirs], rel=1e-4)
+
+
+async def test_server_path_returns_what_the_local_mirror_returns(kb: KnowledgeBase) -> None:
+    """The batched query a Qdrant server answers (run here against local mode) ranks like the mirror."""
+    for query in (RATE_LIMIT_QUERY, "I can't remember my login credentials", "refund annual plan"):
+        local = await kb.search(query, limit=4)
+        kb._local = False
+        try:
+            remote = await kb.search(query, limit=4)
+            filtered = await kb.search(query, limit=4, category="billing")
+        finally:
+            kb._local = True
+        assert [h.article_id for h in remote] == [h.article_id for h in local]
+        assert [h.score for h in remote] == pytest.approx([h.score for h in local])
+        assert {h.category for h in filtered} <= {"billing"}
+
+
+def test_fusion_rewards_articles_both_rankings_agree_on() -> None:
+    def ranked(*ids: str) -> list[Ranked]:
+        return [Ranked(f"{i}-chunk", 1.0, {"article_id": i}) for i in ids]
+
+    fused = fuse([(1.0, ranked("a", "b", "c")), (1.0, ranked("c", "b", "d"))], limit=4)
+
+    # c (ranks 3 and 1) and b (2 and 2) beat a (first in one list only); d comes last.
+    assert [chunk.payload["article_id"] for _, chunk in fused] == ["c", "b", "a", "d"]
+    assert [score for score, _ in fused] == sorted((score for score, _ in fused), reverse=True)
+
+
+def test_long_queries_are_embedded_in_sentence_windows() -> None:
+    story = " ".join(f"Sentence number {n} tells one more part of a long customer story." for n in range(20))
+
+    windows = query_windows(story)
+
+    assert len(windows) > 1 and all(len(w.split()) <= 45 for w in windows)
+    assert " ".join(windows) == story
+    assert query_windows("short question?") == ["short question?"]
+
+
+# --- the evaluation command (smoke test; the real figures come from `supportctl eval retrieval`) ---
+
+
+def test_eval_retrieval_prints_recall_and_mrr_as_its_last_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kb_file = tmp_path / "kb.jsonl"
+    kb_file.write_text(
+        "".join(
+            json.dumps({"id": article_id, "title": title, "content": textwrap.dedent(body)}) + "\n"
+            for article_id, (title, _, body) in ARTICLES.items()
+        )
+    )
+    qrels = tmp_path / "qrels.jsonl"
+    qrels.write_text(
+        json.dumps({"task_id": "t1", "scenario_instructions": RATE_LIMIT_QUERY, "relevant_doc_ids": ["rate-limits"]})
+        + "\n"
+        + json.dumps(
+            {
+                "task_id": "t2",
+                "question": "x",
+                "scenario_instructions": "refund my annual plan",
+                "relevant_doc_ids": ["refunds", "plan-quotas"],
+            }
+        )
+        + "\n"
+    )
+
+    assert supportctl_main(["eval", "retrieval", "--kb", str(kb_file), "--qrels", str(qrels)]) == 0
+
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["n"] == 2
+    assert result["recall@10"] == 1.0 and result["recall@5"] >= 0.75
+    assert result["mrr"] == 1.0
+
+
+def test_eval_retrieval_with_a_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = supportctl_main(["eval", "retrieval", "--kb", str(tmp_path / "nope.jsonl"), "--qrels", "q.jsonl"])
+
+    assert code == 2 and "no such file" in capsys.readouterr().err
+
+
+def test_kb_ingest_of_a_missing_path_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert supportctl_main(["kb", "ingest", str(tmp_path / "missing")]) == 2
+    assert "no such file or folder" in capsys.readouterr().err
+
+
+def test_recall_and_mrr_arithmetic() -> None:
+    scores = score_rankings([["x", "a", "y", "b"], ["z"]], [["a", "b"], ["q"]])
+
+    assert scores["recall@1"] == 0.0 and scores["recall@5"] == 0.5
+    assert scores["mrr"] == 0.25  # (1/2 + 0) / 2
+
+
+async def test_bench_kb_writes_latency_figures(tmp_path: Path, help_centre: Path) -> None:
+    out = tmp_path / "results" / "kb_search.json"
+
+    result = await run_bench(help_centre, n_queries=5, out=out, data_dir=tmp_path)
+
+    assert json.loads(out.read_text()) == result
+    assert result["articles"] == len(ARTICLES) and result["search"]["n"] == 5
+    assert 0 < result["p50_ms"] <= result["p95_ms"]
+    again = await run_bench(help_centre, n_queries=5, out=out, data_dir=tmp_path)
+    assert again["chunks"] == result["chunks"], "the second run finds the KB already ingested"
+
+
+def test_embeddings_are_computed_once_per_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second process (here: a second embedder on the same cache file) reuses the vectors."""
+    cache = tmp_path / "embeddings.sqlite"
+    texts = ["How do I export a funnel?", "Refund for the annual plan"]
+    first = Embedder(disk_cache=cache).embed(texts)
+
+    second = Embedder(disk_cache=cache)
+
+    def no_model(*_args: Any) -> Any:
+        raise AssertionError("the cached vectors should have been used")
+
+    monkeypatch.setattr(second, "_compute", no_model)
+    assert second.embed(texts) == pytest.approx(first)
+    assert float(first[0] @ first[0]) == pytest.approx(1.0, abs=1e-5)

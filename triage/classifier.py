@@ -1,97 +1,328 @@
-"""The category classifier a support team trains on its own ticket history.
+"""The ticket classifier a support team trains on its own ticket history.
 
-TF-IDF over words and character n-grams feeding a linear SVM: fast to train on a laptop, robust to
-typos and ticket jargon. The demo trains it from `demo/triage_examples.jsonl`.
+It predicts the team's own labels (intents, queues, topic groups: whatever ``--label`` names);
+mapping those onto the product's five categories is ``triage.categories``' job, not the model's.
+
+Features: TF-IDF over words (1-2-grams) and character n-grams (robust to typos and jargon), plus,
+for short texts, all-MiniLM-L6-v2 sentence embeddings (``kb.embeddings``) that know "my card
+hasn't come" and "card still not delivered" mean the same. A linear SVM on top, calibrated so
+the confidence is a usable probability. Trains on two CPU cores in seconds (TF-IDF only) to a few
+minutes (embeddings for ~10,000 texts).
+
+The artifact is one pickle with its metadata (``ModelInfo``): format, a model version, the label
+and text fields, the labels, the training data's SHA-256, when it was made, and the metrics on a
+held-out slice of the training data.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import pickle
-from dataclasses import dataclass
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, Literal
 
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
-from domain.models import Category
+from kb.embeddings import DIMENSION, MODEL_ID, Embedder, shared_embedder
 
 DEMO_EXAMPLES = Path(__file__).resolve().parents[1] / "demo" / "triage_examples.jsonl"
-ARTIFACT_VERSION = 1
+ARTIFACT_FORMAT = 2
+# "auto" embeds when the training texts hold at most this many words in total: about 1.5
+# minutes of embedding on two cores. Longer corpora (tens of thousands of multi-paragraph tickets)
+# stay TF-IDF only: they carry enough words for it, and embedding them would take most of an hour.
+AUTO_EMBED_MAX_WORDS = 200_000
+EMBEDDING_WEIGHT = 2.0  # scale of the (unit-length) sentence vector next to the TF-IDF blocks (measured: 1.5-2 best)
+SVM_C = 0.5
+HOLDOUT_FRACTION = 0.1
+HOLDOUT_SEED = 13
+
+EmbeddingMode = Literal["auto", "on", "off"]
+Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
 class Prediction:
-    category: Category
+    label: str
     confidence: float
 
 
-class CategoryClassifier:
-    def __init__(self, pipeline: Pipeline) -> None:
+@dataclass
+class ModelInfo:
+    """What a trained artifact is: enough to know which data made it and how good it was."""
+
+    version: str
+    label_field: str
+    text_field: str
+    labels: list[str]
+    training_data_sha256: str
+    n_train: int
+    created_at: str
+    features: str
+    metrics: dict[str, float] = field(default_factory=dict)
+    artifact_format: int = ARTIFACT_FORMAT
+
+
+class SentenceEmbeddings(BaseEstimator, TransformerMixin):  # type: ignore[misc]
+    """A scikit-learn transformer: texts → scaled sentence vectors (as a sparse block).
+
+    While training, vectors are remembered so the held-out run and the final fit embed each text
+    once; ``forget()`` ends that. The memo and the ONNX session are never pickled.
+    """
+
+    def __init__(self, weight: float = EMBEDDING_WEIGHT) -> None:
+        self.weight = weight
+        self._memo: dict[str, npt.NDArray[np.float32]] = {}
+        self._remember = False
+        self._embedder: Embedder | None = None
+
+    def fit(self, texts: Sequence[str], y: Any = None) -> SentenceEmbeddings:
+        return self
+
+    def remember(self) -> None:
+        self._remember = True
+
+    def forget(self) -> None:
+        self._memo = {}
+        self._remember = False
+
+    def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        texts = list(texts)
+        missing = list(dict.fromkeys(t for t in texts if t not in self._memo))
+        fresh: dict[str, npt.NDArray[np.float32]] = {}
+        if missing:
+            if self._embedder is None:
+                self._embedder = shared_embedder()
+            fresh = dict(zip(missing, self._embedder.embed(missing), strict=True))
+            if self._remember:
+                self._memo.update(fresh)
+        if not texts:
+            return sparse.csr_matrix((0, DIMENSION), dtype=np.float32)
+        matrix = np.stack([fresh[t] if t in fresh else self._memo[t] for t in texts])
+        return sparse.csr_matrix(matrix * self.weight)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.update(_memo={}, _remember=False, _embedder=None)
+        return state
+
+
+def _features(embeddings: bool) -> FeatureUnion:
+    parts: list[tuple[str, Any]] = [
+        ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)),
+        ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2)),
+    ]
+    if embeddings:
+        parts.append(("minilm", SentenceEmbeddings()))
+    return FeatureUnion(parts)
+
+
+def wants_embeddings(texts: Sequence[str], mode: EmbeddingMode = "auto") -> bool:
+    if mode != "auto":
+        return mode == "on"
+    return sum(len(t.split()) for t in texts) <= AUTO_EMBED_MAX_WORDS
+
+
+def _fit(texts: Sequence[str], labels: Sequence[str], embeddings: bool, features: FeatureUnion | None) -> Pipeline:
+    counts: dict[str, int] = {}
+    for label in labels:
+        counts[label] = counts.get(label, 0) + 1
+    if len(counts) < 2:
+        raise ValueError("training needs at least two labels")
+    folds = max(2, min(3, min(counts.values())))
+    # A label seen once cannot be calibrated by cross-validation; a plain SVM still predicts it.
+    svm = LinearSVC(C=SVM_C)
+    # ensemble=False: one SVM fit on all the data, calibrated on cross-validated scores (measured
+    # +0.35 points on banking77 over averaging the three fold models).
+    model: Any = CalibratedClassifierCV(svm, cv=folds, ensemble=False) if min(counts.values()) >= 2 else svm
+    pipeline = Pipeline([("features", features or _features(embeddings)), ("svm", model)])
+    pipeline.fit(list(texts), list(labels))
+    return pipeline
+
+
+class TextClassifier:
+    """A trained classifier and its metadata."""
+
+    def __init__(self, pipeline: Pipeline, info: ModelInfo) -> None:
         self._pipeline = pipeline
+        self.info = info
+
+    @property
+    def labels(self) -> list[str]:
+        return [str(label) for label in self._pipeline.classes_]
 
     @classmethod
-    def train(cls, texts: list[str], labels: list[str]) -> CategoryClassifier:
-        if len(set(labels)) < 2:
-            raise ValueError("training needs at least two categories")
-        features = FeatureUnion(
-            [
-                ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)),
-                ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True)),
-            ]
+    def train(
+        cls,
+        texts: Sequence[str],
+        labels: Sequence[str],
+        *,
+        embeddings: EmbeddingMode = "auto",
+        label_field: str = "category",
+        text_field: str = "text",
+        holdout: float = 0.0,
+        progress: Progress | None = None,
+    ) -> TextClassifier:
+        """Train on ``texts``/``labels``; with ``holdout`` > 0 first measure on that slice, then train on all."""
+        if len(texts) != len(labels):
+            raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
+        say = progress or (lambda _msg: None)
+        use_embeddings = wants_embeddings(texts, embeddings)
+        features = _features(use_embeddings)
+        embedding: SentenceEmbeddings | None = features.transformer_list[-1][1] if use_embeddings else None
+        if embedding is not None:
+            say(f"embedding {len(texts)} texts with {MODEL_ID} (remembered for the final fit)")
+            embedding.remember()
+            embedding.transform(texts)  # every text once, in length-sorted batches
+        metrics: dict[str, float] = {}
+        if holdout > 0:
+            train_idx, test_idx = stratified_split(labels, holdout, HOLDOUT_SEED)
+            if test_idx:
+                say(f"measuring on a held-out {len(test_idx)} of {len(texts)} examples")
+                probe = _fit([texts[i] for i in train_idx], [labels[i] for i in train_idx], use_embeddings, features)
+                predicted = [str(p) for p in probe.predict([texts[i] for i in test_idx])]
+                metrics = score([labels[i] for i in test_idx], predicted)
+        say(f"training on {len(texts)} examples ({'TF-IDF + sentence embeddings' if use_embeddings else 'TF-IDF'})")
+        pipeline = _fit(texts, labels, use_embeddings, features)
+        if embedding is not None:
+            embedding.forget()
+        info = ModelInfo(
+            version="",
+            label_field=label_field,
+            text_field=text_field,
+            labels=[str(label) for label in pipeline.classes_],
+            training_data_sha256=data_hash(texts, labels),
+            n_train=len(texts),
+            created_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
+            features=f"tfidf-words+chars+{MODEL_ID}" if use_embeddings else "tfidf-words+chars",
+            metrics=metrics,
         )
-        # Calibration gives a usable confidence; with few examples per class fall back to 2 folds.
-        folds = max(2, min(3, min(labels.count(label) for label in set(labels))))
-        model = CalibratedClassifierCV(LinearSVC(C=0.8), cv=folds)
-        pipeline = Pipeline([("features", features), ("svm", model)])
-        pipeline.fit(texts, labels)
-        return cls(pipeline)
+        info.version = f"{info.created_at.replace('-', '').replace(':', '')[:15]}Z-{info.training_data_sha256[:8]}"
+        return cls(pipeline, info)
 
     def predict(self, text: str) -> Prediction:
-        probs = self._pipeline.predict_proba([text])[0]
-        classes = list(self._pipeline.classes_)
-        best = int(probs.argmax())
-        return Prediction(Category(classes[best]), round(float(probs[best]), 4))
+        return self.predict_many([text])[0]
+
+    def predict_many(self, texts: Sequence[str]) -> list[Prediction]:
+        if not texts:
+            return []
+        classes = self.labels
+        model = self._pipeline
+        if hasattr(model, "predict_proba"):
+            try:
+                probs = model.predict_proba(list(texts))
+            except AttributeError:  # an uncalibrated SVM (a label seen once): no probabilities
+                pass
+            else:
+                best = probs.argmax(axis=1)
+                return [Prediction(classes[int(b)], round(float(p[b]), 4)) for b, p in zip(best, probs, strict=True)]
+        return [Prediction(str(label), 1.0) for label in model.predict(list(texts))]
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_suffix(path.suffix + ".tmp")
         with tmp.open("wb") as f:
-            pickle.dump({"version": ARTIFACT_VERSION, "pipeline": self._pipeline}, f)
+            pickle.dump({"format": ARTIFACT_FORMAT, "info": asdict(self.info), "pipeline": self._pipeline}, f)
         tmp.replace(path)  # atomic: a worker never loads a half-written model
+        path.with_suffix(".json").write_text(json.dumps(asdict(self.info), indent=2) + "\n")
 
     @classmethod
-    def load(cls, path: Path) -> CategoryClassifier:
+    def load(cls, path: Path) -> TextClassifier:
         with path.open("rb") as f:
             data = pickle.load(f)  # noqa: S301 - our own artifact, written by save()
-        if data.get("version") != ARTIFACT_VERSION:
-            raise ValueError(f"{path}: triage model version {data.get('version')}, expected {ARTIFACT_VERSION}")
-        return cls(data["pipeline"])
+        found = data.get("format", data.get("version")) if isinstance(data, dict) else None
+        if found != ARTIFACT_FORMAT:
+            raise ValueError(f"{path}: triage model format {found}, expected {ARTIFACT_FORMAT}; retrain it")
+        return cls(data["pipeline"], ModelInfo(**data["info"]))
+
+
+# The name the worker and the activity have always used.
+CategoryClassifier = TextClassifier
+
+
+def stratified_split(labels: Sequence[str], fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """Indices (train, held-out): ``fraction`` of every label with at least two examples is held out."""
+    by_label: dict[str, list[int]] = {}
+    for i, label in enumerate(labels):
+        by_label.setdefault(label, []).append(i)
+    rng = random.Random(seed)
+    train: list[int] = []
+    test: list[int] = []
+    for label in sorted(by_label):
+        idx = by_label[label]
+        rng.shuffle(idx)
+        k = int(round(len(idx) * fraction)) if len(idx) >= 2 else 0
+        k = min(max(k, 1 if len(idx) >= 2 else 0), len(idx) - 1)
+        test.extend(idx[:k])
+        train.extend(idx[k:])
+    return sorted(train), sorted(test)
+
+
+def score(truth: Sequence[str], predicted: Sequence[str]) -> dict[str, float]:
+    """Accuracy and macro-F1 (over the labels present in either list), rounded to 4 places."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    return {
+        "accuracy": round(float(accuracy_score(truth, predicted)), 4),
+        "macro_f1": round(float(f1_score(truth, predicted, average="macro", zero_division=0)), 4),
+        "n": len(truth),
+    }
+
+
+def data_hash(texts: Sequence[str], labels: Sequence[str]) -> str:
+    digest = hashlib.sha256()
+    for text, label in zip(texts, labels, strict=True):
+        digest.update(text.encode("utf-8"))
+        digest.update(b"\x1f")
+        digest.update(label.encode("utf-8"))
+        digest.update(b"\x1e")
+    return digest.hexdigest()
 
 
 def read_examples(path: Path, label_field: str = "category", text_field: str = "text") -> tuple[list[str], list[str]]:
+    """(texts, labels) from a JSONL file; errors name the file and line."""
     texts: list[str] = []
     labels: list[str] = []
-    with path.open() as f:
+    with path.open(encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
             if not line.strip():
                 continue
             try:
                 row = json.loads(line)
-                texts.append(str(row[text_field]))
-                labels.append(str(row[label_field]))
-            except (json.JSONDecodeError, KeyError) as e:
-                raise ValueError(f"{path}:{n}: expected JSON with {text_field!r} and {label_field!r}: {e}") from e
+            except json.JSONDecodeError as e:
+                raise ValueError(f"{path}:{n}: invalid JSON: {e.msg}") from e
+            if not isinstance(row, dict) or text_field not in row or label_field not in row:
+                raise ValueError(f"{path}:{n}: expected a JSON object with {text_field!r} and {label_field!r}")
+            if row[text_field] is None or row[label_field] is None:
+                raise ValueError(f"{path}:{n}: {text_field!r} and {label_field!r} must not be null")
+            texts.append(str(row[text_field]))
+            labels.append(str(row[label_field]))
+    if not texts:
+        raise ValueError(f"{path}: no examples")
     return texts, labels
 
 
-def load_or_train(artifact: Path, examples: Path = DEMO_EXAMPLES) -> CategoryClassifier:
-    """Load the team's trained model; train the demo model from the examples when none exists yet."""
+def load_or_train(artifact: Path, examples: Path = DEMO_EXAMPLES) -> TextClassifier:
+    """Load the team's trained model; train the demo model from the examples when none exists yet
+    (or when the file is from an older format)."""
     if artifact.exists():
-        return CategoryClassifier.load(artifact)
+        try:
+            return TextClassifier.load(artifact)
+        except ValueError:
+            # An artifact of an older format: keep it next to the new one, then fall back to the demo.
+            artifact.replace(artifact.with_suffix(artifact.suffix + ".old"))
     texts, labels = read_examples(examples)
-    clf = CategoryClassifier.train(texts, labels)
+    clf = TextClassifier.train(texts, labels, embeddings="off", holdout=HOLDOUT_FRACTION)
     clf.save(artifact)
     return clf

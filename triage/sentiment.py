@@ -1,7 +1,10 @@
 """Sentiment of one customer message: textblob's polarity, corrected for what it misses in support text.
 
 textblob scores words; angry support messages often carry their anger in shouting (ALL CAPS),
-exclamation runs and complaints about waiting, which it scores as neutral.
+exclamation runs and complaints about waiting, which it scores as neutral. Its negation handling
+only knows a bare "not" right before a sentiment word, so "didn't help", "isn't helpful",
+"not the best", "hardly useful" and "nothing works" come out neutral or even positive: contractions
+are expanded before scoring, and a negated positive word within a few words counts against.
 """
 
 from __future__ import annotations
@@ -26,6 +29,19 @@ _PROBLEM = re.compile(
     r"keeps? getting|can'?t|cannot|unable|crash(es|ed|ing)?|outage|down|missing|wrong|problem|issue)\b",
     re.I,
 )
+_CONTRACTION = re.compile(
+    r"\b(ca|wo|do|does|did|is|are|was|were|has|have|had|could|would|should|must|need)n['’]t\b", re.I
+)
+_CANNOT = re.compile(r"\bcannot\b", re.I)
+# A negator, at most three words (no punctuation in between), then a word of praise or success.
+_NEGATED_POSITIVE = re.compile(
+    r"\b(not|never|hardly|barely|nothing|nobody|none|neither|nor|without)\b(\s+[\w'’]+){0,3}?\s+"
+    r"(help|helps|helped|helpful|work|works|worked|working|fix|fixes|fixed|solve|solved|resolve|resolved|"
+    r"recommend|love|like|liked|pleased|satisfied|happy|useful|best|great|good|impressed|easy|fast|clear|"
+    r"answer|answered|respond|responded|reply|replied)\b",
+    re.I,
+)
+_NEGATION_PENALTY = 0.25
 _IGNORED_CAPS = {
     "API",
     "SDK",
@@ -55,8 +71,15 @@ _IGNORED_CAPS = {
 
 
 def polarity(text: str) -> float:
-    """textblob polarity in [-1, 1], corrected for shouting, exclamation runs, frustration, problem reports."""
-    score = float(TextBlob(text).sentiment.polarity)
+    """textblob polarity in [-1, 1], corrected for shouting, exclamation runs, frustration, problem
+    reports and negation."""
+    expanded = expand_negations(text)
+    score = float(TextBlob(expanded).sentiment.polarity)
+    negated = len(_NEGATED_POSITIVE.findall(expanded))
+    if negated and score > -_NEGATION_PENALTY:
+        # "not the best", "didn't help": textblob missed the negation (when it caught it, as in
+        # "not happy", the score is already negative and stays as it is).
+        score = min(score, 0.0) - _NEGATION_PENALTY * min(negated, 2)
     if _PROBLEM.search(text):
         # Politeness inside a problem report ("please help, great product") is not a happy customer.
         score = min(score, 0.1)
@@ -70,6 +93,11 @@ def polarity(text: str) -> float:
         score -= 0.15
     score -= 0.2 * min(len(_FRUSTRATION.findall(text)), 3)
     return max(-1.0, min(1.0, score))
+
+
+def expand_negations(text: str) -> str:
+    """ "didn't" → "did not", "can't" → "ca not", "cannot" → "can not": textblob negates only "not"."""
+    return _CANNOT.sub("can not", _CONTRACTION.sub(lambda m: f"{m.group(1)} not", text))
 
 
 def classify(p: float) -> Sentiment:

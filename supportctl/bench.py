@@ -1,0 +1,174 @@
+"""`supportctl bench …`: throughput, latency, open-tickets, chaos (and `kb`, from the knowledge commands).
+
+Every benchmark starts its own local stack on free ports with its own database and data folder,
+reports progress on stderr, prints its figures as one JSON object on the last stdout line and writes
+the same JSON to `bench/results/<name>-<timestamp>.json`. The code lives in `bench/`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import sys
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+from settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+if importlib.util.find_spec("bench") is None:  # `bench/` is not an installed package: use the checkout's
+    sys.path.append(str(ROOT))
+
+
+def _tuning_env(args: argparse.Namespace) -> dict[str, str]:
+    env = {
+        "WORKER_MAX_CACHED_WORKFLOWS": args.cache,
+        "WORKER_MAX_CONCURRENT_WORKFLOW_TASKS": args.max_workflow_tasks,
+        "WORKER_MAX_CONCURRENT_ACTIVITIES": args.max_activities,
+        "WORKER_STICKY_QUEUE_TIMEOUT_S": args.sticky_timeout,
+    }
+    return {k: str(v) for k, v in env.items() if v is not None}
+
+
+def _run(name: str, bench: Coroutine[Any, Any, dict[str, Any]]) -> int:
+    """Run one benchmark; its figures become the last stdout line and a file under bench/results/."""
+    from bench.common import BenchError, emit
+
+    try:
+        figures = asyncio.run(bench)
+    except BenchError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    emit(name, figures)
+    return 0 if figures.get("ok", True) else 1
+
+
+def cmd_throughput(args: argparse.Namespace, settings: Settings) -> int:
+    from bench.throughput import throughput
+
+    return _run(
+        "throughput",
+        throughput(
+            settings, n=args.n, warmup=args.warmup, concurrency=args.concurrency, keep=args.keep,
+            profile=args.profile, extra_env=_tuning_env(args), server_flags=args.server_flag, rounds=args.rounds,
+        ),
+    )  # fmt: skip
+
+
+def cmd_latency(args: argparse.Namespace, settings: Settings) -> int:
+    from bench.latency import latency
+
+    return _run(
+        "latency",
+        latency(
+            settings, n=args.n, rate=args.rate, warmup=args.warmup, keep=args.keep, extra_env=_tuning_env(args),
+            server_flags=args.server_flag,
+        ),
+    )  # fmt: skip
+
+
+def cmd_open_tickets(args: argparse.Namespace, settings: Settings) -> int:
+    from bench.open_tickets import open_tickets
+
+    return _run(
+        "open-tickets",
+        open_tickets(
+            settings, n=args.n, in_flight=args.in_flight, timers=args.timers, remind_after_s=args.remind_after,
+            query_sample=args.query_sample, in_memory=args.in_memory, keep=args.keep, extra_env=_tuning_env(args),
+            server_flags=args.server_flag,
+        ),
+    )  # fmt: skip
+
+
+def cmd_chaos(args: argparse.Namespace, settings: Settings) -> int:
+    from bench.chaos import chaos
+
+    return _run(
+        "chaos",
+        chaos(
+            settings, tickets=args.tickets, kills=args.kills, concurrency=args.concurrency,
+            server_restarts=args.server_restarts, postgres_restarts=args.postgres_restarts, seed=args.seed,
+            min_up_s=args.min_up, max_up_s=args.max_up, keep=args.keep, extra_env=_tuning_env(args),
+            server_flags=args.server_flag,
+        ),
+    )  # fmt: skip
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("worker tuning (default: settings / the SDK's defaults)")
+    g.add_argument("--cache", type=int, default=None, help="WORKER_MAX_CACHED_WORKFLOWS (sticky cache size)")
+    g.add_argument("--max-workflow-tasks", type=int, default=None, help="WORKER_MAX_CONCURRENT_WORKFLOW_TASKS")
+    g.add_argument("--max-activities", type=int, default=None, help="WORKER_MAX_CONCURRENT_ACTIVITIES")
+    g.add_argument("--sticky-timeout", type=float, default=None, help="WORKER_STICKY_QUEUE_TIMEOUT_S")
+    p.add_argument(
+        "--server-flag", action="append", default=[], metavar="FLAG",
+        help="extra flag for `temporal server start-dev` (repeatable), e.g. --server-flag=--sqlite-pragma=...",
+    )  # fmt: skip
+    p.add_argument("--keep", action="store_true", help="keep the run's database and data folder")
+
+
+def _bench_group(sub: Any) -> Any:
+    """The `bench` sub-command group: reuse one another command module registered, else add it."""
+    existing = sub.choices.get("bench")
+    if existing is None:
+        existing = sub.add_parser("bench", help="benchmarks (figures: last stdout line, and bench/results/)")
+        return existing.add_subparsers(dest="bench_command", required=True)
+    for action in existing._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action
+    return existing.add_subparsers(dest="bench_command", required=True)
+
+
+def register(sub: Any) -> None:
+    bench = _bench_group(sub)
+    if "kb" not in bench.choices:  # the knowledge commands own `bench kb`; offer it if they did not register
+        from supportctl import knowledge
+
+        bkb = bench.add_parser("kb", help="KB search latency (p50/p95) on an ingested knowledge base")
+        bkb.add_argument("--kb", type=Path, default=None, help="articles to ingest (default: the tau2 banking KB)")
+        bkb.add_argument("--queries", type=int, default=300, help="number of timed searches")
+        bkb.add_argument("--out", type=Path, default=None)
+        bkb.set_defaults(func=knowledge.cmd_bench_kb)
+
+    tp = bench.add_parser("throughput", help="tickets/s to the first agent reply vs bare Temporal, same server")
+    tp.add_argument("--n", type=int, default=300, help="tickets (and bare workflows) to time")
+    tp.add_argument("--warmup", type=int, default=10)
+    tp.add_argument("--concurrency", type=int, default=20, help="requests / workflow starts in flight")
+    tp.add_argument("--rounds", type=int, default=2, help="alternating bare/ticket phases (bare, tickets, tickets, …)")
+    tp.add_argument("--profile", action="store_true", help="sample the worker and the API with py-spy")
+    _common(tp)
+    tp.set_defaults(func=cmd_throughput)
+
+    lat = bench.add_parser("latency", help="p50/p95/p99 from POST /tickets to the first agent reply, steady load")
+    lat.add_argument("--n", type=int, default=200, help="tickets to time")
+    lat.add_argument("--rate", type=float, default=2.0, help="tickets per second, sent on schedule (open loop)")
+    lat.add_argument("--warmup", type=int, default=10)
+    _common(lat)
+    lat.set_defaults(func=cmd_latency)
+
+    ot = bench.add_parser("open-tickets", help="N tickets waiting at once: worker memory, restart, queries, timers")
+    ot.add_argument("--n", type=int, default=10_000, help="tickets to open")
+    ot.add_argument("--in-flight", type=int, default=100, help="tickets opening at a time")
+    ot.add_argument("--timers", type=int, default=50, help="tickets with a short reminder due after the restart")
+    ot.add_argument("--remind-after", type=float, default=180.0, help="their reminder delay, seconds")
+    ot.add_argument("--query-sample", type=int, default=None, help="query this many tickets (default: all)")
+    ot.add_argument("--in-memory", action="store_true", help="dev server without its file database (faster)")
+    _common(ot)
+    ot.set_defaults(func=cmd_open_tickets)
+
+    ch = bench.add_parser("chaos", help="tickets with follow-ups under repeated kill -9: nothing lost or doubled")
+    ch.add_argument("--tickets", type=int, default=200)
+    ch.add_argument("--kills", type=int, default=50, help="kill -9 of the worker, each followed by a restart")
+    ch.add_argument("--concurrency", type=int, default=8, help="tickets in progress at a time")
+    ch.add_argument("--server-restarts", type=int, default=1, help="kill -9 and restart of the dev server")
+    ch.add_argument(
+        "--postgres-restarts", type=int, default=0,
+        help="restarts of the machine's PostgreSQL (pg_ctlcluster; drops everyone's connections)",
+    )  # fmt: skip
+    ch.add_argument("--min-up", type=float, default=1.0, help="shortest worker uptime between kills, seconds")
+    ch.add_argument("--max-up", type=float, default=6.0, help="longest worker uptime between kills, seconds")
+    ch.add_argument("--seed", type=int, default=None, help="random seed for the kill moments")
+    _common(ch)
+    ch.set_defaults(func=cmd_chaos)

@@ -1,0 +1,267 @@
+"""Knowledge base and triage commands: `kb ingest|search`, `triage train`, `eval triage|retrieval`, `bench kb`.
+
+Long runs report progress on stderr; results go to stdout, and the evaluation and benchmark
+commands end with one JSON line (the fixed interface that measures the system).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from settings import Settings
+
+
+def say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def note(msg: str) -> None:
+    """Progress and diagnostics: stderr, so stdout stays the result."""
+    print(msg, file=sys.stderr, flush=True)
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr (a plain line per update when stderr is not a terminal)."""
+
+    def __init__(self, label: str, every: float = 1.0) -> None:
+        self._label = label
+        self._every = every
+        self._last = 0.0
+        self._started = time.monotonic()
+        self._tty = sys.stderr.isatty()
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and now - self._last < self._every:
+            return
+        self._last = now
+        if total <= 0:
+            return
+        width = 30
+        filled = int(width * done / total)
+        line = f"{self._label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {now - self._started:.0f}s"
+        if self._tty:
+            end = "\n" if done >= total else ""
+            print(f"\r{line}", end=end, file=sys.stderr, flush=True)
+        else:
+            print(line, file=sys.stderr, flush=True)
+
+
+def _missing(paths: list[Path]) -> list[Path]:
+    return [p for p in paths if not p.exists()]
+
+
+def _emit(result: dict[str, Any]) -> None:
+    print(json.dumps(result, sort_keys=False), flush=True)
+
+
+# --- kb ----------------------------------------------------------------------------------------
+
+
+def cmd_kb_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from kb.articles import load_articles
+    from kb.index import KnowledgeBase, open_qdrant
+    from supportctl.prepare import DEMO_KB
+
+    paths: list[Path] = args.paths or [DEMO_KB]
+    missing = _missing(paths)
+    if missing:
+        note(f"error: no such file or folder: {', '.join(map(str, missing))}")
+        return 2
+    articles = load_articles(paths)
+
+    async def run() -> None:
+        qdrant = open_qdrant(settings.QDRANT_PATH, settings.QDRANT_URL, settings.QDRANT_API_KEY)
+        try:
+            kb = KnowledgeBase(qdrant, settings.KB_COLLECTION)
+            if await kb.ensure_collection():
+                note(f"created collection {kb.collection!r}")
+            report = await kb.ingest(articles, progress=ProgressBar("embedding and writing chunks"))
+        finally:
+            await qdrant.close()
+        say(
+            f"knowledge base {settings.KB_COLLECTION!r}: {len(articles)} articles ({report.added} added, "
+            f"{report.updated} updated, {report.unchanged} unchanged, {report.deleted} deleted; "
+            f"{report.chunks} chunks written)"
+        )
+
+    asyncio.run(run())
+    return 0
+
+
+def cmd_kb_search(args: argparse.Namespace, settings: Settings) -> int:
+    from kb.index import KnowledgeBase, open_qdrant
+
+    async def run() -> None:
+        qdrant = open_qdrant(settings.QDRANT_PATH, settings.QDRANT_URL, settings.QDRANT_API_KEY)
+        try:
+            kb = KnowledgeBase(qdrant, settings.KB_COLLECTION)
+            hits = await kb.search(args.query, limit=args.limit, category=args.category, mode=args.mode)
+        finally:
+            await qdrant.close()
+        for rank, hit in enumerate(hits, 1):
+            say(f"{rank:2}. {hit.title}  [{hit.article_id}, {hit.category}, score {hit.score:.4f}]")
+            say(f"    {hit.snippet}")
+        if not hits:
+            say("no matching articles")
+
+    asyncio.run(run())
+    return 0
+
+
+# --- triage ------------------------------------------------------------------------------------
+
+
+def cmd_triage_train(args: argparse.Namespace, settings: Settings) -> int:
+    from triage.classifier import HOLDOUT_FRACTION, TextClassifier, read_examples
+
+    if _missing([args.data]):
+        note(f"error: no such file: {args.data}")
+        return 2
+    out: Path = args.out or settings.DATA_DIR / "models" / "triage.pkl"
+    texts, labels = read_examples(args.data, args.label, args.text_field)
+    note(f"{args.data}: {len(texts)} examples, {len(set(labels))} labels in {args.label!r}")
+    model = TextClassifier.train(
+        texts,
+        labels,
+        embeddings=args.embeddings,
+        label_field=args.label,
+        text_field=args.text_field,
+        holdout=HOLDOUT_FRACTION,
+        progress=note,
+    )
+    model.save(out)
+    info = model.info
+    say(f"triage model {info.version} written to {out} (metadata: {out.with_suffix('.json')})")
+    say(
+        f"held-out {info.metrics.get('n', 0)} examples: accuracy {info.metrics.get('accuracy', 0):.4f}, "
+        f"macro-F1 {info.metrics.get('macro_f1', 0):.4f}"
+    )
+    say("restart the worker to load it")
+    return 0
+
+
+# --- eval --------------------------------------------------------------------------------------
+
+
+def cmd_eval_triage(args: argparse.Namespace, _settings: Settings) -> int:
+    from triage.evaluation import evaluate_triage
+
+    missing = _missing([args.train, args.test])
+    if missing:
+        note(f"error: no such file: {', '.join(map(str, missing))}")
+        return 2
+    _emit(evaluate_triage(args.train, args.test, args.label, args.text_field, args.embeddings, say=note))
+    return 0
+
+
+def cmd_eval_retrieval(args: argparse.Namespace, _settings: Settings) -> int:
+    from kb.evaluation import evaluate_retrieval
+
+    missing = _missing([args.kb, args.qrels])
+    if missing:
+        note(f"error: no such file: {', '.join(map(str, missing))}")
+        return 2
+    result = asyncio.run(
+        evaluate_retrieval(
+            args.kb, args.qrels, query_field=args.query_field, mode=args.mode, say=note, progress=ProgressBar
+        )
+    )
+    _emit(result)
+    return 0
+
+
+def cmd_eval_split(args: argparse.Namespace, _settings: Settings) -> int:
+    from triage.classifier import stratified_split
+
+    if _missing([args.data]):
+        note(f"error: no such file: {args.data}")
+        return 2
+    lines = [line for line in args.data.read_text(encoding="utf-8").splitlines() if line.strip()]
+    labels = [str(json.loads(line).get(args.label)) for line in lines]
+    train_idx, test_idx = stratified_split(labels, args.test_fraction, args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, idx in (("train", train_idx), ("test", test_idx)):
+        (args.out / f"{name}.jsonl").write_text("".join(lines[i] + "\n" for i in idx), encoding="utf-8")
+    say(f"{args.out}/train.jsonl: {len(train_idx)} rows, {args.out}/test.jsonl: {len(test_idx)} rows")
+    return 0
+
+
+# --- bench -------------------------------------------------------------------------------------
+
+
+def cmd_bench_kb(args: argparse.Namespace, settings: Settings) -> int:
+    from kb.benchmark import DEFAULT_KB, run_bench
+
+    kb_path: Path = args.kb or DEFAULT_KB
+    if _missing([kb_path]):
+        note(f"error: no such file: {kb_path} (pass --kb with a JSONL or Markdown knowledge base)")
+        return 2
+    result = asyncio.run(
+        run_bench(kb_path, args.queries, args.out, data_dir=settings.DATA_DIR, say=note, progress=ProgressBar)
+    )
+    _emit(result)
+    return 0
+
+
+def register(sub: Any) -> None:
+    kb = sub.add_parser("kb", help="knowledge base: ingest and search help articles")
+    kb_sub = kb.add_subparsers(dest="kb_command", required=True)
+    ingest = kb_sub.add_parser("ingest", help="load help articles (Markdown, JSONL, folders) into Qdrant")
+    ingest.add_argument("paths", nargs="*", type=Path, help="files or folders (default: the demo articles)")
+    ingest.set_defaults(func=cmd_kb_ingest)
+    search = kb_sub.add_parser("search", help="search the knowledge base as the agents do")
+    search.add_argument("query")
+    search.add_argument("--limit", type=int, default=5)
+    search.add_argument("--category", default=None, help="only articles of this category")
+    search.add_argument("--mode", choices=["hybrid", "bm25", "dense"], default="hybrid")
+    search.set_defaults(func=cmd_kb_search)
+
+    embeddings_help = "sentence-embedding features: auto (short texts only), on, off"
+    triage = sub.add_parser("triage", help="train the ticket classifier on your own ticket history")
+    triage_sub = triage.add_subparsers(dest="triage_command", required=True)
+    train = triage_sub.add_parser("train", help="train and save a versioned triage model")
+    train.add_argument("--data", type=Path, required=True, help="JSONL, one example per line")
+    train.add_argument("--label", required=True, help="the field holding the label (e.g. category, intent)")
+    train.add_argument("--text-field", default="text")
+    train.add_argument("--out", type=Path, default=None, help="artifact path (default: DATA_DIR/models/triage.pkl)")
+    train.add_argument("--embeddings", choices=["auto", "on", "off"], default="auto", help=embeddings_help)
+    train.set_defaults(func=cmd_triage_train)
+
+    ev = sub.add_parser("eval", help="measure triage and retrieval quality (last stdout line: JSON)")
+    ev_sub = ev.add_subparsers(dest="eval_command", required=True)
+    et = ev_sub.add_parser("triage", help="train on TRAIN only, predict TEST: accuracy, macro-F1")
+    et.add_argument("--train", type=Path, required=True)
+    et.add_argument("--test", type=Path, required=True)
+    et.add_argument("--label", required=True)
+    et.add_argument("--text-field", default="text")
+    et.add_argument("--embeddings", choices=["auto", "on", "off"], default="auto", help=embeddings_help)
+    et.set_defaults(func=cmd_eval_triage)
+    er = ev_sub.add_parser("retrieval", help="ingest KB into a fresh collection, run the qrels' queries")
+    er.add_argument("--kb", type=Path, required=True, help="articles (JSONL with id/title/content, Markdown)")
+    er.add_argument("--qrels", type=Path, required=True, help="JSONL: a query field and relevant_doc_ids")
+    er.add_argument("--query-field", default="scenario_instructions")
+    er.add_argument("--mode", choices=["hybrid", "bm25", "dense"], default="hybrid")
+    er.set_defaults(func=cmd_eval_retrieval)
+
+    es = ev_sub.add_parser("split", help="a stratified train/test split of a JSONL file, for dev measurements")
+    es.add_argument("data", type=Path)
+    es.add_argument("--label", required=True)
+    es.add_argument("--test-fraction", type=float, default=0.2)
+    es.add_argument("--seed", type=int, default=0)
+    es.add_argument("--out", type=Path, required=True, help="folder for train.jsonl and test.jsonl")
+    es.set_defaults(func=cmd_eval_split)
+
+    bench = sub.add_parser("bench", help="benchmarks (figures written under bench/results/)")
+    bench_sub = bench.add_subparsers(dest="bench_command", required=True)
+    bkb = bench_sub.add_parser("kb", help="KB search latency (p50/p95) on an ingested knowledge base")
+    bkb.add_argument("--kb", type=Path, default=None, help="articles to ingest (default: the tau2 banking KB)")
+    bkb.add_argument("--queries", type=int, default=300, help="number of timed searches")
+    bkb.add_argument("--out", type=Path, default=None, help="result file (default: bench/results/kb_search.json)")
+    bkb.set_defaults(func=cmd_bench_kb)

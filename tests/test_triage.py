@@ -1,0 +1,287 @@
+"""Triage: the classifier a team trains on its own labels, its artifact, the category table, sentiment."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import pytest
+
+from activities.triage import TriageActivities, TriageInput
+from domain.models import Category, Sentiment
+from supportctl.main import main as supportctl_main
+from triage import sentiment
+from triage.categories import LABEL_TO_CATEGORY, to_category
+from triage.classifier import DEMO_EXAMPLES, TextClassifier, load_or_train, read_examples
+
+BANKING77 = Path("/work/shared/datasets/banking77")
+IT_TICKETS = Path("/work/shared/datasets/it_service_tickets/train.jsonl")
+
+# A tiny intent dataset with labels that are not our categories.
+INTENTS = {
+    "card_arrival": [
+        "my card still has not arrived",
+        "when will my new card be delivered",
+        "the card you posted never came",
+        "how long does card delivery take",
+        "still waiting for the card in the mail",
+        "is my card on its way",
+    ],
+    "exchange_rate": [
+        "what exchange rate do you use",
+        "how much is one euro in dollars today",
+        "the conversion rate for pounds",
+        "which rate applies when I convert currency",
+        "is the exchange rate fixed",
+        "what currency rates do you offer",
+    ],
+    "passcode_forgotten": [
+        "I forgot my passcode",
+        "cannot remember the app passcode",
+        "how to reset my passcode",
+        "locked out, passcode lost",
+        "reset the code I use to log in",
+        "I need a new passcode",
+    ],
+}
+
+
+def write_jsonl(path: Path, rows: list[dict[str, str]]) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def intent_rows(field: str = "intent") -> list[dict[str, str]]:
+    return [{"text": text, field: label} for label, texts in INTENTS.items() for text in texts]
+
+
+# --- the classifier and its artifact --------------------------------------------------------
+
+
+def test_classifier_predicts_the_teams_own_labels() -> None:
+    texts = [r["text"] for r in intent_rows()]
+    labels = [r["intent"] for r in intent_rows()]
+
+    model = TextClassifier.train(texts, labels, embeddings="off", label_field="intent")
+
+    assert sorted(model.labels) == sorted(INTENTS)
+    assert model.predict("has my card been sent yet? it has not arrived").label == "card_arrival"
+    assert model.predict("forgot passcode").label == "passcode_forgotten"
+    assert 0.0 < model.predict("exchange rate for dollars").confidence <= 1.0
+
+
+def test_artifact_round_trips_with_its_metadata(tmp_path: Path) -> None:
+    rows = intent_rows()
+    model = TextClassifier.train(
+        [r["text"] for r in rows], [r["intent"] for r in rows], embeddings="off", label_field="intent", holdout=0.2
+    )
+    path = tmp_path / "models" / "triage.pkl"
+
+    model.save(path)
+    loaded = TextClassifier.load(path)
+
+    info = loaded.info
+    assert info.label_field == "intent" and info.text_field == "text"
+    assert sorted(info.labels) == sorted(INTENTS) and info.n_train == len(rows)
+    assert len(info.training_data_sha256) == 64 and info.training_data_sha256[:8] in info.version
+    assert info.created_at and info.features == "tfidf-words+chars"
+    assert set(info.metrics) >= {"accuracy", "macro_f1", "n"} and info.metrics["n"] == 3
+    assert json.loads(path.with_suffix(".json").read_text())["version"] == info.version
+    assert loaded.predict("my card did not arrive").label == model.predict("my card did not arrive").label
+
+
+def test_same_data_same_hash_other_data_other_hash() -> None:
+    texts = [r["text"] for r in intent_rows()]
+    labels = [r["intent"] for r in intent_rows()]
+    a = TextClassifier.train(texts, labels, embeddings="off")
+    b = TextClassifier.train(texts, labels, embeddings="off")
+    c = TextClassifier.train(texts[:-1], labels[:-1], embeddings="off")
+
+    assert a.info.training_data_sha256 == b.info.training_data_sha256 != c.info.training_data_sha256
+
+
+def test_an_artifact_of_an_older_format_is_replaced_by_the_demo_model(tmp_path: Path) -> None:
+    path = tmp_path / "triage.pkl"
+    path.write_bytes(pickle.dumps({"version": 1, "pipeline": None}))
+
+    with pytest.raises(ValueError, match="format"):
+        TextClassifier.load(path)
+    model = load_or_train(path)
+
+    assert set(model.labels) == {c.value for c in Category}
+    assert TextClassifier.load(path).info.version == model.info.version
+    assert (tmp_path / "triage.pkl.old").exists(), "the old file is kept, not lost"
+
+
+def test_sentence_embeddings_understand_paraphrases_tfidf_cannot() -> None:
+    """With only two examples per label, the embedding features carry the meaning across wordings."""
+    texts = [
+        "my card never arrived",
+        "the card has not been delivered",
+        "I forgot my passcode",
+        "cannot remember my passcode",
+    ]
+    labels = ["card_arrival", "card_arrival", "passcode_forgotten", "passcode_forgotten"]
+
+    model = TextClassifier.train(texts, labels, embeddings="on")
+
+    assert model.info.features.endswith("all-MiniLM-L6-v2-onnx-int8")
+    assert model.predict("the plastic you mailed me is still not here").label == "card_arrival"
+    assert model.predict("what was my login PIN again, I can't recall it").label == "passcode_forgotten"
+    batch = model.predict_many(["card never came", "card never came", "forgot passcode"])
+    assert [p.label for p in batch] == ["card_arrival", "card_arrival", "passcode_forgotten"]
+
+
+def test_read_examples_names_the_bad_line(tmp_path: Path) -> None:
+    path = tmp_path / "tickets.jsonl"
+    path.write_text('{"text": "a", "topic": "x"}\n{"text": "b"}\n')
+
+    with pytest.raises(ValueError, match=r"tickets\.jsonl:2: .*'topic'"):
+        read_examples(path, "topic")
+
+
+# --- the category table ---------------------------------------------------------------------
+
+
+def test_every_banking77_intent_has_a_category() -> None:
+    categories = BANKING77 / "categories.json"
+    if not categories.exists():
+        pytest.skip("banking77 dataset not present")
+    intents = json.loads(categories.read_text())
+
+    missing = [i for i in intents if i.lower() not in LABEL_TO_CATEGORY]
+
+    assert missing == []
+
+
+@pytest.mark.parametrize(
+    ("label", "category"),
+    [
+        ("billing", Category.BILLING),
+        ("Technical", Category.TECHNICAL),
+        ("request_refund", Category.BILLING),
+        ("Refund_not_showing_up", Category.BILLING),
+        ("card_not_working", Category.TECHNICAL),
+        ("passcode_forgotten", Category.ACCOUNT),
+        ("getting_virtual_card", Category.PRODUCT),
+        ("Hardware", Category.TECHNICAL),
+        ("Administrative rights", Category.ACCOUNT),
+        ("Purchase", Category.BILLING),
+        ("something_we_never_saw", Category.GENERAL),
+    ],
+)
+def test_labels_map_onto_the_products_categories(label: str, category: Category) -> None:
+    assert to_category(label) == category
+
+
+async def test_the_triage_activity_routes_an_intent_model_through_the_table() -> None:
+    rows = intent_rows()
+    model = TextClassifier.train([r["text"] for r in rows], [r["intent"] for r in rows], embeddings="off")
+
+    result = await TriageActivities(model).triage_message(TriageInput("I forgot my passcode and I'm locked out"))
+
+    assert result.category == Category.ACCOUNT  # passcode_forgotten → account
+    assert 0 < result.category_confidence <= 1
+
+
+# --- the commands -----------------------------------------------------------------------------
+
+
+def test_eval_triage_trains_on_train_only_and_prints_json_last(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = intent_rows("topic_group")
+    train = write_jsonl(tmp_path / "train.jsonl", [r for i, r in enumerate(rows) if i % 3])
+    test = write_jsonl(tmp_path / "test.jsonl", [r for i, r in enumerate(rows) if not i % 3])
+
+    code = supportctl_main(
+        ["eval", "triage", "--train", str(train), "--test", str(test), "--label", "topic_group", "--embeddings", "off"]
+    )
+
+    out = capsys.readouterr()
+    result = json.loads(out.out.strip().splitlines()[-1])
+    assert code == 0
+    assert result["n"] == 6 and result["n_train"] == 12
+    assert 0.5 <= result["accuracy"] <= 1.0 and 0.0 <= result["macro_f1"] <= 1.0
+    assert "train:" in out.err, "progress goes to stderr"
+
+
+def test_triage_train_writes_the_artifact_the_worker_loads(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = write_jsonl(tmp_path / "history.jsonl", intent_rows("queue"))
+    out = tmp_path / "model.pkl"
+
+    code = supportctl_main(
+        ["triage", "train", "--data", str(data), "--label", "queue", "--out", str(out), "--embeddings", "off"]
+    )
+
+    assert code == 0 and out.exists()
+    model = load_or_train(out)  # what the worker does at start-up
+    assert model.info.label_field == "queue" and sorted(model.labels) == sorted(INTENTS)
+    assert model.info.version in capsys.readouterr().out
+
+
+def test_triage_train_with_a_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert supportctl_main(["triage", "train", "--data", str(tmp_path / "none.jsonl"), "--label", "x"]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_demo_examples_train_a_model_of_our_five_categories() -> None:
+    texts, labels = read_examples(DEMO_EXAMPLES)
+
+    assert {to_category(label) for label in labels} == set(Category)
+    assert len(texts) >= 100
+
+
+@pytest.mark.skipif(not IT_TICKETS.exists(), reason="IT tickets dataset not present")
+def test_it_tickets_smoke(tmp_path: Path) -> None:
+    """A 3,000-ticket slice of real helpdesk data: far above chance (8 groups), in seconds."""
+    lines = IT_TICKETS.read_text(encoding="utf-8").splitlines()[:3000]
+    rows = [json.loads(line) for line in lines]
+    texts, labels = [r["text"] for r in rows], [r["topic_group"] for r in rows]
+
+    model = TextClassifier.train(texts[:2400], labels[:2400], embeddings="off")
+    predicted = [p.label for p in model.predict_many(texts[2400:])]
+
+    accuracy = sum(p == t for p, t in zip(predicted, labels[2400:], strict=True)) / len(predicted)
+    assert accuracy > 0.7
+
+
+# --- sentiment ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The fix didn't help",
+        "Your support isn't helpful",
+        "Not the best experience",
+        "I can't say I'm pleased",
+        "hardly useful",
+        "nothing works",
+        "I wouldn't recommend you",
+    ],
+)
+def test_negated_praise_is_not_positive(text: str) -> None:
+    assert sentiment.polarity(text) < 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I don't know why, but it works great now",
+        "No worries, it works great now!",
+        "Thanks, that worked perfectly",
+    ],
+)
+def test_praise_after_an_unrelated_negation_stays_positive(text: str) -> None:
+    assert sentiment.analyze(text)[0] == Sentiment.POSITIVE
+
+
+def test_negation_textblob_already_handles_is_not_counted_twice() -> None:
+    assert sentiment.analyze("I am not happy with this")[0] == Sentiment.NEGATIVE
+
+
+def test_shouting_and_exclamation_runs_push_towards_negative() -> None:
+    calm = sentiment.polarity("the export is broken")
+    assert sentiment.polarity("THE EXPORT IS BROKEN AGAIN!!!") < calm

@@ -1,0 +1,47 @@
+"""`supportctl eval triage`: train on one file, measure on another, report one JSON line."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from triage.classifier import EmbeddingMode, TextClassifier, read_examples, score
+
+
+def evaluate_triage(
+    train: Path,
+    test: Path,
+    label_field: str,
+    text_field: str = "text",
+    embeddings: EmbeddingMode = "auto",
+    say: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Train only on ``train``, predict every row of ``test``; accuracy, macro-F1 and counts.
+
+    A test label the training data never had counts as an error (the model cannot predict it).
+    """
+    log = say or (lambda _msg: None)
+    started = time.perf_counter()
+    train_texts, train_labels = read_examples(train, label_field, text_field)
+    test_texts, test_labels = read_examples(test, label_field, text_field)
+    log(f"train: {len(train_texts)} examples, {len(set(train_labels))} labels; test: {len(test_texts)} examples")
+    model = TextClassifier.train(
+        train_texts, train_labels, embeddings=embeddings, label_field=label_field, text_field=text_field, progress=log
+    )
+    trained = time.perf_counter()
+    log(f"trained in {trained - started:.1f}s; predicting {len(test_texts)} examples")
+    predicted = [p.label for p in model.predict_many(test_texts)]
+    result: dict[str, Any] = score(test_labels, predicted)
+    result.update(
+        {
+            "n_train": len(train_texts),
+            "labels": len(set(train_labels) | set(test_labels)),
+            "unseen_test_labels": len(set(test_labels) - set(train_labels)),
+            "features": model.info.features,
+            "train_seconds": round(trained - started, 1),
+            "seconds": round(time.perf_counter() - started, 1),
+        }
+    )
+    return result
