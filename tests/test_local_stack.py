@@ -105,11 +105,13 @@ def test_dev_stack_serves_tickets_and_stops_everything_on_ctrl_c(database_url: s
         for port in (api_port, temporal_port, ui_port):
             with socket.socket() as s:
                 assert s.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still open"
-    finally:
+    finally:  # clean up only what this test started: the stack's processes, never other fixtures' servers
+        leftovers = []
         if proc.poll() is None:
+            leftovers = psutil.Process(proc.pid).children(recursive=True)
             proc.kill()
-        for p in psutil.Process().children(recursive=True):
-            if p.pid != os.getpid():
+        for p in leftovers:
+            if p.is_running():
                 p.kill()
 
 
