@@ -9,6 +9,7 @@ half an hour. The worker's secrets never end up in an error message.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -75,6 +76,9 @@ def model_error(err: BaseException) -> ApplicationError | None:
     return None
 
 
+HEARTBEAT_EVERY_S = 2.0
+
+
 class ConversationActivities:
     def __init__(
         self,
@@ -99,6 +103,9 @@ class ConversationActivities:
 
     @activity.defn(name="conversation.run_agent_turn")
     async def run_agent_turn(self, req: TurnRequest) -> TurnOutcome:
+        # Heartbeat while the model works, so a worker killed mid-turn is noticed within the workflow's
+        # heartbeat timeout instead of the whole start-to-close budget.
+        beating = asyncio.create_task(_heartbeat_until_cancelled())
         try:
             return await run_turn(
                 req,
@@ -113,3 +120,11 @@ class ConversationActivities:
             if mapped is None:
                 raise
             raise mapped from None  # the raw provider error may quote request details
+        finally:
+            beating.cancel()
+
+
+async def _heartbeat_until_cancelled(every: float = HEARTBEAT_EVERY_S) -> None:
+    while True:
+        activity.heartbeat()
+        await asyncio.sleep(every)

@@ -56,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
         DB_RETRY,
         DB_TIMEOUT,
         FAST_TIMEOUT,
+        LLM_HEARTBEAT,
         LLM_RETRY,
         LLM_SCHEDULE_TO_CLOSE,
         LLM_START_TO_CLOSE,
@@ -354,7 +355,7 @@ class TicketWorkflow(TicketDecisions, TicketV1):
                 handoff_reason=handoff_reason,
             ),
             start_to_close_timeout=LLM_START_TO_CLOSE, schedule_to_close_timeout=LLM_SCHEDULE_TO_CLOSE,
-            retry_policy=LLM_RETRY,
+            heartbeat_timeout=LLM_HEARTBEAT, retry_policy=LLM_RETRY,
         )  # fmt: skip
 
     async def _approval_timed_out(self, pending: PendingApproval) -> None:

@@ -23,6 +23,8 @@ DB_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
 FAST_TIMEOUT = timedelta(seconds=30)
 LLM_START_TO_CLOSE = timedelta(seconds=120)
 LLM_SCHEDULE_TO_CLOSE = timedelta(minutes=30)
+# The turn activity heartbeats every 2 s: a worker that dies mid-turn is noticed in 15 s, not 2 minutes.
+LLM_HEARTBEAT = timedelta(seconds=15)
 LLM_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1), non_retryable_error_types=["ModelConfigError"])
 CRM_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30), non_retryable_error_types=["CustomerNotFoundError"])
 ACTION_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1), non_retryable_error_types=["ActionRejectedError"])
