@@ -80,6 +80,13 @@ def default_cache_path() -> Path | None:
     return base / "durable-support" / f"{MODEL_ID}.sqlite"
 
 
+def usable_cpus() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 class DiskCache:
     """text → vector in SQLite, keyed by SHA-256 of (max length, text). Never fails a caller."""
 
@@ -182,8 +189,10 @@ class Embedder:
             options = ort.SessionOptions()
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             options.log_severity_level = 3
-            if self._threads:
-                options.intra_op_num_threads = self._threads
+            # onnxruntime's default thread count follows the host, not this process's CPU allowance,
+            # and its spinning threads fight other work: measured 43 ms → 13 ms per question here.
+            options.intra_op_num_threads = self._threads or usable_cpus()
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             session = ort.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
             self._tokenizer = tokenizer
             self._session = session

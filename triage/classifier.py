@@ -39,7 +39,7 @@ from kb.embeddings import DIMENSION, MODEL_ID, Embedder, shared_embedder
 
 DEMO_EXAMPLES = Path(__file__).resolve().parents[1] / "demo" / "triage_examples.jsonl"
 ARTIFACT_FORMAT = 2
-# "auto" embeds when the training texts hold at most this many words in total: about 1.5
+# "auto" embeds when the training texts hold at most this many words in total: about two
 # minutes of embedding on two cores. Longer corpora (tens of thousands of multi-paragraph tickets)
 # stay TF-IDF only: they carry enough words for it, and embedding them would take most of an hour.
 AUTO_EMBED_MAX_WORDS = 200_000
@@ -323,6 +323,6 @@ def load_or_train(artifact: Path, examples: Path = DEMO_EXAMPLES) -> TextClassif
             # An artifact of an older format: keep it next to the new one, then fall back to the demo.
             artifact.replace(artifact.with_suffix(artifact.suffix + ".old"))
     texts, labels = read_examples(examples)
-    clf = TextClassifier.train(texts, labels, embeddings="off", holdout=HOLDOUT_FRACTION)
+    clf = TextClassifier.train(texts, labels, holdout=HOLDOUT_FRACTION)  # 256 short examples: with embeddings
     clf.save(artifact)
     return clf
