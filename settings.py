@@ -78,9 +78,12 @@ class Settings(BaseSettings):
     AGENT_CODE_EXECUTION: bool = False
 
     # Worker tuning (worker.py; `supportctl bench` measures the effect). The sticky cache keeps recently
-    # active tickets in memory so their next task needs no replay; each cached ticket costs worker
-    # memory (bench open-tickets), so the cache is bounded on purpose. None = the SDK's default.
-    WORKER_MAX_CACHED_WORKFLOWS: int = Field(default=1000, ge=0)
+    # active tickets in memory so their next task needs no replay. A cached ticket costs the worker about
+    # 0.35 MiB (bench open-tickets) on top of ~0.5 GiB for models and libraries, so 500 keeps a worker
+    # near 0.7 GiB however many tickets are open, and is still far more than the tickets a worker has
+    # mid-turn at once (a waiting ticket's next task comes hours later and replays either way).
+    # None = the SDK's default.
+    WORKER_MAX_CACHED_WORKFLOWS: int = Field(default=500, ge=0)
     WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: int | None = Field(default=None, ge=2)
     WORKER_MAX_CONCURRENT_ACTIVITIES: int | None = Field(default=None, ge=1)
     # How long a ticket's next task waits for the worker that cached it before any worker may take it

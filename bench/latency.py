@@ -30,7 +30,7 @@ async def latency(
     base: Settings,
     *,
     n: int = 200,
-    rate: float = 2.0,
+    rate: float = 1.0,
     warmup: int = 10,
     keep: bool = False,
     extra_env: dict[str, str] | None = None,

@@ -94,7 +94,6 @@ class BenchStack(LocalStack):
                 "TEMPORAL_ADDRESS": f"127.0.0.1:{temporal_port}",
                 "TEMPORAL_TASK_QUEUE": TICKET_QUEUE,
                 "API_KEY": None,
-                "MODEL_PROVIDER": base.MODEL_PROVIDER,
             }
         )
         stack = cls(

@@ -143,7 +143,7 @@ def register(sub: Any) -> None:
 
     lat = bench.add_parser("latency", help="p50/p95/p99 from POST /tickets to the first agent reply, steady load")
     lat.add_argument("--n", type=int, default=200, help="tickets to time")
-    lat.add_argument("--rate", type=float, default=2.0, help="tickets per second, sent on schedule (open loop)")
+    lat.add_argument("--rate", type=float, default=1.0, help="tickets per second, sent on schedule (open loop)")
     lat.add_argument("--warmup", type=int, default=10)
     _common(lat)
     lat.set_defaults(func=cmd_latency)

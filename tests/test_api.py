@@ -69,7 +69,8 @@ class Stack:
 
 
 def agent_replies(n: int) -> Callable[[dict[str, Any]], bool]:
-    return lambda t: sum(m["sender"] == "agent" for m in t["messages"]) >= n
+    """n agent replies stored and the ticket settled (the status is written just after the reply)."""
+    return lambda t: sum(m["sender"] == "agent" for m in t["messages"]) >= n and t["status"] != "in_progress"
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from db.customers import upsert_customers
 from demo.customers import demo_customers
-from domain.models import Channel, Sender
+from domain.models import Channel, Sender, Status
 from workflows.ticket import CustomerMessage, TicketInput, TicketState, TicketWorkflow
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,7 +83,8 @@ async def _until(client: Client, wf_id: str, ok: object, within: float = 60) -> 
 
 
 def _agent_replies(n: int) -> object:
-    return lambda s: sum(e.sender == Sender.AGENT for e in s.transcript) >= n
+    """n agent replies and the ticket settled (the status is written just after the reply)."""
+    return lambda s: sum(e.sender == Sender.AGENT for e in s.transcript) >= n and s.status == Status.WAITING_CUSTOMER
 
 
 async def test_ticket_survives_kill_9_of_its_worker(
@@ -117,5 +118,9 @@ async def test_ticket_survives_kill_9_of_its_worker(
     assert [r["body"] for r in rows] == [e.body for e in state.transcript]  # nothing lost, nothing twice
     events = await pool.fetch("SELECT event_key FROM ticket_events WHERE ticket_id = $1", tid)
     assert len(events) == len({e["event_key"] for e in events})
+    for _ in range(100):  # the snapshot write follows the status change by one activity
+        if await pool.fetchval("SELECT status FROM tickets WHERE ticket_id = $1", tid) == "waiting_customer":
+            break
+        await asyncio.sleep(0.1)
     assert await pool.fetchval("SELECT status FROM tickets WHERE ticket_id = $1", tid) == "waiting_customer"
     await h.terminate("test over")

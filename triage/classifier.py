@@ -43,7 +43,7 @@ ARTIFACT_FORMAT = 2
 # minutes of embedding on two cores. Longer corpora (tens of thousands of multi-paragraph tickets)
 # stay TF-IDF only: they carry enough words for it, and embedding them would take most of an hour.
 AUTO_EMBED_MAX_WORDS = 200_000
-EMBEDDING_WEIGHT = 2.0  # scale of the (unit-length) sentence vector next to the TF-IDF blocks (measured: 1.5-2 best)
+EMBEDDING_WEIGHT = 2.5  # scale of the (unit-length) sentence vector next to the TF-IDF blocks (measured 1-3)
 SVM_C = 0.5
 HOLDOUT_FRACTION = 0.1
 HOLDOUT_SEED = 13
