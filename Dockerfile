@@ -17,8 +17,11 @@ subprocess.check_call([sys.executable, '-m', 'pip', 'install', *deps])"
 
 # Then the project itself: `pip install .` (dependencies already satisfied above).
 COPY . .
+# Bytecode for /app too: the image sets PYTHONDONTWRITEBYTECODE and the worker's workflow sandbox
+# re-imports the workflow modules for every ticket, which would otherwise mean compiling them each time.
 RUN pip install --no-deps . \
-    && rm -rf build *.egg-info
+    && rm -rf build *.egg-info \
+    && python -m compileall -q /app
 
 # Run unprivileged. The code stays root-owned (read-only to the app); only data/ is writable,
 # for local-mode files (e.g. an embedded Qdrant folder) when no server URL is configured.

@@ -37,7 +37,7 @@ from autogen_agentchat.teams import Swarm
 from autogen_core.code_executor import CodeExecutor
 from autogen_core.model_context import ChatCompletionContext, UnboundedChatCompletionContext
 from autogen_core.models import AssistantMessage, ChatCompletionClient, LLMMessage, UserMessage
-from autogen_core.tools import BaseTool, FunctionTool
+from autogen_core.tools import BaseTool
 from pydantic import BaseModel
 
 from agents.actions import ActionLedger
@@ -66,6 +66,7 @@ from agents.prompts import (
     SYSTEM_PROMPTS,
     TECHNICAL_AGENT,
 )
+from agents.reusable_tool import ReusableFunctionTool, ReusableHandoff
 from agents.sandbox import code_tool
 from agents.tools import KbSearch, ToolLog, build_tools
 from domain.models import Category, Sender, TranscriptEntry
@@ -93,7 +94,7 @@ for _name in ("autogen_core", "autogen_agentchat"):
 _REASON = re.compile(r"Reason:\s*(.+)$", re.S)
 
 
-class ReasonedHandoff(Handoff):
+class ReasonedHandoff(ReusableHandoff):
     """A handoff whose tool takes a `reason`, which travels in the HandoffMessage to the target."""
 
     @property
@@ -103,14 +104,14 @@ class ReasonedHandoff(Handoff):
         def handoff_with_reason(reason: str) -> str:
             return f"{message} Reason: {reason.strip()[:300] or 'not given'}"
 
-        return FunctionTool(handoff_with_reason, name=self.name, description=self.description, strict=True)
+        return ReusableFunctionTool(handoff_with_reason, name=self.name, description=self.description, strict=True)
 
 
 def _handoffs(name: str) -> list[Handoff | str]:
     if name == ESCALATION_MANAGER:
         return []
     peers: list[Handoff | str] = [
-        Handoff(target=other, description=f"Hand this turn to the {other}: {DESCRIPTIONS[other]}")
+        ReusableHandoff(target=other, description=f"Hand this turn to the {other}: {DESCRIPTIONS[other]}")
         for other in SPECIALISTS
         if other != name
     ]

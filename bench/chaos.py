@@ -5,8 +5,8 @@ During the run:
   a client retrying a timeout would: same idempotency key), wait for the first reply, send the
   sample's follow-up (also twice: same message id), wait until it is answered or a human owns it;
 - the worker is killed with SIGKILL after a random 1–6 s of work and restarted, `kills` times;
-- halfway, the Temporal dev server is killed with SIGKILL and restarted on its file database
-  (`server_restarts`);
+- halfway, the Temporal dev server is killed with SIGKILL, left down `server_down_s` seconds (the API
+  answers 503 meanwhile) and restarted on its file database (`server_restarts`);
 - optionally PostgreSQL itself is restarted (`postgres_restarts`, needs `pg_ctlcluster`; it drops
   every connection on the machine's server, other people's too).
 The API answers 503 while Temporal is away; the driver retries with the same request, as a client
@@ -61,6 +61,7 @@ class _Run:
     watcher: ReplyWatcher
     rng: random.Random
     pg_cmd: list[str] | None
+    server_down_s: float = 5.0
     tag: str = field(default_factory=lambda: uuid.uuid4().hex[:6])
     expected: list[Expected] = field(default_factory=list)
     retries: Counter[str] = field(default_factory=Counter)
@@ -128,7 +129,7 @@ class _Run:
                 self.worker_restart_s.append(secs)
                 self.event(f"kill -9 worker #{k} ({secs:.1f}s to poll)")
             if k in server_at:
-                away = await asyncio.to_thread(self.stack.restart_temporal, signal.SIGKILL)
+                away = await asyncio.to_thread(self.stack.restart_temporal, signal.SIGKILL, self.server_down_s)
                 self.restarts["server"] += 1
                 self.event(f"kill -9 dev server, back in {away:.1f}s", loud=True)
             if k in pg_at and self.pg_cmd is not None:
@@ -152,6 +153,7 @@ async def chaos(
     postgres_restarts: int = 0,
     min_up_s: float = 1.0,
     max_up_s: float = 6.0,
+    server_down_s: float = 5.0,
     seed: int | None = None,
     keep: bool = False,
     extra_env: dict[str, str] | None = None,
@@ -170,7 +172,7 @@ async def chaos(
                 httpx.AsyncClient(base_url=stack.api_url, timeout=30) as http,
                 ReplyWatcher(pool, interval=0.2) as watcher,
             ):
-                run = _Run(stack, http, watcher, random.Random(seed), pg_cmd)
+                run = _Run(stack, http, watcher, random.Random(seed), pg_cmd, server_down_s)
                 sem = asyncio.Semaphore(concurrency)
                 note(f"==> {tickets} tickets with follow-ups, {concurrency} at a time; {kills} kill -9 of the worker")
                 driver = asyncio.gather(*(run.ticket(i, sem) for i in range(tickets)))
@@ -199,6 +201,7 @@ async def chaos(
         "duplicate_creates": run.duplicate_creates,
         "kills_finished_while_tickets_in_flight": during_load,
         "server_restarts": run.restarts["server"],
+        "server_down_s": server_down_s,
         "postgres_restarts": run.restarts["postgres"],
         "worker_restart_s": percentiles(run.worker_restart_s, 2),
         "api_retries": dict(run.retries),

@@ -226,12 +226,14 @@ class BenchStack(LocalStack):
         self.start_worker()
         return time.monotonic() - t0
 
-    def restart_temporal(self, sig: signal.Signals = signal.SIGKILL) -> float:
-        """Kill the dev server and start it again on the same file database; seconds it was away."""
+    def restart_temporal(self, sig: signal.Signals = signal.SIGKILL, down_s: float = 0.0) -> float:
+        """Kill the dev server, leave it down `down_s` seconds, start it again on the same file database;
+        seconds it was away."""
         t0 = time.monotonic()
         self.kill("temporal", sig)
         while port_open("127.0.0.1", self.settings.TEMPORAL_PORT):
             time.sleep(0.1)
+        time.sleep(down_s)
         self.start_temporal()
         return time.monotonic() - t0
 

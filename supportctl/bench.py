@@ -90,7 +90,8 @@ def cmd_chaos(args: argparse.Namespace, settings: Settings) -> int:
         chaos(
             settings, tickets=args.tickets, kills=args.kills, concurrency=args.concurrency,
             server_restarts=args.server_restarts, postgres_restarts=args.postgres_restarts, seed=args.seed,
-            min_up_s=args.min_up, max_up_s=args.max_up, keep=args.keep, extra_env=_tuning_env(args),
+            min_up_s=args.min_up, max_up_s=args.max_up, server_down_s=args.server_down, keep=args.keep,
+            extra_env=_tuning_env(args),
             server_flags=args.server_flag,
         ),
     )  # fmt: skip
@@ -167,6 +168,7 @@ def register(sub: Any) -> None:
         "--postgres-restarts", type=int, default=0,
         help="restarts of the machine's PostgreSQL (pg_ctlcluster; drops everyone's connections)",
     )  # fmt: skip
+    ch.add_argument("--server-down", type=float, default=5.0, help="seconds the dev server stays down each time")
     ch.add_argument("--min-up", type=float, default=1.0, help="shortest worker uptime between kills, seconds")
     ch.add_argument("--max-up", type=float, default=6.0, help="longest worker uptime between kills, seconds")
     ch.add_argument("--seed", type=int, default=None, help="random seed for the kill moments")

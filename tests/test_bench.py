@@ -47,8 +47,9 @@ async def test_harness_smoke_all_benchmarks_on_one_stack(
         # minutes for an agent turn) before its retry, too slow for the suite. The dev server's kill -9
         # still runs; tests/test_worker_crash.py covers a worker's, and `bench chaos` does both at scale.
         ch = await chaos(
-            base, tickets=3, kills=0, concurrency=3, server_restarts=1, min_up_s=1.0, max_up_s=1.5, stack=stack
-        )
+            base, tickets=3, kills=0, concurrency=3, server_restarts=1, server_down_s=1.0, min_up_s=1.0,
+            max_up_s=1.5, stack=stack,
+        )  # fmt: skip
 
         # The checker is not blind: a customer message stored twice is a duplicate.
         pool = await stack.pool()
