@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import socket
+import time
+
 import asyncpg
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -19,7 +24,28 @@ async def connect_temporal(settings: Settings) -> Client:
     )
 
 
+log = logging.getLogger("clients")
+# Errors that mean "PostgreSQL is not there yet" (down, restarting, recovering), not "misconfigured".
+_NOT_YET = (OSError, asyncpg.CannotConnectNowError, asyncpg.ConnectionDoesNotExistError)
+
+
 async def open_pool(settings: Settings) -> asyncpg.Pool:
-    """Create the database if needed, migrate it, and return the pool."""
-    await ensure_database(settings.DATABASE_URL)
-    return await create_pool(settings.DATABASE_URL, min_size=settings.DB_POOL_MIN, max_size=settings.DB_POOL_MAX)
+    """Create the database if needed, migrate it, and return the pool.
+
+    A PostgreSQL that is down or still recovering is waited for (up to `DB_CONNECT_WAIT_S`): a worker
+    restarted during a database restart must come up once the database does, not crash-loop.
+    Wrong credentials or a missing server name fail at once."""
+    deadline = time.monotonic() + settings.DB_CONNECT_WAIT_S
+    delay = 0.5
+    while True:
+        try:
+            await ensure_database(settings.DATABASE_URL)
+            return await create_pool(
+                settings.DATABASE_URL, min_size=settings.DB_POOL_MIN, max_size=settings.DB_POOL_MAX
+            )
+        except _NOT_YET as e:
+            if isinstance(e, socket.gaierror) or time.monotonic() + delay > deadline:
+                raise  # an unknown host name will not start to exist
+            log.warning("PostgreSQL not reachable yet (%s: %s); retrying in %.1fs", type(e).__name__, e, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     DATABASE_URL: str = "postgresql://postgres@127.0.0.1:5432/support"
     DB_POOL_MIN: int = Field(default=1, ge=0)
     DB_POOL_MAX: int = Field(default=10, ge=1)
+    # How long a starting worker or API waits for PostgreSQL (restarting, failing over) before giving up.
+    DB_CONNECT_WAIT_S: float = Field(default=120.0, ge=0)
 
     # Temporal.
     TEMPORAL_ADDRESS: str = "127.0.0.1:7233"

@@ -7,8 +7,10 @@ During the run:
 - the worker is killed with SIGKILL after a random 1–6 s of work and restarted, `kills` times;
 - halfway, the Temporal dev server is killed with SIGKILL, left down `server_down_s` seconds (the API
   answers 503 meanwhile) and restarted on its file database (`server_restarts`);
-- optionally PostgreSQL itself is restarted (`postgres_restarts`, needs `pg_ctlcluster`; it drops
-  every connection on the machine's server, other people's too).
+- optionally PostgreSQL crashes (`postgres_restarts`): the run then keeps its CRM and ticket store on
+  a PostgreSQL server of its own (`bench/private_postgres.py`), which is killed with SIGKILL, left
+  down `postgres_down_s` seconds and started again (crash recovery); activities fail and are retried
+  meanwhile. The machine's PostgreSQL is never touched.
 The API answers 503 while Temporal is away; the driver retries with the same request, as a client
 would. Afterwards the worker stays up until every ticket settles, and `bench/verify.py` checks
 every ticket from Temporal and from Postgres: `lost` and `duplicates` must both be zero.
@@ -17,39 +19,27 @@ every ticket from Temporal and from Postgres: `lost` and `duplicates` must both 
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import shutil
 import signal
-import subprocess
 import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 
 from bench.common import BenchError, machine_state, note, percentiles
 from bench.load import ReplyWatcher, agent_replied, post_retrying, samples, settled_after, ticket_payload
+from bench.private_postgres import PrivatePostgres
 from bench.stack import BenchStack, bench_stack
 from bench.verify import Expected, verify, wait_settled
 from settings import Settings
 
 STEP_TIMEOUT_S = 900.0  # a ticket step that takes longer is stuck, not slow
 SETTLE_TIMEOUT_S = 600.0
-
-
-def postgres_restart_command() -> list[str] | None:
-    """`pg_ctlcluster <version> main restart` for the machine's PostgreSQL, when there is one."""
-    if shutil.which("pg_ctlcluster") is None or not Path("/etc/postgresql").is_dir():
-        return None
-    versions = sorted(os.listdir("/etc/postgresql"))
-    if not versions:
-        return None
-    return ["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1], "main", "restart"]
 
 
 @dataclass
@@ -60,8 +50,10 @@ class _Run:
     http: httpx.AsyncClient
     watcher: ReplyWatcher
     rng: random.Random
-    pg_cmd: list[str] | None
+    postgres: PrivatePostgres | None
     server_down_s: float = 5.0
+    postgres_down_s: float = 3.0
+    kills_in_flight: int = 0  # kills that landed while customers' tickets were still in progress
     tag: str = field(default_factory=lambda: uuid.uuid4().hex[:6])
     expected: list[Expected] = field(default_factory=list)
     retries: Counter[str] = field(default_factory=Counter)
@@ -125,6 +117,7 @@ class _Run:
             if driver.done() and driver.exception() is not None:
                 return  # a customer step failed: stop here and let the driver's error explain why
             if k <= kills:
+                self.kills_in_flight += not driver.done()
                 secs = await asyncio.to_thread(self.stack.restart_worker, signal.SIGKILL)
                 self.worker_restart_s.append(secs)
                 self.event(f"kill -9 worker #{k} ({secs:.1f}s to poll)")
@@ -132,13 +125,10 @@ class _Run:
                 away = await asyncio.to_thread(self.stack.restart_temporal, signal.SIGKILL, self.server_down_s)
                 self.restarts["server"] += 1
                 self.event(f"kill -9 dev server, back in {away:.1f}s", loud=True)
-            if k in pg_at and self.pg_cmd is not None:
-                t = time.monotonic()
-                proc = await asyncio.to_thread(subprocess.run, self.pg_cmd, capture_output=True, text=True)
-                if proc.returncode != 0:
-                    raise BenchError(f"{' '.join(self.pg_cmd)} failed: {proc.stderr.strip()[:300]}")
+            if k in pg_at and self.postgres is not None:
+                away = await asyncio.to_thread(self.postgres.crash_and_restart, self.postgres_down_s)
                 self.restarts["postgres"] += 1
-                self.event(f"PostgreSQL restarted ({time.monotonic() - t:.1f}s)", loud=True)
+                self.event(f"kill -9 PostgreSQL, back in {away:.1f}s", loud=True)
             if k % 10 == 0:
                 note(f"    {k}/{kills} kills; {len(self.expected)} tickets opened")
 
@@ -154,15 +144,53 @@ async def chaos(
     min_up_s: float = 1.0,
     max_up_s: float = 6.0,
     server_down_s: float = 5.0,
+    postgres_down_s: float = 3.0,
     seed: int | None = None,
     keep: bool = False,
     extra_env: dict[str, str] | None = None,
     server_flags: list[str] | None = None,
     stack: BenchStack | None = None,
 ) -> dict[str, Any]:
-    pg_cmd = postgres_restart_command() if postgres_restarts else None
-    if postgres_restarts and pg_cmd is None:
-        raise BenchError("--postgres-restarts needs pg_ctlcluster and /etc/postgresql (the machine's PostgreSQL)")
+    postgres: PrivatePostgres | None = None
+    if postgres_restarts:
+        if stack is not None:
+            raise BenchError("Postgres crashes need the run's own stack (its own PostgreSQL server)")
+        postgres = PrivatePostgres(base.DATA_DIR.resolve() / "bench" / f"postgres-{uuid.uuid4().hex[:6]}")
+        note(f"==> PostgreSQL of this run's own (it will be crashed): {postgres.pgdata}")
+        base = base.model_copy(update={"DATABASE_URL": await asyncio.to_thread(postgres.start)})
+    try:
+        return await _chaos(
+            base, postgres, tickets=tickets, kills=kills, concurrency=concurrency, server_restarts=server_restarts,
+            postgres_restarts=postgres_restarts, min_up_s=min_up_s, max_up_s=max_up_s, server_down_s=server_down_s,
+            postgres_down_s=postgres_down_s, seed=seed, keep=keep, extra_env=extra_env, server_flags=server_flags,
+            stack=stack,
+        )  # fmt: skip
+    finally:
+        if postgres is not None:
+            await asyncio.to_thread(postgres.stop)
+            if not keep:
+                shutil.rmtree(postgres.pgdata, ignore_errors=True)
+
+
+async def _chaos(
+    base: Settings,
+    postgres: PrivatePostgres | None,
+    *,
+    tickets: int,
+    kills: int,
+    concurrency: int,
+    server_restarts: int,
+    postgres_restarts: int,
+    min_up_s: float,
+    max_up_s: float,
+    server_down_s: float,
+    postgres_down_s: float,
+    seed: int | None,
+    keep: bool,
+    extra_env: dict[str, str] | None,
+    server_flags: list[str] | None,
+    stack: BenchStack | None,
+) -> dict[str, Any]:
     async with bench_stack(base, "chaos", stack, keep=keep, extra_env=extra_env, server_flags=server_flags) as stack:
         client = await stack.client()
         pool = await stack.pool()
@@ -172,7 +200,7 @@ async def chaos(
                 httpx.AsyncClient(base_url=stack.api_url, timeout=30) as http,
                 ReplyWatcher(pool, interval=0.2) as watcher,
             ):
-                run = _Run(stack, http, watcher, random.Random(seed), pg_cmd, server_down_s)
+                run = _Run(stack, http, watcher, random.Random(seed), postgres, server_down_s, postgres_down_s)
                 sem = asyncio.Semaphore(concurrency)
                 note(f"==> {tickets} tickets with follow-ups, {concurrency} at a time; {kills} kill -9 of the worker")
                 driver = asyncio.gather(*(run.ticket(i, sem) for i in range(tickets)))
@@ -199,12 +227,15 @@ async def chaos(
         "duplicates": duplicates,
         **figures,
         "duplicate_creates": run.duplicate_creates,
+        "kills_while_tickets_in_flight": run.kills_in_flight,
         "kills_finished_while_tickets_in_flight": during_load,
         "server_restarts": run.restarts["server"],
         "server_down_s": server_down_s,
         "postgres_restarts": run.restarts["postgres"],
+        "postgres_down_s": postgres_down_s if postgres_restarts else None,
         "worker_restart_s": percentiles(run.worker_restart_s, 2),
         "api_retries": dict(run.retries),
+        "store_polls_failed": run.watcher.errors,  # the driver's reads of Postgres that hit an outage
         "run_s": round(drive_s, 1),
         "settle_s": round(settle_s, 1),
         "events": run.events[:5] + [e for e in run.events[5:] if "server" in e or "PostgreSQL" in e],

@@ -90,7 +90,8 @@ def cmd_chaos(args: argparse.Namespace, settings: Settings) -> int:
         chaos(
             settings, tickets=args.tickets, kills=args.kills, concurrency=args.concurrency,
             server_restarts=args.server_restarts, postgres_restarts=args.postgres_restarts, seed=args.seed,
-            min_up_s=args.min_up, max_up_s=args.max_up, server_down_s=args.server_down, keep=args.keep,
+            min_up_s=args.min_up, max_up_s=args.max_up, server_down_s=args.server_down,
+            postgres_down_s=args.postgres_down, keep=args.keep,
             extra_env=_tuning_env(args),
             server_flags=args.server_flag,
         ),
@@ -166,8 +167,9 @@ def register(sub: Any) -> None:
     ch.add_argument("--server-restarts", type=int, default=1, help="kill -9 and restart of the dev server")
     ch.add_argument(
         "--postgres-restarts", type=int, default=0,
-        help="restarts of the machine's PostgreSQL (pg_ctlcluster; drops everyone's connections)",
+        help="SIGKILL crashes of PostgreSQL (the run then uses a PostgreSQL server of its own)",
     )  # fmt: skip
+    ch.add_argument("--postgres-down", type=float, default=3.0, help="seconds PostgreSQL stays down each time")
     ch.add_argument("--server-down", type=float, default=5.0, help="seconds the dev server stays down each time")
     ch.add_argument("--min-up", type=float, default=1.0, help="shortest worker uptime between kills, seconds")
     ch.add_argument("--max-up", type=float, default=6.0, help="longest worker uptime between kills, seconds")

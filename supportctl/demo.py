@@ -102,7 +102,9 @@ async def _one(http: httpx.AsyncClient, sample: DemoTicket, run: str, n: int, to
         m = await http.post(f"/tickets/{tid}/messages", json={"body": sample.follow_up, "message_id": "f1"})
         m.raise_for_status()
         t = await _wait_for(http, tid, 2)
-        say(f"          follow-up answered ({len(t['messages'])} messages, {t['status']})")
+        replies = sum(1 for m in t["messages"] if m["sender"] == "agent")
+        outcome = "answered" if replies >= 2 else "handed to a human (no agent reply)"
+        say(f"          follow-up {outcome} ({len(t['messages'])} messages, {t['status']})")
     return t
 
 
