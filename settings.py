@@ -32,7 +32,6 @@ class Settings(BaseSettings):
     TEMPORAL_ADDRESS: str = "127.0.0.1:7233"
     TEMPORAL_NAMESPACE: str = "default"
     TEMPORAL_TASK_QUEUE: str = "support-tickets"
-    TEMPORAL_UI_URL: str = "http://127.0.0.1:8233"
 
     # Knowledge base: a Qdrant server by URL in production, embedded local mode (a folder) otherwise.
     QDRANT_URL: str | None = None
@@ -58,7 +57,6 @@ class Settings(BaseSettings):
 
     # API: when set, every request except /health needs `Authorization: Bearer <API_KEY>`.
     API_KEY: str | None = None
-    MAX_BODY_CHARS: int = Field(default=20_000, ge=1)
 
     # The ticket lifecycle (see domain/lifecycle.TicketPolicy).
     AUTO_RESOLVE_AFTER_HOURS: float = Field(default=72.0, gt=0)  # silence after our reply → resolved
