@@ -121,7 +121,7 @@ async def run_bench(
 
         async def native(q: str) -> Any:
             vector = encode_query(q)
-            dense = embedder.embed_one(q).tolist()
+            dense = embedder.embed_one(q, persist=False).tolist()
             return await client.query_points(
                 "bench_kb",
                 prefetch=[
@@ -139,7 +139,7 @@ async def run_bench(
         log(f"timing {len(questions)} searches ({source})")
         figures: dict[str, Any] = {"search": _stats(await _timed(hybrid, questions))}
         for q in questions:
-            embedder.embed(query_windows(q))
+            embedder.embed(query_windows(q), persist=False)
         figures |= {
             "embed": _stats(await _timed(embed, questions)),
             "retrieval": _stats(await _timed(retrieval, questions)),
@@ -151,7 +151,7 @@ async def run_bench(
             figures["scenario_search"] = _stats(await _timed(hybrid, scenarios))
             figures["scenario_embed"] = _stats(await _timed(embed, scenarios))
             for q in scenarios:
-                embedder.embed(query_windows(q))
+                embedder.embed(query_windows(q), persist=False)
             figures["scenario_retrieval"] = _stats(await _timed(retrieval, scenarios))
     finally:
         await client.close()

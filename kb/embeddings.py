@@ -202,8 +202,15 @@ class Embedder:
         texts: Sequence[str],
         batch_size: int = BATCH_SIZE,
         progress: Callable[[int, int], None] | None = None,
+        *,
+        persist: bool = True,
     ) -> Vectors:
-        """Embed ``texts`` (in input order). Texts are batched by length so padding stays small."""
+        """Embed ``texts`` (in input order). Texts are batched by length so padding stays small.
+
+        ``persist`` reads and writes the disk cache: right for texts that come back (article chunks
+        at ingest, training sets). Queries and tickets being triaged are unique, so they pass False
+        and use only the in-memory cache (a SQLite lookup and insert cost ~5 ms per ticket).
+        """
         out = np.zeros((len(texts), DIMENSION), dtype=np.float32)
         todo: dict[str, list[int]] = {}
         with self._lock:
@@ -214,14 +221,15 @@ class Embedder:
                 else:
                     self._cache.move_to_end(text)
                     out[i] = hit
-        if todo and self._disk is not None:
-            for text, vector in self._disk.get(list(todo)).items():
+        disk = self._disk if persist else None
+        if todo and disk is not None:
+            for text, vector in disk.get(list(todo)).items():
                 out[todo.pop(text)] = vector
         if todo:
             fresh = list(todo)
             vectors = self._compute(fresh, batch_size, progress)
-            if self._disk is not None:
-                self._disk.put(dict(zip(fresh, vectors, strict=True)))
+            if disk is not None:
+                disk.put(dict(zip(fresh, vectors, strict=True)))
             with self._lock:
                 for text, vector in zip(fresh, vectors, strict=True):
                     out[todo[text]] = vector
@@ -255,8 +263,8 @@ class Embedder:
                 progress(done, len(texts))
         return out
 
-    def embed_one(self, text: str) -> Vectors:
-        vector: Vectors = self.embed([text])[0]
+    def embed_one(self, text: str, *, persist: bool = True) -> Vectors:
+        vector: Vectors = self.embed([text], persist=persist)[0]
         return vector
 
 

@@ -253,7 +253,7 @@ class KnowledgeBase:
     async def warm_up(self) -> None:
         """Load the embedding model and (local mode) build the search mirror now, not on the first query."""
         if self._dense:
-            await asyncio.to_thread(self._model().embed_one, "warm up")
+            await asyncio.to_thread(lambda: self._model().embed_one("warm up", persist=False))
         if self._local:
             await self._get_mirror()
 
@@ -332,7 +332,8 @@ class KnowledgeBase:
         sparse = terms if mode in ("hybrid", "bm25") or not self._dense else SparseVec([], [])
         windows: npt.NDArray[np.float32] | None = None
         if use_dense:
-            windows = await asyncio.to_thread(self._model().embed, query_windows(query))
+            # A query is unique: the in-memory cache only, never the disk cache (see Embedder.embed).
+            windows = await asyncio.to_thread(lambda: self._model().embed(query_windows(query), persist=False))
         depth = max(MIN_DEPTH, limit * DEPTH_PER_HIT)
         if self._local:
             mirror = await self._get_mirror()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 import textwrap
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -361,9 +362,9 @@ class CountingEmbedder(Embedder):
         super().__init__(cache_size=0)
         self.texts = 0
 
-    def embed(self, texts: Sequence[str], batch_size: int = 16, progress: Any = None) -> Any:
+    def embed(self, texts: Sequence[str], batch_size: int = 16, progress: Any = None, *, persist: bool = True) -> Any:
         self.texts += len(texts)
-        return shared_embedder().embed(texts, batch_size, progress)
+        return shared_embedder().embed(texts, batch_size, progress, persist=persist)
 
 
 async def test_hybrid_finds_an_article_by_meaning_when_no_word_matches(kb: KnowledgeBase) -> None:
@@ -543,3 +544,37 @@ def test_embeddings_are_computed_once_per_machine(tmp_path: Path, monkeypatch: p
     monkeypatch.setattr(second, "_compute", no_model)
     assert second.embed(texts) == pytest.approx(first)
     assert float(first[0] @ first[0]) == pytest.approx(1.0, abs=1e-5)
+
+
+def cached_vectors(path: Path) -> int:
+    with sqlite3.connect(path) as db:
+        return int(db.execute("SELECT count(*) FROM vectors").fetchone()[0])
+
+
+async def test_ingest_fills_the_disk_cache_and_searches_never_touch_it(
+    client: AsyncQdrantClient, help_centre: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks come back (a fresh collection, another machine's test run): cached on disk. Queries are
+    unique: the SQLite round trip would only cost time, so search uses the in-memory cache alone."""
+    cache = tmp_path / "embeddings.sqlite"
+    embedder = Embedder(disk_cache=cache)
+    knowledge = KnowledgeBase(client, collection="disk-cache", embedder=embedder)
+    await knowledge.ensure_collection()
+    report = await knowledge.ingest(load_articles([help_centre]))
+    assert cached_vectors(cache) == report.chunks > 0
+
+    disk = embedder._disk
+    assert disk is not None
+
+    def no_disk(*_args: Any) -> Any:
+        raise AssertionError("a search query went to the disk cache")
+
+    monkeypatch.setattr(disk, "get", no_disk)
+    monkeypatch.setattr(disk, "put", no_disk)
+    await knowledge.warm_up()
+    long_story = " ".join(f"Part {n} of my story: the API keeps answering 429 to my requests." for n in range(12))
+    for query in (RATE_LIMIT_QUERY, "I can't remember my login credentials", long_story):
+        assert await knowledge.search(query)
+        assert await knowledge.search(query)  # the second time from the in-memory cache
+    monkeypatch.undo()
+    assert cached_vectors(cache) == report.chunks, "no query vector was written"

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import pickle
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from activities.triage import TriageActivities, TriageInput
 from domain.models import Category, Sentiment
+from kb.embeddings import Embedder
 from supportctl.main import main as supportctl_main
-from triage import sentiment
+from triage import classifier, sentiment
 from triage.categories import LABEL_TO_CATEGORY, to_category
 from triage.classifier import DEMO_EXAMPLES, TextClassifier, load_or_train, read_examples
 
@@ -131,6 +133,30 @@ def test_sentence_embeddings_understand_paraphrases_tfidf_cannot() -> None:
     assert model.predict("what was my login PIN again, I can't recall it").label == "passcode_forgotten"
     batch = model.predict_many(["card never came", "card never came", "forgot passcode"])
     assert [p.label for p in batch] == ["card_arrival", "card_arrival", "passcode_forgotten"]
+
+
+def test_training_and_evaluation_cache_vectors_on_disk_but_triaging_a_ticket_does_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Training sets and evaluation sets come back; a ticket being triaged is unique (worker: memory only)."""
+    cache = tmp_path / "embeddings.sqlite"
+    embedder = Embedder(disk_cache=cache)
+    monkeypatch.setattr(classifier, "shared_embedder", lambda: embedder)
+
+    def cached() -> int:
+        with sqlite3.connect(cache) as db:
+            return int(db.execute("SELECT count(*) FROM vectors").fetchone()[0])
+
+    rows = intent_rows()
+    model = TextClassifier.train([r["text"] for r in rows], [r["intent"] for r in rows], embeddings="on")
+    assert cached() == len(rows)
+
+    model.predict("my card still is not here, where is it?")
+    model.predict_many(["forgot the passcode again", "which rate for yen"])
+    assert cached() == len(rows), "tickets being triaged are not written to disk"
+
+    model.predict_many(["my passcode is gone", "the rate for yen"], persist=True)  # as `eval triage` does
+    assert cached() == len(rows) + 2
 
 
 def test_read_examples_names_the_bad_line(tmp_path: Path) -> None:

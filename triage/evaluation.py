@@ -32,7 +32,7 @@ def evaluate_triage(
     )
     trained = time.perf_counter()
     log(f"trained in {trained - started:.1f}s; predicting {len(test_texts)} examples")
-    predicted = [p.label for p in model.predict_many(test_texts)]
+    predicted = [p.label for p in model.predict_many(test_texts, persist=True)]
     result: dict[str, Any] = score(test_labels, predicted)
     result.update(
         {
