@@ -1,9 +1,11 @@
 """`bench chaos`: tickets with follow-ups while the worker is killed with SIGKILL again and again.
 
 During the run:
-- `tickets` tickets go through the API, `concurrency` at a time: open (the request is sent twice, as
-  a client retrying a timeout would: same idempotency key), wait for the first reply, send the
-  sample's follow-up (also twice: same message id), wait until it is answered or a human owns it;
+- `tickets` tickets go through the API, `concurrency` at a time and spread over the kills (ticket i
+  opens once i * kills / tickets kills are done, so every kill finds tickets in progress): open (the
+  request is sent twice, as a client retrying a timeout would: same idempotency key), wait for the
+  first reply, send the sample's follow-up (also twice: same message id), wait until it is
+  answered or a human owns it;
 - the worker is killed with SIGKILL after a random 1–6 s of work and restarted, `kills` times;
 - halfway, the Temporal dev server is killed with SIGKILL, left down `server_down_s` seconds (the API
   answers 503 meanwhile) and restarted on its file database (`server_restarts`);
@@ -54,6 +56,11 @@ class _Run:
     server_down_s: float = 5.0
     postgres_down_s: float = 3.0
     kills_in_flight: int = 0  # kills that landed while customers' tickets were still in progress
+    # Customers arrive spread over the kills (ticket i opens once i * kills / tickets kills are done),
+    # so the kills land on tickets in progress however fast this machine works through them.
+    pace: float = 0.0
+    kills_done: int = 0
+    _progress: asyncio.Condition = field(default_factory=asyncio.Condition)
     tag: str = field(default_factory=lambda: uuid.uuid4().hex[:6])
     expected: list[Expected] = field(default_factory=list)
     retries: Counter[str] = field(default_factory=Counter)
@@ -77,6 +84,8 @@ class _Run:
         """One customer: open (sent twice), wait for the reply, follow up (sent twice), wait again."""
         sample = samples()[i % len(samples())]
         payload = ticket_payload(sample, f"chaos-{self.tag}-{i}")
+        async with self._progress:
+            await self._progress.wait_for(lambda: self.kills_done >= int(i * self.pace))
         async with sem:
             r = await self._post("/tickets", payload, "open")
             if r.status_code not in (200, 201):  # 200: a retry after a lost response found the ticket
@@ -119,6 +128,9 @@ class _Run:
             if k <= kills:
                 self.kills_in_flight += not driver.done()
                 secs = await asyncio.to_thread(self.stack.restart_worker, signal.SIGKILL)
+                async with self._progress:
+                    self.kills_done = k
+                    self._progress.notify_all()
                 self.worker_restart_s.append(secs)
                 self.event(f"kill -9 worker #{k} ({secs:.1f}s to poll)")
             if k in server_at:
@@ -203,6 +215,7 @@ async def _chaos(
                 run = _Run(stack, http, watcher, random.Random(seed), postgres, server_down_s, postgres_down_s)
                 sem = asyncio.Semaphore(concurrency)
                 note(f"==> {tickets} tickets with follow-ups, {concurrency} at a time; {kills} kill -9 of the worker")
+                run.pace = kills / tickets if tickets else 0.0
                 driver = asyncio.gather(*(run.ticket(i, sem) for i in range(tickets)))
                 await run.monkey(kills, server_restarts, postgres_restarts, (min_up_s, max_up_s), driver)
                 during_load = not driver.done()
