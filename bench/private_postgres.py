@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.common import process_tree
+
 
 @dataclass
 class PrivatePostgres:
@@ -79,7 +81,7 @@ class PrivatePostgres:
         pid = self.postmaster_pid()
         if pid is None:
             return
-        victims = [pid, *(_children(pid) if sig == signal.SIGKILL else [])]
+        victims = process_tree(pid) if sig == signal.SIGKILL else [pid]
         for victim in victims:
             try:
                 os.kill(victim, sig)
@@ -106,17 +108,3 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
         return False
-
-
-def _children(parent: int) -> list[int]:
-    out = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int(Path(entry, "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        if ppid == parent:
-            out.append(int(entry.name))
-    return out

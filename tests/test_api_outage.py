@@ -4,7 +4,6 @@ with the same idempotency key after the outage opens exactly one ticket."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 
 import asyncpg
@@ -13,18 +12,12 @@ import uvicorn
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
+from bench.stack import free_port
 from db.customers import upsert_customers
 from demo.customers import demo_customers
 from settings import Settings
 from tests.conftest import BIN
 from workflows import search_attributes as sa
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 async def _dev_server(port: int) -> WorkflowEnvironment:
@@ -35,10 +28,10 @@ async def _dev_server(port: int) -> WorkflowEnvironment:
 
 async def test_temporal_outage_is_a_503_and_the_retry_opens_one_ticket(pool: asyncpg.Pool, database_url: str) -> None:
     await upsert_customers(pool, demo_customers())
-    temporal_port = _free_port()
+    temporal_port = free_port()
     env = await _dev_server(temporal_port)
     settings = Settings(DATABASE_URL=database_url, TEMPORAL_ADDRESS=f"127.0.0.1:{temporal_port}", API_KEY=None)
-    api_port = _free_port()
+    api_port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=api_port, log_level="error"))
     serving = asyncio.create_task(server.serve())
     try:

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from bench.stack import free_port
 from clients import open_pool
 from settings import Settings
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -44,7 +37,7 @@ async def _late_postgres(port: int, target: tuple[str, int], after_s: float) -> 
 
 async def test_open_pool_waits_for_a_database_that_comes_back(database_url: str) -> None:
     parts = urlsplit(database_url)
-    port = _free_port()
+    port = free_port()
     via_late_port = urlunsplit(parts._replace(netloc=f"{parts.username or 'postgres'}@127.0.0.1:{port}"))
     late = asyncio.create_task(_late_postgres(port, (parts.hostname or "127.0.0.1", parts.port or 5432), 1.5))
     t0 = time.monotonic()
@@ -59,7 +52,7 @@ async def test_open_pool_waits_for_a_database_that_comes_back(database_url: str)
 
 
 async def test_open_pool_gives_up_after_the_configured_wait() -> None:
-    port = _free_port()  # nothing listens there
+    port = free_port()  # nothing listens there
     t0 = time.monotonic()
     with pytest.raises(OSError):
         await open_pool(Settings(DATABASE_URL=f"postgresql://postgres@127.0.0.1:{port}/x", DB_CONNECT_WAIT_S=1))
