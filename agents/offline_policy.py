@@ -47,7 +47,7 @@ from agents.context import (
 )
 from agents.notes import ToolNote, action_note, bug_note, calculation_note, parse_result, resolved_closing
 from agents.prompts import BILLING_AGENT, ESCALATION_MANAGER, TECHNICAL_AGENT
-from domain.models import KbHit, Priority
+from domain.models import KbHit, Priority, ticket_text
 
 MAX_QUERY_CHARS = 1000
 _IDENTITY = re.compile(r"\bYou are Lumora's (\w+)")
@@ -201,7 +201,8 @@ def _first_step(turn: Turn, offered: set[str], seq: int) -> list[FunctionCall]:
     # (A conversation that doesn't converge is the workflow's call: it counts agent turns.)
     if ESCALATE_HANDOFF in offered and intents.wants_call_or_manager(text):
         return [make_call(ESCALATE_HANDOFF, {"reason": "customer asked for a call or their account manager"}, seq)]
-    query = f"{text} {turn.ctx.subject}".strip()[:MAX_QUERY_CHARS]
+    # Worded as triage worded it, so the ticket is embedded once (see domain.models.ticket_text).
+    query = ticket_text(turn.ctx.subject, text)[:MAX_QUERY_CHARS]
     calls = [make_call(SEARCH_TOOL, {"query": query}, seq)] if SEARCH_TOOL in offered else []
     if LOOKUP_TOOL in offered:
         calls.append(make_call(LOOKUP_TOOL, {}, seq + 1))

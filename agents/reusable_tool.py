@@ -6,6 +6,8 @@ constructed, and the JSON schema from that model each time an agent lists its to
 call). For six agents with their handoffs that is dozens of models per turn, about a tenth of the
 worker's CPU per ticket in `bench throughput`. The signatures never change, so both are cached here,
 keyed by what they are derived from (tool name and signature; model, name, description, strictness).
+Resolving the signature's string annotations (``typing.get_type_hints``) is cached the same way,
+keyed by the function's code, module and annotations.
 """
 
 from __future__ import annotations
@@ -14,17 +16,51 @@ import copy
 import functools
 import inspect
 import threading
-from collections.abc import Callable
+import typing
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from autogen_agentchat.base import Handoff
-from autogen_core._function_utils import args_base_model_from_signature, get_typed_signature
+from autogen_core._function_utils import args_base_model_from_signature
 from autogen_core.tools import BaseTool, FunctionTool, ToolSchema
 from pydantic import BaseModel
 
 _lock = threading.Lock()
 _args_models: dict[tuple[str, str], type[BaseModel]] = {}
 _schemas: dict[tuple[type[BaseModel], str, str, bool], ToolSchema] = {}
+_type_hints: dict[Hashable, dict[str, Any]] = {}
+
+
+def _resolved_hints(func: Callable[..., Any]) -> dict[str, Any]:
+    """``typing.get_type_hints(func)``, computed once per function definition.
+
+    A closure defined again for each turn has the same code, module and annotation strings each time,
+    and those are all the hints depend on. Unhashable annotations skip the cache.
+    """
+    annotations = getattr(func, "__annotations__", {})
+    try:
+        key: Hashable = (func.__code__, id(func.__globals__), tuple(annotations.items()))
+        hash(key)
+    except (AttributeError, TypeError):
+        return typing.get_type_hints(func, include_extras=True)
+    with _lock:
+        hints = _type_hints.get(key)
+    if hints is None:
+        hints = typing.get_type_hints(func, include_extras=True)
+        with _lock:
+            hints = _type_hints.setdefault(key, hints)
+    return hints
+
+
+def _typed_signature(call: Callable[..., Any]) -> inspect.Signature:
+    """autogen_core's ``get_typed_signature`` (signature with resolved annotations), hints cached."""
+    signature = inspect.signature(call)
+    hints = _resolved_hints(call.func if isinstance(call, functools.partial) else call)
+    params = [
+        inspect.Parameter(name=p.name, kind=p.kind, default=p.default, annotation=hints[p.name])
+        for p in signature.parameters.values()
+    ]
+    return inspect.Signature(params, return_annotation=hints.get("return", inspect.Signature.empty))
 
 
 def _args_model(name: str, signature: inspect.Signature) -> type[BaseModel]:
@@ -46,7 +82,7 @@ class ReusableFunctionTool(FunctionTool):
         # FunctionTool.__init__ minus the per-instance model build (autogen-core 0.7).
         self._func = func
         self._global_imports = []
-        self._signature = get_typed_signature(func)
+        self._signature = _typed_signature(func)
         func_name = name or (func.func.__name__ if isinstance(func, functools.partial) else func.__name__)
         self._has_cancellation_support = "cancellation_token" in self._signature.parameters
         BaseTool.__init__(

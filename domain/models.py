@@ -107,6 +107,14 @@ class KbHit(BaseModel):
     text: str = ""  # the matching chunk's full text, for answer composition
 
 
+def ticket_text(subject: str, body: str) -> str:
+    """A new ticket as one text: what triage classifies and what the first KB search looks up.
+
+    One string for both, so the worker embeds it once (the embedder's memory cache serves the second).
+    """
+    return f"{subject}\n\n{body}"
+
+
 class TriageResult(BaseModel):
     sentiment: Sentiment
     polarity: float

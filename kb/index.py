@@ -63,6 +63,10 @@ TITLE_WEIGHT = 0.25
 # chunk's dense score is its best similarity to any window, so one sentence about fees finds the
 # fees article although the rest of the message is about something else.
 QUERY_WINDOW_WORDS = 40
+# Up to this many words a query is embedded whole (well inside the model's 256 word pieces). A
+# ticket this long is what triage embeds too, so the worker computes its vector once. Ranks of the
+# demo tickets' articles are the same either way; the tau2 scenarios (249+ words) stay windowed.
+WHOLE_QUERY_WORDS = 100
 # Part of every fingerprint: bump it when chunking or encoding changes so the next ingest
 # rewrites every article instead of mixing old and new vectors.
 PIPELINE_VERSION = f"3:{MODEL_ID}"
@@ -129,9 +133,9 @@ def is_local(client: AsyncQdrantClient) -> bool:
     return bool(options.get("path")) or options.get("location") == ":memory:"
 
 
-def query_windows(query: str, words: int = QUERY_WINDOW_WORDS) -> list[str]:
-    """The query itself when short; else consecutive sentence groups of about ``words`` words."""
-    if len(query.split()) <= words:
+def query_windows(query: str, words: int = QUERY_WINDOW_WORDS, whole: int = WHOLE_QUERY_WORDS) -> list[str]:
+    """The query itself up to ``whole`` words; else consecutive sentence groups of about ``words`` words."""
+    if len(query.split()) <= max(words, whole):
         return [query]
     windows: list[list[str]] = []
     count = 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from autogen_agentchat.base import Handoff
 from autogen_core import CancellationToken
+from autogen_core._function_utils import get_typed_signature
 from autogen_core.tools import FunctionTool
 
 from agents.actions import MemoryLedger
@@ -23,6 +24,7 @@ def test_every_agent_tool_has_the_schema_autogen_would_build() -> None:
         for tool in build_tools(make_request(), FakeKb([]), ToolLog(), agent=agent, ledger=MemoryLedger()):
             assert isinstance(tool, FunctionTool)
             assert tool.schema == _plain(tool).schema, tool.name
+            assert tool._signature == get_typed_signature(tool._func), tool.name  # cached hints, same signature
             assert tool.args_type().model_json_schema() == _plain(tool).args_type().model_json_schema()
 
 

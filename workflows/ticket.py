@@ -38,7 +38,7 @@ with workflow.unsafe.imports_passed_through():
         PendingApproval,
         TicketPolicy,
     )
-    from domain.models import Priority, Sender, Sentiment, Status
+    from domain.models import Priority, Sender, Sentiment, Status, ticket_text
     from domain.policy import (
         effective_priority,
         escalation_reason,
@@ -250,7 +250,7 @@ class TicketWorkflow(TicketDecisions, TicketV1):
             CrmActivities.get_customer, GetCustomerInput(s.customer_id),
             start_to_close_timeout=FAST_TIMEOUT, retry_policy=CRM_RETRY,
         )  # fmt: skip
-        text = f"{inp.subject}\n\n{inp.body}"
+        text = ticket_text(inp.subject, inp.body)  # the same string as before: replays unchanged
         triage = await self._triage(text)
         s.category = triage.category
         priority = effective_priority(triage.base_priority, s.customer)
