@@ -38,7 +38,7 @@ with workflow.unsafe.imports_passed_through():
         PendingApproval,
         TicketPolicy,
     )
-    from domain.models import Priority, Sender, Sentiment, Status, ticket_text
+    from domain.models import Priority, Sender, Sentiment, Status, TriageResult, ticket_text
     from domain.policy import (
         effective_priority,
         escalation_reason,
@@ -67,6 +67,8 @@ with workflow.unsafe.imports_passed_through():
     )
 
 LIFECYCLE_V2 = "lifecycle-v2"
+# Opening: the ticket row, the CRM lookup and triage run at once, then the message and triage writes.
+CONCURRENT_OPEN = "concurrent-open"
 
 
 def _turn_facts(outcome: TurnOutcome) -> dict[str, Any]:
@@ -237,6 +239,9 @@ class TicketWorkflow(TicketDecisions, TicketV1):
     # ---- opening ------------------------------------------------------------------------------
 
     async def _open(self, inp: TicketInput) -> None:
+        if workflow.patched(CONCURRENT_OPEN):
+            await self._open_concurrently(inp)
+            return
         s = self._s
         await workflow.execute_activity_method(
             StoreActivities.create_ticket,
@@ -256,6 +261,39 @@ class TicketWorkflow(TicketDecisions, TicketV1):
         priority = effective_priority(triage.base_priority, s.customer)
         self._start_clocks(priority, s.opened_at)
         await self._record_customer_message(inp.body, triage.sentiment)
+        await self._record_triage(triage, priority)
+        await self._set_status(Status.IN_PROGRESS, "opened", "system")
+        await self._agent_turn(self._handoff_reason(text, triage.sentiment, triage.polarity))
+
+    async def _open_concurrently(self, inp: TicketInput) -> None:
+        """The opening with independent steps side by side: the same writes in fewer round trips."""
+        s = self._s
+        text = ticket_text(inp.subject, inp.body)
+        created = workflow.execute_activity_method(
+            StoreActivities.create_ticket,
+            CreateTicketInput(
+                s.ticket_id, workflow.info().workflow_id, s.customer_id, s.channel.value, s.subject, s.opened_at,
+                linked_ticket_id=inp.linked_ticket_id,
+            ),
+            start_to_close_timeout=DB_TIMEOUT, retry_policy=DB_RETRY,
+        )  # fmt: skip
+        looked_up = workflow.execute_activity_method(
+            CrmActivities.get_customer, GetCustomerInput(s.customer_id),
+            start_to_close_timeout=FAST_TIMEOUT, retry_policy=CRM_RETRY,
+        )  # fmt: skip
+        _, customer, triage = await asyncio.gather(created, looked_up, self._triage(text))
+        s.customer, s.category = customer, triage.category
+        priority = effective_priority(triage.base_priority, customer)
+        self._start_clocks(priority, s.opened_at)
+        # The message row and the triage columns are separate writes to a ticket row that now exists.
+        await asyncio.gather(
+            self._record_customer_message(inp.body, triage.sentiment), self._record_triage(triage, priority)
+        )
+        await self._set_status(Status.IN_PROGRESS, "opened", "system")
+        await self._agent_turn(self._handoff_reason(text, triage.sentiment, triage.polarity))
+
+    async def _record_triage(self, triage: TriageResult, priority: Priority) -> None:
+        s = self._s
         due = sla_deadlines(priority, s.opened_at)
         await workflow.execute_activity_method(
             StoreActivities.record_triage,
@@ -268,8 +306,6 @@ class TicketWorkflow(TicketDecisions, TicketV1):
             ),
             start_to_close_timeout=DB_TIMEOUT, retry_policy=DB_RETRY,
         )  # fmt: skip
-        await self._set_status(Status.IN_PROGRESS, "opened", "system")
-        await self._agent_turn(self._handoff_reason(text, triage.sentiment, triage.polarity))
 
     # ---- customer messages and agent turns --------------------------------------------------
 
