@@ -12,11 +12,13 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.crm import CrmActivities, GetCustomerInput
 from activities.store import (
+    AuditEvent,
     CreateTicketInput,
     RecordMessageInput,
     RecordStatusInput,
     RecordTriageInput,
     StoreActivities,
+    SyncTicketInput,
 )
 from db import tickets
 from db.customers import upsert_customers
@@ -132,6 +134,25 @@ async def test_store_activities_are_idempotent(pool: asyncpg.Pool) -> None:
     await env.run(store.record_message, later)
     row = await tickets.get_ticket(pool, tid)
     assert row is not None and row.first_response_at == reply_at
+
+
+async def test_a_snapshot_that_lands_late_does_not_roll_the_ticket_back(pool: asyncpg.Pool) -> None:
+    """The workflow writes the "opened" snapshot beside the agent's turn; the agent's later snapshot may land
+    first. The ticket keeps the newest state, and both audit events are kept."""
+    c = await _customer(pool)
+    tid = f"tkt_{uuid.uuid4().hex[:16]}"
+    store, env = StoreActivities(pool), ActivityEnvironment()
+    await env.run(store.create_ticket, CreateTicketInput(tid, f"ticket-{tid}", c.customer_id, "chat", "Export", T0))
+    opened = tickets.TicketSnapshot(ticket_id=tid, version=2, status="in_progress", category="technical")
+    replied = opened.model_copy(update={"version": 3, "status": "waiting_customer", "assigned_agent": "TechnicalAgent"})
+
+    await env.run(store.sync_ticket, SyncTicketInput(replied, AuditEvent("0003:agent_replied", "agent_replied", T0)))
+    await env.run(store.sync_ticket, SyncTicketInput(opened, AuditEvent("0002:opened", "opened", T0)))
+
+    row = await tickets.get_ticket(pool, tid)
+    assert row is not None
+    assert (row.status, row.assigned_agent) == ("waiting_customer", "TechnicalAgent")
+    assert {"opened", "agent_replied"} <= {e.kind for e in await tickets.get_events(pool, tid)}
 
 
 async def test_crm_lookup_finds_customers_and_rejects_unknown_ones(pool: asyncpg.Pool) -> None:

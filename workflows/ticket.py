@@ -67,7 +67,8 @@ with workflow.unsafe.imports_passed_through():
     )
 
 LIFECYCLE_V2 = "lifecycle-v2"
-# Opening: the ticket row, the CRM lookup and triage run at once, then the message and triage writes.
+# Opening: the ticket row, the CRM lookup and triage run at once, then the message and triage writes,
+# then the agent's turn beside the "opened" status write.
 CONCURRENT_OPEN = "concurrent-open"
 
 
@@ -289,8 +290,12 @@ class TicketWorkflow(TicketDecisions, TicketV1):
         await asyncio.gather(
             self._record_customer_message(inp.body, triage.sentiment), self._record_triage(triage, priority)
         )
-        await self._set_status(Status.IN_PROGRESS, "opened", "system")
-        await self._agent_turn(self._handoff_reason(text, triage.sentiment, triage.polarity))
+        # The agent need not wait for the "opened" snapshot: snapshots carry a version and the store keeps
+        # the newest, whichever write lands first.
+        await asyncio.gather(
+            self._set_status(Status.IN_PROGRESS, "opened", "system"),
+            self._agent_turn(self._handoff_reason(text, triage.sentiment, triage.polarity)),
+        )
 
     async def _record_triage(self, triage: TriageResult, priority: Priority) -> None:
         s = self._s
