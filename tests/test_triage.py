@@ -93,6 +93,42 @@ def test_artifact_round_trips_with_its_metadata(tmp_path: Path) -> None:
     assert loaded.predict("my card did not arrive").label == model.predict("my card did not arrive").label
 
 
+def test_large_corpora_train_an_nb_svm_that_round_trips_with_probabilities(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Thousands of examples per label switch to NB-SVM; here the threshold is lowered for a tiny corpus."""
+    monkeypatch.setattr(classifier, "NB_MIN_EXAMPLES_PER_LABEL", 3)
+    texts = [r["text"] for r in intent_rows()]
+    labels = [r["intent"] for r in intent_rows()]
+
+    model = TextClassifier.train(texts, labels, embeddings="off", label_field="intent")
+    path = tmp_path / "triage.pkl"
+    model.save(path)
+    loaded = TextClassifier.load(path)
+
+    assert loaded.info.features == "tfidf-words+chars+nbsvm"
+    assert loaded.predict("has my card been sent yet? it has not arrived").label == "card_arrival"
+    assert loaded.predict("forgot passcode").label == "passcode_forgotten"
+    assert 0.0 < loaded.predict("exchange rate for dollars").confidence <= 1.0
+
+
+def test_nb_svm_scores_every_label_and_handles_two_labels() -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    texts = [r["text"] for r in intent_rows()]
+    labels = [r["intent"] for r in intent_rows()]
+    x = TfidfVectorizer().fit_transform(texts)
+
+    three = classifier.NBWeightedSVM().fit(x, labels)
+    assert three.decision_function(x).shape == (len(texts), 3)
+    assert list(three.predict(x)) == labels
+
+    two = [i for i, label in enumerate(labels) if label != "exchange_rate"]
+    binary = classifier.NBWeightedSVM().fit(x[two], [labels[i] for i in two])
+    assert binary.decision_function(x[two]).shape == (len(two),)
+    assert list(binary.predict(x[two])) == [labels[i] for i in two]
+
+
 def test_same_data_same_hash_other_data_other_hash() -> None:
     texts = [r["text"] for r in intent_rows()]
     labels = [r["intent"] for r in intent_rows()]

@@ -6,8 +6,10 @@ mapping those onto the product's five categories is ``triage.categories``' job, 
 Features: TF-IDF over words (1-2-grams) and character n-grams (robust to typos and jargon), plus,
 for short texts, all-MiniLM-L6-v2 sentence embeddings (``kb.embeddings``) that know "my card
 hasn't come" and "card still not delivered" mean the same. A linear SVM on top, calibrated
-(temperature scaling) so the confidence is a usable probability. Trains on two CPU cores in
-seconds (TF-IDF only) to a few minutes (embeddings for ~10,000 texts).
+(temperature scaling) so the confidence is a usable probability. With thousands of examples per
+label the SVM is an NB-SVM (``NBWeightedSVM``): one SVM per label over the TF-IDF features
+re-weighted by that label's naive-Bayes log-count ratios. Trains on two CPU cores in seconds
+(TF-IDF only) to a few minutes (embeddings for ~10,000 texts; ~30,000 long tickets, NB-SVM).
 
 The artifact is one pickle with its metadata (``ModelInfo``): format, a model version, the label
 and text fields, the labels, the training data's SHA-256, when it was made, and the metrics on a
@@ -30,7 +32,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 from scipy import sparse
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion, Pipeline
@@ -46,6 +48,13 @@ ARTIFACT_FORMAT = 2
 AUTO_EMBED_MAX_WORDS = 200_000
 EMBEDDING_WEIGHT = 2.5  # scale of the (unit-length) sentence vector next to the TF-IDF blocks (measured 1-3)
 SVM_C = 0.5
+# NB-SVM (``NBWeightedSVM``) when the training data has at least this many examples per label on
+# average. IT helpdesk tickets (~3,800 a label): +0.54 points over the plain SVM (three 80/20
+# splits: 86.56 -> 87.10 mean); BANKING77 (~100 a label, TF-IDF only): -0.85, the ratios are too
+# noisy there, so small corpora keep the plain SVM.
+NB_MIN_EXAMPLES_PER_LABEL = 1_000
+NB_ALPHA = 0.3  # smoothing added to each label's summed TF-IDF weight of a feature (measured 0.1-3)
+NB_POWER = 0.5  # features scaled by sign(r)·|r|^power, r the log-count ratio (measured 0.25-1.5; 1 = classic NB-SVM)
 HOLDOUT_FRACTION = 0.1
 HOLDOUT_SEED = 13
 
@@ -125,6 +134,68 @@ class SentenceEmbeddings(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         return state
 
 
+class NBWeightedSVM(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+    """NB-SVM (Wang & Manning 2012), one-vs-rest, on non-negative features (TF-IDF).
+
+    For each label, every feature is scaled by sign(r)·|r|^``power``, r the log-count ratio
+    log((p/|p|₁)/(q/|q|₁)) of the feature's summed weight p in that label's texts and q in the
+    others' (both + ``alpha``), then a linear SVM separates the label from the rest. The scaling
+    folds into the weights, so the fitted model is linear: ``coef_`` (labels × features).
+    """
+
+    def __init__(self, C: float = SVM_C, alpha: float = NB_ALPHA, power: float = NB_POWER) -> None:
+        self.C = C
+        self.alpha = alpha
+        self.power = power
+
+    def fit(self, X: Any, y: Sequence[str]) -> NBWeightedSVM:
+        X = sparse.csr_matrix(X)
+        if X.nnz and X.data.min() < 0:
+            raise ValueError("NBWeightedSVM needs non-negative features")
+        labels = np.asarray(y)
+        self.classes_ = np.unique(labels)
+        if len(self.classes_) < 2:
+            raise ValueError("training needs at least two labels")
+        # Per label: the summed feature weights of its texts (p) and of everyone else's (q).
+        member = sparse.csr_matrix(
+            (np.ones(len(labels)), (np.searchsorted(self.classes_, labels), np.arange(len(labels)))),
+            shape=(len(self.classes_), len(labels)),
+        )
+        in_label = np.asarray((member @ X).todense())
+        per_label = in_label + self.alpha
+        others = np.asarray(X.sum(axis=0)).ravel() - in_label + self.alpha
+        # Two labels: one SVM (the second label against the first), as scikit-learn's binary models do.
+        targets = self.classes_[1:] if len(self.classes_) == 2 else self.classes_
+        coefs: list[npt.NDArray[np.float64]] = []
+        intercepts: list[float] = []
+        for label in targets:
+            k = int(np.searchsorted(self.classes_, label))
+            p, q = per_label[k], others[k]
+            ratio = np.log((p / p.sum()) / (q / q.sum()))
+            scale = np.sign(ratio) * np.abs(ratio) ** self.power
+            svm = LinearSVC(C=self.C).fit(X @ sparse.diags(scale), (labels == label).astype(int))
+            coefs.append(svm.coef_.ravel() * scale)
+            intercepts.append(float(svm.intercept_[0]))
+        self.coef_ = np.vstack(coefs)
+        self.intercept_ = np.asarray(intercepts)
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def decision_function(self, X: Any) -> npt.NDArray[np.float64]:
+        scores: npt.NDArray[np.float64] = np.asarray(sparse.csr_matrix(X) @ self.coef_.T) + self.intercept_
+        return scores.ravel() if len(self.classes_) == 2 else scores
+
+    def predict(self, X: Any) -> npt.NDArray[Any]:
+        scores = self.decision_function(X)
+        best = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
+        predicted: npt.NDArray[Any] = self.classes_[best]
+        return predicted
+
+
+def wants_nb_weighting(labels: Sequence[str]) -> bool:
+    return len(labels) >= NB_MIN_EXAMPLES_PER_LABEL * len(set(labels))
+
+
 def _features(embeddings: bool) -> FeatureUnion:
     parts: list[tuple[str, Any]] = [
         ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)),
@@ -141,7 +212,9 @@ def wants_embeddings(texts: Sequence[str], mode: EmbeddingMode = "auto") -> bool
     return sum(len(t.split()) for t in texts) <= AUTO_EMBED_MAX_WORDS
 
 
-def _fit(texts: Sequence[str], labels: Sequence[str], embeddings: bool, features: FeatureUnion | None) -> Pipeline:
+def _fit(
+    texts: Sequence[str], labels: Sequence[str], embeddings: bool, features: FeatureUnion | None, nb: bool = False
+) -> Pipeline:
     counts: dict[str, int] = {}
     for label in labels:
         counts[label] = counts.get(label, 0) + 1
@@ -149,7 +222,8 @@ def _fit(texts: Sequence[str], labels: Sequence[str], embeddings: bool, features
         raise ValueError("training needs at least two labels")
     folds = max(2, min(3, min(counts.values())))
     # A label seen once cannot be calibrated by cross-validation; a plain SVM still predicts it.
-    svm = LinearSVC(C=SVM_C)
+    # NB-SVM only over TF-IDF (the ratios need non-negative features; sentence vectors are not).
+    svm: Any = NBWeightedSVM() if nb and not embeddings else LinearSVC(C=SVM_C)
     # ensemble=False: one SVM fit on all the data, calibrated on cross-validated scores (measured
     # +0.35 points on banking77 over averaging the three fold models). Temperature scaling (one
     # softmax temperature over the SVM's scores) keeps the SVM's own choice of label; per-label
@@ -160,6 +234,12 @@ def _fit(texts: Sequence[str], labels: Sequence[str], embeddings: bool, features
     pipeline = Pipeline([("features", features or _features(embeddings)), ("svm", model)])
     pipeline.fit(list(texts), list(labels))
     return pipeline
+
+
+def _describe(embeddings: bool, nb: bool) -> str:
+    if embeddings:
+        return f"tfidf-words+chars+{MODEL_ID}"
+    return "tfidf-words+chars+nbsvm" if nb else "tfidf-words+chars"
 
 
 class TextClassifier:
@@ -190,6 +270,7 @@ class TextClassifier:
             raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
         say = progress or (lambda _msg: None)
         use_embeddings = wants_embeddings(texts, embeddings)
+        use_nb = wants_nb_weighting(labels) and not use_embeddings
         features = _features(use_embeddings)
         embedding: SentenceEmbeddings | None = features.transformer_list[-1][1] if use_embeddings else None
         if embedding is not None:
@@ -201,11 +282,14 @@ class TextClassifier:
             train_idx, test_idx = stratified_split(labels, holdout, HOLDOUT_SEED)
             if test_idx:
                 say(f"measuring on a held-out {len(test_idx)} of {len(texts)} examples")
-                probe = _fit([texts[i] for i in train_idx], [labels[i] for i in train_idx], use_embeddings, features)
+                probe = _fit(
+                    [texts[i] for i in train_idx], [labels[i] for i in train_idx], use_embeddings, features, use_nb
+                )
                 predicted = [str(p) for p in probe.predict([texts[i] for i in test_idx])]
                 metrics = score([labels[i] for i in test_idx], predicted)
-        say(f"training on {len(texts)} examples ({'TF-IDF + sentence embeddings' if use_embeddings else 'TF-IDF'})")
-        pipeline = _fit(texts, labels, use_embeddings, features)
+        kind = "TF-IDF + sentence embeddings" if use_embeddings else "TF-IDF, NB-SVM" if use_nb else "TF-IDF"
+        say(f"training on {len(texts)} examples ({kind})")
+        pipeline = _fit(texts, labels, use_embeddings, features, use_nb)
         if embedding is not None:
             embedding.forget()
         info = ModelInfo(
@@ -216,7 +300,7 @@ class TextClassifier:
             training_data_sha256=data_hash(texts, labels),
             n_train=len(texts),
             created_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
-            features=f"tfidf-words+chars+{MODEL_ID}" if use_embeddings else "tfidf-words+chars",
+            features=_describe(use_embeddings, use_nb),
             metrics=metrics,
         )
         info.version = f"{info.created_at.replace('-', '').replace(':', '')[:15]}Z-{info.training_data_sha256[:8]}"
