@@ -38,7 +38,7 @@ with workflow.unsafe.imports_passed_through():
         PendingApproval,
         TicketPolicy,
     )
-    from domain.models import Priority, Sender, Sentiment, Status, TriageResult, ticket_text
+    from domain.models import Customer, Priority, Sender, Sentiment, Status, TriageResult, ticket_text
     from domain.policy import (
         effective_priority,
         escalation_reason,
@@ -244,18 +244,8 @@ class TicketWorkflow(TicketDecisions, TicketV1):
             await self._open_concurrently(inp)
             return
         s = self._s
-        await workflow.execute_activity_method(
-            StoreActivities.create_ticket,
-            CreateTicketInput(
-                s.ticket_id, workflow.info().workflow_id, s.customer_id, s.channel.value, s.subject, s.opened_at,
-                linked_ticket_id=inp.linked_ticket_id,
-            ),
-            start_to_close_timeout=DB_TIMEOUT, retry_policy=DB_RETRY,
-        )  # fmt: skip
-        s.customer = await workflow.execute_activity_method(
-            CrmActivities.get_customer, GetCustomerInput(s.customer_id),
-            start_to_close_timeout=FAST_TIMEOUT, retry_policy=CRM_RETRY,
-        )  # fmt: skip
+        await self._create_ticket_row(inp)
+        s.customer = await self._look_up_customer()
         text = ticket_text(inp.subject, inp.body)  # the same string as before: replays unchanged
         triage = await self._triage(text)
         s.category = triage.category
@@ -270,19 +260,9 @@ class TicketWorkflow(TicketDecisions, TicketV1):
         """The opening with independent steps side by side: the same writes in fewer round trips."""
         s = self._s
         text = ticket_text(inp.subject, inp.body)
-        created = workflow.execute_activity_method(
-            StoreActivities.create_ticket,
-            CreateTicketInput(
-                s.ticket_id, workflow.info().workflow_id, s.customer_id, s.channel.value, s.subject, s.opened_at,
-                linked_ticket_id=inp.linked_ticket_id,
-            ),
-            start_to_close_timeout=DB_TIMEOUT, retry_policy=DB_RETRY,
-        )  # fmt: skip
-        looked_up = workflow.execute_activity_method(
-            CrmActivities.get_customer, GetCustomerInput(s.customer_id),
-            start_to_close_timeout=FAST_TIMEOUT, retry_policy=CRM_RETRY,
-        )  # fmt: skip
-        _, customer, triage = await asyncio.gather(created, looked_up, self._triage(text))
+        _, customer, triage = await asyncio.gather(
+            self._create_ticket_row(inp), self._look_up_customer(), self._triage(text)
+        )
         s.customer, s.category = customer, triage.category
         priority = effective_priority(triage.base_priority, customer)
         self._start_clocks(priority, s.opened_at)
@@ -296,6 +276,23 @@ class TicketWorkflow(TicketDecisions, TicketV1):
             self._set_status(Status.IN_PROGRESS, "opened", "system"),
             self._agent_turn(self._handoff_reason(text, triage.sentiment, triage.polarity)),
         )
+
+    async def _create_ticket_row(self, inp: TicketInput) -> None:
+        s = self._s
+        await workflow.execute_activity_method(
+            StoreActivities.create_ticket,
+            CreateTicketInput(
+                s.ticket_id, workflow.info().workflow_id, s.customer_id, s.channel.value, s.subject, s.opened_at,
+                linked_ticket_id=inp.linked_ticket_id,
+            ),
+            start_to_close_timeout=DB_TIMEOUT, retry_policy=DB_RETRY,
+        )  # fmt: skip
+
+    async def _look_up_customer(self) -> Customer:
+        return await workflow.execute_activity_method(
+            CrmActivities.get_customer, GetCustomerInput(self._s.customer_id),
+            start_to_close_timeout=FAST_TIMEOUT, retry_policy=CRM_RETRY,
+        )  # fmt: skip
 
     async def _record_triage(self, triage: TriageResult, priority: Priority) -> None:
         s = self._s
