@@ -69,7 +69,7 @@ async def test_harness_smoke_all_benchmarks_on_one_stack(
     assert ot["worker_rss_mib"] > 0
     assert {"tickets", "kills", "lost", "duplicates"} <= ch.keys()
     assert ch["tickets"] == 3 and ch["kills"] == 0 and ch["server_restarts"] == 1
-    assert ch["lost"] == 0 and ch["duplicates"] == 0 and ch["not_settled"] == 0, ch
+    assert ch["lost"] == 0 and ch["duplicates"] == 0 and ch["not_settled"] == 0, (ch["problem_kinds"], ch["problems"])
     assert report.duplicates >= 1 and "stored_customer_twice" in report.kinds
 
 
