@@ -71,21 +71,24 @@ class Report:
         }
 
 
-def settled(state: TicketState) -> bool:
-    if state.inbox or state.agent_turn_owed or state.status.value not in WAITING:
+def settled(state: TicketState, busy: bool) -> bool:
+    """Waiting on someone, with nothing in hand. `busy` matters: mid-step the state can already look
+    settled (a follow-up in the transcript, its store write still running)."""
+    if busy or state.inbox or state.agent_turn_owed or state.status.value not in WAITING:
         return False
     return state.status.value != "waiting_customer" or (
         bool(state.transcript) and state.transcript[-1].sender.value != "customer"
     )
 
 
-async def _state(client: Client, ticket_id: str) -> TicketState | None:
+async def _settled(client: Client, ticket_id: str) -> bool:
+    handle = client.get_workflow_handle_for(TicketWorkflow.run, workflow_id_for(ticket_id))
     try:
-        return await client.get_workflow_handle_for(TicketWorkflow.run, workflow_id_for(ticket_id)).query(
-            TicketWorkflow.state
-        )
+        # busy first: once the customers are done nothing starts a new step, so idle then means final
+        busy = await handle.query(TicketWorkflow.busy)
+        return settled(await handle.query(TicketWorkflow.state), busy)
     except RPCError:
-        return None
+        return False
 
 
 async def wait_settled(client: Client, ids: list[str], within: float) -> float:
@@ -93,8 +96,8 @@ async def wait_settled(client: Client, ids: list[str], within: float) -> float:
     t0 = time.monotonic()
     todo = list(ids)
     while todo and time.monotonic() - t0 < within:
-        states = await asyncio.gather(*(_state(client, t) for t in todo))
-        todo = [t for t, s in zip(todo, states, strict=True) if s is None or not settled(s)]
+        done = await asyncio.gather(*(_settled(client, t) for t in todo))
+        todo = [t for t, ok in zip(todo, done, strict=True) if not ok]
         if todo:
             await asyncio.sleep(1.0)
     return time.monotonic() - t0
@@ -132,9 +135,10 @@ async def _verify_one(client: Client, pool: asyncpg.Pool, exp: Expected, rep: Re
     if desc.status != WorkflowExecutionStatus.RUNNING:
         rep.flag("workflow_ended", tid, f"workflow {desc.status.name if desc.status else '?'}", lost=1)
         return
+    busy = await handle.query(TicketWorkflow.busy)
     state = await handle.query(TicketWorkflow.state)
     rep.statuses[state.status.value] += 1
-    if not settled(state):
+    if not settled(state, busy):
         rep.not_settled += 1
         rep.flag("not_settled", tid, f"status {state.status.value}, inbox {len(state.inbox)}")
 

@@ -5,6 +5,7 @@ Shared by the time-skipping tests, the Update tests on the dev server and the hi
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -66,6 +67,7 @@ class World:
     triaged: list[RecordTriageInput] = field(default_factory=list)
     actions: list[ExecuteActionInput] = field(default_factory=list)
     rejections: list[RejectActionInput] = field(default_factory=list)
+    store_gate: asyncio.Event | None = None  # when set, message writes wait for it (a slow database)
 
     def activities(self) -> list[Callable[..., Any]]:
         @activity.defn(name="crm.get_customer")
@@ -104,6 +106,8 @@ class World:
 
         @activity.defn(name="store.record_message")
         async def record_message(inp: RecordMessageInput) -> bool:
+            if self.store_gate is not None:
+                await self.store_gate.wait()
             self.messages.append(inp)
             return True
 

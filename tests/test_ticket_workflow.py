@@ -6,6 +6,7 @@ so these tests pin the workflow's own decisions. Days pass in milliseconds.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import time, timedelta
 
 from temporalio.client import WorkflowHandle
@@ -128,6 +129,39 @@ async def test_angry_customer_goes_to_a_human_and_is_not_auto_closed(
         state = await _state(h)
         await h.terminate("done")
     assert state.status == Status.ESCALATED  # waiting for a human, however long
+
+
+async def test_a_ticket_mid_step_says_it_is_busy_until_its_writes_land(
+    time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    # Escalated, then the customer writes again: the follow-up enters the transcript before its store
+    # write lands, and the status is already "escalated", so the state alone looks settled. A checker
+    # (or a UI) that trusted it would compare the store too early; `busy` says the step is not done.
+    gate = asyncio.Event()
+    gate.set()
+    world = World(customer(), store_gate=gate)
+    async with _worker(time_env, task_queue, world):
+        h = await _start(time_env, task_queue, ticket_input("This is RIDICULOUS, nobody helps"))
+        await time_env.sleep(timedelta(minutes=5))
+        assert (await _state(h)).status == Status.ESCALATED and not await h.query(TicketWorkflow.busy)
+        gate.clear()  # the database is slow from here on
+        await h.signal(TicketWorkflow.add_customer_message, CustomerMessage("m-2", "Hello??"))
+        for _ in range(200):
+            state = await _state(h)
+            if state.transcript[-1].body == "Hello??":
+                break
+            await asyncio.sleep(0.05)
+        assert state.transcript[-1].body == "Hello??" and not state.inbox and state.status == Status.ESCALATED
+        assert await h.query(TicketWorkflow.busy)
+        assert world.bodies()[-1] != ("customer", "Hello??")  # not stored yet
+        gate.set()
+        for _ in range(200):
+            if not await h.query(TicketWorkflow.busy):
+                break
+            await asyncio.sleep(0.05)
+        assert not await h.query(TicketWorkflow.busy)
+        assert world.bodies()[-1] == ("customer", "Hello??")
+        await h.terminate("done")
 
 
 async def test_unanswered_escalation_warns_then_breaches_and_raises_priority(

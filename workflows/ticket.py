@@ -124,6 +124,14 @@ class TicketWorkflow(TicketDecisions, TicketV1):
     def status(self) -> Status:
         return self._s.status
 
+    @workflow.query
+    def busy(self) -> bool:
+        """Work in hand or waiting: a message, a decision or a due step. The state a `state` query
+        shows mid-step can look settled (the follow-up already in the transcript, its store write and
+        status change still to come); a ticket is settled only when it is also not busy."""
+        s = self._s
+        return self._lock.locked() or bool(s.inbox) or s.agent_turn_owed or self._kick
+
     # ---- human decisions ---------------------------------------------------------------------
 
     @workflow.update
