@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.routes.tickets import workflow_id_for
@@ -74,21 +74,26 @@ class Report:
 def settled(state: TicketState, busy: bool) -> bool:
     """Waiting on someone, with nothing in hand. `busy` matters: mid-step the state can already look
     settled (a follow-up in the transcript, its store write still running)."""
-    if busy or state.inbox or state.agent_turn_owed or state.status.value not in WAITING:
+    if busy or state.status.value not in WAITING:  # busy covers the inbox and an owed turn
         return False
     return state.status.value != "waiting_customer" or (
         bool(state.transcript) and state.transcript[-1].sender.value != "customer"
     )
 
 
+async def _busy_and_state(handle: WorkflowHandle[TicketWorkflow, Any]) -> tuple[bool, TicketState]:
+    # busy first: once the customers are done nothing starts a new step, so idle then means final
+    busy = await handle.query(TicketWorkflow.busy)
+    return busy, await handle.query(TicketWorkflow.state)
+
+
 async def _settled(client: Client, ticket_id: str) -> bool:
     handle = client.get_workflow_handle_for(TicketWorkflow.run, workflow_id_for(ticket_id))
     try:
-        # busy first: once the customers are done nothing starts a new step, so idle then means final
-        busy = await handle.query(TicketWorkflow.busy)
-        return settled(await handle.query(TicketWorkflow.state), busy)
+        busy, state = await _busy_and_state(handle)
     except RPCError:
         return False
+    return settled(state, busy)
 
 
 async def wait_settled(client: Client, ids: list[str], within: float) -> float:
@@ -135,8 +140,7 @@ async def _verify_one(client: Client, pool: asyncpg.Pool, exp: Expected, rep: Re
     if desc.status != WorkflowExecutionStatus.RUNNING:
         rep.flag("workflow_ended", tid, f"workflow {desc.status.name if desc.status else '?'}", lost=1)
         return
-    busy = await handle.query(TicketWorkflow.busy)
-    state = await handle.query(TicketWorkflow.state)
+    busy, state = await _busy_and_state(handle)
     rep.statuses[state.status.value] += 1
     if not settled(state, busy):
         rep.not_settled += 1

@@ -129,8 +129,12 @@ class TicketWorkflow(TicketDecisions, TicketV1):
         """Work in hand or waiting: a message, a decision or a due step. The state a `state` query
         shows mid-step can look settled (the follow-up already in the transcript, its store write and
         status change still to come); a ticket is settled only when it is also not busy."""
+        return self._lock.locked() or self._has_work()
+
+    def _has_work(self) -> bool:
+        """Something the main loop must handle: a message, a kick, an agent turn owed."""
         s = self._s
-        return self._lock.locked() or bool(s.inbox) or s.agent_turn_owed or self._kick
+        return bool(s.inbox) or self._kick or s.agent_turn_owed
 
     # ---- human decisions ---------------------------------------------------------------------
 
@@ -182,20 +186,15 @@ class TicketWorkflow(TicketDecisions, TicketV1):
         return TicketResult(s.ticket_id, s.status, len(s.transcript))
 
     async def _wait_for_work(self) -> None:
-        s = self._s
         nxt = self._next_lifecycle_timer()
         self._kick = False
-
-        def ready() -> bool:
-            return bool(s.inbox) or self._kick or s.agent_turn_owed
-
-        if ready():
+        if self._has_work():
             return
         timeout = None if nxt is None else max((nxt - workflow.now()).total_seconds(), 0.0)
         if timeout == 0.0:
             return
         try:
-            await workflow.wait_condition(ready, timeout=timeout)
+            await workflow.wait_condition(self._has_work, timeout=timeout)
         except TimeoutError:
             pass
 
