@@ -16,7 +16,7 @@ from qdrant_client import AsyncQdrantClient, models
 from kb import Article, IngestReport, KnowledgeBase, chunk_article, load_articles, open_qdrant
 from kb.benchmark import run_bench
 from kb.chunking import MAX_WORDS
-from kb.embeddings import Embedder, shared_embedder
+from kb.embeddings import LAYERS, Embedder, shared_embedder
 from kb.evaluation import score_rankings
 from kb.index import SNIPPET_CHARS, fuse, query_windows
 from kb.mirror import Ranked
@@ -544,6 +544,41 @@ def test_embeddings_are_computed_once_per_machine(tmp_path: Path, monkeypatch: p
     monkeypatch.setattr(second, "_compute", no_model)
     assert second.embed(texts) == pytest.approx(first)
     assert float(first[0] @ first[0]) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_an_inner_layer_comes_from_the_same_pass_and_is_cached_beside_the_sentence_vector(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Triage asks for the last and an inner layer: one model pass, both vectors cached, the last
+    one the very sentence embedding that search uses."""
+    cache = tmp_path / "embeddings.sqlite"
+    texts = ["How do I export a funnel?", "Refund for the annual plan"]
+    embedder = Embedder(disk_cache=cache)
+    passes: list[tuple[list[str], list[int]]] = []
+    compute = embedder._compute
+
+    def counted(batch: list[str], batch_size: int, progress: Any, layers: Sequence[int] = (LAYERS,)) -> Any:
+        passes.append((list(batch), list(layers)))
+        return compute(batch, batch_size, progress, layers)
+
+    monkeypatch.setattr(embedder, "_compute", counted)
+    last, inner = embedder.embed_layers(texts, (LAYERS, 4))
+
+    assert passes == [(texts, [LAYERS, 4])]
+    assert last == pytest.approx(Embedder().embed(texts, persist=False), abs=1e-6)
+    assert [float(v @ v) for v in inner] == pytest.approx([1.0, 1.0], abs=1e-5)
+    assert float(inner[0] @ last[0]) < 0.9, "an inner layer is another view of the text, not a copy"
+    assert embedder.embed(texts) == pytest.approx(last) and len(passes) == 1, "search reuses the last layer"
+
+    second = Embedder(disk_cache=cache)
+    monkeypatch.setattr(second, "_compute", lambda *_args: pytest.fail("both layers should come from disk"))
+    again_last, again_inner = second.embed_layers(texts, (LAYERS, 4))
+    assert again_last == pytest.approx(last) and again_inner == pytest.approx(inner)
+
+
+def test_layers_outside_the_model_are_refused() -> None:
+    with pytest.raises(ValueError, match="between 1 and 6"):
+        Embedder().embed_layers(["hello"], (0,))
 
 
 def cached_vectors(path: Path) -> int:

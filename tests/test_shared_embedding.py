@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from qdrant_client import AsyncQdrantClient
@@ -31,7 +32,7 @@ from domain.models import (
 )
 from domain.turns import TurnRequest
 from kb import KnowledgeBase, load_articles
-from kb.embeddings import Embedder, Vectors
+from kb.embeddings import LAYERS, Embedder, Vectors
 from kb.index import query_windows
 from triage import classifier
 from triage.classifier import TextClassifier
@@ -52,9 +53,11 @@ class CountingEmbedder(Embedder):
         super().__init__()
         self.computed: list[str] = []
 
-    def _compute(self, texts: list[str], batch_size: int, progress: object) -> Vectors:
+    def _compute(
+        self, texts: list[str], batch_size: int, progress: Any, layers: Sequence[int] = (LAYERS,)
+    ) -> list[Vectors]:
         self.computed.extend(texts)
-        return super()._compute(texts, batch_size, progress)  # type: ignore[arg-type]
+        return super()._compute(texts, batch_size, progress, layers)
 
 
 def ticket_request(subject: str, body: str) -> TurnRequest:

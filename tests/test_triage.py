@@ -8,6 +8,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import FeatureUnion
 
 from activities.triage import TriageActivities, TriageInput
 from domain.models import Category, Sentiment
@@ -15,7 +17,7 @@ from kb.embeddings import Embedder
 from supportctl.main import main as supportctl_main
 from triage import classifier, sentiment
 from triage.categories import LABEL_TO_CATEGORY, to_category
-from triage.classifier import DEMO_EXAMPLES, TextClassifier, load_or_train, read_examples
+from triage.classifier import DEMO_EXAMPLES, SentenceEmbeddings, TextClassifier, load_or_train, read_examples
 
 BANKING77 = Path("/work/shared/datasets/banking77")
 IT_TICKETS = Path("/work/shared/datasets/it_service_tickets/train.jsonl")
@@ -164,11 +166,39 @@ def test_sentence_embeddings_understand_paraphrases_tfidf_cannot() -> None:
 
     model = TextClassifier.train(texts, labels, embeddings="on")
 
-    assert model.info.features.endswith("all-MiniLM-L6-v2-onnx-int8")
+    assert model.info.features.endswith("all-MiniLM-L6-v2-onnx-int8+layer4")
     assert model.predict("the plastic you mailed me is still not here").label == "card_arrival"
     assert model.predict("what was my login PIN again, I can't recall it").label == "passcode_forgotten"
     batch = model.predict_many(["card never came", "card never came", "forgot passcode"])
     assert [p.label for p in batch] == ["card_arrival", "card_arrival", "passcode_forgotten"]
+
+
+def test_a_model_saved_before_the_inner_layer_existed_still_loads_and_predicts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A team's artifact from the previous release pickled its embedding step without the inner
+    layer, and its SVM expects the last layer's 384 columns only: it must keep working unchanged."""
+    rows = intent_rows()
+    texts, labels = [r["text"] for r in rows], [r["intent"] for r in rows]
+    last_layer_only = FeatureUnion([("words", TfidfVectorizer()), ("minilm", SentenceEmbeddings(inner_layer=None))])
+    monkeypatch.setattr(classifier, "_features", lambda embeddings: last_layer_only)
+    old = TextClassifier.train(texts, labels, embeddings="on")
+    getstate = SentenceEmbeddings.__getstate__
+
+    def as_released(self: SentenceEmbeddings) -> dict[str, object]:
+        state = getstate(self)
+        del state["inner_layer"], state["inner_weight"]  # what the previous release pickled
+        return state
+
+    monkeypatch.setattr(SentenceEmbeddings, "__getstate__", as_released)
+    path = tmp_path / "triage.pkl"
+    old.save(path)
+    monkeypatch.undo()
+
+    loaded = TextClassifier.load(path)
+    questions = ["the plastic you mailed me is still not here", "what was my login PIN again"]
+    assert [p.label for p in loaded.predict_many(questions)] == [p.label for p in old.predict_many(questions)]
+    assert [p.confidence for p in loaded.predict_many(questions)] == [p.confidence for p in old.predict_many(questions)]
 
 
 def test_training_and_evaluation_cache_vectors_on_disk_but_triaging_a_ticket_does_not(
@@ -183,16 +213,17 @@ def test_training_and_evaluation_cache_vectors_on_disk_but_triaging_a_ticket_doe
         with sqlite3.connect(cache) as db:
             return int(db.execute("SELECT count(*) FROM vectors").fetchone()[0])
 
+    per_text = 2  # the sentence embedding and the inner layer's vector
     rows = intent_rows()
     model = TextClassifier.train([r["text"] for r in rows], [r["intent"] for r in rows], embeddings="on")
-    assert cached() == len(rows)
+    assert cached() == per_text * len(rows)
 
     model.predict("my card still is not here, where is it?")
     model.predict_many(["forgot the passcode again", "which rate for yen"])
-    assert cached() == len(rows), "tickets being triaged are not written to disk"
+    assert cached() == per_text * len(rows), "tickets being triaged are not written to disk"
 
     model.predict_many(["my passcode is gone", "the rate for yen"], persist=True)  # as `eval triage` does
-    assert cached() == len(rows) + 2
+    assert cached() == per_text * (len(rows) + 2)
 
 
 def test_read_examples_names_the_bad_line(tmp_path: Path) -> None:

@@ -38,7 +38,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
-from kb.embeddings import DIMENSION, MODEL_ID, Embedder, shared_embedder
+from kb.embeddings import DIMENSION, LAYERS, MODEL_ID, Embedder, shared_embedder
 
 DEMO_EXAMPLES = Path(__file__).resolve().parents[1] / "demo" / "triage_examples.jsonl"
 ARTIFACT_FORMAT = 2
@@ -47,6 +47,11 @@ ARTIFACT_FORMAT = 2
 # stay TF-IDF only: they carry enough words for it, and embedding them would take most of an hour.
 AUTO_EMBED_MAX_WORDS = 200_000
 EMBEDDING_WEIGHT = 2.5  # scale of the (unit-length) sentence vector next to the TF-IDF blocks (measured 1-3)
+# A second pooled vector, from an earlier layer of the same pass (nothing more to compute), and its
+# scale. BANKING77, six 80/20 splits, plain SVM: +0.1 to +0.3 points on every split (mean +0.2);
+# layers 2, 3 and 5 and weights 1.5-2 were no better, max pooling was worse.
+INNER_LAYER = 4
+INNER_WEIGHT = 1.0
 SVM_C = 0.5
 # NB-SVM (``NBWeightedSVM``) when the training data has at least this many examples per label on
 # average. IT helpdesk tickets (~3,800 a label): +0.54 points over the plain SVM (three 80/20
@@ -92,12 +97,21 @@ class ModelInfo:
 class SentenceEmbeddings(BaseEstimator, TransformerMixin):  # type: ignore[misc]
     """A scikit-learn transformer: texts → scaled sentence vectors (as a sparse block).
 
+    Each text gets the last layer's pooled vector times ``weight`` and, when ``inner_layer`` is set,
+    that earlier layer's pooled vector times ``inner_weight`` beside it (one model pass for both).
     While training, vectors are remembered so the held-out run and the final fit embed each text
     once; ``forget()`` ends that. The memo and the ONNX session are never pickled.
     """
 
-    def __init__(self, weight: float = EMBEDDING_WEIGHT) -> None:
+    def __init__(
+        self,
+        weight: float = EMBEDDING_WEIGHT,
+        inner_layer: int | None = INNER_LAYER,
+        inner_weight: float = INNER_WEIGHT,
+    ) -> None:
         self.weight = weight
+        self.inner_layer = inner_layer
+        self.inner_weight = inner_weight
         self._memo: dict[str, npt.NDArray[np.float32]] = {}
         self._remember = False
         self._embedder: Embedder | None = None
@@ -117,21 +131,32 @@ class SentenceEmbeddings(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         missing = list(dict.fromkeys(t for t in texts if t not in self._memo))
         fresh: dict[str, npt.NDArray[np.float32]] = {}
         if missing:
-            if self._embedder is None:
-                self._embedder = shared_embedder()
-            persist = self._remember or _PERSIST_EMBEDDINGS.get()
-            fresh = dict(zip(missing, self._embedder.embed(missing, persist=persist), strict=True))
+            fresh = dict(zip(missing, self._rows(missing), strict=True))
             if self._remember:
                 self._memo.update(fresh)
         if not texts:
-            return sparse.csr_matrix((0, DIMENSION), dtype=np.float32)
-        matrix = np.stack([fresh[t] if t in fresh else self._memo[t] for t in texts])
-        return sparse.csr_matrix(matrix * self.weight)
+            width = DIMENSION * (1 if self.inner_layer is None else 2)
+            return sparse.csr_matrix((0, width), dtype=np.float32)
+        return sparse.csr_matrix(np.stack([fresh[t] if t in fresh else self._memo[t] for t in texts]))
+
+    def _rows(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        if self._embedder is None:
+            self._embedder = shared_embedder()
+        persist = self._remember or _PERSIST_EMBEDDINGS.get()
+        scaled = [(LAYERS, self.weight)] + ([] if self.inner_layer is None else [(self.inner_layer, self.inner_weight)])
+        vectors = self._embedder.embed_layers(texts, [layer for layer, _ in scaled], persist=persist)
+        return np.hstack([v * w for v, (_, w) in zip(vectors, scaled, strict=True)]).astype(np.float32)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state.update(_memo={}, _remember=False, _embedder=None)
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # Models trained before the inner layer existed keep predicting exactly as they did.
+        state.setdefault("inner_layer", None)
+        state.setdefault("inner_weight", INNER_WEIGHT)
+        self.__dict__.update(state)
 
 
 class NBWeightedSVM(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
@@ -238,7 +263,7 @@ def _fit(
 
 def _describe(embeddings: bool, nb: bool) -> str:
     if embeddings:
-        return f"tfidf-words+chars+{MODEL_ID}"
+        return f"tfidf-words+chars+{MODEL_ID}+layer{INNER_LAYER}"
     return "tfidf-words+chars+nbsvm" if nb else "tfidf-words+chars"
 
 
