@@ -105,6 +105,7 @@ class KbHit(BaseModel):
     category: str = ""
     url: str = ""
     text: str = ""  # the matching chunk's full text, for answer composition
+    product: str = ""  # "" when the team does not tag articles by product
 
 
 def ticket_text(subject: str, body: str) -> str:

@@ -1,12 +1,19 @@
 """Help-centre articles and the loaders that read them from Markdown and JSONL files.
 
-Two source formats, chosen so the support team can write articles by hand and we can still test
-against public datasets:
+Three source formats, chosen so the support team can write articles by hand, load what its
+help centre exports, and we can still test against public datasets:
 
-* Markdown with a YAML front-matter block (``id``, ``title``, ``category``, ``tags``, ``url``);
-  ``id`` defaults to the file stem and ``url`` to the help-centre address of the id.
+* Markdown with a YAML front-matter block (``id``, ``title``, ``category``, ``product``, ``tags``,
+  ``url``); ``id`` defaults to the file stem and ``url`` to the help-centre address of the id.
+* HTML pages (``.html``/``.htm``, see ``kb.html_articles``): title from ``<title>`` or the first
+  ``<h1>``, metadata from ``<meta name=...>`` tags and ``<link rel="canonical">``, ``id`` from
+  the file stem unless a ``<meta name="id">`` says otherwise.
 * JSONL, one article per line with ``id``, ``title`` and ``content`` (optionally ``category``,
-  ``url``, ``tags``), the shape of most public KB datasets.
+  ``product``, ``url``, ``tags``), the shape of most public KB datasets. A ``content`` in HTML (a
+  help-centre export) is read as HTML.
+
+``product`` is optional: a team with several products tags articles with theirs, and search can
+then keep to one product (``KnowledgeBase.search(..., product=...)``).
 
 Every malformed input raises ``ValueError`` that starts with ``<file>:<line>:`` so an operator
 loading hundreds of files can go straight to the broken one.
@@ -24,10 +31,16 @@ from urllib.parse import quote
 
 import yaml
 
+from kb.html_articles import looks_like_html, parse_html
+
 ARTICLE_URL = "https://help.lumora.example/articles/{id}"
 DEFAULT_CATEGORY = "general"
 # Directory scans skip these: a folder of articles usually carries a README for its authors.
 _SKIPPED_NAMES = frozenset({"readme.md"})
+MARKDOWN_SUFFIXES = (".md",)
+HTML_SUFFIXES = (".html", ".htm")
+JSONL_SUFFIXES = (".jsonl",)
+_SUFFIXES = MARKDOWN_SUFFIXES + HTML_SUFFIXES + JSONL_SUFFIXES
 _FRONT_MATTER_END = ("---", "...")
 
 
@@ -41,6 +54,7 @@ class Article:
     body: str
     tags: tuple[str, ...] = ()
     url: str = ""
+    product: str = ""  # "" for a team with one product
 
     @property
     def content_hash(self) -> str:
@@ -79,7 +93,7 @@ def _expand(paths: Iterable[Path]) -> Iterator[Path]:
         path = Path(raw)
         if path.is_dir():
             for child in sorted(path.rglob("*")):
-                if child.is_file() and child.suffix in (".md", ".jsonl") and child.name.lower() not in _SKIPPED_NAMES:
+                if child.is_file() and child.suffix.lower() in _SUFFIXES and child.name.lower() not in _SKIPPED_NAMES:
                     yield child
         elif path.is_file():
             yield path
@@ -92,11 +106,14 @@ def _load_file(path: Path) -> list[tuple[str, Article]]:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise ValueError(f"{path}:1: not valid UTF-8 ({exc.reason})") from exc
-    if path.suffix == ".md":
+    suffix = path.suffix.lower()
+    if suffix in MARKDOWN_SUFFIXES:
         return [(f"{path}:1", parse_markdown(text, path))]
-    if path.suffix == ".jsonl":
+    if suffix in HTML_SUFFIXES:
+        return [(f"{path}:1", parse_html_article(text, path))]
+    if suffix in JSONL_SUFFIXES:
         return list(parse_jsonl(text, path))
-    raise ValueError(f"{path}:1: unsupported file type {path.suffix!r} (expected .md or .jsonl)")
+    raise ValueError(f"{path}:1: unsupported file type {path.suffix!r} (expected .md, .html, .htm or .jsonl)")
 
 
 def parse_markdown(text: str, path: Path) -> Article:
@@ -130,6 +147,29 @@ def parse_markdown(text: str, path: Path) -> Article:
         body=body,
         tags=_tags(meta, where),
         url=_text(meta, "url", where, default=default_url(article_id)),
+        product=_text(meta, "product", where, default=""),
+    )
+
+
+def parse_html_article(text: str, path: Path) -> Article:
+    """Parse one HTML page into an article (see ``kb.html_articles`` for what is kept)."""
+    page = parse_html(text)
+    where = f"{path}:1"
+    meta = page.meta
+    article_id = _text(meta, "id", where, default=path.stem)
+    if not page.title:
+        raise ValueError(f"{where}: HTML article {article_id!r} has no <title> and no <h1>")
+    if not page.body:
+        raise ValueError(f"{where}: HTML article {article_id!r} has no text in its body")
+    tags = meta.get("tags") or meta.get("keywords")
+    return Article(
+        id=article_id,
+        title=page.title,
+        category=_text(meta, "category", where, default=DEFAULT_CATEGORY),
+        body=page.body,
+        tags=_tags({"tags": tags}, where),
+        url=page.canonical or default_url(article_id),
+        product=_text(meta, "product", where, default=""),
     )
 
 
@@ -146,18 +186,22 @@ def parse_jsonl(text: str, path: Path) -> Iterator[tuple[str, Article]]:
         if not isinstance(record, dict):
             raise ValueError(f"{where}: expected a JSON object, got {type(record).__name__}")
         article_id = _text(record, "id", where)
+        title = _text(record, "title", where)
         body = _text(record, "content", where).strip()
+        if looks_like_html(body):
+            body = parse_html(body, title).body
         if not body:
             raise ValueError(f"{where}: article {article_id!r} has an empty 'content'")
         yield (
             where,
             Article(
                 id=article_id,
-                title=_text(record, "title", where),
+                title=title,
                 category=_text(record, "category", where, default=DEFAULT_CATEGORY),
                 body=body,
                 tags=_tags(record, where),
                 url=_text(record, "url", where, default=default_url(article_id)),
+                product=_text(record, "product", where, default=""),
             ),
         )
 

@@ -36,7 +36,7 @@ from domain.models import KbHit
 from kb.articles import Article
 from kb.chunking import Chunk, chunk_article
 from kb.embeddings import DIMENSION, MODEL_ID, Embedder, shared_embedder
-from kb.mirror import Mirror, Ranked
+from kb.mirror import Mirror, Ranked, Where
 from kb.sparse import SparseVec, encode_document, encode_query
 
 DEFAULT_COLLECTION = "kb_articles"
@@ -108,7 +108,7 @@ def fingerprint(article: Article, dense: bool = True) -> str:
         article.content_hash,
         article.url,
         "\x1e".join(article.tags),
-    )
+    ) + ((f"product:{article.product}",) if article.product else ())  # unset: fingerprints as before products
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
@@ -247,6 +247,7 @@ class KnowledgeBase:
             warnings.filterwarnings("ignore", message="Payload indexes have no effect", category=UserWarning)
             for name, schema in (
                 ("category", models.PayloadSchemaType.KEYWORD),
+                ("product", models.PayloadSchemaType.KEYWORD),
                 ("article_id", models.PayloadSchemaType.KEYWORD),
                 ("chunk_no", models.PayloadSchemaType.INTEGER),
             ):
@@ -321,14 +322,22 @@ class KnowledgeBase:
         return self._model().embed(texts) if self._dense else None
 
     async def search(
-        self, query: str, limit: int = 5, category: str | None = None, mode: SearchMode = "hybrid"
+        self,
+        query: str,
+        limit: int = 5,
+        category: str | None = None,
+        mode: SearchMode = "hybrid",
+        *,
+        product: str | None = None,
     ) -> list[KbHit]:
         """Best-matching articles for ``query``, best first, one hit per article (its best chunk).
 
+        ``category`` and ``product`` keep to articles with that value (both: with both).
         ``mode`` picks BM25 alone, embeddings alone, or both fused (the default; BM25 alone when
         the collection has no dense vectors). A query without a searchable word (empty, only stop
         words or punctuation) returns ``[]``.
         """
+        where = Where(category or None, product or None)
         terms = encode_query(query)
         if limit <= 0 or not terms:  # nothing but stop words and punctuation: nothing to look for
             return []
@@ -341,17 +350,15 @@ class KnowledgeBase:
         depth = max(MIN_DEPTH, limit * DEPTH_PER_HIT)
         if self._local:
             mirror = await self._get_mirror()
-            text_ranked = mirror.sparse_rank(sparse, depth, category, VECTOR_NAME) if sparse else []
-            title_ranked = mirror.sparse_rank(sparse, depth, category, TITLE_NAME) if use_dense and sparse else []
+            text_ranked = mirror.sparse_rank(sparse, depth, where, VECTOR_NAME) if sparse else []
+            title_ranked = mirror.sparse_rank(sparse, depth, where, TITLE_NAME) if use_dense and sparse else []
             dense_ranked = (
-                self._merge_windows([mirror.dense_rank(w, depth, category) for w in windows], depth)
+                self._merge_windows([mirror.dense_rank(w, depth, where) for w in windows], depth)
                 if windows is not None
                 else []
             )
         else:
-            text_ranked, title_ranked, dense_ranked = await self._server_rank(
-                sparse, use_dense, windows, depth, category
-            )
+            text_ranked, title_ranked, dense_ranked = await self._server_rank(sparse, use_dense, windows, depth, where)
         weighted = ((BM25_WEIGHT, text_ranked), (DENSE_WEIGHT, dense_ranked), (TITLE_WEIGHT, title_ranked))
         rankings = [(w, r) for w, r in weighted if r]
         if not rankings:
@@ -380,10 +387,10 @@ class KnowledgeBase:
         titles: bool,
         windows: npt.NDArray[np.float32] | None,
         depth: int,
-        category: str | None,
+        where: Where,
     ) -> tuple[list[Ranked], list[Ranked], list[Ranked]]:
         """The three rankings from a Qdrant server, in one batched request."""
-        query_filter = _category_filter(category)
+        query_filter = _qdrant_filter(where)
         requests: list[models.QueryRequest] = []
         names = ([VECTOR_NAME] if sparse else []) + ([TITLE_NAME] if sparse and titles else [])
         for name in names:
@@ -479,6 +486,7 @@ class KnowledgeBase:
                 "chunk_no": chunk.chunk_no,
                 "title": article.title,
                 "category": article.category,
+                "product": article.product,
                 "url": article.url,
                 "tags": list(article.tags),
                 "heading": chunk.heading,
@@ -511,15 +519,19 @@ def _hit(score: float, chunk: Ranked) -> KbHit:
         snippet=make_snippet(str(payload.get("body") or payload.get("text", ""))),
         score=round(float(score), 6),
         category=str(payload.get("category", "")),
+        product=str(payload.get("product", "")),
         url=str(payload.get("url", "")),
         text=str(payload.get("text", "")),
     )
 
 
-def _category_filter(category: str | None) -> models.Filter | None:
-    if not category:
-        return None
-    return models.Filter(must=[models.FieldCondition(key="category", match=models.MatchValue(value=category))])
+def _qdrant_filter(where: Where) -> models.Filter | None:
+    conditions = [
+        models.FieldCondition(key=key, match=models.MatchValue(value=value))
+        for key, value in (("category", where.category), ("product", where.product))
+        if value
+    ]
+    return models.Filter(must=list(conditions)) if conditions else None
 
 
 def make_snippet(text: str, limit: int = SNIPPET_CHARS) -> str:

@@ -4,7 +4,7 @@ Local mode scores sparse vectors in pure Python (about 50 µs per chunk: 150 ms 
 tau2 KB) and payload filters point by point. A Qdrant server does both with real indexes. In local
 mode the process that opened the folder is the only one that can write to it, so a copy built
 after each ingest stays exact: sparse BM25 as a CSR matrix with Qdrant's IDF formula, dense
-vectors as one float32 matrix, categories as an array. Rankings match Qdrant's own
+vectors as one float32 matrix, categories and products as arrays. Rankings match Qdrant's own
 (``tests/test_kb.py`` checks this), only about a hundred times faster.
 """
 
@@ -24,6 +24,17 @@ from kb.sparse import SparseVec
 def qdrant_idf(df: npt.NDArray[np.float64], n: int) -> npt.NDArray[np.float64]:
     """Qdrant's IDF modifier: ``ln((n - df + 0.5) / (df + 0.5) + 1)``."""
     return np.log((n - df + 0.5) / (df + 0.5) + 1.0)
+
+
+@dataclass(frozen=True)
+class Where:
+    """Payload values a search keeps to; None: any."""
+
+    category: str | None = None
+    product: str | None = None
+
+
+ANYWHERE = Where()
 
 
 @dataclass(frozen=True)
@@ -78,6 +89,7 @@ class Mirror:
         self.ids = [r[0] for r in records]
         self.payloads = [r[1] for r in records]
         self.categories = np.array([str(p.get("category", "")) for p in self.payloads], dtype=object)
+        self.products = np.array([str(p.get("product", "")) for p in self.payloads], dtype=object)
         names = {name for r in records for name in r[2]}
         self._sparse = {name: _SparseIndex([r[2].get(name) for r in records]) for name in names}
         dense = [r[3] for r in records if r[3] is not None]
@@ -90,27 +102,30 @@ class Mirror:
     def has_dense(self) -> bool:
         return self._dense is not None
 
-    def _mask(self, category: str | None) -> npt.NDArray[np.bool_] | None:
-        return None if not category else self.categories == category
+    def _mask(self, where: Where) -> npt.NDArray[np.bool_] | None:
+        mask: npt.NDArray[np.bool_] | None = None
+        for values, wanted in ((self.categories, where.category), (self.products, where.product)):
+            if wanted:
+                match = values == wanted
+                mask = match if mask is None else mask & match
+        return mask
 
-    def sparse_rank(
-        self, query: SparseVec, depth: int, category: str | None = None, name: str = "bm25"
-    ) -> list[Ranked]:
+    def sparse_rank(self, query: SparseVec, depth: int, where: Where = ANYWHERE, name: str = "bm25") -> list[Ranked]:
         """Chunks by BM25 score of sparse vector ``name``, as Qdrant computes it with ``Modifier.IDF``."""
         index = self._sparse.get(name)
         scores = index.scores(query) if index is not None and depth > 0 else None
         if scores is None:
             return []
-        mask = self._mask(category)
+        mask = self._mask(where)
         if mask is not None:
             scores = np.where(mask, scores, -np.inf)
         return self._top(scores, depth)
 
-    def dense_rank(self, query: npt.NDArray[np.float32], depth: int, category: str | None = None) -> list[Ranked]:
+    def dense_rank(self, query: npt.NDArray[np.float32], depth: int, where: Where = ANYWHERE) -> list[Ranked]:
         if self._dense is None or depth <= 0 or not len(self):
             return []
         scores = (self._dense @ query.astype(np.float32)).astype(np.float64)
-        mask = self._mask(category)
+        mask = self._mask(where)
         if mask is not None:
             scores = np.where(mask, scores, -np.inf)
         return self._top(scores, depth)

@@ -102,11 +102,14 @@ def cmd_kb_search(args: argparse.Namespace, settings: Settings) -> int:
         qdrant = open_qdrant(settings.QDRANT_PATH, settings.QDRANT_URL, settings.QDRANT_API_KEY)
         try:
             kb = KnowledgeBase(qdrant, settings.KB_COLLECTION)
-            hits = await kb.search(args.query, limit=args.limit, category=args.category, mode=args.mode)
+            hits = await kb.search(
+                args.query, limit=args.limit, category=args.category, mode=args.mode, product=args.product
+            )
         finally:
             await qdrant.close()
         for rank, hit in enumerate(hits, 1):
-            say(f"{rank:2}. {hit.title}  [{hit.article_id}, {hit.category}, score {hit.score:.4f}]")
+            where = f"{hit.category}, {hit.product}" if hit.product else hit.category
+            say(f"{rank:2}. {hit.title}  [{hit.article_id}, {where}, score {hit.score:.4f}]")
             say(f"    {hit.snippet}")
         if not hits:
             say("no matching articles")
@@ -213,13 +216,14 @@ def cmd_bench_kb(args: argparse.Namespace, settings: Settings) -> int:
 def register(sub: Any) -> None:
     kb = sub.add_parser("kb", help="knowledge base: ingest and search help articles")
     kb_sub = kb.add_subparsers(dest="kb_command", required=True)
-    ingest = kb_sub.add_parser("ingest", help="load help articles (Markdown, JSONL, folders) into Qdrant")
+    ingest = kb_sub.add_parser("ingest", help="load help articles (Markdown, HTML, JSONL, folders) into Qdrant")
     ingest.add_argument("paths", nargs="*", type=Path, help="files or folders (default: the demo articles)")
     ingest.set_defaults(func=cmd_kb_ingest)
     search = kb_sub.add_parser("search", help="search the knowledge base as the agents do")
     search.add_argument("query")
     search.add_argument("--limit", type=int, default=5)
     search.add_argument("--category", default=None, help="only articles of this category")
+    search.add_argument("--product", default=None, help="only articles of this product (front matter `product:`)")
     search.add_argument("--mode", choices=["hybrid", "bm25", "dense"], default="hybrid")
     search.set_defaults(func=cmd_kb_search)
 

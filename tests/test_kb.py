@@ -161,6 +161,57 @@ async def test_category_filter_keeps_only_that_category(kb: KnowledgeBase) -> No
     assert "rate-limits" in {hit.article_id for hit in await kb.search("API request limits")}
 
 
+def write_product_articles(folder: Path) -> Path:
+    """Two products with the same kind of article: only the product tells them apart."""
+    folder.mkdir()
+    for product, word in (("Mobile app", "app"), ("Web dashboard", "dashboard")):
+        slug = word.lower()
+        (folder / f"reset-{slug}.md").write_text(
+            f"---\ntitle: Resetting your password in the {word}\ncategory: account\nproduct: {product}\n---\n"
+            f"Use Forgot password on the {word} sign-in screen; the reset e-mail expires after one hour.\n",
+            encoding="utf-8",
+        )
+        (folder / f"invoices-{slug}.md").write_text(
+            f"---\ntitle: Downloading invoices from the {word}\ncategory: billing\nproduct: {product}\n---\n"
+            f"Invoices for your password-protected account are under Billing in the {word}.\n",
+            encoding="utf-8",
+        )
+    return folder
+
+
+async def test_product_filter_keeps_only_that_products_articles(client: AsyncQdrantClient, tmp_path: Path) -> None:
+    knowledge = KnowledgeBase(client, collection="products")
+    await knowledge.ensure_collection()
+    await knowledge.ingest(load_articles([write_product_articles(tmp_path / "kb")]))
+    query = "I forgot my password"
+
+    everything = await knowledge.search(query, limit=10)
+    assert {h.product for h in everything} == {"Mobile app", "Web dashboard"}
+    for path in ("local", "server"):
+        knowledge._local = path == "local"
+        app = await knowledge.search(query, limit=10, product="Mobile app")
+        assert [h.article_id for h in app][:1] == ["reset-app"], path
+        assert {h.product for h in app} == {"Mobile app"}, path
+        both = await knowledge.search(query, limit=10, product="Web dashboard", category="account")
+        assert [h.article_id for h in both] == ["reset-dashboard"], path
+        assert await knowledge.search(query, product="Desktop client") == [], path
+
+
+async def test_tagging_an_article_with_a_product_reindexes_only_that_article(
+    client: AsyncQdrantClient, help_centre: Path
+) -> None:
+    knowledge = KnowledgeBase(client, collection="retag")
+    await knowledge.ensure_collection()
+    await knowledge.ingest(load_articles([help_centre]))
+    path = help_centre / "refunds.md"
+    path.write_text(path.read_text().replace("category: billing\n", "category: billing\nproduct: Analytics\n"))
+
+    report = await knowledge.ingest(load_articles([help_centre]))
+
+    assert (report.updated, report.unchanged) == (1, len(ARTICLES) - 1)
+    assert [h.article_id for h in await knowledge.search("refund annual plan", product="Analytics")] == ["refunds"]
+
+
 @pytest.mark.parametrize("query", ["", "   ", "the and of it is", "?!"])
 async def test_query_without_searchable_words_returns_nothing(kb: KnowledgeBase, query: str) -> None:
     assert await kb.search(query) == []
@@ -286,6 +337,80 @@ def test_malformed_markdown_names_the_file(tmp_path: Path, text: str, line: int 
         load_articles([path])
     if line is not None:
         assert f"broken-article.md:{line}:" in str(caught.value)
+
+
+HELP_PAGE = """<!doctype html>
+<html><head>
+  <title>Exporting data to S3</title>
+  <meta name="category" content="technical"><meta name="product" content="Analytics">
+  <meta name="keywords" content="export, s3, bucket">
+  <link rel="canonical" href="https://help.example.com/s3-export">
+  <style>.hidden { display: none }</style><script>trackPageView("zebrafish")</script>
+</head><body>
+  <nav><a href="/">Help centre</a> &gt; <a href="/data">Data</a></nav>
+  <header><h1>Exporting data to S3</h1></header>
+  <article>
+    <p>Nightly exports write one <strong>Parquet</strong> file per table to your bucket.</p>
+    <h2>Access denied errors</h2>
+    <p>An export that fails with <em>AccessDenied</em> means the bucket policy no longer trusts our role.</p>
+    <ol><li>Open the bucket policy</li><li>Add the role ARN &amp; save</li></ol>
+    <table><tr><th>Plan</th><th>Exports</th></tr><tr><td>Pro</td><td>daily</td></tr></table>
+  </article>
+  <footer>© Lumora · Privacy</footer>
+</body></html>
+"""
+
+
+def test_html_pages_load_with_their_metadata_headings_and_text(tmp_path: Path) -> None:
+    (tmp_path / "s3-export.html").write_text(HELP_PAGE, encoding="utf-8")
+
+    (article,) = load_articles([tmp_path])
+
+    assert (article.id, article.title, article.category, article.product) == (
+        "s3-export",
+        "Exporting data to S3",
+        "technical",
+        "Analytics",
+    )
+    assert article.tags == ("export", "s3", "bucket") and article.url == "https://help.example.com/s3-export"
+    assert "## Access denied errors" in article.body.splitlines()
+    assert "- Add the role ARN & save" in article.body.splitlines() and "Pro | daily" in article.body
+    assert "one Parquet file per table" in article.body
+    for furniture in ("zebrafish", "hidden", "Help centre", "Privacy", "# Exporting data to S3"):
+        assert furniture not in article.body
+    (chunk,) = chunk_article(article)  # a short page: one chunk, its headings kept in the indexed text
+    assert chunk.text.startswith("Exporting data to S3") and "Access denied errors" in chunk.text
+
+
+async def test_an_html_article_is_found_by_its_text(client: AsyncQdrantClient, tmp_path: Path) -> None:
+    (tmp_path / "s3-export.html").write_text(HELP_PAGE, encoding="utf-8")
+    knowledge = KnowledgeBase(client, collection="html")
+    await knowledge.ensure_collection()
+    await knowledge.ingest(load_articles([tmp_path]))
+
+    (hit,) = await knowledge.search("export fails with AccessDenied on my bucket", limit=1)
+    assert (hit.article_id, hit.product) == ("s3-export", "Analytics")
+    assert await knowledge.search("zebrafish", mode="bm25") == [], "script text is not indexed"
+
+
+def test_jsonl_content_in_html_is_read_as_html(tmp_path: Path) -> None:
+    path = tmp_path / "export.jsonl"
+    content = "<h1>Refunds</h1><p>Annual plans are refunded within <b>30 days</b>.</p><h2>How</h2><p>Open Billing.</p>"
+    row = {"id": "refunds", "title": "Refunds", "content": content, "product": "Analytics"}
+    path.write_text(json.dumps(row) + "\n", encoding="utf-8")
+
+    (article,) = load_articles([path])
+
+    assert article.body == "Annual plans are refunded within 30 days.\n\n## How\n\nOpen Billing."
+    assert article.product == "Analytics"
+
+
+def test_an_html_page_without_a_title_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "untitled.htm"
+    path.write_text("<html><body><p>Some text, but no title anywhere.</p></body></html>", encoding="utf-8")
+
+    with pytest.raises(ValueError, match=r"untitled\.htm:1: .*no <title> and no <h1>"):
+        load_articles([path])
 
 
 def test_malformed_jsonl_names_the_file_and_line(tmp_path: Path) -> None:
