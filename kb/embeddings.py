@@ -14,6 +14,7 @@ sentences/s on two cores depending on length, and good enough paired with BM25 i
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import importlib.util
 import logging
@@ -203,6 +204,8 @@ class Embedder:
             options.intra_op_num_threads = self._threads or usable_cpus()
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             session = ort.InferenceSession(graph, sess_options=options, providers=["CPUExecutionProvider"])
+            del graph
+            _return_freed_heap()
             self._tokenizer = tokenizer
             self._outputs = outputs
             self._session = session
@@ -309,6 +312,21 @@ class Embedder:
     def embed_one(self, text: str, *, persist: bool = True) -> Vectors:
         vector: Vectors = self.embed([text], persist=persist)[0]
         return vector
+
+
+def _return_freed_heap() -> None:
+    """Hand the heap that loading freed back to the OS (glibc only; elsewhere a no-op).
+
+    Parsing and serialising the 23 MB graph leaves ~40 MB of freed but fragmented heap behind,
+    which a long-running worker would otherwise carry for good. Measured RSS of a process after
+    loading and one embedding: 340 MB without this, 267 MB with it (300 MB when the session was
+    loaded from the file path, before the layer outputs).
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _with_layer_outputs(model: Any) -> tuple[bytes, dict[int, str]]:
