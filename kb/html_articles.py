@@ -100,7 +100,8 @@ class _Converter(HTMLParser):
         elif tag == "br":
             self._break()
         elif tag in _BLOCKS:
-            self._break(blank=True)
+            if "".join(self._line).strip() != "-":  # <li><p>…: the paragraph stays on the bullet's line
+                self._break(blank=True)
             if tag == "pre":
                 self._pre += 1
 
