@@ -210,6 +210,12 @@ class Embedder:
             self._outputs = outputs
             self._session = session
 
+    def layers(self) -> list[int]:
+        """The layers ``embed_layers`` can pool (loads the model)."""
+        if self._session is None:
+            self._load()
+        return sorted(self._outputs)
+
     def embed(
         self,
         texts: Sequence[str],

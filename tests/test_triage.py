@@ -13,7 +13,7 @@ from sklearn.pipeline import FeatureUnion
 
 from activities.triage import TriageActivities, TriageInput
 from domain.models import Category, Sentiment
-from kb.embeddings import Embedder
+from kb.embeddings import LAYERS, Embedder
 from supportctl.main import main as supportctl_main
 from triage import classifier, sentiment
 from triage.categories import LABEL_TO_CATEGORY, to_category
@@ -181,7 +181,7 @@ def test_a_model_saved_before_the_inner_layer_existed_still_loads_and_predicts(
     rows = intent_rows()
     texts, labels = [r["text"] for r in rows], [r["intent"] for r in rows]
     last_layer_only = FeatureUnion([("words", TfidfVectorizer()), ("minilm", SentenceEmbeddings(inner_layer=None))])
-    monkeypatch.setattr(classifier, "_features", lambda embeddings: last_layer_only)
+    monkeypatch.setattr(classifier, "_features", lambda *_args: last_layer_only)
     old = TextClassifier.train(texts, labels, embeddings="on")
     getstate = SentenceEmbeddings.__getstate__
 
@@ -199,6 +199,22 @@ def test_a_model_saved_before_the_inner_layer_existed_still_loads_and_predicts(
     questions = ["the plastic you mailed me is still not here", "what was my login PIN again"]
     assert [p.label for p in loaded.predict_many(questions)] == [p.label for p in old.predict_many(questions)]
     assert [p.confidence for p in loaded.predict_many(questions)] == [p.confidence for p in old.predict_many(questions)]
+
+
+def test_a_model_file_without_the_inner_layer_still_trains_on_the_sentence_embedding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """EMBEDDING_MODEL_PATH may point at another export of the model, its inner tensors named otherwise."""
+    embedder = Embedder()
+    embedder._load()
+    embedder._outputs = {LAYERS: embedder._outputs[LAYERS]}
+    monkeypatch.setattr(classifier, "shared_embedder", lambda: embedder)
+    rows = intent_rows()
+
+    model = TextClassifier.train([r["text"] for r in rows], [r["intent"] for r in rows], embeddings="on")
+
+    assert model.info.features == "tfidf-words+chars+all-MiniLM-L6-v2-onnx-int8"
+    assert model.predict("the plastic you mailed me is still not here").label == "card_arrival"
 
 
 def test_training_and_evaluation_cache_vectors_on_disk_but_triaging_a_ticket_does_not(

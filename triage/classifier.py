@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import json
+import logging
 import pickle
 import random
 from collections.abc import Callable, Sequence
@@ -70,6 +71,7 @@ _PERSIST_EMBEDDINGS: contextvars.ContextVar[bool] = contextvars.ContextVar("pers
 
 EmbeddingMode = Literal["auto", "on", "off"]
 Progress = Callable[[str], None]
+log = logging.getLogger("triage")
 
 
 @dataclass(frozen=True)
@@ -221,14 +223,24 @@ def wants_nb_weighting(labels: Sequence[str]) -> bool:
     return len(labels) >= NB_MIN_EXAMPLES_PER_LABEL * len(set(labels))
 
 
-def _features(embeddings: bool) -> FeatureUnion:
+def _features(embeddings: bool, inner_layer: int | None = INNER_LAYER) -> FeatureUnion:
     parts: list[tuple[str, Any]] = [
         ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)),
         ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2)),
     ]
     if embeddings:
-        parts.append(("minilm", SentenceEmbeddings()))
+        parts.append(("minilm", SentenceEmbeddings(inner_layer=inner_layer)))
     return FeatureUnion(parts)
+
+
+def _usable_inner_layer() -> int | None:
+    """``INNER_LAYER`` when the embedding model exposes it. A model file swapped in through
+    ``EMBEDDING_MODEL_PATH`` may be another export whose inner tensors are named otherwise: its
+    classifier is then trained on the sentence embedding alone rather than not at all."""
+    if INNER_LAYER in shared_embedder().layers():
+        return INNER_LAYER
+    log.warning("the embedding model does not expose layer %d; training on its sentence embedding alone", INNER_LAYER)
+    return None
 
 
 def wants_embeddings(texts: Sequence[str], mode: EmbeddingMode = "auto") -> bool:
@@ -261,9 +273,9 @@ def _fit(
     return pipeline
 
 
-def _describe(embeddings: bool, nb: bool) -> str:
+def _describe(embeddings: bool, nb: bool, inner_layer: int | None = INNER_LAYER) -> str:
     if embeddings:
-        return f"tfidf-words+chars+{MODEL_ID}+layer{INNER_LAYER}"
+        return f"tfidf-words+chars+{MODEL_ID}" + (f"+layer{inner_layer}" if inner_layer is not None else "")
     return "tfidf-words+chars+nbsvm" if nb else "tfidf-words+chars"
 
 
@@ -296,7 +308,8 @@ class TextClassifier:
         say = progress or (lambda _msg: None)
         use_embeddings = wants_embeddings(texts, embeddings)
         use_nb = wants_nb_weighting(labels) and not use_embeddings
-        features = _features(use_embeddings)
+        inner_layer = _usable_inner_layer() if use_embeddings else None
+        features = _features(use_embeddings, inner_layer)
         embedding: SentenceEmbeddings | None = features.transformer_list[-1][1] if use_embeddings else None
         if embedding is not None:
             say(f"embedding {len(texts)} texts with {MODEL_ID} (remembered for the final fit)")
@@ -325,7 +338,7 @@ class TextClassifier:
             training_data_sha256=data_hash(texts, labels),
             n_train=len(texts),
             created_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
-            features=_describe(use_embeddings, use_nb),
+            features=_describe(use_embeddings, use_nb, inner_layer),
             metrics=metrics,
         )
         info.version = f"{info.created_at.replace('-', '').replace(':', '')[:15]}Z-{info.training_data_sha256[:8]}"
