@@ -110,6 +110,7 @@ def cmd_kb_search(args: argparse.Namespace, settings: Settings) -> int:
         for rank, hit in enumerate(hits, 1):
             where = f"{hit.category}, {hit.product}" if hit.product else hit.category
             say(f"{rank:2}. {hit.title}  [{hit.article_id}, {where}, score {hit.score:.4f}]")
+            say(f"    {hit.url}")
             say(f"    {hit.snippet}")
         if not hits:
             say("no matching articles")

@@ -21,6 +21,7 @@ from kb.evaluation import score_rankings
 from kb.index import SNIPPET_CHARS, fuse, query_windows
 from kb.mirror import Ranked
 from kb.sparse import encode_document, encode_query, term_index, tokenize
+from settings import get_settings
 from supportctl.main import main as supportctl_main
 
 TAU2_KB = Path("/work/shared/datasets/tau2_banking_knowledge/kb_documents.jsonl")
@@ -630,6 +631,26 @@ def test_eval_retrieval_with_a_missing_file_exits_2(tmp_path: Path, capsys: pyte
     code = supportctl_main(["eval", "retrieval", "--kb", str(tmp_path / "nope.jsonl"), "--qrels", "q.jsonl"])
 
     assert code == 2 and "no such file" in capsys.readouterr().err
+
+
+def test_kb_cli_ingests_a_folder_and_searches_one_product(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("QDRANT_PATH", str(tmp_path / "qdrant"))
+    monkeypatch.setenv("QDRANT_URL", "")
+    get_settings.cache_clear()  # the CLI reads QDRANT_PATH from the environment set above
+    folder = write_product_articles(tmp_path / "kb")
+    try:
+        assert supportctl_main(["kb", "ingest", str(folder)]) == 0
+        assert "4 articles (4 added" in capsys.readouterr().out
+        assert supportctl_main(["kb", "search", "I forgot my password", "--product", "Web dashboard"]) == 0
+    finally:
+        get_settings.cache_clear()
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith(
+        " 1. Resetting your password in the dashboard  [reset-dashboard, account, Web"
+    )
+    assert "https://help.lumora.example/articles/reset-dashboard" in out and "reset-app" not in out
 
 
 def test_kb_ingest_of_a_missing_path_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
