@@ -31,7 +31,7 @@ from urllib.parse import quote
 
 import yaml
 
-from kb.html_articles import looks_like_html, parse_html
+from kb.html_articles import declared_charset, looks_like_html, parse_html
 
 ARTICLE_URL = "https://help.lumora.example/articles/{id}"
 DEFAULT_CATEGORY = "general"
@@ -102,11 +102,18 @@ def _expand(paths: Iterable[Path]) -> Iterator[Path]:
 
 
 def _load_file(path: Path) -> list[tuple[str, Article]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{path}:1: not valid UTF-8 ({exc.reason})") from exc
     suffix = path.suffix.lower()
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        declared = declared_charset(raw) if suffix in HTML_SUFFIXES else None
+        if declared is None:
+            raise ValueError(f"{path}:1: not valid UTF-8 ({exc.reason})") from exc
+        try:  # an older page in the charset its <meta> declares, as a browser would read it
+            text = raw.decode(declared)
+        except (LookupError, UnicodeDecodeError) as declared_exc:
+            raise ValueError(f"{path}:1: not valid UTF-8, nor the {declared!r} it declares") from declared_exc
     if suffix in MARKDOWN_SUFFIXES:
         return [(f"{path}:1", parse_markdown(text, path))]
     if suffix in HTML_SUFFIXES:

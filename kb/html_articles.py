@@ -23,6 +23,16 @@ _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 3, "h5": 3, "h6": 3}
 _MARKUP = re.compile(r"</(p|div|h[1-6]|li|ul|ol|table|tr|td|section|article|span|a|strong|em)\s*>|<br\s*/?>", re.I)
 
 
+_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.I)
+
+
+def declared_charset(raw: bytes) -> str | None:
+    """The charset a page declares in a ``<meta>`` tag near its top (``charset=`` or the older
+    ``http-equiv`` form), as browsers look for it: in the first 1,024 bytes."""
+    found = _CHARSET.search(raw[:1024])
+    return found.group(1).decode("ascii").lower() if found else None
+
+
 def looks_like_html(text: str) -> bool:
     return bool(_MARKUP.search(text))
 

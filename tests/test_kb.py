@@ -407,6 +407,19 @@ def test_jsonl_content_in_html_is_read_as_html(tmp_path: Path) -> None:
     assert article.product == "Analytics"
 
 
+def test_an_older_html_page_is_read_in_the_charset_it_declares(tmp_path: Path) -> None:
+    page = '<html><head><meta http-equiv="Content-Type" content="text/html; charset=windows-1252">'
+    page += "<title>Café menu</title></head><body><p>Crème brûlée – € 5</p></body></html>"
+    (tmp_path / "menu.html").write_bytes(page.encode("cp1252"))
+    (tmp_path / "undeclared.html").write_bytes(page.replace("; charset=windows-1252", "").encode("cp1252"))
+
+    (article,) = load_articles([tmp_path / "menu.html"])
+
+    assert (article.title, article.body) == ("Café menu", "Crème brûlée – € 5")
+    with pytest.raises(ValueError, match=r"undeclared\.html:1: not valid UTF-8"):
+        load_articles([tmp_path / "undeclared.html"])
+
+
 def test_an_html_page_without_a_title_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "untitled.htm"
     path.write_text("<html><body><p>Some text, but no title anywhere.</p></body></html>", encoding="utf-8")
