@@ -11,6 +11,7 @@ name="category|product|tags|keywords|id">`` and ``<link rel="canonical">``.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from html.parser import HTMLParser
 
 # A page's <header> often holds the article's <h1>, so it stays; navigation and footers go.
@@ -19,10 +20,9 @@ _BLOCKS = frozenset(
     {"p", "div", "section", "article", "main", "blockquote", "pre", "ul", "ol", "table", "dl", "dd", "dt", "figure"}
 )
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 3, "h5": 3, "h6": 3}
-# Text that looks like HTML markup rather than Markdown: a JSONL export's ``content`` field often is.
-_MARKUP = re.compile(r"</(p|div|h[1-6]|li|ul|ol|table|tr|td|section|article|span|a|strong|em)\s*>|<br\s*/?>", re.I)
-
-
+# Block-level markup: a JSONL export's ``content`` in HTML has it; Markdown with a little inline
+# HTML ("press <b>Save</b>") does not, and must stay Markdown.
+_BLOCK_MARKUP = re.compile(r"</(p|div|h[1-6]|li|ul|ol|table|section|article)\s*>", re.I)
 _CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.I)
 
 
@@ -34,17 +34,18 @@ def declared_charset(raw: bytes) -> str | None:
 
 
 def looks_like_html(text: str) -> bool:
-    return bool(_MARKUP.search(text))
+    """True for a document written in HTML: it opens with a tag and has block-level markup."""
+    return text.lstrip().startswith("<") and bool(_BLOCK_MARKUP.search(text))
 
 
+@dataclass(frozen=True)
 class HtmlPage:
     """What an HTML article page says: title, metadata and its body as Markdown."""
 
-    def __init__(self, title: str, meta: dict[str, str], canonical: str, body: str) -> None:
-        self.title = title
-        self.meta = meta
-        self.canonical = canonical
-        self.body = body
+    title: str
+    meta: dict[str, str]
+    canonical: str
+    body: str
 
 
 def parse_html(markup: str, title: str = "") -> HtmlPage:

@@ -407,6 +407,16 @@ def test_jsonl_content_in_html_is_read_as_html(tmp_path: Path) -> None:
     assert article.product == "Analytics"
 
 
+def test_markdown_content_with_inline_html_stays_markdown(tmp_path: Path) -> None:
+    path = tmp_path / "kb.jsonl"
+    content = "## Saving\n\nPress <b>Save</b>, then <a href='/x'>reload</a> the page.\n\n## Undo\n\nPress Undo."
+    path.write_text(json.dumps({"id": "save", "title": "Saving", "content": content}) + "\n", encoding="utf-8")
+
+    (article,) = load_articles([path])
+
+    assert article.body == content
+
+
 def test_an_older_html_page_is_read_in_the_charset_it_declares(tmp_path: Path) -> None:
     page = '<html><head><meta http-equiv="Content-Type" content="text/html; charset=windows-1252">'
     page += "<title>Café menu</title></head><body><p>Crème brûlée – € 5</p></body></html>"
