@@ -70,6 +70,13 @@ WHOLE_QUERY_WORDS = 100
 # Part of every fingerprint: bump it when chunking or encoding changes so the next ingest
 # rewrites every article instead of mixing old and new vectors.
 PIPELINE_VERSION = f"3:{MODEL_ID}"
+# Keyword and integer indexes for the payload fields searches and the ingest ledger filter on.
+PAYLOAD_INDEXES = (
+    ("category", models.PayloadSchemaType.KEYWORD),
+    ("product", models.PayloadSchemaType.KEYWORD),
+    ("article_id", models.PayloadSchemaType.KEYWORD),
+    ("chunk_no", models.PayloadSchemaType.INTEGER),
+)
 _POINT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://help.lumora.example/kb/chunks")
 _LEDGER_FIELDS = ["article_id", "fingerprint"]
 _HEADING_MARK = re.compile(r"^#{1,6}\s+", re.MULTILINE)
@@ -224,6 +231,9 @@ class KnowledgeBase:
             vectors = info.config.params.vectors
             dense_names = set(vectors) if isinstance(vectors, dict) else set()
             if {VECTOR_NAME, TITLE_NAME} <= set(sparse) and dense_names == ({DENSE_NAME} if self._dense else set()):
+                if not self._local:  # a server collection made before an index existed (product) gets it now
+                    indexed = set(info.payload_schema or {})
+                    await self._create_payload_indexes([f for f in PAYLOAD_INDEXES if f[0] not in indexed])
                 return False
             log.warning(
                 "collection %r has vectors %s from an older pipeline: recreating it empty (run `supportctl kb ingest`)",
@@ -242,18 +252,16 @@ class KnowledgeBase:
                 name: models.SparseVectorParams(modifier=models.Modifier.IDF) for name in (VECTOR_NAME, TITLE_NAME)
             },
         )
+        await self._create_payload_indexes(PAYLOAD_INDEXES)
+        self._mirror = None
+        return True
+
+    async def _create_payload_indexes(self, fields: Sequence[tuple[str, models.PayloadSchemaType]]) -> None:
         with warnings.catch_warnings():
             # Local mode accepts payload indexes but warns that it ignores them; servers use them.
             warnings.filterwarnings("ignore", message="Payload indexes have no effect", category=UserWarning)
-            for name, schema in (
-                ("category", models.PayloadSchemaType.KEYWORD),
-                ("product", models.PayloadSchemaType.KEYWORD),
-                ("article_id", models.PayloadSchemaType.KEYWORD),
-                ("chunk_no", models.PayloadSchemaType.INTEGER),
-            ):
+            for name, schema in fields:
                 await self._client.create_payload_index(self._collection, name, field_schema=schema)
-        self._mirror = None
-        return True
 
     async def warm_up(self) -> None:
         """Load the embedding model and (local mode) build the search mirror now, not on the first query."""

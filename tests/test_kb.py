@@ -198,6 +198,31 @@ async def test_product_filter_keeps_only_that_products_articles(client: AsyncQdr
         assert await knowledge.search(query, product="Desktop client") == [], path
 
 
+async def test_a_server_collection_from_before_the_product_filter_gets_its_index(
+    kb: KnowledgeBase, client: AsyncQdrantClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created: list[str] = []
+    original = client.create_payload_index
+
+    async def create_payload_index(collection: str, field_name: str, **kwargs: Any) -> Any:
+        created.append(field_name)
+        return await original(collection, field_name, **kwargs)
+
+    monkeypatch.setattr(client, "create_payload_index", create_payload_index)
+    info = await client.get_collection(kb.collection)
+    # What a server reports for a collection indexed before `product` existed.
+    monkeypatch.setattr(info, "payload_schema", dict.fromkeys(["category", "article_id", "chunk_no"]))
+
+    async def get_collection(_name: str) -> Any:
+        return info
+
+    monkeypatch.setattr(client, "get_collection", get_collection)
+    kb._local = False
+
+    assert await kb.ensure_collection() is False, "the collection and its points are kept"
+    assert created == ["product"]
+
+
 async def test_tagging_an_article_with_a_product_reindexes_only_that_article(
     client: AsyncQdrantClient, help_centre: Path
 ) -> None:
