@@ -18,6 +18,7 @@ from supportctl.main import main as supportctl_main
 from triage import classifier, sentiment
 from triage.categories import LABEL_TO_CATEGORY, to_category
 from triage.classifier import DEMO_EXAMPLES, SentenceEmbeddings, TextClassifier, load_or_train, read_examples
+from triage.evaluation import error_report
 
 BANKING77 = Path("/work/shared/datasets/banking77")
 IT_TICKETS = Path("/work/shared/datasets/it_service_tickets/train.jsonl")
@@ -314,6 +315,21 @@ def test_eval_triage_trains_on_train_only_and_prints_json_last(
     assert result["n"] == 6 and result["n_train"] == 12
     assert 0.5 <= result["accuracy"] <= 1.0 and 0.0 <= result["macro_f1"] <= 1.0
     assert "train:" in out.err, "progress goes to stderr"
+    assert "weakest labels (F1 on the test set): " in out.err
+
+
+def test_the_error_report_names_the_weakest_labels_and_the_commonest_mix_ups() -> None:
+    truth = ["card_arrival"] * 4 + ["card_delivery_estimate"] * 4 + ["passcode_forgotten"] * 2
+    predicted = ["card_arrival"] * 2 + ["card_delivery_estimate"] * 2 + ["card_delivery_estimate"] * 3
+    predicted += ["card_arrival"] + ["passcode_forgotten"] * 2
+
+    weakest, mixups = error_report(truth, predicted, top=2)
+
+    assert weakest == "weakest labels (F1 on the test set): card_arrival 0.57 (n 4), card_delivery_estimate 0.67 (n 4)"
+    assert mixups == (
+        "most frequent mix-ups (true → predicted): card_arrival → card_delivery_estimate ×2, "
+        "card_delivery_estimate → card_arrival ×1"
+    )
 
 
 def test_triage_train_writes_the_artifact_the_worker_loads(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
