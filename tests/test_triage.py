@@ -17,8 +17,14 @@ from kb.embeddings import LAYERS, Embedder
 from supportctl.main import main as supportctl_main
 from triage import classifier, sentiment
 from triage.categories import LABEL_TO_CATEGORY, to_category
-from triage.classifier import DEMO_EXAMPLES, SentenceEmbeddings, TextClassifier, load_or_train, read_examples
-from triage.evaluation import error_report
+from triage.classifier import (
+    DEMO_EXAMPLES,
+    SentenceEmbeddings,
+    TextClassifier,
+    error_report,
+    load_or_train,
+    read_examples,
+)
 
 BANKING77 = Path("/work/shared/datasets/banking77")
 IT_TICKETS = Path("/work/shared/datasets/it_service_tickets/train.jsonl")
@@ -315,7 +321,7 @@ def test_eval_triage_trains_on_train_only_and_prints_json_last(
     assert result["n"] == 6 and result["n_train"] == 12
     assert 0.5 <= result["accuracy"] <= 1.0 and 0.0 <= result["macro_f1"] <= 1.0
     assert "train:" in out.err, "progress goes to stderr"
-    assert "weakest labels (F1 on the test set): " in out.err
+    assert "weakest labels (F1 on the held-out examples): " in out.err
 
 
 def test_the_error_report_names_the_weakest_labels_and_the_commonest_mix_ups() -> None:
@@ -325,7 +331,9 @@ def test_the_error_report_names_the_weakest_labels_and_the_commonest_mix_ups() -
 
     weakest, mixups = error_report(truth, predicted, top=2)
 
-    assert weakest == "weakest labels (F1 on the test set): card_arrival 0.57 (n 4), card_delivery_estimate 0.67 (n 4)"
+    assert weakest == (
+        "weakest labels (F1 on the held-out examples): card_arrival 0.57 (n 4), card_delivery_estimate 0.67 (n 4)"
+    )
     assert mixups == (
         "most frequent mix-ups (true → predicted): card_arrival → card_delivery_estimate ×2, "
         "card_delivery_estimate → card_arrival ×1"
@@ -343,7 +351,9 @@ def test_triage_train_writes_the_artifact_the_worker_loads(tmp_path: Path, capsy
     assert code == 0 and out.exists()
     model = load_or_train(out)  # what the worker does at start-up
     assert model.info.label_field == "queue" and sorted(model.labels) == sorted(INTENTS)
-    assert model.info.version in capsys.readouterr().out
+    printed = capsys.readouterr()
+    assert model.info.version in printed.out
+    assert "weakest labels (F1 on the held-out examples): " in printed.err, "the held-out slice's errors are reported"
 
 
 def test_triage_train_with_a_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -24,6 +24,7 @@ import json
 import logging
 import pickle
 import random
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -64,6 +65,7 @@ NB_ALPHA = 0.3  # smoothing added to each label's summed TF-IDF weight of a feat
 NB_POWER = 0.5  # features scaled by sign(r)·|r|^power, r the log-count ratio (measured 0.25-1.5; 1 = classic NB-SVM)
 HOLDOUT_FRACTION = 0.1
 HOLDOUT_SEED = 13
+REPORT_TOP = 5  # weakest labels and most frequent mix-ups reported after a measurement
 
 # Whether sentence vectors go through the embedder's disk cache. Training texts and evaluation
 # sets come back (a second run, another model on the same data): yes. Tickets being triaged are
@@ -326,6 +328,8 @@ class TextClassifier:
                 )
                 predicted = [str(p) for p in probe.predict([texts[i] for i in test_idx])]
                 metrics = score([labels[i] for i in test_idx], predicted)
+                for line in error_report([labels[i] for i in test_idx], predicted):
+                    say(line)
         kind = "TF-IDF + sentence embeddings" if use_embeddings else "TF-IDF, NB-SVM" if use_nb else "TF-IDF"
         say(f"training on {len(texts)} examples ({kind})")
         pipeline = _fit(texts, labels, use_embeddings, features, use_nb)
@@ -421,6 +425,24 @@ def score(truth: Sequence[str], predicted: Sequence[str]) -> dict[str, float]:
         "macro_f1": round(float(f1_score(truth, predicted, average="macro", zero_division=0)), 4),
         "n": len(truth),
     }
+
+
+def error_report(truth: Sequence[str], predicted: Sequence[str], top: int = REPORT_TOP) -> list[str]:
+    """Where the model goes wrong, for the team that owns the labels: the labels it gets least
+    right (F1 on the held-out examples) and the mix-ups it makes most often, each at most ``top``."""
+    from sklearn.metrics import precision_recall_fscore_support
+
+    labels = sorted(set(truth) | set(predicted))
+    _, _, f1, support = precision_recall_fscore_support(truth, predicted, labels=labels, zero_division=0)
+    weakest = sorted((f, label, n) for label, f, n in zip(labels, f1, support, strict=True) if n)[:top]
+    mixups = Counter((t, p) for t, p in zip(truth, predicted, strict=True) if t != p).most_common(top)
+    worst = ", ".join(f"{label} {f:.2f} (n {n})" for f, label, n in weakest)
+    lines = [f"weakest labels (F1 on the held-out examples): {worst}"]
+    if mixups:
+        lines.append(
+            "most frequent mix-ups (true → predicted): " + ", ".join(f"{t} → {p} ×{n}" for (t, p), n in mixups)
+        )
+    return lines
 
 
 def data_hash(texts: Sequence[str], labels: Sequence[str]) -> str:

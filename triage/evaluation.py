@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from triage.classifier import EmbeddingMode, TextClassifier, read_examples, score
-
-REPORT_TOP = 5  # labels and mix-ups listed on stderr
+from triage.classifier import EmbeddingMode, TextClassifier, error_report, read_examples, score
 
 
 def evaluate_triage(
@@ -50,20 +47,3 @@ def evaluate_triage(
         }
     )
     return result
-
-
-def error_report(truth: Sequence[str], predicted: Sequence[str], top: int = REPORT_TOP) -> list[str]:
-    """Where the model goes wrong, for the team that owns the labels: the labels it gets least
-    right (F1 on the test set) and the mix-ups it makes most often, each at most ``top``."""
-    from sklearn.metrics import precision_recall_fscore_support
-
-    labels = sorted(set(truth) | set(predicted))
-    _, _, f1, support = precision_recall_fscore_support(truth, predicted, labels=labels, zero_division=0)
-    weakest = sorted((f, label, n) for label, f, n in zip(labels, f1, support, strict=True) if n)[:top]
-    mixups = Counter((t, p) for t, p in zip(truth, predicted, strict=True) if t != p).most_common(top)
-    lines = ["weakest labels (F1 on the test set): " + ", ".join(f"{label} {f:.2f} (n {n})" for f, label, n in weakest)]
-    if mixups:
-        lines.append(
-            "most frequent mix-ups (true → predicted): " + ", ".join(f"{t} → {p} ×{n}" for (t, p), n in mixups)
-        )
-    return lines
