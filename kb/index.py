@@ -534,12 +534,10 @@ def _hit(score: float, chunk: Ranked) -> KbHit:
 
 
 def _qdrant_filter(where: Where) -> models.Filter | None:
-    conditions = [
-        models.FieldCondition(key=key, match=models.MatchValue(value=value))
-        for key, value in (("category", where.category), ("product", where.product))
-        if value
+    conditions: list[models.Condition] = [
+        models.FieldCondition(key=key, match=models.MatchValue(value=value)) for key, value in where.conditions()
     ]
-    return models.Filter(must=list(conditions)) if conditions else None
+    return models.Filter(must=conditions) if conditions else None
 
 
 def make_snippet(text: str, limit: int = SNIPPET_CHARS) -> str:

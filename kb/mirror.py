@@ -33,6 +33,10 @@ class Where:
     category: str | None = None
     product: str | None = None
 
+    def conditions(self) -> list[tuple[str, str]]:
+        """(payload field, value) for each field the search keeps to."""
+        return [(key, value) for key, value in (("category", self.category), ("product", self.product)) if value]
+
 
 ANYWHERE = Where()
 
@@ -88,8 +92,9 @@ class Mirror:
         """``records``: (point id, payload, sparse vectors by name, dense vector) per chunk."""
         self.ids = [r[0] for r in records]
         self.payloads = [r[1] for r in records]
-        self.categories = np.array([str(p.get("category", "")) for p in self.payloads], dtype=object)
-        self.products = np.array([str(p.get("product", "")) for p in self.payloads], dtype=object)
+        self._filterable = {
+            key: np.array([str(p.get(key, "")) for p in self.payloads], dtype=object) for key in ("category", "product")
+        }
         names = {name for r in records for name in r[2]}
         self._sparse = {name: _SparseIndex([r[2].get(name) for r in records]) for name in names}
         dense = [r[3] for r in records if r[3] is not None]
@@ -104,10 +109,9 @@ class Mirror:
 
     def _mask(self, where: Where) -> npt.NDArray[np.bool_] | None:
         mask: npt.NDArray[np.bool_] | None = None
-        for values, wanted in ((self.categories, where.category), (self.products, where.product)):
-            if wanted:
-                match = values == wanted
-                mask = match if mask is None else mask & match
+        for key, wanted in where.conditions():
+            match = self._filterable[key] == wanted
+            mask = match if mask is None else mask & match
         return mask
 
     def sparse_rank(self, query: SparseVec, depth: int, where: Where = ANYWHERE, name: str = "bm25") -> list[Ranked]:

@@ -326,9 +326,10 @@ class TextClassifier:
                 probe = _fit(
                     [texts[i] for i in train_idx], [labels[i] for i in train_idx], use_embeddings, features, use_nb
                 )
+                truth = [labels[i] for i in test_idx]
                 predicted = [str(p) for p in probe.predict([texts[i] for i in test_idx])]
-                metrics = score([labels[i] for i in test_idx], predicted)
-                for line in error_report([labels[i] for i in test_idx], predicted):
+                metrics = score(truth, predicted)
+                for line in error_report(truth, predicted):
                     say(line)
         kind = "TF-IDF + sentence embeddings" if use_embeddings else "TF-IDF, NB-SVM" if use_nb else "TF-IDF"
         say(f"training on {len(texts)} examples ({kind})")
