@@ -1,7 +1,8 @@
 """Triage activity: sentiment (textblob plus what it misses), category (trained classifier), base priority.
 
 The classifier predicts the labels it was trained on (a team's own intents or queues); the
-product's category comes from mapping that label through ``triage.categories``.
+product's category comes from mapping that label through the team's own map, if the model carries
+one, and then ``triage.categories``. The label itself is kept beside the category.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from temporalio import activity
 from domain.models import TriageResult
 from domain.policy import priority_from_text
 from triage import sentiment
-from triage.categories import to_category
 from triage.classifier import TextClassifier
 
 
@@ -34,10 +34,11 @@ class TriageActivities:
         return TriageResult(
             sentiment=mood,
             polarity=polarity,
-            category=to_category(prediction.label),
+            category=self._classifier.category_of(prediction.label),
             category_confidence=prediction.confidence,
             base_priority=priority,
             priority_reasons=reasons,
+            label=prediction.label,
         )
 
     @activity.defn(name="triage.triage_message")

@@ -123,6 +123,9 @@ class TriageResult(BaseModel):
     category_confidence: float = 0.0
     base_priority: Priority
     priority_reasons: list[str] = Field(default_factory=list)
+    # The trained model's own label (the team's intent or queue) that ``category`` was mapped from;
+    # None in results recorded before it was kept.
+    label: str | None = None
 
 
 class TranscriptEntry(BaseModel):

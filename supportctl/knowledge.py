@@ -12,9 +12,13 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from settings import Settings
+
+if TYPE_CHECKING:
+    from domain.models import Category
+    from triage.classifier import TextClassifier
 
 
 def say(msg: str) -> None:
@@ -98,9 +102,16 @@ def cmd_kb_ingest(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_kb_search(args: argparse.Namespace, settings: Settings) -> int:
     from kb.index import KnowledgeBase, open_qdrant
 
-    async def run() -> None:
+    async def run() -> int:
         qdrant = open_qdrant(settings.QDRANT_PATH, settings.QDRANT_URL, settings.QDRANT_API_KEY)
         try:
+            if not await qdrant.collection_exists(settings.KB_COLLECTION):
+                where = settings.QDRANT_URL or settings.QDRANT_PATH
+                note(
+                    f"error: no knowledge base {settings.KB_COLLECTION!r} in {where}: "
+                    "load articles first with `supportctl kb ingest PATH`"
+                )
+                return 1
             kb = KnowledgeBase(qdrant, settings.KB_COLLECTION)
             hits = await kb.search(
                 args.query, limit=args.limit, category=args.category, mode=args.mode, product=args.product
@@ -114,9 +125,9 @@ def cmd_kb_search(args: argparse.Namespace, settings: Settings) -> int:
             say(f"    {hit.snippet}")
         if not hits:
             say("no matching articles")
+        return 0
 
-    asyncio.run(run())
-    return 0
+    return asyncio.run(run())
 
 
 # --- triage ------------------------------------------------------------------------------------
@@ -129,6 +140,8 @@ def cmd_triage_train(args: argparse.Namespace, settings: Settings) -> int:
         note(f"error: no such file: {args.data}")
         return 2
     out: Path = args.out or settings.DATA_DIR / "models" / "triage.pkl"
+    # Read before training, so a bad map fails in a second rather than after minutes of fitting.
+    own = _read_category_map(args.categories) if args.categories else None
     texts, labels = read_examples(args.data, args.label, args.text_field)
     note(f"{args.data}: {len(texts)} examples, {len(set(labels))} labels in {args.label!r}")
     model = TextClassifier.train(
@@ -140,6 +153,9 @@ def cmd_triage_train(args: argparse.Namespace, settings: Settings) -> int:
         holdout=HOLDOUT_FRACTION,
         progress=note,
     )
+    if own is not None:
+        _apply_category_map(model, own, args.categories)
+    _report_routing(model)
     model.save(out)
     info = model.info
     say(f"triage model {info.version} written to {out} (metadata: {out.with_suffix('.json')})")
@@ -149,6 +165,60 @@ def cmd_triage_train(args: argparse.Namespace, settings: Settings) -> int:
     )
     say("restart the worker to load it")
     return 0
+
+
+def cmd_triage_map(args: argparse.Namespace, settings: Settings) -> int:
+    """Give a trained model the team's label -> category map without training it again."""
+    from triage.classifier import TextClassifier
+
+    path: Path = args.model or settings.DATA_DIR / "models" / "triage.pkl"
+    if _missing([path, args.categories]):
+        note(f"error: no such file: {', '.join(map(str, _missing([path, args.categories])))}")
+        return 2
+    own = _read_category_map(args.categories)
+    model = TextClassifier.load(path)
+    _apply_category_map(model, own, args.categories)
+    _report_routing(model)
+    model.save(path)
+    say(f"triage model {model.info.version} at {path}: {len(model.info.categories)} labels mapped by {args.categories}")
+    say("restart the worker to load it")
+    return 0
+
+
+def _read_category_map(path: Path) -> dict[str, Category]:
+    from triage.categories import parse_category_map
+
+    if not path.exists():
+        raise ValueError(f"no such file: {path}")
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: invalid JSON: {e.msg} (line {e.lineno})") from None
+    return dict(parse_category_map(raw, str(path)))
+
+
+def _apply_category_map(model: TextClassifier, own: dict[str, Category], source: Path) -> None:
+    strangers = model.set_categories(own)
+    if strangers:
+        shown = ", ".join(map(repr, strangers[:10])) + (" …" if len(strangers) > 10 else "")
+        labels = "label" if len(strangers) == 1 else "labels"
+        note(f"warning: {source} maps {len(strangers)} {labels} the model was not trained on (ignored): {shown}")
+
+
+def _report_routing(model: TextClassifier) -> None:
+    """Say which labels route where, so a queue that would route nowhere is seen before deploying."""
+    by_category: dict[str, int] = {}
+    for label in model.labels:
+        cat = model.category_of(label).value
+        by_category[cat] = by_category.get(cat, 0) + 1
+    note("labels per category: " + ", ".join(f"{cat} {n}" for cat, n in sorted(by_category.items())))
+    unmapped = model.unmapped_labels()
+    if unmapped:
+        shown = ", ".join(map(repr, unmapped[:10])) + (" …" if len(unmapped) > 10 else "")
+        note(
+            f"{len(unmapped)} of {len(model.labels)} labels map to no category and route to the general agent: "
+            f'{shown} (map them with `supportctl triage map FILE.json`: {{"label": "account", ...}})'
+        )
 
 
 # --- eval --------------------------------------------------------------------------------------
@@ -237,7 +307,13 @@ def register(sub: Any) -> None:
     train.add_argument("--text-field", default="text")
     train.add_argument("--out", type=Path, default=None, help="artifact path (default: DATA_DIR/models/triage.pkl)")
     train.add_argument("--embeddings", choices=["auto", "on", "off"], default="auto", help=embeddings_help)
+    categories_help = 'JSON object mapping your labels to categories, e.g. {"Access": "account"}'
+    train.add_argument("--categories", type=Path, default=None, help=categories_help)
     train.set_defaults(func=cmd_triage_train)
+    remap = triage_sub.add_parser("map", help="set a trained model's label -> category map (no retraining)")
+    remap.add_argument("categories", type=Path, help=categories_help)
+    remap.add_argument("--model", type=Path, default=None, help="artifact path (default: DATA_DIR/models/triage.pkl)")
+    remap.set_defaults(func=cmd_triage_map)
 
     ev = sub.add_parser("eval", help="measure triage and retrieval quality (last stdout line: JSON)")
     ev_sub = ev.add_subparsers(dest="eval_command", required=True)

@@ -129,9 +129,11 @@ async def test_brief_example_gets_a_grounded_first_reply(stack: Stack) -> None:
     assert "Priya" in reply["body"] and "429" in reply["body"]
     assert any(c["article_id"] == "kb-rate-limits" for c in reply["citations"]), reply["citations"]
 
-    events = await stack.pool.fetch("SELECT kind FROM ticket_events WHERE ticket_id = $1", created["ticket_id"])
+    events = await stack.pool.fetch("SELECT kind, data FROM ticket_events WHERE ticket_id = $1", created["ticket_id"])
     kinds = {e["kind"] for e in events}
     assert {"created", "triaged", "opened", "agent_replied"} <= kinds
+    triaged = next(e["data"] for e in events if e["kind"] == "triaged")
+    assert triaged["label"] == "technical", "the model's own label is kept beside the category"
 
 
 async def test_repeating_a_request_returns_the_same_ticket(stack: Stack) -> None:

@@ -16,7 +16,7 @@ from domain.models import Category, Sentiment
 from kb.embeddings import LAYERS, Embedder
 from supportctl.main import main as supportctl_main
 from triage import classifier, sentiment
-from triage.categories import LABEL_TO_CATEGORY, to_category
+from triage.categories import LABEL_TO_CATEGORY, parse_category_map, to_category
 from triage.classifier import (
     DEMO_EXAMPLES,
     SentenceEmbeddings,
@@ -301,6 +301,55 @@ async def test_the_triage_activity_routes_an_intent_model_through_the_table() ->
     assert 0 < result.category_confidence <= 1
 
 
+async def test_a_teams_own_category_map_routes_labels_the_table_does_not_know(tmp_path: Path) -> None:
+    """A team's queues are not in our table: without its map they all route to the general agent."""
+    rows = [{"text": r["text"], "queue": f"Q-{r['intent']}"} for r in intent_rows()]
+    texts, labels = [r["text"] for r in rows], [r["queue"] for r in rows]
+    model = TextClassifier.train(texts, labels, embeddings="off")
+    question = TriageInput("the card you posted me has not arrived yet")
+    assert (await TriageActivities(model).triage_message(question)).category == Category.GENERAL
+
+    unknown = model.set_categories({"Q-card_arrival": Category.BILLING, "Q-card_arival": Category.ACCOUNT})
+    model.save(tmp_path / "triage.pkl")
+    loaded = TextClassifier.load(tmp_path / "triage.pkl")
+    result = await TriageActivities(loaded).triage_message(question)
+
+    assert unknown == ["Q-card_arival"], "a label the model never saw (a typo) is reported, not kept"
+    assert result.label == "Q-card_arrival" and result.category == Category.BILLING
+    assert loaded.info.categories == {"Q-card_arrival": "billing"}
+    assert loaded.unmapped_labels() == ["Q-exchange_rate", "Q-passcode_forgotten"]
+    # the team's word beats the table's
+    assert to_category("card_arrival") == Category.ACCOUNT
+    assert to_category("card_arrival", {"card_arrival": Category.BILLING}) == Category.BILLING
+
+
+def test_an_artifact_saved_before_category_maps_loads_with_none(tmp_path: Path) -> None:
+    rows = intent_rows()
+    model = TextClassifier.train([r["text"] for r in rows], [r["intent"] for r in rows], embeddings="off")
+    path = tmp_path / "triage.pkl"
+    model.save(path)
+    data = pickle.loads(path.read_bytes())
+    del data["info"]["categories"]  # what the previous release wrote
+    path.write_bytes(pickle.dumps(data))
+
+    loaded = TextClassifier.load(path)
+
+    assert loaded.info.categories == {} and loaded.category_of("passcode_forgotten") == Category.ACCOUNT
+
+
+@pytest.mark.parametrize(
+    ("raw", "complaint"),
+    [
+        (["Access", "account"], "expected a JSON object"),
+        ({}, "expected a JSON object"),
+        ({"Access": "security"}, "'Access' maps to 'security', which is not a category"),
+    ],
+)
+def test_a_bad_category_map_is_refused_with_the_reason(raw: object, complaint: str) -> None:
+    with pytest.raises(ValueError, match=complaint):
+        parse_category_map(raw, "map.json")
+
+
 # --- the commands -----------------------------------------------------------------------------
 
 
@@ -354,6 +403,30 @@ def test_triage_train_writes_the_artifact_the_worker_loads(tmp_path: Path, capsy
     printed = capsys.readouterr()
     assert model.info.version in printed.out
     assert "weakest labels (F1 on the held-out examples): " in printed.err, "the held-out slice's errors are reported"
+
+
+def test_triage_train_and_map_take_the_teams_category_map(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = [{"text": r["text"], "queue": r["intent"].replace("_", " ").title()} for r in intent_rows()]
+    data = write_jsonl(tmp_path / "history.jsonl", rows)
+    out = tmp_path / "model.pkl"
+    train = ["triage", "train", "--data", str(data), "--label", "queue", "--out", str(out), "--embeddings", "off"]
+
+    assert supportctl_main(train) == 0
+    err = capsys.readouterr().err
+    assert "3 of 3 labels map to no category and route to the general agent: 'Card Arrival', 'Exchange Rate'" in err
+
+    (tmp_path / "bad.json").write_text('{"Card Arrival": "shipping"}')
+    assert supportctl_main([*train, "--categories", str(tmp_path / "bad.json")]) == 1
+    assert "'Card Arrival' maps to 'shipping', which is not a category" in capsys.readouterr().err
+
+    own = {"Card Arrival": "account", "Exchange Rate": "billing", "Passcode Forgotten": "account"}
+    (tmp_path / "map.json").write_text(json.dumps(own))
+    assert supportctl_main(["triage", "map", str(tmp_path / "map.json"), "--model", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "map to no category" not in err and "labels per category: account 2, billing 1" in err
+    model = load_or_train(out)
+    assert model.category_of("Exchange Rate") == Category.BILLING
+    assert json.loads(out.with_suffix(".json").read_text())["categories"]["Card Arrival"] == "account"
 
 
 def test_triage_train_with_a_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -5,11 +5,14 @@ classifier predicts those labels as they are and never forces them into our ``Ca
 The product's triage (routing to a specialist) then maps the predicted label through
 ``to_category``:
 
-1. a label that already is a category name (``technical``, ``billing``, ``product``, ``account``,
+1. a label in the team's own map maps as the team said: ``supportctl triage train --categories
+   FILE.json`` stores ``{label: category}`` in the model artifact (``ModelInfo.categories``);
+2. a label that already is a category name (``technical``, ``billing``, ``product``, ``account``,
    ``general``; any case) maps to itself: the demo model is trained on those;
-2. a label in ``LABEL_TO_CATEGORY`` maps as the table says (the public datasets we measure on:
+3. a label in ``LABEL_TO_CATEGORY`` maps as the table says (the public datasets we measure on:
    BANKING77 intents and the IT helpdesk topic groups);
-3. anything else is ``general`` (a human or the general agent picks it up).
+4. anything else is ``general`` (a human or the general agent picks it up). ``triage train`` names
+   such labels, so a team learns before deploying that a queue of theirs would route nowhere.
 
 Rules of thumb behind the table: money moving or being charged (fees, refunds, top-ups,
 transfers, exchange rates) is billing; something that does not work (a declined card, a failed
@@ -128,10 +131,32 @@ _IT_TOPIC_GROUPS: dict[str, Category] = {
 LABEL_TO_CATEGORY: Mapping[str, Category] = MappingProxyType({**_BANKING77, **_IT_TOPIC_GROUPS})
 
 
-def to_category(label: str) -> Category:
-    """The product category for a classifier label (``general`` when the table has none)."""
+def to_category(label: str, own: Mapping[str, Category] | None = None) -> Category:
+    """The product category for a classifier label: the team's own map ``own`` first, then the
+    category names and the table (``general`` when none has it)."""
+    return known_category(label, own) or Category.GENERAL
+
+
+def known_category(label: str, own: Mapping[str, Category] | None = None) -> Category | None:
+    """``to_category`` without the fallback: None for a label nothing maps."""
+    if own and label in own:
+        return own[label]
     key = label.strip().lower()
     try:
         return Category(key)
     except ValueError:
-        return LABEL_TO_CATEGORY.get(key, Category.GENERAL)
+        return LABEL_TO_CATEGORY.get(key)
+
+
+def parse_category_map(raw: object, source: str) -> dict[str, Category]:
+    """A team's ``{label: category}`` map, as read from JSON; ValueError naming what is wrong."""
+    if not isinstance(raw, dict) or not raw:
+        raise ValueError(f'{source}: expected a JSON object of label -> category, e.g. {{"Access": "account"}}')
+    valid = ", ".join(c.value for c in Category)
+    out: dict[str, Category] = {}
+    for label, name in raw.items():
+        try:
+            out[str(label)] = Category(str(name).strip().lower())
+        except ValueError:
+            raise ValueError(f"{source}: label {label!r} maps to {name!r}, which is not a category ({valid})") from None
+    return out

@@ -12,8 +12,8 @@ re-weighted by that label's naive-Bayes log-count ratios. Trains on two CPU core
 (TF-IDF only) to a few minutes (embeddings for ~10,000 texts; ~30,000 long tickets, NB-SVM).
 
 The artifact is one pickle with its metadata (``ModelInfo``): format, a model version, the label
-and text fields, the labels, the training data's SHA-256, when it was made, and the metrics on a
-held-out slice of the training data.
+and text fields, the labels, the training data's SHA-256, when it was made, the metrics on a
+held-out slice of the training data, and the team's own label -> category map, if it gave one.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import logging
 import pickle
 import random
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,7 +40,9 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
+from domain.models import Category
 from kb.embeddings import DIMENSION, LAYERS, MODEL_ID, Embedder, shared_embedder
+from triage.categories import known_category, to_category
 
 DEMO_EXAMPLES = Path(__file__).resolve().parents[1] / "demo" / "triage_examples.jsonl"
 ARTIFACT_FORMAT = 2
@@ -97,6 +99,9 @@ class ModelInfo:
     features: str
     metrics: dict[str, float] = field(default_factory=dict)
     artifact_format: int = ARTIFACT_FORMAT
+    # The team's own label -> category map (``triage train --categories``); labels it leaves out go
+    # through ``triage.categories``' table. Models saved before it existed load with none.
+    categories: dict[str, str] = field(default_factory=dict)
 
 
 class SentenceEmbeddings(BaseEstimator, TransformerMixin):  # type: ignore[misc]
@@ -288,10 +293,27 @@ class TextClassifier:
     def __init__(self, pipeline: Pipeline, info: ModelInfo) -> None:
         self._pipeline = pipeline
         self.info = info
+        self._own_categories = {label: Category(cat) for label, cat in info.categories.items()}
 
     @property
     def labels(self) -> list[str]:
         return [str(label) for label in self._pipeline.classes_]
+
+    def category_of(self, label: str) -> Category:
+        """The product category a predicted label routes to (the team's map first)."""
+        return to_category(label, self._own_categories)
+
+    def set_categories(self, own: Mapping[str, Category]) -> list[str]:
+        """Keep the team's map for this model's labels; returns the map's labels the model does not
+        know (most likely typos), which are not kept."""
+        known = set(self.labels)
+        self.info.categories = {label: cat.value for label, cat in own.items() if label in known}
+        self._own_categories = {label: Category(cat) for label, cat in self.info.categories.items()}
+        return sorted(label for label in own if label not in known)
+
+    def unmapped_labels(self) -> list[str]:
+        """Labels nothing maps onto a category: tickets predicted as them go to the general agent."""
+        return [label for label in self.labels if known_category(label, self._own_categories) is None]
 
     @classmethod
     def train(

@@ -311,7 +311,10 @@ class TicketWorkflow(TicketDecisions, TicketV1):
                 self._due("first_response") or due.first_response_due, self._due("resolution") or due.resolution_due,
                 workflow.now(),
                 {"base_priority": triage.base_priority.value, "priority_reasons": triage.priority_reasons,
-                 "polarity": triage.polarity, "category_confidence": triage.category_confidence},
+                 "polarity": triage.polarity, "category_confidence": triage.category_confidence,
+                 # the team's own label (an activity input, not a command: replays of older tickets,
+                 # whose triage results have none, are unaffected)
+                 **({"label": triage.label} if triage.label is not None else {})},
             ),
             start_to_close_timeout=DB_TIMEOUT, retry_policy=DB_RETRY,
         )  # fmt: skip
