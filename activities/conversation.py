@@ -98,8 +98,8 @@ class ConversationActivities:
         root = scratch_dir or Path("data") / "scratch"
         self._executor = SandboxedPythonExecutor(root) if code_execution else None
 
-    async def _search(self, query: str, limit: int, category: str | None) -> list[KbHit]:
-        return await self._kb.search(query, limit=limit, category=category)
+    async def _search(self, query: str, limit: int, product: str | None) -> list[KbHit]:
+        return await self._kb.search(query, limit=limit, product=product, include_shared=True)
 
     @activity.defn(name="conversation.run_agent_turn")
     async def run_agent_turn(self, req: TurnRequest) -> TurnOutcome:

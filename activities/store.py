@@ -26,6 +26,7 @@ class CreateTicketInput:
     subject: str
     created_at: datetime
     linked_ticket_id: str | None = None
+    product: str | None = None
 
 
 @dataclass
@@ -99,6 +100,7 @@ class StoreActivities:
                 status="new",
                 created_at=inp.created_at,
                 linked_ticket_id=inp.linked_ticket_id,
+                product=inp.product,
             )
             await tickets.insert_event(
                 conn,

@@ -36,6 +36,7 @@ from agents.reusable_tool import ReusableFunctionTool
 from domain.models import KbHit
 from domain.turns import ActionRequest, TurnRequest
 
+# (query, limit, product): a product keeps the search to that product's articles and the shared ones.
 KbSearch = Callable[[str, int, str | None], Awaitable[list[KbHit]]]
 KB_TOP_K = 4
 
@@ -87,7 +88,7 @@ def build_tools(
 
     async def search_knowledge_base(query: str) -> str:
         try:
-            hits = await kb_search(query, KB_TOP_K, None)
+            hits = await kb_search(query, KB_TOP_K, request.product)
         except Exception as exc:
             # Remembered so run_turn can re-raise: an unreachable KB must fail the activity (and be
             # retried by Temporal), not quietly turn into "I couldn't find a documented answer".

@@ -22,6 +22,9 @@ class TicketIn(BaseModel):
     subject: str = Field(min_length=1, max_length=MAX_SUBJECT)
     body: str = Field(min_length=1, max_length=MAX_BODY)
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
+    # What the ticket is about (a product of the team's, as its help articles name it in `product`);
+    # the agents then search that product's articles and those that name none.
+    product: str | None = Field(default=None, min_length=1, max_length=100)
 
     @model_validator(mode="after")
     def _one_customer_reference(self) -> TicketIn:
@@ -85,6 +88,7 @@ class TicketOut(BaseModel):
     next_reply_due: datetime | None = None
     csat_score: int | None = None
     linked_ticket_id: str | None = None
+    product: str | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
@@ -102,6 +106,7 @@ class TicketSummary(BaseModel):
     priority: str | None
     sentiment: str | None
     escalated: bool
+    product: str | None = None
     owner: str = "agents"
     assigned_human: str | None = None
     sla_breached: bool = False

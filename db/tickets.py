@@ -18,8 +18,10 @@ from domain.models import Citation
 Conn = asyncpg.Pool | asyncpg.Connection | PoolConnectionProxy
 
 INSERT_TICKET = """
-INSERT INTO tickets (ticket_id, workflow_id, customer_id, channel, subject, status, created_at, linked_ticket_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+INSERT INTO tickets (
+    ticket_id, workflow_id, customer_id, channel, subject, status, created_at, linked_ticket_id, product
+)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ON CONFLICT (ticket_id) DO NOTHING
 """
 UPDATE_TRIAGE = """
@@ -92,6 +94,7 @@ class TicketRecord(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
+    product: str | None = None
 
 
 class EventRecord(BaseModel):
@@ -113,9 +116,19 @@ async def insert_ticket(
     status: str,
     created_at: datetime,
     linked_ticket_id: str | None = None,
+    product: str | None = None,
 ) -> None:
     await conn.execute(
-        INSERT_TICKET, ticket_id, workflow_id, customer_id, channel, subject, status, created_at, linked_ticket_id
+        INSERT_TICKET,
+        ticket_id,
+        workflow_id,
+        customer_id,
+        channel,
+        subject,
+        status,
+        created_at,
+        linked_ticket_id,
+        product,
     )
 
 
@@ -208,6 +221,7 @@ async def list_tickets(
     status: str | None = None,
     priority: str | None = None,
     customer_id: str | None = None,
+    product: str | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> list[TicketRecord]:
@@ -215,12 +229,13 @@ async def list_tickets(
         """
         SELECT * FROM tickets
         WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR priority = $2)
-          AND ($3::text IS NULL OR customer_id = $3)
-        ORDER BY created_at DESC, ticket_id LIMIT $4 OFFSET $5
+          AND ($3::text IS NULL OR customer_id = $3) AND ($4::text IS NULL OR product = $4)
+        ORDER BY created_at DESC, ticket_id LIMIT $5 OFFSET $6
         """,
         status,
         priority,
         customer_id,
+        product,
         limit,
         offset,
     )

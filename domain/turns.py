@@ -41,6 +41,8 @@ class TurnRequest(BaseModel):
     # Set when the workflow's rules already hand the ticket to a human: the agent then writes the
     # acknowledgement the customer sees while they wait, instead of trying to solve the issue.
     handoff_reason: str | None = None
+    # The ticket's product: knowledge-base searches keep to its articles and those naming no product.
+    product: str | None = None
 
 
 class TurnOutcome(BaseModel):

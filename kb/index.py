@@ -337,15 +337,17 @@ class KnowledgeBase:
         mode: SearchMode = "hybrid",
         *,
         product: str | None = None,
+        include_shared: bool = False,
     ) -> list[KbHit]:
         """Best-matching articles for ``query``, best first, one hit per article (its best chunk).
 
-        ``category`` and ``product`` keep to articles with that value (both: with both).
+        ``category`` and ``product`` keep to articles with that value (both: with both);
+        ``include_shared`` adds, to a ``product``'s articles, those that name no product.
         ``mode`` picks BM25 alone, embeddings alone, or both fused (the default; BM25 alone when
         the collection has no dense vectors). A query without a searchable word (empty, only stop
         words or punctuation) returns ``[]``.
         """
-        where = Where(category or None, product or None)
+        where = Where(category or None, product or None, include_shared)
         terms = encode_query(query)
         if limit <= 0 or not terms:  # nothing but stop words and punctuation: nothing to look for
             return []
@@ -535,7 +537,11 @@ def _hit(score: float, chunk: Ranked) -> KbHit:
 
 def _qdrant_filter(where: Where) -> models.Filter | None:
     conditions: list[models.Condition] = [
-        models.FieldCondition(key=key, match=models.MatchValue(value=value)) for key, value in where.conditions()
+        models.FieldCondition(
+            key=key,
+            match=models.MatchValue(value=values[0]) if len(values) == 1 else models.MatchAny(any=list(values)),
+        )
+        for key, values in where.conditions()
     ]
     return models.Filter(must=conditions) if conditions else None
 

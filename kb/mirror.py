@@ -32,10 +32,17 @@ class Where:
 
     category: str | None = None
     product: str | None = None
+    # With ``product``: also the articles that name no product (they apply to every product).
+    include_shared: bool = False
 
-    def conditions(self) -> list[tuple[str, str]]:
-        """(payload field, value) for each field the search keeps to."""
-        return [(key, value) for key, value in (("category", self.category), ("product", self.product)) if value]
+    def conditions(self) -> list[tuple[str, tuple[str, ...]]]:
+        """(payload field, the values it may have) for each field the search keeps to."""
+        found: list[tuple[str, tuple[str, ...]]] = []
+        if self.category:
+            found.append(("category", (self.category,)))
+        if self.product:
+            found.append(("product", (self.product, "") if self.include_shared else (self.product,)))
+        return found
 
 
 ANYWHERE = Where()
@@ -110,7 +117,7 @@ class Mirror:
     def _mask(self, where: Where) -> npt.NDArray[np.bool_] | None:
         mask: npt.NDArray[np.bool_] | None = None
         for key, wanted in where.conditions():
-            match = self._filterable[key] == wanted
+            match = np.isin(self._filterable[key], wanted)
             mask = match if mask is None else mask & match
         return mask
 

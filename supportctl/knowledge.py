@@ -114,7 +114,12 @@ def cmd_kb_search(args: argparse.Namespace, settings: Settings) -> int:
                 return 1
             kb = KnowledgeBase(qdrant, settings.KB_COLLECTION)
             hits = await kb.search(
-                args.query, limit=args.limit, category=args.category, mode=args.mode, product=args.product
+                args.query,
+                limit=args.limit,
+                category=args.category,
+                mode=args.mode,
+                product=args.product,
+                include_shared=args.include_shared,
             )
         finally:
             await qdrant.close()
@@ -295,6 +300,11 @@ def register(sub: Any) -> None:
     search.add_argument("--limit", type=int, default=5)
     search.add_argument("--category", default=None, help="only articles of this category")
     search.add_argument("--product", default=None, help="only articles of this product (front matter `product:`)")
+    search.add_argument(
+        "--include-shared",
+        action="store_true",
+        help="with --product: also articles that name no product (what the agents search for a ticket's product)",
+    )
     search.add_argument("--mode", choices=["hybrid", "bm25", "dense"], default="hybrid")
     search.set_defaults(func=cmd_kb_search)
 

@@ -86,8 +86,8 @@ async def help_center() -> AsyncIterator[KnowledgeBase]:
 
 
 def searcher(kb: KnowledgeBase) -> Any:
-    async def search(query: str, limit: int, category: str | None) -> list[KbHit]:
-        return await kb.search(query, limit=limit, category=category)
+    async def search(query: str, limit: int, product: str | None) -> list[KbHit]:
+        return await kb.search(query, limit=limit, product=product, include_shared=True)
 
     return search
 

@@ -7,6 +7,7 @@ only the process layout differs: worker and API run inside the test process.
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import time
 import uuid
@@ -194,12 +195,45 @@ async def test_operators_find_tickets_by_search_attributes(stack: Stack) -> None
         await asyncio.sleep(0.3)
 
 
+async def test_a_tickets_product_is_stored_listed_and_given_to_the_agents(stack: Stack) -> None:
+    product = f"Cloud {uuid.uuid4().hex[:6]}"
+    key = uuid.uuid4().hex
+    r = await stack.http.post("/tickets", json=_ticket(product=product, idempotency_key=key))
+    assert r.status_code == 201, r.text
+    created = r.json()
+
+    t = await stack.wait_ticket(created["ticket_id"], agent_replies(1))
+    listed = (await stack.http.get("/tickets", params={"product": product})).json()
+    history = await stack.client.get_workflow_handle(created["workflow_id"]).fetch_history()
+    turns = [
+        json.loads(e.activity_task_scheduled_event_attributes.input.payloads[0].data)
+        for e in history.events
+        if e.activity_task_scheduled_event_attributes.activity_type.name == "conversation.run_agent_turn"
+    ]
+
+    assert t["product"] == product
+    assert [s["ticket_id"] for s in listed] == [created["ticket_id"]] and listed[0]["product"] == product
+    assert turns and all(turn["product"] == product for turn in turns), "the agents' searches keep to it"
+    other = await stack.http.post("/tickets", json=_ticket(product="Desktop", idempotency_key=key))
+    assert other.status_code == 409, "the same key for another product is another request"
+    empty = await stack.http.post("/tickets", json=_ticket(product="  "))
+    assert empty.status_code == 422 and "product" in empty.text
+
+
 async def test_a_message_after_close_opens_a_linked_ticket(stack: Stack) -> None:
     tid = f"tkt_{uuid.uuid4().hex[:16]}"
     quick = TicketPolicy(auto_resolve_after=timedelta(seconds=1), csat_timeout=timedelta(seconds=1))
     h = await stack.client.start_workflow(
         TicketWorkflow.run,
-        TicketInput(tid, "cus_1003", Channel.EMAIL, "Invoice copy", "Can you resend my last invoice?", policy=quick),
+        TicketInput(
+            tid,
+            "cus_1003",
+            Channel.EMAIL,
+            "Invoice copy",
+            "Can you resend my last invoice?",
+            policy=quick,
+            product="Lumora Cloud",
+        ),  # fmt: skip
         id=f"ticket-{tid}",
         task_queue=stack.task_queue,
     )
@@ -212,6 +246,7 @@ async def test_a_message_after_close_opens_a_linked_ticket(stack: Stack) -> None
     assert again.json()["ticket_id"] == r.json()["ticket_id"]  # a retry does not open a third ticket
     new = await stack.wait_ticket(r.json()["ticket_id"], agent_replies(1))
     assert new["linked_ticket_id"] == tid and new["subject"] == "Re: Invoice copy"
+    assert new["product"] == "Lumora Cloud", "the follow-up is about the same product"
     assert new["messages"][0]["body"] == "Hello again"
 
 

@@ -198,6 +198,33 @@ async def test_product_filter_keeps_only_that_products_articles(client: AsyncQdr
         assert await knowledge.search(query, product="Desktop client") == [], path
 
 
+async def test_a_products_search_can_include_the_articles_every_product_shares(
+    client: AsyncQdrantClient, tmp_path: Path
+) -> None:
+    """What the agents search for a ticket about one product: its articles and those naming no
+    product (account-wide how-tos), never another product's."""
+    folder = write_product_articles(tmp_path / "kb")
+    (folder / "password-policy.md").write_text(
+        "---\ntitle: Password rules for every account\ncategory: account\n---\n"
+        "A password needs twelve characters; forgot it? Any sign-in screen offers a reset.\n",
+        encoding="utf-8",
+    )
+    knowledge = KnowledgeBase(client, collection="shared")
+    await knowledge.ensure_collection()
+    await knowledge.ingest(load_articles([folder]))
+    query = "I forgot my password"
+
+    for path in ("local", "server"):
+        knowledge._local = path == "local"
+        only = await knowledge.search(query, limit=10, product="Mobile app")
+        shared = await knowledge.search(query, limit=10, product="Mobile app", include_shared=True)
+        assert "password-policy" not in {h.article_id for h in only}, path
+        assert {h.article_id for h in shared} == {h.article_id for h in only} | {"password-policy"}, path
+        assert {h.product for h in shared} == {"Mobile app", ""}, path
+        unknown = await knowledge.search(query, limit=10, product="Desktop client", include_shared=True)
+        assert [h.article_id for h in unknown] == ["password-policy"], path
+
+
 async def test_a_server_collection_from_before_the_product_filter_gets_its_index(
     kb: KnowledgeBase, client: AsyncQdrantClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -93,9 +93,9 @@ async def test_triage_and_the_first_kb_search_embed_a_ticket_once(monkeypatch: p
     await kb.ingest(load_articles([ROOT / "demo" / "kb"]))
     searched: list[str] = []
 
-    async def search(query: str, limit: int, category: str | None) -> list[KbHit]:
+    async def search(query: str, limit: int, product: str | None) -> list[KbHit]:
         searched.append(query)
-        return await kb.search(query, limit=limit, category=category)
+        return await kb.search(query, limit=limit, product=product, include_shared=True)
 
     embedder.computed.clear()
     text = ticket_text(SUBJECT, BODY)

@@ -94,6 +94,7 @@ class TicketWorkflow(TicketDecisions, TicketV1):
             channel=inp.channel,
             subject=inp.subject,
             opened_at=workflow.now(),
+            product=inp.product,
         )
         if self._s.policy is None:
             self._s.policy = inp.policy or TicketPolicy(auto_resolve_after=inp.auto_resolve_after)
@@ -290,7 +291,7 @@ class TicketWorkflow(TicketDecisions, TicketV1):
             StoreActivities.create_ticket,
             CreateTicketInput(
                 s.ticket_id, workflow.info().workflow_id, s.customer_id, s.channel.value, s.subject, s.opened_at,
-                linked_ticket_id=inp.linked_ticket_id,
+                linked_ticket_id=inp.linked_ticket_id, product=inp.product,
             ),
             start_to_close_timeout=DB_TIMEOUT, retry_policy=DB_RETRY,
         )  # fmt: skip
@@ -400,7 +401,7 @@ class TicketWorkflow(TicketDecisions, TicketV1):
             TurnRequest(
                 ticket_id=s.ticket_id, customer=self._customer(), channel=s.channel, subject=s.subject,
                 category=s.category, priority=s.priority, sentiment=s.sentiment, transcript=s.transcript,
-                handoff_reason=handoff_reason,
+                handoff_reason=handoff_reason, product=s.product,
             ),
             start_to_close_timeout=LLM_START_TO_CLOSE, schedule_to_close_timeout=LLM_SCHEDULE_TO_CLOSE,
             heartbeat_timeout=LLM_HEARTBEAT, retry_policy=LLM_RETRY,

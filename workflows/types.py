@@ -83,6 +83,7 @@ class TicketState(BaseModel):
     cost_usd: float = 0.0
     version: int = 0  # snapshot version written to Postgres
     event_seq: int = 0  # makes audit event keys unique and stable
+    product: str | None = None  # from the ticket's input; None for tickets opened before it existed
 
 
 @dataclass
@@ -96,6 +97,7 @@ class TicketInput:
     state: TicketState | None = None  # set only when continuing as new
     policy: TicketPolicy | None = None  # None: defaults (with auto_resolve_after above)
     linked_ticket_id: str | None = None  # the closed ticket this one follows up
+    product: str | None = None  # what the ticket is about, when the caller knows (KB searches keep to it)
 
 
 @dataclass

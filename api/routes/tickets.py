@@ -53,6 +53,8 @@ def _fingerprint(body: TicketIn, customer_id: str) -> str:
         "subject": body.subject,
         "body": body.body,
     }
+    if body.product is not None:  # only when given: a retried request from before keeps its fingerprint
+        payload["product"] = body.product
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
@@ -88,6 +90,7 @@ async def start_ticket(
     key: str | None,
     fingerprint: str,
     linked_ticket_id: str | None = None,
+    product: str | None = None,
 ) -> tuple[str, bool]:
     """Start the ticket's workflow; (ticket id, created). A repeated key returns the existing ticket."""
     ticket_id = _ticket_id(customer_id, key)
@@ -98,7 +101,7 @@ async def start_ticket(
             TicketInput(
                 ticket_id, customer_id, channel, subject, body,
                 auto_resolve_after=timedelta(hours=settings.AUTO_RESOLVE_AFTER_HOURS),
-                policy=settings.ticket_policy(), linked_ticket_id=linked_ticket_id,
+                policy=settings.ticket_policy(), linked_ticket_id=linked_ticket_id, product=product,
             ),
             id=wf_id,
             task_queue=settings.TEMPORAL_TASK_QUEUE,
@@ -107,7 +110,7 @@ async def start_ticket(
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
             search_attributes=initial_search_attributes(customer_id),
             memo={"request_fingerprint": fingerprint},
-            static_summary=f"[{channel.value}] {subject}"[:200],
+            static_summary=f"[{channel.value}{f' · {product}' if product else ''}] {subject}"[:200],
         )  # fmt: skip
     except WorkflowAlreadyStartedError:
         desc = await temporal.get_workflow_handle(wf_id).describe()
@@ -135,7 +138,7 @@ async def open_ticket(
     ticket_id, created = await start_ticket(
         temporal, settings, customer_id=customer.customer_id, channel=body.channel, subject=body.subject,
         body=body.body, key=body.idempotency_key or idempotency_key,
-        fingerprint=_fingerprint(body, customer.customer_id),
+        fingerprint=_fingerprint(body, customer.customer_id), product=body.product,
     )  # fmt: skip
     status = Status.NEW.value
     if not created:
@@ -171,6 +174,7 @@ async def get_ticket(ticket_id: str, pool: PoolDep, temporal: TemporalDep) -> Ti
             channel=state.channel.value,
             subject=state.subject,
             status=state.status.value,
+            product=state.product,
         )
     out = TicketOut.model_validate(
         {**row.model_dump(), "messages": [MessageOut.model_validate(m.model_dump()) for m in messages]}
@@ -213,7 +217,7 @@ async def add_message(
     new_id, _ = await start_ticket(
         temporal, settings, customer_id=old.customer_id, channel=Channel(old.channel), subject=subject[:300],
         body=body.body, key=f"follow-up:{ticket_id}:{message_id}", fingerprint=f"follow-up:{ticket_id}:{message_id}",
-        linked_ticket_id=ticket_id,
+        linked_ticket_id=ticket_id, product=old.product,
     )  # fmt: skip
     response.status_code = 201
     return MessageAccepted(ticket_id=new_id, message_id=message_id, follows_up=ticket_id)
@@ -235,6 +239,7 @@ async def list_tickets(
     status: Status | None = None,
     priority: Priority | None = None,
     customer_id: Annotated[str | None, Query(max_length=64)] = None,
+    product: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[TicketSummary]:
@@ -243,6 +248,7 @@ async def list_tickets(
         status=status.value if status else None,
         priority=priority.value if priority else None,
         customer_id=customer_id,
+        product=product,
         limit=limit,
         offset=offset,
     )
