@@ -35,6 +35,7 @@ from settings import Settings
 from supportctl.prepare import DEMO_KB
 from triage.classifier import DEMO_EXAMPLES, CategoryClassifier, read_examples
 from worker import activities_for, build_worker
+from workflows import search_attributes as sa
 from workflows.ticket import TicketInput, TicketWorkflow
 
 BRIEF_429 = (
@@ -204,14 +205,16 @@ async def test_a_tickets_product_is_stored_listed_and_given_to_the_agents(stack:
 
     t = await stack.wait_ticket(created["ticket_id"], agent_replies(1))
     listed = (await stack.http.get("/tickets", params={"product": product})).json()
-    history = await stack.client.get_workflow_handle(created["workflow_id"]).fetch_history()
+    handle = stack.client.get_workflow_handle(created["workflow_id"])
+    history = await handle.fetch_history()
+    findable = (await handle.describe()).typed_search_attributes.get(sa.TICKET_PRODUCT)
     turns = [
         json.loads(e.activity_task_scheduled_event_attributes.input.payloads[0].data)
         for e in history.events
         if e.activity_task_scheduled_event_attributes.activity_type.name == "conversation.run_agent_turn"
     ]
 
-    assert t["product"] == product
+    assert t["product"] == product and findable == product  # `TicketProduct = '…'` in the Temporal UI
     assert [s["ticket_id"] for s in listed] == [created["ticket_id"]] and listed[0]["product"] == product
     assert turns and all(turn["product"] == product for turn in turns), "the agents' searches keep to it"
     other = await stack.http.post("/tickets", json=_ticket(product="Desktop", idempotency_key=key))

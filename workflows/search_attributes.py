@@ -18,6 +18,7 @@ TICKET_ESCALATED = SearchAttributeKey.for_bool("TicketEscalated")
 TICKET_SLA_DEADLINE = SearchAttributeKey.for_datetime("TicketSlaDeadline")
 TICKET_SLA_BREACHED = SearchAttributeKey.for_bool("TicketSlaBreached")
 TICKET_SENTIMENT = SearchAttributeKey.for_keyword("TicketSentiment")
+TICKET_PRODUCT = SearchAttributeKey.for_keyword("TicketProduct")  # set at start, only when the ticket has one
 
 ALL: tuple[SearchAttributeKey[Any], ...] = (
     TICKET_STATUS,
@@ -28,6 +29,7 @@ ALL: tuple[SearchAttributeKey[Any], ...] = (
     TICKET_SLA_DEADLINE,
     TICKET_SLA_BREACHED,
     TICKET_SENTIMENT,
+    TICKET_PRODUCT,
 )
 
 # The dev server's `--search-attribute Name=Type` spelling.

@@ -437,15 +437,17 @@ class TicketWorkflow(TicketDecisions, TicketV1):
         await self._set_status(Status.WAITING_CUSTOMER, "approval_expired", "system", {"request_id": act.request_id})
 
 
-def initial_search_attributes(customer_id: str) -> TypedSearchAttributes:
-    """Set at start so a ticket is findable by customer and status before its first task runs."""
-    return TypedSearchAttributes(
-        [
-            SearchAttributePair(sa.CUSTOMER_ID, customer_id),
-            SearchAttributePair(sa.TICKET_STATUS, Status.NEW.value),
-            SearchAttributePair(sa.TICKET_ESCALATED, False),
-        ]
-    )
+def initial_search_attributes(customer_id: str, product: str | None = None) -> TypedSearchAttributes:
+    """Set at start so a ticket is findable by customer, status and product before its first task runs.
+    The product never changes, so the workflow never upserts it (continue-as-new carries it over)."""
+    pairs: list[SearchAttributePair[Any]] = [
+        SearchAttributePair(sa.CUSTOMER_ID, customer_id),
+        SearchAttributePair(sa.TICKET_STATUS, Status.NEW.value),
+        SearchAttributePair(sa.TICKET_ESCALATED, False),
+    ]
+    if product:
+        pairs.append(SearchAttributePair(sa.TICKET_PRODUCT, product))
+    return TypedSearchAttributes(pairs)
 
 
 __all__ = [

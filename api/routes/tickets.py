@@ -108,7 +108,7 @@ async def start_ticket(
             # A ticket id is never reused, even after the ticket closed: a repeat returns the original.
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            search_attributes=initial_search_attributes(customer_id),
+            search_attributes=initial_search_attributes(customer_id, product),
             memo={"request_fingerprint": fingerprint},
             static_summary=f"[{channel.value}{f' · {product}' if product else ''}] {subject}"[:200],
         )  # fmt: skip
