@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     QDRANT_API_KEY: str | None = None
     QDRANT_PATH: str = "data/qdrant"
     KB_COLLECTION: str = "kb_articles"
+    # Where an article without its own `url` lives: a template with {id} (e.g.
+    # https://help.example.com/articles/{id}); unset, such an article is cited by title, without a link.
+    KB_ARTICLE_URL: str = ""
 
     # Model provider for the agents: the built-in offline model unless configured otherwise.
     MODEL_PROVIDER: ModelProvider = "offline"
@@ -91,6 +94,14 @@ class Settings(BaseSettings):
     WORKER_STICKY_QUEUE_TIMEOUT_S: float = Field(default=10.0, gt=0)
     # host:port for the Temporal SDK's Prometheus metrics (cache size, task latencies); unset = off.
     WORKER_METRICS_BIND: str | None = None
+
+    @field_validator("KB_ARTICLE_URL")
+    @classmethod
+    def _an_address_per_article(cls, v: str) -> str:
+        v = v.strip()
+        if v and ("{id}" not in v or not v.startswith(("http://", "https://"))):
+            raise ValueError("must be an http(s) address with {id} where the article id goes")
+        return v
 
     @field_validator("OPENAI_API_KEY", "API_KEY", "QDRANT_API_KEY")
     @classmethod

@@ -4,7 +4,7 @@ Three source formats, chosen so the support team can write articles by hand, loa
 help centre exports, and we can still test against public datasets:
 
 * Markdown with a YAML front-matter block (``id``, ``title``, ``category``, ``product``, ``tags``,
-  ``url``); ``id`` defaults to the file stem and ``url`` to the help-centre address of the id.
+  ``url``); ``id`` defaults to the file stem and ``url`` to ``load_articles``' address template.
 * HTML pages (``.html``/``.htm``, see ``kb.html_articles``): title from ``<title>`` or the first
   ``<h1>``, metadata from ``<meta name=...>`` tags and ``<link rel="canonical">``, ``id`` from
   the file stem unless a ``<meta name="id">`` says otherwise.
@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -33,7 +33,6 @@ import yaml
 
 from kb.html_articles import declared_charset, looks_like_html, parse_html
 
-ARTICLE_URL = "https://help.lumora.example/articles/{id}"
 DEFAULT_CATEGORY = "general"
 # Directory scans skip these: a folder of articles usually carries a README for its authors.
 _SKIPPED_NAMES = frozenset({"readme.md"})
@@ -66,12 +65,17 @@ class Article:
         return digest.hexdigest()
 
 
-def default_url(article_id: str) -> str:
-    return ARTICLE_URL.format(id=quote(article_id, safe=""))
+def default_url(article_id: str, template: str) -> str:
+    """The address of an article that names none: ``template`` with ``{id}`` filled in ("" without one)."""
+    return template.replace("{id}", quote(article_id, safe="")) if template else ""
 
 
-def load_articles(paths: Iterable[Path]) -> list[Article]:
+def load_articles(paths: Iterable[Path], url_template: str = "") -> list[Article]:
     """Load articles from Markdown files, JSONL files and directories (searched recursively).
+
+    An article without a ``url`` of its own gets ``url_template`` with its id for ``{id}`` (the
+    team's help-centre address, ``KB_ARTICLE_URL``); without a template it has no link, rather than
+    one that goes nowhere.
 
     Raises:
         ValueError: a file is malformed, has an unsupported suffix, or two articles share an id.
@@ -84,6 +88,8 @@ def load_articles(paths: Iterable[Path]) -> list[Article]:
             if article.id in seen:
                 raise ValueError(f"{location}: duplicate article id {article.id!r} (first seen at {seen[article.id]})")
             seen[article.id] = location
+            if not article.url and url_template:
+                article = replace(article, url=default_url(article.id, url_template))
             articles.append(article)
     return articles
 
@@ -153,7 +159,7 @@ def parse_markdown(text: str, path: Path) -> Article:
         category=_text(meta, "category", where, default=DEFAULT_CATEGORY),
         body=body,
         tags=_tags(meta, where),
-        url=_text(meta, "url", where, default=default_url(article_id)),
+        url=_text(meta, "url", where, default=""),
         product=_text(meta, "product", where, default=""),
     )
 
@@ -175,7 +181,7 @@ def parse_html_article(text: str, path: Path) -> Article:
         category=_text(meta, "category", where, default=DEFAULT_CATEGORY),
         body=page.body,
         tags=_tags({"tags": tags}, where),
-        url=page.canonical or default_url(article_id),
+        url=page.canonical or "",
         product=_text(meta, "product", where, default=""),
     )
 
@@ -207,7 +213,7 @@ def parse_jsonl(text: str, path: Path) -> Iterator[tuple[str, Article]]:
                 category=_text(record, "category", where, default=DEFAULT_CATEGORY),
                 body=body,
                 tags=_tags(record, where),
-                url=_text(record, "url", where, default=default_url(article_id)),
+                url=_text(record, "url", where, default=""),
                 product=_text(record, "product", where, default=""),
             ),
         )

@@ -78,7 +78,7 @@ PAYLOAD_INDEXES = (
     ("chunk_no", models.PayloadSchemaType.INTEGER),
 )
 _POINT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://help.lumora.example/kb/chunks")
-_LEDGER_FIELDS = ["article_id", "fingerprint"]
+_LEDGER_FIELDS = ["article_id", "fingerprint", "source"]
 _HEADING_MARK = re.compile(r"^#{1,6}\s+", re.MULTILINE)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 
@@ -95,12 +95,16 @@ class IngestReport:
     unchanged: int
     deleted: int
     chunks: int
+    # Articles whose id was last ingested from another source and now belongs to this one (two
+    # sources holding the same id overwrite each other: worth a warning, not an error).
+    moved: list[str] = field(default_factory=list)
 
 
 @dataclass
 class _Stored:
     fingerprint: str | None  # None when an interrupted write left mixed fingerprints behind
     point_ids: set[str] = field(default_factory=set)
+    source: str = ""  # "" for articles ingested without a source (or before sources existed)
 
 
 def point_id(article_id: str, chunk_no: int) -> str:
@@ -271,10 +275,17 @@ class KnowledgeBase:
             await self._get_mirror()
 
     async def ingest(
-        self, articles: Sequence[Article], progress: Callable[[int, int], None] | None = None
+        self,
+        articles: Sequence[Article],
+        progress: Callable[[int, int], None] | None = None,
+        *,
+        source: str | None = None,
     ) -> IngestReport:
-        """Bring the collection in line with ``articles``: add, rewrite, skip or delete per article.
+        """Bring ``source``'s articles in line with ``articles``: add, rewrite, skip or delete per article.
 
+        ``source`` names where the articles come from (a folder, an export, "demo"): only that
+        source's articles missing from ``articles`` are deleted, so loading a second folder never
+        removes the first one's. Without a source, ``articles`` is the whole collection.
         Unchanged articles cost nothing (no chunking, no embedding, no write). New chunks are
         written before stale ones are deleted, so a changed article is never missing from search;
         an interrupted run is repaired by the next one (mixed fingerprints count as changed).
@@ -286,15 +297,23 @@ class KnowledgeBase:
         incoming = {article.id for article in articles}
         if len(incoming) != len(articles):
             raise ValueError("ingest got duplicate article ids")
+        tag = source or ""
         stored = await self._ledger()
         added = updated = unchanged = 0
+        moved: list[str] = []
         stale: list[str] = []
         pending: list[tuple[Article, Chunk, str]] = []
         for article in articles:
             digest = fingerprint(article, self._dense)
             old = stored.get(article.id)
+            if old is not None and old.source not in ("", tag) and source is not None:
+                moved.append(article.id)  # not from "": unlabelled articles of older releases are adopted quietly
             if old is not None and old.fingerprint == digest:
                 unchanged += 1
+                if old.source != tag:  # same content, new owner: relabel, nothing to embed
+                    selector = models.PointIdsList(points=sorted(old.point_ids))
+                    await self._client.set_payload(self._collection, payload={"source": tag}, points=selector)
+                    self._mirror = None
                 continue
             chunks = chunk_article(article)
             if old is None:
@@ -310,13 +329,17 @@ class KnowledgeBase:
             batch = pending[start : start + UPSERT_BATCH]
             vectors = await asyncio.to_thread(self._embed_chunks, [chunk.text for _, chunk, _ in batch])
             points = [
-                self._point(article, chunk, digest, None if vectors is None else vectors[i])
+                self._point(article, chunk, digest, None if vectors is None else vectors[i], tag)
                 for i, (article, chunk, digest) in enumerate(batch)
             ]
             await self._client.upsert(self._collection, points=points)
             if progress is not None:
                 progress(start + len(batch), total)
-        gone = [article_id for article_id in stored if article_id not in incoming]
+        gone = [
+            article_id
+            for article_id, entry in stored.items()
+            if article_id not in incoming and (source is None or entry.source == tag)
+        ]
         for article_id in gone:
             stale.extend(stored[article_id].point_ids)
         for start in range(0, len(stale), DELETE_BATCH):
@@ -324,7 +347,22 @@ class KnowledgeBase:
             await self._client.delete(self._collection, points_selector=selector)
         if pending or stale:
             self._mirror = None
-        return IngestReport(added, updated, unchanged, len(gone), total)
+        return IngestReport(added, updated, unchanged, len(gone), total, moved)
+
+    async def article_sources(self) -> dict[str, str]:
+        """Every article id and its source ("" for those ingested without one), from the ingest ledger."""
+        return {article_id: entry.source for article_id, entry in (await self._ledger()).items()}
+
+    async def sources(self) -> dict[str, int]:
+        """Articles per source."""
+        counts: dict[str, int] = {}
+        for source in (await self.article_sources()).values():
+            counts[source] = counts.get(source, 0) + 1
+        return counts
+
+    async def forget(self, source: str) -> int:
+        """Delete every article of ``source``; the number deleted."""
+        return (await self.ingest([], source=source)).deleted
 
     def _embed_chunks(self, texts: list[str]) -> npt.NDArray[np.float32] | None:
         return self._model().embed(texts) if self._dense else None
@@ -472,7 +510,7 @@ class KnowledgeBase:
                 payload = record.payload or {}
                 article_id = str(payload.get("article_id", ""))
                 found = str(payload.get("fingerprint", ""))
-                entry = stored.setdefault(article_id, _Stored(found))
+                entry = stored.setdefault(article_id, _Stored(found, source=str(payload.get("source") or "")))
                 if entry.fingerprint != found:
                     entry.fingerprint = None
                 entry.point_ids.add(str(record.id))
@@ -480,7 +518,7 @@ class KnowledgeBase:
                 return stored
 
     def _point(
-        self, article: Article, chunk: Chunk, digest: str, dense: npt.NDArray[np.float32] | None
+        self, article: Article, chunk: Chunk, digest: str, dense: npt.NDArray[np.float32] | None, source: str = ""
     ) -> models.PointStruct:
         vector: dict[str, Any] = {
             VECTOR_NAME: _to_qdrant(encode_document(chunk.text)),
@@ -504,6 +542,7 @@ class KnowledgeBase:
                 "body": chunk.body,
                 "content_hash": article.content_hash,
                 "fingerprint": digest,
+                "source": source,
             },
         )
 

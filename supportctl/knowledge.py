@@ -71,14 +71,23 @@ def _emit(result: dict[str, Any]) -> None:
 def cmd_kb_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from kb.articles import load_articles
     from kb.index import KnowledgeBase, open_qdrant
-    from supportctl.prepare import DEMO_KB
+    from supportctl.prepare import DEMO_KB, DEMO_SOURCE, demo_articles
 
     paths: list[Path] = args.paths or [DEMO_KB]
     missing = _missing(paths)
     if missing:
         note(f"error: no such file or folder: {', '.join(map(str, missing))}")
         return 2
-    articles = load_articles(paths)
+    url = settings.KB_ARTICLE_URL
+    # also refuses an id that two of the paths share
+    articles = load_articles(paths, url) if args.paths else demo_articles()
+    # A source owns its articles: re-ingesting it deletes what it no longer has, and nothing else's.
+    if args.source is not None:
+        batches = [(args.source, articles)]
+    elif not args.paths:
+        batches = [(DEMO_SOURCE, articles)]
+    else:
+        batches = [(path_source(path), load_articles([path], url)) for path in paths]
 
     async def run() -> None:
         qdrant = open_qdrant(settings.QDRANT_PATH, settings.QDRANT_URL, settings.QDRANT_API_KEY)
@@ -86,17 +95,75 @@ def cmd_kb_ingest(args: argparse.Namespace, settings: Settings) -> int:
             kb = KnowledgeBase(qdrant, settings.KB_COLLECTION)
             if await kb.ensure_collection():
                 note(f"created collection {kb.collection!r}")
-            report = await kb.ingest(articles, progress=ProgressBar("embedding and writing chunks"))
+            for source, batch in batches:
+                report = await kb.ingest(batch, progress=ProgressBar("embedding and writing chunks"), source=source)
+                say(
+                    f"knowledge base {settings.KB_COLLECTION!r}, source {source!r}: {len(batch)} articles "
+                    f"({report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+                    f"{report.deleted} deleted; {report.chunks} chunks written)"
+                )
+                if report.moved:
+                    shown = ", ".join(map(repr, report.moved[:5])) + (" …" if len(report.moved) > 5 else "")
+                    note(
+                        f"warning: {len(report.moved)} article ids came from another source and now belong to "
+                        f"{source!r}: {shown} (two sources with the same ids overwrite each other)"
+                    )
         finally:
             await qdrant.close()
-        say(
-            f"knowledge base {settings.KB_COLLECTION!r}: {len(articles)} articles ({report.added} added, "
-            f"{report.updated} updated, {report.unchanged} unchanged, {report.deleted} deleted; "
-            f"{report.chunks} chunks written)"
-        )
 
     asyncio.run(run())
     return 0
+
+
+def path_source(path: Path) -> str:
+    """The source a path's articles belong to when no --source is given: the path itself, absolute."""
+    return str(path.resolve())
+
+
+def cmd_kb_sources(_args: argparse.Namespace, settings: Settings) -> int:
+    from kb.index import KnowledgeBase, open_qdrant
+
+    async def run() -> int:
+        qdrant = open_qdrant(settings.QDRANT_PATH, settings.QDRANT_URL, settings.QDRANT_API_KEY)
+        try:
+            if not await qdrant.collection_exists(settings.KB_COLLECTION):
+                say(f"no knowledge base {settings.KB_COLLECTION!r} yet")
+                return 0
+            counts = await KnowledgeBase(qdrant, settings.KB_COLLECTION).sources()
+        finally:
+            await qdrant.close()
+        for source, n in sorted(counts.items()):
+            label = repr(source) if source else "'' (ingested before sources were recorded)"
+            say(f"{n:6} articles  {label}")
+        if not counts:
+            say("the knowledge base is empty")
+        return 0
+
+    return asyncio.run(run())
+
+
+def cmd_kb_forget(args: argparse.Namespace, settings: Settings) -> int:
+    from kb.index import KnowledgeBase, open_qdrant
+
+    async def run() -> int:
+        qdrant = open_qdrant(settings.QDRANT_PATH, settings.QDRANT_URL, settings.QDRANT_API_KEY)
+        try:
+            if not await qdrant.collection_exists(settings.KB_COLLECTION):
+                note(f"error: no knowledge base {settings.KB_COLLECTION!r}")
+                return 1
+            kb = KnowledgeBase(qdrant, settings.KB_COLLECTION)
+            counts = await kb.sources()
+            if args.source not in counts:
+                known = ", ".join(map(repr, sorted(counts))) or "none"
+                note(f"error: no source {args.source!r} in the knowledge base (sources: {known})")
+                return 1
+            deleted = await kb.forget(args.source)
+        finally:
+            await qdrant.close()
+        say(f"deleted {deleted} articles of source {args.source!r}")
+        return 0
+
+    return asyncio.run(run())
 
 
 def cmd_kb_search(args: argparse.Namespace, settings: Settings) -> int:
@@ -126,13 +193,21 @@ def cmd_kb_search(args: argparse.Namespace, settings: Settings) -> int:
         for rank, hit in enumerate(hits, 1):
             where = f"{hit.category}, {hit.product}" if hit.product else hit.category
             say(f"{rank:2}. {hit.title}  [{hit.article_id}, {where}, score {hit.score:.4f}]")
-            say(f"    {hit.url}")
+            if hit.url:
+                say(f"    {hit.url}")
             say(f"    {hit.snippet}")
         if not hits:
             say("no matching articles")
         return 0
 
     return asyncio.run(run())
+
+
+def _source_name(value: str) -> str:
+    name = value.strip()
+    if not name or len(name) > 200:
+        raise argparse.ArgumentTypeError("a source name is 1-200 characters")
+    return name
 
 
 # --- triage ------------------------------------------------------------------------------------
@@ -294,7 +369,19 @@ def register(sub: Any) -> None:
     kb_sub = kb.add_subparsers(dest="kb_command", required=True)
     ingest = kb_sub.add_parser("ingest", help="load help articles (Markdown, HTML, JSONL, folders) into Qdrant")
     ingest.add_argument("paths", nargs="*", type=Path, help="files or folders (default: the demo articles)")
+    ingest.add_argument(
+        "--source",
+        type=_source_name,
+        default=None,
+        help="one name for these paths' articles (default: each path is its own source); re-ingesting a "
+        "source deletes the articles it no longer has, never another source's",
+    )
     ingest.set_defaults(func=cmd_kb_ingest)
+    sources = kb_sub.add_parser("sources", help="list the knowledge base's sources and their article counts")
+    sources.set_defaults(func=cmd_kb_sources)
+    forget = kb_sub.add_parser("forget", help="delete every article of one source")
+    forget.add_argument("source", help="as `kb sources` lists it ('' for articles ingested before sources)")
+    forget.set_defaults(func=cmd_kb_forget)
     search = kb_sub.add_parser("search", help="search the knowledge base as the agents do")
     search.add_argument("query")
     search.add_argument("--limit", type=int, default=5)

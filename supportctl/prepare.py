@@ -9,12 +9,14 @@ from pathlib import Path
 from db.customers import upsert_customers
 from db.pool import create_pool, ensure_database
 from demo.customers import demo_customers
-from kb.articles import load_articles
+from kb.articles import Article, load_articles
 from kb.index import KnowledgeBase, open_qdrant
 from settings import Settings
 from triage.classifier import load_or_train
 
 DEMO_KB = Path(__file__).resolve().parents[1] / "demo" / "kb"
+DEMO_SOURCE = "demo"  # the demo articles' source in the knowledge base (see `kb sources`)
+DEMO_ARTICLE_URL = "https://help.lumora.example/articles/{id}"  # the fictional company's help centre
 
 
 async def seed_customers(dsn: str) -> int:
@@ -26,15 +28,34 @@ async def seed_customers(dsn: str) -> int:
         await pool.close()
 
 
-async def ingest_kb(settings: Settings, paths: list[Path], say: Callable[[str], None]) -> None:
+def demo_articles() -> list[Article]:
+    """The fictional company's help centre, with its addresses."""
+    return load_articles([DEMO_KB], DEMO_ARTICLE_URL)
+
+
+async def ingest_demo_kb(settings: Settings, say: Callable[[str], None]) -> None:
+    """Load (or refresh) the demo articles, unless the team has loaded its own: a stack started on a
+    real knowledge base must not fill it with a fictional company's help centre."""
     qdrant = open_qdrant(settings.QDRANT_PATH, settings.QDRANT_URL, settings.QDRANT_API_KEY)
     try:
         kb = KnowledgeBase(qdrant, settings.KB_COLLECTION)
         await kb.ensure_collection()
-        articles = load_articles(paths)
-        report = await kb.ingest(articles)
+        articles = demo_articles()
+        demo_ids = {article.id for article in articles}
+        own = [  # unlabelled articles (ingested before sources existed) are the team's unless they are demo ones
+            article_id
+            for article_id, source in (await kb.article_sources()).items()
+            if source not in ("", DEMO_SOURCE) or (source == "" and article_id not in demo_ids)
+        ]
+        if own:
+            say(
+                f"    knowledge base: {len(own)} articles of your own; demo articles not loaded "
+                f"(`supportctl kb sources` lists what is there, `kb forget demo` drops earlier demo articles)"
+            )
+            return
+        report = await kb.ingest(articles, source=DEMO_SOURCE)
         say(
-            f"    knowledge base: {len(articles)} articles ({report.added} added, {report.updated} updated, "
+            f"    knowledge base: {len(articles)} demo articles ({report.added} added, {report.updated} updated, "
             f"{report.unchanged} unchanged, {report.deleted} deleted; {report.chunks} chunks)"
         )
     finally:
@@ -44,7 +65,7 @@ async def ingest_kb(settings: Settings, paths: list[Path], say: Callable[[str], 
 async def prepare(settings: Settings, dsn: str, say: Callable[[str], None]) -> None:
     n = await seed_customers(dsn)
     say(f"    CRM: {n} demo customers")
-    await ingest_kb(settings, [DEMO_KB], say)
+    await ingest_demo_kb(settings, say)
     artifact = settings.DATA_DIR / "models" / "triage.pkl"
     await asyncio.to_thread(load_or_train, artifact)
     say(f"    triage model: {artifact}")

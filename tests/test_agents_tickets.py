@@ -27,7 +27,8 @@ from demo.customers import demo_customers
 from domain.models import Category, Channel, Customer, KbHit, Plan, Sender, Sentiment, TranscriptEntry
 from domain.policy import effective_priority, escalation_reason, priority_from_text
 from domain.turns import TurnOutcome, TurnRequest
-from kb import KnowledgeBase, load_articles
+from kb import KnowledgeBase
+from supportctl.prepare import demo_articles
 
 ROOT = Path(__file__).resolve().parents[1]
 TAU = Path("/work/shared/datasets/tau_bench")
@@ -81,7 +82,7 @@ DEMO_EXPECTED: dict[str, tuple[tuple[str, str, str], tuple[str, str, str] | None
 async def help_center() -> AsyncIterator[KnowledgeBase]:
     kb = KnowledgeBase(AsyncQdrantClient(location=":memory:"), "demo_eval", dense=False)
     await kb.ensure_collection()
-    await kb.ingest(load_articles([ROOT / "demo" / "kb"]))
+    await kb.ingest(demo_articles())
     yield kb
 
 

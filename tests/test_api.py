@@ -29,10 +29,9 @@ from db.customers import upsert_customers
 from demo.customers import demo_customers
 from domain.lifecycle import TicketPolicy
 from domain.models import Channel
-from kb.articles import load_articles
 from kb.index import KnowledgeBase
 from settings import Settings
-from supportctl.prepare import DEMO_KB
+from supportctl.prepare import demo_articles
 from triage.classifier import DEMO_EXAMPLES, CategoryClassifier, read_examples
 from worker import activities_for, build_worker
 from workflows import search_attributes as sa
@@ -80,7 +79,7 @@ async def stack(dev_env: WorkflowEnvironment, pool: asyncpg.Pool, database_url: 
     await upsert_customers(pool, demo_customers())
     kb = KnowledgeBase(AsyncQdrantClient(location=":memory:"), "kb_test")
     await kb.ensure_collection()
-    await kb.ingest(load_articles([DEMO_KB]))
+    await kb.ingest(demo_articles())
     classifier = CategoryClassifier.train(*read_examples(DEMO_EXAMPLES))
     task_queue = f"api-{uuid.uuid4().hex[:8]}"
     worker = build_worker(

@@ -21,7 +21,7 @@ from kb.evaluation import score_rankings
 from kb.index import SNIPPET_CHARS, fuse, query_windows
 from kb.mirror import Ranked
 from kb.sparse import encode_document, encode_query, term_index, tokenize
-from settings import get_settings
+from settings import Settings, get_settings
 from supportctl.main import main as supportctl_main
 
 TAU2_KB = Path("/work/shared/datasets/tau2_banking_knowledge/kb_documents.jsonl")
@@ -90,6 +90,7 @@ ARTICLES: dict[str, tuple[str, str, str]] = {
 }
 
 RATE_LIMIT_QUERY = "I keep getting 429 Too Many Requests errors from the API"
+HELP_URL = "https://help.example.com/articles/{id}"  # the team's help centre (KB_ARTICLE_URL)
 
 
 def write_article(folder: Path, article_id: str, title: str, category: str, body: str) -> Path:
@@ -119,7 +120,7 @@ async def client() -> AsyncIterator[AsyncQdrantClient]:
 async def kb(client: AsyncQdrantClient, help_centre: Path) -> KnowledgeBase:
     knowledge = KnowledgeBase(client)
     await knowledge.ensure_collection()
-    report = await knowledge.ingest(load_articles([help_centre]))
+    report = await knowledge.ingest(load_articles([help_centre], HELP_URL))
     assert report.added == len(ARTICLES)
     return knowledge
 
@@ -145,7 +146,7 @@ async def test_rate_limit_article_ranks_first_for_a_429_complaint(kb: KnowledgeB
     hits = await kb.search(RATE_LIMIT_QUERY)
 
     assert hits[0].article_id == "rate-limits"
-    assert hits[0].url == "https://help.lumora.example/articles/rate-limits"
+    assert hits[0].url == "https://help.example.com/articles/rate-limits"
     assert hits[0].category == "technical"
     assert "429" in hits[0].text and hits[0].text.startswith(hits[0].title)
     assert len(hits) == len({hit.article_id for hit in hits}), "one hit per article"
@@ -255,11 +256,11 @@ async def test_tagging_an_article_with_a_product_reindexes_only_that_article(
 ) -> None:
     knowledge = KnowledgeBase(client, collection="retag")
     await knowledge.ensure_collection()
-    await knowledge.ingest(load_articles([help_centre]))
+    await knowledge.ingest(load_articles([help_centre], HELP_URL))
     path = help_centre / "refunds.md"
     path.write_text(path.read_text().replace("category: billing\n", "category: billing\nproduct: Analytics\n"))
 
-    report = await knowledge.ingest(load_articles([help_centre]))
+    report = await knowledge.ingest(load_articles([help_centre], HELP_URL))
 
     assert (report.updated, report.unchanged) == (1, len(ARTICLES) - 1)
     assert [h.article_id for h in await knowledge.search("refund annual plan", product="Analytics")] == ["refunds"]
@@ -283,7 +284,7 @@ async def test_reingesting_unchanged_articles_writes_nothing(
     upserts = CallCounter(monkeypatch, client, "upsert")
     deletes = CallCounter(monkeypatch, client, "delete")
 
-    report = await kb.ingest(load_articles([help_centre]))
+    report = await kb.ingest(load_articles([help_centre], HELP_URL))
 
     assert report == IngestReport(added=0, updated=0, unchanged=len(ARTICLES), deleted=0, chunks=0)
     assert (upserts.calls, deletes.calls) == (0, 0)
@@ -294,7 +295,7 @@ async def test_editing_one_article_updates_only_that_one(kb: KnowledgeBase, help
     title, category, _ = ARTICLES["password-reset"]
     write_article(help_centre, "password-reset", title, category, "Passkeys replace passwords from June.")
 
-    report = await kb.ingest(load_articles([help_centre]))
+    report = await kb.ingest(load_articles([help_centre], HELP_URL))
 
     assert (report.added, report.updated, report.unchanged, report.deleted) == (0, 1, len(ARTICLES) - 1, 0)
     assert report.chunks == 1
@@ -322,7 +323,7 @@ async def test_shrinking_an_article_removes_its_surplus_chunks(client: AsyncQdra
 async def test_removed_article_is_deleted_and_no_longer_found(kb: KnowledgeBase, help_centre: Path) -> None:
     (help_centre / "rate-limits.md").unlink()
 
-    report = await kb.ingest(load_articles([help_centre]))
+    report = await kb.ingest(load_articles([help_centre], HELP_URL))
 
     assert (report.deleted, report.unchanged, report.chunks) == (1, len(ARTICLES) - 1, 0)
     assert await kb.count_articles() == len(ARTICLES) - 1
@@ -334,7 +335,9 @@ async def test_progress_counts_chunks_up_to_the_total(client: AsyncQdrantClient,
     await knowledge.ensure_collection()
     seen: list[tuple[int, int]] = []
 
-    report = await knowledge.ingest(load_articles([help_centre]), progress=lambda *done_total: seen.append(done_total))
+    report = await knowledge.ingest(
+        load_articles([help_centre], HELP_URL), progress=lambda *done_total: seen.append(done_total)
+    )
 
     assert seen[0] == (0, report.chunks) and seen[-1] == (report.chunks, report.chunks)
     assert [done for done, _ in seen] == sorted(done for done, _ in seen)
@@ -342,7 +345,7 @@ async def test_progress_counts_chunks_up_to_the_total(client: AsyncQdrantClient,
 
 async def test_local_folder_survives_a_restart_without_reindexing(tmp_path: Path, help_centre: Path) -> None:
     folder = tmp_path / "qdrant" / "kb"
-    articles = load_articles([help_centre])
+    articles = load_articles([help_centre], HELP_URL)
     first = open_qdrant(str(folder), None)
     knowledge = KnowledgeBase(first)
     await knowledge.ensure_collection()
@@ -364,11 +367,13 @@ async def test_local_folder_survives_a_restart_without_reindexing(tmp_path: Path
 
 
 def test_markdown_front_matter_defaults(help_centre: Path) -> None:
-    (article,) = [a for a in load_articles([help_centre]) if a.id == "refunds"]
+    (article,) = [a for a in load_articles([help_centre], HELP_URL) if a.id == "refunds"]
+    (unlinked,) = [a for a in load_articles([help_centre]) if a.id == "refunds"]
 
     assert (article.title, article.category) == ("Refunds for annual plans", "billing")
     assert article.tags == ("help",)
-    assert article.url == "https://help.lumora.example/articles/refunds"
+    assert article.url == "https://help.example.com/articles/refunds"
+    assert unlinked.url == "", "no address is invented for a team that gave no KB_ARTICLE_URL"
     assert article.body.startswith("# Refunds for annual plans")
 
 
@@ -590,10 +595,10 @@ async def test_reingest_of_unchanged_articles_embeds_nothing(client: AsyncQdrant
     counting = CountingEmbedder()
     knowledge = KnowledgeBase(client, collection="embed-once", embedder=counting)
     await knowledge.ensure_collection()
-    first = await knowledge.ingest(load_articles([help_centre]))
+    first = await knowledge.ingest(load_articles([help_centre], HELP_URL))
     assert counting.texts == first.chunks > 0
 
-    again = await knowledge.ingest(load_articles([help_centre]))
+    again = await knowledge.ingest(load_articles([help_centre], HELP_URL))
 
     assert (again.unchanged, again.chunks, counting.texts) == (len(ARTICLES), 0, first.chunks)
 
@@ -601,11 +606,11 @@ async def test_reingest_of_unchanged_articles_embeds_nothing(client: AsyncQdrant
 async def test_a_bm25_only_collection_is_rebuilt_for_hybrid(client: AsyncQdrantClient, help_centre: Path) -> None:
     old = KnowledgeBase(client, collection="upgrade", dense=False)
     await old.ensure_collection()
-    await old.ingest(load_articles([help_centre]))
+    await old.ingest(load_articles([help_centre], HELP_URL))
 
     new = KnowledgeBase(client, collection="upgrade")
     assert await new.ensure_collection() is True
-    report = await new.ingest(load_articles([help_centre]))
+    report = await new.ingest(load_articles([help_centre], HELP_URL))
 
     assert report.added == len(ARTICLES)
     assert await new.ensure_collection() is False, "a current collection is left alone"
@@ -713,6 +718,7 @@ def test_kb_cli_ingests_a_folder_and_searches_one_product(
 ) -> None:
     monkeypatch.setenv("QDRANT_PATH", str(tmp_path / "qdrant"))
     monkeypatch.setenv("QDRANT_URL", "")
+    monkeypatch.setenv("KB_ARTICLE_URL", "https://support.example.org/kb/{id}")
     get_settings.cache_clear()  # the CLI reads QDRANT_PATH from the environment set above
     folder = write_product_articles(tmp_path / "kb")
     try:
@@ -725,7 +731,118 @@ def test_kb_cli_ingests_a_folder_and_searches_one_product(
     assert out.splitlines()[0].startswith(
         " 1. Resetting your password in the dashboard  [reset-dashboard, account, Web"
     )
-    assert "https://help.lumora.example/articles/reset-dashboard" in out and "reset-app" not in out
+    assert "https://support.example.org/kb/reset-dashboard" in out and "reset-app" not in out
+
+
+async def test_each_source_owns_its_articles(client: AsyncQdrantClient, tmp_path: Path) -> None:
+    """Loading a second folder never deletes the first one's articles; re-loading a folder deletes
+    only what that folder no longer has."""
+    help_centre, runbooks = tmp_path / "help", tmp_path / "runbooks"
+    help_centre.mkdir()
+    runbooks.mkdir()
+    write_article(help_centre, "refunds", "Refunds", "billing", "Refunds take five days.")
+    write_article(help_centre, "invoices", "Invoices", "billing", "Invoices are under Billing.")
+    write_article(runbooks, "outage", "Outage runbook", "technical", "Page the on-call engineer.")
+    knowledge = KnowledgeBase(client, collection="sources", dense=False)
+    await knowledge.ensure_collection()
+
+    await knowledge.ingest(load_articles([help_centre], HELP_URL), source="help")
+    second = await knowledge.ingest(load_articles([runbooks]), source="runbooks")
+    (help_centre / "invoices.md").unlink()
+    again = await knowledge.ingest(load_articles([help_centre], HELP_URL), source="help")
+
+    assert second.deleted == 0 and again.deleted == 1
+    assert await knowledge.article_sources() == {"refunds": "help", "outage": "runbooks"}
+    assert [h.article_id for h in await knowledge.search("page the on-call engineer")] == ["outage"]
+    assert await knowledge.forget("runbooks") == 1
+    assert await knowledge.sources() == {"help": 1}
+
+
+async def test_an_id_two_sources_share_moves_with_a_warning(client: AsyncQdrantClient, tmp_path: Path) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    write_article(first, "faq", "FAQ", "general", "Our opening hours are nine to five.")
+    write_article(second, "faq", "FAQ", "general", "Our opening hours are nine to five.")
+    knowledge = KnowledgeBase(client, collection="moves", dense=False)
+    await knowledge.ensure_collection()
+    await knowledge.ingest(load_articles([first]), source="a")
+
+    report = await knowledge.ingest(load_articles([second]), source="b")
+    emptied = await knowledge.ingest([], source="a")
+
+    assert report.moved == ["faq"] and report.chunks == 0, "same content: relabelled, not rewritten"
+    assert emptied.deleted == 0, "source a no longer owns it"
+    assert await knowledge.article_sources() == {"faq": "b"}
+
+
+async def test_articles_from_before_sources_are_adopted_never_deleted(
+    client: AsyncQdrantClient, help_centre: Path
+) -> None:
+    knowledge = KnowledgeBase(client, collection="legacy", dense=False)
+    await knowledge.ensure_collection()
+    await knowledge.ingest(load_articles([help_centre], HELP_URL))  # as every earlier release did: no source
+    some = load_articles([help_centre], HELP_URL)[:2]
+
+    report = await knowledge.ingest(some, source="help")
+
+    assert (report.deleted, report.chunks, report.moved) == (0, 0, [])
+    assert await knowledge.sources() == {"help": 2, "": len(ARTICLES) - 2}
+
+
+def test_kb_cli_keeps_each_folder_as_its_own_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("QDRANT_PATH", str(tmp_path / "qdrant"))
+    monkeypatch.setenv("QDRANT_URL", "")
+    get_settings.cache_clear()
+    products = write_product_articles(tmp_path / "kb")
+    runbooks = tmp_path / "runbooks"
+    runbooks.mkdir()
+    write_article(runbooks, "outage", "Outage runbook", "technical", "Page the on-call engineer.")
+    try:
+        assert supportctl_main(["kb", "ingest", str(products)]) == 0
+        assert supportctl_main(["kb", "ingest", str(runbooks), "--source", "runbooks"]) == 0
+        out = capsys.readouterr().out
+        assert supportctl_main(["kb", "sources"]) == 0
+        listed = capsys.readouterr().out
+        assert supportctl_main(["kb", "forget", "nothing-here"]) == 1
+        refused = capsys.readouterr().err
+        assert supportctl_main(["kb", "forget", "runbooks"]) == 0
+        forgot = capsys.readouterr().out
+    finally:
+        get_settings.cache_clear()
+    assert "source 'runbooks': 1 articles (1 added, 0 updated, 0 unchanged, 0 deleted" in out
+    assert f"     4 articles  {str(products.resolve())!r}" in listed and "     1 articles  'runbooks'" in listed
+    assert "no source 'nothing-here'" in refused and "'runbooks'" in refused
+    assert "deleted 1 articles of source 'runbooks'" in forgot
+
+
+async def test_starting_the_stack_leaves_a_teams_own_knowledge_base_alone(
+    tmp_path: Path, help_centre: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from supportctl.prepare import DEMO_SOURCE, ingest_demo_kb
+
+    settings = Settings(QDRANT_PATH=str(tmp_path / "qdrant"), QDRANT_URL=None, KB_COLLECTION="team")
+    said: list[str] = []
+    await ingest_demo_kb(settings, said.append)  # a first start: the demo articles
+    qdrant = open_qdrant(settings.QDRANT_PATH, None)
+    try:
+        knowledge = KnowledgeBase(qdrant, "team", dense=False)
+        demo = (await knowledge.sources())[DEMO_SOURCE]
+        await knowledge.ingest(load_articles([help_centre], HELP_URL), source="help")
+    finally:
+        await qdrant.close()
+
+    await ingest_demo_kb(settings, said.append)  # the next start
+
+    qdrant = open_qdrant(settings.QDRANT_PATH, None)
+    try:
+        counts = await KnowledgeBase(qdrant, "team", dense=False).sources()
+    finally:
+        await qdrant.close()
+    assert counts == {DEMO_SOURCE: demo, "help": len(ARTICLES)}
+    assert "articles of your own; demo articles not loaded" in said[-1]
 
 
 def test_kb_ingest_of_a_missing_path_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -817,7 +934,7 @@ async def test_ingest_fills_the_disk_cache_and_searches_never_touch_it(
     embedder = Embedder(disk_cache=cache)
     knowledge = KnowledgeBase(client, collection="disk-cache", embedder=embedder)
     await knowledge.ensure_collection()
-    report = await knowledge.ingest(load_articles([help_centre]))
+    report = await knowledge.ingest(load_articles([help_centre], HELP_URL))
     assert cached_vectors(cache) == report.chunks > 0
 
     disk = embedder._disk

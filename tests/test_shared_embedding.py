@@ -31,9 +31,10 @@ from domain.models import (
     ticket_text,
 )
 from domain.turns import TurnRequest
-from kb import KnowledgeBase, load_articles
+from kb import KnowledgeBase
 from kb.embeddings import LAYERS, Embedder, Vectors
 from kb.index import query_windows
+from supportctl.prepare import demo_articles
 from triage import classifier
 from triage.classifier import TextClassifier
 
@@ -90,7 +91,7 @@ async def test_triage_and_the_first_kb_search_embed_a_ticket_once(monkeypatch: p
     model = train_small_model()
     kb = KnowledgeBase(AsyncQdrantClient(location=":memory:"), "embed_once", embedder=embedder)
     await kb.ensure_collection()
-    await kb.ingest(load_articles([ROOT / "demo" / "kb"]))
+    await kb.ingest(demo_articles())
     searched: list[str] = []
 
     async def search(query: str, limit: int, product: str | None) -> list[KbHit]:
