@@ -328,17 +328,19 @@ async def notification_delivered(conn: Conn, key: str) -> bool:
     )
 
 
-async def escalated_queue(conn: Conn, *, priority: str | None = None, limit: int = 100) -> list[TicketRecord]:
+async def escalated_queue(
+    conn: Conn, *, priority: str | None = None, product: str | None = None, limit: int = 100
+) -> list[TicketRecord]:
     """The human queue: tickets a human owns or must look at, most urgent deadline first."""
     rows = await conn.fetch(
         """
         SELECT * FROM tickets
         WHERE escalated AND status NOT IN ('resolved', 'closed')
-          AND ($1::text IS NULL OR priority = $1)
+          AND ($1::text IS NULL OR priority = $1) AND ($3::text IS NULL OR product = $3)
         ORDER BY CASE priority WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END,
                  coalesce(next_reply_due, resolution_due) NULLS LAST, created_at
         LIMIT $2
         """,
-        priority, limit,
+        priority, limit, product,
     )  # fmt: skip
     return [TicketRecord.model_validate(dict(r)) for r in rows]

@@ -253,11 +253,16 @@ async def test_a_message_after_close_opens_a_linked_ticket(stack: Stack) -> None
 
 
 async def test_human_agents_work_the_queue(stack: Stack) -> None:
-    r = await stack.http.post("/tickets", json=_ticket("cus_1004", "Can I talk to a person? Exports fail daily."))
+    product = f"Exports {uuid.uuid4().hex[:6]}"
+    r = await stack.http.post(
+        "/tickets", json=_ticket("cus_1004", "Can I talk to a person? Exports fail daily.", product=product)
+    )
     tid = r.json()["ticket_id"]
     await stack.wait_ticket(tid, lambda t: t["status"] == "escalated")
     queue = (await stack.http.get("/queue")).json()
     assert tid in [t["ticket_id"] for t in queue]
+    assert [t["ticket_id"] for t in (await stack.http.get("/queue", params={"product": product})).json()] == [tid]
+    assert tid not in [t["ticket_id"] for t in (await stack.http.get("/queue", params={"product": "Other"})).json()]
 
     reply = {"kind": "reply", "request_id": uuid.uuid4().hex, "agent_id": "ana", "body": "Ana here, looking now."}
     first = await stack.http.post(f"/tickets/{tid}/decisions", json=reply)

@@ -148,13 +148,18 @@ def test_same_data_same_hash_other_data_other_hash() -> None:
     assert a.info.training_data_sha256 == b.info.training_data_sha256 != c.info.training_data_sha256
 
 
-def test_an_artifact_of_an_older_format_is_replaced_by_the_demo_model(tmp_path: Path) -> None:
+def test_an_artifact_of_an_older_format_is_replaced_by_the_demo_model(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     path = tmp_path / "triage.pkl"
     path.write_bytes(pickle.dumps({"version": 1, "pipeline": None}))
 
     with pytest.raises(ValueError, match="format"):
         TextClassifier.load(path)
-    model = load_or_train(path)
+    with caplog.at_level("WARNING", logger="triage"):
+        model = load_or_train(path)
+
+    assert "triaging with the demo model until you retrain" in caplog.text, "the operator is told, loudly"
 
     assert set(model.labels) == {c.value for c in Category}
     assert TextClassifier.load(path).info.version == model.info.version
@@ -369,8 +374,24 @@ def test_eval_triage_trains_on_train_only_and_prints_json_last(
     assert code == 0
     assert result["n"] == 6 and result["n_train"] == 12
     assert 0.5 <= result["accuracy"] <= 1.0 and 0.0 <= result["macro_f1"] <= 1.0
+    assert result["accuracy"] <= result["category_accuracy"] <= 1.0, "BANKING77 intents route through the table"
     assert "train:" in out.err, "progress goes to stderr"
     assert "weakest labels (F1 on the held-out examples): " in out.err
+
+
+def test_category_accuracy_counts_a_mix_up_within_one_category_as_routed_right(tmp_path: Path) -> None:
+    from triage.evaluation import evaluate_triage
+
+    # card_arrival and card_delivery_estimate are both "account": mixing them up routes the same.
+    rows = [{"text": t, "intent": "card_arrival"} for t in INTENTS["card_arrival"]]
+    rows += [{"text": t, "intent": "card_delivery_estimate"} for t in INTENTS["card_arrival"]]
+    rows += [{"text": t, "intent": "exchange_rate"} for t in INTENTS["exchange_rate"]]
+    data = write_jsonl(tmp_path / "data.jsonl", rows)
+    result = evaluate_triage(data, data, "intent", embeddings="off")
+    assert result["accuracy"] < 0.9 and result["category_accuracy"] == 1.0
+
+    unmapped = write_jsonl(tmp_path / "queues.jsonl", [{**r, "intent": f"Q-{r['intent']}"} for r in rows])
+    assert "category_accuracy" not in evaluate_triage(unmapped, unmapped, "intent", embeddings="off")
 
 
 def test_the_error_report_names_the_weakest_labels_and_the_commonest_mix_ups() -> None:

@@ -507,9 +507,16 @@ def load_or_train(artifact: Path, examples: Path = DEMO_EXAMPLES) -> TextClassif
     if artifact.exists():
         try:
             return TextClassifier.load(artifact)
-        except ValueError:
+        except ValueError as err:
             # An artifact of an older format: keep it next to the new one, then fall back to the demo.
-            artifact.replace(artifact.with_suffix(artifact.suffix + ".old"))
+            kept = artifact.with_suffix(artifact.suffix + ".old")
+            artifact.replace(kept)
+            log.warning(
+                "%s; kept it as %s and triaging with the demo model until you retrain "
+                "(supportctl triage train --data FILE.jsonl --label FIELD)",
+                err,
+                kept,
+            )
     texts, labels = read_examples(examples)
     clf = TextClassifier.train(texts, labels, holdout=HOLDOUT_FRACTION)  # 256 short examples: with embeddings
     clf.save(artifact)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from triage.categories import known_category, to_category
 from triage.classifier import EmbeddingMode, TextClassifier, error_report, read_examples, score
 
 
@@ -18,7 +19,9 @@ def evaluate_triage(
     embeddings: EmbeddingMode = "auto",
     say: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Train only on ``train``, predict every row of ``test``; accuracy, macro-F1 and counts.
+    """Train only on ``train``, predict every row of ``test``; accuracy, macro-F1 and counts, and
+    ``category_accuracy`` (predicted and true label routed to the same category) when
+    ``triage.categories`` maps every test label.
 
     A test label the training data never had counts as an error (the model cannot predict it).
     """
@@ -36,6 +39,11 @@ def evaluate_triage(
     for line in error_report(test_labels, predicted):
         log(line)
     result: dict[str, Any] = score(test_labels, predicted)
+    # What routing sees: how often the ticket reaches the right specialist, a confused pair of
+    # labels in one category costing nothing. Only when the table maps every test label.
+    if all(known_category(label) is not None for label in set(test_labels)):
+        hits = sum(to_category(t) == to_category(p) for t, p in zip(test_labels, predicted, strict=True))
+        result["category_accuracy"] = round(hits / len(test_labels), 4) if test_labels else 0.0
     result.update(
         {
             "n_train": len(train_texts),

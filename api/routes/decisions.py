@@ -31,10 +31,16 @@ _REFUSALS = {
 
 @router.get("/queue", response_model=list[TicketSummary])
 async def human_queue(
-    pool: PoolDep, priority: Priority | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 100
+    pool: PoolDep,
+    priority: Priority | None = None,
+    product: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[TicketSummary]:
-    """Tickets waiting for a human, most urgent first (priority, then the nearest SLA deadline)."""
-    rows = await tickets.escalated_queue(pool, priority=priority.value if priority else None, limit=limit)
+    """Tickets waiting for a human, most urgent first (priority, then the nearest SLA deadline);
+    ``product`` keeps to one product's tickets (a team of agents per product)."""
+    rows = await tickets.escalated_queue(
+        pool, priority=priority.value if priority else None, product=product, limit=limit
+    )
     return [TicketSummary.model_validate({**r.model_dump(), "time_to_first_response_s": _ttfr(r)}) for r in rows]
 
 
