@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +20,7 @@ from settings import Settings
 
 if TYPE_CHECKING:
     from domain.models import Category
+    from kb.index import KnowledgeBase
     from triage.classifier import TextClassifier
 
 
@@ -120,46 +123,52 @@ def path_source(path: Path) -> str:
     return str(path.resolve())
 
 
-def cmd_kb_sources(_args: argparse.Namespace, settings: Settings) -> int:
+@contextlib.asynccontextmanager
+async def _existing_kb(settings: Settings) -> AsyncIterator[KnowledgeBase | None]:
+    """The configured knowledge base, or None when its collection does not exist yet."""
     from kb.index import KnowledgeBase, open_qdrant
 
+    qdrant = open_qdrant(settings.QDRANT_PATH, settings.QDRANT_URL, settings.QDRANT_API_KEY)
+    try:
+        exists = await qdrant.collection_exists(settings.KB_COLLECTION)
+        yield KnowledgeBase(qdrant, settings.KB_COLLECTION) if exists else None
+    finally:
+        await qdrant.close()
+
+
+def _no_kb(settings: Settings) -> str:
+    where = settings.QDRANT_URL or settings.QDRANT_PATH
+    return (
+        f"no knowledge base {settings.KB_COLLECTION!r} in {where}: load articles first with `supportctl kb ingest PATH`"
+    )
+
+
+def cmd_kb_sources(_args: argparse.Namespace, settings: Settings) -> int:
     async def run() -> int:
-        qdrant = open_qdrant(settings.QDRANT_PATH, settings.QDRANT_URL, settings.QDRANT_API_KEY)
-        try:
-            if not await qdrant.collection_exists(settings.KB_COLLECTION):
-                say(f"no knowledge base {settings.KB_COLLECTION!r} yet")
-                return 0
-            counts = await KnowledgeBase(qdrant, settings.KB_COLLECTION).sources()
-        finally:
-            await qdrant.close()
+        async with _existing_kb(settings) as kb:
+            counts = await kb.sources() if kb is not None else {}
         for source, n in sorted(counts.items()):
             label = repr(source) if source else "'' (ingested before sources were recorded)"
             say(f"{n:6} articles  {label}")
         if not counts:
-            say("the knowledge base is empty")
+            say(_no_kb(settings) if kb is None else "the knowledge base is empty")
         return 0
 
     return asyncio.run(run())
 
 
 def cmd_kb_forget(args: argparse.Namespace, settings: Settings) -> int:
-    from kb.index import KnowledgeBase, open_qdrant
-
     async def run() -> int:
-        qdrant = open_qdrant(settings.QDRANT_PATH, settings.QDRANT_URL, settings.QDRANT_API_KEY)
-        try:
-            if not await qdrant.collection_exists(settings.KB_COLLECTION):
-                note(f"error: no knowledge base {settings.KB_COLLECTION!r}")
+        async with _existing_kb(settings) as kb:
+            if kb is None:
+                note(f"error: {_no_kb(settings)}")
                 return 1
-            kb = KnowledgeBase(qdrant, settings.KB_COLLECTION)
             counts = await kb.sources()
             if args.source not in counts:
                 known = ", ".join(map(repr, sorted(counts))) or "none"
                 note(f"error: no source {args.source!r} in the knowledge base (sources: {known})")
                 return 1
             deleted = await kb.forget(args.source)
-        finally:
-            await qdrant.close()
         say(f"deleted {deleted} articles of source {args.source!r}")
         return 0
 
@@ -167,19 +176,11 @@ def cmd_kb_forget(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_kb_search(args: argparse.Namespace, settings: Settings) -> int:
-    from kb.index import KnowledgeBase, open_qdrant
-
     async def run() -> int:
-        qdrant = open_qdrant(settings.QDRANT_PATH, settings.QDRANT_URL, settings.QDRANT_API_KEY)
-        try:
-            if not await qdrant.collection_exists(settings.KB_COLLECTION):
-                where = settings.QDRANT_URL or settings.QDRANT_PATH
-                note(
-                    f"error: no knowledge base {settings.KB_COLLECTION!r} in {where}: "
-                    "load articles first with `supportctl kb ingest PATH`"
-                )
+        async with _existing_kb(settings) as kb:
+            if kb is None:
+                note(f"error: {_no_kb(settings)}")
                 return 1
-            kb = KnowledgeBase(qdrant, settings.KB_COLLECTION)
             hits = await kb.search(
                 args.query,
                 limit=args.limit,
@@ -188,8 +189,6 @@ def cmd_kb_search(args: argparse.Namespace, settings: Settings) -> int:
                 product=args.product,
                 include_shared=args.include_shared,
             )
-        finally:
-            await qdrant.close()
         for rank, hit in enumerate(hits, 1):
             where = f"{hit.category}, {hit.product}" if hit.product else hit.category
             say(f"{rank:2}. {hit.title}  [{hit.article_id}, {where}, score {hit.score:.4f}]")

@@ -845,6 +845,23 @@ async def test_starting_the_stack_leaves_a_teams_own_knowledge_base_alone(
     assert "articles of your own; demo articles not loaded" in said[-1]
 
 
+def test_kb_commands_before_any_ingest_say_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("QDRANT_PATH", str(tmp_path / "qdrant"))
+    monkeypatch.setenv("QDRANT_URL", "")
+    get_settings.cache_clear()
+    try:
+        assert supportctl_main(["kb", "search", "refund"]) == 1
+        assert supportctl_main(["kb", "forget", "demo"]) == 1
+        assert supportctl_main(["kb", "sources"]) == 0
+    finally:
+        get_settings.cache_clear()
+    printed = capsys.readouterr()
+    assert printed.err.count("load articles first with `supportctl kb ingest PATH`") == 2
+    assert "no knowledge base 'kb_articles'" in printed.out
+
+
 def test_kb_ingest_of_a_missing_path_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert supportctl_main(["kb", "ingest", str(tmp_path / "missing")]) == 2
     assert "no such file or folder" in capsys.readouterr().err
