@@ -122,6 +122,7 @@ class StoreActivities:
                 sentiment=inp.sentiment,
                 first_response_due=inp.first_response_due,
                 resolution_due=inp.resolution_due,
+                triage_label=inp.details.get("label"),  # absent in inputs recorded before it existed
             )
             await tickets.insert_event(
                 conn,

@@ -89,6 +89,7 @@ class TicketOut(BaseModel):
     csat_score: int | None = None
     linked_ticket_id: str | None = None
     product: str | None = None
+    triage_label: str | None = None  # the trained model's own label (intent, queue) the category came from
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
@@ -107,6 +108,7 @@ class TicketSummary(BaseModel):
     sentiment: str | None
     escalated: bool
     product: str | None = None
+    triage_label: str | None = None
     owner: str = "agents"
     assigned_human: str | None = None
     sla_breached: bool = False

@@ -26,7 +26,7 @@ ON CONFLICT (ticket_id) DO NOTHING
 """
 UPDATE_TRIAGE = """
 UPDATE tickets SET category = $2, priority = $3, sentiment = $4,
-    first_response_due = $5, resolution_due = $6, updated_at = now()
+    first_response_due = $5, resolution_due = $6, triage_label = $7, updated_at = now()
 WHERE ticket_id = $1
 """
 UPDATE_STATUS = """
@@ -95,6 +95,7 @@ class TicketRecord(BaseModel):
     completion_tokens: int = 0
     cost_usd: float = 0.0
     product: str | None = None
+    triage_label: str | None = None
 
 
 class EventRecord(BaseModel):
@@ -141,8 +142,11 @@ async def update_triage(
     sentiment: str,
     first_response_due: datetime,
     resolution_due: datetime,
+    triage_label: str | None = None,
 ) -> None:
-    await conn.execute(UPDATE_TRIAGE, ticket_id, category, priority, sentiment, first_response_due, resolution_due)
+    await conn.execute(
+        UPDATE_TRIAGE, ticket_id, category, priority, sentiment, first_response_due, resolution_due, triage_label
+    )
 
 
 async def update_status(
