@@ -398,9 +398,10 @@ def register(sub: Any) -> None:
     triage = sub.add_parser("triage", help="train the ticket classifier on your own ticket history")
     triage_sub = triage.add_subparsers(dest="triage_command", required=True)
     train = triage_sub.add_parser("train", help="train and save a versioned triage model")
-    train.add_argument("--data", type=Path, required=True, help="JSONL, one example per line")
+    train.add_argument("--data", type=Path, required=True, help="JSONL (one example per line) or CSV with a header row")
     train.add_argument("--label", required=True, help="the field holding the label (e.g. category, intent)")
-    train.add_argument("--text-field", default="text")
+    text_help = "the field holding the text; join several with + (Subject+Description), as the worker does"
+    train.add_argument("--text-field", default="text", help=text_help)
     train.add_argument("--out", type=Path, default=None, help="artifact path (default: DATA_DIR/models/triage.pkl)")
     train.add_argument("--embeddings", choices=["auto", "on", "off"], default="auto", help=embeddings_help)
     categories_help = 'JSON object mapping your labels to categories, e.g. {"Access": "account"}'
@@ -417,7 +418,7 @@ def register(sub: Any) -> None:
     et.add_argument("--train", type=Path, required=True)
     et.add_argument("--test", type=Path, required=True)
     et.add_argument("--label", required=True)
-    et.add_argument("--text-field", default="text")
+    et.add_argument("--text-field", default="text", help=text_help)
     et.add_argument("--embeddings", choices=["auto", "on", "off"], default="auto", help=embeddings_help)
     et.set_defaults(func=cmd_eval_triage)
     er = ev_sub.add_parser("retrieval", help="ingest KB into a fresh collection, run the qrels' queries")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import pickle
 import sqlite3
@@ -12,7 +13,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 
 from activities.triage import TriageActivities, TriageInput
-from domain.models import Category, Sentiment
+from domain.models import Category, Sentiment, ticket_text
 from kb.embeddings import LAYERS, Embedder
 from supportctl.main import main as supportctl_main
 from triage import classifier, sentiment
@@ -260,6 +261,35 @@ def test_read_examples_names_the_bad_line(tmp_path: Path) -> None:
 
     with pytest.raises(ValueError, match=r"tickets\.jsonl:2: .*'topic'"):
         read_examples(path, "topic")
+
+
+def test_a_help_desk_csv_export_trains_on_subject_and_body_as_the_worker_sees_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    export = tmp_path / "export.csv"
+    with export.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["id", "Subject", "Description", "Group"])
+        for n, row in enumerate(intent_rows()):
+            subject, _, body = row["text"].partition(" ")
+            writer.writerow([n, subject, f'{body}, "quoted", on\ntwo lines', row["intent"]])
+        writer.writerow([99, "Spam", "buy cheap watches", ""])  # nobody categorised it
+
+    with caplog.at_level("WARNING", logger="triage"):
+        texts, labels = read_examples(export, "Group", "Subject+Description")
+    out = tmp_path / "model.pkl"
+    train = ["triage", "train", "--data", str(export), "--label", "Group", "--text-field", "Subject+Description"]
+    code = supportctl_main([*train, "--out", str(out), "--embeddings", "off"])
+
+    first = intent_rows()[0]["text"].partition(" ")
+    assert texts[0] == ticket_text(first[0], f'{first[2]}, "quoted", on\ntwo lines')
+    assert len(texts) == len(intent_rows()) and "" not in labels
+    assert "skipped 1 rows with an empty 'Group'" in caplog.text
+    assert code == 0 and sorted(load_or_train(out).labels) == sorted(INTENTS)
+    with pytest.raises(
+        ValueError, match=r"export\.csv:2: expected 'Subject' and 'Body' and 'Group' \(missing 'Body'\)"
+    ):
+        read_examples(export, "Group", "Subject+Body")
 
 
 # --- the category table ---------------------------------------------------------------------

@@ -19,13 +19,14 @@ held-out slice of the training data, and the team's own label -> category map, i
 from __future__ import annotations
 
 import contextvars
+import csv
 import hashlib
 import json
 import logging
 import pickle
 import random
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -479,10 +480,51 @@ def data_hash(texts: Sequence[str], labels: Sequence[str]) -> str:
 
 
 def read_examples(path: Path, label_field: str = "category", text_field: str = "text") -> tuple[list[str], list[str]]:
-    """(texts, labels) from a JSONL file; errors name the file and line."""
+    """(texts, labels) from a JSONL file, or a CSV file with a header row (a help desk's export);
+    errors name the file and line.
+
+    ``text_field`` may join several fields with ``+``: ``subject+body`` gives "subject\n\nbody", the
+    same text the worker classifies for a new ticket, so the model trains on what it will see.
+    A row whose label or text is empty or null (a ticket nobody categorised) is skipped with a warning.
+    """
+    fields = [name.strip() for name in text_field.split("+")]
     texts: list[str] = []
     labels: list[str] = []
-    with path.open(encoding="utf-8") as f:
+    skipped = 0
+    for where, row in _rows(path):
+        missing = [name for name in (*fields, label_field) if name not in row]
+        if missing:
+            wanted = " and ".join(map(repr, (*fields, label_field)))
+            raise ValueError(f"{where}: expected {wanted} (missing {', '.join(map(repr, missing))})")
+        parts = ["" if row[name] is None else str(row[name]) for name in fields]
+        label = "" if row[label_field] is None else str(row[label_field]).strip()
+        if not label or not "".join(parts).strip():
+            skipped += 1
+            continue
+        texts.append("\n\n".join(parts))
+        labels.append(label)
+    if skipped:
+        log.warning("%s: skipped %d rows with an empty %r or empty text", path, skipped, label_field)
+    if not texts:
+        raise ValueError(f"{path}: no examples")
+    return texts, labels
+
+
+def _rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(file:line, row) for each non-empty row of a CSV (by its suffix) or JSONL file."""
+    with path.open(encoding="utf-8", newline="") as f:
+        if path.suffix.lower() == ".csv":
+            reader = csv.DictReader(f)
+            try:
+                if not reader.fieldnames:
+                    raise ValueError(f"{path}: a CSV file needs a header row naming its columns")
+                start = reader.line_num + 1
+                for row in reader:  # a quoted field may span lines: name the row's first one
+                    yield f"{path}:{start}", dict(row)
+                    start = reader.line_num + 1
+            except csv.Error as e:
+                raise ValueError(f"{path}:{reader.line_num}: malformed CSV: {e}") from e
+            return
         for n, line in enumerate(f, 1):
             if not line.strip():
                 continue
@@ -490,15 +532,9 @@ def read_examples(path: Path, label_field: str = "category", text_field: str = "
                 row = json.loads(line)
             except json.JSONDecodeError as e:
                 raise ValueError(f"{path}:{n}: invalid JSON: {e.msg}") from e
-            if not isinstance(row, dict) or text_field not in row or label_field not in row:
-                raise ValueError(f"{path}:{n}: expected a JSON object with {text_field!r} and {label_field!r}")
-            if row[text_field] is None or row[label_field] is None:
-                raise ValueError(f"{path}:{n}: {text_field!r} and {label_field!r} must not be null")
-            texts.append(str(row[text_field]))
-            labels.append(str(row[label_field]))
-    if not texts:
-        raise ValueError(f"{path}: no examples")
-    return texts, labels
+            if not isinstance(row, dict):
+                raise ValueError(f"{path}:{n}: expected a JSON object")
+            yield f"{path}:{n}", row
 
 
 def load_or_train(artifact: Path, examples: Path = DEMO_EXAMPLES) -> TextClassifier:
