@@ -82,11 +82,13 @@ class World:
                 mood = Sentiment.VERY_NEGATIVE
             elif "annoyed" in text:
                 mood = Sentiment.NEGATIVE
+            category = Category.BILLING if "invoice" in text else Category.TECHNICAL
             return TriageResult(
                 sentiment=mood,
                 polarity={Sentiment.VERY_NEGATIVE: -0.8, Sentiment.NEGATIVE: -0.4}.get(mood, 0.0),
-                category=Category.BILLING if "invoice" in text else Category.TECHNICAL,
+                category=category,
                 base_priority=Priority.HIGH if "asap" in text else Priority.MEDIUM,
+                label=f"queue-{category.value}",  # a team's own label, as a trained model predicts it
             )
 
         @activity.defn(name="conversation.run_agent_turn")
@@ -165,9 +167,9 @@ def customer(plan: Plan = Plan.PRO, vip: bool = False) -> Customer:
     return Customer(customer_id="cus_1", email="p@example.com", name="Priya Raman", plan=plan, is_vip=vip)
 
 
-def ticket_input(body: str, subject: str = "API trouble", **policy: Any) -> TicketInput:
+def ticket_input(body: str, subject: str = "API trouble", *, product: str | None = None, **policy: Any) -> TicketInput:
     tid = f"tkt_{uuid.uuid4().hex[:16]}"
-    return TicketInput(tid, "cus_1", Channel.CHAT, subject, body, policy=TicketPolicy(**policy))
+    return TicketInput(tid, "cus_1", Channel.CHAT, subject, body, policy=TicketPolicy(**policy), product=product)
 
 
 HOURS = timedelta(hours=1)

@@ -26,6 +26,7 @@ from workflows import search_attributes as sa
 from workflows.ticket import CustomerMessage, TicketResult, TicketWorkflow
 
 HERE = Path(__file__).parent
+PRODUCT = "Lumora Cloud"  # since v4 a ticket may carry a product; the recordings do
 Handle = WorkflowHandle[TicketWorkflow, TicketResult]
 
 
@@ -40,7 +41,7 @@ async def _timers(env: WorkflowEnvironment, version: str) -> None:
     async with Worker(env.client, task_queue=tq, workflows=[TicketWorkflow], activities=world.activities()):
 
         async def start(body: str, **policy: object) -> Handle:
-            inp = ticket_input(body, **policy)  # type: ignore[arg-type]
+            inp = ticket_input(body, product=PRODUCT, **policy)  # type: ignore[arg-type]
             return await env.client.start_workflow(TicketWorkflow.run, inp, id=f"ticket-{inp.ticket_id}", task_queue=tq)
 
         h = await start("Getting 429s, please help ASAP")  # reminder, auto-resolve, CSAT timeout, close
@@ -71,7 +72,7 @@ async def _timers(env: WorkflowEnvironment, version: str) -> None:
 async def _decisions(client: Client, version: str) -> None:
     tq, world = f"rec-{uuid.uuid4().hex[:6]}", World(customer())
     async with Worker(client, task_queue=tq, workflows=[TicketWorkflow], activities=world.activities()):
-        inp = ticket_input("Please refund the duplicate invoice of $250")
+        inp = ticket_input("Please refund the duplicate invoice of $250", product=PRODUCT)
         h = await client.start_workflow(TicketWorkflow.run, inp, id=f"ticket-{inp.ticket_id}", task_queue=tq)
         for _ in range(200):  # poll the query until the agent's proposal is pending
             state = await h.query(TicketWorkflow.state)
