@@ -255,6 +255,18 @@ def test_training_and_evaluation_cache_vectors_on_disk_but_triaging_a_ticket_doe
     assert cached() == per_text * (len(rows) + 2)
 
 
+def test_long_embedding_runs_report_progress_every_few_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = iter([0.0, 3.0, 11.0, 15.0, 30.0])  # created, then one reading per batch
+    monkeypatch.setattr(classifier.time, "monotonic", lambda: next(clock))
+    said: list[str] = []
+    report = classifier._every_few_seconds(said.append, "embedded")
+
+    for done in (1000, 2000, 3000, 4000):
+        report(done, 4000)
+
+    assert said == ["  embedded 2000/4000 (11s)", "  embedded 4000/4000 (30s)"]
+
+
 def test_read_examples_names_the_bad_line(tmp_path: Path) -> None:
     path = tmp_path / "tickets.jsonl"
     path.write_text('{"text": "a", "topic": "x"}\n{"text": "b"}\n')

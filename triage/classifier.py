@@ -25,6 +25,7 @@ import json
 import logging
 import pickle
 import random
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -133,6 +134,13 @@ class SentenceEmbeddings(BaseEstimator, TransformerMixin):  # type: ignore[misc]
     def remember(self) -> None:
         self._remember = True
 
+    def prefetch(self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None) -> None:
+        """Embed and remember every text now (with ``progress(done, total)``), for the fits to come."""
+        self.remember()
+        missing = list(dict.fromkeys(t for t in texts if t not in self._memo))
+        if missing:
+            self._memo.update(zip(missing, self._rows(missing, progress), strict=True))
+
     def forget(self) -> None:
         self._memo = {}
         self._remember = False
@@ -150,12 +158,12 @@ class SentenceEmbeddings(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             return sparse.csr_matrix((0, width), dtype=np.float32)
         return sparse.csr_matrix(np.stack([fresh[t] if t in fresh else self._memo[t] for t in texts]))
 
-    def _rows(self, texts: list[str]) -> npt.NDArray[np.float32]:
+    def _rows(self, texts: list[str], progress: Callable[[int, int], None] | None = None) -> npt.NDArray[np.float32]:
         if self._embedder is None:
             self._embedder = shared_embedder()
         persist = self._remember or _PERSIST_EMBEDDINGS.get()
         scaled = [(LAYERS, self.weight)] + ([] if self.inner_layer is None else [(self.inner_layer, self.inner_weight)])
-        vectors = self._embedder.embed_layers(texts, [layer for layer, _ in scaled], persist=persist)
+        vectors = self._embedder.embed_layers(texts, [layer for layer, _ in scaled], progress=progress, persist=persist)
         return np.hstack([v * w for v, (_, w) in zip(vectors, scaled, strict=True)]).astype(np.float32)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -226,6 +234,21 @@ class NBWeightedSVM(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         best = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
         predicted: npt.NDArray[Any] = self.classes_[best]
         return predicted
+
+
+def _every_few_seconds(say: Progress, label: str, every: float = 10.0) -> Callable[[int, int], None]:
+    """A ``(done, total)`` callback that says "<label> done/total" at most every ``every`` seconds,
+    and once at the end: minutes of embedding show they are moving, a warm cache says nothing."""
+    started = last = time.monotonic()
+
+    def report(done: int, total: int) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if done >= total and now - started >= 1.0 or now - last >= every:
+            last = now
+            say(f"  {label} {done}/{total} ({now - started:.0f}s)")
+
+    return report
 
 
 def wants_nb_weighting(labels: Sequence[str]) -> bool:
@@ -339,8 +362,7 @@ class TextClassifier:
         embedding: SentenceEmbeddings | None = features.transformer_list[-1][1] if use_embeddings else None
         if embedding is not None:
             say(f"embedding {len(texts)} texts with {MODEL_ID} (remembered for the final fit)")
-            embedding.remember()
-            embedding.transform(texts)  # every text once, in length-sorted batches
+            embedding.prefetch(texts, _every_few_seconds(say, "embedded"))  # every text once, length-sorted
         metrics: dict[str, float] = {}
         if holdout > 0:
             train_idx, test_idx = stratified_split(labels, holdout, HOLDOUT_SEED)
