@@ -257,7 +257,7 @@ def test_training_and_evaluation_cache_vectors_on_disk_but_triaging_a_ticket_doe
 
 def test_long_embedding_runs_report_progress_every_few_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = iter([0.0, 3.0, 11.0, 15.0, 30.0])  # created, then one reading per batch
-    monkeypatch.setattr(classifier.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr("triage.classifier.time.monotonic", lambda: next(clock))
     said: list[str] = []
     report = classifier._every_few_seconds(said.append, "embedded")
 
