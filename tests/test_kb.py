@@ -6,7 +6,7 @@ import hashlib
 import json
 import sqlite3
 import textwrap
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -713,20 +713,24 @@ def test_eval_retrieval_with_a_missing_file_exits_2(tmp_path: Path, capsys: pyte
     assert code == 2 and "no such file" in capsys.readouterr().err
 
 
-def test_kb_cli_ingests_a_folder_and_searches_one_product(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.fixture
+def cli_kb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """The CLI on a knowledge base of the test's own (its settings come from the environment)."""
     monkeypatch.setenv("QDRANT_PATH", str(tmp_path / "qdrant"))
     monkeypatch.setenv("QDRANT_URL", "")
-    monkeypatch.setenv("KB_ARTICLE_URL", "https://support.example.org/kb/{id}")
-    get_settings.cache_clear()  # the CLI reads QDRANT_PATH from the environment set above
+    get_settings.cache_clear()
+    yield monkeypatch
+    get_settings.cache_clear()
+
+
+def test_kb_cli_ingests_a_folder_and_searches_one_product(
+    tmp_path: Path, cli_kb: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cli_kb.setenv("KB_ARTICLE_URL", "https://support.example.org/kb/{id}")
     folder = write_product_articles(tmp_path / "kb")
-    try:
-        assert supportctl_main(["kb", "ingest", str(folder)]) == 0
-        assert "4 articles (4 added" in capsys.readouterr().out
-        assert supportctl_main(["kb", "search", "I forgot my password", "--product", "Web dashboard"]) == 0
-    finally:
-        get_settings.cache_clear()
+    assert supportctl_main(["kb", "ingest", str(folder)]) == 0
+    assert "4 articles (4 added" in capsys.readouterr().out
+    assert supportctl_main(["kb", "search", "I forgot my password", "--product", "Web dashboard"]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0].startswith(
         " 1. Resetting your password in the dashboard  [reset-dashboard, account, Web"
@@ -790,28 +794,21 @@ async def test_articles_from_before_sources_are_adopted_never_deleted(
     assert await knowledge.sources() == {"help": 2, "": len(ARTICLES) - 2}
 
 
-def test_kb_cli_keeps_each_folder_as_its_own_source(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setenv("QDRANT_PATH", str(tmp_path / "qdrant"))
-    monkeypatch.setenv("QDRANT_URL", "")
-    get_settings.cache_clear()
+@pytest.mark.usefixtures("cli_kb")
+def test_kb_cli_keeps_each_folder_as_its_own_source(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     products = write_product_articles(tmp_path / "kb")
     runbooks = tmp_path / "runbooks"
     runbooks.mkdir()
     write_article(runbooks, "outage", "Outage runbook", "technical", "Page the on-call engineer.")
-    try:
-        assert supportctl_main(["kb", "ingest", str(products)]) == 0
-        assert supportctl_main(["kb", "ingest", str(runbooks), "--source", "runbooks"]) == 0
-        out = capsys.readouterr().out
-        assert supportctl_main(["kb", "sources"]) == 0
-        listed = capsys.readouterr().out
-        assert supportctl_main(["kb", "forget", "nothing-here"]) == 1
-        refused = capsys.readouterr().err
-        assert supportctl_main(["kb", "forget", "runbooks"]) == 0
-        forgot = capsys.readouterr().out
-    finally:
-        get_settings.cache_clear()
+    assert supportctl_main(["kb", "ingest", str(products)]) == 0
+    assert supportctl_main(["kb", "ingest", str(runbooks), "--source", "runbooks"]) == 0
+    out = capsys.readouterr().out
+    assert supportctl_main(["kb", "sources"]) == 0
+    listed = capsys.readouterr().out
+    assert supportctl_main(["kb", "forget", "nothing-here"]) == 1
+    refused = capsys.readouterr().err
+    assert supportctl_main(["kb", "forget", "runbooks"]) == 0
+    forgot = capsys.readouterr().out
     assert "source 'runbooks': 1 articles (1 added, 0 updated, 0 unchanged, 0 deleted" in out
     assert f"     4 articles  {str(products.resolve())!r}" in listed and "     1 articles  'runbooks'" in listed
     assert "no source 'nothing-here'" in refused and "'runbooks'" in refused
@@ -845,18 +842,11 @@ async def test_starting_the_stack_leaves_a_teams_own_knowledge_base_alone(
     assert "articles of your own; demo articles not loaded" in said[-1]
 
 
-def test_kb_commands_before_any_ingest_say_what_to_do(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setenv("QDRANT_PATH", str(tmp_path / "qdrant"))
-    monkeypatch.setenv("QDRANT_URL", "")
-    get_settings.cache_clear()
-    try:
-        assert supportctl_main(["kb", "search", "refund"]) == 1
-        assert supportctl_main(["kb", "forget", "demo"]) == 1
-        assert supportctl_main(["kb", "sources"]) == 0
-    finally:
-        get_settings.cache_clear()
+@pytest.mark.usefixtures("cli_kb")
+def test_kb_commands_before_any_ingest_say_what_to_do(capsys: pytest.CaptureFixture[str]) -> None:
+    assert supportctl_main(["kb", "search", "refund"]) == 1
+    assert supportctl_main(["kb", "forget", "demo"]) == 1
+    assert supportctl_main(["kb", "sources"]) == 0
     printed = capsys.readouterr()
     assert printed.err.count("load articles first with `supportctl kb ingest PATH`") == 2
     assert "no knowledge base 'kb_articles'" in printed.out
