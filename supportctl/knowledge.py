@@ -331,19 +331,34 @@ def cmd_eval_retrieval(args: argparse.Namespace, _settings: Settings) -> int:
 
 
 def cmd_eval_split(args: argparse.Namespace, _settings: Settings) -> int:
-    from triage.classifier import stratified_split
+    from triage.classifier import read_rows, stratified_split
 
     if _missing([args.data]):
         note(f"error: no such file: {args.data}")
         return 2
-    lines = [line for line in args.data.read_text(encoding="utf-8").splitlines() if line.strip()]
-    labels = [str(json.loads(line).get(args.label)) for line in lines]
+    rows = list(read_rows(args.data))  # JSONL, or a CSV export with a header row
+    unlabelled = next((where for where, row in rows if row.get(args.label) in (None, "")), None)
+    if unlabelled is not None:
+        note(f"error: {unlabelled}: no {args.label!r} (every row needs a label to be split by it)")
+        return 2
+    labels = [str(row[args.label]) for _, row in rows]
     train_idx, test_idx = stratified_split(labels, args.test_fraction, args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     for name, idx in (("train", train_idx), ("test", test_idx)):
-        (args.out / f"{name}.jsonl").write_text("".join(lines[i] + "\n" for i in idx), encoding="utf-8")
+        lines = (json.dumps(rows[i][1], ensure_ascii=False) + "\n" for i in idx)
+        (args.out / f"{name}.jsonl").write_text("".join(lines), encoding="utf-8")
     say(f"{args.out}/train.jsonl: {len(train_idx)} rows, {args.out}/test.jsonl: {len(test_idx)} rows")
     return 0
+
+
+def _fraction(value: str) -> float:
+    try:
+        f = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not 0 < f < 1:
+        raise argparse.ArgumentTypeError("must be between 0 and 1, e.g. 0.2")
+    return f
 
 
 # --- bench -------------------------------------------------------------------------------------
@@ -428,10 +443,10 @@ def register(sub: Any) -> None:
     er.add_argument("--mode", choices=["hybrid", "bm25", "dense"], default="hybrid")
     er.set_defaults(func=cmd_eval_retrieval)
 
-    es = ev_sub.add_parser("split", help="a stratified train/test split of a JSONL file, for dev measurements")
+    es = ev_sub.add_parser("split", help="a stratified train/test split of a JSONL or CSV file, for dev measurements")
     es.add_argument("data", type=Path)
     es.add_argument("--label", required=True)
-    es.add_argument("--test-fraction", type=float, default=0.2)
+    es.add_argument("--test-fraction", type=_fraction, default=0.2)
     es.add_argument("--seed", type=int, default=0)
     es.add_argument("--out", type=Path, required=True, help="folder for train.jsonl and test.jsonl")
     es.set_defaults(func=cmd_eval_split)

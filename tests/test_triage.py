@@ -492,6 +492,30 @@ def test_triage_train_and_map_take_the_teams_category_map(tmp_path: Path, capsys
     assert json.loads(out.with_suffix(".json").read_text())["categories"]["Card Arrival"] == "account"
 
 
+def test_eval_split_makes_stratified_reproducible_dev_sets_from_a_csv_export(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = tmp_path / "export.csv"
+    with export.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["text", "queue"])
+        writer.writerows([row["text"], row["intent"]] for row in intent_rows())
+    split = ["eval", "split", str(export), "--label", "queue", "--test-fraction", "0.5"]
+
+    assert supportctl_main([*split, "--out", str(tmp_path / "a")]) == 0
+    assert supportctl_main([*split, "--out", str(tmp_path / "b")]) == 0
+    train, test = (read_examples(tmp_path / "a" / f"{name}.jsonl", "queue") for name in ("train", "test"))
+
+    assert sorted(train[1]) == sorted(test[1]) == sorted(list(INTENTS) * 3), "half of every label on each side"
+    assert sorted(train[0] + test[0]) == sorted(r["text"] for r in intent_rows())
+    assert (tmp_path / "a" / "test.jsonl").read_text() == (tmp_path / "b" / "test.jsonl").read_text()
+    with export.open("a", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerow(["a ticket nobody filed", ""])
+    capsys.readouterr()
+    assert supportctl_main([*split, "--out", str(tmp_path / "c")]) == 2
+    assert "export.csv:20: no 'queue'" in capsys.readouterr().err
+
+
 def test_triage_train_with_a_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert supportctl_main(["triage", "train", "--data", str(tmp_path / "none.jsonl"), "--label", "x"]) == 2
     assert "no such file" in capsys.readouterr().err

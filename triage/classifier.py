@@ -513,7 +513,7 @@ def read_examples(path: Path, label_field: str = "category", text_field: str = "
     texts: list[str] = []
     labels: list[str] = []
     skipped = 0
-    for where, row in _rows(path):
+    for where, row in read_rows(path):
         missing = [name for name in (*fields, label_field) if name not in row]
         if missing:
             wanted = " and ".join(map(repr, (*fields, label_field)))
@@ -532,7 +532,7 @@ def read_examples(path: Path, label_field: str = "category", text_field: str = "
     return texts, labels
 
 
-def _rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+def read_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     """(file:line, row) for each non-empty row of a CSV (by its suffix) or JSONL file."""
     with path.open(encoding="utf-8", newline="") as f:
         if path.suffix.lower() == ".csv":
