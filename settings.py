@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -101,6 +102,8 @@ class Settings(BaseSettings):
         v = v.strip()
         if v and ("{id}" not in v or not v.startswith(("http://", "https://"))):
             raise ValueError("must be an http(s) address with {id} where the article id goes")
+        if re.search(r"\{(?!id\})[^}]*\}", v):
+            raise ValueError("only {id} is filled in; other {placeholders} would stay in every link")
         return v
 
     @field_validator("OPENAI_API_KEY", "API_KEY", "QDRANT_API_KEY")

@@ -5,6 +5,7 @@ help centre exports, and we can still test against public datasets:
 
 * Markdown with a YAML front-matter block (``id``, ``title``, ``category``, ``product``, ``tags``,
   ``url``); ``id`` defaults to the file stem and ``url`` to ``load_articles``' address template.
+  A page without front matter that opens with ``# Title`` is read with those defaults.
 * HTML pages (``.html``/``.htm``, see ``kb.html_articles``): title from ``<title>`` or the first
   ``<h1>``, metadata from ``<meta name=...>`` tags and ``<link rel="canonical">``, ``id`` from
   the file stem unless a ``<meta name="id">`` says otherwise.
@@ -111,7 +112,7 @@ def _load_file(path: Path) -> list[tuple[str, Article]]:
     suffix = path.suffix.lower()
     raw = path.read_bytes()
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # -sig: a byte-order mark (Windows editors) is not part of the text
     except UnicodeDecodeError as exc:
         declared = declared_charset(raw) if suffix in HTML_SUFFIXES else None
         if declared is None:
@@ -130,10 +131,11 @@ def _load_file(path: Path) -> list[tuple[str, Article]]:
 
 
 def parse_markdown(text: str, path: Path) -> Article:
-    """Parse one Markdown article: a ``---`` front-matter block, then the body."""
+    """Parse one Markdown article: a ``---`` front-matter block, then the body. A plain Markdown
+    page without front matter (a docs folder) is an article too when it opens with a ``# title``."""
     lines = text.splitlines()
     if not lines or lines[0].strip() != "---":
-        raise ValueError(f"{path}:1: missing YAML front matter (the file must start with a '---' line)")
+        return _plain_markdown(lines, path)
     end = next((i for i in range(1, len(lines)) if lines[i].strip() in _FRONT_MATTER_END), None)
     if end is None:
         raise ValueError(f"{path}:1: front matter is not closed by a '---' line")
@@ -162,6 +164,20 @@ def parse_markdown(text: str, path: Path) -> Article:
         url=_text(meta, "url", where, default=""),
         product=_text(meta, "product", where, default=""),
     )
+
+
+def _plain_markdown(lines: list[str], path: Path) -> Article:
+    first = next((n for n, line in enumerate(lines) if line.strip()), None)
+    heading = lines[first].strip() if first is not None else ""
+    if not heading.startswith("# ") or not heading[2:].strip():
+        raise ValueError(
+            f"{path}:1: no title: start the file with YAML front matter ('---', 'title: …', '---') "
+            "or with a '# Title' line"
+        )
+    body = "\n".join(lines[first + 1 :]).strip() if first is not None else ""
+    if not body:
+        raise ValueError(f"{path}:{(first or 0) + 2}: article {path.stem!r} has an empty body")
+    return Article(id=path.stem, title=heading[2:].strip(), category=DEFAULT_CATEGORY, body=body)
 
 
 def parse_html_article(text: str, path: Path) -> Article:

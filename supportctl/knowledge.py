@@ -9,10 +9,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import difflib
 import json
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -91,6 +92,16 @@ def cmd_kb_ingest(args: argparse.Namespace, settings: Settings) -> int:
         batches = [(DEMO_SOURCE, articles)]
     else:
         batches = [(path_source(path), load_articles([path], url)) for path in paths]
+    if args.source is None:
+        empty = [source for source, batch in batches if not batch]
+    else:
+        empty = [str(path) for path in paths if not load_articles([path])]
+    if empty:  # a wrong folder must not quietly delete a source's articles
+        note(
+            f"error: no articles (.md, .html, .htm, .jsonl) in {', '.join(empty)}; nothing ingested "
+            "(`supportctl kb forget SOURCE` deletes a source's articles on purpose)"
+        )
+        return 2
 
     async def run() -> None:
         qdrant = open_qdrant(settings.QDRANT_PATH, settings.QDRANT_URL, settings.QDRANT_API_KEY)
@@ -164,6 +175,8 @@ def cmd_kb_forget(args: argparse.Namespace, settings: Settings) -> int:
                 note(f"error: {_no_kb(settings)}")
                 return 1
             counts = await kb.sources()
+            if args.source not in counts and path_source(Path(args.source)) in counts:
+                args.source = path_source(Path(args.source))  # a folder named as it was ingested
             if args.source not in counts:
                 known = ", ".join(map(repr, sorted(counts))) or "none"
                 note(f"error: no source {args.source!r} in the knowledge base (sources: {known})")
@@ -176,6 +189,10 @@ def cmd_kb_forget(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_kb_search(args: argparse.Namespace, settings: Settings) -> int:
+    if args.include_shared and not args.product:
+        note("error: --include-shared adds the shared articles to a --product's: give --product NAME")
+        return 2
+
     async def run() -> int:
         async with _existing_kb(settings) as kb:
             if kb is None:
@@ -202,6 +219,16 @@ def cmd_kb_search(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(run())
 
 
+def _positive(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return n
+
+
 def _source_name(value: str) -> str:
     name = value.strip()
     if not name or len(name) > 200:
@@ -219,9 +246,17 @@ def cmd_triage_train(args: argparse.Namespace, settings: Settings) -> int:
         note(f"error: no such file: {args.data}")
         return 2
     out: Path = args.out or settings.DATA_DIR / "models" / "triage.pkl"
+    if out.is_dir():
+        note(f"error: --out {out} is a folder; give the model file's path (e.g. {out / 'triage.pkl'})")
+        return 2
+    if args.categories and _missing([args.categories]):
+        note(f"error: no such file: {args.categories}")
+        return 2
     # Read before training, so a bad map fails in a second rather than after minutes of fitting.
     own = _read_category_map(args.categories) if args.categories else None
     texts, labels = read_examples(args.data, args.label, args.text_field)
+    if own is not None:
+        _check_map_labels(own, labels, args.categories)  # before minutes of training, not after
     note(f"{args.data}: {len(texts)} examples, {len(set(labels))} labels in {args.label!r}")
     model = TextClassifier.train(
         texts,
@@ -238,10 +273,13 @@ def cmd_triage_train(args: argparse.Namespace, settings: Settings) -> int:
     model.save(out)
     info = model.info
     say(f"triage model {info.version} written to {out} (metadata: {out.with_suffix('.json')})")
-    say(
-        f"held-out {info.metrics.get('n', 0)} examples: accuracy {info.metrics.get('accuracy', 0):.4f}, "
-        f"macro-F1 {info.metrics.get('macro_f1', 0):.4f}"
-    )
+    if info.metrics.get("n"):
+        say(
+            f"held-out {info.metrics['n']:.0f} examples: accuracy {info.metrics['accuracy']:.4f}, "
+            f"macro-F1 {info.metrics['macro_f1']:.4f}"
+        )
+    else:
+        say(f"not measured: {len(texts)} examples are too few to hold some out (give each label a few more)")
     say("restart the worker to load it")
     return 0
 
@@ -276,12 +314,29 @@ def _read_category_map(path: Path) -> dict[str, Category]:
     return dict(parse_category_map(raw, str(path)))
 
 
+def _check_map_labels(own: dict[str, Category], labels: Iterable[str], source: Path) -> None:
+    """Refuse a map naming labels the data does not have (a typo would silently route to general)."""
+    known = sorted(set(labels))
+    strangers = [label for label in own if label not in known]
+    if not strangers:
+        return
+    by_case = {label.lower(): label for label in known}
+    hints = []
+    for label in strangers[:10]:
+        close = [by_case[label.lower()]] if label.lower() in by_case else difflib.get_close_matches(label, known, 2)
+        hints.append(f"{label!r}" + (f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""))
+    raise ValueError(
+        f"{source}: {len(strangers)} mapped label(s) the model does not have: {', '.join(hints)}; "
+        f"its labels: {', '.join(map(repr, known[:20]))}{' …' if len(known) > 20 else ''}"
+    )
+
+
 def _apply_category_map(model: TextClassifier, own: dict[str, Category], source: Path) -> None:
-    strangers = model.set_categories(own)
-    if strangers:
-        shown = ", ".join(map(repr, strangers[:10])) + (" …" if len(strangers) > 10 else "")
-        labels = "label" if len(strangers) == 1 else "labels"
-        note(f"warning: {source} maps {len(strangers)} {labels} the model was not trained on (ignored): {shown}")
+    _check_map_labels(own, model.labels, source)
+    before = len(model.info.categories)
+    model.set_categories(own)
+    if before:
+        note(f"{source} replaces the earlier map of {before} labels")
 
 
 def _report_routing(model: TextClassifier) -> None:
@@ -398,7 +453,7 @@ def register(sub: Any) -> None:
     forget.set_defaults(func=cmd_kb_forget)
     search = kb_sub.add_parser("search", help="search the knowledge base as the agents do")
     search.add_argument("query")
-    search.add_argument("--limit", type=int, default=5)
+    search.add_argument("--limit", type=_positive, default=5)
     search.add_argument("--category", default=None, help="only articles of this category")
     search.add_argument("--product", default=None, help="only articles of this product (front matter `product:`)")
     search.add_argument(

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from pydantic import ValidationError
+
 from settings import get_settings
 from supportctl import bench, commands, knowledge
 from supportctl.stack import StackError
@@ -27,7 +29,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as e:  # a bad environment variable: name it, no traceback
+        for err in e.errors():
+            where = ".".join(str(part) for part in err["loc"])
+            print(f"error: {where}: {err['msg']}", file=sys.stderr)
+        return 2
     try:
         code: int = args.func(args, settings)
         return code

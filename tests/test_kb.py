@@ -377,12 +377,21 @@ def test_markdown_front_matter_defaults(help_centre: Path) -> None:
     assert article.body.startswith("# Refunds for annual plans")
 
 
+def test_a_plain_markdown_page_with_a_title_line_is_an_article(tmp_path: Path) -> None:
+    (tmp_path / "vpn-setup.md").write_text("\ufeff# Setting up the VPN\n\nInstall the client first.\n")
+
+    (article,) = load_articles([tmp_path])  # a byte-order mark (Windows editors) is no obstacle either
+
+    assert (article.id, article.title, article.category) == ("vpn-setup", "Setting up the VPN", "general")
+    assert article.body == "Install the client first."
+
+
 @pytest.mark.parametrize(
     ("text", "line"),
     [
         ("---\ntitle: [unclosed\ncategory: billing\n---\nbody\n", None),
         ("---\ntitle: Fine\ncategory: billing\nbody without a closing line\n", 1),
-        ("# No front matter at all\n\nbody\n", 1),
+        ("No front matter and no title\n\nbody\n", 1),
         ("---\ncategory: billing\n---\nbody\n", 2),
         ("---\n- just\n- a list\n---\nbody\n", 2),
     ],
@@ -840,6 +849,34 @@ async def test_starting_the_stack_leaves_a_teams_own_knowledge_base_alone(
         await qdrant.close()
     assert counts == {DEMO_SOURCE: demo, "help": len(ARTICLES)}
     assert "articles of your own; demo articles not loaded" in said[-1]
+
+
+def test_kb_cli_refuses_what_would_lose_articles_or_mislead(
+    tmp_path: Path, cli_kb: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "help"
+    folder.mkdir()
+    write_article(folder, "refunds", "Refunds", "billing", "Refunds take five days.")
+    monkeypatch.chdir(tmp_path)
+    assert supportctl_main(["kb", "ingest", "help"]) == 0
+    (folder / "refunds.md").rename(folder / "refunds.txt")  # say, an export in the wrong format
+
+    assert supportctl_main(["kb", "ingest", "help"]) == 2, "an empty folder does not delete its source"
+    assert "no articles (.md, .html, .htm, .jsonl) in" in capsys.readouterr().err
+    assert supportctl_main(["kb", "search", "refund", "--include-shared"]) == 2
+    assert "give --product NAME" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        supportctl_main(["kb", "search", "refund", "--limit", "0"])
+    assert "--limit: must be 1 or more" in capsys.readouterr().err
+    cli_kb.setenv("KB_ARTICLE_URL", "https://help.example.com/{id}/{slug}")
+    get_settings.cache_clear()
+    assert supportctl_main(["kb", "sources"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: KB_ARTICLE_URL: ") and "only {id} is filled in" in err, "one line, no traceback"
+    cli_kb.delenv("KB_ARTICLE_URL")
+    get_settings.cache_clear()
+    assert supportctl_main(["kb", "forget", "help"]) == 0, "a folder is named as it was given"
+    assert "deleted 1 articles" in capsys.readouterr().out
 
 
 @pytest.mark.usefixtures("cli_kb")

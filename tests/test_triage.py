@@ -299,7 +299,8 @@ def test_a_help_desk_csv_export_trains_on_subject_and_body_as_the_worker_sees_th
     assert "skipped 1 rows with an empty 'Group'" in caplog.text
     assert code == 0 and sorted(load_or_train(out).labels) == sorted(INTENTS)
     with pytest.raises(
-        ValueError, match=r"export\.csv:2: expected 'Subject' and 'Body' and 'Group' \(missing 'Body'\)"
+        ValueError,
+        match=r"export\.csv:2: expected 'Subject' and 'Body' and 'Group' \(missing 'Body'; it has 'id', ",
     ):
         read_examples(export, "Group", "Subject+Body")
 
@@ -490,6 +491,33 @@ def test_triage_train_and_map_take_the_teams_category_map(tmp_path: Path, capsys
     model = load_or_train(out)
     assert model.category_of("Exchange Rate") == Category.BILLING
     assert json.loads(out.with_suffix(".json").read_text())["categories"]["Card Arrival"] == "account"
+
+    # A typo would route that label to the general agent: refused, nothing written, the right one named.
+    (tmp_path / "typo.json").write_text('{"card arrival": "billing", "Exchange Rates": "billing"}')
+    assert supportctl_main(["triage", "map", str(tmp_path / "typo.json"), "--model", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "'card arrival' (did you mean 'Card Arrival'?)" in err and "(did you mean 'Exchange Rate'?)" in err
+    assert load_or_train(out).category_of("Card Arrival") == Category.ACCOUNT, "the earlier map is untouched"
+    assert supportctl_main([*train, "--categories", str(tmp_path / "typo.json")]) == 1, "refused before training"
+    assert supportctl_main(["triage", "map", str(tmp_path / "map.json"), "--model", str(data)]) == 1
+    assert "not a triage model" in capsys.readouterr().err
+
+
+def test_tricky_exports_get_a_model_or_a_one_line_reason(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = [["Subject", "Group"], *([row["text"], row["intent"]] for row in intent_rows())]
+    excel = tmp_path / "excel.csv"  # Excel's "CSV UTF-8" starts with a byte-order mark
+    excel.write_text("\ufeff" + "".join(",".join(r) + "\r\n" for r in rows), encoding="utf-8")
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("Subject,Group\nfacture impayée,billing\n".encode("latin-1"))
+    tiny = write_jsonl(tmp_path / "tiny.jsonl", [{"text": "hello there", "q": "a"}, {"text": "hi", "q": "b"}])
+
+    assert read_examples(excel, "Group", "Subject")[1][0] == "card_arrival"
+    with pytest.raises(ValueError, match=r"latin\.csv: not valid UTF-8 .*save the file as UTF-8"):
+        read_examples(latin, "Group", "Subject")
+    code = supportctl_main(["triage", "train", "--data", str(tiny), "--label", "q", "--out", str(tmp_path / "m.pkl")])
+
+    assert code == 0, "two short texts that share no character trigram still train"
+    assert "not measured: 2 examples are too few to hold some out" in capsys.readouterr().out
 
 
 def test_eval_split_makes_stratified_reproducible_dev_sets_from_a_csv_export(

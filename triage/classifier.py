@@ -68,6 +68,7 @@ NB_MIN_EXAMPLES_PER_LABEL = 1_000
 NB_ALPHA = 0.3  # smoothing added to each label's summed TF-IDF weight of a feature (measured 0.1-3)
 NB_POWER = 0.5  # features scaled by sign(r)·|r|^power, r the log-count ratio (measured 0.25-1.5; 1 = classic NB-SVM)
 HOLDOUT_FRACTION = 0.1
+FEW_EXAMPLES = 50  # below this, character n-grams seen once are kept (see _features)
 HOLDOUT_SEED = 13
 REPORT_TOP = 5  # weakest labels and most frequent mix-ups reported after a measurement
 
@@ -255,10 +256,13 @@ def wants_nb_weighting(labels: Sequence[str]) -> bool:
     return len(labels) >= NB_MIN_EXAMPLES_PER_LABEL * len(set(labels))
 
 
-def _features(embeddings: bool, inner_layer: int | None = INNER_LAYER) -> FeatureUnion:
+def _features(embeddings: bool, inner_layer: int | None = INNER_LAYER, n_texts: int | None = None) -> FeatureUnion:
+    # Character n-grams seen once are noise in a real history; in a handful of examples they may be
+    # all there is (with min_df 2, two short texts sharing no 3-gram left no feature at all).
+    char_min_df = 1 if n_texts is not None and n_texts < FEW_EXAMPLES else 2
     parts: list[tuple[str, Any]] = [
         ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)),
-        ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2)),
+        ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=char_min_df)),
     ]
     if embeddings:
         parts.append(("minilm", SentenceEmbeddings(inner_layer=inner_layer)))
@@ -358,7 +362,7 @@ class TextClassifier:
         use_embeddings = wants_embeddings(texts, embeddings)
         use_nb = wants_nb_weighting(labels) and not use_embeddings
         inner_layer = _usable_inner_layer() if use_embeddings else None
-        features = _features(use_embeddings, inner_layer)
+        features = _features(use_embeddings, inner_layer, len(texts))
         embedding: SentenceEmbeddings | None = features.transformer_list[-1][1] if use_embeddings else None
         if embedding is not None:
             say(f"embedding {len(texts)} texts with {MODEL_ID} (remembered for the final fit)")
@@ -433,7 +437,10 @@ class TextClassifier:
     @classmethod
     def load(cls, path: Path) -> TextClassifier:
         with path.open("rb") as f:
-            data = pickle.load(f)  # noqa: S301 - our own artifact, written by save()
+            try:
+                data = pickle.load(f)  # noqa: S301 - our own artifact, written by save()
+            except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError) as e:
+                raise ValueError(f"{path}: not a triage model ({type(e).__name__}: {e}); retrain it") from None
         found = data.get("format", data.get("version")) if isinstance(data, dict) else None
         if found != ARTIFACT_FORMAT:
             raise ValueError(f"{path}: triage model format {found}, expected {ARTIFACT_FORMAT}; retrain it")
@@ -517,7 +524,11 @@ def read_examples(path: Path, label_field: str = "category", text_field: str = "
         missing = [name for name in (*fields, label_field) if name not in row]
         if missing:
             wanted = " and ".join(map(repr, (*fields, label_field)))
-            raise ValueError(f"{where}: expected {wanted} (missing {', '.join(map(repr, missing))})")
+            has = ", ".join(repr(k) for k in list(row)[:12] if k is not None) or "nothing"
+            header = " (a CSV's columns come from its first line)" if path.suffix.lower() == ".csv" else ""
+            raise ValueError(
+                f"{where}: expected {wanted} (missing {', '.join(map(repr, missing))}; it has {has}){header}"
+            )
         parts = ["" if row[name] is None else str(row[name]) for name in fields]
         label = "" if row[label_field] is None else str(row[label_field]).strip()
         if not label or not "".join(parts).strip():
@@ -533,8 +544,16 @@ def read_examples(path: Path, label_field: str = "category", text_field: str = "
 
 
 def read_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(file:line, row) for each non-empty row of a CSV (by its suffix) or JSONL file."""
-    with path.open(encoding="utf-8", newline="") as f:
+    """(file:line, row) for each non-empty row of a CSV (by its suffix) or JSONL file, UTF-8 with or
+    without a byte-order mark (Excel's "CSV UTF-8")."""
+    try:
+        yield from _read_rows(path)
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path}: not valid UTF-8 (byte {e.start}: {e.reason}); save the file as UTF-8") from None
+
+
+def _read_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    with path.open(encoding="utf-8-sig", newline="") as f:
         if path.suffix.lower() == ".csv":
             reader = csv.DictReader(f)
             try:
