@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import difflib
 import json
+import os
 import sys
 import time
 from collections.abc import AsyncIterator, Iterable
@@ -248,6 +249,10 @@ def cmd_triage_train(args: argparse.Namespace, settings: Settings) -> int:
     out: Path = args.out or settings.DATA_DIR / "models" / "triage.pkl"
     if out.is_dir():
         note(f"error: --out {out} is a folder; give the model file's path (e.g. {out / 'triage.pkl'})")
+        return 2
+    out.parent.mkdir(parents=True, exist_ok=True)  # an OSError here is reported before any training
+    if not os.access(out.parent, os.W_OK):
+        note(f"error: cannot write to {out.parent} (--out)")
         return 2
     if args.categories and _missing([args.categories]):
         note(f"error: no such file: {args.categories}")

@@ -547,6 +547,9 @@ def test_eval_split_makes_stratified_reproducible_dev_sets_from_a_csv_export(
 def test_triage_train_with_a_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert supportctl_main(["triage", "train", "--data", str(tmp_path / "none.jsonl"), "--label", "x"]) == 2
     assert "no such file" in capsys.readouterr().err
+    data = write_jsonl(tmp_path / "history.jsonl", intent_rows())
+    assert supportctl_main(["triage", "train", "--data", str(data), "--label", "intent", "--out", str(tmp_path)]) == 2
+    assert "is a folder; give the model file's path" in capsys.readouterr().err, "said before training, not after"
 
 
 def test_demo_examples_train_a_model_of_our_five_categories() -> None:
