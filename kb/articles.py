@@ -86,6 +86,8 @@ def load_articles(paths: Iterable[Path], url_template: str = "") -> list[Article
     seen: dict[str, str] = {}
     for file in _expand(paths):
         for location, article in _load_file(file):
+            if article.id in seen and seen[article.id] == location:
+                raise ValueError(f"{location}: given twice (the paths overlap); name each file or folder once")
             if article.id in seen:
                 raise ValueError(f"{location}: duplicate article id {article.id!r} (first seen at {seen[article.id]})")
             seen[article.id] = location

@@ -377,6 +377,11 @@ def test_markdown_front_matter_defaults(help_centre: Path) -> None:
     assert article.body.startswith("# Refunds for annual plans")
 
 
+def test_overlapping_paths_are_named_as_such(help_centre: Path) -> None:
+    with pytest.raises(ValueError, match=r"refunds\.md:1: given twice \(the paths overlap\)"):
+        load_articles([help_centre, help_centre / "refunds.md"])
+
+
 def test_a_plain_markdown_page_with_a_title_line_is_an_article(tmp_path: Path) -> None:
     (tmp_path / "vpn-setup.md").write_text("\ufeff# Setting up the VPN\n\nInstall the client first.\n")
 
