@@ -82,19 +82,30 @@ def load_articles(paths: Iterable[Path], url_template: str = "") -> list[Article
         ValueError: a file is malformed, has an unsupported suffix, or two articles share an id.
         FileNotFoundError: a path does not exist.
     """
-    articles: list[Article] = []
+    return [article for _, found in load_by_path(paths, url_template) for article in found]
+
+
+def load_by_path(paths: Iterable[Path], url_template: str = "") -> list[tuple[Path, list[Article]]]:
+    """``load_articles``, grouped by the path each article was found under (in the order given), so
+    a caller can treat every path as its own source; ids are unique across all of them."""
+    grouped: list[tuple[Path, list[Article]]] = []
     seen: dict[str, str] = {}
-    for file in _expand(paths):
-        for location, article in _load_file(file):
-            if article.id in seen and seen[article.id] == location:
-                raise ValueError(f"{location}: given twice (the paths overlap); name each file or folder once")
-            if article.id in seen:
-                raise ValueError(f"{location}: duplicate article id {article.id!r} (first seen at {seen[article.id]})")
-            seen[article.id] = location
-            if not article.url and url_template:
-                article = replace(article, url=default_url(article.id, url_template))
-            articles.append(article)
-    return articles
+    for raw in paths:
+        articles: list[Article] = []
+        for file in _expand([raw]):
+            for location, article in _load_file(file):
+                if article.id in seen and seen[article.id] == location:
+                    raise ValueError(f"{location}: given twice (the paths overlap); name each file or folder once")
+                if article.id in seen:
+                    raise ValueError(
+                        f"{location}: duplicate article id {article.id!r} (first seen at {seen[article.id]})"
+                    )
+                seen[article.id] = location
+                if not article.url and url_template:
+                    article = replace(article, url=default_url(article.id, url_template))
+                articles.append(article)
+        grouped.append((Path(raw), articles))
+    return grouped
 
 
 def _expand(paths: Iterable[Path]) -> Iterator[Path]:

@@ -74,7 +74,7 @@ def _emit(result: dict[str, Any]) -> None:
 
 
 def cmd_kb_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from kb.articles import load_articles
+    from kb.articles import load_by_path
     from kb.index import KnowledgeBase, open_qdrant
     from supportctl.prepare import DEMO_KB, DEMO_SOURCE, demo_articles
 
@@ -83,20 +83,16 @@ def cmd_kb_ingest(args: argparse.Namespace, settings: Settings) -> int:
     if missing:
         note(f"error: no such file or folder: {', '.join(map(str, missing))}")
         return 2
-    url = settings.KB_ARTICLE_URL
-    # also refuses an id that two of the paths share
-    articles = load_articles(paths, url) if args.paths else demo_articles()
+    # One read of every path; ids must be unique across all of them.
+    found = load_by_path(paths, settings.KB_ARTICLE_URL) if args.paths else [(DEMO_KB, demo_articles())]
     # A source owns its articles: re-ingesting it deletes what it no longer has, and nothing else's.
     if args.source is not None:
-        batches = [(args.source, articles)]
+        batches = [(args.source, [article for _, articles in found for article in articles])]
     elif not args.paths:
-        batches = [(DEMO_SOURCE, articles)]
+        batches = [(DEMO_SOURCE, found[0][1])]
     else:
-        batches = [(path_source(path), load_articles([path], url)) for path in paths]
-    if args.source is None:
-        empty = [source for source, batch in batches if not batch]
-    else:
-        empty = [str(path) for path in paths if not load_articles([path])]
+        batches = [(path_source(path), articles) for path, articles in found]
+    empty = [str(path) for path, articles in found if not articles]
     if empty:  # a wrong folder must not quietly delete a source's articles
         note(
             f"error: no articles (.md, .html, .htm, .jsonl) in {', '.join(empty)}; nothing ingested "
@@ -299,6 +295,7 @@ def cmd_triage_map(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     own = _read_category_map(args.categories)
     model = TextClassifier.load(path)
+    _check_map_labels(own, model.labels, args.categories)
     _apply_category_map(model, own, args.categories)
     _report_routing(model)
     model.save(path)
@@ -337,7 +334,7 @@ def _check_map_labels(own: dict[str, Category], labels: Iterable[str], source: P
 
 
 def _apply_category_map(model: TextClassifier, own: dict[str, Category], source: Path) -> None:
-    _check_map_labels(own, model.labels, source)
+    """Give ``model`` the map (checked against its labels by the caller); replaces an earlier map."""
     before = len(model.info.categories)
     model.set_categories(own)
     if before:
