@@ -48,7 +48,8 @@ class HumanReply(_Decision):
 class ActionDecision(_Decision):
     kind: Literal["approve", "reject"]
     action_request_id: str
-    note: str = Field(default="", max_length=2_000)
+    note: str = Field(default="", max_length=2_000)  # internal: the audit trail, never the customer
+    message: str = Field(default="", max_length=2_000)  # added to what the customer is told
 
 
 class Reassign(_Decision):

@@ -101,11 +101,79 @@ async def test_rejecting_a_refund_tells_the_customer_why(world: World, dev_clien
     assert state.pending_approval is not None
     d = ActionDecision(
         request_id=_rid(), agent_id="lead", kind="reject", action_request_id=state.pending_approval.action.request_id,
-        note="The second charge was for a separate workspace.",
+        note="internal: flagged for chargeback review", message="The second charge was for a separate workspace.",
     )  # fmt: skip
     await h.execute_update(TicketWorkflow.decide, d)
     assert world.actions == [] and world.rejections[0].rejected_by == "lead"
-    assert world.messages[-1].body.endswith("The second charge was for a separate workspace.")
+    # the customer reads the message; the note stays in the ledger and the audit trail
+    told = world.messages[-1].body
+    assert told.endswith("The second charge was for a separate workspace.") and "chargeback" not in told
+    assert world.rejections[0].note == "internal: flagged for chargeback review"
+    rejected = [x.event for x in world.snapshots if x.event is not None and x.event.kind == "action_rejected"]
+    assert rejected[0].data["note"] == "internal: flagged for chargeback review"
+    await h.terminate("done")
+
+
+async def test_an_approval_note_is_kept_and_its_message_reaches_the_customer(
+    world: World, dev_client: Client, task_queue: str
+) -> None:
+    h = await _start(dev_client, task_queue, ticket_input("Please refund the duplicate invoice of $250"))
+    state = await h.query(TicketWorkflow.state)
+    assert state.pending_approval is not None
+    d = ActionDecision(
+        request_id=_rid(), agent_id="lead", kind="approve", action_request_id=state.pending_approval.action.request_id,
+        note="goodwill: second duplicate this year", message="It should reach your card within 5 business days.",
+    )  # fmt: skip
+    await h.execute_update(TicketWorkflow.decide, d)
+    told = world.messages[-1].body
+    assert "approved and processed" in told and told.endswith("within 5 business days.") and "goodwill" not in told
+    approved = [x.event for x in world.snapshots if x.event is not None and x.event.kind == "action_approved"]
+    assert approved[0].data["note"] == "goodwill: second duplicate this year"
+    await h.terminate("done")
+
+
+async def test_a_pending_approval_keeps_the_ticket_with_a_person(
+    world: World, dev_client: Client, task_queue: str
+) -> None:
+    h = await _start(dev_client, task_queue, ticket_input("Please refund the duplicate invoice of $250"))
+    state = await h.query(TicketWorkflow.state)
+    assert state.pending_approval is not None
+    # a reply ("looking into it") does not take the ticket out of the queue while the refund waits
+    reply = HumanReply(request_id=_rid(), agent_id="ana", body="Looking into your refund now.")
+    result = await h.execute_update(TicketWorkflow.decide, reply)
+    state = await h.query(TicketWorkflow.state)
+    assert result.status == "escalated" and state.escalated and state.assigned_human == "ana"
+    assert state.pending_approval is not None
+    # nor can it be resolved with the refund undecided: the customer was promised an answer
+    assert await _refused(h, Resolve(request_id=_rid(), agent_id="ana")) == "InvalidDecisionError"
+    assert (await h.query(TicketWorkflow.state)).status == Status.ESCALATED
+    await h.terminate("done")
+
+
+async def test_a_resolved_ticket_refuses_what_would_silently_undo_it(
+    world: World, dev_client: Client, task_queue: str
+) -> None:
+    h = await _start(dev_client, task_queue, ticket_input("Can I talk to a human? Webhooks fail"))
+    await h.execute_update(TicketWorkflow.decide, Resolve(request_id=_rid(), agent_id="ana", note="fixed on a call"))
+    for d in (
+        HumanReply(request_id=_rid(), agent_id="ben", body="One more thing"),
+        HandBack(request_id=_rid(), agent_id="ben"),
+        Reassign(request_id=_rid(), agent_id="ben", to="cy"),
+        ChangePriority(request_id=_rid(), agent_id="ben", priority=Priority.HIGH),
+    ):
+        assert await _refused(h, d) == "TicketResolvedError", d.kind
+    state = await h.query(TicketWorkflow.state)
+    assert state.status == Status.RESOLVED and state.csat_requested_at is not None and not state.escalated
+    # the customer reopens it: it goes back to the person who resolved it, not to the agents
+    turns = len(world.turns)
+    await h.signal(TicketWorkflow.add_customer_message, CustomerMessage("m2", "It is broken again"))
+    state = await _until(h, lambda s: s.status == Status.ESCALATED)
+    assert state.assigned_human == "ana" and state.escalated and len(world.turns) == turns
+    for _ in range(100):  # the notification follows the status change
+        if world.notifications[-1].kind == "customer_replied":
+            break
+        await asyncio.sleep(0.1)
+    assert world.notifications[-1].message == "the customer replied on a ticket owned by ana"
     await h.terminate("done")
 
 

@@ -46,6 +46,7 @@ async def test_silence_brings_a_reminder_then_resolution_then_close(
     senders = [m.sender for m in world.messages]
     assert senders == [Sender.CUSTOMER, Sender.AGENT, Sender.SYSTEM, Sender.SYSTEM]
     assert "checking in" in world.messages[2].body and "Rate us" in world.messages[3].body
+    assert "close this ticket in 2 days" in world.messages[2].body  # 72 h to auto-resolve, reminded at 24 h
     silence = world.messages[3].created_at - world.messages[1].created_at
     assert timedelta(hours=72) <= silence < timedelta(hours=72, seconds=5)
     assert [e for e in world.events if e in ("reminder_sent", "resolved", "closed")] == [
@@ -217,11 +218,19 @@ async def test_unanswered_approval_moves_up_the_chain_then_is_declined(
         assert state.pending_approval is not None and state.pending_approval.level == 1
         await time_env.sleep(timedelta(hours=4))
         state = await _state(h)
+        declined = world.messages[-1].body
+        # "a person will look at it again": the customer's answer goes to the human queue, not to an agent
+        turns = len(world.turns)
+        await h.signal(TicketWorkflow.add_customer_message, CustomerMessage("m2", "Please look at my refund again"))
+        await time_env.sleep(timedelta(minutes=1))
+        after = await _state(h)
         await h.terminate("done")
     approvers = [n.data.get("approver") for n in world.notifications if n.kind == "approval_requested"]
     assert approvers == ["team-lead", "support-manager"]
-    assert state.pending_approval is None and state.status == Status.WAITING_CUSTOMER and state.owner == "agents"
-    assert "declined" in world.messages[-1].body and world.actions == []
+    assert state.pending_approval is None and state.status == Status.WAITING_CUSTOMER and state.owner == "human"
+    assert "declined" in declined and "a person will look" in declined and world.actions == []
+    assert after.status == Status.ESCALATED and after.escalated and len(world.turns) == turns
+    assert world.notifications[-1].message == "the customer replied on a ticket waiting for a person"
     assert [r.rejected_by for r in world.rejections] == ["system"]  # the ledger knows it was declined
     assert "approval_expired" in world.events
 

@@ -107,6 +107,11 @@ async def test_ticket_survives_kill_9_of_its_worker(
         await asyncio.sleep(1)
         await worker.start()  # a fresh process: no cache, replays the history
         state = await _until(dev_client, wf_id, _agent_replies(3))
+        # the snapshot write follows the status change by one activity: wait for it before the worker goes
+        for _ in range(150):
+            if await pool.fetchval("SELECT status FROM tickets WHERE ticket_id = $1", tid) == "waiting_customer":
+                break
+            await asyncio.sleep(0.1)
         worker.kill()
     finally:
         if worker.proc and worker.proc.poll() is None:
@@ -118,9 +123,5 @@ async def test_ticket_survives_kill_9_of_its_worker(
     assert [r["body"] for r in rows] == [e.body for e in state.transcript]  # nothing lost, nothing twice
     events = await pool.fetch("SELECT event_key FROM ticket_events WHERE ticket_id = $1", tid)
     assert len(events) == len({e["event_key"] for e in events})
-    for _ in range(100):  # the snapshot write follows the status change by one activity
-        if await pool.fetchval("SELECT status FROM tickets WHERE ticket_id = $1", tid) == "waiting_customer":
-            break
-        await asyncio.sleep(0.1)
     assert await pool.fetchval("SELECT status FROM tickets WHERE ticket_id = $1", tid) == "waiting_customer"
     await h.terminate("test over")

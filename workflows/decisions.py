@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
@@ -20,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.sla_watch import TicketSla
     from workflows.types import (
         ACTION_RETRY,
+        DECISION_RULES_V2,
         FAST_TIMEOUT,
     )
 
@@ -27,7 +30,9 @@ with workflow.unsafe.imports_passed_through():
 class TicketDecisions(TicketSla):
     """What each human decision does to the ticket (validated first; the Update handler takes the lock)."""
 
-    def _validate(self, d: HumanDecision) -> None:
+    def _validate(self, d: HumanDecision, current_rules: bool = True) -> None:
+        """Refuse a decision the ticket's state does not allow. ``current_rules`` False: the rules as
+        they were before ``DECISION_RULES_V2``, for the handler replaying an older ticket's decision."""
         s = self._s
         if s.status == Status.CLOSED:
             raise _invalid(f"ticket {s.ticket_id} is closed", "TicketClosedError")
@@ -45,9 +50,26 @@ class TicketDecisions(TicketSla):
             raise _invalid("approve or reject the pending action before handing back", "InvalidDecisionError")
         elif isinstance(d, ChangePriority) and d.priority == s.priority:
             raise _invalid(f"priority is already {d.priority.value}", "StaleRequestError")
+        if not current_rules:
+            return
+        if s.status == Status.RESOLVED and not isinstance(d, ActionDecision):
+            raise _invalid(
+                f"ticket {s.ticket_id} is resolved and its satisfaction survey is out; "
+                "it reopens when the customer replies",
+                "TicketResolvedError",
+            )
+        if isinstance(d, Resolve) and s.pending_approval is not None:
+            raise _invalid("approve or reject the pending action before resolving", "InvalidDecisionError")
 
     async def _apply_decision(self, d: HumanDecision) -> str:
         s = self._s
+        current = workflow.patched(DECISION_RULES_V2)
+        if isinstance(d, HumanReply) and current and s.pending_approval is not None:
+            # The approval still waits for a person: the ticket stays in the queue, the replier owns it.
+            await self._send_reply(Sender.HUMAN, d.agent_id, d.body)
+            s.owner, s.assigned_human, s.escalated = "human", d.agent_id, True
+            await self._set_status(Status.ESCALATED, "human_replied", d.agent_id)
+            return "reply sent; the pending action still awaits approval"
         if isinstance(d, HumanReply):
             await self._send_reply(Sender.HUMAN, d.agent_id, d.body)
             # The replier owns the conversation; it leaves the queue until the customer answers.
@@ -55,7 +77,7 @@ class TicketDecisions(TicketSla):
             await self._set_status(Status.WAITING_CUSTOMER, "human_replied", d.agent_id)
             return "reply sent"
         if isinstance(d, ActionDecision):
-            return await self._decide_action(d)
+            return await self._decide_action(d, current)
         if isinstance(d, Reassign):
             s.owner, s.assigned_human, s.escalated = "human", d.to, True
             await self._sync("reassigned", d.agent_id, {"to": d.to})
@@ -67,6 +89,8 @@ class TicketDecisions(TicketSla):
             await self._sync("priority_changed", d.agent_id, {"from": old, "to": d.priority, "reason": d.reason})
             return f"priority {old} → {d.priority.value}"
         if isinstance(d, Resolve):
+            if current:  # if the customer reopens it, it comes back to this person, not to the agents
+                s.owner, s.assigned_human = "human", d.agent_id
             await self._resolve(d.agent_id, d.note or "resolved by a human agent")
             return "resolved; CSAT survey sent"
         # HandBack: the agents own the ticket again and answer what the customer last wrote, if anything.
@@ -74,11 +98,14 @@ class TicketDecisions(TicketSla):
         last = s.transcript[-1] if s.transcript else None
         s.agent_turn_owed = last is not None and last.sender == Sender.CUSTOMER
         await self._set_status(
-            Status.IN_PROGRESS if s.agent_turn_owed else Status.WAITING_CUSTOMER, "handed_back", d.agent_id
+            Status.IN_PROGRESS if s.agent_turn_owed else Status.WAITING_CUSTOMER,
+            "handed_back",
+            d.agent_id,
+            {"note": d.note} if current and d.note else None,
         )
         return "handed back to the agents"
 
-    async def _decide_action(self, d: ActionDecision) -> str:
+    async def _decide_action(self, d: ActionDecision, current: bool) -> str:
         s = self._s
         pending = s.pending_approval
         if pending is None:  # validated under the lock; unreachable, but never assert in a workflow
@@ -97,10 +124,13 @@ class TicketDecisions(TicketSla):
                 f"Good news: your {action.kind} of ${result.amount_usd:,.2f} has been approved and processed "
                 f"(reference {result.request_id})."
             )
+            if current and d.message:
+                body += f" {d.message}"
             await self._send_reply(Sender.SYSTEM, "system", body)
-            await self._set_status(
-                Status.WAITING_CUSTOMER, "action_approved", d.agent_id, {"request_id": action.request_id}
-            )
+            approved: dict[str, Any] = {"request_id": action.request_id}
+            if current and d.note:
+                approved["note"] = d.note
+            await self._set_status(Status.WAITING_CUSTOMER, "action_approved", d.agent_id, approved)
             return f"{action.kind} approved: {result.status}"
         await workflow.execute_activity_method(
             ActionActivities.reject_action,
@@ -109,8 +139,9 @@ class TicketDecisions(TicketSla):
             retry_policy=ACTION_RETRY,
         )
         body = f"We're sorry: your {action.kind} request of ${action.amount_usd:,.2f} was not approved."
-        if d.note:
-            body += f" {d.note}"
+        told = d.message if current else d.note  # the note is internal since DECISION_RULES_V2
+        if told:
+            body += f" {told}"
         await self._send_reply(Sender.SYSTEM, "system", body)
         await self._set_status(
             Status.WAITING_CUSTOMER, "action_rejected", d.agent_id, {"request_id": action.request_id, "note": d.note}

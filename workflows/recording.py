@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.types import (
         DB_RETRY,
         DB_TIMEOUT,
+        DECISION_RULES_V2,
         FAST_TIMEOUT,
     )
 
@@ -184,6 +185,8 @@ class TicketRecording(TicketBase):
     async def _resolve(self, actor: str, why: str) -> None:
         s, now = self._s, workflow.now()
         s.resolved_at, s.csat_requested_at = now, now
+        if workflow.patched(DECISION_RULES_V2):
+            s.escalated = False  # nobody needs to look at it now: off the queue and the escalated search
         for clock in s.clocks.values():
             clock.stop(now, self._cal())
         self._sla_kick = True

@@ -62,7 +62,8 @@ class TicketSla(TicketRecording):
                     if s.status != Status.IN_PROGRESS:  # an agent turn in flight will set its own status
                         s.status = Status.ESCALATED
                 await self._sync(f"sla_breach:{clock.name}", "system", {"due": due, "priority": [old, s.priority]})
-                await self._notify(f"sla_breach:{clock.name}", f"{reason}; priority {old} → {s.priority}")
+                change = f"priority {old} → {s.priority}" if s.priority != old else f"priority stays {old}"
+                await self._notify(f"sla_breach:{clock.name}", f"{reason}; {change}")
 
     def _start_clocks(self, priority: Priority, since: datetime) -> None:
         s = self._s

@@ -15,7 +15,7 @@ The main loop and decisions take `_lock`, so a human's reply never interleaves w
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -55,6 +55,7 @@ with workflow.unsafe.imports_passed_through():
         CRM_RETRY,
         DB_RETRY,
         DB_TIMEOUT,
+        DECISION_RULES_V2,
         FAST_TIMEOUT,
         LLM_HEARTBEAT,
         LLM_RETRY,
@@ -145,7 +146,9 @@ class TicketWorkflow(TicketDecisions, TicketV1):
             s = self._s
             if d.request_id in s.decisions:  # a retried request: same answer, nothing redone
                 return s.decisions[d.request_id]
-            self._validate(d)  # state may have moved while this update waited for the lock
+            # State may have moved while this update waited for the lock. The validator always applies
+            # today's rules; a replayed older decision is re-checked with the rules it was accepted under.
+            self._validate(d, current_rules=workflow.patched(DECISION_RULES_V2))
             message = await self._apply_decision(d)
             s.agent_turns = 0
             result = DecisionResult(request_id=d.request_id, accepted=True, status=s.status.value, message=message)
@@ -236,7 +239,8 @@ class TicketWorkflow(TicketDecisions, TicketV1):
                 await self._send_reply(
                     Sender.SYSTEM, "system",
                     "Just checking in: did our last reply solve your problem? If we don't hear back, we'll close "
-                    "this ticket in a couple of days. You can reopen it any time by replying.",
+                    f"this ticket in {_in_words(p.auto_resolve_after - p.remind_after)}. "
+                    "You can reopen it any time by replying.",
                     counts_as_response=False,
                 )  # fmt: skip
                 await self._sync("reminder_sent", "system")
@@ -337,7 +341,8 @@ class TicketWorkflow(TicketDecisions, TicketV1):
         if s.owner == "human":  # a human owns the conversation: back to the human queue, no agent turn
             s.escalated = True
             await self._set_status(Status.ESCALATED, "customer_replied", s.customer_id)
-            await self._notify("customer_replied", f"the customer replied on a ticket owned by {s.assigned_human}")
+            who = f"owned by {s.assigned_human}" if s.assigned_human else "waiting for a person"
+            await self._notify("customer_replied", f"the customer replied on a ticket {who}")
             return
         await self._set_status(Status.IN_PROGRESS, "customer_replied", s.customer_id)
         await self._agent_turn(self._handoff_reason(msg.body, triage.sentiment, triage.polarity))
@@ -423,6 +428,9 @@ class TicketWorkflow(TicketDecisions, TicketV1):
             return
         s.pending_approval = None
         s.owner, s.escalated, s.escalation_reason = "agents", False, None
+        if workflow.patched(DECISION_RULES_V2):
+            # The customer is promised a person: their reply goes to the human queue, not to the agents.
+            s.owner, s.assigned_human = "human", None
         await workflow.execute_activity_method(
             ActionActivities.reject_action,
             RejectActionInput(ticket_id=s.ticket_id, action=act, rejected_by="system", note="approval timed out"),
@@ -435,6 +443,19 @@ class TicketWorkflow(TicketDecisions, TicketV1):
             "so it has been declined. Reply to this message and a person will look at it again.",
         )  # fmt: skip
         await self._set_status(Status.WAITING_CUSTOMER, "approval_expired", "system", {"request_id": act.request_id})
+
+
+def _in_words(span: timedelta) -> str:
+    """A waiting time as the customer reads it: "3 days", "about 20 hours", "a few minutes"."""
+    hours = span.total_seconds() / 3600
+    if hours >= 47.5:
+        days = round(hours / 24)
+        return f"{days} days"
+    if hours >= 1.5:
+        return f"about {round(hours)} hours"
+    if hours >= 0.75:
+        return "about an hour"
+    return "a few minutes"
 
 
 def initial_search_attributes(customer_id: str, product: str | None = None) -> TypedSearchAttributes:

@@ -17,6 +17,14 @@ from domain.lifecycle import DecisionResult, PendingApproval, TicketPolicy
 from domain.models import Category, Channel, Customer, Priority, Sentiment, Status, TranscriptEntry
 from domain.sla import ClockName, SlaClock
 
+# Patch ids (``workflow.patched``): the workflow's logic as it changed, so older tickets replay.
+# Decision rules of 2026-11: a resolved ticket takes no reply, hand-back, reassignment or priority change
+# (its survey is out; the customer's reply reopens it), nor a resolve while an action awaits approval;
+# a human reply with an approval pending keeps the ticket in the queue; a reject note stays internal
+# (``message`` is what the customer reads); whoever resolves owns the ticket if the customer reopens it.
+# Tickets that decided before it replay with the old rules.
+DECISION_RULES_V2 = "decision-rules-v2"
+
 # Timeouts and retries (named so the policy is visible in one place).
 DB_TIMEOUT = timedelta(seconds=15)
 DB_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))

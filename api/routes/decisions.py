@@ -25,6 +25,7 @@ _REFUSALS = {
     "TicketClosedError": (409, "ticket_closed"),
     "StaleRequestError": (409, "stale_request"),
     "TicketNotReadyError": (409, "ticket_not_ready"),
+    "TicketResolvedError": (409, "ticket_resolved"),
     "InvalidDecisionError": (422, "invalid_decision"),
 }
 

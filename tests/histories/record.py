@@ -20,6 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from domain.lifecycle import ActionDecision, CsatScore, HumanReply, Resolve
+from domain.models import Status
 from tests.conftest import BIN, register_search_attributes
 from tests.lifecycle_world import World, customer, ticket_input
 from workflows import search_attributes as sa
@@ -81,12 +82,24 @@ async def _decisions(client: Client, version: str) -> None:
             await asyncio.sleep(0.1)
         assert state.pending_approval is not None
         action_id = state.pending_approval.action.request_id
+        # since v5: a reply while the approval is pending, an approval with a note and a message, and a
+        # customer reopening a ticket a human resolved (it goes back to that human)
+        await h.execute_update(TicketWorkflow.decide, HumanReply(request_id="d0", agent_id="ana", body="On it"))
         await h.execute_update(
             TicketWorkflow.decide,
-            ActionDecision(request_id="d1", agent_id="lead", kind="approve", action_request_id=action_id),
-        )
+            ActionDecision(
+                request_id="d1", agent_id="lead", kind="approve", action_request_id=action_id,
+                note="duplicate confirmed", message="It reaches your card in 5 days.",
+            ),
+        )  # fmt: skip
         await h.execute_update(TicketWorkflow.decide, HumanReply(request_id="d2", agent_id="ana", body="Done!"))
         await h.execute_update(TicketWorkflow.decide, Resolve(request_id="d3", agent_id="ana"))
+        await h.signal(TicketWorkflow.add_customer_message, CustomerMessage("m-2", "Not there yet"))
+        for _ in range(200):
+            if (await h.query(TicketWorkflow.state)).status == Status.ESCALATED:
+                break
+            await asyncio.sleep(0.1)
+        await h.execute_update(TicketWorkflow.decide, Resolve(request_id="d4", agent_id="ana"))
         await h.signal(TicketWorkflow.submit_csat, CsatScore(score=4))
         await h.result()
         await _save(h, version, "decisions")
