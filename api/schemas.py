@@ -3,19 +3,51 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
+from domain.lifecycle import (
+    ActionDecision,
+    ChangePriority,
+    CsatScore,
+    HandBack,
+    HumanReply,
+    Reassign,
+    Resolve,
+)
 from domain.models import Channel, Citation
 
 MAX_SUBJECT = 300
 MAX_BODY = 20_000
 
 
-class TicketIn(BaseModel):
+def no_nul(value: str) -> str:
+    """Refuse a NUL character: PostgreSQL text cannot hold one, so it would stop the ticket's store writes."""
+    if "\x00" in value:
+        raise PydanticCustomError(
+            "nul_character", "contains a NUL character (\\u0000), which the ticket store cannot hold; remove it"
+        )
+    return value
+
+
+# A free-text query parameter or field checked like every field of an `ApiModel`.
+Text = Annotated[str, AfterValidator(no_nul)]
+
+
+class ApiModel(BaseModel):
+    """A request body: surrounding whitespace stripped, unknown fields refused, no NUL in any text."""
+
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul_in_text(cls, value: object) -> object:
+        return no_nul(value) if isinstance(value, str) else value
+
+
+class TicketIn(ApiModel):
     customer_id: str | None = Field(default=None, max_length=64)
     customer_email: str | None = Field(default=None, max_length=320)
     channel: Channel = Channel.API
@@ -33,11 +65,45 @@ class TicketIn(BaseModel):
         return self
 
 
-class MessageIn(BaseModel):
-    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
-
+class MessageIn(ApiModel):
     body: str = Field(min_length=1, max_length=MAX_BODY)
     message_id: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+# Human decisions as the API takes them: the workflow's own models (what the Update carries), checked
+# like every other request body. Subclasses, so what reaches the workflow is exactly its own type.
+class HumanReplyIn(ApiModel, HumanReply):
+    pass
+
+
+class ActionDecisionIn(ApiModel, ActionDecision):
+    action_request_id: str = Field(min_length=1, max_length=200)
+
+
+class ReassignIn(ApiModel, Reassign):
+    pass
+
+
+class ChangePriorityIn(ApiModel, ChangePriority):
+    pass
+
+
+class ResolveIn(ApiModel, Resolve):
+    pass
+
+
+class HandBackIn(ApiModel, HandBack):
+    pass
+
+
+DecisionIn = Annotated[
+    HumanReplyIn | ActionDecisionIn | ReassignIn | ChangePriorityIn | ResolveIn | HandBackIn,
+    Field(discriminator="kind"),
+]
+
+
+class CsatIn(ApiModel, CsatScore):
+    pass
 
 
 class TicketCreated(BaseModel):

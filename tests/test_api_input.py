@@ -47,3 +47,92 @@ async def test_a_refusal_names_the_field(stack: Stack, path: str, payload: dict[
     status, code, text = _error(await stack.http.post(path, json=payload))
     assert (status, code) == (422, "invalid_request")
     assert text.startswith(message), text
+
+
+NUL = "\x00"
+DECISION = {"kind": "reply", "request_id": "r-1", "agent_id": "ana", "body": "Ana here."}
+
+
+@pytest.mark.parametrize("field", ["subject", "body", "customer_id", "customer_email", "product", "idempotency_key"])
+async def test_a_nul_character_in_a_new_ticket_is_refused_by_name(stack: Stack, field: str) -> None:
+    """PostgreSQL text cannot hold U+0000: such a ticket was accepted (201), then its store write
+    failed on every retry and the ticket never moved again."""
+    payload = {**TICKET, field: f"before {NUL} end"}
+    if field == "customer_email":
+        del payload["customer_id"]
+    before = await stack.pool.fetchval("SELECT count(*) FROM tickets")
+    status, code, text = _error(await stack.http.post("/tickets", json=payload))
+    assert (status, code) == (422, "invalid_request")
+    assert text.startswith(f"{field}: contains a NUL character"), text
+    assert await stack.pool.fetchval("SELECT count(*) FROM tickets") == before
+
+
+@pytest.mark.parametrize(
+    ("path", "payload", "field"),
+    [
+        (f"/tickets/{NOT_A_TICKET}/messages", {"body": f"more {NUL}"}, "body"),
+        (f"/tickets/{NOT_A_TICKET}/messages", {"body": "more", "message_id": f"m{NUL}"}, "message_id"),
+        (f"/tickets/{NOT_A_TICKET}/decisions", {**DECISION, "body": f"Ana {NUL} here"}, "body"),
+        (f"/tickets/{NOT_A_TICKET}/decisions", {**DECISION, "agent_id": f"ana{NUL}"}, "agent_id"),
+        (f"/tickets/{NOT_A_TICKET}/decisions", {**DECISION, "request_id": f"r{NUL}"}, "request_id"),
+        (
+            f"/tickets/{NOT_A_TICKET}/decisions",
+            {"kind": "reject", "request_id": "r", "agent_id": "a", "action_request_id": "x", "note": NUL},
+            "note",
+        ),
+        (
+            f"/tickets/{NOT_A_TICKET}/decisions",
+            {"kind": "reassign", "request_id": "r", "agent_id": "a", "to": NUL},
+            "to",
+        ),
+        (
+            f"/tickets/{NOT_A_TICKET}/decisions",
+            {"kind": "priority", "request_id": "r", "agent_id": "a", "priority": "high", "reason": f"a{NUL}"},
+            "reason",
+        ),
+        (f"/tickets/{NOT_A_TICKET}/csat", {"score": 5, "comment": f"ok{NUL}"}, "comment"),
+    ],
+)
+async def test_a_nul_character_anywhere_else_is_refused_by_name(
+    stack: Stack, path: str, payload: dict[str, Any], field: str
+) -> None:
+    status, code, text = _error(await stack.http.post(path, json=payload))
+    assert (status, code) == (422, "invalid_request")
+    assert text.startswith(f"{field}: contains a NUL character"), text
+
+
+async def test_a_nul_character_in_a_filter_is_refused_by_name(stack: Stack) -> None:
+    for path, param in [("/tickets", "product"), ("/tickets", "customer_id"), ("/queue", "product")]:
+        status, code, text = _error(await stack.http.get(path, params={param: f"a{NUL}b"}))
+        assert (status, code) == (422, "invalid_request") and text.startswith(f"{param}: contains a NUL"), text
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"body": "   "}, "body: String should have at least 1 character"),
+        ({"body": "\n\t "}, "body: String should have at least 1 character"),
+        ({"agent_id": "  "}, "agent_id: String should have at least 1 character"),
+        ({"request_id": " "}, "request_id: String should have at least 1 character"),
+        ({"extra": 1}, "extra: unknown field"),
+        ({"kind": "resolve", "body": None, "reason": "fixed"}, "reason: unknown field"),
+    ],
+)
+async def test_a_blank_or_unknown_decision_field_is_refused(stack: Stack, change: dict[str, Any], message: str) -> None:
+    """A blank human reply used to reach the customer as '   '; a typo'd field (reason for note) was
+    silently dropped."""
+    payload = {k: v for k, v in {**DECISION, **change}.items() if v is not None}
+    status, code, text = _error(await stack.http.post(f"/tickets/{NOT_A_TICKET}/decisions", json=payload))
+    assert (status, code) == (422, "invalid_request")
+    assert text.startswith(message), text
+
+
+async def test_a_decisions_text_reaches_the_ticket_stripped(stack: Stack) -> None:
+    r = await stack.http.post("/tickets", json={**TICKET, "customer_id": "cus_1004", "body": "Can I talk to a person?"})
+    tid = r.json()["ticket_id"]
+    await stack.wait_ticket(tid, lambda t: t["status"] == "escalated")
+    reply = {**DECISION, "request_id": f"r-{tid}", "agent_id": "  ana  ", "body": "  Ana here, on it.  \n"}
+    assert (await stack.http.post(f"/tickets/{tid}/decisions", json=reply)).status_code == 200
+    t = await stack.wait_ticket(tid, lambda t: t["messages"][-1]["sender"] == "human")
+    assert (t["messages"][-1]["author"], t["messages"][-1]["body"]) == ("ana", "Ana here, on it.")
+    assert t["assigned_human"] == "ana"

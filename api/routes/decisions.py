@@ -12,9 +12,9 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.deps import PoolDep, TemporalDep
 from api.errors import ApiError
 from api.routes.tickets import _check_ticket_id, _temporal_unavailable, _ttfr, workflow_id_for
-from api.schemas import EventOut, TicketSummary
+from api.schemas import CsatIn, DecisionIn, EventOut, Text, TicketSummary
 from db import tickets
-from domain.lifecycle import CsatScore, DecisionResult, HumanDecision
+from domain.lifecycle import DecisionResult
 from domain.models import Priority, Status
 from workflows.ticket import TicketWorkflow
 
@@ -33,7 +33,7 @@ _REFUSALS = {
 async def human_queue(
     pool: PoolDep,
     priority: Priority | None = None,
-    product: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    product: Annotated[Text | None, Query(min_length=1, max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[TicketSummary]:
     """Tickets waiting for a human, most urgent first (priority, then the nearest SLA deadline);
@@ -45,7 +45,7 @@ async def human_queue(
 
 
 @router.post("/tickets/{ticket_id}/decisions", response_model=DecisionResult)
-async def decide(ticket_id: str, decision: HumanDecision, temporal: TemporalDep) -> DecisionResult:
+async def decide(ticket_id: str, decision: DecisionIn, temporal: TemporalDep) -> DecisionResult:
     """Reply, approve/reject a proposed action, reassign, change priority, resolve, or hand back.
 
     `request_id` makes the call idempotent: repeating it returns the first answer.
@@ -75,7 +75,7 @@ async def _closed_or_missing(temporal: TemporalDep, ticket_id: str) -> None:
 
 
 @router.post("/tickets/{ticket_id}/csat", status_code=202)
-async def submit_csat(ticket_id: str, score: CsatScore, temporal: TemporalDep) -> dict[str, str]:
+async def submit_csat(ticket_id: str, score: CsatIn, temporal: TemporalDep) -> dict[str, str]:
     """The customer's satisfaction score (1–5), accepted while the resolved ticket's survey is open."""
     _check_ticket_id(ticket_id)
     handle = temporal.get_workflow_handle_for(TicketWorkflow.run, workflow_id_for(ticket_id))

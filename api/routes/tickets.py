@@ -21,6 +21,7 @@ from api.schemas import (
     MessageAccepted,
     MessageIn,
     MessageOut,
+    Text,
     TicketCreated,
     TicketIn,
     TicketOut,
@@ -238,8 +239,8 @@ async def list_tickets(
     pool: PoolDep,
     status: Status | None = None,
     priority: Priority | None = None,
-    customer_id: Annotated[str | None, Query(max_length=64)] = None,
-    product: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    customer_id: Annotated[Text | None, Query(max_length=64)] = None,
+    product: Annotated[Text | None, Query(min_length=1, max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[TicketSummary]:
