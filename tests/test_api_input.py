@@ -3,8 +3,10 @@ input writes nothing."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.api_stack import Stack
@@ -136,3 +138,69 @@ async def test_a_decisions_text_reaches_the_ticket_stripped(stack: Stack) -> Non
     t = await stack.wait_ticket(tid, lambda t: t["messages"][-1]["sender"] == "human")
     assert (t["messages"][-1]["author"], t["messages"][-1]["body"]) == ("ana", "Ana here, on it.")
     assert t["assigned_human"] == "ana"
+
+
+class _Uploader(asyncio.Protocol):
+    """A raw HTTP client: pushes a chunked body as fast as the API takes it, keeps what comes back."""
+
+    def __init__(self) -> None:
+        self.received = bytearray()
+        self.sent = 0
+        self.sent_at_first_byte: int | None = None
+        self.closed = asyncio.Event()
+        self._writable = asyncio.Event()
+        self._writable.set()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        if self.sent_at_first_byte is None:
+            self.sent_at_first_byte = self.sent
+        self.received += data
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed.set()
+        self._writable.set()
+
+    def pause_writing(self) -> None:
+        self._writable.clear()
+
+    def resume_writing(self) -> None:
+        self._writable.set()
+
+    async def push(self, head: bytes, chunk: bytes, total: int) -> None:
+        self.transport.write(head)
+        while self.sent < total and not self.closed.is_set():
+            await self._writable.wait()  # the socket buffers are full once the API stops reading
+            if self.closed.is_set():
+                break
+            self.transport.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+            self.sent += len(chunk)
+
+
+async def test_a_chunked_body_over_the_limit_is_refused_without_reading_the_rest(stack: Stack) -> None:
+    """The limit used to check only Content-Length: a chunked body (no Content-Length) was read in full
+    (200 MB raised the API's memory by ~600 MB). Now the stream is counted, refused as it passes the
+    limit, and the connection closed: the API reads no more of it."""
+    url = httpx.URL(str(stack.http.base_url))
+    loop = asyncio.get_running_loop()
+    _, client = await loop.create_connection(_Uploader, url.host, url.port or 80)
+    head = (
+        f"POST /tickets HTTP/1.1\r\nHost: {url.host}\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n"
+    ).encode()
+    total = 256 * 1024 * 1024  # what the client would send; the API must answer and close long before
+    pushing = asyncio.create_task(client.push(head, b"x" * 65_536, total))
+    try:
+        await asyncio.wait_for(client.closed.wait(), timeout=30)
+    finally:
+        pushing.cancel()
+        client.transport.close()
+    response = bytes(client.received)
+    assert response.startswith(b"HTTP/1.1 413"), response[:200]
+    assert b'"payload_too_large"' in response and b"connection: close" in response.lower()
+    # The answer came once the limit was passed, plus what the sockets buffer: not after the stream.
+    assert client.sent_at_first_byte is not None and client.sent_at_first_byte < 16 * 1024 * 1024
+    assert client.sent < total, "the API closed the connection instead of reading the rest"
