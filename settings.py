@@ -61,6 +61,11 @@ class Settings(BaseSettings):
 
     # API: when set, every request except /health needs `Authorization: Bearer <API_KEY>`.
     API_KEY: str | None = None
+    # How long the API waits for a ticket's workflow (its worker) before answering 503: a decision (an
+    # Update, which waits for the worker to take it and the ticket to be free) and a read of a ticket
+    # not yet in the store (a Query). Without a bound a decision on a stuck ticket never returned.
+    API_DECISION_TIMEOUT_S: float = Field(default=30.0, gt=0)
+    API_QUERY_TIMEOUT_S: float = Field(default=10.0, gt=0)
 
     # The ticket lifecycle (see domain/lifecycle.TicketPolicy).
     AUTO_RESOLVE_AFTER_HOURS: float = Field(default=72.0, gt=0)  # silence after our reply → resolved

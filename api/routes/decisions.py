@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.deps import PoolDep, TemporalDep
+from api.deps import PoolDep, SettingsDep, TemporalDep
 from api.errors import ApiError
-from api.routes.tickets import _check_ticket_id, _temporal_unavailable, _ttfr, workflow_id_for
+from api.routes.tickets import (
+    _check_ticket_id,
+    _temporal_unavailable,
+    _ttfr,
+    query_state,
+    ticket_unresponsive,
+    workflow_id_for,
+)
 from api.schemas import CsatIn, DecisionIn, EventOut, Text, TicketSummary
 from db import tickets
 from domain.lifecycle import DecisionResult
@@ -45,15 +54,29 @@ async def human_queue(
 
 
 @router.post("/tickets/{ticket_id}/decisions", response_model=DecisionResult)
-async def decide(ticket_id: str, decision: DecisionIn, temporal: TemporalDep) -> DecisionResult:
+async def decide(ticket_id: str, decision: DecisionIn, temporal: TemporalDep, settings: SettingsDep) -> DecisionResult:
     """Reply, approve/reject a proposed action, reassign, change priority, resolve, or hand back.
 
-    `request_id` makes the call idempotent: repeating it returns the first answer.
+    `request_id` makes the call idempotent: repeating it returns the first answer. A ticket that does
+    not take the decision within API_DECISION_TIMEOUT_S (worker down, ticket stuck or busy) is a 503.
     """
     _check_ticket_id(ticket_id)
     handle = temporal.get_workflow_handle_for(TicketWorkflow.run, workflow_id_for(ticket_id))
+    seconds = settings.API_DECISION_TIMEOUT_S
     try:
-        return await handle.execute_update(TicketWorkflow.decide, decision, id=f"decision-{decision.request_id}")
+        # The Update's id is the request id. A request that ran out of time may leave its Update queued
+        # for the worker, to apply later; a repeat with the same request_id joins that Update (Temporal
+        # keeps one per id) and the workflow answers a request_id it has seen from its record, so a
+        # decision applies once however often it is sent.
+        async with asyncio.timeout(seconds):
+            return await handle.execute_update(
+                TicketWorkflow.decide, decision, id=f"decision-{decision.request_id}",
+                rpc_timeout=timedelta(seconds=seconds),
+            )  # fmt: skip
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        err = ticket_unresponsive(ticket_id, "take the decision", seconds)
+        err.message += " with the same request_id: the decision may still apply, and applies only once"
+        raise err from None
     except WorkflowUpdateFailedError as e:
         cause = e.cause
         if isinstance(cause, ApplicationError) and cause.type in _REFUSALS:
@@ -75,12 +98,12 @@ async def _closed_or_missing(temporal: TemporalDep, ticket_id: str) -> None:
 
 
 @router.post("/tickets/{ticket_id}/csat", status_code=202)
-async def submit_csat(ticket_id: str, score: CsatIn, temporal: TemporalDep) -> dict[str, str]:
+async def submit_csat(ticket_id: str, score: CsatIn, temporal: TemporalDep, settings: SettingsDep) -> dict[str, str]:
     """The customer's satisfaction score (1–5), accepted while the resolved ticket's survey is open."""
     _check_ticket_id(ticket_id)
     handle = temporal.get_workflow_handle_for(TicketWorkflow.run, workflow_id_for(ticket_id))
+    state = await query_state(temporal, ticket_id, settings.API_QUERY_TIMEOUT_S)
     try:
-        state = await handle.query(TicketWorkflow.state)
         if state.status != Status.RESOLVED or state.csat_score is not None:
             raise ApiError(409, "survey_closed", f"ticket {ticket_id} is {state.status.value}: no survey is open")
         await handle.signal(TicketWorkflow.submit_csat, score)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
@@ -10,7 +11,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -30,7 +31,7 @@ from api.schemas import (
 from db import customers, tickets
 from domain.models import Channel, Customer, Priority, Status
 from settings import Settings
-from workflows.ticket import CustomerMessage, TicketInput, TicketWorkflow, initial_search_attributes
+from workflows.ticket import CustomerMessage, TicketInput, TicketState, TicketWorkflow, initial_search_attributes
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 _TICKET_ID = re.compile(r"^tkt_[0-9a-f]{16}$")
@@ -78,6 +79,36 @@ def _check_ticket_id(ticket_id: str) -> None:
 
 def _temporal_unavailable(e: RPCError) -> ApiError:
     return ApiError(503, "temporal_unavailable", f"workflow service unavailable: {e.message}")
+
+
+# What an RPC that ran out of time says (the SDK reports its own deadline as CANCELLED "Timeout expired").
+_OUT_OF_TIME = (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED)
+
+
+def ticket_unresponsive(ticket_id: str, what: str, seconds: float) -> ApiError:
+    """The ticket's workflow did not answer in time: its worker is down, or the ticket is stuck or busy."""
+    return ApiError(
+        503, "ticket_unresponsive",
+        f"ticket {ticket_id} did not {what} within {seconds:g} s: its worker may be down, or the ticket busy; "
+        "try again",
+        headers={"Retry-After": "5"},
+    )  # fmt: skip
+
+
+async def query_state(temporal: Client, ticket_id: str, seconds: float) -> TicketState:
+    """The ticket's state from its workflow, within `seconds` (a Query needs a worker to answer)."""
+    handle = temporal.get_workflow_handle_for(TicketWorkflow.run, workflow_id_for(ticket_id))
+    try:
+        async with asyncio.timeout(seconds):
+            return await handle.query(TicketWorkflow.state, rpc_timeout=timedelta(seconds=seconds))
+    except TimeoutError:
+        raise ticket_unresponsive(ticket_id, "answer", seconds) from None
+    except RPCError as e:
+        if e.status == RPCStatusCode.NOT_FOUND:
+            raise ApiError(404, "ticket_not_found", f"no ticket {ticket_id!r}") from None
+        if e.status in _OUT_OF_TIME:
+            raise ticket_unresponsive(ticket_id, "answer", seconds) from None
+        raise _temporal_unavailable(e) from e
 
 
 async def start_ticket(
@@ -150,7 +181,7 @@ async def open_ticket(
 
 
 @router.get("/{ticket_id}", response_model=TicketOut)
-async def get_ticket(ticket_id: str, pool: PoolDep, temporal: TemporalDep) -> TicketOut:
+async def get_ticket(ticket_id: str, pool: PoolDep, temporal: TemporalDep, settings: SettingsDep) -> TicketOut:
     _check_ticket_id(ticket_id)
     # One snapshot: the ticket row and its messages must agree (a reply is never shown without its
     # first-response time).
@@ -159,15 +190,7 @@ async def get_ticket(ticket_id: str, pool: PoolDep, temporal: TemporalDep) -> Ti
         messages = await tickets.get_messages(conn, ticket_id) if row else []
     if row is None:
         # Started but its first activity has not written the row yet: answer from the workflow.
-        handle: WorkflowHandle[TicketWorkflow, object] = temporal.get_workflow_handle_for(
-            TicketWorkflow.run, workflow_id_for(ticket_id)
-        )
-        try:
-            state = await handle.query(TicketWorkflow.state)
-        except RPCError as e:
-            if e.status == RPCStatusCode.NOT_FOUND:
-                raise ApiError(404, "ticket_not_found", f"no ticket {ticket_id!r}") from None
-            raise _temporal_unavailable(e) from e
+        state = await query_state(temporal, ticket_id, settings.API_QUERY_TIMEOUT_S)
         return TicketOut(
             ticket_id=ticket_id,
             workflow_id=workflow_id_for(ticket_id),
