@@ -130,6 +130,19 @@ class MessageOut(BaseModel):
     created_at: datetime
 
 
+class PendingActionOut(BaseModel):
+    """A proposed action waiting for a human: approve or reject it with `action_request_id`."""
+
+    action_request_id: str
+    kind: str  # refund | credit
+    amount_usd: float
+    summary: str  # the agent's reason
+    reference: str | None = None  # invoice or charge it is about
+    requested_by: str  # the agent that proposed it
+    requested_at: datetime
+    routed_to: str | None = None  # the approver it waits on (APPROVERS), when known
+
+
 class TicketOut(BaseModel):
     ticket_id: str
     workflow_id: str
@@ -160,6 +173,7 @@ class TicketOut(BaseModel):
     completion_tokens: int = 0
     cost_usd: float = 0.0
     time_to_first_response_s: float | None = None
+    pending_actions: list[PendingActionOut] = Field(default_factory=list)
     messages: list[MessageOut] = Field(default_factory=list)
 
 
@@ -173,6 +187,7 @@ class TicketSummary(BaseModel):
     priority: str | None
     sentiment: str | None
     escalated: bool
+    escalation_reason: str | None = None
     product: str | None = None
     triage_label: str | None = None
     owner: str = "agents"
@@ -182,6 +197,7 @@ class TicketSummary(BaseModel):
     next_reply_due: datetime | None = None
     created_at: datetime
     time_to_first_response_s: float | None
+    pending_actions: list[PendingActionOut] = Field(default_factory=list)
 
 
 class ErrorBody(BaseModel):

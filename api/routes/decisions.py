@@ -16,8 +16,8 @@ from api.errors import ApiError
 from api.routes.tickets import (
     _check_ticket_id,
     _temporal_unavailable,
-    _ttfr,
     query_state,
+    summaries,
     ticket_unresponsive,
     workflow_id_for,
 )
@@ -50,7 +50,7 @@ async def human_queue(
     rows = await tickets.escalated_queue(
         pool, priority=priority.value if priority else None, product=product, limit=limit
     )
-    return [TicketSummary.model_validate({**r.model_dump(), "time_to_first_response_s": _ttfr(r)}) for r in rows]
+    return await summaries(pool, rows)
 
 
 @router.post("/tickets/{ticket_id}/decisions", response_model=DecisionResult)

@@ -22,13 +22,14 @@ from api.schemas import (
     MessageAccepted,
     MessageIn,
     MessageOut,
+    PendingActionOut,
     Text,
     TicketCreated,
     TicketIn,
     TicketOut,
     TicketSummary,
 )
-from db import customers, tickets
+from db import actions, customers, tickets
 from domain.models import Channel, Customer, Priority, Status
 from settings import Settings
 from workflows.ticket import CustomerMessage, TicketInput, TicketState, TicketWorkflow, initial_search_attributes
@@ -188,6 +189,7 @@ async def get_ticket(ticket_id: str, pool: PoolDep, temporal: TemporalDep, setti
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         row = await tickets.get_ticket(conn, ticket_id)
         messages = await tickets.get_messages(conn, ticket_id) if row else []
+        pending = (await actions.pending_actions(conn, [ticket_id])).get(ticket_id, []) if row else []
     if row is None:
         # Started but its first activity has not written the row yet: answer from the workflow.
         state = await query_state(temporal, ticket_id, settings.API_QUERY_TIMEOUT_S)
@@ -201,10 +203,45 @@ async def get_ticket(ticket_id: str, pool: PoolDep, temporal: TemporalDep, setti
             product=state.product,
         )
     out = TicketOut.model_validate(
-        {**row.model_dump(), "messages": [MessageOut.model_validate(m.model_dump()) for m in messages]}
+        {
+            **row.model_dump(),
+            "messages": [MessageOut.model_validate(m.model_dump()) for m in messages],
+            "pending_actions": _pending_out(pending),
+        }
     )
     out.time_to_first_response_s = _ttfr(row)
     return out
+
+
+def _pending_out(pending: list[actions.PendingAction]) -> list[PendingActionOut]:
+    return [
+        PendingActionOut(
+            action_request_id=a.request_id,
+            kind=a.kind,
+            amount_usd=float(a.amount_usd),
+            summary=a.reason,
+            reference=a.reference,
+            requested_by=a.requested_by,
+            requested_at=a.created_at,
+            routed_to=a.routed_to,
+        )  # fmt: skip
+        for a in pending
+    ]
+
+
+async def summaries(conn: tickets.Conn, rows: list[tickets.TicketRecord]) -> list[TicketSummary]:
+    """List items, each with the actions waiting on a person (read in one query for all of them)."""
+    pending = await actions.pending_actions(conn, [r.ticket_id for r in rows])
+    return [
+        TicketSummary.model_validate(
+            {
+                **r.model_dump(),
+                "time_to_first_response_s": _ttfr(r),
+                "pending_actions": _pending_out(pending.get(r.ticket_id, [])),
+            }
+        )
+        for r in rows
+    ]
 
 
 def _ttfr(row: tickets.TicketRecord) -> float | None:
@@ -276,4 +313,4 @@ async def list_tickets(
         limit=limit,
         offset=offset,
     )
-    return [TicketSummary.model_validate({**r.model_dump(), "time_to_first_response_s": _ttfr(r)}) for r in rows]
+    return await summaries(pool, rows)
