@@ -17,7 +17,10 @@ async def test_a_pending_approval_is_shown_where_a_human_decides_it(stack: Stack
     product = f"Billing {uuid.uuid4().hex[:6]}"
     ticket = {"customer_id": "cus_1001", "channel": "email", "subject": "Refund", "body": REFUND, "product": product}
     tid = (await stack.http.post("/tickets", json=ticket)).json()["ticket_id"]
-    t = await stack.wait_ticket(tid, lambda t: t["status"] == "escalated" and t["pending_actions"])
+    # The approver is known once the ticket's request for approval is recorded, just after it escalates.
+    t = await stack.wait_ticket(
+        tid, lambda t: t["status"] == "escalated" and t["pending_actions"] and t["pending_actions"][0]["routed_to"]
+    )
 
     (pending,) = t["pending_actions"]
     assert (pending["kind"], pending["amount_usd"], pending["reference"]) == ("refund", 2539.8, "LUM-20931")
