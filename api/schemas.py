@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -17,7 +18,7 @@ from domain.lifecycle import (
     Reassign,
     Resolve,
 )
-from domain.models import Channel, Citation
+from domain.models import Channel, Citation, Priority, Status
 
 MAX_SUBJECT = 300
 MAX_BODY = 20_000
@@ -45,6 +46,38 @@ class ApiModel(BaseModel):
     @classmethod
     def _no_nul_in_text(cls, value: object) -> object:
         return no_nul(value) if isinstance(value, str) else value
+
+
+class QueryModel(ApiModel):
+    """A GET's query parameters: one it does not take is refused by name (it used to be ignored, so
+    `GET /tickets?q=refund` listed every ticket)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_parameters_only(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            unknown = sorted(str(k) for k in data if k not in cls.model_fields)
+            if unknown:
+                raise PydanticCustomError(
+                    "unknown_parameter", "unknown query parameter {names}; this endpoint takes {known}",
+                    {"names": ", ".join(unknown), "known": ", ".join(cls.model_fields)},
+                )  # fmt: skip
+        return data
+
+
+class TicketFilters(QueryModel):
+    status: Status | None = None
+    priority: Priority | None = None
+    customer_id: str | None = Field(default=None, max_length=64)
+    product: str | None = Field(default=None, min_length=1, max_length=100)
+    limit: int = Field(default=50, ge=1, le=500)
+    offset: int = Field(default=0, ge=0)
+
+
+class QueueFilters(QueryModel):
+    priority: Priority | None = None
+    product: str | None = Field(default=None, min_length=1, max_length=100)  # a team of agents per product
+    limit: int = Field(default=100, ge=1, le=500)
 
 
 class TicketIn(ApiModel):

@@ -204,3 +204,37 @@ async def test_a_chunked_body_over_the_limit_is_refused_without_reading_the_rest
     # The answer came once the limit was passed, plus what the sockets buffer: not after the stream.
     assert client.sent_at_first_byte is not None and client.sent_at_first_byte < 16 * 1024 * 1024
     assert client.sent < total, "the API closed the connection instead of reading the rest"
+
+
+async def test_unknown_query_parameters_are_refused_by_name(stack: Stack) -> None:
+    """`GET /tickets?q=refund` used to ignore q and list every ticket."""
+    status, code, text = _error(await stack.http.get("/tickets", params={"q": "refund"}))
+    assert (status, code) == (422, "invalid_request")
+    assert (
+        text == "unknown query parameter q; this endpoint takes status, priority, customer_id, product, limit, offset"
+    )
+    status, _, text = _error(await stack.http.get("/queue", params={"priority": "high", "prio": "x"}))
+    assert status == 422 and text.startswith("unknown query parameter prio; this endpoint takes priority,"), text
+    known: dict[str, str | int] = {
+        "status": "escalated",
+        "priority": "high",
+        "customer_id": "cus_1001",
+        "product": "P",
+        "limit": 5,
+        "offset": 0,
+    }
+    assert (await stack.http.get("/tickets", params=known)).status_code == 200
+    assert (await stack.http.get("/queue", params={"priority": "high", "product": "P", "limit": 5})).status_code == 200
+    _, _, text = _error(await stack.http.get("/tickets", params={"limit": 0}))
+    assert text == "limit: Input should be greater than or equal to 1"
+
+
+async def test_a_customer_id_and_email_of_different_customers_are_refused(stack: Stack) -> None:
+    """Both given and naming different customers: the ticket used to go to customer_id silently."""
+    before = await stack.pool.fetchval("SELECT count(*) FROM tickets")
+    other = {**TICKET, "customer_email": "kenji.watanabe@orbitra-mobility.example"}  # cus_1004's address
+    status, code, text = _error(await stack.http.post("/tickets", json=other))
+    assert (status, code) == (422, "customer_mismatch") and "cus_1001" in text and "kenji" in text
+    assert await stack.pool.fetchval("SELECT count(*) FROM tickets") == before
+    same = {**TICKET, "customer_email": "Priya.Raman@fernway-logistics.example"}  # cus_1001's, any case
+    assert (await stack.http.post("/tickets", json=same)).status_code == 201

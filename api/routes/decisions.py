@@ -21,10 +21,10 @@ from api.routes.tickets import (
     ticket_unresponsive,
     workflow_id_for,
 )
-from api.schemas import CsatIn, DecisionIn, EventOut, Text, TicketSummary
+from api.schemas import CsatIn, DecisionIn, EventOut, QueueFilters, TicketSummary
 from db import tickets
 from domain.lifecycle import DecisionResult
-from domain.models import Priority, Status
+from domain.models import Status
 from workflows.ticket import TicketWorkflow
 
 router = APIRouter(tags=["human agents"])
@@ -39,16 +39,11 @@ _REFUSALS = {
 
 
 @router.get("/queue", response_model=list[TicketSummary])
-async def human_queue(
-    pool: PoolDep,
-    priority: Priority | None = None,
-    product: Annotated[Text | None, Query(min_length=1, max_length=100)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[TicketSummary]:
+async def human_queue(pool: PoolDep, f: Annotated[QueueFilters, Query()]) -> list[TicketSummary]:
     """Tickets waiting for a human, most urgent first (priority, then the nearest SLA deadline);
     ``product`` keeps to one product's tickets (a team of agents per product)."""
     rows = await tickets.escalated_queue(
-        pool, priority=priority.value if priority else None, product=product, limit=limit
+        pool, priority=f.priority.value if f.priority else None, product=f.product, limit=f.limit
     )
     return await summaries(pool, rows)
 

@@ -23,14 +23,14 @@ from api.schemas import (
     MessageIn,
     MessageOut,
     PendingActionOut,
-    Text,
     TicketCreated,
+    TicketFilters,
     TicketIn,
     TicketOut,
     TicketSummary,
 )
 from db import actions, customers, tickets
-from domain.models import Channel, Customer, Priority, Status
+from domain.models import Channel, Customer, Status
 from settings import Settings
 from workflows.ticket import CustomerMessage, TicketInput, TicketState, TicketWorkflow, initial_search_attributes
 
@@ -65,6 +65,12 @@ async def _resolve_customer(pool: PoolDep, body: TicketIn) -> Customer:
     found = None
     if body.customer_id:
         found = await customers.get_customer(pool, body.customer_id)
+        if found is not None and body.customer_email and body.customer_email.lower() != found.email.lower():
+            raise ApiError(
+                422, "customer_mismatch",
+                f"customer_id {body.customer_id!r} and customer_email {body.customer_email!r} name different "
+                "customers; give one, or both of the same customer",
+            )  # fmt: skip
     elif body.customer_email:
         found = await customers.get_customer_by_email(pool, body.customer_email)
     if found is None:
@@ -295,22 +301,14 @@ async def _is_open(temporal: Client, ticket_id: str) -> bool:
 
 
 @router.get("", response_model=list[TicketSummary])
-async def list_tickets(
-    pool: PoolDep,
-    status: Status | None = None,
-    priority: Priority | None = None,
-    customer_id: Annotated[Text | None, Query(max_length=64)] = None,
-    product: Annotated[Text | None, Query(min_length=1, max_length=100)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
-) -> list[TicketSummary]:
+async def list_tickets(pool: PoolDep, f: Annotated[TicketFilters, Query()]) -> list[TicketSummary]:
     rows = await tickets.list_tickets(
         pool,
-        status=status.value if status else None,
-        priority=priority.value if priority else None,
-        customer_id=customer_id,
-        product=product,
-        limit=limit,
-        offset=offset,
+        status=f.status.value if f.status else None,
+        priority=f.priority.value if f.priority else None,
+        customer_id=f.customer_id,
+        product=f.product,
+        limit=f.limit,
+        offset=f.offset,
     )
     return await summaries(pool, rows)
