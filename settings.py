@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.lifecycle import TicketPolicy
@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     # Knowledge base: a Qdrant server by URL in production, embedded local mode (a folder) otherwise.
     QDRANT_URL: str | None = None
     QDRANT_API_KEY: str | None = None
-    QDRANT_PATH: str = "data/qdrant"
+    QDRANT_PATH: str = ""  # unset: DATA_DIR/qdrant (see _paths_under_data_dir)
     KB_COLLECTION: str = "kb_articles"
     # Where an article without its own `url` lives: a template with {id} (e.g.
     # https://help.example.com/articles/{id}); unset, such an article is cited by title, without a link.
@@ -61,6 +61,11 @@ class Settings(BaseSettings):
 
     # API: when set, every request except /health needs `Authorization: Bearer <API_KEY>`.
     API_KEY: str | None = None
+    # How long the API waits for a ticket's workflow (its worker) before answering 503: a decision (an
+    # Update, which waits for the worker to take it and the ticket to be free) and a read of a ticket
+    # not yet in the store (a Query). Without a bound a decision on a stuck ticket never returned.
+    API_DECISION_TIMEOUT_S: float = Field(default=30.0, gt=0)
+    API_QUERY_TIMEOUT_S: float = Field(default=10.0, gt=0)
 
     # The ticket lifecycle (see domain/lifecycle.TicketPolicy).
     AUTO_RESOLVE_AFTER_HOURS: float = Field(default=72.0, gt=0)  # silence after our reply → resolved
@@ -112,6 +117,14 @@ class Settings(BaseSettings):
         if v is not None and v.strip().lower() in _PLACEHOLDER_SECRETS:
             raise ValueError("is a placeholder, not a real secret; unset it or set a real value")
         return v
+
+    @model_validator(mode="after")
+    def _paths_under_data_dir(self) -> Settings:
+        # Every local-state path lives under DATA_DIR unless set on its own: a second stack with its own
+        # DATA_DIR must not share (and find locked) the first one's knowledge base.
+        if not self.QDRANT_PATH:
+            self.QDRANT_PATH = str(self.DATA_DIR / "qdrant")
+        return self
 
     def ticket_policy(self) -> TicketPolicy:
         return TicketPolicy(

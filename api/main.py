@@ -9,10 +9,11 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
-from starlette.responses import Response
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
 from api.deps import require_api_key
@@ -23,20 +24,71 @@ from settings import Settings, get_settings
 MAX_REQUEST_BYTES = 256 * 1024
 
 
-class _BodySizeLimit(BaseHTTPMiddleware):
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        length = request.headers.get("content-length")
+class PayloadTooLarge(StarletteHTTPException):
+    """The request body passed MAX_REQUEST_BYTES: raised while it is being read, so no more is read."""
+
+    def __init__(self) -> None:
+        super().__init__(413, f"request body over {MAX_REQUEST_BYTES} bytes")
+
+
+class _BodySizeLimit:
+    """Refuse a request body over MAX_REQUEST_BYTES with 413 `payload_too_large`.
+
+    A declared Content-Length over the limit is refused before anything is read. A body without one
+    (Transfer-Encoding: chunked) is counted as it streams in, and refused as soon as the count passes
+    the limit, so a client cannot make the API buffer an unbounded body. The 413 says `Connection:
+    close`: uvicorn then closes the connection instead of reading (and discarding) the rest of the body
+    to keep the connection alive. Pure ASGI: BaseHTTPMiddleware cannot see the body stream.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = Headers(scope=scope).get("content-length")
         if length is not None and length.isdigit() and int(length) > MAX_REQUEST_BYTES:
-            return JSONResponse(
-                status_code=413,
-                content={
-                    "error": {
-                        "code": "payload_too_large",
-                        "message": f"request body over {MAX_REQUEST_BYTES} bytes",
-                    }
-                },
-            )
-        return await call_next(request)
+            await _too_large(scope, receive, send)
+            return
+        received = 0
+        started = over = False
+
+        async def counted_receive() -> Message:
+            nonlocal received, over
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > MAX_REQUEST_BYTES:
+                    over = True
+                    raise PayloadTooLarge
+            return message
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                if over:  # the 413, whoever renders it: close, so the server reads no more of the body
+                    message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, watched_send)
+        except PayloadTooLarge:  # read outside FastAPI's error handling (it renders the 413 itself otherwise)
+            if started:
+                raise
+            await _too_large(scope, receive, send)
+
+
+async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
+    exc = PayloadTooLarge()
+    response = JSONResponse(
+        status_code=413,
+        content={"error": {"code": "payload_too_large", "message": exc.detail}},
+        headers={"connection": "close"},  # the server then closes the connection instead of reading the body
+    )
+    await response(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -2,20 +2,85 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
-from domain.models import Channel, Citation
+from domain.lifecycle import (
+    ActionDecision,
+    ChangePriority,
+    CsatScore,
+    HandBack,
+    HumanReply,
+    Reassign,
+    Resolve,
+)
+from domain.models import Channel, Citation, Priority, Status
 
 MAX_SUBJECT = 300
 MAX_BODY = 20_000
 
 
-class TicketIn(BaseModel):
+def no_nul(value: str) -> str:
+    """Refuse a NUL character: PostgreSQL text cannot hold one, so it would stop the ticket's store writes."""
+    if "\x00" in value:
+        raise PydanticCustomError(
+            "nul_character", "contains a NUL character (\\u0000), which the ticket store cannot hold; remove it"
+        )
+    return value
+
+
+# A free-text query parameter or field checked like every field of an `ApiModel`.
+Text = Annotated[str, AfterValidator(no_nul)]
+
+
+class ApiModel(BaseModel):
+    """A request body: surrounding whitespace stripped, unknown fields refused, no NUL in any text."""
+
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul_in_text(cls, value: object) -> object:
+        return no_nul(value) if isinstance(value, str) else value
+
+
+class QueryModel(ApiModel):
+    """A GET's query parameters: one it does not take is refused by name (it used to be ignored, so
+    `GET /tickets?q=refund` listed every ticket)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_parameters_only(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            unknown = sorted(str(k) for k in data if k not in cls.model_fields)
+            if unknown:
+                raise PydanticCustomError(
+                    "unknown_parameter", "unknown query parameter {names}; this endpoint takes {known}",
+                    {"names": ", ".join(unknown), "known": ", ".join(cls.model_fields)},
+                )  # fmt: skip
+        return data
+
+
+class TicketFilters(QueryModel):
+    status: Status | None = None
+    priority: Priority | None = None
+    customer_id: str | None = Field(default=None, max_length=64)
+    product: str | None = Field(default=None, min_length=1, max_length=100)
+    limit: int = Field(default=50, ge=1, le=500)
+    offset: int = Field(default=0, ge=0)
+
+
+class QueueFilters(QueryModel):
+    priority: Priority | None = None
+    product: str | None = Field(default=None, min_length=1, max_length=100)  # a team of agents per product
+    limit: int = Field(default=100, ge=1, le=500)
+
+
+class TicketIn(ApiModel):
     customer_id: str | None = Field(default=None, max_length=64)
     customer_email: str | None = Field(default=None, max_length=320)
     channel: Channel = Channel.API
@@ -33,11 +98,45 @@ class TicketIn(BaseModel):
         return self
 
 
-class MessageIn(BaseModel):
-    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
-
+class MessageIn(ApiModel):
     body: str = Field(min_length=1, max_length=MAX_BODY)
     message_id: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+# Human decisions as the API takes them: the workflow's own models (what the Update carries), checked
+# like every other request body. Subclasses, so what reaches the workflow is exactly its own type.
+class HumanReplyIn(ApiModel, HumanReply):
+    pass
+
+
+class ActionDecisionIn(ApiModel, ActionDecision):
+    action_request_id: str = Field(min_length=1, max_length=200)
+
+
+class ReassignIn(ApiModel, Reassign):
+    pass
+
+
+class ChangePriorityIn(ApiModel, ChangePriority):
+    pass
+
+
+class ResolveIn(ApiModel, Resolve):
+    pass
+
+
+class HandBackIn(ApiModel, HandBack):
+    pass
+
+
+DecisionIn = Annotated[
+    HumanReplyIn | ActionDecisionIn | ReassignIn | ChangePriorityIn | ResolveIn | HandBackIn,
+    Field(discriminator="kind"),
+]
+
+
+class CsatIn(ApiModel, CsatScore):
+    pass
 
 
 class TicketCreated(BaseModel):
@@ -62,6 +161,19 @@ class MessageOut(BaseModel):
     sentiment: str | None
     citations: list[Citation]
     created_at: datetime
+
+
+class PendingActionOut(BaseModel):
+    """A proposed action waiting for a human: approve or reject it with `action_request_id`."""
+
+    action_request_id: str
+    kind: str  # refund | credit
+    amount_usd: float
+    summary: str  # the agent's reason
+    reference: str | None = None  # invoice or charge it is about
+    requested_by: str  # the agent that proposed it
+    requested_at: datetime
+    routed_to: str | None = None  # the approver it waits on (APPROVERS), when known
 
 
 class TicketOut(BaseModel):
@@ -94,6 +206,7 @@ class TicketOut(BaseModel):
     completion_tokens: int = 0
     cost_usd: float = 0.0
     time_to_first_response_s: float | None = None
+    pending_actions: list[PendingActionOut] = Field(default_factory=list)
     messages: list[MessageOut] = Field(default_factory=list)
 
 
@@ -107,6 +220,7 @@ class TicketSummary(BaseModel):
     priority: str | None
     sentiment: str | None
     escalated: bool
+    escalation_reason: str | None = None
     product: str | None = None
     triage_label: str | None = None
     owner: str = "agents"
@@ -116,6 +230,7 @@ class TicketSummary(BaseModel):
     next_reply_due: datetime | None = None
     created_at: datetime
     time_to_first_response_s: float | None
+    pending_actions: list[PendingActionOut] = Field(default_factory=list)
 
 
 class ErrorBody(BaseModel):

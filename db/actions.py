@@ -8,6 +8,7 @@ under the agent's limit.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -43,6 +44,18 @@ VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (report_id) DO NOTHING
 """
 LIST_BUG_REPORTS = "SELECT * FROM bug_reports WHERE ticket_id = $1 ORDER BY created_at, report_id"
+# Actions waiting on a person, with the approver the ticket last asked (its latest approval_requested
+# notification names one; it moves up the APPROVERS chain when an approver lets it time out).
+LIST_PENDING = """
+SELECT a.ticket_id, a.request_id, a.kind, a.amount_usd, a.reason, a.reference, a.requested_by, a.created_at,
+       (SELECT n.payload ->> 'approver' FROM notifications n
+        WHERE n.ticket_id = a.ticket_id AND n.kind = 'approval_requested'
+          AND n.payload -> 'action' ->> 'request_id' = a.request_id
+        ORDER BY n.created_at DESC, n.notification_key DESC LIMIT 1) AS routed_to
+FROM agent_actions a
+WHERE a.ticket_id = ANY($1::text[]) AND a.status = 'pending_approval'
+ORDER BY a.created_at, a.request_id
+"""
 
 
 class ActionConflict(Exception):
@@ -186,6 +199,31 @@ async def get_action(pool: asyncpg.Pool, request_id: str) -> ActionRecord | None
 
 async def list_actions(pool: asyncpg.Pool, ticket_id: str) -> list[ActionRecord]:
     return [_record(r) for r in await pool.fetch(LIST_ACTIONS, ticket_id)]
+
+
+@dataclass(frozen=True)
+class PendingAction:
+    """An action above the agent's authority, waiting for a human's approve / reject."""
+
+    ticket_id: str
+    request_id: str  # what a decision's action_request_id names
+    kind: str
+    amount_usd: Decimal
+    reason: str
+    reference: str | None
+    requested_by: str
+    created_at: datetime
+    routed_to: str | None  # the approver it waits on, when the store has the ticket's request for one
+
+
+async def pending_actions(
+    conn: asyncpg.Pool | asyncpg.Connection | PoolConnectionProxy, ticket_ids: Sequence[str]
+) -> dict[str, list[PendingAction]]:
+    """The pending actions of these tickets, by ticket id (a ticket without any is absent)."""
+    found: dict[str, list[PendingAction]] = {}
+    for row in await conn.fetch(LIST_PENDING, list(ticket_ids)):
+        found.setdefault(row["ticket_id"], []).append(PendingAction(**dict(row)))
+    return found
 
 
 @dataclass(frozen=True)

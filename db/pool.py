@@ -1,18 +1,52 @@
-"""One asyncpg pool per process, with JSON codecs so jsonb columns read and write Python objects."""
+"""One asyncpg pool per process, with JSON codecs so jsonb columns read and write Python objects.
+
+PostgreSQL text (and jsonb) cannot hold a NUL character (U+0000): a write carrying one fails with
+CharacterNotInRepertoireError, and a store activity that fails that way is retried forever and jams
+its ticket. The API refuses NUL in what it is sent, but text also comes from models, the CRM and
+older tickets' histories, so the pool's codecs drop NUL from every text and JSON value written.
+"""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
 from db.migrate import migrate
 
+NUL = "\x00"
+
+
+def _text_without_nul(value: str) -> str:
+    return value.replace(NUL, "") if NUL in value else value
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return _text_without_nul(value)
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_nul(v) for v in value]
+    return value
+
+
+def _dump_json(value: Any) -> str:
+    dumped = json.dumps(value)
+    return dumped if "\\u0000" not in dumped else json.dumps(_without_nul(value))
+
+
+def _text(value: str) -> str:
+    return value
+
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for typ in ("json", "jsonb"):
-        await conn.set_type_codec(typ, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+        await conn.set_type_codec(typ, encoder=_dump_json, decoder=json.loads, schema="pg_catalog")
+    for typ in ("text", "varchar"):
+        await conn.set_type_codec(typ, encoder=_text_without_nul, decoder=_text, schema="pg_catalog", format="text")
 
 
 async def create_pool(

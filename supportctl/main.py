@@ -7,9 +7,11 @@ parser and sets `func` (called with the parsed args and the settings, returning 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from settings import get_settings
 from supportctl import bench, commands, knowledge
@@ -27,6 +29,19 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+# Local-mode Qdrant's refusal when another process holds its folder (qdrant_client raises a RuntimeError).
+_QDRANT_LOCKED = re.compile(r"Storage folder (?P<path>.+?) is already accessed by another instance of Qdrant client")
+
+
+def _settings_error(e: SettingsError) -> str:
+    """`FIELD: reason` from pydantic-settings' 'error parsing value for field "FIELD" from source …'."""
+    field = re.search(r'field "([^"]+)"', str(e))
+    reason = f"{e.__cause__}" if e.__cause__ is not None else str(e)
+    if field is None:
+        return reason
+    return f'{field[1]}: not valid JSON ({reason}); a list setting takes JSON, e.g. ["team-lead", "support-manager"]'
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -36,9 +51,21 @@ def main(argv: list[str] | None = None) -> int:
             where = ".".join(str(part) for part in err["loc"])
             print(f"error: {where}: {err['msg']}", file=sys.stderr)
         return 2
+    except SettingsError as e:  # a value pydantic-settings could not even decode (a list that is not JSON)
+        print(f"error: {_settings_error(e)}", file=sys.stderr)
+        return 2
     try:
         code: int = args.func(args, settings)
         return code
+    except RuntimeError as e:
+        if (locked := _QDRANT_LOCKED.search(str(e))) is None:
+            raise
+        print(
+            f"error: another process uses the knowledge base at {locked['path']}: is another stack running? "
+            "(local Qdrant takes one process per folder: give this one its own DATA_DIR, or use QDRANT_URL)",
+            file=sys.stderr,
+        )
+        return 1
     except StackError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

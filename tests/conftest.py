@@ -91,3 +91,6 @@ def task_queue() -> str:
 @pytest.fixture(scope="session")
 def dev_client(dev_env: WorkflowEnvironment) -> Client:
     return dev_env.client
+
+
+from tests.api_stack import stack  # noqa: E402, F401 - the API tests' shared stack (a session fixture)

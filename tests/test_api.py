@@ -1,39 +1,20 @@
-"""The API driven over real HTTP against the real stack: Temporal dev server, worker, Postgres, Qdrant.
-
-Activities are the production ones (offline model, demo knowledge base, trained triage model);
-only the process layout differs: worker and API run inside the test process.
-"""
+"""The API driven over real HTTP against the real stack: Temporal dev server, worker, Postgres, Qdrant
+(tests/api_stack.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
 
-import asyncpg
-import httpx
 import pytest
-import uvicorn
-from qdrant_client import AsyncQdrantClient
-from temporalio.client import Client
-from temporalio.testing import WorkflowEnvironment
 
-from agents.offline_model import OfflineChatCompletionClient
-from api.main import create_app
-from db.customers import upsert_customers
-from demo.customers import demo_customers
 from domain.lifecycle import TicketPolicy
 from domain.models import Channel
-from kb.index import KnowledgeBase
-from settings import Settings
-from supportctl.prepare import demo_articles
-from triage.classifier import DEMO_EXAMPLES, CategoryClassifier, read_examples
-from worker import activities_for, build_worker
+from tests.api_stack import Stack, agent_replies
 from workflows import search_attributes as sa
 from workflows.ticket import TicketInput, TicketWorkflow
 
@@ -42,65 +23,6 @@ BRIEF_429 = (
     "plan which should have 10,000 requests/hour. I've only made about 5,000 requests today. This is "
     "blocking our production deployment. Please help ASAP!"
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-class Stack:
-    def __init__(self, http: httpx.AsyncClient, client: Client, pool: asyncpg.Pool, task_queue: str) -> None:
-        self.http, self.client, self.pool, self.task_queue = http, client, pool, task_queue
-
-    async def wait_ticket(
-        self, tid: str, until: Callable[[dict[str, Any]], bool], within: float = 60
-    ) -> dict[str, Any]:
-        deadline = time.monotonic() + within
-        while True:
-            r = await self.http.get(f"/tickets/{tid}")
-            if r.status_code == 200 and until(r.json()):
-                data: dict[str, Any] = r.json()
-                return data
-            if time.monotonic() > deadline:
-                raise AssertionError(f"ticket {tid} never reached the expected state: {r.status_code} {r.text}")
-            await asyncio.sleep(0.2)
-
-
-def agent_replies(n: int) -> Callable[[dict[str, Any]], bool]:
-    """n agent replies stored and the ticket settled (the status is written just after the reply)."""
-    return lambda t: sum(m["sender"] == "agent" for m in t["messages"]) >= n and t["status"] != "in_progress"
-
-
-@pytest.fixture(scope="session")
-async def stack(dev_env: WorkflowEnvironment, pool: asyncpg.Pool, database_url: str) -> AsyncIterator[Stack]:
-    await upsert_customers(pool, demo_customers())
-    kb = KnowledgeBase(AsyncQdrantClient(location=":memory:"), "kb_test")
-    await kb.ensure_collection()
-    await kb.ingest(demo_articles())
-    classifier = CategoryClassifier.train(*read_examples(DEMO_EXAMPLES))
-    task_queue = f"api-{uuid.uuid4().hex[:8]}"
-    worker = build_worker(
-        dev_env.client, task_queue, activities_for(pool, kb, classifier, OfflineChatCompletionClient())
-    )
-    settings = Settings(
-        DATABASE_URL=database_url,
-        TEMPORAL_ADDRESS=dev_env.client.service_client.config.target_host,
-        TEMPORAL_TASK_QUEUE=task_queue,
-        API_KEY=None,
-    )
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    async with worker:
-        serving = asyncio.create_task(server.serve())
-        while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
-            await asyncio.sleep(0.05)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
-            yield Stack(http, dev_env.client, pool, task_queue)
-        server.should_exit = True
-        await serving
 
 
 def _ticket(customer_id: str = "cus_1001", body: str = BRIEF_429, **extra: Any) -> dict[str, Any]:

@@ -165,3 +165,33 @@ async def test_crm_lookup_finds_customers_and_rejects_unknown_ones(pool: asyncpg
     with pytest.raises(ApplicationError) as err:
         await env.run(crm.get_customer, GetCustomerInput("cus_missing"))
     assert err.value.type == "CustomerNotFoundError" and err.value.non_retryable
+
+
+async def test_a_nul_character_is_dropped_on_write_instead_of_jamming_the_ticket(pool: asyncpg.Pool) -> None:
+    """PostgreSQL text and jsonb cannot hold U+0000; a write carrying one used to fail on every retry
+    (CharacterNotInRepertoireError), so the ticket's workflow stopped there for good. The pool's
+    codecs drop it, whatever path the text came by."""
+    c = await _customer(pool)
+    tid = f"tkt_{uuid.uuid4().hex[:16]}"
+    store, env = StoreActivities(pool), ActivityEnvironment()
+    create = CreateTicketInput(tid, f"ticket-{tid}", c.customer_id, "chat", "Sub\x00ject", T0)
+    await env.run(store.create_ticket, create)
+    message = RecordMessageInput(tid, 1, Sender.CUSTOMER, c.customer_id, "before \x00 end", T0)
+    assert await env.run(store.record_message, message) is True
+    assert await env.run(store.record_message, message) is False  # a retry is still a no-op
+    stored = await tickets.insert_message(
+        pool, tid, seq=2, sender="human", author="a\x00na", body="\x00reply\x00", sentiment=None,
+        citations=[Citation(article_id="kb-\x00x", title="T\x00")], created_at=T0,
+    )  # fmt: skip
+    await tickets.insert_event(
+        pool, tid, event_key="nul\x00", kind="decided", data={"note\x00": "no\x00te", "list": ["\x00"]}, created_at=T0
+    )
+
+    assert stored is True
+    row = await tickets.get_ticket(pool, tid)
+    assert row is not None and row.subject == "Subject"
+    messages = await tickets.get_messages(pool, tid)
+    assert [(m.author, m.body) for m in messages] == [(c.customer_id, "before  end"), ("ana", "reply")]
+    assert (messages[1].citations[0].article_id, messages[1].citations[0].title) == ("kb-x", "T")
+    event = next(e for e in await tickets.get_events(pool, tid) if e.kind == "decided")
+    assert (event.event_key, event.data) == ("nul", {"note": "note", "list": [""]})

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.deps import PoolDep, TemporalDep
+from api.deps import PoolDep, SettingsDep, TemporalDep
 from api.errors import ApiError
-from api.routes.tickets import _check_ticket_id, _temporal_unavailable, _ttfr, workflow_id_for
-from api.schemas import EventOut, TicketSummary
+from api.routes.tickets import (
+    _check_ticket_id,
+    _temporal_unavailable,
+    query_state,
+    summaries,
+    ticket_unresponsive,
+    workflow_id_for,
+)
+from api.schemas import CsatIn, DecisionIn, EventOut, QueueFilters, TicketSummary
 from db import tickets
-from domain.lifecycle import CsatScore, DecisionResult, HumanDecision
-from domain.models import Priority, Status
+from domain.lifecycle import DecisionResult
+from domain.models import Status
 from workflows.ticket import TicketWorkflow
 
 router = APIRouter(tags=["human agents"])
@@ -31,30 +40,39 @@ _REFUSALS = {
 
 
 @router.get("/queue", response_model=list[TicketSummary])
-async def human_queue(
-    pool: PoolDep,
-    priority: Priority | None = None,
-    product: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[TicketSummary]:
+async def human_queue(pool: PoolDep, f: Annotated[QueueFilters, Query()]) -> list[TicketSummary]:
     """Tickets waiting for a human, most urgent first (priority, then the nearest SLA deadline);
     ``product`` keeps to one product's tickets (a team of agents per product)."""
     rows = await tickets.escalated_queue(
-        pool, priority=priority.value if priority else None, product=product, limit=limit
+        pool, priority=f.priority.value if f.priority else None, product=f.product, limit=f.limit
     )
-    return [TicketSummary.model_validate({**r.model_dump(), "time_to_first_response_s": _ttfr(r)}) for r in rows]
+    return await summaries(pool, rows)
 
 
 @router.post("/tickets/{ticket_id}/decisions", response_model=DecisionResult)
-async def decide(ticket_id: str, decision: HumanDecision, temporal: TemporalDep) -> DecisionResult:
+async def decide(ticket_id: str, decision: DecisionIn, temporal: TemporalDep, settings: SettingsDep) -> DecisionResult:
     """Reply, approve/reject a proposed action, reassign, change priority, resolve, or hand back.
 
-    `request_id` makes the call idempotent: repeating it returns the first answer.
+    `request_id` makes the call idempotent: repeating it returns the first answer. A ticket that does
+    not take the decision within API_DECISION_TIMEOUT_S (worker down, ticket stuck or busy) is a 503.
     """
     _check_ticket_id(ticket_id)
     handle = temporal.get_workflow_handle_for(TicketWorkflow.run, workflow_id_for(ticket_id))
+    seconds = settings.API_DECISION_TIMEOUT_S
     try:
-        return await handle.execute_update(TicketWorkflow.decide, decision, id=f"decision-{decision.request_id}")
+        # The Update's id is the request id. A request that ran out of time may leave its Update queued
+        # for the worker, to apply later; a repeat with the same request_id joins that Update (Temporal
+        # keeps one per id) and the workflow answers a request_id it has seen from its record, so a
+        # decision applies once however often it is sent.
+        async with asyncio.timeout(seconds):
+            return await handle.execute_update(
+                TicketWorkflow.decide, decision, id=f"decision-{decision.request_id}",
+                rpc_timeout=timedelta(seconds=seconds),
+            )  # fmt: skip
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        err = ticket_unresponsive(ticket_id, "take the decision", seconds)
+        err.message += " with the same request_id: the decision may still apply, and applies only once"
+        raise err from None
     except WorkflowUpdateFailedError as e:
         cause = e.cause
         if isinstance(cause, ApplicationError) and cause.type in _REFUSALS:
@@ -76,12 +94,12 @@ async def _closed_or_missing(temporal: TemporalDep, ticket_id: str) -> None:
 
 
 @router.post("/tickets/{ticket_id}/csat", status_code=202)
-async def submit_csat(ticket_id: str, score: CsatScore, temporal: TemporalDep) -> dict[str, str]:
+async def submit_csat(ticket_id: str, score: CsatIn, temporal: TemporalDep, settings: SettingsDep) -> dict[str, str]:
     """The customer's satisfaction score (1–5), accepted while the resolved ticket's survey is open."""
     _check_ticket_id(ticket_id)
     handle = temporal.get_workflow_handle_for(TicketWorkflow.run, workflow_id_for(ticket_id))
+    state = await query_state(temporal, ticket_id, settings.API_QUERY_TIMEOUT_S)
     try:
-        state = await handle.query(TicketWorkflow.state)
         if state.status != Status.RESOLVED or state.csat_score is not None:
             raise ApiError(409, "survey_closed", f"ticket {ticket_id} is {state.status.value}: no survey is open")
         await handle.signal(TicketWorkflow.submit_csat, score)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
@@ -10,7 +11,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -21,15 +22,17 @@ from api.schemas import (
     MessageAccepted,
     MessageIn,
     MessageOut,
+    PendingActionOut,
     TicketCreated,
+    TicketFilters,
     TicketIn,
     TicketOut,
     TicketSummary,
 )
-from db import customers, tickets
-from domain.models import Channel, Customer, Priority, Status
+from db import actions, customers, tickets
+from domain.models import Channel, Customer, Status
 from settings import Settings
-from workflows.ticket import CustomerMessage, TicketInput, TicketWorkflow, initial_search_attributes
+from workflows.ticket import CustomerMessage, TicketInput, TicketState, TicketWorkflow, initial_search_attributes
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 _TICKET_ID = re.compile(r"^tkt_[0-9a-f]{16}$")
@@ -62,6 +65,12 @@ async def _resolve_customer(pool: PoolDep, body: TicketIn) -> Customer:
     found = None
     if body.customer_id:
         found = await customers.get_customer(pool, body.customer_id)
+        if found is not None and body.customer_email and body.customer_email.lower() != found.email.lower():
+            raise ApiError(
+                422, "customer_mismatch",
+                f"customer_id {body.customer_id!r} and customer_email {body.customer_email!r} name different "
+                "customers; give one, or both of the same customer",
+            )  # fmt: skip
     elif body.customer_email:
         found = await customers.get_customer_by_email(pool, body.customer_email)
     if found is None:
@@ -77,6 +86,36 @@ def _check_ticket_id(ticket_id: str) -> None:
 
 def _temporal_unavailable(e: RPCError) -> ApiError:
     return ApiError(503, "temporal_unavailable", f"workflow service unavailable: {e.message}")
+
+
+# What an RPC that ran out of time says (the SDK reports its own deadline as CANCELLED "Timeout expired").
+_OUT_OF_TIME = (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED)
+
+
+def ticket_unresponsive(ticket_id: str, what: str, seconds: float) -> ApiError:
+    """The ticket's workflow did not answer in time: its worker is down, or the ticket is stuck or busy."""
+    return ApiError(
+        503, "ticket_unresponsive",
+        f"ticket {ticket_id} did not {what} within {seconds:g} s: its worker may be down, or the ticket busy; "
+        "try again",
+        headers={"Retry-After": "5"},
+    )  # fmt: skip
+
+
+async def query_state(temporal: Client, ticket_id: str, seconds: float) -> TicketState:
+    """The ticket's state from its workflow, within `seconds` (a Query needs a worker to answer)."""
+    handle = temporal.get_workflow_handle_for(TicketWorkflow.run, workflow_id_for(ticket_id))
+    try:
+        async with asyncio.timeout(seconds):
+            return await handle.query(TicketWorkflow.state, rpc_timeout=timedelta(seconds=seconds))
+    except TimeoutError:
+        raise ticket_unresponsive(ticket_id, "answer", seconds) from None
+    except RPCError as e:
+        if e.status == RPCStatusCode.NOT_FOUND:
+            raise ApiError(404, "ticket_not_found", f"no ticket {ticket_id!r}") from None
+        if e.status in _OUT_OF_TIME:
+            raise ticket_unresponsive(ticket_id, "answer", seconds) from None
+        raise _temporal_unavailable(e) from e
 
 
 async def start_ticket(
@@ -149,24 +188,17 @@ async def open_ticket(
 
 
 @router.get("/{ticket_id}", response_model=TicketOut)
-async def get_ticket(ticket_id: str, pool: PoolDep, temporal: TemporalDep) -> TicketOut:
+async def get_ticket(ticket_id: str, pool: PoolDep, temporal: TemporalDep, settings: SettingsDep) -> TicketOut:
     _check_ticket_id(ticket_id)
     # One snapshot: the ticket row and its messages must agree (a reply is never shown without its
     # first-response time).
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         row = await tickets.get_ticket(conn, ticket_id)
         messages = await tickets.get_messages(conn, ticket_id) if row else []
+        pending = (await actions.pending_actions(conn, [ticket_id])).get(ticket_id, []) if row else []
     if row is None:
         # Started but its first activity has not written the row yet: answer from the workflow.
-        handle: WorkflowHandle[TicketWorkflow, object] = temporal.get_workflow_handle_for(
-            TicketWorkflow.run, workflow_id_for(ticket_id)
-        )
-        try:
-            state = await handle.query(TicketWorkflow.state)
-        except RPCError as e:
-            if e.status == RPCStatusCode.NOT_FOUND:
-                raise ApiError(404, "ticket_not_found", f"no ticket {ticket_id!r}") from None
-            raise _temporal_unavailable(e) from e
+        state = await query_state(temporal, ticket_id, settings.API_QUERY_TIMEOUT_S)
         return TicketOut(
             ticket_id=ticket_id,
             workflow_id=workflow_id_for(ticket_id),
@@ -177,10 +209,45 @@ async def get_ticket(ticket_id: str, pool: PoolDep, temporal: TemporalDep) -> Ti
             product=state.product,
         )
     out = TicketOut.model_validate(
-        {**row.model_dump(), "messages": [MessageOut.model_validate(m.model_dump()) for m in messages]}
+        {
+            **row.model_dump(),
+            "messages": [MessageOut.model_validate(m.model_dump()) for m in messages],
+            "pending_actions": _pending_out(pending),
+        }
     )
     out.time_to_first_response_s = _ttfr(row)
     return out
+
+
+def _pending_out(pending: list[actions.PendingAction]) -> list[PendingActionOut]:
+    return [
+        PendingActionOut(
+            action_request_id=a.request_id,
+            kind=a.kind,
+            amount_usd=float(a.amount_usd),
+            summary=a.reason,
+            reference=a.reference,
+            requested_by=a.requested_by,
+            requested_at=a.created_at,
+            routed_to=a.routed_to,
+        )  # fmt: skip
+        for a in pending
+    ]
+
+
+async def summaries(conn: tickets.Conn, rows: list[tickets.TicketRecord]) -> list[TicketSummary]:
+    """List items, each with the actions waiting on a person (read in one query for all of them)."""
+    pending = await actions.pending_actions(conn, [r.ticket_id for r in rows])
+    return [
+        TicketSummary.model_validate(
+            {
+                **r.model_dump(),
+                "time_to_first_response_s": _ttfr(r),
+                "pending_actions": _pending_out(pending.get(r.ticket_id, [])),
+            }
+        )
+        for r in rows
+    ]
 
 
 def _ttfr(row: tickets.TicketRecord) -> float | None:
@@ -234,22 +301,14 @@ async def _is_open(temporal: Client, ticket_id: str) -> bool:
 
 
 @router.get("", response_model=list[TicketSummary])
-async def list_tickets(
-    pool: PoolDep,
-    status: Status | None = None,
-    priority: Priority | None = None,
-    customer_id: Annotated[str | None, Query(max_length=64)] = None,
-    product: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
-) -> list[TicketSummary]:
+async def list_tickets(pool: PoolDep, f: Annotated[TicketFilters, Query()]) -> list[TicketSummary]:
     rows = await tickets.list_tickets(
         pool,
-        status=status.value if status else None,
-        priority=priority.value if priority else None,
-        customer_id=customer_id,
-        product=product,
-        limit=limit,
-        offset=offset,
+        status=f.status.value if f.status else None,
+        priority=f.priority.value if f.priority else None,
+        customer_id=f.customer_id,
+        product=f.product,
+        limit=f.limit,
+        offset=f.offset,
     )
-    return [TicketSummary.model_validate({**r.model_dump(), "time_to_first_response_s": _ttfr(r)}) for r in rows]
+    return await summaries(pool, rows)
