@@ -8,6 +8,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
+# LightGBM's library (triage trees) links the GNU OpenMP runtime, which the slim image lacks.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libgomp1 \
+    && rm -rf /var/lib/apt/lists/*
+
 # Dependencies first, from pyproject.toml alone, so editing the code doesn't re-download them.
 # They are resolved in one go on purpose (autogen pins protobuf; see pyproject.toml).
 COPY pyproject.toml ./

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import pickle
+import random
 import sqlite3
 from pathlib import Path
 
@@ -116,10 +117,34 @@ def test_large_corpora_train_an_nb_svm_that_round_trips_with_probabilities(
     model.save(path)
     loaded = TextClassifier.load(path)
 
-    assert loaded.info.features == "tfidf-words+chars+nbsvm"
+    assert loaded.info.features == "tfidf-words+chars+nbsvm+trees"
     assert loaded.predict("has my card been sent yet? it has not arrived").label == "card_arrival"
     assert loaded.predict("forgot passcode").label == "passcode_forgotten"
     assert 0.0 < loaded.predict("exchange rate for dollars").confidence <= 1.0
+    probe = ["exchange rate for dollars", "forgot passcode", "card not here"]
+    assert loaded.predict_many(probe) == model.predict_many(probe)  # the trees travel in the artifact
+
+
+def test_large_corpora_learn_labels_that_hang_on_a_combination_of_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A queue decided by two words together (a linear model cannot; the trees beside it can): tickets
+    naming both "vpn" and "laptop", or neither, go to one team; naming one of them, to the other."""
+    monkeypatch.setattr(classifier, "NB_MIN_EXAMPLES_PER_LABEL", 100)
+    rng = random.Random(7)
+    filler = "please help user request issue since morning thanks team access new old update".split()
+
+    def ticket(vpn: bool, laptop: bool) -> str:
+        words = rng.sample(filler, 6) + ["vpn"] * vpn + ["laptop"] * laptop
+        rng.shuffle(words)
+        return " ".join(words)
+
+    cases = [(rng.random() < 0.5, rng.random() < 0.5) for _ in range(800)]
+    texts = [ticket(v, laptop) for v, laptop in cases]
+    labels = ["same" if v == laptop else "one" for v, laptop in cases]
+    model = TextClassifier.train(texts[:600], labels[:600], embeddings="off")
+    assert model.info.features.endswith("+trees")
+    predicted = [p.label for p in model.predict_many(texts[600:])]
+    accuracy = sum(p == t for p, t in zip(predicted, labels[600:], strict=True)) / 200
+    assert accuracy >= 0.9, accuracy
 
 
 def test_nb_svm_scores_every_label_and_handles_two_labels() -> None:

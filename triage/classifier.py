@@ -65,6 +65,13 @@ SVM_C = 0.5
 # splits: 86.56 -> 87.10 mean); BANKING77 (~100 a label, TF-IDF only): -0.85, the ratios are too
 # noisy there, so small corpora keep the plain SVM.
 NB_MIN_EXAMPLES_PER_LABEL = 1_000
+# Beside the NB-SVM (same large corpora), gradient-boosted trees over the most frequent words and word
+# pairs, their probabilities blended with the SVM's: trees see conjunctions ("access" with "folder" but
+# not "request") a linear model cannot. IT helpdesk tickets, three 80/20 splits: NB-SVM 87.52 / 86.90 /
+# 86.88 %, blended at 0.3 about +0.5 to +1.0 points; trees alone 86.4-87.4 %. See ``TreeBlend``.
+TREE_WEIGHT = 0.3
+TREE_FEATURES = 5_000
+TREE_ROUNDS = 150
 NB_ALPHA = 0.3  # smoothing added to each label's summed TF-IDF weight of a feature (measured 0.1-3)
 NB_POWER = 0.5  # features scaled by sign(r)·|r|^power, r the log-count ratio (measured 0.25-1.5; 1 = classic NB-SVM)
 HOLDOUT_FRACTION = 0.1
@@ -237,6 +244,43 @@ class NBWeightedSVM(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         return predicted
 
 
+class TreeBlend(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+    """A text classifier (``primary``, with ``predict_proba``) blended with LightGBM trees over word
+    TF-IDF: probabilities ``(1 - weight) * primary + weight * trees``. Fits both on the same texts."""
+
+    def __init__(self, primary: Any = None, weight: float = TREE_WEIGHT, seed: int = 0) -> None:
+        self.primary = primary
+        self.weight = weight
+        self.seed = seed
+
+    def fit(self, texts: Sequence[str], y: Sequence[str]) -> TreeBlend:
+        from lightgbm import LGBMClassifier  # imported only where the trees are trained (large corpora)
+
+        texts = list(texts)
+        self.primary.fit(texts, list(y))
+        self.classes_ = self.primary.classes_
+        min_df = 3 if len(texts) >= 1_000 else 1  # words seen in one or two tickets are noise to a tree
+        self.words_ = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=min_df, max_features=TREE_FEATURES)
+        X = self.words_.fit_transform(texts).astype(np.float32)
+        self.trees_ = LGBMClassifier(
+            n_estimators=TREE_ROUNDS, learning_rate=0.25, num_leaves=31, min_child_samples=10, colsample_bytree=0.3,
+            subsample=0.8, subsample_freq=1, max_bin=15, random_state=self.seed, verbose=-1,
+        )  # fmt: skip
+        self.trees_.fit(X, np.searchsorted(self.classes_, np.asarray(y)))
+        return self
+
+    def predict_proba(self, texts: Sequence[str]) -> npt.NDArray[np.float64]:
+        texts = list(texts)
+        linear = np.asarray(self.primary.predict_proba(texts), dtype=np.float64)
+        trees = np.asarray(self.trees_.predict_proba(self.words_.transform(texts).astype(np.float32)))
+        blended: npt.NDArray[np.float64] = (1 - self.weight) * linear + self.weight * trees
+        return blended
+
+    def predict(self, texts: Sequence[str]) -> npt.NDArray[Any]:
+        predicted: npt.NDArray[Any] = self.classes_[self.predict_proba(texts).argmax(axis=1)]
+        return predicted
+
+
 def _every_few_seconds(say: Progress, label: str, every: float = 10.0) -> Callable[[int, int], None]:
     """A ``(done, total)`` callback that says "<label> done/total" at most every ``every`` seconds,
     and once at the end: minutes of embedding show they are moving, a warm cache says nothing."""
@@ -287,7 +331,7 @@ def wants_embeddings(texts: Sequence[str], mode: EmbeddingMode = "auto") -> bool
 
 def _fit(
     texts: Sequence[str], labels: Sequence[str], embeddings: bool, features: FeatureUnion | None, nb: bool = False
-) -> Pipeline:
+) -> Pipeline | TreeBlend:
     counts: dict[str, int] = {}
     for label in labels:
         counts[label] = counts.get(label, 0) + 1
@@ -305,6 +349,10 @@ def _fit(
     calibrated = CalibratedClassifierCV(svm, method="temperature", cv=folds, ensemble=False)
     model: Any = calibrated if min(counts.values()) >= 2 else svm
     pipeline = Pipeline([("features", features or _features(embeddings)), ("svm", model)])
+    if nb and not embeddings and model is calibrated:
+        blend = TreeBlend(pipeline)
+        blend.fit(list(texts), list(labels))
+        return blend
     pipeline.fit(list(texts), list(labels))
     return pipeline
 
@@ -312,13 +360,13 @@ def _fit(
 def _describe(embeddings: bool, nb: bool, inner_layer: int | None = INNER_LAYER) -> str:
     if embeddings:
         return f"tfidf-words+chars+{MODEL_ID}" + (f"+layer{inner_layer}" if inner_layer is not None else "")
-    return "tfidf-words+chars+nbsvm" if nb else "tfidf-words+chars"
+    return "tfidf-words+chars+nbsvm+trees" if nb else "tfidf-words+chars"
 
 
 class TextClassifier:
     """A trained classifier and its metadata."""
 
-    def __init__(self, pipeline: Pipeline, info: ModelInfo) -> None:
+    def __init__(self, pipeline: Pipeline | TreeBlend, info: ModelInfo) -> None:
         self._pipeline = pipeline
         self.info = info
         self._own_categories = {label: Category(cat) for label, cat in info.categories.items()}
@@ -380,7 +428,7 @@ class TextClassifier:
                 metrics = score(truth, predicted)
                 for line in error_report(truth, predicted):
                     say(line)
-        kind = "TF-IDF + sentence embeddings" if use_embeddings else "TF-IDF, NB-SVM" if use_nb else "TF-IDF"
+        kind = "TF-IDF + sentence embeddings" if use_embeddings else "TF-IDF, NB-SVM + trees" if use_nb else "TF-IDF"
         say(f"training on {len(texts)} examples ({kind})")
         pipeline = _fit(texts, labels, use_embeddings, features, use_nb)
         if embedding is not None:
