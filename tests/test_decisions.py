@@ -197,12 +197,13 @@ async def test_reassign_hand_back_and_resolve(world: World, dev_client: Client, 
     h = await _start(dev_client, task_queue, ticket_input("Can I talk to a human? Webhooks fail"))
     await h.execute_update(TicketWorkflow.decide, Reassign(request_id=_rid(), agent_id="ana", to="ben"))
     assert (await h.query(TicketWorkflow.state)).assigned_human == "ben"
+    assert await _refused(h, Reassign(request_id=_rid(), agent_id="ana", to="ben")) == "StaleRequestError"
     # the customer's last message is unanswered, so handing back makes the agents answer it
     await h.signal(TicketWorkflow.add_customer_message, CustomerMessage("m2", "Any news on the webhooks?"))
     await _until(h, lambda s: s.transcript[-1].body == "Any news on the webhooks?")
     await h.execute_update(TicketWorkflow.decide, HandBack(request_id=_rid(), agent_id="ben"))
     state = await _until(h, lambda s: s.status == Status.WAITING_CUSTOMER)
-    assert state.owner == "agents" and world.messages[-1].sender == Sender.AGENT
+    assert state.owner == "agents" and state.assigned_human is None and world.messages[-1].sender == Sender.AGENT
     assert await _refused(h, HandBack(request_id=_rid(), agent_id="ben")) == "StaleRequestError"
 
     res = await h.execute_update(TicketWorkflow.decide, Resolve(request_id=_rid(), agent_id="ben", note="fixed"))

@@ -60,6 +60,8 @@ class TicketDecisions(TicketSla):
             )
         if isinstance(d, Resolve) and s.pending_approval is not None:
             raise _invalid("approve or reject the pending action before resolving", "InvalidDecisionError")
+        if isinstance(d, Reassign) and s.owner == "human" and s.assigned_human == d.to:
+            raise _invalid(f"the ticket is already assigned to {d.to}", "StaleRequestError")
 
     async def _apply_decision(self, d: HumanDecision) -> str:
         s = self._s
@@ -95,6 +97,8 @@ class TicketDecisions(TicketSla):
             return "resolved; CSAT survey sent"
         # HandBack: the agents own the ticket again and answer what the customer last wrote, if anything.
         s.owner, s.escalated, s.escalation_reason = "agents", False, None
+        if current:
+            s.assigned_human = None  # nobody is shown as holding a ticket the agents have
         last = s.transcript[-1] if s.transcript else None
         s.agent_turn_owed = last is not None and last.sender == Sender.CUSTOMER
         await self._set_status(
