@@ -76,6 +76,16 @@ async def test_a_human_reply_goes_to_the_customer_once(world: World, dev_client:
     await h.terminate("done")
 
 
+async def test_a_blank_or_nul_reply_sent_around_the_api_is_refused(
+    world: World, dev_client: Client, task_queue: str
+) -> None:
+    h = await _start(dev_client, task_queue, ticket_input("Can I talk to a human? The export is broken"))
+    for body in ("   ", "fixed\x00"):
+        assert await _refused(h, HumanReply(request_id=_rid(), agent_id="ana", body=body)) == "InvalidDecisionError"
+    assert [m for m in world.messages if m.sender == Sender.HUMAN] == []
+    await h.terminate("done")
+
+
 async def test_approving_a_refund_executes_it_once(world: World, dev_client: Client, task_queue: str) -> None:
     h = await _start(dev_client, task_queue, ticket_input("Please refund the duplicate invoice of $250"))
     state = await h.query(TicketWorkflow.state)

@@ -52,6 +52,13 @@ class TicketDecisions(TicketSla):
             raise _invalid(f"priority is already {d.priority.value}", "StaleRequestError")
         if not current_rules:
             return
+        # The API refuses these already; a decision sent another way (temporal CLI, a script) must not
+        # put a blank message before the customer or a NUL into a store write that can never succeed.
+        texts = [v for v in d.model_dump().values() if isinstance(v, str)]
+        if any("\x00" in v for v in texts):
+            raise _invalid("a decision's text must not contain a NUL character", "InvalidDecisionError")
+        if isinstance(d, HumanReply) and not d.body.strip():
+            raise _invalid("a reply needs a body", "InvalidDecisionError")
         if s.status == Status.RESOLVED and not isinstance(d, ActionDecision):
             raise _invalid(
                 f"ticket {s.ticket_id} is resolved and its satisfaction survey is out; "
