@@ -211,6 +211,20 @@ async def get_ticket(conn: Conn, ticket_id: str) -> TicketRecord | None:
     return None if row is None else TicketRecord.model_validate(dict(row))
 
 
+async def open_follow_up(conn: Conn, ticket_id: str) -> str | None:
+    """The newest follow-up of ``ticket_id`` that is not closed: where a later message to the closed
+    ticket belongs, rather than in yet another new ticket."""
+    found: str | None = await conn.fetchval(
+        """
+        SELECT ticket_id FROM tickets
+        WHERE linked_ticket_id = $1 AND status <> 'closed'
+        ORDER BY created_at DESC LIMIT 1
+        """,
+        ticket_id,
+    )
+    return found
+
+
 async def get_messages(conn: Conn, ticket_id: str) -> list[MessageRecord]:
     return [MessageRecord.model_validate(dict(r)) for r in await conn.fetch(GET_MESSAGES, ticket_id)]
 

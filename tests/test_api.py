@@ -172,6 +172,14 @@ async def test_a_message_after_close_opens_a_linked_ticket(stack: Stack) -> None
     assert new["linked_ticket_id"] == tid and new["subject"] == "Re: Invoice copy"
     assert new["product"] == "Lumora Cloud", "the follow-up is about the same product"
     assert new["messages"][0]["body"] == "Hello again"
+    # another message to the closed ticket joins that follow-up (202), not a third ticket
+    more = await stack.http.post(f"/tickets/{tid}/messages", json={"body": "Also my VAT number changed"})
+    assert more.status_code == 202, more.text
+    assert more.json()["ticket_id"] == r.json()["ticket_id"] and more.json()["follows_up"] == tid
+    joined = await stack.wait_ticket(
+        r.json()["ticket_id"], lambda t: any(m["body"] == "Also my VAT number changed" for m in t["messages"])
+    )
+    assert joined["linked_ticket_id"] == tid
 
 
 async def test_human_agents_work_the_queue(stack: Stack) -> None:

@@ -280,6 +280,16 @@ async def add_message(
     old = await tickets.get_ticket(pool, ticket_id)
     if old is None:
         raise ApiError(409, "ticket_closed", f"ticket {ticket_id} is closed")
+    # A follow-up already open for this ticket takes the message: one conversation, not one ticket per message.
+    follow_up = await tickets.open_follow_up(pool, ticket_id)
+    if follow_up is not None and await _is_open(temporal, follow_up):
+        live = temporal.get_workflow_handle_for(TicketWorkflow.run, workflow_id_for(follow_up))
+        try:
+            await live.signal(TicketWorkflow.add_customer_message, CustomerMessage(message_id, body.body))
+            return MessageAccepted(ticket_id=follow_up, message_id=message_id, follows_up=ticket_id)
+        except RPCError as e:
+            if e.status != RPCStatusCode.NOT_FOUND:
+                raise _temporal_unavailable(e) from e
     subject = old.subject if old.subject.startswith("Re: ") else f"Re: {old.subject}"
     new_id, _ = await start_ticket(
         temporal, settings, customer_id=old.customer_id, channel=Channel(old.channel), subject=subject[:300],
