@@ -45,11 +45,14 @@ async def test_long_ticket_continues_as_new_without_losing_anything(
             if i % 3 == 0:
                 await asyncio.sleep(0.3)
         latest = client.get_workflow_handle_for(TicketWorkflow.run, h.id)  # follows the newest run
-        for _ in range(300):
+        for _ in range(300):  # settled: every follow-up in, the last one answered
             state = await latest.query(TicketWorkflow.state)
+            customers = [e.body for e in state.transcript if e.sender == Sender.CUSTOMER]
             if (
-                sum(e.sender == Sender.AGENT for e in state.transcript) == 11
+                customers[-1:] == ["follow-up 9"]
+                and state.transcript[-1].sender == Sender.AGENT
                 and state.status == Status.WAITING_CUSTOMER
+                and not await latest.query(TicketWorkflow.busy)
             ):
                 break
             await asyncio.sleep(0.1)
@@ -62,8 +65,11 @@ async def test_long_ticket_continues_as_new_without_losing_anything(
     assert desc.run_id != first_run, "the ticket never continued as new"
     customer_bodies = [e.body for e in state.transcript if e.sender == Sender.CUSTOMER]
     assert customer_bodies == ["My webhook fails"] + [f"follow-up {i}" for i in range(10)]
-    assert [e.seq for e in state.transcript] == list(range(1, 23))
+    # lines that arrived together share one answer: between one reply per burst and one per line
+    replies = sum(e.sender == Sender.AGENT for e in state.transcript)
+    assert 2 <= replies <= 1 + 10, replies
+    assert [e.seq for e in state.transcript] == list(range(1, 12 + replies))
     assert result.accepted and state.priority == Priority.HIGH
     assert state.clocks["resolution"].target.total_seconds() > 0 and state.first_response_at is not None
     # Postgres saw every message exactly once, in order
-    assert [m.seq for m in world.messages] == list(range(1, 23))
+    assert [m.seq for m in world.messages] == list(range(1, 12 + replies))

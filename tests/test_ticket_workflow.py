@@ -165,6 +165,33 @@ async def test_a_ticket_mid_step_says_it_is_busy_until_its_writes_land(
         await h.terminate("done")
 
 
+async def test_a_burst_of_customer_lines_gets_one_answer(time_env: WorkflowEnvironment, task_queue: str) -> None:
+    # Chat customers type in bursts. Lines that arrive while the ticket is busy are all recorded, then
+    # answered by one agent turn that sees them all: not one reply each, which used up MAX_AGENT_TURNS.
+    gate = asyncio.Event()
+    gate.set()
+    world = World(customer(), store_gate=gate)
+    async with _worker(time_env, task_queue, world):
+        h = await _start(time_env, task_queue, ticket_input("My webhook fails"))
+        await time_env.sleep(timedelta(minutes=1))
+        assert len(world.turns) == 1
+        gate.clear()  # the first line's write is slow: the others queue behind it
+        lines = ["hello?", "it fails since monday", "can I talk to a human?", "with a 500", "on every event"]
+        for i, line in enumerate(lines):
+            await h.signal(TicketWorkflow.add_customer_message, CustomerMessage(f"m{i}", line))
+        gate.set()
+        for _ in range(200):
+            if not await h.query(TicketWorkflow.busy):
+                break
+            await asyncio.sleep(0.05)
+        state = await _state(h)
+        await h.terminate("done")
+    assert [b for s, b in world.bodies() if s == "customer"][-5:] == lines
+    assert len(world.turns) == 2 and [e.body for e in world.turns[-1].transcript][-5:] == lines
+    assert world.turns[-1].handoff_reason is not None  # "a human" was asked for mid-burst, not lost
+    assert state.held_handoff is None
+
+
 async def test_unanswered_escalation_warns_then_breaches_and_raises_priority(
     time_env: WorkflowEnvironment, task_queue: str
 ) -> None:

@@ -106,7 +106,12 @@ async def test_ticket_survives_kill_9_of_its_worker(
         await h.signal(TicketWorkflow.add_customer_message, CustomerMessage("m2", "And can I replay failed events?"))
         await asyncio.sleep(1)
         await worker.start()  # a fresh process: no cache, replays the history
-        state = await _until(dev_client, wf_id, _agent_replies(3))
+        # m1 may be answered before m2 arrives, or both together in one turn (they queued while no worker ran)
+        state = await _until(
+            dev_client, wf_id,
+            lambda s: s.transcript[-1].sender == Sender.AGENT and s.status == Status.WAITING_CUSTOMER
+            and sum(e.sender == Sender.CUSTOMER for e in s.transcript) == 3,
+        )  # fmt: skip
         # the snapshot write follows the status change by one activity: wait for it before the worker goes
         for _ in range(150):
             if await pool.fetchval("SELECT status FROM tickets WHERE ticket_id = $1", tid) == "waiting_customer":
@@ -117,7 +122,8 @@ async def test_ticket_survives_kill_9_of_its_worker(
         if worker.proc and worker.proc.poll() is None:
             worker.kill()
 
-    assert [e.sender.value for e in state.transcript] == ["customer", "agent"] * 3
+    senders = [e.sender.value for e in state.transcript]
+    assert senders in (["customer", "agent"] * 3, ["customer", "agent", "customer", "customer", "agent"])
     rows = await pool.fetch("SELECT seq, sender, body FROM messages WHERE ticket_id = $1 ORDER BY seq", tid)
     assert [(r["seq"], r["sender"]) for r in rows] == [(i + 1, e.sender.value) for i, e in enumerate(state.transcript)]
     assert [r["body"] for r in rows] == [e.body for e in state.transcript]  # nothing lost, nothing twice

@@ -52,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.ticket_v1 import TicketV1
     from workflows.types import (
         ACTION_RETRY,
+        BATCHED_MESSAGES,
         CRM_RETRY,
         DB_RETRY,
         DB_TIMEOUT,
@@ -345,7 +346,13 @@ class TicketWorkflow(TicketDecisions, TicketV1):
             await self._notify("customer_replied", f"the customer replied on a ticket {who}")
             return
         await self._set_status(Status.IN_PROGRESS, "customer_replied", s.customer_id)
-        await self._agent_turn(self._handoff_reason(msg.body, triage.sentiment, triage.polarity))
+        reason = self._handoff_reason(msg.body, triage.sentiment, triage.polarity)
+        if workflow.patched(BATCHED_MESSAGES):
+            if s.inbox:  # more of the customer's lines wait: one turn after the last answers them all
+                s.held_handoff = s.held_handoff or reason
+                return
+            reason, s.held_handoff = s.held_handoff or reason, None
+        await self._agent_turn(reason)
 
     def _handoff_reason(self, text: str, sentiment: Sentiment, polarity: float | None) -> str | None:
         s, p = self._s, self._policy()

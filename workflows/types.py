@@ -25,6 +25,10 @@ from domain.sla import ClockName, SlaClock
 # Tickets that decided before it replay with the old rules.
 DECISION_RULES_V2 = "decision-rules-v2"
 
+# Customer messages that arrive together (a chat burst, or while the agent was answering) get one agent
+# turn after the last of them, not one each: five quick lines used five of MAX_AGENT_TURNS and escalated.
+BATCHED_MESSAGES = "batched-messages"
+
 # Timeouts and retries (named so the policy is visible in one place).
 DB_TIMEOUT = timedelta(seconds=15)
 DB_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
@@ -84,6 +88,8 @@ class TicketState(BaseModel):
     agent_turns: int = 0  # agent replies since a human last acted: the convergence counter
     pending_approval: PendingApproval | None = None
     agent_turn_owed: bool = False  # a human handed back with the customer's last message unanswered
+    # Why a human should take over, from a message of a burst not yet answered (``BATCHED_MESSAGES``).
+    held_handoff: str | None = None
     decisions: dict[str, DecisionResult] = Field(default_factory=dict)  # request_id -> result, for retries
     csat_requested_at: datetime | None = None
     csat_score: int | None = None
