@@ -50,6 +50,19 @@ def _rid() -> str:
     return uuid.uuid4().hex
 
 
+async def _refund_awaiting_approval(client: Client, tq: str) -> tuple[Handle, str]:
+    """A ticket whose agent proposed a $250 refund, and that refund's action_request_id."""
+    h = await _start(client, tq, ticket_input("Please refund the duplicate invoice of $250"))
+    state = await h.query(TicketWorkflow.state)
+    assert state.pending_approval is not None
+    return h, state.pending_approval.action.request_id
+
+
+def _event_data(world: World, kind: str) -> dict[str, object]:
+    """The details of the first audit event of ``kind`` the ticket wrote."""
+    return next(x.event.data for x in world.snapshots if x.event is not None and x.event.kind == kind)
+
+
 async def _refused(h: Handle, decision: HumanDecision) -> str:
     with pytest.raises(WorkflowUpdateFailedError) as err:
         await h.execute_update(TicketWorkflow.decide, decision)
@@ -106,11 +119,9 @@ async def test_approving_a_refund_executes_it_once(world: World, dev_client: Cli
 
 
 async def test_rejecting_a_refund_tells_the_customer_why(world: World, dev_client: Client, task_queue: str) -> None:
-    h = await _start(dev_client, task_queue, ticket_input("Please refund the duplicate invoice of $250"))
-    state = await h.query(TicketWorkflow.state)
-    assert state.pending_approval is not None
+    h, action_id = await _refund_awaiting_approval(dev_client, task_queue)
     d = ActionDecision(
-        request_id=_rid(), agent_id="lead", kind="reject", action_request_id=state.pending_approval.action.request_id,
+        request_id=_rid(), agent_id="lead", kind="reject", action_request_id=action_id,
         note="internal: flagged for chargeback review", message="The second charge was for a separate workspace.",
     )  # fmt: skip
     await h.execute_update(TicketWorkflow.decide, d)
@@ -119,35 +130,29 @@ async def test_rejecting_a_refund_tells_the_customer_why(world: World, dev_clien
     told = world.messages[-1].body
     assert told.endswith("The second charge was for a separate workspace.") and "chargeback" not in told
     assert world.rejections[0].note == "internal: flagged for chargeback review"
-    rejected = [x.event for x in world.snapshots if x.event is not None and x.event.kind == "action_rejected"]
-    assert rejected[0].data["note"] == "internal: flagged for chargeback review"
+    assert _event_data(world, "action_rejected")["note"] == "internal: flagged for chargeback review"
     await h.terminate("done")
 
 
 async def test_an_approval_note_is_kept_and_its_message_reaches_the_customer(
     world: World, dev_client: Client, task_queue: str
 ) -> None:
-    h = await _start(dev_client, task_queue, ticket_input("Please refund the duplicate invoice of $250"))
-    state = await h.query(TicketWorkflow.state)
-    assert state.pending_approval is not None
+    h, action_id = await _refund_awaiting_approval(dev_client, task_queue)
     d = ActionDecision(
-        request_id=_rid(), agent_id="lead", kind="approve", action_request_id=state.pending_approval.action.request_id,
+        request_id=_rid(), agent_id="lead", kind="approve", action_request_id=action_id,
         note="goodwill: second duplicate this year", message="It should reach your card within 5 business days.",
     )  # fmt: skip
     await h.execute_update(TicketWorkflow.decide, d)
     told = world.messages[-1].body
     assert "approved and processed" in told and told.endswith("within 5 business days.") and "goodwill" not in told
-    approved = [x.event for x in world.snapshots if x.event is not None and x.event.kind == "action_approved"]
-    assert approved[0].data["note"] == "goodwill: second duplicate this year"
+    assert _event_data(world, "action_approved")["note"] == "goodwill: second duplicate this year"
     await h.terminate("done")
 
 
 async def test_a_pending_approval_keeps_the_ticket_with_a_person(
     world: World, dev_client: Client, task_queue: str
 ) -> None:
-    h = await _start(dev_client, task_queue, ticket_input("Please refund the duplicate invoice of $250"))
-    state = await h.query(TicketWorkflow.state)
-    assert state.pending_approval is not None
+    h, _ = await _refund_awaiting_approval(dev_client, task_queue)
     # a reply ("looking into it") does not take the ticket out of the queue while the refund waits
     reply = HumanReply(request_id=_rid(), agent_id="ana", body="Looking into your refund now.")
     result = await h.execute_update(TicketWorkflow.decide, reply)
