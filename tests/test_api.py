@@ -172,6 +172,8 @@ async def test_a_message_after_close_opens_a_linked_ticket(stack: Stack) -> None
     assert new["linked_ticket_id"] == tid and new["subject"] == "Re: Invoice copy"
     assert new["product"] == "Lumora Cloud", "the follow-up is about the same product"
     assert new["messages"][0]["body"] == "Hello again"
+    retried = await stack.http.post(f"/tickets/{tid}/messages", json={"body": "Hello again", "message_id": "late-1"})
+    assert retried.json()["ticket_id"] == r.json()["ticket_id"]  # the retry is not added to the follow-up
     # another message to the closed ticket joins that follow-up (202), not a third ticket
     more = await stack.http.post(f"/tickets/{tid}/messages", json={"body": "Also my VAT number changed"})
     assert more.status_code == 202, more.text
@@ -180,6 +182,7 @@ async def test_a_message_after_close_opens_a_linked_ticket(stack: Stack) -> None
         r.json()["ticket_id"], lambda t: any(m["body"] == "Also my VAT number changed" for m in t["messages"])
     )
     assert joined["linked_ticket_id"] == tid
+    assert [m["body"] for m in joined["messages"] if m["sender"] == "customer"].count("Hello again") == 1
 
 
 async def test_human_agents_work_the_queue(stack: Stack) -> None:

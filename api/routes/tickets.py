@@ -269,35 +269,41 @@ async def add_message(
     """A customer follow-up. On a closed ticket it opens a new ticket linked to the old one (201)."""
     _check_ticket_id(ticket_id)
     message_id = body.message_id or idempotency_key or uuid.uuid4().hex
-    handle = temporal.get_workflow_handle_for(TicketWorkflow.run, workflow_id_for(ticket_id))
-    if await _is_open(temporal, ticket_id):
-        try:
-            await handle.signal(TicketWorkflow.add_customer_message, CustomerMessage(message_id, body.body))
-            return MessageAccepted(ticket_id=ticket_id, message_id=message_id)
-        except RPCError as e:
-            if e.status != RPCStatusCode.NOT_FOUND:  # NOT_FOUND: it closed between the check and the signal
-                raise _temporal_unavailable(e) from e
+    message = CustomerMessage(message_id, body.body)
+    if await _deliver(temporal, ticket_id, message):
+        return MessageAccepted(ticket_id=ticket_id, message_id=message_id)
     old = await tickets.get_ticket(pool, ticket_id)
     if old is None:
         raise ApiError(409, "ticket_closed", f"ticket {ticket_id} is closed")
-    # A follow-up already open for this ticket takes the message: one conversation, not one ticket per message.
+    key = f"follow-up:{ticket_id}:{message_id}"
+    # A follow-up already open for this ticket takes the message: one conversation, not one ticket per
+    # message. Unless this very message opened it (a retried request): then it is answered as before.
     follow_up = await tickets.open_follow_up(pool, ticket_id)
-    if follow_up is not None and await _is_open(temporal, follow_up):
-        live = temporal.get_workflow_handle_for(TicketWorkflow.run, workflow_id_for(follow_up))
-        try:
-            await live.signal(TicketWorkflow.add_customer_message, CustomerMessage(message_id, body.body))
+    if follow_up is not None and follow_up != _ticket_id(old.customer_id, key):
+        if await _deliver(temporal, follow_up, message):
             return MessageAccepted(ticket_id=follow_up, message_id=message_id, follows_up=ticket_id)
-        except RPCError as e:
-            if e.status != RPCStatusCode.NOT_FOUND:
-                raise _temporal_unavailable(e) from e
     subject = old.subject if old.subject.startswith("Re: ") else f"Re: {old.subject}"
     new_id, _ = await start_ticket(
         temporal, settings, customer_id=old.customer_id, channel=Channel(old.channel), subject=subject[:300],
-        body=body.body, key=f"follow-up:{ticket_id}:{message_id}", fingerprint=f"follow-up:{ticket_id}:{message_id}",
+        body=body.body, key=key, fingerprint=key,
         linked_ticket_id=ticket_id, product=old.product,
     )  # fmt: skip
     response.status_code = 201
     return MessageAccepted(ticket_id=new_id, message_id=message_id, follows_up=ticket_id)
+
+
+async def _deliver(temporal: Client, ticket_id: str, message: CustomerMessage) -> bool:
+    """Signal the message to the ticket's workflow if it is running; False when it is closed."""
+    if not await _is_open(temporal, ticket_id):
+        return False
+    handle = temporal.get_workflow_handle_for(TicketWorkflow.run, workflow_id_for(ticket_id))
+    try:
+        await handle.signal(TicketWorkflow.add_customer_message, message)
+    except RPCError as e:
+        if e.status != RPCStatusCode.NOT_FOUND:  # NOT_FOUND: it closed between the check and the signal
+            raise _temporal_unavailable(e) from e
+        return False
+    return True
 
 
 async def _is_open(temporal: Client, ticket_id: str) -> bool:
