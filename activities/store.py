@@ -51,7 +51,7 @@ class RecordMessageInput:
     created_at: datetime
     sentiment: Sentiment | None = None
     citations: list[Citation] = field(default_factory=list)
-    # Replies from agents or humans count as the ticket's first response.
+    # Answers from agents or humans count as the ticket's first response (not a hand-over acknowledgement).
     counts_as_response: bool = False
 
 

@@ -73,14 +73,16 @@ async def _refused(h: Handle, decision: HumanDecision) -> str:
 
 async def test_a_human_reply_goes_to_the_customer_once(world: World, dev_client: Client, task_queue: str) -> None:
     h = await _start(dev_client, task_queue, ticket_input("Can I talk to a human? The export is broken"))
-    assert (await h.query(TicketWorkflow.state)).status == Status.ESCALATED
+    state = await h.query(TicketWorkflow.state)
+    assert state.status == Status.ESCALATED and state.first_response_at is None  # the hand-over answered nothing
     reply = HumanReply(request_id=_rid(), agent_id="ana", body="Hi, Ana here: I've restarted your export.")
     first = await h.execute_update(TicketWorkflow.decide, reply)
     again = await h.execute_update(TicketWorkflow.decide, reply)  # the API retried
     assert first.accepted and first == again and first.status == "waiting_customer"
     human = [m for m in world.messages if m.sender == Sender.HUMAN]
-    assert [m.body for m in human] == [reply.body] and human[0].author == "ana"
+    assert [m.body for m in human] == [reply.body] and human[0].author == "ana" and human[0].counts_as_response
     state = await h.query(TicketWorkflow.state)
+    assert state.first_response_at == human[0].created_at and state.clocks["first_response"].met_at is not None
     assert state.owner == "human" and state.assigned_human == "ana" and not state.escalated
     # the customer answers: back to the human's queue, no agent turn
     await h.signal(TicketWorkflow.add_customer_message, CustomerMessage("m2", "Thanks, still empty though"))

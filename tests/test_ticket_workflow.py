@@ -199,9 +199,15 @@ async def test_unanswered_escalation_warns_then_breaches_and_raises_priority(
     async with _worker(time_env, task_queue, world):
         h = await _start(time_env, task_queue, ticket_input("Can I talk to a human please? My invoice is wrong"))
         await time_env.sleep(timedelta(minutes=1))
-        assert (await _state(h)).priority == Priority.MEDIUM  # 24 h resolution
+        state = await _state(h)
+        assert state.priority == Priority.MEDIUM  # 4 h first response, 24 h resolution
+        # the agents' "a colleague will take over" is on the transcript but answers nothing: the
+        # customer is still owed a first response, by a person
+        assert [s for s, _ in world.bodies()] == ["customer", "agent"]
+        assert state.first_response_at is None and state.clocks["first_response"].running_since is not None
+        assert not world.messages[1].counts_as_response
         await h.signal(TicketWorkflow.add_customer_message, CustomerMessage("m-2", "Anyone there?"))
-        # the reply owed for "Anyone there?" (medium: 4 h next-reply target): warning at 3 h, breach at 4 h
+        # nobody answers: warning at 3 h, breach at 4 h after the ticket opened
         await time_env.sleep(timedelta(hours=3, minutes=5))
         assert [n.kind for n in world.notifications][-1] == "sla_warning"
         await time_env.sleep(timedelta(hours=1))
@@ -209,7 +215,7 @@ async def test_unanswered_escalation_warns_then_breaches_and_raises_priority(
         await h.terminate("done")
     kinds = [n.kind for n in world.notifications]
     assert kinds[:3] == ["escalated", "customer_replied", "sla_warning"] and "sla_breach" in kinds
-    assert state.sla_breached and state.clocks["next_reply"].breached
+    assert state.sla_breached and state.clocks["first_response"].breached and state.first_response_at is None
     assert state.priority == Priority.HIGH  # raised one level on breach
     # re-armed for the new priority (4 h), but with a quarter of it still ahead: no instant second breach
     resolution = state.clocks["resolution"]

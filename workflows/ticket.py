@@ -58,6 +58,7 @@ with workflow.unsafe.imports_passed_through():
         DB_TIMEOUT,
         DECISION_RULES_V2,
         FAST_TIMEOUT,
+        HANDOVER_NOT_A_RESPONSE,
         LLM_HEARTBEAT,
         LLM_RETRY,
         LLM_SCHEDULE_TO_CLOSE,
@@ -381,7 +382,10 @@ class TicketWorkflow(TicketDecisions, TicketV1):
         s.cost_usd += outcome.cost_usd
         s.assigned_agent = outcome.agent
         s.agent_turns += 1
-        await self._send_reply(Sender.AGENT, outcome.agent, outcome.reply, citations=outcome.citations)
+        handover = outcome.decision == "escalate" and workflow.patched(HANDOVER_NOT_A_RESPONSE)
+        await self._send_reply(
+            Sender.AGENT, outcome.agent, outcome.reply, citations=outcome.citations, counts_as_response=not handover
+        )
         if outcome.decision == "escalate":
             await self._escalate(
                 outcome.escalation_reason or handoff_reason or "agent asked for a human", outcome.agent

@@ -29,6 +29,10 @@ DECISION_RULES_V2 = "decision-rules-v2"
 # turn after the last of them, not one each: five quick lines used five of MAX_AGENT_TURNS and escalated.
 BATCHED_MESSAGES = "batched-messages"
 
+# The agents' "a colleague will take over" is an acknowledgement, not a response: the first-response and
+# next-reply clocks run on until a person answers, so an unanswered hand-over warns and breaches.
+HANDOVER_NOT_A_RESPONSE = "handover-not-a-response"
+
 # Timeouts and retries (named so the policy is visible in one place).
 DB_TIMEOUT = timedelta(seconds=15)
 DB_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
