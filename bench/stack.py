@@ -163,14 +163,14 @@ class BenchStack(LocalStack):
             *cli_flags(),
             *self.server_flags,
         ]  # fmt: skip
-        child = self._spawn("temporal", argv)
+        child = self._spawn("temporal", argv, self.start_temporal)
         self._wait(child, lambda: port_open("127.0.0.1", s.TEMPORAL_PORT), 60)
 
     def start_bare_worker(self) -> None:
         """The comparison worker: bare workflows with no-op activities (bench/bare.py), one process."""
         if any(c.name == "bare-worker" and c.proc.poll() is None for c in self.children):
             return
-        child = self._spawn("bare-worker", [sys.executable, "-m", "bench.bare"])
+        child = self._spawn("bare-worker", [sys.executable, "-m", "bench.bare"], self.start_bare_worker)
         self._wait(child, lambda: b"polling" in child.log_path.read_bytes().split(b"==start==")[-1], 60)
 
     async def client(self) -> Client:

@@ -10,7 +10,10 @@ from types import FrameType
 from typing import Any
 
 from settings import Settings
-from supportctl.stack import LocalStack, resolve_database_url
+from supportctl.stack import LocalStack, StackError, resolve_database_url
+
+MAX_RESTARTS = 3  # per part of the stack, within RESTART_WINDOW_S
+RESTART_WINDOW_S = 300
 
 
 def say(msg: str) -> None:
@@ -39,11 +42,26 @@ def cmd_dev(_args: argparse.Namespace, settings: Settings) -> int:
         say(f"Temporal:    127.0.0.1:{settings.TEMPORAL_PORT} (namespace {settings.TEMPORAL_NAMESPACE})")
         say(f"Logs:        {stack.log_dir}")
         say("Press Ctrl-C to stop.")
+        restarts: dict[str, list[float]] = {}
         while not stopping:
-            dead = [c.name for c in stack.children if c.proc.poll() is not None]
-            if dead:
-                say(f"!! {', '.join(dead)} exited; see {stack.log_dir}. Stopping the stack.")
-                return 1
+            for child in stack.exited():
+                # A crashed part comes back, as under a process manager; tickets lose nothing (Temporal
+                # retries what was in flight). One that keeps dying is a fault to read about, not to loop on.
+                now = time.monotonic()
+                recent = [t for t in restarts.get(child.name, []) if now - t < RESTART_WINDOW_S] + [now]
+                restarts[child.name] = recent
+                code = child.proc.returncode
+                if len(recent) > MAX_RESTARTS:
+                    say(f"!! {child.name} exited (code {code}) {len(recent)} times in {RESTART_WINDOW_S // 60} "
+                        f"minutes; see {child.log_path}. Stopping the stack.")  # fmt: skip
+                    return 1
+                say(f"!! {child.name} exited (code {code}); restarting it (log: {child.log_path})")
+                try:
+                    stack.restart(child)
+                except StackError as e:
+                    say(f"!! {e}. Stopping the stack.")
+                    return 1
+                say(f"==> {child.name} is running again")
             time.sleep(0.5)
         return 0
     finally:

@@ -1,7 +1,8 @@
 """The local stack: Temporal dev server, worker and API as child processes, stopped together.
 
 Each child runs in its own session (process group) so stopping the stack stops everything it
-started, grandchildren included; nothing is left behind after Ctrl-C.
+started, grandchildren included; nothing is left behind after Ctrl-C. A child that dies can be
+started again in its place (`restart`): `supportctl dev` does so, as a process manager would.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class _Child:
     proc: subprocess.Popen[bytes]
     log_path: Path
     log: IO[bytes]
+    again: Callable[[], None]  # starts this part of the stack anew (and waits until it is ready)
 
 
 def port_open(host: str, port: int) -> bool:
@@ -106,13 +108,13 @@ class LocalStack:
         )
         return env
 
-    def _spawn(self, name: str, argv: list[str]) -> _Child:
+    def _spawn(self, name: str, argv: list[str], again: Callable[[], None]) -> _Child:
         log_path = self.log_dir / f"{name}.log"
         log = log_path.open("ab")
         proc = subprocess.Popen(
             argv, cwd=ROOT, env=self.child_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
-        child = _Child(name, proc, log_path, log)
+        child = _Child(name, proc, log_path, log, again)
         self.children.append(child)
         return child
 
@@ -143,11 +145,11 @@ class LocalStack:
             "--log-level", "warn",
             *cli_flags(),
         ]  # fmt: skip
-        child = self._spawn("temporal", argv)
+        child = self._spawn("temporal", argv, self.start_temporal)
         self._wait(child, lambda: port_open("127.0.0.1", s.TEMPORAL_PORT), 60)
 
     def start_worker(self) -> None:
-        child = self._spawn("worker", [sys.executable, str(ROOT / "worker.py")])
+        child = self._spawn("worker", [sys.executable, str(ROOT / "worker.py")], self.start_worker)
         log = child.log_path
         start = log.stat().st_size if log.exists() else 0
 
@@ -174,7 +176,7 @@ class LocalStack:
             "--log-level",
             "warning",
         ]
-        child = self._spawn("api", argv)
+        child = self._spawn("api", argv, self.start_api)
 
         def healthy() -> bool:
             try:
@@ -203,6 +205,23 @@ class LocalStack:
 
     def alive(self) -> list[str]:
         return [c.name for c in self.children if c.proc.poll() is None]
+
+    def exited(self) -> list[_Child]:
+        return [c for c in self.children if c.proc.poll() is not None]
+
+    def restart(self, child: _Child) -> None:
+        """Start an exited child again, in its place in the stop order; its log goes on in the same file.
+
+        Raises StackError when it does not come back (the replacement is then stopped with the stack)."""
+        at = self.children.index(child)
+        self.children.remove(child)
+        child.log.close()
+        others = len(self.children)
+        try:
+            child.again()
+        finally:
+            if len(self.children) > others:  # spawned, ready or not
+                self.children.insert(at, self.children.pop())
 
     def stop(self) -> None:
         """SIGTERM every child's process group (API and worker first), then SIGKILL what lingers."""

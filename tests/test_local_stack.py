@@ -49,7 +49,27 @@ def _read_until(proc: subprocess.Popen[str], marker: str, within: float) -> str:
     raise AssertionError(f"never saw {marker!r}; output so far:\n{''.join(seen)}")
 
 
-def test_dev_stack_serves_tickets_and_stops_everything_on_ctrl_c(database_url: str, tmp_path: Path) -> None:
+def _answered(api: str, body: str) -> None:
+    """Open a ticket through the API and wait until an agent has answered it."""
+    r = httpx.post(
+        f"{api}/tickets",
+        timeout=10,
+        json={"customer_id": "cus_1001", "channel": "email", "subject": body[:40], "body": body},
+    )
+    assert r.status_code == 201, r.text
+    tid = r.json()["ticket_id"]
+    deadline = time.monotonic() + 60
+    while True:
+        t = httpx.get(f"{api}/tickets/{tid}", timeout=5).json()
+        if any(m["sender"] == "agent" for m in t.get("messages", [])):
+            return
+        assert time.monotonic() < deadline, t
+        time.sleep(0.3)
+
+
+def test_dev_stack_serves_tickets_restarts_a_dead_worker_and_stops_everything_on_ctrl_c(
+    database_url: str, tmp_path: Path
+) -> None:
     api_port, temporal_port, ui_port = _free_port(), _free_port(), _free_port()
     env = {
         **os.environ,
@@ -77,26 +97,15 @@ def test_dev_stack_serves_tickets_and_stops_everything_on_ctrl_c(database_url: s
 
         api = f"http://127.0.0.1:{api_port}"
         assert httpx.get(f"{api}/openapi.json", timeout=5).status_code == 200
-        r = httpx.post(
-            f"{api}/tickets",
-            timeout=10,
-            json={
-                "customer_id": "cus_1001",
-                "channel": "email",
-                "subject": "Webhook signatures",
-                "body": "How do I verify webhook signatures on my endpoint?",
-            },
-        )
-        assert r.status_code == 201, r.text
-        tid = r.json()["ticket_id"]
-        deadline = time.monotonic() + 60
-        while True:
-            t = httpx.get(f"{api}/tickets/{tid}", timeout=5).json()
-            if any(m["sender"] == "agent" for m in t.get("messages", [])):
-                break
-            assert time.monotonic() < deadline, t
-            time.sleep(0.3)
+        _answered(api, "How do I verify webhook signatures on my endpoint?")
         assert httpx.get(f"http://127.0.0.1:{ui_port}/", timeout=5).status_code == 200  # the Temporal UI
+
+        # the worker dies hard: the stack starts it again, and tickets are answered as before
+        worker = next(p for p in children if "worker.py" in " ".join(p.cmdline()))
+        worker.kill()
+        _read_until(proc, "worker is running again", within=120)
+        _answered(api, "My dashboard shows no data since this morning")
+        children = psutil.Process(proc.pid).children(recursive=True)
 
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=60) == 0
