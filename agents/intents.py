@@ -25,6 +25,14 @@ _CREDIT = re.compile(
     re.I,
 )
 _INVOICE = re.compile(r"\bLUM-\d{3,}\b", re.I)
+# Other billing systems' numbers: "INV-2291" anywhere, or what follows "invoice" / "receipt" / "bill"
+# ("invoice no. 88213", "receipt #R-7731"): a code with digits, never a plain word or an amount.
+_ANY_INVOICE = re.compile(r"\bINV[-_ ]?\d{3,}\b", re.I)
+_NAMED_INVOICE = re.compile(
+    r"\b(?:invoice|receipt|bill)\s*(?:(?:no\.?|number|nr\.?|id|ref(?:erence)?)\s*)?(?:is\s*)?[:#]?\s*"
+    r"([A-Z]{0,5}[-_]?\d{4,}(?:-\d+)*)\b",
+    re.I,
+)
 _ORDER = re.compile(r"#W\d{5,}\b")
 _RESERVATION = re.compile(r"\breservation(?: id| code| number)?(?: is)?[\s:#]*([A-Z0-9]{6})\b")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -89,10 +97,14 @@ def amounts(text: str) -> list[Decimal]:
 
 
 def reference_in(text: str) -> str | None:
-    for pattern in (_INVOICE, _ORDER):
+    """The invoice, order or reservation the customer names, as written (upper case), if any."""
+    for pattern in (_INVOICE, _ORDER, _ANY_INVOICE):
         m = pattern.search(text)
         if m:
             return m.group(0).upper()
+    m = _NAMED_INVOICE.search(text)
+    if m:
+        return m.group(1).upper()
     m = _RESERVATION.search(text)
     return m.group(1) if m else None
 

@@ -14,6 +14,7 @@ from autogen_core.models import CreateResult, ModelFamily, ModelInfo, RequestUsa
 from autogen_ext.models.replay import ReplayChatCompletionClient
 
 from agents.actions import MemoryLedger, make_action
+from agents.intents import reference_in
 from agents.offline_model import OfflineChatCompletionClient
 from agents.team import run_turn
 from domain.models import Category, KbHit, Sender, TranscriptEntry
@@ -75,6 +76,25 @@ async def test_refund_above_the_limit_becomes_an_approval_request_with_a_stable_
     assert first.action.request_id == make_action("ticket-1001", "refund", 2539.80, "", "lum-20931").request_id
     assert "forwarded your request to a billing manager" in first.reply and "$2,539.80" in first.reply
     assert [e.status for e in ledger.entries.values()] == ["pending_approval"]
+
+
+async def test_an_invoice_number_from_another_billing_system_is_kept_on_the_refund() -> None:
+    ledger = MemoryLedger()
+    outcome = await billing_turn("We were billed twice. Please refund $60 for invoice INV-2291.", ledger)
+    [done] = outcome.executed_actions
+    assert (done.kind, done.amount_usd, done.reference) == ("refund", 60.0, "INV-2291")
+    assert "I've issued a refund of $60.00 for INV-2291" in outcome.reply
+
+
+def test_invoice_references_are_read_as_customers_write_them() -> None:
+    assert reference_in("charged twice on inv-2291, see attached") == "INV-2291"
+    assert reference_in("my invoice number is 88213-2") == "88213-2"
+    assert reference_in("the receipt #R-7731 shows $40") == "R-7731"
+    assert reference_in("order #W12345 was charged twice") == "#W12345"
+    # amounts, dates and plain words after "invoice" are not references
+    assert reference_in("The bill for $2,539.80 is wrong") is None
+    assert reference_in("the invoice from March is wrong") is None
+    assert reference_in("refund invoice 12/2024 please") is None
 
 
 async def test_the_limit_is_cumulative_per_ticket() -> None:
