@@ -1,0 +1,132 @@
+"""`supportctl tickets reconcile`: rows left open by workflows an operator terminated, or that Temporal lost.
+
+Real Postgres (a database of its own: the command scans every open row) and the real dev server; the
+workflows are started with no worker, which is all a terminate or a describe needs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import pytest
+from temporalio.client import Client
+
+from db import tickets
+from db.customers import upsert_customers
+from db.pool import create_pool
+from domain.models import Customer, Plan
+from supportctl.reconcile import reconcile
+from tests.conftest import ADMIN_DSN, _with_db
+from tests.lifecycle_world import ticket_input
+from workflows.ticket import TicketWorkflow
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+async def own_db() -> AsyncIterator[str]:
+    name = f"support_test_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(ADMIN_DSN)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield _with_db(ADMIN_DSN, name)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def _row(pool: asyncpg.Pool, client: Client | None, status: str, *, escalated: bool = False) -> str:
+    """A ticket row in ``status``; with a client, its workflow too (started on a queue no worker polls)."""
+    inp = ticket_input("Can I talk to a human?")
+    await tickets.insert_ticket(
+        pool, ticket_id=inp.ticket_id, workflow_id=f"ticket-{inp.ticket_id}", customer_id="cus_1", channel="chat",
+        subject="API trouble", status=status, created_at=datetime.now(UTC),
+    )  # fmt: skip
+    await pool.execute("UPDATE tickets SET escalated = $2 WHERE ticket_id = $1", inp.ticket_id, escalated)
+    if client is not None:
+        await client.start_workflow(
+            TicketWorkflow.run, inp, id=f"ticket-{inp.ticket_id}", task_queue=f"idle-{uuid.uuid4().hex[:6]}"
+        )
+    return inp.ticket_id
+
+
+async def _status(pool: asyncpg.Pool, ticket_id: str) -> tuple[str, bool]:
+    row = await pool.fetchrow("SELECT status, escalated FROM tickets WHERE ticket_id = $1", ticket_id)
+    assert row is not None
+    return row["status"], row["escalated"]
+
+
+async def test_terminated_tickets_leave_the_queue_and_unknown_ones_only_on_request(
+    own_db: str, dev_client: Client
+) -> None:
+    pool = await create_pool(own_db, min_size=1, max_size=4)
+    try:
+        await upsert_customers(pool, [Customer(customer_id="cus_1", email="a@example.com", name="Ada", plan=Plan.PRO)])
+        running = await _row(pool, dev_client, "escalated", escalated=True)
+        terminated = await _row(pool, dev_client, "escalated", escalated=True)
+        missing = await _row(pool, None, "waiting_customer")
+        closed = await _row(pool, None, "closed")
+        await dev_client.get_workflow_handle(f"ticket-{terminated}").terminate("stuck: opened by mistake")
+        assert {t.ticket_id for t in await tickets.escalated_queue(pool)} == {running, terminated}
+
+        # a dry run lists and changes nothing
+        report = await reconcile(pool, dev_client)
+        assert report.checked == 3 and report.running == 1  # the closed row is not even looked at
+        assert {(s.ticket_id, s.temporal_status) for s in report.stray} == {
+            (terminated, "terminated"), (missing, "not_found")}  # fmt: skip
+        assert await _status(pool, terminated) == ("escalated", True) and report.closed == []
+
+        report = await reconcile(pool, dev_client, apply=True, actor="ops-ana")
+        assert report.closed == [terminated]
+        assert await _status(pool, terminated) == ("closed", False)
+        assert [t.ticket_id for t in await tickets.escalated_queue(pool)] == [running]
+        [event] = [e for e in await tickets.get_events(pool, terminated) if e.kind == "workflow_ended"]
+        assert event.actor == "ops-ana" and event.data["temporal_status"] == "terminated"
+        assert event.data["previous_status"] == "escalated"
+        assert await _status(pool, missing) == ("waiting_customer", False)  # not without --include-missing
+        assert await _status(pool, running) == ("escalated", True) and await _status(pool, closed) == ("closed", False)
+
+        # a second run finds only the unknown one; asked to, it closes it
+        report = await reconcile(pool, dev_client, apply=True, include_missing=True)
+        assert report.closed == [missing] and await _status(pool, missing) == ("closed", False)
+        assert len([e for e in await tickets.get_events(pool, terminated) if e.kind == "workflow_ended"]) == 1
+    finally:
+        await pool.close()
+        await dev_client.get_workflow_handle(f"ticket-{running}").terminate("test over")
+
+
+async def test_the_command_lists_then_closes_with_a_json_last_line(own_db: str, dev_client: Client) -> None:
+    pool = await create_pool(own_db, min_size=1, max_size=2)
+    try:
+        await upsert_customers(pool, [Customer(customer_id="cus_1", email="a@example.com", name="Ada", plan=Plan.PRO)])
+        ended = await _row(pool, dev_client, "escalated", escalated=True)
+        await dev_client.get_workflow_handle(f"ticket-{ended}").terminate("test")
+    finally:
+        await pool.close()
+    env = {
+        **os.environ,
+        "DATABASE_URL": own_db,
+        "TEMPORAL_ADDRESS": dev_client.service_client.config.target_host,
+        "TEMPORAL_NAMESPACE": dev_client.namespace,
+    }
+
+    def run(*flags: str) -> list[str]:
+        argv = [str(Path(sys.executable).parent / "supportctl"), "tickets", "reconcile", *flags]
+        done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip().splitlines()
+
+    dry = run()
+    assert any(ended in line and "would close" in line for line in dry) and "--apply" in dry[-2]
+    assert json.loads(dry[-1]) == {"checked": 1, "running": 0, "ended": 1, "missing": 0, "closed": 0}
+    applied = run("--apply")
+    assert json.loads(applied[-1])["closed"] == 1 and any(ended in line and "closed" in line for line in applied)
+    assert json.loads(run()[-1]) == {"checked": 0, "running": 0, "ended": 0, "missing": 0, "closed": 0}
