@@ -27,6 +27,7 @@ from activities.store import StoreActivities
 from activities.triage import TriageActivities
 from agents.model_client import build_model_client
 from clients import connect_temporal, open_pool
+from kb.errors import KnowledgeBaseLocked
 from kb.index import KnowledgeBase, open_qdrant
 from settings import Settings, get_settings
 from triage.classifier import CategoryClassifier, load_or_train
@@ -161,4 +162,8 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except KnowledgeBaseLocked as e:  # an operator's mistake, not a bug: one line, no traceback
+        log.error("%s", e)
+        raise SystemExit(1) from None

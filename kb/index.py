@@ -36,6 +36,7 @@ from domain.models import KbHit
 from kb.articles import Article
 from kb.chunking import Chunk, chunk_article
 from kb.embeddings import DIMENSION, MODEL_ID, Embedder, shared_embedder
+from kb.errors import KnowledgeBaseLocked
 from kb.mirror import Mirror, Ranked, Where
 from kb.sparse import SparseVec, encode_document, encode_query
 
@@ -126,7 +127,8 @@ def fingerprint(article: Article, dense: bool = True) -> str:
 def open_qdrant(path: str | None, url: str | None, api_key: str | None = None) -> AsyncQdrantClient:
     """A Qdrant server when ``url`` is set, else local mode in folder ``path`` (or ``":memory:"``).
 
-    Local mode locks its folder: only one client per folder per process tree.
+    Local mode locks its folder: only one client per folder per process tree; a second one raises
+    KnowledgeBaseLocked.
     """
     if url:
         return AsyncQdrantClient(url=url, api_key=api_key)
@@ -135,7 +137,12 @@ def open_qdrant(path: str | None, url: str | None, api_key: str | None = None) -
     if path == ":memory:":
         return AsyncQdrantClient(location=":memory:")
     Path(path).mkdir(parents=True, exist_ok=True)
-    return AsyncQdrantClient(path=path)
+    try:
+        return AsyncQdrantClient(path=path)
+    except RuntimeError as e:
+        if "already accessed by another instance" not in str(e):
+            raise
+        raise KnowledgeBaseLocked(path) from None
 
 
 def is_local(client: AsyncQdrantClient) -> bool:

@@ -29,10 +29,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-# Local-mode Qdrant's refusal when another process holds its folder (qdrant_client raises a RuntimeError).
-_QDRANT_LOCKED = re.compile(r"Storage folder (?P<path>.+?) is already accessed by another instance of Qdrant client")
-
-
 def _settings_error(e: SettingsError) -> str:
     """`FIELD: reason` from pydantic-settings' 'error parsing value for field "FIELD" from source …'."""
     field = re.search(r'field "([^"]+)"', str(e))
@@ -58,13 +54,11 @@ def main(argv: list[str] | None = None) -> int:
         code: int = args.func(args, settings)
         return code
     except RuntimeError as e:
-        if (locked := _QDRANT_LOCKED.search(str(e))) is None:
+        from kb.errors import KnowledgeBaseLocked  # here, not at the top: kb loads Qdrant and the model (~1 s)
+
+        if not isinstance(e, KnowledgeBaseLocked):
             raise
-        print(
-            f"error: another process uses the knowledge base at {locked['path']}: is another stack running? "
-            "(local Qdrant takes one process per folder: give this one its own DATA_DIR, or use QDRANT_URL)",
-            file=sys.stderr,
-        )
+        print(f"error: {e}", file=sys.stderr)
         return 1
     except StackError as e:
         print(f"error: {e}", file=sys.stderr)

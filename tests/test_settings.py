@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +13,8 @@ from qdrant_client import AsyncQdrantClient
 
 from settings import Settings, get_settings
 from supportctl.main import main as supportctl_main
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_the_knowledge_base_lives_under_data_dir_unless_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -52,3 +57,19 @@ def test_a_knowledge_base_in_use_is_one_line(
     assert err == f"error: another process uses the knowledge base at {folder}: is another stack running? " + (
         "(local Qdrant takes one process per folder: give this one its own DATA_DIR, or use QDRANT_URL)\n"
     )
+
+
+def test_a_worker_whose_knowledge_base_is_in_use_says_so_in_one_line(database_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "qdrant"
+    holder = AsyncQdrantClient(path=str(folder))
+    env = {**os.environ, "DATABASE_URL": database_url, "QDRANT_PATH": str(folder), "QDRANT_URL": "",
+           "DATA_DIR": str(tmp_path)}  # fmt: skip
+    try:
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "worker.py")], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
+    finally:
+        asyncio.run(holder.close())
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr, done.stderr
+    assert f"another process uses the knowledge base at {folder}" in done.stderr.strip().splitlines()[-1]
