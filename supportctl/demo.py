@@ -7,6 +7,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -89,15 +90,26 @@ def _payload(sample: DemoTicket, run: str) -> dict[str, str]:
     }
 
 
+def first_answer(t: dict[str, Any]) -> str:
+    """What the agents did first and how fast: an answer, or a hand-over to a person (which is not a
+    first response: the ticket's first-response clock runs on until a person replies)."""
+    agent = [m for m in t["messages"] if m["sender"] == "agent"]
+    took = ""
+    if agent:
+        seconds = (
+            datetime.fromisoformat(agent[0]["created_at"]) - datetime.fromisoformat(t["created_at"])
+        ).total_seconds()
+        took = f" in {seconds:.2f}s"
+    did = "handed it to a person" if t["escalated"] and t["time_to_first_response_s"] is None else "replied"
+    return f"{t['assigned_agent'] or 'no agent'} {did}{took} ({t['status']})"
+
+
 async def _one(http: httpx.AsyncClient, sample: DemoTicket, run: str, n: int, total: int) -> dict[str, Any]:
     r = await http.post("/tickets", json=_payload(sample, run))
     r.raise_for_status()
     tid = r.json()["ticket_id"]
     t = await _wait_for(http, tid, 1)
-    say(
-        f"  [{n:>2}/{total}] {tid} {sample.channel:<5} → {t['category']}/{t['priority']}, "
-        f"{t['assigned_agent']} replied in {t['time_to_first_response_s']:.2f}s ({t['status']})"
-    )
+    say(f"  [{n:>2}/{total}] {tid} {sample.channel:<5} → {t['category']}/{t['priority']}, {first_answer(t)}")
     if sample.follow_up and t["status"] != "escalated":
         m = await http.post(f"/tickets/{tid}/messages", json={"body": sample.follow_up, "message_id": "f1"})
         m.raise_for_status()
@@ -128,6 +140,12 @@ async def push_tickets(api_url: str, samples: list[DemoTicket], concurrency: int
     return list(results)
 
 
+def _first_reply(t: dict[str, Any]) -> str:
+    if t["time_to_first_response_s"] is not None:
+        return f"{t['time_to_first_response_s']:.2f}s"
+    return "owed by a person" if t["escalated"] else "-"
+
+
 def print_summary(rows: list[dict[str, Any]]) -> None:
     cols = ("ticket", "channel", "category", "priority", "sentiment", "status", "first reply")
     table = [
@@ -138,7 +156,7 @@ def print_summary(rows: list[dict[str, Any]]) -> None:
             t["priority"] or "-",
             t["sentiment"] or "-",
             t["status"],
-            f"{t['time_to_first_response_s']:.2f}s" if t["time_to_first_response_s"] is not None else "-",
+            _first_reply(t),
         )
         for t in rows
     ]
@@ -161,7 +179,7 @@ def run_demo(settings: Settings) -> int:
         say(f"==> pushing {len(samples)} sample tickets through the API")
         started = time.monotonic()
         rows = asyncio.run(push_tickets(stack.api_url, samples))
-        say(f"==> {len(rows)} tickets answered in {time.monotonic() - started:.1f}s\n")
+        say(f"==> {len(rows)} tickets answered or handed to a person in {time.monotonic() - started:.1f}s\n")
         print_summary(rows)
         say(f"\nTemporal UI: {stack.ui_url}/namespaces/{settings.TEMPORAL_NAMESPACE}/workflows")
         say(

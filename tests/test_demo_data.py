@@ -13,6 +13,7 @@ import yaml
 
 from demo.customers import demo_customers
 from domain.models import Category, Channel, Plan
+from supportctl.demo import first_answer
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "demo"
 KB_DIR = DEMO_DIR / "kb"
@@ -167,3 +168,16 @@ def test_triage_examples_do_not_contain_ticket_texts() -> None:
             if message is None:
                 continue
             assert not any(message.strip() in text for text in texts), ticket["key"]
+
+
+def test_the_demo_reports_a_hand_over_as_one_not_as_a_first_response() -> None:
+    def ticket(escalated: bool, ttfr: float | None) -> dict[str, object]:
+        return {
+            "created_at": "2026-11-25T10:00:00+00:00", "escalated": escalated, "status": "escalated" if escalated
+            else "waiting_customer", "assigned_agent": "BillingAgent", "time_to_first_response_s": ttfr,
+            "messages": [{"sender": "customer", "created_at": "2026-11-25T10:00:00+00:00"},
+                         {"sender": "agent", "created_at": "2026-11-25T10:00:01.250000+00:00"}],
+        }  # fmt: skip
+
+    assert first_answer(ticket(True, None)) == "BillingAgent handed it to a person in 1.25s (escalated)"
+    assert first_answer(ticket(False, 1.25)) == "BillingAgent replied in 1.25s (waiting_customer)"
