@@ -43,6 +43,12 @@ UPDATE tickets SET status = 'closed', escalated = false,
     resolved_at = coalesce(resolved_at, $3), state_version = state_version + 1, updated_at = now()
 WHERE ticket_id = $1 AND status = $2
 """
+# A refund awaiting approval on such a ticket can never be approved: the workflow that executes approvals
+# is gone. It is declined, so it leaves the approvers' lists.
+DECLINE_PENDING = """
+UPDATE agent_actions SET status = 'rejected', decided_by = $2, decision_note = $3, decided_at = $4
+WHERE ticket_id = $1 AND status = 'pending_approval'
+"""
 
 
 @dataclass
@@ -135,10 +141,13 @@ async def _close(pool: asyncpg.Pool, s: Stray, actor: str) -> bool:
         status = await conn.execute(CLOSE_ROW, s.ticket_id, s.store_status, s.ended_at or now)
         if not status.endswith(" 1"):
             return False
+        why = f"declined: the ticket's workflow ended ({s.temporal_status}) before a decision"
+        declined = await conn.execute(DECLINE_PENDING, s.ticket_id, actor, why, now)
         await tickets.insert_audit_event(
             conn, s.ticket_id, event_key=f"reconciled:{s.temporal_status}", kind="workflow_ended",
             data={"temporal_status": s.temporal_status, "previous_status": s.store_status,
-                  "ended_at": s.ended_at.isoformat() if s.ended_at else None},
+                  "ended_at": s.ended_at.isoformat() if s.ended_at else None,
+                  "declined_actions": int(declined.split()[-1])},
             created_at=now, actor=actor,
         )  # fmt: skip
     return True

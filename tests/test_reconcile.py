@@ -19,7 +19,7 @@ import asyncpg
 import pytest
 from temporalio.client import Client
 
-from db import tickets
+from db import actions, tickets
 from db.customers import upsert_customers
 from db.pool import create_pool
 from domain.models import Customer, Plan
@@ -74,6 +74,11 @@ async def test_terminated_tickets_leave_the_queue_and_unknown_ones_only_on_reque
         terminated = await _row(pool, dev_client, "escalated", escalated=True)
         missing = await _row(pool, None, "waiting_customer")
         closed = await _row(pool, None, "closed")
+        await pool.execute(  # the agents asked for a $400 refund; then the workflow was terminated
+            "INSERT INTO agent_actions (request_id, ticket_id, kind, amount_usd, reason, status, requested_by) "
+            "VALUES ($1, $2, 'refund', 400, 'duplicate charge', 'pending_approval', 'BillingAgent')",
+            f"act-{terminated}", terminated,
+        )  # fmt: skip
         await dev_client.get_workflow_handle(f"ticket-{terminated}").terminate("stuck: opened by mistake")
         assert {t.ticket_id for t in await tickets.escalated_queue(pool)} == {running, terminated}
 
@@ -90,7 +95,13 @@ async def test_terminated_tickets_leave_the_queue_and_unknown_ones_only_on_reque
         assert [t.ticket_id for t in await tickets.escalated_queue(pool)] == [running]
         [event] = [e for e in await tickets.get_events(pool, terminated) if e.kind == "workflow_ended"]
         assert event.actor == "ops-ana" and event.data["temporal_status"] == "terminated"
-        assert event.data["previous_status"] == "escalated"
+        assert event.data["previous_status"] == "escalated" and event.data["declined_actions"] == 1
+        # nobody can approve the refund any more (the workflow that would execute it is gone): declined
+        assert (await actions.pending_actions(pool, [terminated])).get(terminated, []) == []
+        [refund] = await actions.list_actions(pool, terminated)
+        assert (refund.status, refund.decided_by) == ("rejected", "ops-ana") and "terminated" in str(
+            refund.decision_note
+        )
         assert await _status(pool, missing) == ("waiting_customer", False)  # not without --include-missing
         assert await _status(pool, running) == ("escalated", True) and await _status(pool, closed) == ("closed", False)
 
