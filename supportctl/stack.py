@@ -215,6 +215,7 @@ class LocalStack:
         Raises StackError when it does not come back (the replacement is then stopped with the stack)."""
         at = self.children.index(child)
         self.children.remove(child)
+        _signal_group(child.proc, signal.SIGKILL)  # what the dead process left running in its group
         child.log.close()
         others = len(self.children)
         try:
