@@ -237,7 +237,7 @@ def _source_name(value: str) -> str:
 
 
 def cmd_triage_train(args: argparse.Namespace, settings: Settings) -> int:
-    from triage.classifier import HOLDOUT_FRACTION, TextClassifier, read_examples
+    from triage.classifier import HOLDOUT_FRACTION, TextClassifier, read_examples, require_two_labels
 
     if _missing([args.data]):
         note(f"error: no such file: {args.data}")
@@ -256,6 +256,7 @@ def cmd_triage_train(args: argparse.Namespace, settings: Settings) -> int:
     # Read before training, so a bad map fails in a second rather than after minutes of fitting.
     own = _read_category_map(args.categories) if args.categories else None
     texts, labels = read_examples(args.data, args.label, args.text_field)
+    require_two_labels(args.data, labels, args.label)  # before minutes of embedding, not after
     if own is not None:
         _check_map_labels(own, labels, args.categories)  # before minutes of training, not after
     note(f"{args.data}: {len(texts)} examples, {len(set(labels))} labels in {args.label!r}")

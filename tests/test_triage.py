@@ -636,3 +636,25 @@ def test_negation_textblob_already_handles_is_not_counted_twice() -> None:
 def test_shouting_and_exclamation_runs_push_towards_negative() -> None:
     calm = sentiment.polarity("the export is broken")
     assert sentiment.polarity("THE EXPORT IS BROKEN AGAIN!!!") < calm
+
+
+def test_training_data_with_a_single_label_is_refused_before_any_embedding(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A constant column (the wrong --label, an export of one queue) is said at once, naming the file
+    and the field, not after minutes of embedding as a bare "training needs at least two labels"."""
+    data = write_jsonl(tmp_path / "one.jsonl", [{"text": t, "queue": "Cards"} for t in INTENTS["card_arrival"]])
+    test = write_jsonl(tmp_path / "test.jsonl", intent_rows("queue"))
+
+    def no_embedding(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("embedded before checking the labels")
+
+    monkeypatch.setattr(SentenceEmbeddings, "prefetch", no_embedding)
+    train = ["triage", "train", "--data", str(data), "--label", "queue", "--embeddings", "on"]
+    assert supportctl_main([*train, "--out", str(tmp_path / "m.pkl")]) == 1
+    err = capsys.readouterr().err
+    assert f"error: {data}: every example has the 'queue' 'Cards'; training needs at least two labels" in err
+    evaluate = ["eval", "triage", "--train", str(data), "--test", str(test), "--label", "queue", "--embeddings", "on"]
+    assert supportctl_main(evaluate) == 1
+    assert f"error: {data}: every example has the 'queue' 'Cards'" in capsys.readouterr().err
+    assert not (tmp_path / "m.pkl").exists()

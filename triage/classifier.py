@@ -591,6 +591,16 @@ def read_examples(path: Path, label_field: str = "category", text_field: str = "
     return texts, labels
 
 
+def require_two_labels(path: Path, labels: Sequence[str], label_field: str) -> None:
+    """Refuse training data whose every example has one label (the wrong column, one queue's export)
+    before anything is embedded or fitted: a classifier needs at least two."""
+    distinct = sorted(set(labels))
+    if len(distinct) == 1:
+        raise ValueError(
+            f"{path}: every example has the {label_field!r} {distinct[0]!r}; training needs at least two labels"
+        )
+
+
 def read_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     """(file:line, row) for each non-empty row of a CSV (by its suffix) or JSONL file, UTF-8 with or
     without a byte-order mark (Excel's "CSV UTF-8")."""
