@@ -395,12 +395,18 @@ def cmd_eval_split(args: argparse.Namespace, _settings: Settings) -> int:
         note(f"error: no such file: {args.data}")
         return 2
     rows = list(read_rows(args.data))  # JSONL, or a CSV export with a header row
+    if not rows:
+        note(f"error: {args.data}: no rows to split")
+        return 2
     unlabelled = next((where for where, row in rows if row.get(args.label) in (None, "")), None)
     if unlabelled is not None:
         note(f"error: {unlabelled}: no {args.label!r} (every row needs a label to be split by it)")
         return 2
     labels = [str(row[args.label]) for _, row in rows]
     train_idx, test_idx = stratified_split(labels, args.test_fraction, args.seed)
+    if not test_idx:  # an empty test set would only fail later, in `eval triage`
+        note(f"error: {args.data}: no {args.label!r} has two rows, so none can be held out; nothing written")
+        return 2
     args.out.mkdir(parents=True, exist_ok=True)
     for name, idx in (("train", train_idx), ("test", test_idx)):
         lines = (json.dumps(rows[i][1], ensure_ascii=False) + "\n" for i in idx)

@@ -658,3 +658,16 @@ def test_training_data_with_a_single_label_is_refused_before_any_embedding(
     assert supportctl_main(evaluate) == 1
     assert f"error: {data}: every example has the 'queue' 'Cards'" in capsys.readouterr().err
     assert not (tmp_path / "m.pkl").exists()
+
+
+def test_eval_split_writes_nothing_it_could_not_split(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An empty file, or one where no label has two rows, has no test set: refused, no files written."""
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n")
+    singles = write_jsonl(tmp_path / "singles.jsonl", [{"text": "a", "q": "x"}, {"text": "b", "q": "y"}])
+
+    assert supportctl_main(["eval", "split", str(empty), "--label", "q", "--out", str(tmp_path / "a")]) == 2
+    assert f"error: {empty}: no rows to split" in capsys.readouterr().err
+    assert supportctl_main(["eval", "split", str(singles), "--label", "q", "--out", str(tmp_path / "b")]) == 2
+    assert "no 'q' has two rows, so none can be held out" in capsys.readouterr().err
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
