@@ -66,6 +66,15 @@ def _missing(paths: list[Path]) -> list[Path]:
     return [p for p in paths if not p.exists()]
 
 
+def _not_files(paths: list[Path], kind: str) -> str | None:
+    """Why ``paths`` cannot be read as ``kind`` files (missing, or a folder), or None when they can."""
+    missing = _missing(paths)
+    if missing:
+        return f"no such file: {', '.join(map(str, missing))}"
+    folder = next((p for p in paths if p.is_dir()), None)
+    return f"{folder} is a folder; give a {kind} file" if folder is not None else None
+
+
 def _emit(result: dict[str, Any]) -> None:
     print(json.dumps(result, sort_keys=False), flush=True)
 
@@ -239,8 +248,8 @@ def _source_name(value: str) -> str:
 def cmd_triage_train(args: argparse.Namespace, settings: Settings) -> int:
     from triage.classifier import HOLDOUT_FRACTION, TextClassifier, read_examples, require_two_labels
 
-    if _missing([args.data]):
-        note(f"error: no such file: {args.data}")
+    if (problem := _not_files([args.data], "JSONL or CSV")) is not None:
+        note(f"error: {problem}")
         return 2
     out: Path = args.out or settings.DATA_DIR / "models" / "triage.pkl"
     if out.is_dir():
@@ -291,8 +300,9 @@ def cmd_triage_map(args: argparse.Namespace, settings: Settings) -> int:
     from triage.classifier import TextClassifier
 
     path: Path = args.model or settings.DATA_DIR / "models" / "triage.pkl"
-    if _missing([path, args.categories]):
-        note(f"error: no such file: {', '.join(map(str, _missing([path, args.categories])))}")
+    problem = _not_files([path], "triage model (.pkl)") or _not_files([args.categories], "JSON")
+    if problem is not None:
+        note(f"error: {problem}")
         return 2
     own = _read_category_map(args.categories)
     model = TextClassifier.load(path)
@@ -312,6 +322,8 @@ def _read_category_map(path: Path) -> dict[str, Category]:
         raise ValueError(f"no such file: {path}")
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path}: not valid UTF-8 (byte {e.start}: {e.reason}); save the file as UTF-8") from None
     except json.JSONDecodeError as e:
         raise ValueError(f"{path}: invalid JSON: {e.msg} (line {e.lineno})") from None
     return dict(parse_category_map(raw, str(path)))
@@ -364,9 +376,8 @@ def _report_routing(model: TextClassifier) -> None:
 def cmd_eval_triage(args: argparse.Namespace, _settings: Settings) -> int:
     from triage.evaluation import evaluate_triage
 
-    missing = _missing([args.train, args.test])
-    if missing:
-        note(f"error: no such file: {', '.join(map(str, missing))}")
+    if (problem := _not_files([args.train, args.test], "JSONL or CSV")) is not None:
+        note(f"error: {problem}")
         return 2
     _emit(evaluate_triage(args.train, args.test, args.label, args.text_field, args.embeddings, say=note))
     return 0
@@ -391,8 +402,8 @@ def cmd_eval_retrieval(args: argparse.Namespace, _settings: Settings) -> int:
 def cmd_eval_split(args: argparse.Namespace, _settings: Settings) -> int:
     from triage.classifier import read_rows, stratified_split
 
-    if _missing([args.data]):
-        note(f"error: no such file: {args.data}")
+    if (problem := _not_files([args.data], "JSONL or CSV")) is not None:
+        note(f"error: {problem}")
         return 2
     rows = list(read_rows(args.data))  # JSONL, or a CSV export with a header row
     if not rows:

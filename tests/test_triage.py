@@ -671,3 +671,26 @@ def test_eval_split_writes_nothing_it_could_not_split(tmp_path: Path, capsys: py
     assert supportctl_main(["eval", "split", str(singles), "--label", "q", "--out", str(tmp_path / "b")]) == 2
     assert "no 'q' has two rows, so none can be held out" in capsys.readouterr().err
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_a_folder_or_a_non_utf8_file_where_a_file_belongs_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = write_jsonl(tmp_path / "history.jsonl", intent_rows())
+    model = tmp_path / "model.pkl"
+    train = ["triage", "train", "--data", str(data), "--label", "intent", "--embeddings", "off"]
+    assert supportctl_main([*train, "--out", str(model)]) == 0
+    capsys.readouterr()
+    folder = tmp_path / "exports"
+    folder.mkdir()
+
+    assert supportctl_main(["triage", "train", "--data", str(folder), "--label", "intent", "--out", str(model)]) == 2
+    assert f"error: {folder} is a folder; give a JSONL or CSV file" in capsys.readouterr().err
+    assert supportctl_main(["eval", "split", str(folder), "--label", "intent", "--out", str(tmp_path / "s")]) == 2
+    assert f"error: {folder} is a folder" in capsys.readouterr().err
+    assert supportctl_main(["eval", "triage", "--train", str(data), "--test", str(folder), "--label", "intent"]) == 2
+    assert f"error: {folder} is a folder" in capsys.readouterr().err
+    latin = tmp_path / "map.json"
+    latin.write_bytes('{"card_arrival": "général"}'.encode("latin-1"))
+    assert supportctl_main(["triage", "map", str(latin), "--model", str(model)]) == 1
+    assert f"error: {latin}: not valid UTF-8" in capsys.readouterr().err
