@@ -235,6 +235,12 @@ def _positive(value: str) -> int:
     return n
 
 
+def _query(value: str) -> str:
+    if not value.strip():
+        raise argparse.ArgumentTypeError("give the words to search for")
+    return value
+
+
 def _source_name(value: str) -> str:
     name = value.strip()
     if not name or len(name) > 200:
@@ -472,7 +478,7 @@ def register(sub: Any) -> None:
     forget.add_argument("source", help="as `kb sources` lists it ('' for articles ingested before sources)")
     forget.set_defaults(func=cmd_kb_forget)
     search = kb_sub.add_parser("search", help="search the knowledge base as the agents do")
-    search.add_argument("query")
+    search.add_argument("query", type=_query)
     search.add_argument("--limit", type=_positive, default=5)
     search.add_argument("--category", default=None, help="only articles of this category")
     search.add_argument("--product", default=None, help="only articles of this product (front matter `product:`)")

@@ -1001,3 +1001,11 @@ async def test_ingest_fills_the_disk_cache_and_searches_never_touch_it(
         assert await knowledge.search(query)  # the second time from the in-memory cache
     monkeypatch.undo()
     assert cached_vectors(cache) == report.chunks, "no query vector was written"
+
+
+@pytest.mark.parametrize("query", ["", "   "])
+def test_kb_search_refuses_a_blank_query(query: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A blank query (an unset shell variable) is a mistake, not a search that found nothing."""
+    with pytest.raises(SystemExit) as exit_:
+        supportctl_main(["kb", "search", query])
+    assert exit_.value.code == 2 and "query: give the words to search for" in capsys.readouterr().err
