@@ -261,6 +261,9 @@ def cmd_triage_train(args: argparse.Namespace, settings: Settings) -> int:
     if out.is_dir():
         note(f"error: --out {out} is a folder; give the model file's path (e.g. {out / 'triage.pkl'})")
         return 2
+    if out.suffix.lower() == ".json":  # the metadata is written beside the model as .json: it would replace it
+        note(f"error: --out {out}: the model's metadata goes beside it as .json; give the model a .pkl path")
+        return 2
     out.parent.mkdir(parents=True, exist_ok=True)  # an OSError here is reported before any training
     if not os.access(out.parent, os.W_OK):
         note(f"error: cannot write to {out.parent} (--out)")

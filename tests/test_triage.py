@@ -694,3 +694,17 @@ def test_a_folder_or_a_non_utf8_file_where_a_file_belongs_is_named(
     latin.write_bytes('{"card_arrival": "général"}'.encode("latin-1"))
     assert supportctl_main(["triage", "map", str(latin), "--model", str(model)]) == 1
     assert f"error: {latin}: not valid UTF-8" in capsys.readouterr().err
+
+
+def test_triage_train_refuses_an_out_path_its_metadata_would_overwrite(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The readable metadata goes beside the model as .json: `--out model.json` would replace the model
+    just written with it (and report success), so it is refused before training."""
+    data = write_jsonl(tmp_path / "history.jsonl", intent_rows())
+    out = tmp_path / "model.json"
+
+    train = ["triage", "train", "--data", str(data), "--label", "intent", "--embeddings", "off"]
+    assert supportctl_main([*train, "--out", str(out)]) == 2
+    assert "error: --out " in capsys.readouterr().err
+    assert not out.exists()

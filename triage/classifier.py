@@ -475,6 +475,8 @@ class TextClassifier:
         return [Prediction(str(label), 1.0) for label in model.predict(list(texts))]
 
     def save(self, path: Path) -> None:
+        if path.suffix.lower() == ".json":
+            raise ValueError(f"{path}: the metadata is written beside the model as .json; give the model a .pkl path")
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(path.suffix + ".tmp")
         with tmp.open("wb") as f:
