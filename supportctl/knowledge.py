@@ -1,4 +1,5 @@
-"""Knowledge base and triage commands: `kb ingest|search`, `triage train`, `eval triage|retrieval`, `bench kb`.
+"""Knowledge base and triage commands: `kb ingest|sources|forget|search`, `triage train|map`,
+`eval triage|retrieval|split`, `bench kb`.
 
 Long runs report progress on stderr; results go to stdout, and the evaluation and benchmark
 commands end with one JSON line (the fixed interface that measures the system).
