@@ -400,6 +400,9 @@ def cmd_eval_retrieval(args: argparse.Namespace, _settings: Settings) -> int:
     if missing:
         note(f"error: no such file: {', '.join(map(str, missing))}")
         return 2
+    if (problem := _not_files([args.qrels], "JSONL")) is not None:  # --kb may be a folder of articles
+        note(f"error: {problem}")
+        return 2
     result = asyncio.run(
         evaluate_retrieval(
             args.kb, args.qrels, query_field=args.query_field, mode=args.mode, say=note, progress=ProgressBar
