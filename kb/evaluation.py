@@ -71,6 +71,8 @@ async def evaluate_retrieval(
     log = say or (lambda _msg: None)
     started = time.perf_counter()
     articles = load_articles([kb_path])
+    if not articles:  # zeros measured on the wrong file would read as a measurement
+        raise ValueError(f"{kb_path}: no articles to measure retrieval on")
     queries = read_qrels(qrels_path, query_field)
     known = {a.id for a in articles}
     unknown = sorted({doc for _, rel in queries for doc in rel} - known)

@@ -1,4 +1,5 @@
-"""Knowledge base and triage commands: `kb ingest|search`, `triage train`, `eval triage|retrieval`, `bench kb`.
+"""Knowledge base and triage commands: `kb ingest|sources|forget|search`, `triage train|map`,
+`eval triage|retrieval|split`, `bench kb`.
 
 Long runs report progress on stderr; results go to stdout, and the evaluation and benchmark
 commands end with one JSON line (the fixed interface that measures the system).
@@ -64,6 +65,15 @@ class ProgressBar:
 
 def _missing(paths: list[Path]) -> list[Path]:
     return [p for p in paths if not p.exists()]
+
+
+def _not_files(paths: list[Path], kind: str) -> str | None:
+    """Why ``paths`` cannot be read as ``kind`` files (missing, or a folder), or None when they can."""
+    missing = _missing(paths)
+    if missing:
+        return f"no such file: {', '.join(map(str, missing))}"
+    folder = next((p for p in paths if p.is_dir()), None)
+    return f"{folder} is a folder; give a {kind} file" if folder is not None else None
 
 
 def _emit(result: dict[str, Any]) -> None:
@@ -226,6 +236,12 @@ def _positive(value: str) -> int:
     return n
 
 
+def _query(value: str) -> str:
+    if not value.strip():
+        raise argparse.ArgumentTypeError("give the words to search for")
+    return value
+
+
 def _source_name(value: str) -> str:
     name = value.strip()
     if not name or len(name) > 200:
@@ -237,14 +253,17 @@ def _source_name(value: str) -> str:
 
 
 def cmd_triage_train(args: argparse.Namespace, settings: Settings) -> int:
-    from triage.classifier import HOLDOUT_FRACTION, TextClassifier, read_examples
+    from triage.classifier import HOLDOUT_FRACTION, TextClassifier, read_examples, require_two_labels
 
-    if _missing([args.data]):
-        note(f"error: no such file: {args.data}")
+    if (problem := _not_files([args.data], "JSONL or CSV")) is not None:
+        note(f"error: {problem}")
         return 2
     out: Path = args.out or settings.DATA_DIR / "models" / "triage.pkl"
     if out.is_dir():
         note(f"error: --out {out} is a folder; give the model file's path (e.g. {out / 'triage.pkl'})")
+        return 2
+    if out.suffix.lower() == ".json":  # the metadata is written beside the model as .json: it would replace it
+        note(f"error: --out {out}: the model's metadata goes beside it as .json; give the model a .pkl path")
         return 2
     out.parent.mkdir(parents=True, exist_ok=True)  # an OSError here is reported before any training
     if not os.access(out.parent, os.W_OK):
@@ -256,6 +275,7 @@ def cmd_triage_train(args: argparse.Namespace, settings: Settings) -> int:
     # Read before training, so a bad map fails in a second rather than after minutes of fitting.
     own = _read_category_map(args.categories) if args.categories else None
     texts, labels = read_examples(args.data, args.label, args.text_field)
+    require_two_labels(args.data, labels, args.label)  # before minutes of embedding, not after
     if own is not None:
         _check_map_labels(own, labels, args.categories)  # before minutes of training, not after
     note(f"{args.data}: {len(texts)} examples, {len(set(labels))} labels in {args.label!r}")
@@ -290,8 +310,9 @@ def cmd_triage_map(args: argparse.Namespace, settings: Settings) -> int:
     from triage.classifier import TextClassifier
 
     path: Path = args.model or settings.DATA_DIR / "models" / "triage.pkl"
-    if _missing([path, args.categories]):
-        note(f"error: no such file: {', '.join(map(str, _missing([path, args.categories])))}")
+    problem = _not_files([path], "triage model (.pkl)") or _not_files([args.categories], "JSON")
+    if problem is not None:
+        note(f"error: {problem}")
         return 2
     own = _read_category_map(args.categories)
     model = TextClassifier.load(path)
@@ -311,6 +332,8 @@ def _read_category_map(path: Path) -> dict[str, Category]:
         raise ValueError(f"no such file: {path}")
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path}: not valid UTF-8 (byte {e.start}: {e.reason}); save the file as UTF-8") from None
     except json.JSONDecodeError as e:
         raise ValueError(f"{path}: invalid JSON: {e.msg} (line {e.lineno})") from None
     return dict(parse_category_map(raw, str(path)))
@@ -363,9 +386,8 @@ def _report_routing(model: TextClassifier) -> None:
 def cmd_eval_triage(args: argparse.Namespace, _settings: Settings) -> int:
     from triage.evaluation import evaluate_triage
 
-    missing = _missing([args.train, args.test])
-    if missing:
-        note(f"error: no such file: {', '.join(map(str, missing))}")
+    if (problem := _not_files([args.train, args.test], "JSONL or CSV")) is not None:
+        note(f"error: {problem}")
         return 2
     _emit(evaluate_triage(args.train, args.test, args.label, args.text_field, args.embeddings, say=note))
     return 0
@@ -377,6 +399,9 @@ def cmd_eval_retrieval(args: argparse.Namespace, _settings: Settings) -> int:
     missing = _missing([args.kb, args.qrels])
     if missing:
         note(f"error: no such file: {', '.join(map(str, missing))}")
+        return 2
+    if (problem := _not_files([args.qrels], "JSONL")) is not None:  # --kb may be a folder of articles
+        note(f"error: {problem}")
         return 2
     result = asyncio.run(
         evaluate_retrieval(
@@ -390,16 +415,22 @@ def cmd_eval_retrieval(args: argparse.Namespace, _settings: Settings) -> int:
 def cmd_eval_split(args: argparse.Namespace, _settings: Settings) -> int:
     from triage.classifier import read_rows, stratified_split
 
-    if _missing([args.data]):
-        note(f"error: no such file: {args.data}")
+    if (problem := _not_files([args.data], "JSONL or CSV")) is not None:
+        note(f"error: {problem}")
         return 2
     rows = list(read_rows(args.data))  # JSONL, or a CSV export with a header row
+    if not rows:
+        note(f"error: {args.data}: no rows to split")
+        return 2
     unlabelled = next((where for where, row in rows if row.get(args.label) in (None, "")), None)
     if unlabelled is not None:
         note(f"error: {unlabelled}: no {args.label!r} (every row needs a label to be split by it)")
         return 2
     labels = [str(row[args.label]) for _, row in rows]
     train_idx, test_idx = stratified_split(labels, args.test_fraction, args.seed)
+    if not test_idx:  # an empty test set would only fail later, in `eval triage`
+        note(f"error: {args.data}: no {args.label!r} has two rows, so none can be held out; nothing written")
+        return 2
     args.out.mkdir(parents=True, exist_ok=True)
     for name, idx in (("train", train_idx), ("test", test_idx)):
         lines = (json.dumps(rows[i][1], ensure_ascii=False) + "\n" for i in idx)
@@ -454,7 +485,7 @@ def register(sub: Any) -> None:
     forget.add_argument("source", help="as `kb sources` lists it ('' for articles ingested before sources)")
     forget.set_defaults(func=cmd_kb_forget)
     search = kb_sub.add_parser("search", help="search the knowledge base as the agents do")
-    search.add_argument("query")
+    search.add_argument("query", type=_query)
     search.add_argument("--limit", type=_positive, default=5)
     search.add_argument("--category", default=None, help="only articles of this category")
     search.add_argument("--product", default=None, help="only articles of this product (front matter `product:`)")

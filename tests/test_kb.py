@@ -1001,3 +1001,25 @@ async def test_ingest_fills_the_disk_cache_and_searches_never_touch_it(
         assert await knowledge.search(query)  # the second time from the in-memory cache
     monkeypatch.undo()
     assert cached_vectors(cache) == report.chunks, "no query vector was written"
+
+
+@pytest.mark.parametrize("query", ["", "   "])
+def test_kb_search_refuses_a_blank_query(query: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A blank query (an unset shell variable) is a mistake, not a search that found nothing."""
+    with pytest.raises(SystemExit) as exit_:
+        supportctl_main(["kb", "search", query])
+    assert exit_.value.code == 2 and "query: give the words to search for" in capsys.readouterr().err
+
+
+def test_eval_retrieval_refuses_a_kb_without_articles_or_a_folder_of_qrels(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Zeros measured on an empty KB (the wrong file) would read as a measurement: refused instead."""
+    empty, qrels = tmp_path / "kb.jsonl", tmp_path / "qrels.jsonl"
+    empty.write_text("\n")
+    qrels.write_text(json.dumps({"scenario_instructions": "refund please", "relevant_doc_ids": ["refunds"]}) + "\n")
+
+    assert supportctl_main(["eval", "retrieval", "--kb", str(empty), "--qrels", str(qrels), "--mode", "bm25"]) == 1
+    assert f"error: {empty}: no articles to measure retrieval on" in capsys.readouterr().err
+    assert supportctl_main(["eval", "retrieval", "--kb", str(empty), "--qrels", str(tmp_path)]) == 2
+    assert f"error: {tmp_path} is a folder; give a JSONL file" in capsys.readouterr().err

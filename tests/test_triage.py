@@ -636,3 +636,75 @@ def test_negation_textblob_already_handles_is_not_counted_twice() -> None:
 def test_shouting_and_exclamation_runs_push_towards_negative() -> None:
     calm = sentiment.polarity("the export is broken")
     assert sentiment.polarity("THE EXPORT IS BROKEN AGAIN!!!") < calm
+
+
+def test_training_data_with_a_single_label_is_refused_before_any_embedding(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A constant column (the wrong --label, an export of one queue) is said at once, naming the file
+    and the field, not after minutes of embedding as a bare "training needs at least two labels"."""
+    data = write_jsonl(tmp_path / "one.jsonl", [{"text": t, "queue": "Cards"} for t in INTENTS["card_arrival"]])
+    test = write_jsonl(tmp_path / "test.jsonl", intent_rows("queue"))
+
+    def no_embedding(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("embedded before checking the labels")
+
+    monkeypatch.setattr(SentenceEmbeddings, "prefetch", no_embedding)
+    train = ["triage", "train", "--data", str(data), "--label", "queue", "--embeddings", "on"]
+    assert supportctl_main([*train, "--out", str(tmp_path / "m.pkl")]) == 1
+    err = capsys.readouterr().err
+    assert f"error: {data}: every example has the 'queue' 'Cards'; training needs at least two labels" in err
+    evaluate = ["eval", "triage", "--train", str(data), "--test", str(test), "--label", "queue", "--embeddings", "on"]
+    assert supportctl_main(evaluate) == 1
+    assert f"error: {data}: every example has the 'queue' 'Cards'" in capsys.readouterr().err
+    assert not (tmp_path / "m.pkl").exists()
+
+
+def test_eval_split_writes_nothing_it_could_not_split(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An empty file, or one where no label has two rows, has no test set: refused, no files written."""
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n")
+    singles = write_jsonl(tmp_path / "singles.jsonl", [{"text": "a", "q": "x"}, {"text": "b", "q": "y"}])
+
+    assert supportctl_main(["eval", "split", str(empty), "--label", "q", "--out", str(tmp_path / "a")]) == 2
+    assert f"error: {empty}: no rows to split" in capsys.readouterr().err
+    assert supportctl_main(["eval", "split", str(singles), "--label", "q", "--out", str(tmp_path / "b")]) == 2
+    assert "no 'q' has two rows, so none can be held out" in capsys.readouterr().err
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_a_folder_or_a_non_utf8_file_where_a_file_belongs_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = write_jsonl(tmp_path / "history.jsonl", intent_rows())
+    model = tmp_path / "model.pkl"
+    train = ["triage", "train", "--data", str(data), "--label", "intent", "--embeddings", "off"]
+    assert supportctl_main([*train, "--out", str(model)]) == 0
+    capsys.readouterr()
+    folder = tmp_path / "exports"
+    folder.mkdir()
+
+    assert supportctl_main(["triage", "train", "--data", str(folder), "--label", "intent", "--out", str(model)]) == 2
+    assert f"error: {folder} is a folder; give a JSONL or CSV file" in capsys.readouterr().err
+    assert supportctl_main(["eval", "split", str(folder), "--label", "intent", "--out", str(tmp_path / "s")]) == 2
+    assert f"error: {folder} is a folder" in capsys.readouterr().err
+    assert supportctl_main(["eval", "triage", "--train", str(data), "--test", str(folder), "--label", "intent"]) == 2
+    assert f"error: {folder} is a folder" in capsys.readouterr().err
+    latin = tmp_path / "map.json"
+    latin.write_bytes('{"card_arrival": "général"}'.encode("latin-1"))
+    assert supportctl_main(["triage", "map", str(latin), "--model", str(model)]) == 1
+    assert f"error: {latin}: not valid UTF-8" in capsys.readouterr().err
+
+
+def test_triage_train_refuses_an_out_path_its_metadata_would_overwrite(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The readable metadata goes beside the model as .json: `--out model.json` would replace the model
+    just written with it (and report success), so it is refused before training."""
+    data = write_jsonl(tmp_path / "history.jsonl", intent_rows())
+    out = tmp_path / "model.json"
+
+    train = ["triage", "train", "--data", str(data), "--label", "intent", "--embeddings", "off"]
+    assert supportctl_main([*train, "--out", str(out)]) == 2
+    assert "error: --out " in capsys.readouterr().err
+    assert not out.exists()

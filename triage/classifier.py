@@ -475,6 +475,8 @@ class TextClassifier:
         return [Prediction(str(label), 1.0) for label in model.predict(list(texts))]
 
     def save(self, path: Path) -> None:
+        if path.suffix.lower() == ".json":
+            raise ValueError(f"{path}: the metadata is written beside the model as .json; give the model a .pkl path")
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(path.suffix + ".tmp")
         with tmp.open("wb") as f:
@@ -589,6 +591,16 @@ def read_examples(path: Path, label_field: str = "category", text_field: str = "
     if not texts:
         raise ValueError(f"{path}: no examples")
     return texts, labels
+
+
+def require_two_labels(path: Path, labels: Sequence[str], label_field: str) -> None:
+    """Refuse training data whose every example has one label (the wrong column, one queue's export)
+    before anything is embedded or fitted: a classifier needs at least two."""
+    distinct = sorted(set(labels))
+    if len(distinct) == 1:
+        raise ValueError(
+            f"{path}: every example has the {label_field!r} {distinct[0]!r}; training needs at least two labels"
+        )
 
 
 def read_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:

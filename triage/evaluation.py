@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from triage.categories import known_category, to_category
-from triage.classifier import EmbeddingMode, TextClassifier, error_report, read_examples, score
+from triage.classifier import EmbeddingMode, TextClassifier, error_report, read_examples, require_two_labels, score
 
 
 def evaluate_triage(
@@ -28,6 +28,7 @@ def evaluate_triage(
     log = say or (lambda _msg: None)
     started = time.perf_counter()
     train_texts, train_labels = read_examples(train, label_field, text_field)
+    require_two_labels(train, train_labels, label_field)
     test_texts, test_labels = read_examples(test, label_field, text_field)
     log(f"train: {len(train_texts)} examples, {len(set(train_labels))} labels; test: {len(test_texts)} examples")
     model = TextClassifier.train(
