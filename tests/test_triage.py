@@ -140,8 +140,11 @@ def test_large_corpora_learn_labels_that_hang_on_a_combination_of_words(monkeypa
     cases = [(rng.random() < 0.5, rng.random() < 0.5) for _ in range(800)]
     texts = [ticket(v, laptop) for v, laptop in cases]
     labels = ["same" if v == laptop else "one" for v, laptop in cases]
-    model = TextClassifier.train(texts[:600], labels[:600], embeddings="off")
+    said: list[str] = []
+    model = TextClassifier.train(texts[:600], labels[:600], embeddings="off", progress=said.append)
     assert model.info.features.endswith("+trees")
+    # minutes on a real history: each stage says so, the NB-SVM and the trees included
+    assert any("NB-SVM" in line for line in said) and any("rounds of trees" in line for line in said), said
     predicted = [p.label for p in model.predict_many(texts[600:])]
     accuracy = sum(p == t for p, t in zip(predicted, labels[600:], strict=True)) / 200
     assert accuracy >= 0.9, accuracy

@@ -253,10 +253,12 @@ class TreeBlend(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.weight = weight
         self.seed = seed
 
-    def fit(self, texts: Sequence[str], y: Sequence[str]) -> TreeBlend:
+    def fit(self, texts: Sequence[str], y: Sequence[str], say: Progress | None = None) -> TreeBlend:
+        """``say``: progress lines for the minutes a large history takes (not kept on the model)."""
         from lightgbm import LGBMClassifier  # imported only where the trees are trained (large corpora)
 
-        texts = list(texts)
+        texts, say = list(texts), say or (lambda _msg: None)
+        say("  fitting the NB-SVM (calibrated on cross-validated scores)")
         self.primary.fit(texts, list(y))
         self.classes_ = self.primary.classes_
         min_df = 3 if len(texts) >= 1_000 else 1  # words seen in one or two tickets are noise to a tree
@@ -266,7 +268,12 @@ class TreeBlend(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             n_estimators=TREE_ROUNDS, learning_rate=0.25, num_leaves=31, min_child_samples=10, colsample_bytree=0.3,
             subsample=0.8, subsample_freq=1, max_bin=15, random_state=self.seed, verbose=-1,
         )  # fmt: skip
-        self.trees_.fit(X, np.searchsorted(self.classes_, np.asarray(y)))
+        say(f"  growing {TREE_ROUNDS} rounds of trees over {X.shape[1]} word features")
+        report = _every_few_seconds(say, "trees")
+        self.trees_.fit(
+            X, np.searchsorted(self.classes_, np.asarray(y)),
+            callbacks=[lambda env: report(env.iteration + 1, env.end_iteration)],
+        )  # fmt: skip
         return self
 
     def predict_proba(self, texts: Sequence[str]) -> npt.NDArray[np.float64]:
@@ -330,8 +337,9 @@ def wants_embeddings(texts: Sequence[str], mode: EmbeddingMode = "auto") -> bool
 
 
 def _fit(
-    texts: Sequence[str], labels: Sequence[str], embeddings: bool, features: FeatureUnion | None, nb: bool = False
-) -> Pipeline | TreeBlend:
+    texts: Sequence[str], labels: Sequence[str], embeddings: bool, features: FeatureUnion | None, nb: bool = False,
+    say: Progress | None = None,
+) -> Pipeline | TreeBlend:  # fmt: skip
     counts: dict[str, int] = {}
     for label in labels:
         counts[label] = counts.get(label, 0) + 1
@@ -351,7 +359,7 @@ def _fit(
     pipeline = Pipeline([("features", features or _features(embeddings)), ("svm", model)])
     if nb and not embeddings and model is calibrated:
         blend = TreeBlend(pipeline)
-        blend.fit(list(texts), list(labels))
+        blend.fit(list(texts), list(labels), say)
         return blend
     pipeline.fit(list(texts), list(labels))
     return pipeline
@@ -421,7 +429,7 @@ class TextClassifier:
             if test_idx:
                 say(f"measuring on a held-out {len(test_idx)} of {len(texts)} examples")
                 probe = _fit(
-                    [texts[i] for i in train_idx], [labels[i] for i in train_idx], use_embeddings, features, use_nb
+                    [texts[i] for i in train_idx], [labels[i] for i in train_idx], use_embeddings, features, use_nb, say
                 )
                 truth = [labels[i] for i in test_idx]
                 predicted = [str(p) for p in probe.predict([texts[i] for i in test_idx])]
@@ -430,7 +438,7 @@ class TextClassifier:
                     say(line)
         kind = "TF-IDF + sentence embeddings" if use_embeddings else "TF-IDF, NB-SVM + trees" if use_nb else "TF-IDF"
         say(f"training on {len(texts)} examples ({kind})")
-        pipeline = _fit(texts, labels, use_embeddings, features, use_nb)
+        pipeline = _fit(texts, labels, use_embeddings, features, use_nb, say)
         if embedding is not None:
             embedding.forget()
         info = ModelInfo(
