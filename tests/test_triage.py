@@ -636,3 +636,15 @@ def test_negation_textblob_already_handles_is_not_counted_twice() -> None:
 def test_shouting_and_exclamation_runs_push_towards_negative() -> None:
     calm = sentiment.polarity("the export is broken")
     assert sentiment.polarity("THE EXPORT IS BROKEN AGAIN!!!") < calm
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm locked out of my account, it says too many attempts. I need to get in right now",
+        "Account locked again, please sort it out right now",
+    ],
+)
+def test_a_lockout_report_is_not_positive(text: str) -> None:
+    # textblob reads "right now" as praise; a customer locked out of their account is not a happy one.
+    assert sentiment.analyze(text)[0] != Sentiment.POSITIVE
