@@ -102,7 +102,8 @@ def _stem(word: str) -> str:
 def terms(text: str) -> set[str]:
     """Content terms of `text`: lower-cased, thousands separators removed, stopwords dropped, stemmed."""
     flat = re.sub(r"(?<=\d),(?=\d{3})", "", text.lower().replace("’", "'"))
-    return {_stem(w) for w in re.findall(r"[a-z0-9]+", flat) if w not in _STOPWORDS}
+    # "00" of a clock time ("10:00 UTC") says nothing about the topic, yet would match every other time.
+    return {_stem(w) for w in re.findall(r"[a-z0-9]+", flat) if w not in _STOPWORDS and w.strip("0")}
 
 
 def _row_sentence(header: list[str], cells: list[str]) -> str:
@@ -170,19 +171,51 @@ def mentions_plan(sentence: str, plan: Plan) -> bool:
     )
 
 
-def select_facts(hits: list[KbHit], question: str, plan: Plan) -> list[Fact]:
+def _passage(hit: KbHit) -> tuple[str, str]:
+    """The hit's chunk as (label, body): every chunk starts with a "Title > Heading" line (kb/chunking.py).
+    The label says what the passage is about, so it may qualify the article, but it is no sentence to
+    quote to a customer."""
+    text = hit.text or hit.snippet
+    first, sep, rest = text.partition("\n\n")
+    if hit.title and first.strip().startswith(hit.title) and "\n" not in first.strip():
+        return first.strip(), rest if sep else ""
+    return "", text
+
+
+def about_the_question(hits: list[KbHit], question: str) -> list[KbHit]:
+    """Hits whose title and heading match the question, though none of their sentences may."""
+    wanted = terms(question)
+    return [hit for hit in hits if len(terms(_passage(hit)[0]) & wanted) >= MIN_OVERLAP]
+
+
+def _links(hits: Sequence[KbHit]) -> str:
+    links = [f"- [{h.title}]({h.url})" if h.url else f"- {h.title} (article {h.article_id})" for h in hits]
+    return "\n".join(dict.fromkeys(links))
+
+
+def _key(sentence: str) -> str:
+    return " ".join(sentence.lower().split())
+
+
+def select_facts(hits: list[KbHit], question: str, plan: Plan, already_said: Sequence[str] = ()) -> list[Fact]:
     """The 2-4 most relevant sentences across `hits`, returned in their original reading order.
 
     A hit qualifies only through a strongly matching sentence (MIN_OVERLAP terms, or a distinctive
     number); its weaker sentences may then fill in, so a passage about something else never does.
+    A sentence found in `already_said` (our earlier replies on the ticket) is not quoted again: a
+    customer who writes back has read it, and repeating it reads as not listening.
     """
     wanted = terms(question)
+    said = {_key(text) for text in already_said}
     seen: set[str] = set()
     candidates: list[Fact] = []
     qualified: set[str] = set()
     for rank, hit in enumerate(hits):
-        for position, sentence in enumerate(split_sentences(hit.text or hit.snippet)):
-            key = " ".join(sentence.lower().split())
+        label, body = _passage(hit)
+        if len(terms(label) & wanted) >= MIN_OVERLAP:
+            qualified.add(hit.article_id)
+        for position, sentence in enumerate(split_sentences(body)):
+            key = _key(sentence)
             words = len(sentence.split())
             overlap = terms(sentence) & wanted
             if key in seen or words < 4 or words > 60 or not overlap:
@@ -190,8 +223,11 @@ def select_facts(hits: list[KbHit], question: str, plan: Plan) -> list[Fact]:
             seen.add(key)
             if len(overlap) >= MIN_OVERLAP or any(t.isdigit() and len(t) >= 3 for t in overlap):
                 qualified.add(hit.article_id)
+            if any(key in text for text in said):
+                continue  # still qualifies its article, so the article's other sentences may follow up
             score = sum(2.0 if t.isdigit() else 1.0 for t in overlap)
-            score += 1.5 if re.search(r"\d", sentence) else 0.0  # concrete facts beat generalities
+            # Concrete facts (limits, prices, days) beat generalities; the digit of a path or name ("/v2/") is no fact.
+            score += 1.5 if re.search(r"(?<![\w/])\d", sentence) else 0.0
             score += 1.0 if _STEP_HINT.search(sentence) else 0.0
             if mentions_plan(sentence, plan):
                 score += 1.5
@@ -291,7 +327,7 @@ _QUESTION_START = re.compile(
 _REQUEST_START = re.compile(r"^(?:please|kindly|i'd like|we'd like|i want|we want|i need|we need)\b", re.IGNORECASE)
 
 
-def acknowledge(customer_text: str, ctx: TicketContext) -> str:
+def acknowledge(customer_text: str, ctx: TicketContext, follow_up: bool = False) -> str:
     """One sentence that shows we read *this* customer's problem, in their own words."""
     cleaned = [_SALUTATION.sub("", s).strip() for s in split_sentences(customer_text)]
     sentences = [s for s in cleaned if s] or [customer_text.strip()]
@@ -299,7 +335,10 @@ def acknowledge(customer_text: str, ctx: TicketContext) -> str:
     best_score, _, best = max(scored)
     urgent = ctx.priority in (Priority.HIGH, Priority.CRITICAL) or bool(_URGENT.search(customer_text))
     upset = ctx.sentiment in (Sentiment.NEGATIVE, Sentiment.VERY_NEGATIVE) or urgent
-    opener = "I'm sorry you're dealing with this —" if upset else "Thanks for reaching out —"
+    if upset:
+        opener = "I'm sorry you're dealing with this —"
+    else:
+        opener = "Thanks for the update —" if follow_up else "Thanks for reaching out —"
     if best_score == 0 or not best:
         topic = ctx.subject or "your request"
         return f'{opener} I understand you\'re writing about "{topic}".'
@@ -325,13 +364,56 @@ def _closing(ctx: TicketContext) -> str:
     return "Best regards,\nLumora Support" if ctx.channel == Channel.EMAIL else ""
 
 
-def compose_answer(ctx: TicketContext, customer_text: str, hits: list[KbHit], notes: Sequence[str] = ()) -> str:
+def _says_nothing(customer_text: str, ctx: TicketContext, follow_up: bool) -> bool:
+    """A message with no content words ("?", an emoji, "hi", "thanks"): nothing to search or quote.
+    On a first message the subject may still say what it is about; on a follow-up only the message counts."""
+    return not terms(customer_text) and (follow_up or not terms(ctx.subject))
+
+
+def compose_answer(
+    ctx: TicketContext,
+    customer_text: str,
+    hits: list[KbHit],
+    notes: Sequence[str] = (),
+    prior_replies: Sequence[str] = (),
+) -> str:
     """Greeting, acknowledgement, what the tools did (`notes`), extracted facts, citations, offer to
-    help — or an honest 'not found' when there is neither a fact nor an action to report."""
-    facts = select_facts(hits, f"{customer_text} {ctx.subject}", ctx.plan)
-    parts = [f"Hi {ctx.customer_first_name},", acknowledge(customer_text, ctx), *notes]
+    help — or an honest 'not found' when there is neither a fact nor an action to report.
+
+    `prior_replies` are our earlier replies on the ticket: their facts are not repeated, and a
+    follow-up that only repeats the question is told so instead of being sent the same sentences.
+    """
+    follow_up = bool(prior_replies)
+    closing = _closing(ctx)
+    if not notes and _says_nothing(customer_text, ctx, follow_up):
+        ask = (
+            "Is there anything else I can help with? If the earlier answer solved it, just tell me and I'll "
+            "close the ticket."
+            if follow_up
+            else "Your message reached us without any details, so I'm not sure yet what you need. "
+            f"{CLARIFYING_QUESTION[Category.GENERAL]}"
+        )
+        return "\n\n".join(
+            [f"Hi {ctx.customer_first_name},", "Thanks for your message.", ask, *filter(None, [closing])]
+        )
+    question = f"{customer_text} {ctx.subject}"
+    facts = select_facts(hits, question, ctx.plan, already_said=prior_replies)
+    parts = [f"Hi {ctx.customer_first_name},", acknowledge(customer_text, ctx, follow_up), *notes]
     if not facts and notes:
         parts.append("If there's anything else I can help with, just reply here.")
+    elif not facts and follow_up and select_facts(hits, question, ctx.plan):
+        parts.append(
+            "The help-center articles I shared earlier are all our documentation says on this, so I won't repeat "
+            f"them, and I'd rather not guess. {clarifying_question(ctx.category, customer_text)}"
+        )
+        parts.append("With that detail I can look into it further for you.")
+    elif not facts and (closest := about_the_question(hits, question)[:1]):
+        parts.append(
+            "I couldn't find a sentence in our help center that answers this directly, and I'd rather not guess; "
+            "this article covers the topic and may help."
+        )
+        parts.append(f"Helpful articles:\n{_links(closest)}")
+        parts.append(clarifying_question(ctx.category, customer_text))
     elif not facts:
         parts.append(
             "I searched our help center but couldn't find a documented answer to this, and I'd rather not "
@@ -345,15 +427,11 @@ def compose_answer(ctx: TicketContext, customer_text: str, hits: list[KbHit], no
         else:
             intro = "Here is what our documentation says:"
         parts.append(intro + "\n" + "\n".join(f"- {f.text}" for f in facts))
-        used = {f.article_id for f in facts}
-        links = [
-            f"- [{h.title}]({h.url})" if h.url else f"- {h.title} (article {h.article_id})"
-            for h in hits
-            if h.article_id in used
-        ]
-        parts.append("Helpful articles:\n" + "\n".join(dict.fromkeys(links)))
+        # An article whose title and heading match the question is worth the link even when the sentences
+        # quoted come from another one.
+        used = {f.article_id for f in facts} | {h.article_id for h in about_the_question(hits, question)}
+        parts.append("Helpful articles:\n" + _links([h for h in hits if h.article_id in used]))
         parts.append("If this doesn't fully solve it, just reply here and I'll be happy to help further.")
-    closing = _closing(ctx)
     return "\n\n".join(parts + ([closing] if closing else []))
 
 

@@ -228,4 +228,4 @@ def compose_text(turn: Turn) -> str:
             sentence = None
         if sentence:
             sentences.append(sentence)
-    return compose_answer(turn.ctx, turn.customer_text, turn.hits, sentences)
+    return compose_answer(turn.ctx, turn.customer_text, turn.hits, sentences, turn.prior_replies)

@@ -711,3 +711,15 @@ def test_triage_train_refuses_an_out_path_its_metadata_would_overwrite(
     assert supportctl_main([*train, "--out", str(out)]) == 2
     assert "error: --out " in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm locked out of my account, it says too many attempts. I need to get in right now",
+        "Account locked again, please sort it out right now",
+    ],
+)
+def test_a_lockout_report_is_not_positive(text: str) -> None:
+    # textblob reads "right now" as praise; a customer locked out of their account is not a happy one.
+    assert sentiment.analyze(text)[0] != Sentiment.POSITIVE

@@ -26,7 +26,8 @@ _FRUSTRATION = re.compile(
 )
 _PROBLEM = re.compile(
     r"\b([45]\d\d|error|errors|fail(s|ed|ing|ure)?|broken|not working|doesn'?t work|blocking|blocked|"
-    r"keeps? getting|can'?t|cannot|unable|crash(es|ed|ing)?|outage|down|missing|wrong|problem|issue)\b",
+    r"keeps? getting|can'?t|cannot|unable|crash(es|ed|ing)?|outage|down|missing|wrong|problem|issue|"
+    r"locked|lockout|too many attempts|charged twice|double charged|overcharged)\b",
     re.I,
 )
 _CONTRACTION = re.compile(
