@@ -150,6 +150,48 @@ def wants_call_or_manager(text: str) -> bool:
     return bool(_CALL_OR_MANAGER.search(text))
 
 
+# Function words, the surest sign of a language in a few lines (names and product words are not).
+_FUNCTION_WORDS: dict[str, frozenset[str]] = {
+    "English": frozenset("the and is are was to of for my your our you we it this that with not have has can "
+                         "please what how why do does on in at be".split()),
+    "French": frozenset("le la les des est et je j ai mon ma mes vous nous pour pas une un du avec sur qui que "
+                        "ne ce cette votre merci bonjour".split()),
+    "German": frozenset("der das und ist ich nicht ein eine mein meine sie wir mit für auf zu dem des bitte "
+                        "danke hallo habe kann".split()),
+    "Spanish": frozenset("el los las es y yo mi mis un una para con por que en del usted gracias hola tengo "
+                         "puede puedo pueden desde pero ayuda".split()),
+    "Italian": frozenset("il lo gli è io mio mia non un una per con che di del grazie ciao sono ho può".split()),
+    "Portuguese": frozenset("os é eu meu minha não um uma para com que em da obrigado olá tenho pode "
+                            "você".split()),
+    "Dutch": frozenset("het een en ik mijn niet voor met op van dat u wij bedankt hallo heb kan".split()),
+}  # fmt: skip
+_SCRIPTS = (
+    ("Cyrillic script", 0x0400, 0x04FF), ("Greek", 0x0370, 0x03FF), ("Arabic script", 0x0600, 0x06FF),
+    ("Hebrew", 0x0590, 0x05FF), ("Devanagari script", 0x0900, 0x097F), ("Thai", 0x0E00, 0x0E7F),
+    ("Korean", 0xAC00, 0xD7AF), ("Japanese", 0x3040, 0x30FF), ("Chinese", 0x4E00, 0x9FFF),
+)  # fmt: skip
+
+
+def foreign_language(text: str) -> str | None:
+    """The language (or script) a message is written in when it is clearly not English, else None.
+
+    Function-word counts for a handful of European languages, and the script for the others; a
+    foreign name or greeting inside English text does not count (it must outweigh English twice)."""
+    letters = [c for c in text if c.isalpha()]
+    if len(letters) < 12:
+        return None
+    for script, low, high in _SCRIPTS:
+        if sum(low <= ord(c) <= high for c in letters) > len(letters) / 2:
+            return script
+    words = re.findall(r"[^\W\d_]+", text.lower())
+    counts = {lang: sum(w in vocab for w in words) for lang, vocab in _FUNCTION_WORDS.items()}
+    distinct = {lang: len(vocab.intersection(words)) for lang, vocab in _FUNCTION_WORDS.items()}
+    english = counts.pop("English")
+    lang, found = max(counts.items(), key=lambda kv: kv[1])
+    # Prose, not a stray phrase: several different function words, a sixth of the words, twice English's.
+    return lang if distinct[lang] >= 3 and found >= len(words) / 6 and found > 2 * english else None
+
+
 def calculation(text: str) -> str | None:
     """An explicit multiplication-style expression ("40 x 90 x 60"), as Python source; None if absent."""
     for m in _EXPRESSION.finditer(text):

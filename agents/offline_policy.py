@@ -201,6 +201,11 @@ def _first_step(turn: Turn, offered: set[str], seq: int) -> list[FunctionCall]:
     # (A conversation that doesn't converge is the workflow's call: it counts agent turns.)
     if ESCALATE_HANDOFF in offered and intents.wants_call_or_manager(text):
         return [make_call(ESCALATE_HANDOFF, {"reason": "customer asked for a call or their account manager"}, seq)]
+    # The built-in model reads and writes English only: a customer writing in another language gets a
+    # person (or a configured LLM, which answers in their language), not English sentences that miss
+    # what they asked.
+    if ESCALATE_HANDOFF in offered and (language := intents.foreign_language(text)) is not None:
+        return [make_call(ESCALATE_HANDOFF, {"reason": f"the customer writes in {language}"}, seq)]
     # Worded as triage worded it, so the ticket is embedded once (see domain.models.ticket_text).
     query = ticket_text(turn.ctx.subject, text)[:MAX_QUERY_CHARS]
     calls = [make_call(SEARCH_TOOL, {"query": query}, seq)] if SEARCH_TOOL in offered else []

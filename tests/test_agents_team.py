@@ -10,6 +10,7 @@ from autogen_core.models import CreateResult, RequestUsage
 from autogen_ext.models.replay import ReplayChatCompletionClient
 
 from agents.actions import MemoryLedger
+from agents.intents import foreign_language
 from agents.offline_model import OfflineChatCompletionClient
 from agents.prompts import SYSTEM_PROMPTS
 from agents.team import LOOPING_REASON, build_conversation, build_team, run_turn
@@ -84,6 +85,32 @@ async def test_a_request_for_a_call_goes_to_a_human_through_the_escalation_manag
     assert outcome.escalation_reason == "customer asked for a call or their account manager"
     assert outcome.handoffs == ["KnowledgeAgent->EscalationManager"] and outcome.tool_calls == ["transfer_to_human"]
     assert "human specialist" in outcome.reply and outcome.citations == []
+
+
+async def test_a_customer_writing_in_another_language_goes_to_a_person() -> None:
+    # The built-in model answers in English from English articles: to a French customer it quoted
+    # pricing lines and missed the refund they asked for. A person (or a configured LLM) answers them.
+    request = make_request(
+        "Bonjour, j'ai été facturée deux fois pour mon abonnement de 49 $. Pouvez-vous me rembourser ?",
+        category=Category.BILLING,
+        subject="Double facturation",
+    )
+    outcome = await run_turn(request, model_client=OfflineChatCompletionClient(), kb_search=FakeKb(RATE_LIMIT_HITS))
+    assert outcome.decision == "escalate" and outcome.escalation_reason == "the customer writes in French"
+    assert outcome.agent == "EscalationManager" and outcome.executed_actions == []
+    # English with a foreign name or place in it is still answered by the agents
+    request = make_request("My card payment at Café de la Paix was declined twice, can you check why?")
+    outcome = await run_turn(request, model_client=OfflineChatCompletionClient(), kb_search=FakeKb(RATE_LIMIT_HITS))
+    assert outcome.decision != "escalate"
+
+
+def test_the_language_of_a_message_is_told_by_its_function_words_or_script() -> None:
+    assert foreign_language("Hallo, ich habe eine doppelte Abbuchung auf meiner Karte. Bitte helfen Sie mir.") == (
+        "German")  # fmt: skip
+    assert foreign_language("Hola, no puedo entrar en mi cuenta desde ayer, ¿me pueden ayudar?") == "Spanish"
+    assert foreign_language("Здравствуйте, я не могу войти в свой аккаунт") == "Cyrillic script"
+    for english in ("I got a message that I cannot name X as a beneficiary.", "Merci!", "?", "Our API returns 500"):
+        assert foreign_language(english) is None, english
 
 
 async def test_unanswered_follow_ups_stay_with_the_agent() -> None:
