@@ -123,6 +123,11 @@ def test_large_corpora_train_an_nb_svm_that_round_trips_with_probabilities(
     assert 0.0 < loaded.predict("exchange rate for dollars").confidence <= 1.0
     probe = ["exchange rate for dollars", "forgot passcode", "card not here"]
     assert loaded.predict_many(probe) == model.predict_many(probe)  # the trees travel in the artifact
+    # a model saved before the trees came in seeds held one tree model: it still predicts
+    blend = loaded._pipeline
+    assert isinstance(blend, classifier.TreeBlend) and len(blend.trees_) == classifier.TREE_SEEDS
+    blend.trees_ = blend.trees_[0]
+    assert [p.label for p in loaded.predict_many(probe)][:2] == ["exchange_rate", "passcode_forgotten"]
 
 
 def test_large_corpora_learn_labels_that_hang_on_a_combination_of_words(monkeypatch: pytest.MonkeyPatch) -> None:
