@@ -10,6 +10,7 @@ import os
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -32,9 +33,9 @@ def _with_db(dsn: str, name: str) -> str:
     return urlunsplit(urlsplit(dsn)._replace(path=f"/{name}"))
 
 
-@pytest.fixture(scope="session")
-async def database_url() -> AsyncIterator[str]:
-    """A fresh database for this test run, migrated on first use, dropped at the end."""
+@asynccontextmanager
+async def throwaway_database() -> AsyncIterator[str]:
+    """A fresh, empty database (migrated on first use by whoever opens a pool), dropped afterwards."""
     name = f"support_test_{uuid.uuid4().hex[:10]}"
     admin = await asyncpg.connect(ADMIN_DSN)
     await admin.execute(f'CREATE DATABASE "{name}"')
@@ -43,6 +44,20 @@ async def database_url() -> AsyncIterator[str]:
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def database_url() -> AsyncIterator[str]:
+    """The test run's database, shared by its tests."""
+    async with throwaway_database() as url:
+        yield url
+
+
+@pytest.fixture
+async def own_database() -> AsyncIterator[str]:
+    """A database for one test alone: for commands that scan every row, which the shared one has many of."""
+    async with throwaway_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -11,12 +11,10 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
-import pytest
 from temporalio.client import Client
 
 from db import actions, tickets
@@ -24,23 +22,10 @@ from db.customers import upsert_customers
 from db.pool import create_pool
 from domain.models import Customer, Plan
 from supportctl.reconcile import reconcile
-from tests.conftest import ADMIN_DSN, _with_db
 from tests.lifecycle_world import ticket_input
 from workflows.ticket import TicketWorkflow
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-async def own_db() -> AsyncIterator[str]:
-    name = f"support_test_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(ADMIN_DSN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield _with_db(ADMIN_DSN, name)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 async def _row(pool: asyncpg.Pool, client: Client | None, status: str, *, escalated: bool = False) -> str:
@@ -65,9 +50,9 @@ async def _status(pool: asyncpg.Pool, ticket_id: str) -> tuple[str, bool]:
 
 
 async def test_terminated_tickets_leave_the_queue_and_unknown_ones_only_on_request(
-    own_db: str, dev_client: Client
+    own_database: str, dev_client: Client
 ) -> None:
-    pool = await create_pool(own_db, min_size=1, max_size=4)
+    pool = await create_pool(own_database, min_size=1, max_size=4)
     try:
         await upsert_customers(pool, [Customer(customer_id="cus_1", email="a@example.com", name="Ada", plan=Plan.PRO)])
         running = await _row(pool, dev_client, "escalated", escalated=True)
@@ -114,8 +99,8 @@ async def test_terminated_tickets_leave_the_queue_and_unknown_ones_only_on_reque
         await dev_client.get_workflow_handle(f"ticket-{running}").terminate("test over")
 
 
-async def test_the_command_lists_then_closes_with_a_json_last_line(own_db: str, dev_client: Client) -> None:
-    pool = await create_pool(own_db, min_size=1, max_size=2)
+async def test_the_command_lists_then_closes_with_a_json_last_line(own_database: str, dev_client: Client) -> None:
+    pool = await create_pool(own_database, min_size=1, max_size=2)
     try:
         await upsert_customers(pool, [Customer(customer_id="cus_1", email="a@example.com", name="Ada", plan=Plan.PRO)])
         ended = await _row(pool, dev_client, "escalated", escalated=True)
@@ -124,7 +109,7 @@ async def test_the_command_lists_then_closes_with_a_json_last_line(own_db: str, 
         await pool.close()
     env = {
         **os.environ,
-        "DATABASE_URL": own_db,
+        "DATABASE_URL": own_database,
         "TEMPORAL_ADDRESS": dev_client.service_client.config.target_host,
         "TEMPORAL_NAMESPACE": dev_client.namespace,
     }
