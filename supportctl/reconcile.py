@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -49,6 +51,10 @@ DECLINE_PENDING = """
 UPDATE agent_actions SET status = 'rejected', decided_by = $2, decision_note = $3, decided_at = $4
 WHERE ticket_id = $1 AND status = 'pending_approval'
 """
+
+
+class ReconcileError(RuntimeError):
+    """Temporal cannot be asked (down, or no such namespace); nothing was changed."""
 
 
 @dataclass
@@ -103,6 +109,14 @@ async def reconcile(
     say: Callable[[str], None] = lambda _m: None,
 ) -> Report:
     """Compare every row that is not closed with its workflow; with ``apply``, close the strays."""
+    try:  # a namespace Temporal does not have would make every workflow "not found"
+        await client.workflow_service.describe_namespace(DescribeNamespaceRequest(namespace=client.namespace))
+    except RPCError as e:
+        if e.status != RPCStatusCode.NOT_FOUND:
+            raise
+        raise ReconcileError(
+            f"Temporal has no namespace {client.namespace!r}: check TEMPORAL_NAMESPACE; nothing was changed"
+        ) from None
     rows = await pool.fetch(
         "SELECT ticket_id, workflow_id, status FROM tickets WHERE status <> 'closed' ORDER BY created_at"
     )
@@ -170,7 +184,18 @@ def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
         finally:
             await pool.close()
 
-    report = asyncio.run(run())
+    try:
+        report = asyncio.run(run())
+    except RuntimeError as e:  # Client.connect: "Failed client connect: …"
+        if str(e).startswith("Failed client connect"):
+            e = ReconcileError(f"cannot reach Temporal at {settings.TEMPORAL_ADDRESS}: {e}; nothing was changed")
+        if not isinstance(e, ReconcileError):
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except RPCError as e:  # Temporal went away, or refused, in the middle of the scan (before any row changed)
+        print(f"error: Temporal at {settings.TEMPORAL_ADDRESS}: {e.message}; nothing was changed", file=sys.stderr)
+        return 1
     for s in report.stray:
         ended = s.ended_at.isoformat(timespec="seconds") if s.ended_at else "-"
         mark = "closed" if s.ticket_id in report.closed else ("left open" if args.apply else "would close")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -15,13 +16,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
+import pytest
 from temporalio.client import Client
 
 from db import actions, tickets
 from db.customers import upsert_customers
 from db.pool import create_pool
 from domain.models import Customer, Plan
-from supportctl.reconcile import reconcile
+from supportctl.reconcile import ReconcileError, reconcile
 from tests.lifecycle_world import ticket_input
 from workflows.ticket import TicketWorkflow
 
@@ -126,3 +128,36 @@ async def test_the_command_lists_then_closes_with_a_json_last_line(own_database:
     applied = run("--apply")
     assert json.loads(applied[-1])["closed"] == 1 and any(ended in line and "closed" in line for line in applied)
     assert json.loads(run()[-1]) == {"checked": 0, "running": 0, "ended": 0, "missing": 0, "closed": 0}
+
+
+async def test_a_namespace_temporal_does_not_have_is_an_error_not_every_ticket_missing(
+    own_database: str, dev_client: Client
+) -> None:
+    # a wrong TEMPORAL_NAMESPACE makes every describe "not found": with --include-missing that would close every ticket
+    pool = await create_pool(own_database, min_size=1, max_size=2)
+    try:
+        await upsert_customers(pool, [Customer(customer_id="cus_1", email="a@example.com", name="Ada", plan=Plan.PRO)])
+        ticket = await _row(pool, None, "escalated", escalated=True)
+        elsewhere = await Client.connect(dev_client.service_client.config.target_host, namespace="no-such-namespace")
+        with pytest.raises(ReconcileError, match="no-such-namespace"):
+            await reconcile(pool, elsewhere, apply=True, include_missing=True)
+        assert await _status(pool, ticket) == ("escalated", True)
+    finally:
+        await pool.close()
+
+
+def test_temporal_down_or_a_wrong_namespace_is_one_line_and_a_non_zero_exit(
+    own_database: str, dev_client: Client
+) -> None:
+    free = socket.socket()
+    free.bind(("127.0.0.1", 0))
+    down = f"127.0.0.1:{free.getsockname()[1]}"  # bound, not listening: nothing answers there
+    up = dev_client.service_client.config.target_host
+    for address, namespace, says in [(down, "default", "cannot reach Temporal"), (up, "nope", "namespace")]:
+        env = {**os.environ, "DATABASE_URL": own_database, "TEMPORAL_ADDRESS": address, "TEMPORAL_NAMESPACE": namespace}
+        argv = [sys.executable, "-m", "supportctl.main", "tickets", "reconcile", "--apply", "--include-missing"]
+        done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+        [line] = done.stderr.strip().splitlines()
+        assert line.startswith("error: ") and says in line, line
+    free.close()
