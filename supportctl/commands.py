@@ -23,14 +23,13 @@ def say(msg: str) -> None:
 def cmd_dev(_args: argparse.Namespace, settings: Settings) -> int:
     dsn, keepalive = asyncio.run(resolve_database_url(settings, say))
     stack = LocalStack(settings, dsn)
-    stopping = False
 
     def _stop(_sig: int, _frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
+        # Raised wherever the command is, even mid-start of a part (which can wait minutes for it to be ready):
+        # the `finally` below stops what was started; `restart` keeps a half-started part in the stack for it.
+        raise KeyboardInterrupt
 
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
+    before = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         from supportctl.prepare import prepare
 
@@ -43,7 +42,7 @@ def cmd_dev(_args: argparse.Namespace, settings: Settings) -> int:
         say(f"Logs:        {stack.log_dir}")
         say("Press Ctrl-C to stop.")
         restarts: dict[str, list[float]] = {}
-        while not stopping:
+        while True:
             for child in stack.exited():
                 # A crashed part comes back, as under a process manager; tickets lose nothing (Temporal
                 # retries what was in flight). One that keeps dying is a fault to read about, not to loop on.
@@ -63,11 +62,16 @@ def cmd_dev(_args: argparse.Namespace, settings: Settings) -> int:
                     return 1
                 say(f"==> {child.name} is running again")
             time.sleep(0.5)
+    except KeyboardInterrupt:
         return 0
     finally:
+        for sig in before:  # a second Ctrl-C must not cut the stopping short and leave processes behind
+            signal.signal(sig, signal.SIG_IGN)
         say("==> stopping the local stack")
         stack.stop()
         del keepalive
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
 
 
 def cmd_demo(_args: argparse.Namespace, settings: Settings) -> int:

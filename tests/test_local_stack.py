@@ -5,6 +5,7 @@ Also the embedded-Postgres fallback for machines without a PostgreSQL server.
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import socket
@@ -15,10 +16,12 @@ from pathlib import Path
 
 import httpx
 import psutil
+import pytest
 
 from clients import open_pool
 from settings import Settings
-from supportctl.stack import resolve_database_url
+from supportctl import commands, prepare
+from supportctl.stack import LocalStack, resolve_database_url
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[1]
@@ -142,3 +145,31 @@ async def test_falls_back_to_embedded_postgres_when_none_answers(tmp_path: Path)
 async def test_uses_the_configured_postgres_when_it_answers(database_url: str) -> None:
     dsn, server = await resolve_database_url(Settings(DATABASE_URL=database_url))
     assert (dsn, server) == (database_url, None)
+
+
+def test_ctrl_c_while_a_part_is_starting_stops_at_once_and_stops_what_was_started(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # starting (or restarting) a part waits up to 2 minutes for it to be ready: Ctrl-C must not wait for that
+    stopped: list[bool] = []
+
+    async def no_database(_settings: Settings, _say: object) -> tuple[str, None]:
+        return "postgresql://unused", None
+
+    async def nothing_to_prepare(*_args: object) -> None:
+        return None
+
+    def slow_start(_stack: LocalStack, _say: object) -> None:
+        os.kill(os.getpid(), signal.SIGINT)  # the operator presses Ctrl-C while a part is still starting
+        time.sleep(30)
+        raise AssertionError("Ctrl-C did not interrupt the start")
+
+    monkeypatch.setattr(commands, "resolve_database_url", no_database)
+    monkeypatch.setattr(prepare, "prepare", nothing_to_prepare)
+    monkeypatch.setattr(LocalStack, "start_all", slow_start)
+    monkeypatch.setattr(LocalStack, "stop", lambda _stack: stopped.append(True))
+    before = signal.getsignal(signal.SIGINT)
+    began = time.monotonic()
+    assert commands.cmd_dev(argparse.Namespace(), Settings(DATA_DIR=tmp_path)) == 0
+    assert time.monotonic() - began < 10 and stopped == [True]
+    assert signal.getsignal(signal.SIGINT) is before  # the command's handlers do not outlive it
