@@ -23,7 +23,6 @@ from settings import Settings
 from supportctl import commands, prepare
 from supportctl.stack import LocalStack, resolve_database_url
 
-BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -85,7 +84,7 @@ def test_dev_stack_serves_tickets_restarts_a_dead_worker_and_stops_everything_on
         "TEMPORAL_TASK_QUEUE": f"dev-{api_port}",
     }
     proc = subprocess.Popen(
-        [str(BIN / "supportctl"), "dev"],
+        [sys.executable, "-m", "supportctl.main", "dev"],  # this tree's code, not the one .venv/bin points at
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

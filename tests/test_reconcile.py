@@ -117,7 +117,7 @@ async def test_the_command_lists_then_closes_with_a_json_last_line(own_database:
     }
 
     def run(*flags: str) -> list[str]:
-        argv = [str(Path(sys.executable).parent / "supportctl"), "tickets", "reconcile", *flags]
+        argv = [sys.executable, "-m", "supportctl.main", "tickets", "reconcile", *flags]  # this tree's code
         done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
         return done.stdout.strip().splitlines()
