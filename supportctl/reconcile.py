@@ -40,9 +40,11 @@ ENDED = {
 MISSING = "not_found"
 DESCRIBE_CONCURRENCY = 16
 
+# The highest version there is: an activity attempt of the ended workflow that was still running (snapshots are
+# written concurrently, several versions ahead of the row) cannot land after this and reopen the row.
 CLOSE_ROW = """
 UPDATE tickets SET status = 'closed', escalated = false,
-    resolved_at = coalesce(resolved_at, $3), state_version = state_version + 1, updated_at = now()
+    resolved_at = coalesce(resolved_at, $3), state_version = 9223372036854775807, updated_at = now()
 WHERE ticket_id = $1 AND status = $2
 """
 # A refund awaiting approval on such a ticket can never be approved: the workflow that executes approvals

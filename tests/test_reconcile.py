@@ -161,3 +161,23 @@ def test_temporal_down_or_a_wrong_namespace_is_one_line_and_a_non_zero_exit(
         [line] = done.stderr.strip().splitlines()
         assert line.startswith("error: ") and says in line, line
     free.close()
+
+
+async def test_a_late_write_of_the_ended_workflow_does_not_reopen_a_closed_row(
+    own_database: str, dev_client: Client
+) -> None:
+    # snapshots are written concurrently (the "opened" one and the agent's): when the workflow is terminated, an
+    # activity attempt still running can land a snapshot several versions ahead after the row was closed
+    pool = await create_pool(own_database, min_size=1, max_size=2)
+    try:
+        await upsert_customers(pool, [Customer(customer_id="cus_1", email="a@example.com", name="Ada", plan=Plan.PRO)])
+        ticket = await _row(pool, dev_client, "escalated", escalated=True)
+        await pool.execute("UPDATE tickets SET state_version = 5 WHERE ticket_id = $1", ticket)
+        await dev_client.get_workflow_handle(f"ticket-{ticket}").terminate("stuck")
+        assert (await reconcile(pool, dev_client, apply=True)).closed == [ticket]
+        late = tickets.TicketSnapshot(ticket_id=ticket, version=7, status="escalated", escalated=True)
+        async with pool.acquire() as conn:
+            await tickets.sync_ticket(conn, late)
+        assert await _status(pool, ticket) == ("closed", False)
+    finally:
+        await pool.close()
