@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,6 +29,15 @@ from tests.lifecycle_world import ticket_input
 from workflows.ticket import TicketWorkflow
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+async def pool(own_database: str) -> AsyncIterator[asyncpg.Pool]:
+    """Here, not the run's shared pool: a store of the test's own (reconcile scans every row), with one customer."""
+    store = await create_pool(own_database, min_size=1, max_size=4)
+    await upsert_customers(store, [Customer(customer_id="cus_1", email="a@example.com", name="Ada", plan=Plan.PRO)])
+    yield store
+    await store.close()
 
 
 async def _row(pool: asyncpg.Pool, client: Client | None, status: str, *, escalated: bool = False) -> str:
@@ -52,11 +62,9 @@ async def _status(pool: asyncpg.Pool, ticket_id: str) -> tuple[str, bool]:
 
 
 async def test_terminated_tickets_leave_the_queue_and_unknown_ones_only_on_request(
-    own_database: str, dev_client: Client
+    pool: asyncpg.Pool, dev_client: Client
 ) -> None:
-    pool = await create_pool(own_database, min_size=1, max_size=4)
     try:
-        await upsert_customers(pool, [Customer(customer_id="cus_1", email="a@example.com", name="Ada", plan=Plan.PRO)])
         running = await _row(pool, dev_client, "escalated", escalated=True)
         terminated = await _row(pool, dev_client, "escalated", escalated=True)
         missing = await _row(pool, None, "waiting_customer")
@@ -97,18 +105,14 @@ async def test_terminated_tickets_leave_the_queue_and_unknown_ones_only_on_reque
         assert report.closed == [missing] and await _status(pool, missing) == ("closed", False)
         assert len([e for e in await tickets.get_events(pool, terminated) if e.kind == "workflow_ended"]) == 1
     finally:
-        await pool.close()
         await dev_client.get_workflow_handle(f"ticket-{running}").terminate("test over")
 
 
-async def test_the_command_lists_then_closes_with_a_json_last_line(own_database: str, dev_client: Client) -> None:
-    pool = await create_pool(own_database, min_size=1, max_size=2)
-    try:
-        await upsert_customers(pool, [Customer(customer_id="cus_1", email="a@example.com", name="Ada", plan=Plan.PRO)])
-        ended = await _row(pool, dev_client, "escalated", escalated=True)
-        await dev_client.get_workflow_handle(f"ticket-{ended}").terminate("test")
-    finally:
-        await pool.close()
+async def test_the_command_lists_then_closes_with_a_json_last_line(
+    pool: asyncpg.Pool, own_database: str, dev_client: Client
+) -> None:
+    ended = await _row(pool, dev_client, "escalated", escalated=True)
+    await dev_client.get_workflow_handle(f"ticket-{ended}").terminate("test")
     env = {
         **os.environ,
         "DATABASE_URL": own_database,
@@ -131,19 +135,14 @@ async def test_the_command_lists_then_closes_with_a_json_last_line(own_database:
 
 
 async def test_a_namespace_temporal_does_not_have_is_an_error_not_every_ticket_missing(
-    own_database: str, dev_client: Client
+    pool: asyncpg.Pool, dev_client: Client
 ) -> None:
     # a wrong TEMPORAL_NAMESPACE makes every describe "not found": with --include-missing that would close every ticket
-    pool = await create_pool(own_database, min_size=1, max_size=2)
-    try:
-        await upsert_customers(pool, [Customer(customer_id="cus_1", email="a@example.com", name="Ada", plan=Plan.PRO)])
-        ticket = await _row(pool, None, "escalated", escalated=True)
-        elsewhere = await Client.connect(dev_client.service_client.config.target_host, namespace="no-such-namespace")
-        with pytest.raises(ReconcileError, match="no-such-namespace"):
-            await reconcile(pool, elsewhere, apply=True, include_missing=True)
-        assert await _status(pool, ticket) == ("escalated", True)
-    finally:
-        await pool.close()
+    ticket = await _row(pool, None, "escalated", escalated=True)
+    elsewhere = await Client.connect(dev_client.service_client.config.target_host, namespace="no-such-namespace")
+    with pytest.raises(ReconcileError, match="no-such-namespace"):
+        await reconcile(pool, elsewhere, apply=True, include_missing=True)
+    assert await _status(pool, ticket) == ("escalated", True)
 
 
 def test_temporal_down_or_a_wrong_namespace_is_one_line_and_a_non_zero_exit(
@@ -164,20 +163,15 @@ def test_temporal_down_or_a_wrong_namespace_is_one_line_and_a_non_zero_exit(
 
 
 async def test_a_late_write_of_the_ended_workflow_does_not_reopen_a_closed_row(
-    own_database: str, dev_client: Client
+    pool: asyncpg.Pool, dev_client: Client
 ) -> None:
     # snapshots are written concurrently (the "opened" one and the agent's): when the workflow is terminated, an
     # activity attempt still running can land a snapshot several versions ahead after the row was closed
-    pool = await create_pool(own_database, min_size=1, max_size=2)
-    try:
-        await upsert_customers(pool, [Customer(customer_id="cus_1", email="a@example.com", name="Ada", plan=Plan.PRO)])
-        ticket = await _row(pool, dev_client, "escalated", escalated=True)
-        await pool.execute("UPDATE tickets SET state_version = 5 WHERE ticket_id = $1", ticket)
-        await dev_client.get_workflow_handle(f"ticket-{ticket}").terminate("stuck")
-        assert (await reconcile(pool, dev_client, apply=True)).closed == [ticket]
-        late = tickets.TicketSnapshot(ticket_id=ticket, version=7, status="escalated", escalated=True)
-        async with pool.acquire() as conn:
-            await tickets.sync_ticket(conn, late)
-        assert await _status(pool, ticket) == ("closed", False)
-    finally:
-        await pool.close()
+    ticket = await _row(pool, dev_client, "escalated", escalated=True)
+    await pool.execute("UPDATE tickets SET state_version = 5 WHERE ticket_id = $1", ticket)
+    await dev_client.get_workflow_handle(f"ticket-{ticket}").terminate("stuck")
+    assert (await reconcile(pool, dev_client, apply=True)).closed == [ticket]
+    late = tickets.TicketSnapshot(ticket_id=ticket, version=7, status="escalated", escalated=True)
+    async with pool.acquire() as conn:
+        await tickets.sync_ticket(conn, late)
+    assert await _status(pool, ticket) == ("closed", False)
