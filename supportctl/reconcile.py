@@ -28,6 +28,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from db import tickets
 from settings import Settings
+from supportctl.commands import say
 
 # What Temporal reports for a workflow that will never write its row again.
 ENDED = {
@@ -73,9 +74,12 @@ class Stray:
 @dataclass
 class Report:
     checked: int = 0
-    running: int = 0
     stray: list[Stray] = field(default_factory=list)
     closed: list[str] = field(default_factory=list)
+
+    @property
+    def running(self) -> int:
+        return self.checked - len(self.stray)
 
     def summary(self) -> dict[str, Any]:
         ended = [s for s in self.stray if s.temporal_status != MISSING]
@@ -139,7 +143,6 @@ async def reconcile(
     say(f"==> checking {len(rows)} tickets that are not closed against their workflows")
     results = await asyncio.gather(*(check(r) for r in rows))
     report.stray = [s for s in results if s is not None]
-    report.running = report.checked - len(report.stray)
     if not apply:
         return report
     for s in report.stray:
@@ -169,10 +172,6 @@ async def _close(pool: asyncpg.Pool, s: Stray, actor: str) -> bool:
     return True
 
 
-def _say(msg: str) -> None:
-    print(msg, flush=True)
-
-
 def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
     from clients import connect_temporal, open_pool
 
@@ -181,19 +180,20 @@ def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
         try:
             client = await connect_temporal(settings)
             return await reconcile(
-                pool, client, apply=args.apply, include_missing=args.include_missing, actor=args.actor, say=_say
+                pool, client, apply=args.apply, include_missing=args.include_missing, actor=args.actor, say=say
             )
         finally:
             await pool.close()
 
     try:
         report = asyncio.run(run())
-    except RuntimeError as e:  # Client.connect: "Failed client connect: …"
-        if str(e).startswith("Failed client connect"):
-            e = ReconcileError(f"cannot reach Temporal at {settings.TEMPORAL_ADDRESS}: {e}; nothing was changed")
-        if not isinstance(e, ReconcileError):
-            raise
+    except ReconcileError as e:
         print(f"error: {e}", file=sys.stderr)
+        return 1
+    except RuntimeError as e:  # Client.connect: "Failed client connect: …"
+        if not str(e).startswith("Failed client connect"):
+            raise
+        print(f"error: cannot reach Temporal at {settings.TEMPORAL_ADDRESS}: {e}; nothing was changed", file=sys.stderr)
         return 1
     except RPCError as e:  # Temporal went away, or refused, in the middle of the scan (before any row changed)
         print(f"error: Temporal at {settings.TEMPORAL_ADDRESS}: {e.message}; nothing was changed", file=sys.stderr)
@@ -203,10 +203,10 @@ def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
         mark = "closed" if s.ticket_id in report.closed else ("left open" if args.apply else "would close")
         if s.temporal_status == MISSING and not (args.apply and args.include_missing):
             mark = "left open (needs --include-missing)"
-        _say(f"{s.ticket_id}  store: {s.store_status:<16} temporal: {s.temporal_status:<10} ended: {ended}  {mark}")
+        say(f"{s.ticket_id}  store: {s.store_status:<16} temporal: {s.temporal_status:<10} ended: {ended}  {mark}")
     if report.stray and not args.apply:
-        _say("dry run: nothing changed; run again with --apply to close these rows")
-    _say(json.dumps(report.summary()))
+        say("dry run: nothing changed; run again with --apply to close these rows")
+    say(json.dumps(report.summary()))
     return 0
 
 
