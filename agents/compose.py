@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from agents.article_text import STOPWORDS, passage, split_sentences, terms
 from agents.context import TicketContext
+from agents.procedures import select_procedure
 from domain.models import Category, Channel, KbHit, Plan, Priority, Sentiment
 from domain.policy import RESOLUTION_TARGET
 
@@ -54,26 +56,12 @@ CLARIFYING_QUESTION: dict[Category, str] = {
     Category.GENERAL: "Could you tell me a little more about what you are trying to do, and where in Lumora?",
 }
 
-_STOPWORDS = frozenset(
-    """a about above after again against all also am an and any are aren as at be because been before being
-    below between both but by can cannot could couldn d did didn do does doesn doing don down during
-    each even few for from further get gets getting got had has have having he her here hers him his
-    how i if in into is isn it its itself just ll m me more most my no nor not now of off on once
-    only or other our ours out over own please re s same she should so some still such t than thank
-    thanks that the their them then there these they this those though through to too under until up
-    us ve very was wasn we were weren what when where which while who whom why will with won would
-    you your yours hi hello hey asap urgent urgently help lumora issue problem anyone someone
-    something thing things need needs want wants know let lets like really since yet per""".split()
-)
-_SYNONYMS = {"req": "request", "reqs": "request", "h": "hour", "hr": "hour", "hrs": "hour", "min": "minute"}
 _STEP_HINT = re.compile(
     r"^(?:go|open|click|select|set|use|add|run|check|enable|disable|retry|wait|create|copy|install|update|"
     r"upgrade|contact|navigate|choose|send|batch)\b|→|>\s*[A-Z]",
     re.IGNORECASE,
 )
 _URGENT = re.compile(r"\b(?:asap|urgent|urgently|immediately|emergency|right away|outage|down)\b", re.IGNORECASE)
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9])")
-_LIST_MARKER = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 
 
 @dataclass(frozen=True)
@@ -88,81 +76,6 @@ class Fact:
     matched: frozenset[str] = frozenset()
 
 
-def _stem(word: str) -> str:
-    word = _SYNONYMS.get(word, word)
-    if word.isdigit() or len(word) <= 3:
-        return word
-    for suffix in ("ing", "ed", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            word = word[: -len(suffix)]
-            break
-    return word[:-1] if word.endswith("e") and len(word) >= 5 else word
-
-
-def terms(text: str) -> set[str]:
-    """Content terms of `text`: lower-cased, thousands separators removed, stopwords dropped, stemmed."""
-    flat = re.sub(r"(?<=\d),(?=\d{3})", "", text.lower().replace("’", "'"))
-    # "00" of a clock time ("10:00 UTC") says nothing about the topic, yet would match every other time.
-    return {_stem(w) for w in re.findall(r"[a-z0-9]+", flat) if w not in _STOPWORDS and w.strip("0")}
-
-
-def _row_sentence(header: list[str], cells: list[str]) -> str:
-    """A table row as a sentence: "Pro plan — Requests per hour: 10,000; Burst per minute: 300."."""
-    label = cells[0]
-    if header and header[0].strip().lower() == "plan":
-        label = f"{label} plan"
-    pairs = [f"{h}: {c}" for h, c in zip(header[1:], cells[1:], strict=False) if c]
-    return f"{label} — {'; '.join(pairs)}." if pairs else label
-
-
-def _blocks(text: str) -> list[str]:
-    """Paragraphs, list items and table rows of a markdown passage, hard-wrapped lines re-joined."""
-    blocks: list[str] = []
-    current: list[str] = []
-    header: list[str] | None = None
-
-    def flush() -> None:
-        if current:
-            blocks.append(" ".join(current))
-            current.clear()
-
-    for raw in text.splitlines():
-        line = raw.strip()
-        if line.startswith("|"):
-            flush()
-            cells = [c.strip() for c in line.strip("|").split("|")]
-            if all(re.fullmatch(r":?-{2,}:?", c) for c in cells if c):
-                continue
-            if header is None:
-                header = cells
-            else:
-                blocks.append(_row_sentence(header, cells))
-            continue
-        header = None
-        if not line or line.startswith(("#", "```", "---")):
-            flush()
-        elif _LIST_MARKER.match(raw):
-            flush()
-            current.append(_LIST_MARKER.sub("", raw).strip())
-        else:
-            current.append(line)
-    flush()
-    return blocks
-
-
-def _plain(text: str) -> str:
-    text = re.sub(r"\*\*(.+?)\*\*|__(.+?)__", lambda m: m.group(1) or m.group(2), text)
-    return re.sub(r"(?<![*\w])\*(?!\s)([^*]+?)\*(?!\w)", r"\1", text)
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences of a (markdown) passage; headings are not sentences, table rows become ones."""
-    out: list[str] = []
-    for block in _blocks(text):
-        out.extend(s.strip() for s in _SENTENCE_END.split(_plain(block)) if s.strip())
-    return out
-
-
 def mentions_plan(sentence: str, plan: Plan) -> bool:
     name = plan.value
     return bool(
@@ -171,21 +84,10 @@ def mentions_plan(sentence: str, plan: Plan) -> bool:
     )
 
 
-def _passage(hit: KbHit) -> tuple[str, str]:
-    """The hit's chunk as (label, body): every chunk starts with a "Title > Heading" line (kb/chunking.py).
-    The label says what the passage is about, so it may qualify the article, but it is no sentence to
-    quote to a customer."""
-    text = hit.text or hit.snippet
-    first, sep, rest = text.partition("\n\n")
-    if hit.title and first.strip().startswith(hit.title) and "\n" not in first.strip():
-        return first.strip(), rest if sep else ""
-    return "", text
-
-
 def about_the_question(hits: list[KbHit], question: str) -> list[KbHit]:
     """Hits whose title and heading match the question, though none of their sentences may."""
     wanted = terms(question)
-    return [hit for hit in hits if len(terms(_passage(hit)[0]) & wanted) >= MIN_OVERLAP]
+    return [hit for hit in hits if len(terms(passage(hit)[0]) & wanted) >= MIN_OVERLAP]
 
 
 def _links(hits: Sequence[KbHit]) -> str:
@@ -197,7 +99,9 @@ def _key(sentence: str) -> str:
     return " ".join(sentence.lower().split())
 
 
-def select_facts(hits: list[KbHit], question: str, plan: Plan, already_said: Sequence[str] = ()) -> list[Fact]:
+def select_facts(
+    hits: list[KbHit], question: str, plan: Plan, already_said: Sequence[str] = (), limit: int = MAX_FACTS
+) -> list[Fact]:
     """The 2-4 most relevant sentences across `hits`, returned in their original reading order.
 
     A hit qualifies only through a strongly matching sentence (MIN_OVERLAP terms, or a distinctive
@@ -211,14 +115,15 @@ def select_facts(hits: list[KbHit], question: str, plan: Plan, already_said: Seq
     candidates: list[Fact] = []
     qualified: set[str] = set()
     for rank, hit in enumerate(hits):
-        label, body = _passage(hit)
+        label, body = passage(hit)
         if len(terms(label) & wanted) >= MIN_OVERLAP:
             qualified.add(hit.article_id)
         for position, sentence in enumerate(split_sentences(body)):
             key = _key(sentence)
             words = len(sentence.split())
             overlap = terms(sentence) & wanted
-            if key in seen or words < 4 or words > 60 or not overlap:
+            # A lead-in ("You can send ideas in three ways:") means nothing without the list after it.
+            if key in seen or words < 4 or words > 60 or not overlap or sentence.endswith(":"):
                 continue
             seen.add(key)
             if len(overlap) >= MIN_OVERLAP or any(t.isdigit() and len(t) >= 3 for t in overlap):
@@ -240,7 +145,7 @@ def select_facts(hits: list[KbHit], question: str, plan: Plan, already_said: Seq
     pool = [f for f in candidates if f.article_id in qualified]
     chosen: list[Fact] = []
     covered: set[str] = set()
-    while pool and len(chosen) < MAX_FACTS:
+    while pool and len(chosen) < limit:
         # Greedy, with a small penalty for terms already covered, so facts don't repeat each other.
         pick = max(pool, key=lambda f: (f.score - REDUNDANCY * len(f.matched & covered), -f.hit_rank, -f.position))
         if len(chosen) >= 2 and pick.score - REDUNDANCY * len(pick.matched & covered) < 0.5 * chosen[0].score:
@@ -309,7 +214,7 @@ def to_second_person(sentence: str) -> str:
 
     out = _SWAP_RE.sub(repl, text)
     first, _, rest = out.partition(" ")
-    if first.lower() in _SECOND_PERSON or first.lower() in _STOPWORDS:
+    if first.lower() in _SECOND_PERSON or first.lower() in STOPWORDS:
         out = f"{first.lower()} {rest}".strip()
     return out
 
@@ -397,9 +302,19 @@ def compose_answer(
             [f"Hi {ctx.customer_first_name},", "Thanks for your message.", ask, *filter(None, [closing])]
         )
     question = f"{customer_text} {ctx.subject}"
-    facts = select_facts(hits, question, ctx.plan, already_said=prior_replies)
+    procedure = select_procedure(hits, customer_text, ctx.subject, already_said=prior_replies)
+    # Beside a procedure, two more facts at most, and none of its own steps again.
+    facts = (
+        select_facts(hits, question, ctx.plan, [*prior_replies, procedure.render()], limit=2)
+        if procedure
+        else select_facts(hits, question, ctx.plan, already_said=prior_replies)
+    )
     parts = [f"Hi {ctx.customer_first_name},", acknowledge(customer_text, ctx, follow_up), *notes]
-    if not facts and notes:
+    if procedure:
+        parts.append(f"Here is how, from our documentation:\n{procedure.render()}")
+    if not facts and procedure:
+        pass
+    elif not facts and notes:
         parts.append("If there's anything else I can help with, just reply here.")
     elif not facts and follow_up and select_facts(hits, question, ctx.plan):
         parts.append(
@@ -425,11 +340,13 @@ def compose_answer(
         if any(mentions_plan(f.text, ctx.plan) for f in facts):
             intro = f"You're on the {plan_name} plan, so this is what applies to you, from our documentation:"
         else:
-            intro = "Here is what our documentation says:"
+            intro = "Also worth knowing:" if procedure else "Here is what our documentation says:"
         parts.append(intro + "\n" + "\n".join(f"- {f.text}" for f in facts))
+    if facts or procedure:
         # An article whose title and heading match the question is worth the link even when the sentences
         # quoted come from another one.
         used = {f.article_id for f in facts} | {h.article_id for h in about_the_question(hits, question)}
+        used |= {procedure.article_id} if procedure else set()
         parts.append("Helpful articles:\n" + _links([h for h in hits if h.article_id in used]))
         parts.append("If this doesn't fully solve it, just reply here and I'll be happy to help further.")
     return "\n\n".join(parts + ([closing] if closing else []))

@@ -104,3 +104,76 @@ async def test_a_clock_time_does_not_match_an_article_about_another_time_of_day(
     )
     reply = await _reply("Our dashboards show a blank page since 10:00 UTC for everyone.", [exports])
     assert "02:00" not in reply and "Troubleshooting data exports" not in reply
+
+
+async def test_a_how_to_question_gets_every_step_of_the_procedure_in_order() -> None:
+    reply = await _reply("I forgot my password, how can I reset it?", [PASSWORD_HIT], subject="Reset password")
+    steps = [
+        "1. Go to app.lumora.example/login and click Forgot password?",
+        "2. Enter the email address you sign in with.",  # shares no word with the question: was left out
+        '3. Open the email "Reset your Lumora password" and click the link.',
+    ]
+    lines = reply.splitlines()
+    positions = [next(i for i, line in enumerate(lines) if line.startswith(step)) for step in steps]
+    assert positions == sorted(positions) and positions[-1] - positions[0] == 2
+
+
+LOCKOUT_HIT = KbHit(
+    article_id="kb-locked-account",
+    title="Locked or suspended accounts",
+    score=0.7,
+    snippet="After 10 failed sign-in attempts within 15 minutes, the account is locked for 30 minutes.",
+    text=(
+        "Locked or suspended accounts > Temporary lockout after failed sign-ins\n\n"
+        "After **10 failed sign-in attempts** (wrong password or wrong 2FA codes) within 15 minutes, the account "
+        'is\nlocked for **30 minutes**. You will see *"Too many attempts. Try again later."*. During the lockout:\n\n'
+        "- Waiting 30 minutes unlocks the account automatically.\n"
+        "- Resetting your password with **Forgot password?** also unlocks it right away.\n\n"
+        "## Locked by your organization\n\n"
+        "An **Owner** or **Admin** can deactivate a member under **Settings → Organization → Members**."
+    ),
+)
+
+
+async def test_the_list_a_sentence_introduces_is_quoted_with_it() -> None:
+    reply = await _reply(
+        "I'm locked out of my account, it says too many attempts. How do I get back in?", [LOCKOUT_HIT]
+    )
+    assert "During the lockout:\n- Waiting 30 minutes unlocks the account automatically.\n- Resetting" in reply
+
+
+async def test_a_message_that_asks_nothing_how_gets_no_procedure() -> None:
+    complaint = "Third password reset this month. Your login page is a disgrace and I'm tired of it."
+    reply = await _reply(complaint, [PASSWORD_HIT], subject="Password reset again")
+    assert "1. Go to" not in reply and "2. Enter" not in reply
+
+
+async def test_steps_sent_once_are_not_sent_again() -> None:
+    body = "I forgot my password, how can I reset it?"
+    first = await _reply(body, [PASSWORD_HIT], subject="Reset password")
+    earlier = [
+        TranscriptEntry(seq=1, sender=Sender.CUSTOMER, author="cus-42", body=body, at=AT),
+        TranscriptEntry(seq=2, sender=Sender.AGENT, author="TechnicalAgent", body=first, at=AT),
+    ]
+    second = await _reply(
+        "How do I reset it? I still can't.", [PASSWORD_HIT], subject="Reset password", earlier=earlier
+    )
+    assert "2. Enter the email address" in first and "Enter the email address" not in second
+
+
+async def test_a_lead_in_sentence_is_not_quoted_without_its_list() -> None:
+    keys = KbHit(
+        article_id="kb-api-keys",
+        title="API keys",
+        score=0.6,
+        snippet="Each Lumora project has two kinds of API keys, found under Settings → Project → API keys:",
+        text=(
+            "API keys > Kinds of keys\n\n"
+            "Each Lumora project has two kinds of API keys, found under Settings → Project → API keys:\n\n"
+            "- Write keys send events from browsers and apps.\n"
+            "- Secret API keys read data and manage the project; keep them on your servers."
+        ),
+    )
+    reply = await _reply("Which API keys does my project have? Our secret API keys get rejected.", [keys])
+    assert "Secret API keys read data" in reply
+    assert "two kinds of API keys, found under" not in reply  # a list's lead-in, quoted alone, points at nothing

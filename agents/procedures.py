@@ -1,0 +1,115 @@
+"""Procedures quoted whole: the numbered steps (or the list a sentence introduces) that answer a how-to.
+
+The sentence scorer in `agents.compose` picks single sentences by the words they share with the
+customer's message, so from "1. Go to Settings → Billing. 2. Click Cancel plan. 3. Confirm." it would
+quote a stray step, or none (steps rarely repeat the customer's words). A customer asking how to do
+something needs every step, in order. A list qualifies through what it is about (the article's title,
+its section heading and the sentence that introduces it), never through its steps' wording.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from agents.article_text import blocks, label_heading, passage, sentences_of, split_sentences, terms
+from domain.models import KbHit
+
+MAX_STEPS = 8  # a longer list is a reference, not a procedure: the link serves it better
+MAX_STEP_WORDS = 60
+MIN_TOPIC_OVERLAP = 2
+MAX_HIT_RANK = 1  # numbered steps come from the two best hits; a bulleted list only from the best
+# A message asking how to do something, or saying the customer wants or fails to.
+_HOW_TO = re.compile(
+    r"\bhow\b|\b(?:want|wanted|need|needs|like|trying|try|able|unable)\s+to\b|"
+    r"\bcan(?:not|'t|’t)\b|\bwhere\s+(?:do|can|is|are)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Procedure:
+    article_id: str
+    hit_rank: int
+    lead: str  # the sentence introducing the list ("Only the Owner can cancel a paid plan:"), or ""
+    steps: tuple[str, ...]
+    ordered: bool
+    overlap: int  # content terms shared with the message (title, heading, lead)
+
+    def render(self) -> str:
+        items = [f"{n}. {step}" if self.ordered else f"- {step}" for n, step in enumerate(self.steps, 1)]
+        return "\n".join([self.lead, *items] if self.lead else items)
+
+
+def how_to_terms(message: str, subject: str = "") -> set[str]:
+    """What the customer asks how to do: the content terms of each how-to sentence and the sentence
+    before it ("I'm locked out. How do I get back in?"), plus the subject; empty when nothing asks how.
+    Terms elsewhere in a long message (a complaint, a call transcript) must not pick a procedure."""
+    sentences = split_sentences(message)
+    asking = [i for i, sentence in enumerate(sentences) if _HOW_TO.search(sentence)]
+    if not asking:
+        return set()
+    wanted = terms(subject)
+    for i in asking:
+        wanted |= terms(" ".join(sentences[max(0, i - 1) : i + 1]))
+    return wanted
+
+
+def procedures_in(hit: KbHit, rank: int, wanted: set[str]) -> list[Procedure]:
+    """The hit's lists that can be quoted as steps: numbered ones, and bulleted ones that a sentence
+    ending in ":" introduces ("During the lockout:"). Lists of facts without a lead-in are left to the
+    sentence scorer."""
+    label, body = passage(hit)
+    title = terms(hit.title)
+    parsed = blocks(body, label_heading(label))
+    found: list[Procedure] = []
+    i = 0
+    while i < len(parsed):
+        block = parsed[i]
+        if block.list_no < 0:
+            i += 1
+            continue
+        j = i
+        while j < len(parsed) and parsed[j].list_no == block.list_no:
+            j += 1
+        before = (
+            parsed[i - 1] if i > 0 and parsed[i - 1].list_no < 0 and parsed[i - 1].heading == block.heading else None
+        )
+        lead_sentences = sentences_of(before.text) if before else []
+        lead = lead_sentences[-1] if lead_sentences and lead_sentences[-1].endswith(":") else ""
+        steps = tuple(" ".join(sentences_of(item.text)) for item in parsed[i:j])
+        i = j
+        # A bulleted list is weaker evidence of a procedure than numbered steps: only the best hit's counts.
+        if not (block.ordered or (lead and rank == 0)) or rank > MAX_HIT_RANK or not 2 <= len(steps) <= MAX_STEPS:
+            continue
+        if any(len(step.split()) > MAX_STEP_WORDS for step in steps):
+            continue
+        topic = title | terms(block.heading) | (terms(before.text) if before and lead else set())
+        found.append(Procedure(hit.article_id, rank, lead, steps, block.ordered, len(topic & wanted)))
+    return found
+
+
+def _key(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def select_procedure(
+    hits: Sequence[KbHit], message: str, subject: str = "", already_said: Sequence[str] = ()
+) -> Procedure | None:
+    """The one procedure that answers what the customer asks how to do, or None. A procedure already
+    sent on the ticket (in `already_said`) is not sent again."""
+    wanted = how_to_terms(message, subject)
+    if not wanted:
+        return None
+    said = [_key(text) for text in already_said]
+    candidates = [
+        p
+        for rank, hit in enumerate(hits[: MAX_HIT_RANK + 1])
+        for p in procedures_in(hit, rank, wanted)
+        if p.overlap >= MIN_TOPIC_OVERLAP and not all(any(_key(s) in text for text in said) for s in p.steps)
+    ]
+    if not candidates:
+        return None
+    # Numbered steps beat a bulleted list; the better-ranked article breaks a tie.
+    return max(candidates, key=lambda p: (p.overlap + (1 if p.ordered else 0) - 0.5 * p.hit_rank, -p.hit_rank))
