@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from temporalio import activity
 
-from domain.models import TriageResult
+from domain.models import Category, Priority, TriageResult
 from domain.policy import priority_from_text
 from triage import sentiment
 from triage.classifier import TextClassifier
@@ -29,6 +29,12 @@ class TriageActivities:
 
     def _triage(self, text: str) -> TriageResult:
         mood, polarity = sentiment.analyze(text)
+        if not any(ch.isalnum() for ch in text):
+            # "?" or an emoji: any label the model gave would be its bias, and would send the ticket
+            # to a specialist (and a clarifying question) for a topic the customer never raised.
+            return TriageResult(
+                sentiment=mood, polarity=polarity, category=Category.GENERAL, base_priority=Priority.MEDIUM
+            )
         prediction = self._classifier.predict(text)
         priority, reasons = priority_from_text(text)
         return TriageResult(

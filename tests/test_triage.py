@@ -382,6 +382,17 @@ async def test_the_triage_activity_routes_an_intent_model_through_the_table() ->
     assert 0 < result.category_confidence <= 1
 
 
+async def test_a_message_without_words_goes_to_the_general_agent_not_the_models_favourite_label() -> None:
+    rows = intent_rows()
+    model = TextClassifier.train([r["text"] for r in rows], [r["intent"] for r in rows], embeddings="off")
+    favourite = model.predict("? \n ?").label  # what the model says about nothing: its bias
+
+    result = await TriageActivities(model).triage_message(TriageInput("? \n ?"))
+
+    assert model.category_of(favourite) != Category.GENERAL, "the test needs a model whose bias is a specialist"
+    assert result.category == Category.GENERAL and result.label is None and result.category_confidence == 0
+
+
 async def test_a_teams_own_category_map_routes_labels_the_table_does_not_know(tmp_path: Path) -> None:
     """A team's queues are not in our table: without its map they all route to the general agent."""
     rows = [{"text": r["text"], "queue": f"Q-{r['intent']}"} for r in intent_rows()]
