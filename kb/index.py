@@ -499,6 +499,19 @@ class KnowledgeBase:
             if offset is None:
                 return Mirror(records)
 
+    async def values_of(self, field: Literal["category", "product"]) -> list[str]:
+        """The distinct values of a filterable field over the indexed articles (what a filter can match)."""
+        first_chunks = models.Filter(must=[models.FieldCondition(key="chunk_no", match=models.MatchValue(value=0))])
+        values: set[str] = set()
+        offset: types.PointId | None = None
+        while True:
+            page, offset = await self._client.scroll(
+                self._collection, scroll_filter=first_chunks, limit=SCROLL_PAGE, offset=offset, with_payload=[field]
+            )
+            values.update(str((record.payload or {}).get(field) or "") for record in page)
+            if offset is None:
+                return sorted(values - {""})
+
     async def count_articles(self) -> int:
         """Number of indexed articles (every article has a chunk 0)."""
         first_chunks = models.Filter(must=[models.FieldCondition(key="chunk_no", match=models.MatchValue(value=0))])

@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from settings import Settings
 
@@ -213,12 +213,25 @@ def cmd_kb_search(args: argparse.Namespace, settings: Settings) -> int:
                 product=args.product,
                 include_shared=args.include_shared,
             )
+            unknown: list[str] = []
+            filters: list[tuple[Literal["category", "product"], str | None]] = [
+                ("category", args.category),
+                ("product", args.product),
+            ]
+            if not hits:
+                for field, wanted in filters:
+                    known = await kb.values_of(field) if wanted else []
+                    if wanted and wanted not in known:
+                        listed = ", ".join(map(repr, known)) or "none"
+                        unknown.append(f"no article has {field} {wanted!r} ({field} values: {listed})")
         for rank, hit in enumerate(hits, 1):
             where = f"{hit.category}, {hit.product}" if hit.product else hit.category
             say(f"{rank:2}. {hit.title}  [{hit.article_id}, {where}, score {hit.score:.4f}]")
             if hit.url:
                 say(f"    {hit.url}")
             say(f"    {hit.snippet}")
+        for line in unknown:  # a filter that can match nothing reads as "no answer" without this
+            note(line)
         if not hits:
             say("no matching articles")
         return 0

@@ -752,6 +752,22 @@ def test_kb_cli_ingests_a_folder_and_searches_one_product(
     assert "https://support.example.org/kb/reset-dashboard" in out and "reset-app" not in out
 
 
+def test_kb_search_names_the_values_a_filter_that_matches_nothing_could_take(
+    tmp_path: Path, cli_kb: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert supportctl_main(["kb", "ingest", str(write_product_articles(tmp_path / "kb"))]) == 0
+    capsys.readouterr()
+
+    assert supportctl_main(["kb", "search", "I forgot my password", "--product", "web dashboard"]) == 0
+    captured = capsys.readouterr()
+    assert "no matching articles" in captured.out
+    assert "no article has product 'web dashboard' (product values: " in captured.err
+    assert "'Web dashboard'" in captured.err  # the spelling that would have matched
+
+    assert supportctl_main(["kb", "search", "I forgot my password", "--category", "account"]) == 0
+    assert "no article has" not in capsys.readouterr().err  # a filter that matches says nothing
+
+
 async def test_each_source_owns_its_articles(client: AsyncQdrantClient, tmp_path: Path) -> None:
     """Loading a second folder never deletes the first one's articles; re-loading a folder deletes
     only what that folder no longer has."""
