@@ -32,6 +32,14 @@ PASSWORD_HIT = KbHit(
 )
 
 
+def _exchange(question: str, answer: str) -> list[TranscriptEntry]:
+    """The ticket so far: the customer's first message and our reply to it."""
+    return [
+        TranscriptEntry(seq=1, sender=Sender.CUSTOMER, author="cus-42", body=question, at=AT),
+        TranscriptEntry(seq=2, sender=Sender.AGENT, author="TechnicalAgent", body=answer, at=AT),
+    ]
+
+
 async def _reply(body: str, hits: list[KbHit], **kwargs: object) -> str:
     request = make_request(body, **kwargs)  # type: ignore[arg-type]
     outcome = await run_turn(request, model_client=OfflineChatCompletionClient(), kb_search=FakeKb(hits))
@@ -48,10 +56,7 @@ async def test_the_chunks_title_and_heading_line_is_never_quoted_as_a_fact() -> 
 async def test_a_follow_up_gets_new_facts_not_the_same_ones_again() -> None:
     first_body = "How do I reset my password? I forgot it."
     first = await _reply(first_body, [PASSWORD_HIT], subject="Reset password")
-    earlier = [
-        TranscriptEntry(seq=1, sender=Sender.CUSTOMER, author="cus-42", body=first_body, at=AT),
-        TranscriptEntry(seq=2, sender=Sender.AGENT, author="TechnicalAgent", body=first, at=AT),
-    ]
+    earlier = _exchange(first_body, first)
     follow_up = "No, that didn't help: the reset email never arrives."
     second = await _reply(follow_up, [PASSWORD_HIT], subject="Reset password", earlier=earlier)
     quoted_before = [line for line in first.splitlines() if line.startswith("- ") and "](" not in line]
@@ -66,10 +71,7 @@ async def test_a_follow_up_with_nothing_new_to_quote_says_so_instead_of_repeatin
     )
     body = "We get HTTP 429 from the event API although we send 3,000 requests per hour."
     first = await _reply(body, [burst])
-    earlier = [
-        TranscriptEntry(seq=1, sender=Sender.CUSTOMER, author="cus-42", body=body, at=AT),
-        TranscriptEntry(seq=2, sender=Sender.AGENT, author="TechnicalAgent", body=first, at=AT),
-    ]
+    earlier = _exchange(body, first)
     second = await _reply(body, [burst], earlier=earlier)  # the same message, sent again
     assert "burst of 300" in first and "burst of 300" not in second
     assert "shared earlier" in second and "couldn't find a documented answer" not in second
@@ -86,10 +88,7 @@ async def test_a_message_without_words_is_asked_what_it_is_about() -> None:
 
 async def test_an_emoji_after_an_answer_asks_whether_anything_else_is_needed() -> None:
     first = await _reply(PASSWORD_HIT.snippet, [PASSWORD_HIT], subject="Reset password")
-    earlier = [
-        TranscriptEntry(seq=1, sender=Sender.CUSTOMER, author="cus-42", body="Forgot my password", at=AT),
-        TranscriptEntry(seq=2, sender=Sender.AGENT, author="TechnicalAgent", body=first, at=AT),
-    ]
+    earlier = _exchange("Forgot my password", first)
     reply = await _reply("👍", [PASSWORD_HIT], subject="Reset password", earlier=earlier)
     assert "anything else" in reply and "Helpful articles" not in reply
 
@@ -151,10 +150,7 @@ async def test_a_message_that_asks_nothing_how_gets_no_procedure() -> None:
 async def test_steps_sent_once_are_not_sent_again() -> None:
     body = "I forgot my password, how can I reset it?"
     first = await _reply(body, [PASSWORD_HIT], subject="Reset password")
-    earlier = [
-        TranscriptEntry(seq=1, sender=Sender.CUSTOMER, author="cus-42", body=body, at=AT),
-        TranscriptEntry(seq=2, sender=Sender.AGENT, author="TechnicalAgent", body=first, at=AT),
-    ]
+    earlier = _exchange(body, first)
     second = await _reply(
         "How do I reset it? I still can't.", [PASSWORD_HIT], subject="Reset password", earlier=earlier
     )
