@@ -193,7 +193,9 @@ async def test_human_agents_work_the_queue(stack: Stack) -> None:
     tid = r.json()["ticket_id"]
     await stack.wait_ticket(tid, lambda t: t["status"] == "escalated")
     queue = (await stack.http.get("/queue")).json()
-    assert tid in [t["ticket_id"] for t in queue]
+    (item,) = [t for t in queue if t["ticket_id"] == tid]
+    # nobody has answered the hand-over: the first response is the deadline the agent must see
+    assert item["first_response_due"] and item["sla_due"] == item["first_response_due"] < item["resolution_due"]
     assert [t["ticket_id"] for t in (await stack.http.get("/queue", params={"product": product})).json()] == [tid]
     assert tid not in [t["ticket_id"] for t in (await stack.http.get("/queue", params={"product": "Other"})).json()]
 
