@@ -268,6 +268,24 @@ async def test_unanswered_approval_moves_up_the_chain_then_is_declined(
     assert "approval_expired" in world.events
 
 
+async def test_an_approval_that_expires_leaves_what_the_customer_wrote_meanwhile_in_the_queue(
+    time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """The expiry used to set the ticket waiting on the customer, off the queue, with their message unanswered."""
+    world = World(customer())
+    async with _worker(time_env, task_queue, world):
+        h = await _start(time_env, task_queue, ticket_input("Please refund the duplicate invoice of $250"))
+        await time_env.sleep(timedelta(minutes=1))
+        await h.signal(TicketWorkflow.add_customer_message, CustomerMessage("m2", "Any news on my refund?"))
+        await time_env.sleep(timedelta(hours=9))  # both approvers let it expire
+        state = await _state(h)
+        await h.terminate("done")
+    assert state.pending_approval is None and "declined" in state.transcript[-1].body
+    assert state.status == Status.ESCALATED and state.escalated and state.owner == "human"
+    assert [m for m in world.messages if m.sender == Sender.SYSTEM][-1].counts_as_response is False
+    assert "next_reply" in state.clocks and state.clocks["next_reply"].running
+
+
 async def test_csat_answer_closes_the_ticket(time_env: WorkflowEnvironment, task_queue: str) -> None:
     world = World(customer())
     async with _worker(time_env, task_queue, world):

@@ -33,6 +33,12 @@ BATCHED_MESSAGES = "batched-messages"
 # next-reply clocks run on until a person answers, so an unanswered hand-over warns and breaches.
 HANDOVER_NOT_A_RESPONSE = "handover-not-a-response"
 
+# A customer message that arrives while an action awaits approval goes to the human queue; the approval,
+# rejection or expiry used to take the ticket off the queue with that message unanswered (and the
+# "approved" note stopped its reply clock). Now the agents answer it after an approval or rejection, and
+# an expired approval leaves the ticket in the human queue.
+ANSWER_WHAT_CAME_DURING_APPROVAL = "answer-what-came-during-approval"
+
 # Timeouts and retries (named so the policy is visible in one place).
 DB_TIMEOUT = timedelta(seconds=15)
 DB_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
