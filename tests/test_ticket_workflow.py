@@ -223,6 +223,29 @@ async def test_unanswered_escalation_warns_then_breaches_and_raises_priority(
     assert state.category == Category.BILLING
 
 
+async def test_a_breach_at_critical_does_not_push_the_other_deadlines_back(
+    time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """A critical ticket's breach raises nothing, yet re-targeted every clock with the raise's grace: its
+    first-response breach moved the next reply the person holding it owed 3 minutes later."""
+    world = World(customer(vip=True))
+    async with _worker(time_env, task_queue, world):
+        h = await _start(time_env, task_queue, ticket_input("Can I talk to a human? Exports are down, ASAP"))
+        await time_env.sleep(timedelta(minutes=1))
+        state = await _state(h)
+        assert state.priority == Priority.CRITICAL and state.status == Status.ESCALATED  # 15 min first response
+        await h.signal(TicketWorkflow.add_customer_message, CustomerMessage("m-2", "Anyone there?"))
+        await time_env.sleep(timedelta(seconds=5))
+        owed = (await _state(h)).clocks["next_reply"].due(None)
+        await time_env.sleep(timedelta(minutes=14, seconds=30))  # the first response breaches
+        state = await _state(h)
+        await h.terminate("done")
+    assert state.clocks["first_response"].breached and not state.clocks["next_reply"].breached
+    assert state.priority == Priority.CRITICAL
+    assert owed is not None and state.clocks["next_reply"].due(None) == owed
+    assert state.clocks["next_reply"].target == timedelta(minutes=15)
+
+
 async def test_first_response_breach_when_the_model_is_down(time_env: WorkflowEnvironment, task_queue: str) -> None:
     world = World(customer(), fail_turns=True)
     async with _worker(time_env, task_queue, world):

@@ -81,6 +81,17 @@ async def _timers(env: WorkflowEnvironment, version: str) -> None:
         await h.terminate("recorded")
         await _save(h, version, "approval_expired_customer_wrote")
 
+    tq, world = f"rec-{uuid.uuid4().hex[:6]}", World(customer(vip=True))
+    async with Worker(env.client, task_queue=tq, workflows=[TicketWorkflow], activities=world.activities()):
+        # critical: the first response breaches while a next reply is owed (it keeps its deadline since v8)
+        inp = ticket_input("Can I talk to a human? Exports are down, ASAP", product=PRODUCT)
+        h = await env.client.start_workflow(TicketWorkflow.run, inp, id=f"ticket-{inp.ticket_id}", task_queue=tq)
+        await env.sleep(timedelta(minutes=1))
+        await h.signal(TicketWorkflow.add_customer_message, CustomerMessage("m-2", "Anyone there?"))
+        await env.sleep(timedelta(minutes=20))
+        await h.terminate("recorded")
+        await _save(h, version, "critical_breach")
+
 
 async def _decisions(client: Client, version: str) -> None:
     tq, world = f"rec-{uuid.uuid4().hex[:6]}", World(customer())
