@@ -226,8 +226,10 @@ class TicketSummary(BaseModel):
     owner: str = "agents"
     assigned_human: str | None = None
     sla_breached: bool = False
+    first_response_due: datetime | None = None
     resolution_due: datetime | None = None
     next_reply_due: datetime | None = None
+    sla_due: datetime | None = None  # the nearest running SLA deadline; the queue's order within a priority
     created_at: datetime
     time_to_first_response_s: float | None
     pending_actions: list[PendingActionOut] = Field(default_factory=list)

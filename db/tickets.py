@@ -97,6 +97,12 @@ class TicketRecord(BaseModel):
     product: str | None = None
     triage_label: str | None = None
 
+    @property
+    def sla_due(self) -> datetime | None:
+        """The nearest running SLA deadline (what the human queue is sorted by within a priority)."""
+        first = self.first_response_due if self.first_response_at is None else None
+        return min((d for d in (first, self.next_reply_due, self.resolution_due) if d is not None), default=None)
+
 
 class EventRecord(BaseModel):
     event_key: str
@@ -346,17 +352,24 @@ async def notification_delivered(conn: Conn, key: str) -> bool:
     )
 
 
+# The nearest SLA deadline still running: the first response while none was given, the next reply owed,
+# the resolution. LEAST skips NULLs. `TicketRecord.sla_due` is the same in Python.
+SLA_DUE = "least(CASE WHEN first_response_at IS NULL THEN first_response_due END, next_reply_due, resolution_due)"
+
+
 async def escalated_queue(
     conn: Conn, *, priority: str | None = None, product: str | None = None, limit: int = 100
 ) -> list[TicketRecord]:
-    """The human queue: tickets a human owns or must look at, most urgent deadline first."""
+    """The human queue: tickets a human owns or must look at, by priority, then the nearest running SLA
+    deadline (`sla_due`). An escalated ticket nobody has answered yet owes its first response, which
+    falls due long before its resolution: it counts too."""
     rows = await conn.fetch(
-        """
+        f"""
         SELECT * FROM tickets
         WHERE escalated AND status NOT IN ('resolved', 'closed')
           AND ($1::text IS NULL OR priority = $1) AND ($3::text IS NULL OR product = $3)
         ORDER BY CASE priority WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END,
-                 coalesce(next_reply_due, resolution_due) NULLS LAST, created_at
+                 {SLA_DUE} NULLS LAST, created_at
         LIMIT $2
         """,
         priority, limit, product,

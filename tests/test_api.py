@@ -193,7 +193,9 @@ async def test_human_agents_work_the_queue(stack: Stack) -> None:
     tid = r.json()["ticket_id"]
     await stack.wait_ticket(tid, lambda t: t["status"] == "escalated")
     queue = (await stack.http.get("/queue")).json()
-    assert tid in [t["ticket_id"] for t in queue]
+    (item,) = [t for t in queue if t["ticket_id"] == tid]
+    # nobody has answered the hand-over: the first response is the deadline the agent must see
+    assert item["first_response_due"] and item["sla_due"] == item["first_response_due"] < item["resolution_due"]
     assert [t["ticket_id"] for t in (await stack.http.get("/queue", params={"product": product})).json()] == [tid]
     assert tid not in [t["ticket_id"] for t in (await stack.http.get("/queue", params={"product": "Other"})).json()]
 
@@ -274,3 +276,47 @@ async def test_health_and_listing(stack: Stack) -> None:
     r = await stack.http.get("/tickets", params={"customer_id": "cus_1001", "limit": 5})
     assert r.status_code == 200 and all(t["customer_id"] == "cus_1001" for t in r.json())
     assert (await stack.http.get("/tickets", params={"status": "bogus"})).status_code == 422
+
+
+async def test_a_request_id_carries_one_decision(stack: Stack) -> None:
+    """A request_id sent again with another decision used to get the first decision's answer (200,
+    accepted): an agent who resolved under a reply's id was told it worked, and the ticket stayed open."""
+    r = await stack.http.post("/tickets", json=_ticket("cus_1004", "Can I talk to a person? Exports fail daily."))
+    tid = r.json()["ticket_id"]
+    await stack.wait_ticket(tid, lambda t: t["status"] == "escalated")
+    rid = uuid.uuid4().hex
+    reply = {"kind": "reply", "request_id": rid, "agent_id": "ana", "body": "Ana here, looking now."}
+    first = await stack.http.post(f"/tickets/{tid}/decisions", json=reply)
+    assert first.status_code == 200, first.text
+
+    resolve = {"kind": "resolve", "request_id": rid, "agent_id": "ana", "note": "done"}
+    r = await stack.http.post(f"/tickets/{tid}/decisions", json=resolve)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "request_id_reused", r.text
+    assert "reply by ana" in r.json()["error"]["message"] and "new request_id" in r.json()["error"]["message"]
+    assert (await stack.http.get(f"/tickets/{tid}")).json()["status"] == "waiting_customer"
+    # the same decision again is still answered as before, and sent once
+    again = await stack.http.post(f"/tickets/{tid}/decisions", json=reply)
+    assert again.status_code == 200 and again.json() == first.json()
+    bodies = [m["body"] for m in (await stack.http.get(f"/tickets/{tid}")).json()["messages"]]
+    assert bodies.count("Ana here, looking now.") == 1
+
+    # a decision the ticket refused never applied: its request_id may carry the corrected one
+    rid = uuid.uuid4().hex
+    stale = {"kind": "approve", "request_id": rid, "agent_id": "ana", "action_request_id": "act_nope"}
+    assert (await stack.http.post(f"/tickets/{tid}/decisions", json=stale)).status_code == 409
+    r = await stack.http.post(f"/tickets/{tid}/decisions", json={**resolve, "request_id": rid})
+    assert r.status_code == 200 and r.json()["status"] == "resolved", r.text
+
+
+async def test_a_decision_is_not_stopped_by_a_ticket_store_that_is_down() -> None:
+    """The request_id check reads Postgres, but the workflow applies decisions: with the store down the
+    check is skipped rather than the decision refused."""
+    from api.routes.decisions import _claim_request_id
+    from api.schemas import HumanReplyIn
+
+    class DownPool:
+        async def execute(self, *_: object) -> None:
+            raise OSError("connection refused")
+
+    reply = HumanReplyIn(request_id="r-1", agent_id="ana", body="hi")
+    assert await _claim_request_id(DownPool(), "tkt_0000000000000000", reply, "fp") is None  # type: ignore[arg-type]

@@ -9,6 +9,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Literal
 
 import pytest
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
@@ -17,6 +18,7 @@ from temporalio.worker import Worker
 
 from domain.lifecycle import ActionDecision, ChangePriority, HandBack, HumanDecision, HumanReply, Reassign, Resolve
 from domain.models import Priority, Sender, Status
+from domain.turns import TurnOutcome
 from tests.lifecycle_world import World, customer, ticket_input
 from workflows.ticket import CustomerMessage, TicketInput, TicketResult, TicketState, TicketWorkflow
 
@@ -148,6 +150,32 @@ async def test_an_approval_note_is_kept_and_its_message_reaches_the_customer(
     told = world.messages[-1].body
     assert "approved and processed" in told and told.endswith("within 5 business days.") and "goodwill" not in told
     assert _event_data(world, "action_approved")["note"] == "goodwill: second duplicate this year"
+    await h.terminate("done")
+
+
+@pytest.mark.parametrize("kind", ["approve", "reject"])
+async def test_what_the_customer_wrote_while_a_refund_waited_is_answered_after_the_decision(
+    world: World, dev_client: Client, task_queue: str, kind: Literal["approve", "reject"]
+) -> None:
+    """The customer's message sat in the human queue while the refund waited; deciding the refund took
+    the ticket off the queue to wait on the customer, with that message never answered."""
+    h, action_id = await _refund_awaiting_approval(dev_client, task_queue)
+    question = "Also, how do I export my data before we leave?"
+    await h.signal(TicketWorkflow.add_customer_message, CustomerMessage("m2", question))
+    await _until(h, lambda s: s.transcript[-1].body == question and s.status == Status.ESCALATED)
+    turns = len(world.turns)
+    world.turn = lambda req: TurnOutcome(agent="TechnicalAgent", reply="Settings → Export gives you a CSV.")
+
+    d = ActionDecision(request_id=_rid(), agent_id="lead", kind=kind, action_request_id=action_id)
+    await h.execute_update(TicketWorkflow.decide, d)
+    state = await _until(h, lambda s: s.transcript[-1].sender == Sender.AGENT and s.status == Status.WAITING_CUSTOMER)
+    assert [(e.sender, e.body) for e in state.transcript][-3:-1] == [
+        (Sender.CUSTOMER, question), (Sender.SYSTEM, world.messages[-2].body)]  # fmt: skip
+    assert len(world.turns) == turns + 1 and world.turns[-1].transcript[-2].body == question
+    # the refund's outcome is no answer to the question: the reply clock ran until the agents answered
+    outcome = next(m for m in world.messages if m.sender == Sender.SYSTEM)
+    assert not outcome.counts_as_response and world.messages[-1].counts_as_response
+    assert state.pending_approval is None and not state.escalated
     await h.terminate("done")
 
 

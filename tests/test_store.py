@@ -195,3 +195,49 @@ async def test_a_nul_character_is_dropped_on_write_instead_of_jamming_the_ticket
     assert (messages[1].citations[0].article_id, messages[1].citations[0].title) == ("kb-x", "T")
     event = next(e for e in await tickets.get_events(pool, tid) if e.kind == "decided")
     assert (event.event_key, event.data) == ("nul", {"note": "note", "list": [""]})
+
+
+async def test_the_human_queue_puts_the_nearest_deadline_first_counting_an_owed_first_response(
+    pool: asyncpg.Pool,
+) -> None:
+    """An escalated ticket nobody has answered owes its first response, due long before its resolution.
+    The queue used to sort by next reply, else resolution, so an unanswered hand-over whose first response
+    was due within the hour sat below answered tickets due hours later, and an agent took those first."""
+    c = await _customer(pool)
+    product = f"Queue {uuid.uuid4().hex[:8]}"  # this test's tickets only
+
+    async def escalated(
+        name: str, *, first_response_due: datetime, resolution_due: datetime, next_reply_due: datetime | None = None,
+        answered: bool,
+    ) -> str:  # fmt: skip
+        tid = f"tkt_{uuid.uuid4().hex[:16]}"
+        await tickets.insert_ticket(
+            pool, ticket_id=tid, workflow_id=f"ticket-{tid}", customer_id=c.customer_id, channel="chat",
+            subject=name, status="new", created_at=T0, product=product,
+        )  # fmt: skip
+        if answered:
+            await tickets.mark_response(pool, tid, T0 + timedelta(minutes=5), "ana")
+        await tickets.sync_ticket(
+            pool,
+            tickets.TicketSnapshot(
+                ticket_id=tid, version=1, status="escalated", priority="medium", escalated=True, owner="human",
+                first_response_due=first_response_due, next_reply_due=next_reply_due, resolution_due=resolution_due,
+            ),
+        )  # fmt: skip
+        return tid
+
+    h = timedelta(hours=1)
+    answered_long_ago = await escalated(
+        "answered, due by resolution", first_response_due=T0 - h, resolution_due=T0 + 10 * h, answered=True
+    )
+    customer_wrote_again = await escalated(
+        "answered, next reply owed",
+        first_response_due=T0 - 2 * h, next_reply_due=T0 + 4 * h, resolution_due=T0 + 20 * h, answered=True,
+    )  # fmt: skip
+    unanswered = await escalated(
+        "handed over, nobody answered", first_response_due=T0 + h, resolution_due=T0 + 21 * h, answered=False
+    )
+
+    queue = await tickets.escalated_queue(pool, product=product)
+    assert [t.ticket_id for t in queue] == [unanswered, customer_wrote_again, answered_long_ago]
+    assert [t.sla_due for t in queue] == [T0 + h, T0 + 4 * h, T0 + 10 * h]

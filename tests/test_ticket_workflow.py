@@ -223,6 +223,29 @@ async def test_unanswered_escalation_warns_then_breaches_and_raises_priority(
     assert state.category == Category.BILLING
 
 
+async def test_a_breach_at_critical_does_not_push_the_other_deadlines_back(
+    time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """A critical ticket's breach raises nothing, yet re-targeted every clock with the raise's grace: its
+    first-response breach moved the next reply the person holding it owed 3 minutes later."""
+    world = World(customer(vip=True))
+    async with _worker(time_env, task_queue, world):
+        h = await _start(time_env, task_queue, ticket_input("Can I talk to a human? Exports are down, ASAP"))
+        await time_env.sleep(timedelta(minutes=1))
+        state = await _state(h)
+        assert state.priority == Priority.CRITICAL and state.status == Status.ESCALATED  # 15 min first response
+        await h.signal(TicketWorkflow.add_customer_message, CustomerMessage("m-2", "Anyone there?"))
+        await time_env.sleep(timedelta(seconds=5))
+        owed = (await _state(h)).clocks["next_reply"].due(None)
+        await time_env.sleep(timedelta(minutes=14, seconds=30))  # the first response breaches
+        state = await _state(h)
+        await h.terminate("done")
+    assert state.clocks["first_response"].breached and not state.clocks["next_reply"].breached
+    assert state.priority == Priority.CRITICAL
+    assert owed is not None and state.clocks["next_reply"].due(None) == owed
+    assert state.clocks["next_reply"].target == timedelta(minutes=15)
+
+
 async def test_first_response_breach_when_the_model_is_down(time_env: WorkflowEnvironment, task_queue: str) -> None:
     world = World(customer(), fail_turns=True)
     async with _worker(time_env, task_queue, world):
@@ -266,6 +289,24 @@ async def test_unanswered_approval_moves_up_the_chain_then_is_declined(
     assert world.notifications[-1].message == "the customer replied on a ticket waiting for a person"
     assert [r.rejected_by for r in world.rejections] == ["system"]  # the ledger knows it was declined
     assert "approval_expired" in world.events
+
+
+async def test_an_approval_that_expires_leaves_what_the_customer_wrote_meanwhile_in_the_queue(
+    time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """The expiry used to set the ticket waiting on the customer, off the queue, with their message unanswered."""
+    world = World(customer())
+    async with _worker(time_env, task_queue, world):
+        h = await _start(time_env, task_queue, ticket_input("Please refund the duplicate invoice of $250"))
+        await time_env.sleep(timedelta(minutes=1))
+        await h.signal(TicketWorkflow.add_customer_message, CustomerMessage("m2", "Any news on my refund?"))
+        await time_env.sleep(timedelta(hours=9))  # both approvers let it expire
+        state = await _state(h)
+        await h.terminate("done")
+    assert state.pending_approval is None and "declined" in state.transcript[-1].body
+    assert state.status == Status.ESCALATED and state.escalated and state.owner == "human"
+    assert [m for m in world.messages if m.sender == Sender.SYSTEM][-1].counts_as_response is False
+    assert "next_reply" in state.clocks and state.clocks["next_reply"].running
 
 
 async def test_csat_answer_closes_the_ticket(time_env: WorkflowEnvironment, task_queue: str) -> None:

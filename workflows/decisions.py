@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.sla_watch import TicketSla
     from workflows.types import (
         ACTION_RETRY,
+        ANSWER_WHAT_CAME_DURING_APPROVAL,
         DECISION_RULES_V2,
         FAST_TIMEOUT,
     )
@@ -122,6 +123,10 @@ class TicketDecisions(TicketSla):
         if pending is None:  # validated under the lock; unreachable, but never assert in a workflow
             raise _invalid("no pending approval", "StaleRequestError")
         action = pending.action
+        # The customer wrote while the action waited (their message went to the human queue): the agents
+        # answer it after telling them the outcome, which does not count as that answer.
+        owed = self._customer_waits_for_answer() and workflow.patched(ANSWER_WHAT_CAME_DURING_APPROVAL)
+        after = Status.IN_PROGRESS if owed else Status.WAITING_CUSTOMER
         s.pending_approval = None
         s.owner, s.escalated, s.escalation_reason = "agents", False, None
         if d.kind == "approve":
@@ -137,11 +142,12 @@ class TicketDecisions(TicketSla):
             )
             if current and d.message:
                 body += f" {d.message}"
-            await self._send_reply(Sender.SYSTEM, "system", body)
+            await self._send_reply(Sender.SYSTEM, "system", body, counts_as_response=not owed)
             approved: dict[str, Any] = {"request_id": action.request_id}
             if current and d.note:
                 approved["note"] = d.note
-            await self._set_status(Status.WAITING_CUSTOMER, "action_approved", d.agent_id, approved)
+            s.agent_turn_owed = owed
+            await self._set_status(after, "action_approved", d.agent_id, approved)
             return f"{action.kind} approved: {result.status}"
         await workflow.execute_activity_method(
             ActionActivities.reject_action,
@@ -153,8 +159,12 @@ class TicketDecisions(TicketSla):
         told = d.message if current else d.note  # the note is internal since DECISION_RULES_V2
         if told:
             body += f" {told}"
-        await self._send_reply(Sender.SYSTEM, "system", body)
-        await self._set_status(
-            Status.WAITING_CUSTOMER, "action_rejected", d.agent_id, {"request_id": action.request_id, "note": d.note}
-        )
+        await self._send_reply(Sender.SYSTEM, "system", body, counts_as_response=not owed)
+        s.agent_turn_owed = owed
+        await self._set_status(after, "action_rejected", d.agent_id, {"request_id": action.request_id, "note": d.note})
         return f"{action.kind} rejected"
+
+    def _customer_waits_for_answer(self) -> bool:
+        """The customer wrote last: nobody has answered their latest message yet."""
+        last = self._s.transcript[-1] if self._s.transcript else None
+        return last is not None and last.sender == Sender.CUSTOMER

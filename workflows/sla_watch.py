@@ -16,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.sla import SlaClock, elapsed
     from workflows.base import RETARGET_GRACE
     from workflows.recording import TicketRecording
+    from workflows.types import BREACH_AT_TOP_KEEPS_DEADLINES
 
 
 class TicketSla(TicketRecording):
@@ -54,7 +55,11 @@ class TicketSla(TicketRecording):
                 clock.breached = True
                 s.sla_breached = True
                 old = s.priority or Priority.MEDIUM
-                self._retarget(raise_priority(old))
+                new = raise_priority(old)
+                # Re-targeting gives running clocks a quarter of their target as grace: right for a raise,
+                # but at critical the priority stays and it only pushed the other clocks' deadlines later.
+                if new != old or not workflow.patched(BREACH_AT_TOP_KEEPS_DEADLINES):
+                    self._retarget(new)
                 reason = f"{clock.name} SLA breached"
                 if s.status not in (Status.RESOLVED, Status.CLOSED):
                     s.owner, s.escalated = "human", True

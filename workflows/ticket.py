@@ -52,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.ticket_v1 import TicketV1
     from workflows.types import (
         ACTION_RETRY,
+        ANSWER_WHAT_CAME_DURING_APPROVAL,
         BATCHED_MESSAGES,
         CRM_RETRY,
         DB_RETRY,
@@ -437,6 +438,8 @@ class TicketWorkflow(TicketDecisions, TicketV1):
                 {"approver": approver, "action": act.model_dump()},
             )
             return
+        # The customer wrote while the action waited: the ticket stays in the human queue for that message.
+        owed = self._customer_waits_for_answer() and workflow.patched(ANSWER_WHAT_CAME_DURING_APPROVAL)
         s.pending_approval = None
         s.owner, s.escalated, s.escalation_reason = "agents", False, None
         if workflow.patched(DECISION_RULES_V2):
@@ -452,8 +455,12 @@ class TicketWorkflow(TicketDecisions, TicketV1):
             Sender.SYSTEM, "system",
             f"We're sorry: we could not get your {act.kind} request of ${act.amount_usd:,.2f} approved in time, "
             "so it has been declined. Reply to this message and a person will look at it again.",
+            counts_as_response=not owed,
         )  # fmt: skip
-        await self._set_status(Status.WAITING_CUSTOMER, "approval_expired", "system", {"request_id": act.request_id})
+        if owed:
+            s.owner, s.escalated, s.escalation_reason = "human", True, "approval expired; the customer's message waits"
+        after = Status.ESCALATED if owed else Status.WAITING_CUSTOMER
+        await self._set_status(after, "approval_expired", "system", {"request_id": act.request_id})
 
 
 def _in_words(span: timedelta) -> str:

@@ -33,6 +33,18 @@ BATCHED_MESSAGES = "batched-messages"
 # next-reply clocks run on until a person answers, so an unanswered hand-over warns and breaches.
 HANDOVER_NOT_A_RESPONSE = "handover-not-a-response"
 
+# A customer message that arrives while an action awaits approval goes to the human queue; the approval,
+# rejection or expiry used to take the ticket off the queue with that message unanswered (and the
+# "approved" note stopped its reply clock). Now the agents answer it after an approval or rejection, and
+# an expired approval leaves the ticket in the human queue.
+ANSWER_WHAT_CAME_DURING_APPROVAL = "answer-what-came-during-approval"
+
+# A breach at the top priority re-targeted every clock to the same priority, and the re-targeting grace
+# (a quarter of the target from now) pushed a running clock near its deadline later: a critical ticket's
+# first-response breach moved its next-reply deadline 3 minutes on. A breach that raises nothing now
+# leaves the other clocks' deadlines alone.
+BREACH_AT_TOP_KEEPS_DEADLINES = "breach-at-top-keeps-deadlines"
+
 # Timeouts and retries (named so the policy is visible in one place).
 DB_TIMEOUT = timedelta(seconds=15)
 DB_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))

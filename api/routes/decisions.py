@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import logging
 from datetime import timedelta
 from typing import Annotated
 
@@ -22,12 +24,14 @@ from api.routes.tickets import (
     workflow_id_for,
 )
 from api.schemas import CsatIn, DecisionIn, EventOut, QueueFilters, TicketSummary
-from db import tickets
+from db import decisions, tickets
 from domain.lifecycle import DecisionResult
 from domain.models import Status
 from workflows.ticket import TicketWorkflow
 
 router = APIRouter(tags=["human agents"])
+log = logging.getLogger("api")
+_CLAIM_TIMEOUT_S = 5.0  # the request_id check in the ticket store, before the decision goes to the ticket
 
 # Why the workflow refused a decision -> HTTP status and error code.
 _REFUSALS = {
@@ -50,15 +54,57 @@ async def human_queue(pool: PoolDep, f: Annotated[QueueFilters, Query()]) -> lis
 
 
 @router.post("/tickets/{ticket_id}/decisions", response_model=DecisionResult)
-async def decide(ticket_id: str, decision: DecisionIn, temporal: TemporalDep, settings: SettingsDep) -> DecisionResult:
+async def decide(
+    ticket_id: str, decision: DecisionIn, temporal: TemporalDep, pool: PoolDep, settings: SettingsDep
+) -> DecisionResult:
     """Reply, approve/reject a proposed action, reassign, change priority, resolve, or hand back.
 
-    `request_id` makes the call idempotent: repeating it returns the first answer. A ticket that does
-    not take the decision within API_DECISION_TIMEOUT_S (worker down, ticket stuck or busy) is a 503.
+    `request_id` makes the call idempotent: repeating it returns the first answer; another decision
+    under a `request_id` already used on the ticket is a 409. A ticket that does not take the decision
+    within API_DECISION_TIMEOUT_S (worker down, ticket stuck or busy) is a 503.
     """
     _check_ticket_id(ticket_id)
+    fingerprint = hashlib.sha256(decision.model_dump_json().encode()).hexdigest()
+    held = await _claim_request_id(pool, ticket_id, decision, fingerprint)
+    if held is not None:
+        raise ApiError(
+            409, "request_id_reused",
+            f"request_id {decision.request_id!r} was already used on ticket {ticket_id} for a different decision "
+            f"({held.kind} by {held.agent_id}); send this decision with a new request_id",
+        )  # fmt: skip
+    try:
+        return await _send_decision(ticket_id, decision, temporal, settings.API_DECISION_TIMEOUT_S)
+    except ApiError as e:
+        if e.status < 500:  # refused: it never applied, so its request_id may carry another decision
+            await _release_request_id(pool, ticket_id, decision.request_id, fingerprint)
+        raise
+
+
+async def _claim_request_id(
+    pool: PoolDep, ticket_id: str, decision: DecisionIn, fingerprint: str
+) -> decisions.DecisionClaim | None:
+    """The other decision holding this request_id, if any. A ticket store that is down or slow does not
+    stop decisions (the workflow, not Postgres, applies them): the check is skipped then."""
+    try:
+        async with asyncio.timeout(_CLAIM_TIMEOUT_S):
+            return await decisions.claim(
+                pool, ticket_id, decision.request_id, fingerprint, decision.kind, decision.agent_id
+            )
+    except Exception:  # any store failure: decide without the check rather than not at all
+        log.warning("request_id check skipped for %s %s: ticket store unavailable", ticket_id, decision.request_id)
+        return None
+
+
+async def _release_request_id(pool: PoolDep, ticket_id: str, request_id: str, fingerprint: str) -> None:
+    try:
+        async with asyncio.timeout(_CLAIM_TIMEOUT_S):
+            await decisions.release(pool, ticket_id, request_id, fingerprint)
+    except Exception:  # the refusal is the answer; a claim left behind only blocks reuse
+        log.warning("request_id %s of %s not released: ticket store unavailable", request_id, ticket_id)
+
+
+async def _send_decision(ticket_id: str, decision: DecisionIn, temporal: TemporalDep, seconds: float) -> DecisionResult:
     handle = temporal.get_workflow_handle_for(TicketWorkflow.run, workflow_id_for(ticket_id))
-    seconds = settings.API_DECISION_TIMEOUT_S
     try:
         # The Update's id is the request id. A request that ran out of time may leave its Update queued
         # for the worker, to apply later; a repeat with the same request_id joins that Update (Temporal

@@ -242,6 +242,7 @@ async def summaries(conn: tickets.Conn, rows: list[tickets.TicketRecord]) -> lis
         TicketSummary.model_validate(
             {
                 **r.model_dump(),
+                "sla_due": r.sla_due,
                 "time_to_first_response_s": _ttfr(r),
                 "pending_actions": _pending_out(pending.get(r.ticket_id, [])),
             }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,10 +22,11 @@ from temporalio.worker import Worker
 
 from domain.lifecycle import ActionDecision, CsatScore, HumanReply, Resolve
 from domain.models import Status
+from domain.turns import TurnOutcome
 from tests.conftest import BIN, register_search_attributes
 from tests.lifecycle_world import World, customer, ticket_input
 from workflows import search_attributes as sa
-from workflows.ticket import CustomerMessage, TicketResult, TicketWorkflow
+from workflows.ticket import CustomerMessage, TicketResult, TicketState, TicketWorkflow
 
 HERE = Path(__file__).parent
 PRODUCT = "Lumora Cloud"  # since v4 a ticket may carry a product; the recordings do
@@ -33,6 +35,9 @@ Handle = WorkflowHandle[TicketWorkflow, TicketResult]
 
 async def _save(h: Handle, version: str, name: str) -> None:
     path = HERE / f"{version}_{name}.json"
+    if path.exists():  # a version's histories are what keeps its tickets replayable: only add to them
+        print(f"kept {path}")  # noqa: T201 - a developer script
+        return
     path.write_text((await h.fetch_history()).to_json())
     print(f"wrote {path}")  # noqa: T201 - a developer script
 
@@ -69,6 +74,24 @@ async def _timers(env: WorkflowEnvironment, version: str) -> None:
         await h.terminate("recorded")
         await _save(h, version, "approval_expired")
 
+        h = await start("Please refund the duplicate invoice of $250")  # the customer writes while it waits
+        await env.sleep(timedelta(minutes=1))
+        await h.signal(TicketWorkflow.add_customer_message, CustomerMessage("m-2", "Any news on my refund?"))
+        await env.sleep(timedelta(hours=9))
+        await h.terminate("recorded")
+        await _save(h, version, "approval_expired_customer_wrote")
+
+    tq, world = f"rec-{uuid.uuid4().hex[:6]}", World(customer(vip=True))
+    async with Worker(env.client, task_queue=tq, workflows=[TicketWorkflow], activities=world.activities()):
+        # critical: the first response breaches while a next reply is owed (it keeps its deadline since v8)
+        inp = ticket_input("Can I talk to a human? Exports are down, ASAP", product=PRODUCT)
+        h = await env.client.start_workflow(TicketWorkflow.run, inp, id=f"ticket-{inp.ticket_id}", task_queue=tq)
+        await env.sleep(timedelta(minutes=1))
+        await h.signal(TicketWorkflow.add_customer_message, CustomerMessage("m-2", "Anyone there?"))
+        await env.sleep(timedelta(minutes=20))
+        await h.terminate("recorded")
+        await _save(h, version, "critical_breach")
+
 
 async def _decisions(client: Client, version: str) -> None:
     tq, world = f"rec-{uuid.uuid4().hex[:6]}", World(customer())
@@ -103,6 +126,32 @@ async def _decisions(client: Client, version: str) -> None:
         await h.signal(TicketWorkflow.submit_csat, CsatScore(score=4))
         await h.result()
         await _save(h, version, "decisions")
+
+        # the customer writes while the refund waits, then it is approved (the agents answer them since v8)
+        inp = ticket_input("Please refund the duplicate invoice of $250", product=PRODUCT)
+        h = await client.start_workflow(TicketWorkflow.run, inp, id=f"ticket-{inp.ticket_id}", task_queue=tq)
+        state = await _until(h, lambda s: s.pending_approval is not None)
+        assert state.pending_approval is not None
+        action_id = state.pending_approval.action.request_id
+        await h.signal(TicketWorkflow.add_customer_message, CustomerMessage("m-2", "How do I export my data?"))
+        await _until(h, lambda s: s.status == Status.ESCALATED and s.transcript[-1].sender == "customer")
+        world.turn = lambda req: TurnOutcome(agent="TechnicalAgent", reply="Settings → Export.")
+        await h.execute_update(
+            TicketWorkflow.decide,
+            ActionDecision(request_id="d1", agent_id="lead", kind="approve", action_request_id=action_id),
+        )
+        await _until(h, lambda s: s.status == Status.WAITING_CUSTOMER)
+        await h.terminate("recorded")
+        await _save(h, version, "approved_customer_wrote")
+
+
+async def _until(h: Handle, ok: Callable[[TicketState], bool]) -> TicketState:
+    for _ in range(200):
+        state = await h.query(TicketWorkflow.state)
+        if ok(state):
+            return state
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"ticket stuck in {state.status}")
 
 
 async def main(version: str) -> None:
