@@ -94,6 +94,18 @@ _HUMAN_REQUEST = re.compile(
     r"\b(human agent|real person|escalate this)\b",
     re.I,
 )
+# "I need a human please", "we want a person": said plainly, not "we need a person to set up SSO" (a task).
+# Kept apart from _HUMAN_REQUEST because the workflow applies it only to tickets that reach its patch.
+_PLAIN_HUMAN_REQUEST = re.compile(
+    r"\b(i|we) (need|want|would like) (a |an )(human|person)\b(?! (to|who|that|for|with|on)\b)|\blive agent\b",
+    re.I,
+)
+
+
+def asks_for_a_person(text: str) -> bool:
+    return bool(_PLAIN_HUMAN_REQUEST.search(text))
+
+
 _LEGAL_SECURITY = re.compile(
     _SECRET_EXPOSED + r"|\b(unauthori[sz]ed (access|login|charges?)|phishing|stolen|lawyer|legal action|lawsuit|sue|"
     r"gdpr complaint|attorney|breach|hacked|compromised|leaked|fraud)\b",

@@ -8,6 +8,7 @@ import pytest
 
 from domain.models import Customer, Plan, Priority, Sentiment
 from domain.policy import (
+    asks_for_a_person,
     effective_priority,
     escalation_reason,
     priority_from_text,
@@ -56,6 +57,13 @@ def test_vip_and_enterprise_get_one_level_not_two() -> None:
 )
 def test_priority_from_the_customers_words(text: str, expected: Priority) -> None:
     assert priority_from_text(text)[0] == expected
+
+
+def test_a_plainly_worded_request_for_a_person_is_recognised() -> None:
+    for asks in ("I need a human please", "We want a person, not a bot.", "Get me a live agent"):
+        assert asks_for_a_person(asks), asks
+    assert not asks_for_a_person("We need a person to own the SSO setup, how do we assign one?")  # a task
+    assert not asks_for_a_person("How do I add a user?")
 
 
 def test_escalation_rules() -> None:

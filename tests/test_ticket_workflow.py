@@ -109,6 +109,22 @@ async def test_the_resolution_clock_pauses_while_the_customer_is_silent(
     assert not state.sla_breached and not [n for n in world.notifications if n.kind.startswith("sla_")]
 
 
+async def test_a_customer_who_plainly_asks_for_a_person_gets_one(
+    time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    world = World(customer())
+    async with _worker(time_env, task_queue, world):
+        h = await _start(time_env, task_queue, ticket_input("Webhook fails"))
+        await time_env.sleep(timedelta(minutes=5))
+        await h.signal(TicketWorkflow.add_customer_message, CustomerMessage("m2", "I need a human please"))
+        await time_env.sleep(timedelta(minutes=5))
+        state = await _state(h)
+        await h.terminate("done")
+    assert state.status == Status.ESCALATED and state.owner == "human"
+    assert state.escalation_reason == "customer asked for a human"
+    assert world.turns[-1].handoff_reason == "customer asked for a human"
+
+
 async def test_angry_customer_goes_to_a_human_and_is_not_auto_closed(
     time_env: WorkflowEnvironment, task_queue: str
 ) -> None:

@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.models import Customer, Priority, Sender, Sentiment, Status, TriageResult, ticket_text
     from domain.policy import (
+        asks_for_a_person,
         effective_priority,
         escalation_reason,
         sla_deadlines,
@@ -64,6 +65,7 @@ with workflow.unsafe.imports_passed_through():
         LLM_RETRY,
         LLM_SCHEDULE_TO_CLOSE,
         LLM_START_TO_CLOSE,
+        PLAIN_HUMAN_REQUEST,
         CustomerMessage,
         TicketInput,
         TicketResult,
@@ -359,6 +361,8 @@ class TicketWorkflow(TicketDecisions, TicketV1):
     def _handoff_reason(self, text: str, sentiment: Sentiment, polarity: float | None) -> str | None:
         s, p = self._s, self._policy()
         reason = escalation_reason(text, sentiment, self._customer(), polarity)
+        if reason is None and asks_for_a_person(text) and workflow.patched(PLAIN_HUMAN_REQUEST):
+            reason = "customer asked for a human"
         if reason is None and worsening(s.sentiment_trend):
             reason = "customer sentiment is getting worse"
         if reason is None and s.agent_turns >= p.max_agent_turns:

@@ -45,6 +45,10 @@ ANSWER_WHAT_CAME_DURING_APPROVAL = "answer-what-came-during-approval"
 # leaves the other clocks' deadlines alone.
 BREACH_AT_TOP_KEEPS_DEADLINES = "breach-at-top-keeps-deadlines"
 
+# "I need a human please" was answered by the agents: only "talk/speak to a human" counted as asking for
+# one. The plainer phrasings (domain.policy.asks_for_a_person) now hand the ticket to a person too.
+PLAIN_HUMAN_REQUEST = "plain-human-request"
+
 # Timeouts and retries (named so the policy is visible in one place).
 DB_TIMEOUT = timedelta(seconds=15)
 DB_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
