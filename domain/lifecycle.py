@@ -38,6 +38,11 @@ class PendingApproval(BaseModel):
 class _Decision(BaseModel):
     request_id: str = Field(min_length=1, max_length=200)  # idempotency: a repeat is answered, not redone
     agent_id: str = Field(min_length=1, max_length=100)  # who decided (kept in the audit trail)
+    # Optional preconditions, so two agents working one ticket don't act over each other (refused with
+    # TicketChangedError): the newest message (transcript seq) the agent has read, and who the agent
+    # believes holds the ticket ("" for nobody).
+    seen_seq: int | None = Field(default=None, ge=0)
+    expect_assignee: str | None = Field(default=None, max_length=100)
 
 
 class HumanReply(_Decision):

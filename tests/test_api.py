@@ -206,6 +206,10 @@ async def test_human_agents_work_the_queue(stack: Stack) -> None:
     stale = {"kind": "approve", "request_id": uuid.uuid4().hex, "agent_id": "ana", "action_request_id": "x"}
     r = await stack.http.post(f"/tickets/{tid}/decisions", json=stale)
     assert r.status_code == 409 and r.json()["error"]["code"] == "stale_request"
+    # a second agent who answers the message Ana just answered is told, and the customer gets one reply
+    late = {**reply, "request_id": uuid.uuid4().hex, "agent_id": "ben", "body": "Ben here!", "seen_seq": 1}
+    r = await stack.http.post(f"/tickets/{tid}/decisions", json=late)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "ticket_changed" and "from ana" in r.text, r.text
     r = await stack.http.post(f"/tickets/{tid}/decisions", json={"kind": "dance", "request_id": "1", "agent_id": "a"})
     assert r.status_code == 422
     r = await stack.http.post(f"/tickets/{tid}/csat", json={"score": 5})

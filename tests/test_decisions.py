@@ -257,6 +257,55 @@ async def test_reassign_hand_back_and_resolve(world: World, dev_client: Client, 
     await h.terminate("done")
 
 
+async def test_of_two_agents_answering_the_same_message_the_second_is_refused(
+    world: World, dev_client: Client, task_queue: str
+) -> None:
+    h = await _start(dev_client, task_queue, ticket_input("Can I talk to a human? The export is broken"))
+    read = (await h.query(TicketWorkflow.state)).transcript[-1].seq  # what both agents have on screen
+
+    def reply(agent: str) -> HumanReply:
+        return HumanReply(request_id=_rid(), agent_id=agent, body=f"{agent} here, on it.", seen_seq=read)
+
+    ana, ben = await asyncio.gather(
+        h.execute_update(TicketWorkflow.decide, reply("ana")),
+        h.execute_update(TicketWorkflow.decide, reply("ben")),
+        return_exceptions=True,
+    )
+    outcomes = [o for o in (ana, ben) if not isinstance(o, BaseException)]
+    refusals = [o for o in (ana, ben) if isinstance(o, WorkflowUpdateFailedError)]
+    assert len(outcomes) == 1 and len(refusals) == 1, (ana, ben)
+    cause = refusals[0].cause
+    assert isinstance(cause, ApplicationError) and cause.type == "TicketChangedError"
+    assert len([m for m in world.messages if m.sender == Sender.HUMAN]) == 1  # the customer got one reply
+
+    # the customer writes while a third agent drafts: the draft is refused, naming who wrote
+    await h.signal(TicketWorkflow.add_customer_message, CustomerMessage("m2", "Also, the CSV is empty"))
+    state = await _until(h, lambda s: s.transcript[-1].body == "Also, the CSV is empty")
+    stale = HumanReply(request_id=_rid(), agent_id="cai", body="Fixed!", seen_seq=state.transcript[-2].seq)
+    assert await _refused(h, stale) == "TicketChangedError"
+    fresh = HumanReply(request_id=_rid(), agent_id="cai", body="Looking at the CSV.", seen_seq=state.transcript[-1].seq)
+    assert (await h.execute_update(TicketWorkflow.decide, fresh)).accepted
+    await h.terminate("done")
+
+
+async def test_two_agents_taking_over_at_once_do_not_both_get_the_ticket(
+    world: World, dev_client: Client, task_queue: str
+) -> None:
+    h = await _start(dev_client, task_queue, ticket_input("Can I talk to a human? Webhooks fail"))
+
+    def take(agent: str) -> Reassign:
+        return Reassign(request_id=_rid(), agent_id=agent, to=agent, expect_assignee="")  # only if nobody holds it
+
+    await h.execute_update(TicketWorkflow.decide, take("ana"))
+    assert await _refused(h, take("ben")) == "TicketChangedError"
+    state = await h.query(TicketWorkflow.state)
+    assert state.assigned_human == "ana"
+    # without the precondition a deliberate reassignment still works
+    await h.execute_update(TicketWorkflow.decide, Reassign(request_id=_rid(), agent_id="lead", to="ben"))
+    assert (await h.query(TicketWorkflow.state)).assigned_human == "ben"
+    await h.terminate("done")
+
+
 async def test_decisions_on_a_closed_ticket_are_refused(world: World, dev_client: Client, task_queue: str) -> None:
     inp = ticket_input("Webhook fails", auto_resolve_after=timedelta(seconds=1), csat_timeout=timedelta(seconds=1))
     h = await dev_client.start_workflow(TicketWorkflow.run, inp, id=f"ticket-{inp.ticket_id}", task_queue=task_queue)

@@ -53,6 +53,7 @@ class TicketDecisions(TicketSla):
             raise _invalid(f"priority is already {d.priority.value}", "StaleRequestError")
         if not current_rules:
             return
+        self._check_unchanged(d)
         # The API refuses these already; a decision sent another way (temporal CLI, a script) must not
         # put a blank message before the customer or a NUL into a store write that can never succeed.
         texts = [v for v in d.model_dump().values() if isinstance(v, str)]
@@ -70,6 +71,27 @@ class TicketDecisions(TicketSla):
             raise _invalid("approve or reject the pending action before resolving", "InvalidDecisionError")
         if isinstance(d, Reassign) and s.owner == "human" and s.assigned_human == d.to:
             raise _invalid(f"the ticket is already assigned to {d.to}", "StaleRequestError")
+
+    def _check_unchanged(self, d: HumanDecision) -> None:
+        """The decision's preconditions: nothing newer than `seen_seq` was written, and the ticket is
+        still held by `expect_assignee`. Checked again under the lock, so of two agents who answer the
+        same message at once, the second is refused instead of sending a second reply."""
+        s = self._s
+        newer = [m for m in s.transcript if d.seen_seq is not None and m.seq > d.seen_seq]
+        if newer:
+            last = newer[-1]
+            who = "the customer" if last.sender == Sender.CUSTOMER else last.author
+            raise _invalid(
+                f"the ticket changed since you read it: {len(newer)} newer message(s), the last (seq {last.seq}) "
+                f"from {who}; read it again before deciding",
+                "TicketChangedError",
+            )
+        holder = s.assigned_human if s.owner == "human" else None
+        if d.expect_assignee is not None and (holder or "") != d.expect_assignee:
+            raise _invalid(
+                f"the ticket is now held by {holder or 'nobody'}, not {d.expect_assignee or 'nobody'}",
+                "TicketChangedError",
+            )
 
     async def _apply_decision(self, d: HumanDecision) -> str:
         s = self._s

@@ -39,6 +39,7 @@ _REFUSALS = {
     "StaleRequestError": (409, "stale_request"),
     "TicketNotReadyError": (409, "ticket_not_ready"),
     "TicketResolvedError": (409, "ticket_resolved"),
+    "TicketChangedError": (409, "ticket_changed"),
     "InvalidDecisionError": (422, "invalid_decision"),
 }
 
