@@ -77,6 +77,8 @@ class TicketFilters(QueryModel):
 class QueueFilters(QueryModel):
     priority: Priority | None = None
     product: str | None = Field(default=None, min_length=1, max_length=100)  # a team of agents per product
+    assignee: str | None = Field(default=None, min_length=1, max_length=100)  # "mine": held by this agent
+    unassigned: bool = False  # held by nobody: what is free to pick up
     limit: int = Field(default=100, ge=1, le=500)
 
 

@@ -358,7 +358,13 @@ SLA_DUE = "least(CASE WHEN first_response_at IS NULL THEN first_response_due END
 
 
 async def escalated_queue(
-    conn: Conn, *, priority: str | None = None, product: str | None = None, limit: int = 100
+    conn: Conn,
+    *,
+    priority: str | None = None,
+    product: str | None = None,
+    assignee: str | None = None,
+    unassigned: bool = False,
+    limit: int = 100,
 ) -> list[TicketRecord]:
     """The human queue: tickets a human owns or must look at, by priority, then the nearest running SLA
     deadline (`sla_due`). An escalated ticket nobody has answered yet owes its first response, which
@@ -368,10 +374,11 @@ async def escalated_queue(
         SELECT * FROM tickets
         WHERE escalated AND status NOT IN ('resolved', 'closed')
           AND ($1::text IS NULL OR priority = $1) AND ($3::text IS NULL OR product = $3)
+          AND ($4::text IS NULL OR assigned_human = $4) AND (NOT $5::bool OR assigned_human IS NULL)
         ORDER BY CASE priority WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END,
                  {SLA_DUE} NULLS LAST, created_at
         LIMIT $2
         """,
-        priority, limit, product,
+        priority, limit, product, assignee, unassigned,
     )  # fmt: skip
     return [TicketRecord.model_validate(dict(r)) for r in rows]

@@ -225,6 +225,8 @@ async def test_unknown_query_parameters_are_refused_by_name(stack: Stack) -> Non
     }
     assert (await stack.http.get("/tickets", params=known)).status_code == 200
     assert (await stack.http.get("/queue", params={"priority": "high", "product": "P", "limit": 5})).status_code == 200
+    status, code, text = _error(await stack.http.get("/queue", params={"assignee": "ana", "unassigned": "true"}))
+    assert (status, code) == (422, "invalid_request") and "not both" in text
     _, _, text = _error(await stack.http.get("/tickets", params={"limit": 0}))
     assert text == "limit: Input should be greater than or equal to 1"
 

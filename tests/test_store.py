@@ -241,3 +241,28 @@ async def test_the_human_queue_puts_the_nearest_deadline_first_counting_an_owed_
     queue = await tickets.escalated_queue(pool, product=product)
     assert [t.ticket_id for t in queue] == [unanswered, customer_wrote_again, answered_long_ago]
     assert [t.sla_due for t in queue] == [T0 + h, T0 + 4 * h, T0 + 10 * h]
+
+
+async def test_the_queue_shows_an_agent_their_own_tickets_or_the_ones_nobody_holds(pool: asyncpg.Pool) -> None:
+    c = await _customer(pool)
+    product = f"Queue {uuid.uuid4().hex[:8]}"  # this test's tickets only
+    held: dict[str | None, str] = {}
+    for holder in ("ana", "ben", None):
+        tid = f"tkt_{uuid.uuid4().hex[:16]}"
+        await tickets.insert_ticket(
+            pool, ticket_id=tid, workflow_id=f"ticket-{tid}", customer_id=c.customer_id, channel="chat",
+            subject=f"held by {holder}", status="new", created_at=T0, product=product,
+        )  # fmt: skip
+        snapshot = tickets.TicketSnapshot(
+            ticket_id=tid, version=1, status="escalated", priority="high", escalated=True, owner="human",
+            assigned_human=holder, resolution_due=T0 + timedelta(hours=8),
+        )  # fmt: skip
+        await tickets.sync_ticket(pool, snapshot)
+        held[holder] = tid
+
+    async def queue(**filters: object) -> set[str]:
+        return {t.ticket_id for t in await tickets.escalated_queue(pool, product=product, **filters)}  # type: ignore[arg-type]
+
+    assert await queue() == set(held.values())
+    assert await queue(assignee="ana") == {held["ana"]}
+    assert await queue(unassigned=True) == {held[None]}

@@ -47,9 +47,17 @@ _REFUSALS = {
 @router.get("/queue", response_model=list[TicketSummary])
 async def human_queue(pool: PoolDep, f: Annotated[QueueFilters, Query()]) -> list[TicketSummary]:
     """Tickets waiting for a human, most urgent first (priority, then the nearest SLA deadline);
-    ``product`` keeps to one product's tickets (a team of agents per product)."""
+    ``product`` keeps to one product's tickets (a team of agents per product), ``assignee`` to those an
+    agent holds ("mine"), ``unassigned=true`` to those nobody has picked up."""
+    if f.assignee and f.unassigned:
+        raise ApiError(422, "invalid_request", "give assignee (held by that agent) or unassigned=true, not both")
     rows = await tickets.escalated_queue(
-        pool, priority=f.priority.value if f.priority else None, product=f.product, limit=f.limit
+        pool,
+        priority=f.priority.value if f.priority else None,
+        product=f.product,
+        assignee=f.assignee,
+        unassigned=f.unassigned,
+        limit=f.limit,
     )
     return await summaries(pool, rows)
 
