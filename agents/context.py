@@ -118,6 +118,8 @@ def format_kb_results(query: str, hits: list[KbHit]) -> str:
             "score": round(hit.score, 4),
             "category": hit.category,
             "passage": (hit.text or hit.snippet)[:MAX_PASSAGE_CHARS],
+            # another section of the article that matched too (its steps may answer the question)
+            **({"more_from_article": hit.more[:MAX_PASSAGE_CHARS]} if hit.more else {}),
         }
         for hit in hits
     ]
@@ -150,6 +152,7 @@ def parse_kb_results(text: str) -> list[KbHit]:
                     category=str(item.get("category", "")),
                     snippet=passage[:300],
                     text=passage,
+                    more=str(item.get("more_from_article", "")),
                 )
             )
         except (KeyError, TypeError, ValueError):

@@ -62,7 +62,7 @@ def procedures_in(hit: KbHit, rank: int, wanted: set[str]) -> list[Procedure]:
     sentence scorer."""
     label, body = passage(hit)
     title = terms(hit.title)
-    parsed = blocks(body, label_heading(label))
+    parsed = blocks(f"{body}\n\n{hit.more}" if hit.more else body, label_heading(label))
     found: list[Procedure] = []
     i = 0
     while i < len(parsed):

@@ -99,6 +99,7 @@ def build_tools(
                 update={
                     "text": strip_injected_instructions(hit.text),
                     "snippet": strip_injected_instructions(hit.snippet),
+                    "more": strip_injected_instructions(hit.more),
                 }
             )
             for hit in hits

@@ -105,6 +105,9 @@ class KbHit(BaseModel):
     category: str = ""
     url: str = ""
     text: str = ""  # the matching chunk's full text, for answer composition
+    # The article's next best-matching section, under its own "## heading" ("" when none ranks high): a
+    # procedure the best chunk lacks may sit there ("Forgot password?" matches the SSO section best).
+    more: str = ""
     product: str = ""  # "" when the team does not tag articles by product
 
 

@@ -34,7 +34,7 @@ from qdrant_client.conversions import common_types as types
 
 from domain.models import KbHit
 from kb.articles import Article
-from kb.chunking import Chunk, chunk_article
+from kb.chunking import HEADING_SEPARATOR, Chunk, chunk_article
 from kb.embeddings import DIMENSION, MODEL_ID, Embedder, shared_embedder
 from kb.errors import KnowledgeBaseLocked
 from kb.mirror import Mirror, Ranked, Where
@@ -55,6 +55,10 @@ SNIPPET_CHARS = 300
 MIN_DEPTH = 100
 DEPTH_PER_HIT = 2
 RRF_K = 60  # the usual constant: ranks 1 and 10 differ, ranks 40 and 50 hardly do
+# Another chunk of a hit's article that ranks this high in any list comes with the hit (`more`): a question's
+# answer may sit in the section after the one that matched best ("Forgot password?" is named in the SSO
+# section; the reset steps are in the one before it).
+SECOND_CHUNK_RANK = 10
 # Fusion weights, measured on the tau2 banking tasks (README, "Knowledge base and triage"): the
 # text's BM25 leads; embeddings and titles each add what it misses.
 BM25_WEIGHT = 1.0
@@ -422,7 +426,8 @@ class KnowledgeBase:
             fused = [(chunk.score, chunk) for chunk in _collapse(rankings[0][1], limit)]
         else:
             fused = fuse(rankings, limit)
-        return [_hit(score, chunk) for score, chunk in fused]
+        seconds = _second_chunks([r for _, r in rankings], [chunk for _, chunk in fused])
+        return [_hit(score, chunk, seconds.get(chunk.point_id)) for score, chunk in fused]
 
     @staticmethod
     def _merge_windows(rankings: list[list[Ranked]], depth: int) -> list[Ranked]:
@@ -580,8 +585,26 @@ def _collapse(ranking: Sequence[Ranked], limit: int) -> list[Ranked]:
     return out
 
 
-def _hit(score: float, chunk: Ranked) -> KbHit:
+def _second_chunks(rankings: Sequence[Sequence[Ranked]], chosen: Sequence[Ranked]) -> dict[str, Ranked]:
+    """For each chosen chunk, the best-ranked other chunk of its article within the top SECOND_CHUNK_RANK
+    of any ranking (keyed by the chosen chunk's point id)."""
+    by_article = {str(c.payload.get("article_id", "")): c.point_id for c in chosen}
+    taken = set(by_article.values())
+    best: dict[str, tuple[int, Ranked]] = {}
+    for ranking in rankings:
+        for rank, chunk in enumerate(ranking[:SECOND_CHUNK_RANK]):
+            owner = by_article.get(str(chunk.payload.get("article_id", "")))
+            if owner is not None and chunk.point_id not in taken and (owner not in best or rank < best[owner][0]):
+                best[owner] = (rank, chunk)
+    return {owner: chunk for owner, (_, chunk) in best.items()}
+
+
+def _hit(score: float, chunk: Ranked, second: Ranked | None = None) -> KbHit:
     payload = chunk.payload
+    more = ""
+    if second is not None:  # under its own heading, so it reads as another section, not as more of this one
+        heading = str(second.payload.get("heading") or payload.get("title", "")).split(HEADING_SEPARATOR)[-1]
+        more = f"## {heading}\n\n{second.payload.get('body', '')}"
     return KbHit(
         article_id=str(payload.get("article_id", "")),
         title=str(payload.get("title", "")),
@@ -591,6 +614,7 @@ def _hit(score: float, chunk: Ranked) -> KbHit:
         product=str(payload.get("product", "")),
         url=str(payload.get("url", "")),
         text=str(payload.get("text", "")),
+        more=more,
     )
 
 

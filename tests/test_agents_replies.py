@@ -173,3 +173,20 @@ async def test_a_lead_in_sentence_is_not_quoted_without_its_list() -> None:
     reply = await _reply("Which API keys does my project have? Our secret API keys get rejected.", [keys])
     assert "Secret API keys read data" in reply
     assert "two kinds of API keys, found under" not in reply  # a list's lead-in, quoted alone, points at nothing
+
+
+async def test_a_procedure_in_the_articles_next_section_is_quoted() -> None:
+    """kb.search returns one hit per article with its best chunk; the steps may be in `more`."""
+    sso_first = PASSWORD_HIT.model_copy(
+        update={
+            "text": (
+                "Resetting your password > Your organization uses SSO\n\n"
+                "If your organization signs in with SSO, the Forgot password? link will tell you to use SSO."
+            ),
+            "more": PASSWORD_HIT.text.partition("\n\n")[2].replace(
+                "1. Go to", "## Resetting a forgotten password\n\n1. Go to", 1
+            ),
+        }
+    )
+    reply = await _reply("I forgot my password, how can I reset it?", [sso_first], subject="Reset password")
+    assert "1. Go to app.lumora.example/login" in reply and "2. Enter the email address" in reply

@@ -320,6 +320,28 @@ async def test_shrinking_an_article_removes_its_surplus_chunks(client: AsyncQdra
     assert await points_of(client, "shrink", "long") == 1
 
 
+async def test_a_hit_brings_its_articles_next_best_section(client: AsyncQdrantClient) -> None:
+    """The best chunk of the reset article is the SSO section (it names "Forgot password?" and "reset the
+    password"); the steps sit in the section before it, which a reply quoting the procedure needs."""
+    filler = " ".join(["Passwords must be long and unique for every service you use."] * 12)
+    body = (
+        "## Resetting a forgotten password\n\n1. Open the login page and click Forgot password.\n"
+        "2. Enter your email.\n3. Click the link in the reset email.\n\n" + filler + "\n\n"
+        "## Your organization uses SSO\n\nWith SSO the Forgot password link tells you to use SSO: to reset "
+        "the password, forgot password requests go to your IT team.\n\n" + filler
+    )
+    knowledge = KnowledgeBase(client, collection="sections")
+    await knowledge.ensure_collection()
+    await knowledge.ingest(
+        [Article("reset", "Resetting your password", "account", body), Article("other", "Invoices", "billing", "PDFs.")]
+    )
+    [hit] = [h for h in await knowledge.search("forgot password reset SSO") if h.article_id == "reset"]
+    assert "Your organization uses SSO" in hit.text.splitlines()[0]
+    assert hit.more.startswith("## Resetting a forgotten password\n\n1. Open the login page")
+    [invoices] = [h for h in await knowledge.search("invoices PDFs") if h.article_id == "other"]
+    assert invoices.more == ""  # a one-section article has nothing more to bring
+
+
 async def test_removed_article_is_deleted_and_no_longer_found(kb: KnowledgeBase, help_centre: Path) -> None:
     (help_centre / "rate-limits.md").unlink()
 
