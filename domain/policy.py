@@ -106,6 +106,20 @@ def asks_for_a_person(text: str) -> bool:
     return bool(_PLAIN_HUMAN_REQUEST.search(text))
 
 
+# A service down or data lost, reported by the customer: the agents cannot know an incident's state or fix
+# it, so a person (on call, with the status page) takes it. A subset of _CRITICAL: breaches and exposed
+# secrets are escalated by _LEGAL_SECURITY already.
+_OUTAGE = re.compile(
+    r"\b(outage|is down|are down|went down|production (is )?down|data loss|lost (all )?data|"
+    r"nobody can (log ?in|access|use))\b",
+    re.I,
+)
+
+
+def reports_outage(text: str) -> bool:
+    return bool(_OUTAGE.search(text))
+
+
 _LEGAL_SECURITY = re.compile(
     _SECRET_EXPOSED + r"|\b(unauthori[sz]ed (access|login|charges?)|phishing|stolen|lawyer|legal action|lawsuit|sue|"
     r"gdpr complaint|attorney|breach|hacked|compromised|leaked|fraud)\b",

@@ -12,6 +12,7 @@ from domain.policy import (
     effective_priority,
     escalation_reason,
     priority_from_text,
+    reports_outage,
     sla_deadlines,
 )
 from triage import sentiment
@@ -64,6 +65,14 @@ def test_a_plainly_worded_request_for_a_person_is_recognised() -> None:
         assert asks_for_a_person(asks), asks
     assert not asks_for_a_person("We need a person to own the SSO setup, how do we assign one?")  # a task
     assert not asks_for_a_person("How do I add a user?")
+
+
+def test_an_outage_or_data_loss_report_is_recognised() -> None:
+    for report in ("The dashboard is down for all of us", "Is there an outage?", "We lost all data from May",
+                   "Nobody can log in since 9am"):  # fmt: skip
+        assert reports_outage(report), report
+    for other in ("Download the export", "The chart went downhill", "How do I add a user?"):
+        assert not reports_outage(other), other
 
 
 def test_escalation_rules() -> None:

@@ -125,6 +125,18 @@ async def test_a_customer_who_plainly_asks_for_a_person_gets_one(
     assert world.turns[-1].handoff_reason == "customer asked for a human"
 
 
+async def test_an_outage_report_goes_to_a_person(time_env: WorkflowEnvironment, task_queue: str) -> None:
+    world = World(customer())
+    async with _worker(time_env, task_queue, world):
+        h = await _start(time_env, task_queue, ticket_input("The dashboard is down for all of us since 9am"))
+        await time_env.sleep(timedelta(minutes=5))
+        state = await _state(h)
+        await h.terminate("done")
+    assert state.status == Status.ESCALATED and state.owner == "human"
+    assert state.escalation_reason == "outage or data loss reported"
+    assert world.turns[0].handoff_reason == "outage or data loss reported"
+
+
 async def test_angry_customer_goes_to_a_human_and_is_not_auto_closed(
     time_env: WorkflowEnvironment, task_queue: str
 ) -> None:

@@ -43,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
         asks_for_a_person,
         effective_priority,
         escalation_reason,
+        reports_outage,
         sla_deadlines,
         worsening,
     )
@@ -65,6 +66,7 @@ with workflow.unsafe.imports_passed_through():
         LLM_RETRY,
         LLM_SCHEDULE_TO_CLOSE,
         LLM_START_TO_CLOSE,
+        OUTAGE_TO_A_PERSON,
         PLAIN_HUMAN_REQUEST,
         CustomerMessage,
         TicketInput,
@@ -363,6 +365,8 @@ class TicketWorkflow(TicketDecisions, TicketV1):
         reason = escalation_reason(text, sentiment, self._customer(), polarity)
         if reason is None and asks_for_a_person(text) and workflow.patched(PLAIN_HUMAN_REQUEST):
             reason = "customer asked for a human"
+        if reason is None and reports_outage(text) and workflow.patched(OUTAGE_TO_A_PERSON):
+            reason = "outage or data loss reported"
         if reason is None and worsening(s.sentiment_trend):
             reason = "customer sentiment is getting worse"
         if reason is None and s.agent_turns >= p.max_agent_turns:

@@ -49,6 +49,10 @@ BREACH_AT_TOP_KEEPS_DEADLINES = "breach-at-top-keeps-deadlines"
 # one. The plainer phrasings (domain.policy.asks_for_a_person) now hand the ticket to a person too.
 PLAIN_HUMAN_REQUEST = "plain-human-request"
 
+# An outage or data-loss report ("the dashboard is down for all of us") was answered by the agents with
+# troubleshooting tips; it now goes to a person, who can check the incident and the status page.
+OUTAGE_TO_A_PERSON = "outage-to-a-person"
+
 # Timeouts and retries (named so the policy is visible in one place).
 DB_TIMEOUT = timedelta(seconds=15)
 DB_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
