@@ -81,6 +81,18 @@ async def _timers(env: WorkflowEnvironment, version: str) -> None:
         await h.terminate("recorded")
         await _save(h, version, "approval_expired_customer_wrote")
 
+        h = await start("My webhook fails")  # answered by the agents, then the customer plainly asks for a person
+        await env.sleep(timedelta(minutes=1))
+        await h.signal(TicketWorkflow.add_customer_message, CustomerMessage("m-2", "I need a human please"))
+        await env.sleep(timedelta(minutes=5))
+        await h.terminate("recorded")
+        await _save(h, version, "plain_human_request")
+
+        h = await start("The dashboard is down for all of us since 9am")  # an outage goes to a person (since v9)
+        await env.sleep(timedelta(minutes=5))
+        await h.terminate("recorded")
+        await _save(h, version, "outage")
+
     tq, world = f"rec-{uuid.uuid4().hex[:6]}", World(customer(vip=True))
     async with Worker(env.client, task_queue=tq, workflows=[TicketWorkflow], activities=world.activities()):
         # critical: the first response breaches while a next reply is owed (it keeps its deadline since v8)
