@@ -6,6 +6,7 @@ Also the embedded-Postgres fallback for machines without a PostgreSQL server.
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import signal
 import socket
@@ -139,6 +140,8 @@ async def test_falls_back_to_embedded_postgres_when_none_answers(tmp_path: Path)
             await pool.close()
     finally:
         server.cleanup()  # type: ignore[attr-defined]  # pgserver's handle is untyped
+        # pgserver also cleans up at exit, logging into pytest's stream by then closed ("Logging error")
+        atexit.unregister(server._cleanup)  # type: ignore[attr-defined]
 
 
 async def test_uses_the_configured_postgres_when_it_answers(database_url: str) -> None:
