@@ -9,7 +9,9 @@ write), rewrites the ones that changed and deletes the ones that disappeared.
 
 Search ranks chunks three ways (BM25 over the text, BM25 over the title, embedding similarity),
 collapses each ranking to articles (an article ranks where its best chunk does) and fuses the
-article rankings with weighted reciprocal rank fusion. On a Qdrant server the rankings come from
+article rankings with weighted reciprocal rank fusion. A long query (a customer's whole story) runs
+twice: the second time its BM25 terms and embedding windows lean towards the first run's best
+articles (pseudo-relevance feedback, see FEEDBACK_ARTICLES). On a Qdrant server the rankings come from
 one batched query; in embedded local mode they come from ``kb.mirror``, a numpy copy of the
 collection, because local mode scores sparse vectors in pure Python.
 """
@@ -72,6 +74,20 @@ QUERY_WINDOW_WORDS = 40
 # ticket this long is what triage embeds too, so the worker computes its vector once. Ranks of the
 # demo tickets' articles are the same either way; the tau2 scenarios (249+ words) stay windowed.
 WHOLE_QUERY_WORDS = 100
+# Pseudo-relevance feedback for long queries (a customer's whole story, several windows): the first
+# fused ranking's top FEEDBACK_ARTICLES articles are taken as relevant and the text and embedding
+# rankings run a second time. BM25's query gains the FEEDBACK_TERMS terms those articles' chunks
+# weigh most (RM3, at FEEDBACK_TERM_WEIGHT of the query's own term mass); each embedding window moves
+# towards the mean of their chunk vectors (Rocchio, FEEDBACK_DENSE_WEIGHT). A story says much that is
+# beside the point; the articles it matched best say which of its words matter. On the tau2 banking
+# tasks: recall@10 0.355 -> 0.384, recall@20 0.483 -> 0.498, MRR 0.637 -> 0.667 (recall@5 0.247 ->
+# 0.229); 3-8 articles x 5-20 terms x 0.1-0.2 x 0.25-1 gave recall@10 0.348-0.395, median 0.377.
+# Costs one more index pass (scenarios: index + fusion p50 about 4.6 -> 9.3 ms). Short questions are
+# left alone: their intent is plain, and nothing measures feedback on them.
+FEEDBACK_ARTICLES = 5
+FEEDBACK_TERMS = 10
+FEEDBACK_TERM_WEIGHT = 0.1
+FEEDBACK_DENSE_WEIGHT = 0.5
 # Part of every fingerprint: bump it when chunking or encoding changes so the next ingest
 # rewrites every article instead of mixing old and new vectors.
 PIPELINE_VERSION = f"3:{MODEL_ID}"
@@ -171,6 +187,48 @@ def query_windows(query: str, words: int = QUERY_WINDOW_WORDS, whole: int = WHOL
         windows[-1].append(sentence)
         count += n
     return [" ".join(w) for w in windows]
+
+
+def expand_query(
+    query: SparseVec, feedback: Sequence[SparseVec], terms: int = FEEDBACK_TERMS, weight: float = FEEDBACK_TERM_WEIGHT
+) -> SparseVec:
+    """RM3: ``query`` (term counts) mixed with the ``terms`` heaviest terms of the feedback chunks.
+
+    Each feedback chunk contributes its BM25 term weights as a distribution (summing to 1); the
+    expansion terms keep their share of the summed distribution, scaled to ``weight`` of the
+    query's term mass, which keeps ``1 - weight``. Without feedback the query comes back as it was.
+    """
+    mass: dict[int, float] = {}
+    for vector in feedback:
+        total = sum(vector.values)
+        for index, value in zip(vector.indices, vector.values, strict=True):
+            if total > 0:
+                mass[index] = mass.get(index, 0.0) + value / total
+    chosen = sorted(mass, key=lambda i: (-mass[i], i))[:terms]
+    expansion = sum(mass[i] for i in chosen)
+    if not query or expansion <= 0:
+        return query
+    size = sum(query.values)
+    weights = {i: (1.0 - weight) * v for i, v in zip(query.indices, query.values, strict=True)}
+    for index in chosen:
+        weights[index] = weights.get(index, 0.0) + weight * size * mass[index] / expansion
+    indices = sorted(weights)
+    return SparseVec(indices, [weights[i] for i in indices])
+
+
+def shift_windows(
+    windows: npt.NDArray[np.float32], feedback: npt.NDArray[np.float32], weight: float = FEEDBACK_DENSE_WEIGHT
+) -> npt.NDArray[np.float32]:
+    """Rocchio: each (unit) window vector plus ``weight`` times the feedback chunks' unit mean, renormalised."""
+    if not len(feedback):
+        return windows
+    centroid = feedback.mean(axis=0)
+    norm = float(np.linalg.norm(centroid))
+    if norm == 0.0:
+        return windows
+    shifted = (windows + weight * (centroid / norm)).astype(np.float32)
+    unit: npt.NDArray[np.float32] = shifted / np.linalg.norm(shifted, axis=1, keepdims=True)
+    return unit
 
 
 def fuse(rankings: Sequence[tuple[float, Sequence[Ranked]]], limit: int, k: int = RRF_K) -> list[tuple[float, Ranked]]:
@@ -407,27 +465,82 @@ class KnowledgeBase:
             # A query is unique: the in-memory cache only, never the disk cache (see Embedder.embed).
             windows = await asyncio.to_thread(lambda: self._model().embed(query_windows(query), persist=False))
         depth = max(MIN_DEPTH, limit * DEPTH_PER_HIT)
-        if self._local:
-            mirror = await self._get_mirror()
-            text_ranked = mirror.sparse_rank(sparse, depth, where, VECTOR_NAME) if sparse else []
-            title_ranked = mirror.sparse_rank(sparse, depth, where, TITLE_NAME) if use_dense and sparse else []
-            dense_ranked = (
-                self._merge_windows([mirror.dense_rank(w, depth, where) for w in windows], depth)
-                if windows is not None
-                else []
-            )
-        else:
-            text_ranked, title_ranked, dense_ranked = await self._server_rank(sparse, use_dense, windows, depth, where)
-        weighted = ((BM25_WEIGHT, text_ranked), (DENSE_WEIGHT, dense_ranked), (TITLE_WEIGHT, title_ranked))
-        rankings = [(w, r) for w, r in weighted if r]
+        text_ranked, title_ranked, dense_ranked = await self._rank(sparse, use_dense, windows, depth, where)
+        rankings = self._weighted(text_ranked, dense_ranked, title_ranked)
         if not rankings:
             return []
         if len(rankings) == 1:  # a single retriever: keep its own score (BM25 or cosine)
             fused = [(chunk.score, chunk) for chunk in _collapse(rankings[0][1], limit)]
         else:
-            fused = fuse(rankings, limit)
+            fused = fuse(rankings, max(limit, FEEDBACK_ARTICLES))
+            if mode == "hybrid" and windows is not None and len(windows) > 1 and sparse:  # a long query
+                feedback = [str(chunk.payload.get("article_id", "")) for _, chunk in fused[:FEEDBACK_ARTICLES]]
+                feedback_sparse, feedback_dense = await self._article_vectors(feedback)
+                if feedback_dense is not None:
+                    windows = shift_windows(windows, feedback_dense)
+                text_ranked, _, dense_ranked = await self._rank(
+                    expand_query(sparse, feedback_sparse), False, windows, depth, where
+                )
+                rankings = self._weighted(text_ranked, dense_ranked, title_ranked)
+                fused = fuse(rankings, limit)
+            fused = fused[:limit]
         seconds = _second_chunks([r for _, r in rankings], [chunk for _, chunk in fused])
         return [_hit(score, chunk, seconds.get(chunk.point_id)) for score, chunk in fused]
+
+    @staticmethod
+    def _weighted(
+        text_ranked: list[Ranked], dense_ranked: list[Ranked], title_ranked: list[Ranked]
+    ) -> list[tuple[float, list[Ranked]]]:
+        weighted = ((BM25_WEIGHT, text_ranked), (DENSE_WEIGHT, dense_ranked), (TITLE_WEIGHT, title_ranked))
+        return [(w, r) for w, r in weighted if r]
+
+    async def _rank(
+        self,
+        sparse: SparseVec,
+        titles: bool,
+        windows: npt.NDArray[np.float32] | None,
+        depth: int,
+        where: Where,
+    ) -> tuple[list[Ranked], list[Ranked], list[Ranked]]:
+        """The text, title (when ``titles``) and dense rankings, from the mirror or the server."""
+        if not self._local:
+            return await self._server_rank(sparse, titles, windows, depth, where)
+        mirror = await self._get_mirror()
+        text_ranked = mirror.sparse_rank(sparse, depth, where, VECTOR_NAME) if sparse else []
+        title_ranked = mirror.sparse_rank(sparse, depth, where, TITLE_NAME) if titles and sparse else []
+        dense_ranked = (
+            self._merge_windows([mirror.dense_rank(w, depth, where) for w in windows], depth)
+            if windows is not None
+            else []
+        )
+        return text_ranked, title_ranked, dense_ranked
+
+    async def _article_vectors(self, article_ids: list[str]) -> tuple[list[SparseVec], npt.NDArray[np.float32] | None]:
+        """The BM25 text vectors and embeddings of every chunk of these articles."""
+        if self._local:
+            return (await self._get_mirror()).article_vectors(article_ids, VECTOR_NAME)
+        chunks = models.Filter(must=[models.FieldCondition(key="article_id", match=models.MatchAny(any=article_ids))])
+        sparse_vectors: list[SparseVec] = []
+        dense: list[list[float]] = []
+        offset: types.PointId | None = None
+        while True:
+            page, offset = await self._client.scroll(
+                self._collection,
+                scroll_filter=chunks,
+                limit=SCROLL_PAGE,
+                offset=offset,
+                with_payload=False,
+                with_vectors=[VECTOR_NAME, DENSE_NAME],
+            )
+            for record in page:
+                vectors = record.vector if isinstance(record.vector, dict) else {}
+                raw_sparse, raw_dense = vectors.get(VECTOR_NAME), vectors.get(DENSE_NAME)
+                if isinstance(raw_sparse, models.SparseVector):
+                    sparse_vectors.append(SparseVec(list(raw_sparse.indices), list(raw_sparse.values)))
+                if isinstance(raw_dense, list):
+                    dense.append([float(x) for x in raw_dense if isinstance(x, int | float)])
+            if offset is None:
+                return sparse_vectors, np.array(dense, dtype=np.float32) if dense else None
 
     @staticmethod
     def _merge_windows(rankings: list[list[Ranked]], depth: int) -> list[Ranked]:

@@ -106,6 +106,10 @@ class Mirror:
         self._sparse = {name: _SparseIndex([r[2].get(name) for r in records]) for name in names}
         dense = [r[3] for r in records if r[3] is not None]
         self._dense = np.array(dense, dtype=np.float32) if dense and len(dense) == len(records) else None
+        self._vectors = [r[2] for r in records]  # each chunk's sparse vectors, for pseudo-relevance feedback
+        self._rows: dict[str, list[int]] = {}
+        for row, payload in enumerate(self.payloads):
+            self._rows.setdefault(str(payload.get("article_id", "")), []).append(row)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -113,6 +117,14 @@ class Mirror:
     @property
     def has_dense(self) -> bool:
         return self._dense is not None
+
+    def article_vectors(
+        self, article_ids: list[str], name: str = "bm25"
+    ) -> tuple[list[SparseVec], npt.NDArray[np.float32] | None]:
+        """Sparse vector ``name`` and dense vector of every chunk of these articles (what a server's scroll returns)."""
+        rows = [row for article_id in article_ids for row in self._rows.get(article_id, [])]
+        sparse_vectors = [v for v in (self._vectors[row].get(name) for row in rows) if v is not None]
+        return sparse_vectors, self._dense[rows] if self._dense is not None and rows else None
 
     def _mask(self, where: Where) -> npt.NDArray[np.bool_] | None:
         mask: npt.NDArray[np.bool_] | None = None

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from qdrant_client import AsyncQdrantClient, models
 
@@ -18,9 +19,9 @@ from kb.benchmark import run_bench
 from kb.chunking import MAX_WORDS
 from kb.embeddings import LAYERS, Embedder, shared_embedder
 from kb.evaluation import score_rankings
-from kb.index import SNIPPET_CHARS, fuse, query_windows
+from kb.index import SNIPPET_CHARS, expand_query, fuse, query_windows, shift_windows
 from kb.mirror import Ranked
-from kb.sparse import encode_document, encode_query, term_index, tokenize
+from kb.sparse import SparseVec, encode_document, encode_query, term_index, tokenize
 from settings import Settings, get_settings
 from supportctl.main import main as supportctl_main
 
@@ -705,6 +706,103 @@ def test_long_queries_are_embedded_in_sentence_windows() -> None:
     assert len(windows) > 1 and all(len(w.split()) <= 45 for w in windows)
     assert " ".join(windows) == story
     assert query_windows("short question?") == ["short question?"]
+
+
+# Pseudo-relevance feedback: a card-payment family whose articles all say "chargeback", and one more that
+# says little else; the customer's story never uses the word.
+CARD_ARTICLES: dict[str, tuple[str, str, str]] = {
+    "card-disputes": (
+        "Disputing a card payment",
+        "billing",
+        """
+        If a merchant charged your card for something you did not receive, open a dispute from the
+        payment's page. A dispute becomes a chargeback: the chargeback is filed with the card network,
+        and the chargeback team asks the merchant for evidence.
+        """,
+    ),
+    "duplicate-charges": (
+        "Charged twice for one purchase",
+        "billing",
+        """
+        A merchant sometimes charges a card twice when a payment is retried. The second charge usually
+        drops off within five days; if it stays, report it and we raise a chargeback for it.
+        """,
+    ),
+    "undelivered-orders": (
+        "An order that never arrived",
+        "billing",
+        """
+        Paid for goods that never arrived? Ask the merchant first. If the merchant does not answer
+        within a week, we can raise a chargeback on your card payment.
+        """,
+    ),
+    "chargeback-timeline": (
+        "Chargeback timeline and provisional credit",
+        "billing",
+        """
+        A chargeback takes up to 45 days. Provisional credit appears within ten days while the
+        chargeback is investigated; if the chargeback evidence goes against you, the credit is reversed.
+        """,
+    ),
+}
+CARD_STORY = " ".join(
+    [
+        "You are a customer who bought a coffee machine online three weeks ago.",
+        "The merchant charged your card twice and the machine never arrived at your flat.",
+        "You have written to the merchant four times and nobody has answered your messages.",
+        "You want to dispute the payment on your card and you want to know when you will see your money again.",
+        "You are polite but firm, and you mention that you travel a lot for work, so you read e-mail rarely.",
+        "You also mention that your sister recommended the shop, which makes the situation awkward.",
+        "If the agent asks, your card ends in 4242 and the merchant is called Brewly.",
+        "You do not want a new card; you only want the disputed charge sorted out and your money back.",
+    ]
+)
+
+
+def test_feedback_adds_the_terms_the_best_articles_share_at_a_tenth_of_the_querys_weight() -> None:
+    query = SparseVec([1, 2], [3.0, 1.0])
+    feedback = [SparseVec([2, 7, 8], [1.0, 2.0, 1.0]), SparseVec([7, 9], [1.0, 1.0])]
+
+    expanded = expand_query(query, feedback, terms=2, weight=0.1)
+
+    # Each chunk is a distribution: term 7 carries 0.5 + 0.5, term 9 0.5, terms 2 and 8 0.25 each. The
+    # query's 4.0 keeps 90 %; 7 and 9 share the other 0.4 in proportion; 2 (in the query) gets nothing more.
+    assert expanded.indices == [1, 2, 7, 9]
+    assert expanded.values == pytest.approx([2.7, 0.9, 0.4 * 1.0 / 1.5, 0.4 * 0.5 / 1.5])
+    assert sum(expanded.values) == pytest.approx(sum(query.values)), "the query keeps its total weight"
+    assert expand_query(query, []) == query
+
+
+def test_feedback_moves_each_window_towards_the_best_chunks() -> None:
+    windows = np.eye(3, dtype=np.float32)[:2]
+    shifted = shift_windows(windows, np.array([[0, 0, 1], [0, 0, 1]], dtype=np.float32), weight=1.0)
+
+    assert np.linalg.norm(shifted, axis=1) == pytest.approx([1.0, 1.0])
+    assert shifted[:, 2] == pytest.approx([2**-0.5, 2**-0.5])
+
+
+async def test_a_long_story_is_searched_again_with_the_words_of_its_best_articles(
+    client: AsyncQdrantClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The story never says "chargeback"; its best articles all do, so the article about chargebacks rises."""
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    for article_id, (title, category, body) in {**ARTICLES, **CARD_ARTICLES}.items():
+        write_article(folder, article_id, title, category, body)
+    knowledge = KnowledgeBase(client, collection="feedback")
+    await knowledge.ensure_collection()
+    await knowledge.ingest(load_articles([folder], HELP_URL))
+    assert len(query_windows(CARD_STORY)) > 1 and "chargeback" not in CARD_STORY.lower()
+
+    with_feedback = [h.article_id for h in await knowledge.search(CARD_STORY, limit=len(ARTICLES) + 4)]
+    knowledge._local = False  # the server path (batched queries, a scroll for the feedback vectors) agrees
+    assert [h.article_id for h in await knowledge.search(CARD_STORY, limit=len(ARTICLES) + 4)] == with_feedback
+    knowledge._local = True
+    monkeypatch.setattr("kb.index.FEEDBACK_ARTICLES", 0)  # no feedback: one pass, as for a short question
+    without = [h.article_id for h in await knowledge.search(CARD_STORY, limit=len(ARTICLES) + 4)]
+
+    assert set(with_feedback[:3]) == set(without[:3]) == {"card-disputes", "duplicate-charges", "undelivered-orders"}
+    assert with_feedback.index("chargeback-timeline") < without.index("chargeback-timeline")
 
 
 # --- the evaluation command (smoke test; the real figures come from `supportctl eval retrieval`) ---
