@@ -1,0 +1,39 @@
+"""Team leads: the brief's success metrics (automation, resolution time, SLA, CSAT, cost, escalation,
+sentiment) over the tickets opened in a window, each against its target."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import Field
+
+from api.deps import PoolDep
+from api.errors import ApiError
+from api.schemas import QueryModel
+from db.reports import support_report
+from domain.models import Channel
+from domain.success import SupportReport, report_window
+
+router = APIRouter(prefix="/reports", tags=["reports"])
+
+
+class ReportFilters(QueryModel):
+    since: datetime | None = None  # ISO 8601; a time without a zone is UTC
+    until: datetime | None = None  # default: now
+    days: int | None = Field(default=None, ge=1, le=3660)  # the window before `until` when `since` is not given
+    channel: Channel | None = None
+    product: str | None = Field(default=None, min_length=1, max_length=100)
+
+
+@router.get("/summary", response_model=SupportReport)
+async def summary(pool: PoolDep, f: Annotated[ReportFilters, Query()]) -> SupportReport:
+    """The success metrics of the tickets opened in [since, until) (default: the last 30 days),
+    optionally of one channel or product. A metric with nothing to measure yet (no resolved ticket,
+    no answered survey) has value null and met null."""
+    try:
+        since, until = report_window(f.since, f.until, f.days, datetime.now(UTC))
+    except ValueError as e:
+        raise ApiError(422, "invalid_request", str(e)) from None
+    return await support_report(pool, since, until, channel=f.channel.value if f.channel else None, product=f.product)

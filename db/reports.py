@@ -1,0 +1,87 @@
+"""Counts behind the success-metrics report (`GET /reports/summary`, `supportctl report`).
+
+One read-only query over the tickets opened in a window; `domain.success` turns the counts into the
+brief's metrics. What "reached a person" means is defined there; the event kinds below are the ones
+the ticket workflow writes for it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from db.tickets import Conn
+from domain.success import SupportCounts, SupportReport, report
+
+# Audit events that mean a person took part: the agents handed the ticket over (or sent an action for
+# approval: `escalated`), or a person decided something on it. An SLA breach (`sla_breach:<clock>`)
+# hands the ticket over too; a person resolving it leaves it owned by them (`owner = 'human'`).
+PERSON_EVENTS = [
+    "escalated",
+    "human_replied",
+    "reassigned",
+    "priority_changed",
+    "handed_back",
+    "action_approved",
+    "action_rejected",
+]
+# Closed by `supportctl tickets reconcile` because its workflow ended: nobody resolved it, so it counts
+# against automation (its outcome is known, and it is not a resolution).
+ENDED_WITHOUT_RESOLUTION = "workflow_ended"
+CALM = ["neutral", "positive"]
+
+SUMMARY = """
+WITH window_tickets AS (
+    SELECT t.ticket_id, t.created_at, t.resolved_at, t.sla_breached, t.csat_score, t.cost_usd,
+        EXISTS (SELECT 1 FROM ticket_events e WHERE e.ticket_id = t.ticket_id AND e.kind = $6) AS ended,
+        (t.owner = 'human' OR t.assigned_human IS NOT NULL OR EXISTS (
+            SELECT 1 FROM ticket_events e
+            WHERE e.ticket_id = t.ticket_id AND (e.kind = ANY($5::text[]) OR e.kind LIKE 'sla\\_breach:%')
+        ) OR EXISTS (
+            SELECT 1 FROM messages m WHERE m.ticket_id = t.ticket_id AND m.sender = 'human'
+        )) AS reached_person,
+        (SELECT m.sentiment FROM messages m
+         WHERE m.ticket_id = t.ticket_id AND m.sender = 'customer' AND m.sentiment IS NOT NULL
+         ORDER BY m.seq DESC LIMIT 1) AS last_sentiment
+    FROM tickets t
+    WHERE t.created_at >= $1 AND t.created_at < $2
+      AND ($3::text IS NULL OR t.channel = $3)
+      AND ($4::text IS NULL OR t.product = $4)
+), flagged AS (
+    SELECT *, resolved_at IS NOT NULL AND NOT ended AS resolved FROM window_tickets
+), resolved AS (
+    SELECT extract(epoch FROM resolved_at - created_at) / 3600.0 AS hours FROM flagged WHERE resolved
+)
+SELECT
+    count(*) AS tickets,
+    count(*) FILTER (WHERE resolved) AS resolved,
+    count(*) FILTER (WHERE resolved AND NOT reached_person) AS resolved_without_person,
+    count(*) FILTER (WHERE reached_person) AS reached_person,
+    count(*) FILTER (WHERE resolved OR reached_person OR ended) AS settled,
+    count(*) FILTER (WHERE sla_breached) AS sla_breached,
+    (SELECT avg(hours) FROM resolved)::float8 AS resolution_hours_mean,
+    (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) FROM resolved)::float8 AS resolution_hours_median,
+    (SELECT percentile_cont(0.9) WITHIN GROUP (ORDER BY hours) FROM resolved)::float8 AS resolution_hours_p90,
+    count(csat_score) AS csat_responses,
+    avg(csat_score)::float8 AS csat_mean,
+    coalesce(sum(cost_usd), 0)::float8 AS cost_usd,
+    count(last_sentiment) AS with_customer_sentiment,
+    count(*) FILTER (WHERE last_sentiment = ANY($7::text[])) AS calm_end
+FROM flagged
+"""
+
+
+async def support_counts(
+    conn: Conn, since: datetime, until: datetime, *, channel: str | None = None, product: str | None = None
+) -> SupportCounts:
+    """Counts over the tickets opened in [since, until), optionally of one channel or product."""
+    row = await conn.fetchrow(SUMMARY, since, until, channel, product, PERSON_EVENTS, ENDED_WITHOUT_RESOLUTION, CALM)
+    assert row is not None  # an aggregate without GROUP BY always returns one row
+    return SupportCounts(**dict(row))
+
+
+async def support_report(
+    conn: Conn, since: datetime, until: datetime, *, channel: str | None = None, product: str | None = None
+) -> SupportReport:
+    """The brief's success metrics over the tickets opened in [since, until)."""
+    counts = await support_counts(conn, since, until, channel=channel, product=product)
+    return report(counts, since, until, channel, product)

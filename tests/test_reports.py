@@ -1,0 +1,252 @@
+"""The brief's success metrics (`GET /reports/summary`, `supportctl report`).
+
+The counting runs in a store of the test's own, with ticket rows written as the workflow writes them
+(snapshot columns, messages, audit events), so every figure can be checked by hand. The API test runs
+real tickets through the whole stack (agents, a person, surveys) and reads their report back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+
+from db import tickets
+from db.customers import upsert_customers
+from db.pool import create_pool
+from db.reports import support_report
+from domain.models import Customer, Plan
+from domain.success import SupportReport
+from settings import get_settings
+from supportctl.main import main as supportctl_main
+from tests.api_stack import Stack, agent_replies
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+WEEK = (NOW - timedelta(days=7), NOW)
+
+
+async def _store(dsn: str) -> asyncpg.Pool:
+    pool = await create_pool(dsn, min_size=1, max_size=4)
+    await upsert_customers(pool, [Customer(customer_id="cus_1", email="a@example.com", name="Ada", plan=Plan.PRO)])
+    return pool
+
+
+@pytest.fixture
+async def store(own_database: str) -> AsyncIterator[asyncpg.Pool]:
+    """A store of the test's own: the report counts every row in its window."""
+    pool = await _store(own_database)
+    yield pool
+    await pool.close()
+
+
+async def _ticket(
+    pool: asyncpg.Pool,
+    *,
+    opened: datetime,
+    status: str,
+    events: tuple[str, ...] = (),
+    senders: tuple[tuple[str, str | None], ...] = (("customer", "neutral"), ("agent", None)),
+    resolved_after_h: float | None = None,
+    channel: str = "email",
+    **columns: Any,
+) -> str:
+    """A ticket row as its workflow leaves it: snapshot columns, its messages in order, its audit events."""
+    tid = f"tkt_{uuid.uuid4().hex[:12]}"
+    await tickets.insert_ticket(
+        pool, ticket_id=tid, workflow_id=f"ticket-{tid}", customer_id="cus_1", channel=channel,
+        subject="Exports fail", status=status, created_at=opened,
+    )  # fmt: skip
+    resolved_at = opened + timedelta(hours=resolved_after_h) if resolved_after_h is not None else None
+    sets = {"resolved_at": resolved_at, **columns}
+    assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(sets, start=2))
+    await pool.execute(f"UPDATE tickets SET {assignments} WHERE ticket_id = $1", tid, *sets.values())
+    for seq, (sender, sentiment) in enumerate(senders, start=1):
+        await tickets.insert_message(
+            pool, tid, seq=seq, sender=sender, author=sender, body="…", sentiment=sentiment, citations=[],
+            created_at=opened + timedelta(minutes=seq),
+        )  # fmt: skip
+    for n, kind in enumerate(events, start=1):
+        await tickets.insert_event(pool, tid, event_key=f"{n:04d}:{kind}", kind=kind, data={}, created_at=opened)
+    return tid
+
+
+def _metric(report: SupportReport, name: str) -> tuple[float | None, bool | None]:
+    (m,) = [m for m in report.metrics if m.name == name]
+    return m.value, m.met
+
+
+async def test_each_metric_counts_what_the_brief_says(store: asyncpg.Pool) -> None:
+    day = NOW - timedelta(days=2)
+    # answered and resolved by the agents, a happy customer: the automated case
+    await _ticket(
+        store, opened=day, status="closed", events=("opened", "agent_replied", "resolved", "closed"),
+        senders=(("customer", "negative"), ("agent", None), ("customer", "positive")),
+        resolved_after_h=2, csat_score=5, cost_usd=0.03,
+    )  # fmt: skip
+    # handed to a person, who replied and resolved it (owner human): resolved, not automated
+    await _ticket(
+        store, opened=day, status="closed", events=("opened", "escalated", "human_replied", "resolved", "closed"),
+        senders=(("customer", "very_negative"), ("agent", None), ("human", None)),
+        resolved_after_h=20, csat_score=3, cost_usd=0.01, owner="human", assigned_human="ana",
+    )  # fmt: skip
+    # the agents answered; the customer has not written back yet: open with the agents, outcome unknown
+    await _ticket(store, opened=day, status="waiting_customer", events=("opened", "agent_replied"), cost_usd=0.02)
+    # nobody answered in time: the SLA breach hands it over (no 'escalated' event of its own)
+    await _ticket(
+        store, opened=day, status="escalated", events=("opened", "sla_breach:first_response"),
+        senders=(("customer", "neutral"),), sla_breached=True,
+    )  # fmt: skip
+    # its workflow was terminated and `tickets reconcile` closed the row: not a resolution
+    await _ticket(
+        store, opened=day, status="closed", events=("opened", "workflow_ended"), senders=(), resolved_after_h=30
+    )
+    # outside the week, and another channel inside it
+    await _ticket(store, opened=NOW - timedelta(days=9), status="closed", resolved_after_h=1, csat_score=1)
+    chat = await _ticket(store, opened=day, status="waiting_customer", channel="chat")
+
+    r = await support_report(store, *WEEK, channel="email")
+
+    assert (r.tickets, r.resolved, r.reached_person, r.open_with_agents) == (5, 2, 2, 1)
+    assert _metric(r, "automation_rate") == (0.25, False)  # 1 of the 4 tickets whose outcome is known
+    assert _metric(r, "resolution_hours_mean") == (11.0, True)  # (2 h + 20 h) / 2; the reconciled row is not in it
+    assert (r.resolution_hours_median, r.resolution_hours_p90) == (11.0, 18.2)
+    assert _metric(r, "sla_compliance") == (0.8, False)
+    assert _metric(r, "csat_mean") == (4.0, False)
+    assert _metric(r, "cost_per_resolved_usd") == (0.03, True)  # $0.06 of model time over 2 resolved tickets
+    assert _metric(r, "escalation_rate") == (0.4, False)  # the brief's target is under 40 %
+    # last customer message: positive, very negative, neutral (the agents' ticket), neutral
+    assert _metric(r, "calm_end_rate") == (0.75, False)
+    assert (r.met, r.missed) == (2, 5)
+
+    everything = await support_report(store, *WEEK)
+    assert everything.tickets == 6 and chat  # the chat ticket too, once no channel is asked for
+
+
+async def test_a_ticket_handed_back_to_the_agents_still_reached_a_person(store: asyncpg.Pool) -> None:
+    """A refund went to an approver, who approved it and handed the ticket back; the agents then resolved
+    it. Nothing on the row says a person took part (owner agents, nobody assigned): only its events do."""
+    await _ticket(
+        store, opened=NOW - timedelta(days=1), status="closed", resolved_after_h=5,
+        events=("opened", "agent_replied", "escalated", "action_approved", "handed_back", "agent_replied", "resolved"),
+    )  # fmt: skip
+
+    r = await support_report(store, *WEEK)
+
+    assert (r.resolved, r.reached_person) == (1, 1)
+    assert _metric(r, "automation_rate") == (0.0, False)
+
+
+async def test_a_window_with_nothing_to_measure_claims_nothing(store: asyncpg.Pool) -> None:
+    await _ticket(store, opened=NOW - timedelta(days=1), status="waiting_customer", senders=())
+
+    r = await support_report(store, *WEEK)
+
+    assert r.tickets == 1 and r.open_with_agents == 1
+    for name in ("automation_rate", "resolution_hours_mean", "csat_mean", "cost_per_resolved_usd", "calm_end_rate"):
+        assert _metric(r, name) == (None, None), name
+    assert _metric(r, "sla_compliance") == (1.0, True) and _metric(r, "escalation_rate") == (0.0, True)
+    assert (r.met, r.missed) == (2, 0)
+
+
+@pytest.fixture
+def cli_store(own_database: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    monkeypatch.setenv("DATABASE_URL", own_database)
+    get_settings.cache_clear()
+    yield own_database
+    get_settings.cache_clear()
+
+
+def test_the_command_prints_each_metric_then_the_report_as_json(
+    cli_store: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def seed() -> None:  # the command runs its own event loop, so the test has none running
+        pool = await _store(cli_store)
+        try:
+            await _ticket(pool, opened=datetime.now(UTC) - timedelta(days=1), status="closed",
+                          events=("opened", "agent_replied", "resolved"), resolved_after_h=3, csat_score=5)  # fmt: skip
+        finally:
+            await pool.close()
+
+    asyncio.run(seed())
+    assert supportctl_main(["report", "--days", "7", "--channel", "email"]) == 0
+
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert "1 (1 resolved, 0 reached a person, 0 open with the agents)" in lines[0]
+    assert any(line.split()[:2] == ["automation_rate", "100.0%"] and "met" in line for line in lines)
+    assert any(line.split()[:3] == ["resolution_hours_mean", "3.0", "h"] for line in lines)
+    report = json.loads(lines[-1])
+    assert report["tickets"] == 1 and report["channel"] == "email" and len(report["metrics"]) == 7
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["report", "--days", "0"], "at least 1"),
+        (["report", "--since", "2026-13-01"], "not an ISO 8601 date"),
+        (["report", "--since", "2026-12-01", "--until", "2026-11-01"], "must be before until"),
+        (["report", "--since", "2026-12-01", "--days", "3"], "not allowed with argument"),
+    ],
+)
+def test_the_command_refuses_a_window_that_makes_no_sense(
+    argv: list[str], message: str, cli_store: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stop:
+        supportctl_main(argv)
+    assert stop.value.code != 0
+    assert message in capsys.readouterr().err + str(stop.value.code)
+
+
+async def test_tickets_run_through_the_stack_are_reported(stack: Stack) -> None:
+    """One ticket the agents resolve, one a person resolves; both answer the survey."""
+    product = f"Reports {uuid.uuid4().hex[:6]}"
+    ticket = {"customer_id": "cus_1004", "channel": "email", "subject": "Help", "product": product}
+    r = await stack.http.post("/tickets", json={**ticket, "body": "How do I rotate an API key?"})
+    by_agents = r.json()["ticket_id"]
+    r = await stack.http.post("/tickets", json={**ticket, "body": "Can I talk to a person? Exports fail daily."})
+    by_person = r.json()["ticket_id"]
+
+    await stack.wait_ticket(by_agents, agent_replies(1))
+    thanks = {"body": "Thanks, that worked!", "message_id": "m-thanks"}
+    assert (await stack.http.post(f"/tickets/{by_agents}/messages", json=thanks)).status_code == 202
+    await stack.wait_ticket(by_agents, lambda t: t["status"] == "resolved")
+    await stack.wait_ticket(by_person, lambda t: t["status"] == "escalated")
+    resolve = {"kind": "resolve", "request_id": uuid.uuid4().hex, "agent_id": "ana", "note": "exports fixed"}
+    assert (await stack.http.post(f"/tickets/{by_person}/decisions", json=resolve)).status_code == 200
+    for tid, score in ((by_agents, 5), (by_person, 2)):
+        assert (await stack.http.post(f"/tickets/{tid}/csat", json={"score": score})).status_code == 202
+        await stack.wait_ticket(tid, lambda t: t["status"] == "closed")
+
+    r = await stack.http.get("/reports/summary", params={"product": product, "days": 1})
+
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert (report["tickets"], report["resolved"], report["reached_person"]) == (2, 2, 1)
+    metrics = {m["name"]: m for m in report["metrics"]}
+    assert metrics["automation_rate"]["value"] == 0.5 and metrics["automation_rate"]["met"] is False
+    assert metrics["csat_mean"]["value"] == 3.5 and metrics["escalation_rate"]["value"] == 0.5
+    assert metrics["resolution_hours_mean"]["met"] is True  # minutes, not hours
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"since": "2026-12-01", "until": "2026-11-01"},
+        {"since": "2026-12-01", "days": 3},
+        {"days": 0},
+        {"since": "yesterday"},
+        {"channel": "fax"},
+        {"q": "refunds"},
+    ],
+)
+async def test_a_report_request_that_makes_no_sense_is_a_422_with_a_reason(
+    stack: Stack, params: dict[str, Any]
+) -> None:
+    r = await stack.http.get("/reports/summary", params=params)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["message"]
