@@ -15,8 +15,11 @@ from domain.success import SupportCounts, SupportReport, report
 # Audit events that mean a person took part: the agents handed the ticket over (or sent an action for
 # approval: `escalated`), or a person decided something on it. An SLA breach (`sla_breach:<clock>`)
 # hands the ticket over too; a person resolving it leaves it owned by them (`owner = 'human'`).
+# Tickets of the v1 workflow (before the lifecycle: no owner, no decisions) record a hand-over only as
+# `status:escalated` and the sticky `escalated` column, which `tickets reconcile` clears when it closes them.
 PERSON_EVENTS = [
     "escalated",
+    "status:escalated",
     "human_replied",
     "reassigned",
     "priority_changed",
@@ -33,7 +36,7 @@ SUMMARY = """
 WITH window_tickets AS (
     SELECT t.ticket_id, t.created_at, t.resolved_at, t.sla_breached, t.csat_score, t.cost_usd,
         EXISTS (SELECT 1 FROM ticket_events e WHERE e.ticket_id = t.ticket_id AND e.kind = $6) AS ended,
-        (t.owner = 'human' OR t.assigned_human IS NOT NULL OR EXISTS (
+        (t.owner = 'human' OR t.assigned_human IS NOT NULL OR t.escalated OR EXISTS (
             SELECT 1 FROM ticket_events e
             WHERE e.ticket_id = t.ticket_id AND (e.kind = ANY($5::text[]) OR e.kind LIKE 'sla\\_breach:%')
         ) OR EXISTS (

@@ -250,3 +250,22 @@ async def test_a_report_request_that_makes_no_sense_is_a_422_with_a_reason(
     r = await stack.http.get("/reports/summary", params=params)
     assert r.status_code == 422, r.text
     assert r.json()["error"]["message"]
+
+
+async def test_a_ticket_of_the_v1_workflow_handed_to_a_person_reached_a_person(store: asyncpg.Pool) -> None:
+    """Tickets opened before the lifecycle (workflow v1) have no owner, no decisions and no `escalated`
+    event: a hand-over is `status:escalated` and the sticky `escalated` column. One still waits in the
+    queue; the other's workflow was terminated and `tickets reconcile` closed it (clearing the column)."""
+    v1 = ("created", "triaged", "status:in_progress")
+    await _ticket(
+        store, opened=NOW - timedelta(days=2), status="escalated", events=(*v1, "status:escalated"), escalated=True
+    )
+    await _ticket(
+        store, opened=NOW - timedelta(days=2), status="closed", resolved_after_h=40,
+        events=(*v1, "status:escalated", "workflow_ended"),
+    )  # fmt: skip
+
+    r = await support_report(store, *WEEK)
+
+    assert (r.tickets, r.resolved, r.reached_person, r.open_with_agents) == (2, 0, 2, 0)
+    assert _metric(r, "escalation_rate") == (1.0, False)
