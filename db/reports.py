@@ -28,14 +28,18 @@ PERSON_EVENTS = [
     "action_rejected",
 ]
 # Closed by `supportctl tickets reconcile` because its workflow ended: nobody resolved it, so it counts
-# against automation (its outcome is known, and it is not a resolution).
+# against automation (its outcome is known, and it is not a resolution). Unless it was already resolved
+# (its survey still out when the workflow was terminated): that resolution, and its time, stand.
 ENDED_WITHOUT_RESOLUTION = "workflow_ended"
 CALM = ["neutral", "positive"]
 
 SUMMARY = """
 WITH window_tickets AS (
     SELECT t.ticket_id, t.created_at, t.resolved_at, t.sla_breached, t.csat_score, t.cost_usd,
-        EXISTS (SELECT 1 FROM ticket_events e WHERE e.ticket_id = t.ticket_id AND e.kind = $6) AS ended,
+        EXISTS (
+            SELECT 1 FROM ticket_events e WHERE e.ticket_id = t.ticket_id AND e.kind = $6
+              AND e.data->>'previous_status' IS DISTINCT FROM 'resolved'
+        ) AS ended,
         (t.owner = 'human' OR t.assigned_human IS NOT NULL OR t.escalated OR EXISTS (
             SELECT 1 FROM ticket_events e
             WHERE e.ticket_id = t.ticket_id AND (e.kind = ANY($5::text[]) OR e.kind LIKE 'sla\\_breach:%')

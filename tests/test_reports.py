@@ -269,3 +269,25 @@ async def test_a_ticket_of_the_v1_workflow_handed_to_a_person_reached_a_person(s
 
     assert (r.tickets, r.resolved, r.reached_person, r.open_with_agents) == (2, 0, 2, 0)
     assert _metric(r, "escalation_rate") == (1.0, False)
+
+
+async def test_a_resolved_ticket_closed_by_reconcile_stays_resolved(store: asyncpg.Pool) -> None:
+    """The agents resolved it; its workflow was terminated while the survey was out, and `tickets
+    reconcile` closed the row (keeping its resolved_at). It was resolved: only a row that was not is
+    'ended without a resolution'."""
+    opened = NOW - timedelta(days=2)
+    resolved = await _ticket(
+        store, opened=opened, status="closed", resolved_after_h=4, events=("opened", "agent_replied", "resolved")
+    )
+    waiting = await _ticket(store, opened=opened, status="closed", resolved_after_h=50, events=("opened",))
+    for tid, previous in ((resolved, "resolved"), (waiting, "waiting_customer")):
+        await tickets.insert_event(
+            store, tid, event_key="reconciled:terminated", kind="workflow_ended", created_at=opened,
+            data={"temporal_status": "terminated", "previous_status": previous},
+        )  # fmt: skip
+
+    r = await support_report(store, *WEEK)
+
+    assert (r.tickets, r.resolved, r.reached_person, r.open_with_agents) == (2, 1, 0, 0)
+    assert _metric(r, "automation_rate") == (0.5, False)  # the resolved one, of both (the other ended unresolved)
+    assert _metric(r, "resolution_hours_mean") == (4.0, True)
