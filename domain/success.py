@@ -159,10 +159,13 @@ def report_window(
     """[since, until) in UTC: `until` defaults to now, `since` to `days` (30) before it. Raises ValueError."""
     if since is not None and days is not None:
         raise ValueError("give since or days, not both")
-    end = _utc(until) if until is not None else now
     if days is not None and days < 1:
         raise ValueError(f"days must be at least 1, not {days}")
-    start = _utc(since) if since is not None else end - timedelta(days=DEFAULT_DAYS if days is None else days)
+    try:
+        end = _utc(until) if until is not None else now
+        start = _utc(since) if since is not None else end - timedelta(days=DEFAULT_DAYS if days is None else days)
+    except OverflowError:  # 0001-01-01T00:00+14:00 in UTC, or more days before `until` than the calendar has
+        raise ValueError("the window reaches outside the years 1 to 9999 (UTC)") from None
     if start >= end:
         raise ValueError(f"since ({start.isoformat()}) must be before until ({end.isoformat()})")
     return start, end

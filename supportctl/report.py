@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -56,8 +57,9 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
         since, until = report_window(args.since, args.until, args.days, datetime.now(UTC))
-    except ValueError as e:
-        raise SystemExit(f"supportctl report: error: {e}") from None
+    except ValueError as e:  # a usage error, like argparse's own: exit 2
+        print(f"supportctl report: error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
 
     async def run() -> SupportReport:
         pool = await open_pool(settings)
