@@ -20,11 +20,15 @@ router = APIRouter(prefix="/reports", tags=["reports"])
 
 
 class ReportFilters(QueryModel):
-    since: datetime | None = None  # ISO 8601; a time without a zone is UTC
-    until: datetime | None = None  # default: now
-    days: int | None = Field(default=None, ge=1, le=3660)  # the window before `until` when `since` is not given
-    channel: Channel | None = None
-    product: str | None = Field(default=None, min_length=1, max_length=100)
+    since: datetime | None = Field(
+        default=None, description="tickets opened from (ISO 8601 date or time; without a zone: UTC). Not with days."
+    )
+    until: datetime | None = Field(default=None, description="tickets opened before (default: now)")
+    days: int | None = Field(
+        default=None, ge=1, le=3660, description="the window: this many days before until (default 30 without since)"
+    )
+    channel: Channel | None = Field(default=None, description="only this channel's tickets")
+    product: str | None = Field(default=None, min_length=1, max_length=100, description="only this product's tickets")
 
 
 @router.get("/summary", response_model=SupportReport)
