@@ -32,6 +32,11 @@ PERSON_EVENTS = [
 # (its survey still out when the workflow was terminated): that resolution, and its time, stand.
 ENDED_WITHOUT_RESOLUTION = "workflow_ended"
 CALM = ["neutral", "positive"]
+# The workflow resolves a ticket as "system" only when the customer stopped answering (auto-resolve after
+# AUTO_RESOLVE_HOURS of silence; the agents resolve as themselves, a person under their agent id). Such a
+# ticket's resolution time runs to our last answer: the silence after it measures the auto-resolve
+# setting, not the team (72 h of it would put every such ticket far past the 14 h target).
+SILENCE_ACTOR = "system"
 
 SUMMARY = """
 WITH window_tickets AS (
@@ -46,6 +51,13 @@ WITH window_tickets AS (
         ) OR EXISTS (
             SELECT 1 FROM messages m WHERE m.ticket_id = t.ticket_id AND m.sender = 'human'
         )) AS reached_person,
+        coalesce((
+            SELECT e.actor = $8 FROM ticket_events e WHERE e.ticket_id = t.ticket_id AND e.kind = 'resolved'
+            ORDER BY e.created_at DESC, e.event_key DESC LIMIT 1
+        ), false) AS by_silence,
+        (SELECT max(m.created_at) FROM messages m
+         WHERE m.ticket_id = t.ticket_id AND m.sender IN ('agent', 'human') AND m.created_at <= t.resolved_at
+        ) AS last_answer_at,
         (SELECT m.sentiment FROM messages m
          WHERE m.ticket_id = t.ticket_id AND m.sender = 'customer' AND m.sentiment IS NOT NULL
          ORDER BY m.seq DESC LIMIT 1) AS last_sentiment
@@ -56,12 +68,16 @@ WITH window_tickets AS (
 ), flagged AS (
     SELECT *, resolved_at IS NOT NULL AND NOT ended AS resolved FROM window_tickets
 ), resolved AS (
-    SELECT extract(epoch FROM resolved_at - created_at) / 3600.0 AS hours FROM flagged WHERE resolved
+    SELECT extract(epoch FROM
+        CASE WHEN by_silence AND last_answer_at IS NOT NULL THEN last_answer_at ELSE resolved_at END - created_at
+    ) / 3600.0 AS hours
+    FROM flagged WHERE resolved
 )
 SELECT
     count(*) AS tickets,
     count(*) FILTER (WHERE resolved) AS resolved,
     count(*) FILTER (WHERE resolved AND NOT reached_person) AS resolved_without_person,
+    count(*) FILTER (WHERE resolved AND by_silence) AS resolved_by_silence,
     count(*) FILTER (WHERE reached_person) AS reached_person,
     count(*) FILTER (WHERE resolved OR reached_person OR ended) AS settled,
     count(*) FILTER (WHERE sla_breached) AS sla_breached,
@@ -81,7 +97,9 @@ async def support_counts(
     conn: Conn, since: datetime, until: datetime, *, channel: str | None = None, product: str | None = None
 ) -> SupportCounts:
     """Counts over the tickets opened in [since, until), optionally of one channel or product."""
-    row = await conn.fetchrow(SUMMARY, since, until, channel, product, PERSON_EVENTS, ENDED_WITHOUT_RESOLUTION, CALM)
+    row = await conn.fetchrow(
+        SUMMARY, since, until, channel, product, PERSON_EVENTS, ENDED_WITHOUT_RESOLUTION, CALM, SILENCE_ACTOR
+    )
     assert row is not None  # an aggregate without GROUP BY always returns one row
     return SupportCounts(**dict(row))
 

@@ -37,7 +37,9 @@ class Target:
 # The brief's "Success Metrics" table (seed blueprint), in its order.
 TARGETS: tuple[Target, ...] = (
     Target("automation_rate", "resolved without a person, of tickets resolved or handed over", ">=", 0.60, "ratio"),
-    Target("resolution_hours_mean", "average time to resolution", "<=", 14.0, "hours"),
+    Target(
+        "resolution_hours_mean", "average time to resolution (to our last answer if auto-resolved)", "<=", 14.0, "hours"
+    ),
     Target("sla_compliance", "tickets without an SLA breach", ">=", 0.95, "ratio"),
     Target("csat_mean", "average CSAT (1-5) of answered surveys", ">=", 4.4, "score"),
     Target("cost_per_resolved_usd", "model cost per resolved ticket", "<=", 0.80, "usd"),
@@ -53,6 +55,7 @@ class SupportCounts:
     tickets: int
     resolved: int
     resolved_without_person: int
+    resolved_by_silence: int  # auto-resolved: the customer stopped answering
     reached_person: int
     settled: int  # resolved, reached a person, or closed because its workflow ended: the outcome is known
     sla_breached: int
@@ -84,6 +87,7 @@ class SupportReport(BaseModel):
     product: str | None
     tickets: int
     resolved: int
+    resolved_by_silence: int  # of the resolved: the customer stopped answering (their time runs to our last answer)
     reached_person: int
     open_with_agents: int  # not resolved and no person involved yet: not in the automation rate
     resolution_hours_median: float | None
@@ -146,7 +150,8 @@ def report(
 
     return SupportReport(
         since=since, until=until, channel=channel, product=product, tickets=c.tickets, resolved=c.resolved,
-        reached_person=c.reached_person, open_with_agents=c.tickets - c.settled,
+        resolved_by_silence=c.resolved_by_silence, reached_person=c.reached_person,
+        open_with_agents=c.tickets - c.settled,
         resolution_hours_median=hours(c.resolution_hours_median), resolution_hours_p90=hours(c.resolution_hours_p90),
         metrics=ms,
         met=sum(m.met is True for m in ms), missed=sum(m.met is False for m in ms),

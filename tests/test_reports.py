@@ -21,11 +21,13 @@ from db import tickets
 from db.customers import upsert_customers
 from db.pool import create_pool
 from db.reports import support_report
-from domain.models import Customer, Plan
+from domain.lifecycle import TicketPolicy
+from domain.models import Channel, Customer, Plan
 from domain.success import SupportReport
 from settings import get_settings
 from supportctl.main import main as supportctl_main
 from tests.api_stack import Stack, agent_replies
+from workflows.ticket import TicketInput, TicketWorkflow
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 WEEK = (NOW - timedelta(days=7), NOW)
@@ -53,6 +55,7 @@ async def _ticket(
     events: tuple[str, ...] = (),
     senders: tuple[tuple[str, str | None], ...] = (("customer", "neutral"), ("agent", None)),
     resolved_after_h: float | None = None,
+    resolved_by: str | None = None,
     channel: str = "email",
     **columns: Any,
 ) -> str:
@@ -72,7 +75,10 @@ async def _ticket(
             created_at=opened + timedelta(minutes=seq),
         )  # fmt: skip
     for n, kind in enumerate(events, start=1):
-        await tickets.insert_event(pool, tid, event_key=f"{n:04d}:{kind}", kind=kind, data={}, created_at=opened)
+        await tickets.insert_audit_event(
+            pool, tid, event_key=f"{n:04d}:{kind}", kind=kind, data={}, created_at=opened + timedelta(seconds=n),
+            actor=resolved_by if kind == "resolved" else None,
+        )  # fmt: skip
     return tid
 
 
@@ -140,6 +146,30 @@ async def test_a_ticket_handed_back_to_the_agents_still_reached_a_person(store: 
 
     assert (r.resolved, r.reached_person) == (1, 1)
     assert _metric(r, "automation_rate") == (0.0, False)
+
+
+async def test_an_auto_resolved_ticket_counts_its_time_to_our_last_answer(store: asyncpg.Pool) -> None:
+    """The customer never wrote back and the workflow resolved the ticket after days of silence (as
+    "system"): its resolution time is the 2 minutes to the agents' answer, not the silence, which
+    measures the auto-resolve setting. A ticket the agents resolved keeps its whole time."""
+    day = NOW - timedelta(days=5)
+    await _ticket(
+        store, opened=day, status="closed", events=("opened", "agent_replied", "reminder_sent", "resolved", "closed"),
+        senders=(("customer", "neutral"), ("agent", None), ("system", None)),  # the reminder is no answer
+        resolved_after_h=96, resolved_by="system",
+    )  # fmt: skip
+    await _ticket(
+        store, opened=day, status="closed", events=("opened", "agent_replied", "resolved", "closed"),
+        senders=(("customer", "neutral"), ("agent", None), ("customer", "positive")),
+        resolved_after_h=4, resolved_by="TechnicalAgent",
+    )  # fmt: skip
+
+    r = await support_report(store, *WEEK)
+
+    assert (r.resolved, r.resolved_by_silence) == (2, 1)
+    assert _metric(r, "automation_rate") == (1.0, True)
+    hours, met = _metric(r, "resolution_hours_mean")
+    assert hours == pytest.approx((2 / 60 + 4) / 2, abs=1e-3) and met
 
 
 async def test_a_window_with_nothing_to_measure_claims_nothing(store: asyncpg.Pool) -> None:
@@ -235,6 +265,21 @@ async def test_tickets_run_through_the_stack_are_reported(stack: Stack) -> None:
     assert metrics["automation_rate"]["value"] == 0.5 and metrics["automation_rate"]["met"] is False
     assert metrics["csat_mean"]["value"] == 3.5 and metrics["escalation_rate"]["value"] == 0.5
     assert metrics["resolution_hours_mean"]["met"] is True  # minutes, not hours
+
+
+async def test_a_ticket_the_workflow_auto_resolves_is_reported_as_resolved_by_silence(stack: Stack) -> None:
+    """The real workflow's auto-resolve (a second of silence here) is what the report calls resolved by silence."""
+    product = f"Silence {uuid.uuid4().hex[:6]}"
+    tid = f"tkt_{uuid.uuid4().hex[:16]}"
+    quick = TicketPolicy(auto_resolve_after=timedelta(seconds=1), csat_timeout=timedelta(seconds=1))
+    inp = TicketInput(tid, "cus_1003", Channel.EMAIL, "Invoice copy", "Can you resend my last invoice?", policy=quick,
+                      product=product)  # fmt: skip
+    h = await stack.client.start_workflow(TicketWorkflow.run, inp, id=f"ticket-{tid}", task_queue=stack.task_queue)
+    await h.result()  # answered, auto-resolved after a second of silence, closed when the survey expired
+
+    report = (await stack.http.get("/reports/summary", params={"product": product, "days": 1})).json()
+
+    assert (report["tickets"], report["resolved"], report["resolved_by_silence"]) == (1, 1, 1)
 
 
 @pytest.mark.parametrize(
