@@ -58,6 +58,8 @@ WITH window_tickets AS (
         (SELECT max(m.created_at) FROM messages m
          WHERE m.ticket_id = t.ticket_id AND m.sender IN ('agent', 'human') AND m.created_at <= t.resolved_at
         ) AS last_answer_at,
+        (EXISTS (SELECT 1 FROM ticket_events e WHERE e.ticket_id = t.ticket_id AND e.kind = 'reopened')
+         OR EXISTS (SELECT 1 FROM tickets f WHERE f.linked_ticket_id = t.ticket_id)) AS came_back,
         (SELECT m.sentiment FROM messages m
          WHERE m.ticket_id = t.ticket_id AND m.sender = 'customer' AND m.sentiment IS NOT NULL
          ORDER BY m.seq DESC LIMIT 1) AS last_sentiment
@@ -78,6 +80,7 @@ SELECT
     count(*) FILTER (WHERE resolved) AS resolved,
     count(*) FILTER (WHERE resolved AND NOT reached_person) AS resolved_without_person,
     count(*) FILTER (WHERE resolved AND by_silence) AS resolved_by_silence,
+    count(*) FILTER (WHERE resolved AND came_back) AS came_back,
     count(*) FILTER (WHERE reached_person) AS reached_person,
     count(*) FILTER (WHERE resolved OR reached_person OR ended) AS settled,
     count(*) FILTER (WHERE sla_breached) AS sla_breached,

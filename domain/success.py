@@ -56,6 +56,7 @@ class SupportCounts:
     resolved: int
     resolved_without_person: int
     resolved_by_silence: int  # auto-resolved: the customer stopped answering
+    came_back: int  # resolved, yet the customer wrote again: reopened it, or a follow-up ticket
     reached_person: int
     settled: int  # resolved, reached a person, or closed because its workflow ended: the outcome is known
     sla_breached: int
@@ -88,6 +89,7 @@ class SupportReport(BaseModel):
     tickets: int
     resolved: int
     resolved_by_silence: int  # of the resolved: the customer stopped answering (their time runs to our last answer)
+    came_back: int  # of the resolved: the customer wrote again (reopened it during the survey, or a follow-up ticket)
     reached_person: int
     open_with_agents: int  # not resolved and no person involved yet: not in the automation rate
     resolution_hours_median: float | None
@@ -150,7 +152,7 @@ def report(
 
     return SupportReport(
         since=since, until=until, channel=channel, product=product, tickets=c.tickets, resolved=c.resolved,
-        resolved_by_silence=c.resolved_by_silence, reached_person=c.reached_person,
+        resolved_by_silence=c.resolved_by_silence, came_back=c.came_back, reached_person=c.reached_person,
         open_with_agents=c.tickets - c.settled,
         resolution_hours_median=hours(c.resolution_hours_median), resolution_hours_p90=hours(c.resolution_hours_p90),
         metrics=ms,

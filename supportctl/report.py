@@ -71,7 +71,8 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     r = asyncio.run(run())
     scope = "".join(f", {k} {v}" for k, v in (("channel", r.channel), ("product", r.product)) if v)
     say(f"tickets opened {since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M} UTC{scope}: {r.tickets} ({r.resolved} "
-        f"resolved, {r.reached_person} reached a person, {r.open_with_agents} open with the agents)")  # fmt: skip
+        f"resolved, {r.resolved_by_silence} of them by silence, {r.came_back} came back; {r.reached_person} reached a "
+        f"person; {r.open_with_agents} open with the agents)")  # fmt: skip
     for m in r.metrics:
         say(f"  {m.name:<22} {_shown(m):>9}  target {m.target:<7} {_verdict(m):<7}  {m.label} ({m.basis})")
     say(json.dumps(r.model_dump(mode="json")))

@@ -172,6 +172,22 @@ async def test_an_auto_resolved_ticket_counts_its_time_to_our_last_answer(store:
     assert hours == pytest.approx((2 / 60 + 4) / 2, abs=1e-3) and met
 
 
+async def test_resolved_tickets_the_customer_came_back_to_are_counted(store: asyncpg.Pool) -> None:
+    """Reopened during the survey, or written to after closing (a linked follow-up ticket): the lead sees how
+    many resolutions did not hold."""
+    day = NOW - timedelta(days=3)
+    resolved = ("opened", "agent_replied", "resolved", "closed")
+    first = await _ticket(store, opened=day, status="closed", events=resolved, resolved_after_h=1)
+    reopened = ("opened", "agent_replied", "resolved", "reopened", "agent_replied", "resolved")
+    await _ticket(store, opened=day, status="resolved", events=reopened, resolved_after_h=5)
+    await _ticket(store, opened=day, status="closed", events=resolved, resolved_after_h=1)
+    await _ticket(store, opened=day + timedelta(days=1), status="waiting_customer", linked_ticket_id=first)
+
+    r = await support_report(store, *WEEK)
+
+    assert (r.tickets, r.resolved, r.came_back) == (4, 3, 2)
+
+
 async def test_a_window_with_nothing_to_measure_claims_nothing(store: asyncpg.Pool) -> None:
     await _ticket(store, opened=NOW - timedelta(days=1), status="waiting_customer", senders=())
 
@@ -207,7 +223,7 @@ def test_the_command_prints_each_metric_then_the_report_as_json(
     assert supportctl_main(["report", "--days", "7", "--channel", "email"]) == 0
 
     lines = capsys.readouterr().out.strip().splitlines()
-    assert "1 (1 resolved, 0 reached a person, 0 open with the agents)" in lines[0]
+    assert "1 (1 resolved, 0 of them by silence, 0 came back; 0 reached a person; 0 open with the agents)" in lines[0]
     assert any(line.split()[:2] == ["automation_rate", "100.0%"] and "met" in line for line in lines)
     assert any(line.split()[:3] == ["resolution_hours_mean", "3.0", "h"] for line in lines)
     report = json.loads(lines[-1])
