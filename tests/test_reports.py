@@ -18,68 +18,26 @@ import asyncpg
 import pytest
 
 from db import tickets
-from db.customers import upsert_customers
-from db.pool import create_pool
 from db.reports import support_report
 from domain.lifecycle import TicketPolicy
-from domain.models import Channel, Customer, Plan
+from domain.models import Channel
 from domain.success import SupportReport
 from settings import get_settings
 from supportctl.main import main as supportctl_main
 from tests.api_stack import Stack, agent_replies
+from tests.store_rows import add_ticket, open_store
 from workflows.ticket import TicketInput, TicketWorkflow
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 WEEK = (NOW - timedelta(days=7), NOW)
 
 
-async def _store(dsn: str) -> asyncpg.Pool:
-    pool = await create_pool(dsn, min_size=1, max_size=4)
-    await upsert_customers(pool, [Customer(customer_id="cus_1", email="a@example.com", name="Ada", plan=Plan.PRO)])
-    return pool
-
-
 @pytest.fixture
 async def store(own_database: str) -> AsyncIterator[asyncpg.Pool]:
     """A store of the test's own: the report counts every row in its window."""
-    pool = await _store(own_database)
+    pool = await open_store(own_database)
     yield pool
     await pool.close()
-
-
-async def _ticket(
-    pool: asyncpg.Pool,
-    *,
-    opened: datetime,
-    status: str,
-    events: tuple[str, ...] = (),
-    senders: tuple[tuple[str, str | None], ...] = (("customer", "neutral"), ("agent", None)),
-    resolved_after_h: float | None = None,
-    resolved_by: str | None = None,
-    channel: str = "email",
-    **columns: Any,
-) -> str:
-    """A ticket row as its workflow leaves it: snapshot columns, its messages in order, its audit events."""
-    tid = f"tkt_{uuid.uuid4().hex[:12]}"
-    await tickets.insert_ticket(
-        pool, ticket_id=tid, workflow_id=f"ticket-{tid}", customer_id="cus_1", channel=channel,
-        subject="Exports fail", status=status, created_at=opened,
-    )  # fmt: skip
-    resolved_at = opened + timedelta(hours=resolved_after_h) if resolved_after_h is not None else None
-    sets = {"resolved_at": resolved_at, **columns}
-    assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(sets, start=2))
-    await pool.execute(f"UPDATE tickets SET {assignments} WHERE ticket_id = $1", tid, *sets.values())
-    for seq, (sender, sentiment) in enumerate(senders, start=1):
-        await tickets.insert_message(
-            pool, tid, seq=seq, sender=sender, author=sender, body="…", sentiment=sentiment, citations=[],
-            created_at=opened + timedelta(minutes=seq),
-        )  # fmt: skip
-    for n, kind in enumerate(events, start=1):
-        await tickets.insert_audit_event(
-            pool, tid, event_key=f"{n:04d}:{kind}", kind=kind, data={}, created_at=opened + timedelta(seconds=n),
-            actor=resolved_by if kind == "resolved" else None,
-        )  # fmt: skip
-    return tid
 
 
 def _metric(report: SupportReport, name: str) -> tuple[float | None, bool | None]:
@@ -90,31 +48,31 @@ def _metric(report: SupportReport, name: str) -> tuple[float | None, bool | None
 async def test_each_metric_counts_what_the_brief_says(store: asyncpg.Pool) -> None:
     day = NOW - timedelta(days=2)
     # answered and resolved by the agents, a happy customer: the automated case
-    await _ticket(
+    await add_ticket(
         store, opened=day, status="closed", events=("opened", "agent_replied", "resolved", "closed"),
         senders=(("customer", "negative"), ("agent", None), ("customer", "positive")),
         resolved_after_h=2, csat_score=5, cost_usd=0.03,
     )  # fmt: skip
     # handed to a person, who replied and resolved it (owner human): resolved, not automated
-    await _ticket(
+    await add_ticket(
         store, opened=day, status="closed", events=("opened", "escalated", "human_replied", "resolved", "closed"),
         senders=(("customer", "very_negative"), ("agent", None), ("human", None)),
         resolved_after_h=20, csat_score=3, cost_usd=0.01, owner="human", assigned_human="ana",
     )  # fmt: skip
     # the agents answered; the customer has not written back yet: open with the agents, outcome unknown
-    await _ticket(store, opened=day, status="waiting_customer", events=("opened", "agent_replied"), cost_usd=0.02)
+    await add_ticket(store, opened=day, status="waiting_customer", events=("opened", "agent_replied"), cost_usd=0.02)
     # nobody answered in time: the SLA breach hands it over (no 'escalated' event of its own)
-    await _ticket(
+    await add_ticket(
         store, opened=day, status="escalated", events=("opened", "sla_breach:first_response"),
         senders=(("customer", "neutral"),), sla_breached=True,
     )  # fmt: skip
     # its workflow was terminated and `tickets reconcile` closed the row: not a resolution
-    await _ticket(
+    await add_ticket(
         store, opened=day, status="closed", events=("opened", "workflow_ended"), senders=(), resolved_after_h=30
     )
     # outside the week, and another channel inside it
-    await _ticket(store, opened=NOW - timedelta(days=9), status="closed", resolved_after_h=1, csat_score=1)
-    chat = await _ticket(store, opened=day, status="waiting_customer", channel="chat")
+    await add_ticket(store, opened=NOW - timedelta(days=9), status="closed", resolved_after_h=1, csat_score=1)
+    chat = await add_ticket(store, opened=day, status="waiting_customer", channel="chat")
 
     r = await support_report(store, *WEEK, channel="email")
 
@@ -137,7 +95,7 @@ async def test_each_metric_counts_what_the_brief_says(store: asyncpg.Pool) -> No
 async def test_a_ticket_handed_back_to_the_agents_still_reached_a_person(store: asyncpg.Pool) -> None:
     """A refund went to an approver, who approved it and handed the ticket back; the agents then resolved
     it. Nothing on the row says a person took part (owner agents, nobody assigned): only its events do."""
-    await _ticket(
+    await add_ticket(
         store, opened=NOW - timedelta(days=1), status="closed", resolved_after_h=5,
         events=("opened", "agent_replied", "escalated", "action_approved", "handed_back", "agent_replied", "resolved"),
     )  # fmt: skip
@@ -153,12 +111,12 @@ async def test_an_auto_resolved_ticket_counts_its_time_to_our_last_answer(store:
     "system"): its resolution time is the 2 minutes to the agents' answer, not the silence, which
     measures the auto-resolve setting. A ticket the agents resolved keeps its whole time."""
     day = NOW - timedelta(days=5)
-    await _ticket(
+    await add_ticket(
         store, opened=day, status="closed", events=("opened", "agent_replied", "reminder_sent", "resolved", "closed"),
         senders=(("customer", "neutral"), ("agent", None), ("system", None)),  # the reminder is no answer
         resolved_after_h=96, resolved_by="system",
     )  # fmt: skip
-    await _ticket(
+    await add_ticket(
         store, opened=day, status="closed", events=("opened", "agent_replied", "resolved", "closed"),
         senders=(("customer", "neutral"), ("agent", None), ("customer", "positive")),
         resolved_after_h=4, resolved_by="TechnicalAgent",
@@ -177,11 +135,11 @@ async def test_resolved_tickets_the_customer_came_back_to_are_counted(store: asy
     many resolutions did not hold."""
     day = NOW - timedelta(days=3)
     resolved = ("opened", "agent_replied", "resolved", "closed")
-    first = await _ticket(store, opened=day, status="closed", events=resolved, resolved_after_h=1)
+    first = await add_ticket(store, opened=day, status="closed", events=resolved, resolved_after_h=1)
     reopened = ("opened", "agent_replied", "resolved", "reopened", "agent_replied", "resolved")
-    await _ticket(store, opened=day, status="resolved", events=reopened, resolved_after_h=5)
-    await _ticket(store, opened=day, status="closed", events=resolved, resolved_after_h=1)
-    await _ticket(store, opened=day + timedelta(days=1), status="waiting_customer", linked_ticket_id=first)
+    await add_ticket(store, opened=day, status="resolved", events=reopened, resolved_after_h=5)
+    await add_ticket(store, opened=day, status="closed", events=resolved, resolved_after_h=1)
+    await add_ticket(store, opened=day + timedelta(days=1), status="waiting_customer", linked_ticket_id=first)
 
     r = await support_report(store, *WEEK)
 
@@ -189,7 +147,7 @@ async def test_resolved_tickets_the_customer_came_back_to_are_counted(store: asy
 
 
 async def test_a_window_with_nothing_to_measure_claims_nothing(store: asyncpg.Pool) -> None:
-    await _ticket(store, opened=NOW - timedelta(days=1), status="waiting_customer", senders=())
+    await add_ticket(store, opened=NOW - timedelta(days=1), status="waiting_customer", senders=())
 
     r = await support_report(store, *WEEK)
 
@@ -212,9 +170,9 @@ def test_the_command_prints_each_metric_then_the_report_as_json(
     cli_store: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     async def seed() -> None:  # the command runs its own event loop, so the test has none running
-        pool = await _store(cli_store)
+        pool = await open_store(cli_store)
         try:
-            await _ticket(pool, opened=datetime.now(UTC) - timedelta(days=1), status="closed",
+            await add_ticket(pool, opened=datetime.now(UTC) - timedelta(days=1), status="closed",
                           events=("opened", "agent_replied", "resolved"), resolved_after_h=3, csat_score=5)  # fmt: skip
         finally:
             await pool.close()
@@ -325,10 +283,10 @@ async def test_a_ticket_of_the_v1_workflow_handed_to_a_person_reached_a_person(s
     event: a hand-over is `status:escalated` and the sticky `escalated` column. One still waits in the
     queue; the other's workflow was terminated and `tickets reconcile` closed it (clearing the column)."""
     v1 = ("created", "triaged", "status:in_progress")
-    await _ticket(
+    await add_ticket(
         store, opened=NOW - timedelta(days=2), status="escalated", events=(*v1, "status:escalated"), escalated=True
     )
-    await _ticket(
+    await add_ticket(
         store, opened=NOW - timedelta(days=2), status="closed", resolved_after_h=40,
         events=(*v1, "status:escalated", "workflow_ended"),
     )  # fmt: skip
@@ -344,10 +302,10 @@ async def test_a_resolved_ticket_closed_by_reconcile_stays_resolved(store: async
     reconcile` closed the row (keeping its resolved_at). It was resolved: only a row that was not is
     'ended without a resolution'."""
     opened = NOW - timedelta(days=2)
-    resolved = await _ticket(
+    resolved = await add_ticket(
         store, opened=opened, status="closed", resolved_after_h=4, events=("opened", "agent_replied", "resolved")
     )
-    waiting = await _ticket(store, opened=opened, status="closed", resolved_after_h=50, events=("opened",))
+    waiting = await add_ticket(store, opened=opened, status="closed", resolved_after_h=50, events=("opened",))
     for tid, previous in ((resolved, "resolved"), (waiting, "waiting_customer")):
         await tickets.insert_event(
             store, tid, event_key="reconciled:terminated", kind="workflow_ended", created_at=opened,
