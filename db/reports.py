@@ -14,7 +14,8 @@ from domain.success import SupportCounts, SupportReport, report
 
 # Audit events that mean a person took part: the agents handed the ticket over (or sent an action for
 # approval: `escalated`), or a person decided something on it. An SLA breach (`sla_breach:<clock>`)
-# hands the ticket over too; a person resolving it leaves it owned by them (`owner = 'human'`).
+# hands the ticket over too; a person resolving it leaves it owned by them (`owner = 'human'`). A priority
+# change is a person's unless the workflow made it (`system`: a later message asked for more speed).
 # Tickets of the v1 workflow (before the lifecycle: no owner, no decisions) record a hand-over only as
 # `status:escalated` and the sticky `escalated` column, which `tickets reconcile` clears when it closes them.
 PERSON_EVENTS = [
@@ -22,7 +23,6 @@ PERSON_EVENTS = [
     "status:escalated",
     "human_replied",
     "reassigned",
-    "priority_changed",
     "handed_back",
     "action_approved",
     "action_rejected",
@@ -32,11 +32,13 @@ PERSON_EVENTS = [
 # (its survey still out when the workflow was terminated): that resolution, and its time, stand.
 ENDED_WITHOUT_RESOLUTION = "workflow_ended"
 CALM = ["neutral", "positive"]
-# The workflow resolves a ticket as "system" only when the customer stopped answering (auto-resolve after
-# AUTO_RESOLVE_HOURS of silence; the agents resolve as themselves, a person under their agent id). Such a
-# ticket's resolution time runs to our last answer: the silence after it measures the auto-resolve
-# setting, not the team (72 h of it would put every such ticket far past the 14 h target).
-SILENCE_ACTOR = "system"
+# What the workflow does on its own is recorded as "system". It resolves a ticket as "system" only when
+# the customer stopped answering (auto-resolve after AUTO_RESOLVE_HOURS of silence; the agents resolve as
+# themselves, a person under their agent id): such a ticket's resolution time runs to our last answer,
+# since the silence after it measures the auto-resolve setting, not the team (72 h of it would put every
+# such ticket far past the 14 h target). It raises the priority as "system" when a later message asks
+# for more speed: not a person's decision.
+SYSTEM_ACTOR = "system"
 
 SUMMARY = """
 WITH window_tickets AS (
@@ -47,7 +49,8 @@ WITH window_tickets AS (
         ) AS ended,
         (t.owner = 'human' OR t.assigned_human IS NOT NULL OR t.escalated OR EXISTS (
             SELECT 1 FROM ticket_events e
-            WHERE e.ticket_id = t.ticket_id AND (e.kind = ANY($5::text[]) OR e.kind LIKE 'sla\\_breach:%')
+            WHERE e.ticket_id = t.ticket_id AND (e.kind = ANY($5::text[]) OR e.kind LIKE 'sla\\_breach:%'
+                OR e.kind = 'priority_changed' AND e.actor IS DISTINCT FROM $8)
         ) OR EXISTS (
             SELECT 1 FROM messages m WHERE m.ticket_id = t.ticket_id AND m.sender = 'human'
         )) AS reached_person,
@@ -101,7 +104,7 @@ async def support_counts(
 ) -> SupportCounts:
     """Counts over the tickets opened in [since, until), optionally of one channel or product."""
     row = await conn.fetchrow(
-        SUMMARY, since, until, channel, product, PERSON_EVENTS, ENDED_WITHOUT_RESOLUTION, CALM, SILENCE_ACTOR
+        SUMMARY, since, until, channel, product, PERSON_EVENTS, ENDED_WITHOUT_RESOLUTION, CALM, SYSTEM_ACTOR
     )
     assert row is not None  # an aggregate without GROUP BY always returns one row
     return SupportCounts(**dict(row))

@@ -39,6 +39,10 @@ def raise_priority(p: Priority, levels: int = 1) -> Priority:
     return _ORDER[min(_ORDER.index(p) + levels, len(_ORDER) - 1)]
 
 
+def outranks(a: Priority, b: Priority) -> bool:
+    return _ORDER.index(a) > _ORDER.index(b)
+
+
 def priority_boost(customer: Customer) -> int:
     """VIP and enterprise customers are served one level faster (the brief's rule; not cumulative)."""
     return 1 if customer.is_vip or customer.plan == Plan.ENTERPRISE else 0

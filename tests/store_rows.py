@@ -28,7 +28,7 @@ async def add_ticket(
     events: tuple[str, ...] = (),
     senders: tuple[tuple[str, str | None], ...] = (("customer", "neutral"), ("agent", None)),
     resolved_after_h: float | None = None,
-    resolved_by: str | None = None,
+    actors: dict[str, str] | None = None,  # event kind -> who wrote it (the workflow writes "system")
     channel: str = "email",
     **columns: Any,
 ) -> str:
@@ -50,6 +50,6 @@ async def add_ticket(
     for n, kind in enumerate(events, start=1):
         await tickets.insert_audit_event(
             pool, tid, event_key=f"{n:04d}:{kind}", kind=kind, data={}, created_at=opened + timedelta(seconds=n),
-            actor=resolved_by if kind == "resolved" else None,
+            actor=(actors or {}).get(kind),
         )  # fmt: skip
     return tid

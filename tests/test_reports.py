@@ -114,12 +114,12 @@ async def test_an_auto_resolved_ticket_counts_its_time_to_our_last_answer(store:
     await add_ticket(
         store, opened=day, status="closed", events=("opened", "agent_replied", "reminder_sent", "resolved", "closed"),
         senders=(("customer", "neutral"), ("agent", None), ("system", None)),  # the reminder is no answer
-        resolved_after_h=96, resolved_by="system",
+        resolved_after_h=96, actors={"resolved": "system"},
     )  # fmt: skip
     await add_ticket(
         store, opened=day, status="closed", events=("opened", "agent_replied", "resolved", "closed"),
         senders=(("customer", "neutral"), ("agent", None), ("customer", "positive")),
-        resolved_after_h=4, resolved_by="TechnicalAgent",
+        resolved_after_h=4, actors={"resolved": "TechnicalAgent"},
     )  # fmt: skip
 
     r = await support_report(store, *WEEK)
@@ -144,6 +144,21 @@ async def test_resolved_tickets_the_customer_came_back_to_are_counted(store: asy
     r = await support_report(store, *WEEK)
 
     assert (r.tickets, r.resolved, r.came_back) == (4, 3, 2)
+
+
+async def test_a_priority_the_workflow_raised_is_no_persons_decision(store: asyncpg.Pool) -> None:
+    """A later "urgent" raises the priority as "system"; a person changing it is a person taking part."""
+    day = NOW - timedelta(days=1)
+    events = ("opened", "agent_replied", "priority_changed", "agent_replied", "resolved")
+    await add_ticket(store, opened=day, status="resolved", resolved_after_h=1, events=events,
+                     actors={"priority_changed": "system"})  # fmt: skip
+    await add_ticket(store, opened=day, status="resolved", resolved_after_h=1, events=events,
+                     actors={"priority_changed": "ana"})  # fmt: skip
+
+    r = await support_report(store, *WEEK)
+
+    assert (r.resolved, r.reached_person) == (2, 1)
+    assert _metric(r, "automation_rate") == (0.5, False)
 
 
 async def test_a_window_with_nothing_to_measure_claims_nothing(store: asyncpg.Pool) -> None:
@@ -219,7 +234,7 @@ async def test_tickets_run_through_the_stack_are_reported(stack: Stack) -> None:
     r = await stack.http.post("/tickets", json={**ticket, "body": "Can I talk to a person? Exports fail daily."})
     by_person = r.json()["ticket_id"]
 
-    await stack.wait_ticket(by_agents, agent_replies(1))
+    opened = await stack.wait_ticket(by_agents, agent_replies(1))
     thanks = {"body": "Thanks, that worked!", "message_id": "m-thanks"}
     assert (await stack.http.post(f"/tickets/{by_agents}/messages", json=thanks)).status_code == 202
     await stack.wait_ticket(by_agents, lambda t: t["status"] == "resolved")
@@ -230,6 +245,8 @@ async def test_tickets_run_through_the_stack_are_reported(stack: Stack) -> None:
         assert (await stack.http.post(f"/tickets/{tid}/csat", json={"score": score})).status_code == 202
         await stack.wait_ticket(tid, lambda t: t["status"] == "closed")
 
+    # "Thanks, that worked!" asks for no speed: the workflow leaves the priority where triage put it
+    assert (await stack.http.get(f"/tickets/{by_agents}")).json()["priority"] == opened["priority"]
     r = await stack.http.get("/reports/summary", params={"product": product, "days": 1})
 
     assert r.status_code == 200, r.text

@@ -109,6 +109,28 @@ async def test_the_resolution_clock_pauses_while_the_customer_is_silent(
     assert not state.sla_breached and not [n for n in world.notifications if n.kind.startswith("sla_")]
 
 
+async def test_a_later_message_that_sounds_more_urgent_raises_the_priority_and_never_lowers_it(
+    time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """The ticket opened at medium; "asap" (high in this world's triage) a minute later tightens its clocks."""
+    world = World(customer())
+    async with _worker(time_env, task_queue, world):
+        h = await _start(time_env, task_queue, ticket_input("Webhook fails"))
+        await time_env.sleep(timedelta(minutes=1))
+        opened = await _state(h)
+        await h.signal(TicketWorkflow.add_customer_message, CustomerMessage("m2", "It is blocking us, fix it asap"))
+        await time_env.sleep(timedelta(minutes=1))
+        raised = await _state(h)
+        await h.signal(TicketWorkflow.add_customer_message, CustomerMessage("m3", "ok, thanks"))
+        await time_env.sleep(timedelta(minutes=1))
+        calm = await _state(h)
+        await h.terminate("done")
+    assert opened.priority == Priority.MEDIUM and raised.priority == Priority.HIGH
+    assert raised.clocks["resolution"].target < opened.clocks["resolution"].target
+    assert world.events.count("priority_changed") == 1
+    assert calm.priority == Priority.HIGH, "a calmer message never lowers it"
+
+
 async def test_a_customer_who_plainly_asks_for_a_person_gets_one(
     time_env: WorkflowEnvironment, task_queue: str
 ) -> None:

@@ -43,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
         asks_for_a_person,
         effective_priority,
         escalation_reason,
+        outranks,
         reports_outage,
         sla_deadlines,
         worsening,
@@ -68,6 +69,7 @@ with workflow.unsafe.imports_passed_through():
         LLM_START_TO_CLOSE,
         OUTAGE_TO_A_PERSON,
         PLAIN_HUMAN_REQUEST,
+        REASSESS_PRIORITY,
         CustomerMessage,
         TicketInput,
         TicketResult,
@@ -345,6 +347,16 @@ class TicketWorkflow(TicketDecisions, TicketV1):
         s.reminded = False
         s.clocks["next_reply"].restart(now)
         self._sla_kick = True
+        # Only words that ask for speed (high, critical) raise it: a message with none ("thanks, that worked")
+        # rates medium by default, which says nothing about urgency.
+        assessed = effective_priority(triage.base_priority, self._customer())
+        urgent = triage.base_priority in (Priority.HIGH, Priority.CRITICAL)
+        if urgent and s.priority is not None and outranks(assessed, s.priority) and workflow.patched(REASSESS_PRIORITY):
+            old = s.priority
+            self._retarget(assessed)
+            await self._sync(
+                "priority_changed", "system", {"from": old, "to": assessed, "reason": "the customer's new message"}
+            )
         if s.owner == "human":  # a human owns the conversation: back to the human queue, no agent turn
             s.escalated = True
             await self._set_status(Status.ESCALATED, "customer_replied", s.customer_id)

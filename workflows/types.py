@@ -53,6 +53,12 @@ PLAIN_HUMAN_REQUEST = "plain-human-request"
 # troubleshooting tips; it now goes to a person, who can check the incident and the status page.
 OUTAGE_TO_A_PERSON = "outage-to-a-person"
 
+# A ticket kept the priority of its first message: "now it is blocking production, URGENT" on a low ticket
+# left it on the low ticket's 72 h resolution target. A later message whose words triage rates high or
+# critical, above the ticket's priority (with the VIP / enterprise boost, as at opening), now raises the
+# priority and tightens the clocks; nothing lowers it.
+REASSESS_PRIORITY = "reassess-priority"
+
 # Timeouts and retries (named so the policy is visible in one place).
 DB_TIMEOUT = timedelta(seconds=15)
 DB_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))

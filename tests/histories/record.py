@@ -93,6 +93,13 @@ async def _timers(env: WorkflowEnvironment, version: str) -> None:
         await h.terminate("recorded")
         await _save(h, version, "outage")
 
+        h = await start("My webhook fails")  # a later "asap" raises the priority (since v10)
+        await env.sleep(timedelta(minutes=1))
+        await h.signal(TicketWorkflow.add_customer_message, CustomerMessage("m-2", "It blocks us, fix it asap"))
+        await env.sleep(timedelta(minutes=5))
+        await h.terminate("recorded")
+        await _save(h, version, "priority_raised")
+
     tq, world = f"rec-{uuid.uuid4().hex[:6]}", World(customer(vip=True))
     async with Worker(env.client, task_queue=tq, workflows=[TicketWorkflow], activities=world.activities()):
         # critical: the first response breaches while a next reply is owed (it keeps its deadline since v8)
