@@ -82,6 +82,13 @@ class Settings(BaseSettings):
     # Notifications (SLA warnings/breaches, escalations, approvals): POSTed here when set; always
     # recorded in the notifications table.
     NOTIFY_WEBHOOK_URL: str | None = None
+    # Messages to customers (replies, reminders, the survey) go to this channel gateway, POSTed by the
+    # worker's outbox dispatcher (activities/outbox.py) with an Idempotency-Key; unset = they stay in the
+    # customer_outbox table for an adapter to read. Retries back off to at most CUSTOMER_OUTBOX_MAX_BACKOFF_S;
+    # with nothing to send the dispatcher looks again every CUSTOMER_OUTBOX_POLL_S.
+    CUSTOMER_WEBHOOK_URL: str | None = None
+    CUSTOMER_OUTBOX_POLL_S: float = Field(default=1.0, gt=0)
+    CUSTOMER_OUTBOX_MAX_BACKOFF_S: float = Field(default=300.0, ge=1)
 
     # The TechnicalAgent's sandboxed Python (diagnostics, calculations); off unless enabled.
     AGENT_CODE_EXECUTION: bool = False

@@ -23,6 +23,7 @@ from activities.actions import ActionActivities
 from activities.conversation import ConversationActivities
 from activities.crm import CrmActivities
 from activities.notify import NotifyActivities
+from activities.outbox import running_dispatcher
 from activities.store import StoreActivities
 from activities.triage import TriageActivities
 from agents.model_client import build_model_client
@@ -153,7 +154,13 @@ async def main() -> None:
         settings.MODEL_PROVIDER,
         await kb.count_articles(),
     )
-    async with worker:
+    dispatcher = running_dispatcher(
+        pool,
+        settings.CUSTOMER_WEBHOOK_URL,
+        poll_interval_s=settings.CUSTOMER_OUTBOX_POLL_S,
+        max_backoff_s=settings.CUSTOMER_OUTBOX_MAX_BACKOFF_S,
+    )
+    async with worker, dispatcher:  # the dispatcher stops first, the pool closes after both
         await stop.wait()
         log.info("shutting down: finishing in-flight activities")
     await model_client.close()

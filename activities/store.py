@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 from temporalio import activity
 
-from db import tickets
+from db import outbox, tickets
 from domain.models import Citation, Sender, Sentiment
 
 
@@ -152,6 +152,10 @@ class StoreActivities:
                 citations=inp.citations,
                 created_at=inp.created_at,
             )
+            if inp.sender != Sender.CUSTOMER:
+                # To the customer's channel: queued with the message, so it is sent if and only if it is
+                # stored; on a retry (message already stored) this writes the row only if it is missing.
+                await outbox.enqueue(conn, inp.ticket_id, inp.seq)
             if inp.counts_as_response:
                 await tickets.mark_response(conn, inp.ticket_id, inp.created_at, inp.author)
             return stored

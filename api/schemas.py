@@ -82,6 +82,13 @@ class QueueFilters(QueryModel):
     limit: int = Field(default=100, ge=1, le=500)
 
 
+class MessagesAfter(QueryModel):
+    """An adapter's incremental read: the messages after the last one it has seen."""
+
+    after_seq: int = Field(default=0, ge=0, le=2**31 - 1)
+    limit: int = Field(default=500, ge=1, le=500)
+
+
 class TicketIn(ApiModel):
     customer_id: str | None = Field(default=None, max_length=64)
     customer_email: str | None = Field(default=None, max_length=320)

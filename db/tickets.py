@@ -52,6 +52,7 @@ ON CONFLICT (ticket_id, event_key) DO NOTHING
 """
 GET_TICKET = "SELECT * FROM tickets WHERE ticket_id = $1"
 GET_MESSAGES = "SELECT * FROM messages WHERE ticket_id = $1 ORDER BY seq"
+GET_MESSAGES_AFTER = "SELECT * FROM messages WHERE ticket_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
 GET_EVENTS = "SELECT * FROM ticket_events WHERE ticket_id = $1 ORDER BY created_at, event_key"
 
 
@@ -233,6 +234,12 @@ async def open_follow_up(conn: Conn, ticket_id: str) -> str | None:
 
 async def get_messages(conn: Conn, ticket_id: str) -> list[MessageRecord]:
     return [MessageRecord.model_validate(dict(r)) for r in await conn.fetch(GET_MESSAGES, ticket_id)]
+
+
+async def get_messages_after(conn: Conn, ticket_id: str, after_seq: int, limit: int) -> list[MessageRecord]:
+    """The messages with seq > after_seq, oldest first (an adapter's incremental read)."""
+    rows = await conn.fetch(GET_MESSAGES_AFTER, ticket_id, after_seq, limit)
+    return [MessageRecord.model_validate(dict(r)) for r in rows]
 
 
 async def get_events(conn: Conn, ticket_id: str) -> list[EventRecord]:

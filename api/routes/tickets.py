@@ -22,6 +22,7 @@ from api.schemas import (
     MessageAccepted,
     MessageIn,
     MessageOut,
+    MessagesAfter,
     PendingActionOut,
     TicketCreated,
     TicketFilters,
@@ -291,6 +292,21 @@ async def add_message(
     )  # fmt: skip
     response.status_code = 201
     return MessageAccepted(ticket_id=new_id, message_id=message_id, follows_up=ticket_id)
+
+
+@router.get("/{ticket_id}/messages", response_model=list[MessageOut])
+async def list_messages(
+    ticket_id: str, pool: PoolDep, temporal: TemporalDep, f: Annotated[MessagesAfter, Query()]
+) -> list[MessageOut]:
+    """The ticket's messages with seq > after_seq, in order (at most `limit`): what a polling channel
+    adapter reads, passing the last seq it has seen. Customer messages are included; `sender` tells."""
+    _check_ticket_id(ticket_id)
+    async with pool.acquire() as conn:
+        known = await tickets.get_ticket(conn, ticket_id) is not None
+        messages = await tickets.get_messages_after(conn, ticket_id, f.after_seq, f.limit) if known else []
+    if not known:
+        await _is_open(temporal, ticket_id)  # 404 unless its workflow exists (started, row not yet written)
+    return [MessageOut.model_validate(m.model_dump()) for m in messages]
 
 
 async def _deliver(temporal: Client, ticket_id: str, message: CustomerMessage) -> bool:

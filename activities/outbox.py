@@ -1,0 +1,136 @@
+"""Delivers the customer outbox to the channel gateway (`CUSTOMER_WEBHOOK_URL`).
+
+Runs as a background task in the worker process, not as a Temporal activity: the outbox row is the
+durable record, so nothing about delivery needs to live in a ticket's history (and the workflow code
+stays as it is). Guarantees:
+
+* at least once: a row is marked delivered only after a 2xx, in the transaction that claimed it; a crash
+  or a cancellation mid-POST rolls the claim back and the row is sent again, under the same
+  `Idempotency-Key: <ticket_id>:<seq>`, which the receiver deduplicates on;
+* in order per ticket: only the oldest undelivered row of a ticket is claimed, so seq N+1 waits until N
+  is delivered (a failing message holds its ticket's later ones back, never other tickets');
+* once at a time: rows are claimed `FOR UPDATE SKIP LOCKED`, so several workers share the outbox
+  without sending the same row concurrently.
+
+A failed POST (non-2xx, timeout, refused connection) is retried after 1, 2, 4 … seconds, capped at
+`max_backoff_s`; `attempts` and `last_error` on the row say why it waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+import httpx
+
+from db import outbox
+from db.outbox import OutboxMessage
+
+log = logging.getLogger("outbox")
+
+POST_TIMEOUT_S = 10.0  # per message; the claim (a row lock) is held this long at most
+BASE_BACKOFF_S = 1.0
+
+
+def backoff_s(attempts: int, cap_s: float) -> float:
+    """The wait before the next try after `attempts` failed tries: 1, 2, 4 … seconds, at most `cap_s`."""
+    return float(min(cap_s, BASE_BACKOFF_S * 2 ** min(max(attempts - 1, 0), 30)))
+
+
+class CustomerOutboxDispatcher:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        webhook_url: str,
+        http: httpx.AsyncClient,
+        *,
+        batch_size: int = 20,
+        poll_interval_s: float = 1.0,
+        max_backoff_s: float = 300.0,
+    ) -> None:
+        self._pool, self._url, self._http = pool, webhook_url, http
+        self._batch, self._poll, self._cap = batch_size, poll_interval_s, max_backoff_s
+
+    async def dispatch_once(self) -> int:
+        """Claim a batch (at most one row per ticket), POST each, record the outcomes; rows claimed."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            claimed = await outbox.claim(conn, self._batch)
+            if not claimed:
+                return 0
+            # Distinct tickets, so sending them side by side keeps each ticket's order.
+            errors = await asyncio.gather(*(self._post(m) for m in claimed))
+            for m, error in zip(claimed, errors, strict=True):
+                if error is None:
+                    await outbox.mark_delivered(conn, m.ticket_id, m.seq)
+                else:
+                    wait = backoff_s(m.attempts + 1, self._cap)
+                    log.warning("message %s not delivered (attempt %d, next in %.0fs): %s", m.key, m.attempts + 1,
+                                wait, error)  # fmt: skip
+                    await outbox.mark_failed(conn, m.ticket_id, m.seq, error, wait)
+        return len(claimed)
+
+    async def _post(self, m: OutboxMessage) -> str | None:
+        """None when the gateway took it (2xx), else why not."""
+        try:
+            r = await self._http.post(
+                self._url, json=m.payload(), headers={"Idempotency-Key": m.key}, timeout=POST_TIMEOUT_S
+            )
+        except httpx.HTTPError as e:
+            return f"{type(e).__name__}: {e}"
+        if 200 <= r.status_code < 300:
+            return None
+        return f"HTTP {r.status_code}: {r.text[:200]}"
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until `stop` is set: straight on while there is work, else every poll interval."""
+        while not stop.is_set():
+            try:
+                busy = await self.dispatch_once() > 0
+            except (OSError, asyncpg.PostgresError) as e:  # the database is restarting: try again later
+                log.warning("customer outbox: %s", e)
+                busy = False
+            except Exception:  # a bug must not stop delivery for good, nor take the worker down
+                log.exception("customer outbox: dispatch failed")
+                busy = False
+            if not busy:
+                try:
+                    await asyncio.wait_for(stop.wait(), self._poll)
+                except TimeoutError:
+                    pass
+
+
+@asynccontextmanager
+async def running_dispatcher(
+    pool: asyncpg.Pool,
+    webhook_url: str | None,
+    *,
+    poll_interval_s: float = 1.0,
+    max_backoff_s: float = 300.0,
+    http: httpx.AsyncClient | None = None,
+) -> AsyncIterator[CustomerOutboxDispatcher | None]:
+    """Run the dispatcher in the background for the duration of the block (nothing when no webhook).
+
+    On exit the current batch gets `POST_TIMEOUT_S` to finish, then is cancelled: its rows stay
+    undelivered (the claim rolls back) and are sent again by the next worker."""
+    if not webhook_url:
+        yield None
+        return
+    client = http or httpx.AsyncClient()
+    dispatcher = CustomerOutboxDispatcher(
+        pool, webhook_url, client, poll_interval_s=poll_interval_s, max_backoff_s=max_backoff_s
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(dispatcher.run(stop), name="customer-outbox")
+    try:
+        yield dispatcher
+    finally:
+        stop.set()
+        try:
+            await asyncio.wait_for(task, POST_TIMEOUT_S + 1)
+        except TimeoutError:
+            pass  # wait_for cancelled it
+        if http is None:
+            await client.aclose()

@@ -1,0 +1,101 @@
+"""The customer outbox: messages to customers (agent, human, system) waiting for their channel.
+
+A row is written with its message, in the same transaction, keyed by (ticket_id, seq). The dispatcher
+(`activities/outbox.py`) claims rows with `FOR UPDATE SKIP LOCKED`, so workers never send one row at the
+same time, and only the oldest undelivered row of each ticket, so a ticket's messages arrive in order.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from db.tickets import Conn
+
+# Copied from the stored message (not from the activity's input): a retry that finds the message
+# already stored still writes the outbox row if it is missing, and both always agree.
+ENQUEUE = """
+INSERT INTO customer_outbox (ticket_id, seq, channel, customer_id, customer_email, sender, author, body, created_at)
+SELECT m.ticket_id, m.seq, t.channel, t.customer_id, c.email, m.sender, m.author, m.body, m.created_at
+FROM messages m
+JOIN tickets t ON t.ticket_id = m.ticket_id
+LEFT JOIN customers c ON c.customer_id = t.customer_id
+WHERE m.ticket_id = $1 AND m.seq = $2 AND m.sender <> 'customer'
+ON CONFLICT (ticket_id, seq) DO NOTHING
+"""
+# The head of each ticket's queue, when due. A row whose predecessor is still undelivered (failing, or
+# being sent by another worker right now) waits: never seq N+1 before N.
+CLAIM = """
+SELECT o.ticket_id, o.seq, o.channel, o.customer_id, o.customer_email, o.sender, o.author, o.body,
+       o.created_at, o.attempts
+FROM customer_outbox o
+WHERE o.delivered_at IS NULL AND o.next_attempt_at <= now()
+  AND NOT EXISTS (
+      SELECT 1 FROM customer_outbox p
+      WHERE p.ticket_id = o.ticket_id AND p.seq < o.seq AND p.delivered_at IS NULL
+  )
+ORDER BY o.next_attempt_at, o.ticket_id, o.seq
+LIMIT $1
+FOR UPDATE SKIP LOCKED
+"""
+MARK_DELIVERED = """
+UPDATE customer_outbox SET delivered_at = now(), attempts = attempts + 1, last_error = NULL
+WHERE ticket_id = $1 AND seq = $2 AND delivered_at IS NULL
+"""
+MARK_FAILED = """
+UPDATE customer_outbox SET attempts = attempts + 1, last_error = $3,
+    next_attempt_at = now() + make_interval(secs => $4)
+WHERE ticket_id = $1 AND seq = $2 AND delivered_at IS NULL
+"""
+
+
+class OutboxMessage(BaseModel):
+    ticket_id: str
+    seq: int
+    channel: str
+    customer_id: str
+    customer_email: str | None
+    sender: str
+    author: str
+    body: str
+    created_at: datetime
+    attempts: int = 0
+
+    @property
+    def key(self) -> str:
+        """The idempotency key a receiver deduplicates on: the same for every attempt at this message."""
+        return f"{self.ticket_id}:{self.seq}"
+
+    def payload(self) -> dict[str, object]:
+        return {
+            "ticket_id": self.ticket_id,
+            "seq": self.seq,
+            "channel": self.channel,
+            "customer_id": self.customer_id,
+            "customer_email": self.customer_email,
+            "sender": self.sender,
+            "author": self.author,
+            "body": self.body,
+            "created_at": self.created_at.isoformat(),
+            "key": self.key,
+        }
+
+
+async def enqueue(conn: Conn, ticket_id: str, seq: int) -> bool:
+    """Put the stored message (ticket_id, seq) in the outbox unless it is the customer's or already there."""
+    status = await conn.execute(ENQUEUE, ticket_id, seq)
+    return status.endswith(" 1")
+
+
+async def claim(conn: Conn, limit: int) -> list[OutboxMessage]:
+    """Lock up to `limit` due rows, each the oldest undelivered of its ticket; call inside a transaction."""
+    return [OutboxMessage.model_validate(dict(r)) for r in await conn.fetch(CLAIM, limit)]
+
+
+async def mark_delivered(conn: Conn, ticket_id: str, seq: int) -> None:
+    await conn.execute(MARK_DELIVERED, ticket_id, seq)
+
+
+async def mark_failed(conn: Conn, ticket_id: str, seq: int, error: str, retry_in_s: float) -> None:
+    await conn.execute(MARK_FAILED, ticket_id, seq, error[:1000], retry_in_s)
