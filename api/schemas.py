@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from domain.contacts import Contact
 from domain.lifecycle import (
     ActionDecision,
     ChangePriority,
@@ -18,7 +19,7 @@ from domain.lifecycle import (
     Reassign,
     Resolve,
 )
-from domain.models import Channel, Citation, Priority, Status
+from domain.models import Channel, Citation, Plan, Priority, Status
 
 MAX_SUBJECT = 300
 MAX_BODY = 20_000
@@ -98,6 +99,26 @@ class TicketIn(ApiModel):
         if not self.customer_id and not self.customer_email:
             raise ValueError("give customer_id or customer_email")
         return self
+
+
+class CustomerIn(ApiModel, Contact):
+    """`PUT /customers/{customer_id}`: the whole customer as the team keeps it (omitted fields: defaults)."""
+
+
+class CustomerLookup(QueryModel):
+    email: str = Field(min_length=3, max_length=320)
+
+
+class CustomerOut(BaseModel):
+    customer_id: str
+    email: str
+    name: str
+    company: str | None
+    plan: Plan
+    is_vip: bool
+    lifetime_value: float
+    ticket_count: int  # tickets in the ticket store
+    average_csat: float | None  # mean of their CSAT scores, None before the first
 
 
 class MessageIn(ApiModel):
