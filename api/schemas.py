@@ -86,6 +86,8 @@ class QueueFilters(QueryModel):
 class TicketIn(ApiModel):
     customer_id: str | None = Field(default=None, max_length=64)
     customer_email: str | None = Field(default=None, max_length=320)
+    # The sender's name, for a contact made from a new email (AUTO_CREATE_CUSTOMERS); otherwise unused.
+    customer_name: str | None = Field(default=None, min_length=1, max_length=200)
     channel: Channel = Channel.API
     subject: str = Field(min_length=1, max_length=MAX_SUBJECT)
     body: str = Field(min_length=1, max_length=MAX_BODY)
