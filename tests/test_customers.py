@@ -102,6 +102,11 @@ def test_a_jsonl_file_is_imported_and_shown(crm: str, tmp_path: Path, capsys: py
     assert shown["ticket_count"] == 0 and shown["average_csat"] is None  # from the (empty) ticket store
     code, out, _ = _run(["customers", "show", "j-1"], capsys)
     assert code == 0 and json.loads(out[-1])["plan"] == "starter"
+    code, out, _ = _run(
+        ["customers", "import", _write(tmp_path, "id.csv", "customer_id,email\nme@id.example,z@example.com\n")], capsys
+    )
+    code, out, _ = _run(["customers", "show", "me@id.example"], capsys)  # an id shaped like an email
+    assert code == 0 and json.loads(out[-1])["email"] == "z@example.com"
     code, _, err = _run(["customers", "show", "nobody"], capsys)
     assert code == 1 and "no customer 'nobody'" in err
 
