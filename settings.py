@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     # not yet in the store (a Query). Without a bound a decision on a stuck ticket never returned.
     API_DECISION_TIMEOUT_S: float = Field(default=30.0, gt=0)
     API_QUERY_TIMEOUT_S: float = Field(default=10.0, gt=0)
+    # A ticket from an email the CRM does not know: when true, `POST /tickets` makes the sender a free
+    # contact (id derived from the email) and answers; when false it is refused (422 unknown_customer).
+    AUTO_CREATE_CUSTOMERS: bool = False
 
     # The ticket lifecycle (see domain/lifecycle.TicketPolicy).
     AUTO_RESOLVE_AFTER_HOURS: float = Field(default=72.0, gt=0)  # silence after our reply → resolved

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from domain.contacts import Contact
 from domain.lifecycle import (
     ActionDecision,
     ChangePriority,
@@ -18,7 +19,7 @@ from domain.lifecycle import (
     Reassign,
     Resolve,
 )
-from domain.models import Channel, Citation, Priority, Status
+from domain.models import Channel, Citation, Plan, Priority, Status
 
 MAX_SUBJECT = 300
 MAX_BODY = 20_000
@@ -92,6 +93,8 @@ class MessagesAfter(QueryModel):
 class TicketIn(ApiModel):
     customer_id: str | None = Field(default=None, max_length=64)
     customer_email: str | None = Field(default=None, max_length=320)
+    # The sender's name, for a contact made from a new email (AUTO_CREATE_CUSTOMERS); otherwise unused.
+    customer_name: str | None = Field(default=None, min_length=1, max_length=200)
     channel: Channel = Channel.API
     subject: str = Field(min_length=1, max_length=MAX_SUBJECT)
     body: str = Field(min_length=1, max_length=MAX_BODY)
@@ -105,6 +108,26 @@ class TicketIn(ApiModel):
         if not self.customer_id and not self.customer_email:
             raise ValueError("give customer_id or customer_email")
         return self
+
+
+class CustomerIn(ApiModel, Contact):
+    """`PUT /customers/{customer_id}`: the whole customer as the team keeps it (omitted fields: defaults)."""
+
+
+class CustomerLookup(QueryModel):
+    email: str = Field(min_length=3, max_length=320)
+
+
+class CustomerOut(BaseModel):
+    customer_id: str
+    email: str
+    name: str
+    company: str | None
+    plan: Plan
+    is_vip: bool
+    lifetime_value: float
+    ticket_count: int  # tickets in the ticket store
+    average_csat: float | None  # mean of their CSAT scores, None before the first
 
 
 class MessageIn(ApiModel):

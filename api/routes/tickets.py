@@ -31,6 +31,7 @@ from api.schemas import (
     TicketSummary,
 )
 from db import actions, customers, tickets
+from domain.contacts import derive_customer_id, is_email
 from domain.models import Channel, Customer, Status
 from settings import Settings
 from workflows.ticket import CustomerMessage, TicketInput, TicketState, TicketWorkflow, initial_search_attributes
@@ -62,7 +63,7 @@ def _fingerprint(body: TicketIn, customer_id: str) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
-async def _resolve_customer(pool: PoolDep, body: TicketIn) -> Customer:
+async def _resolve_customer(pool: PoolDep, body: TicketIn, settings: Settings) -> Customer:
     found = None
     if body.customer_id:
         found = await customers.get_customer(pool, body.customer_id)
@@ -74,9 +75,25 @@ async def _resolve_customer(pool: PoolDep, body: TicketIn) -> Customer:
             )  # fmt: skip
     elif body.customer_email:
         found = await customers.get_customer_by_email(pool, body.customer_email)
+    if found is None and body.customer_email and not body.customer_id and settings.AUTO_CREATE_CUSTOMERS:
+        found = await _new_contact(pool, body.customer_email, body.customer_name)
     if found is None:
         ref = body.customer_id or body.customer_email
         raise ApiError(422, "unknown_customer", f"no customer {ref!r} in the CRM")
+    return found
+
+
+async def _new_contact(pool: PoolDep, email: str, name: str | None) -> Customer:
+    """A first-time sender becomes a free contact. Its id comes from the email, so a retried request
+    (same idempotency key) finds this customer and hence the same ticket, never a second one."""
+    if not is_email(email):
+        raise ApiError(422, "invalid_request", "customer_email: not an email address (name@domain.tld)")
+    found = await customers.create_contact(pool, email, name)
+    if found is None:
+        raise ApiError(
+            409, "customer_conflict",
+            f"cannot make a customer for {email!r}: its id {derive_customer_id(email)!r} belongs to another email",
+        )  # fmt: skip
     return found
 
 
@@ -174,7 +191,7 @@ async def open_ticket(
     settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> TicketCreated:
-    customer = await _resolve_customer(pool, body)
+    customer = await _resolve_customer(pool, body, settings)
     ticket_id, created = await start_ticket(
         temporal, settings, customer_id=customer.customer_id, channel=body.channel, subject=body.subject,
         body=body.body, key=body.idempotency_key or idempotency_key,

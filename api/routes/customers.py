@@ -1,0 +1,59 @@
+"""The CRM: upsert a customer, read one by id, look one up by email."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+
+from api.deps import PoolDep
+from api.errors import ApiError
+from api.schemas import CustomerIn, CustomerLookup, CustomerOut, ErrorOut
+from db import customers
+from domain.contacts import CUSTOMER_ID, CUSTOMER_ID_RULE, normalize_email
+from domain.models import Customer
+
+router = APIRouter(prefix="/customers", tags=["customers"])
+CustomerId = Annotated[str, Path(max_length=64, description=f"the customer's id: {CUSTOMER_ID_RULE}")]
+_ERRORS: dict[int | str, dict[str, object]] = {404: {"model": ErrorOut}, 409: {"model": ErrorOut}}
+
+
+def _out(c: Customer) -> CustomerOut:
+    return CustomerOut.model_validate(c.model_dump())
+
+
+@router.put("/{customer_id}", response_model=CustomerOut, status_code=200, responses=_ERRORS)
+async def put_customer(customer_id: CustomerId, body: CustomerIn, response: Response, pool: PoolDep) -> CustomerOut:
+    """Create (201) or replace (200) a customer. Its email must not belong to another customer (409)."""
+    if not CUSTOMER_ID.match(customer_id):
+        raise ApiError(422, "invalid_request", f"customer_id: not a valid customer id ({CUSTOMER_ID_RULE})")
+    try:
+        async with pool.acquire() as conn:
+            report = await customers.save_contacts(conn, [(customer_id, body)])
+    except customers.EmailTaken as e:
+        raise ApiError(
+            409, "email_taken", f"email {e.email!r} belongs to customer {e.owner!r}; change that one first"
+        ) from None
+    if report.inserted:
+        response.status_code = 201
+    found = await customers.get_customer(pool, customer_id)
+    if found is None:  # deleted in between: nothing deletes customers today
+        raise ApiError(404, "customer_not_found", f"no customer {customer_id!r}")
+    return _out(found)
+
+
+@router.get("/{customer_id}", response_model=CustomerOut, responses=_ERRORS)
+async def get_customer(customer_id: CustomerId, pool: PoolDep) -> CustomerOut:
+    found = await customers.get_customer(pool, customer_id)
+    if found is None:
+        raise ApiError(404, "customer_not_found", f"no customer {customer_id!r}")
+    return _out(found)
+
+
+@router.get("", response_model=CustomerOut, responses=_ERRORS)
+async def find_customer(pool: PoolDep, q: Annotated[CustomerLookup, Query()]) -> CustomerOut:
+    """The customer with this email (case-insensitive), or 404."""
+    found = await customers.get_customer_by_email(pool, normalize_email(q.email))
+    if found is None:
+        raise ApiError(404, "customer_not_found", f"no customer with email {q.email!r}")
+    return _out(found)
