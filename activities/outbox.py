@@ -12,8 +12,11 @@ stays as it is). Guarantees:
 * once at a time: rows are claimed `FOR UPDATE SKIP LOCKED`, so several workers share the outbox
   without sending the same row concurrently.
 
-A failed POST (non-2xx, timeout, refused connection) is retried after 1, 2, 4 … seconds, capped at
-`max_backoff_s`; `attempts` and `last_error` on the row say why it waits.
+A failed POST (5xx, 408, 425, 429, timeout, refused connection) is retried after 1, 2, 4 … seconds,
+capped at `max_backoff_s`; `attempts` and `last_error` on the row say why it waits. Any other 4xx is the
+gateway refusing this message for good (an address it cannot deliver to, a payload it rejects): the row
+is set aside (`refused_at`) so the ticket's later messages go on, counted in `GET /metrics`, and put back
+by `supportctl outbox retry` once the cause is fixed.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from db.outbox import OutboxMessage
 
 log = logging.getLogger("outbox")
 
+# 4xx answers that mean "not now" rather than "never": retried like a 5xx.
+RETRYABLE_4XX = {408, 425, 429}
 POST_TIMEOUT_S = 10.0  # per message; the claim (a row lock) is held this long at most
 BASE_BACKOFF_S = 1.0
 
@@ -61,10 +66,13 @@ class CustomerOutboxDispatcher:
             if not claimed:
                 return 0
             # Distinct tickets, so sending them side by side keeps each ticket's order.
-            errors = await asyncio.gather(*(self._post(m) for m in claimed))
-            for m, error in zip(claimed, errors, strict=True):
+            outcomes = await asyncio.gather(*(self._post(m) for m in claimed))
+            for m, (error, final) in zip(claimed, outcomes, strict=True):
                 if error is None:
                     await outbox.mark_delivered(conn, m.ticket_id, m.seq)
+                elif final:
+                    log.error("message %s refused by the gateway, set aside: %s", m.key, error)
+                    await outbox.mark_refused(conn, m.ticket_id, m.seq, error)
                 else:
                     wait = backoff_s(m.attempts + 1, self._cap)
                     log.warning("message %s not delivered (attempt %d, next in %.0fs): %s", m.key, m.attempts + 1,
@@ -72,17 +80,18 @@ class CustomerOutboxDispatcher:
                     await outbox.mark_failed(conn, m.ticket_id, m.seq, error, wait)
         return len(claimed)
 
-    async def _post(self, m: OutboxMessage) -> str | None:
-        """None when the gateway took it (2xx), else why not."""
+    async def _post(self, m: OutboxMessage) -> tuple[str | None, bool]:
+        """(None, _) when the gateway took it (2xx), else why not and whether that is final (a 4xx refusal)."""
         try:
             r = await self._http.post(
                 self._url, json=m.payload(), headers={"Idempotency-Key": m.key}, timeout=POST_TIMEOUT_S
             )
         except httpx.HTTPError as e:
-            return f"{type(e).__name__}: {e}"
+            return f"{type(e).__name__}: {e}", False
         if 200 <= r.status_code < 300:
-            return None
-        return f"HTTP {r.status_code}: {r.text[:200]}"
+            return None, False
+        final = 400 <= r.status_code < 500 and r.status_code not in RETRYABLE_4XX
+        return f"HTTP {r.status_code}: {r.text[:200]}", final
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set: straight on while there is work, else every poll interval."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from db import outbox
 from db.tickets import Conn
 
 OPEN = "status NOT IN ('resolved', 'closed')"
@@ -63,6 +64,10 @@ async def live_samples(conn: Conn, now: datetime) -> list[Sample]:
     events = {r["kind"]: r["n"] for r in await conn.fetch(EVENTS, COUNTED_EVENTS)}
     for kind in COUNTED_EVENTS:  # every series present from the first scrape, at 0, so rate() has a start
         out.append(Sample("support_ticket_events_total", {"kind": kind}, events.get(kind, 0)))
+    pending, refused, oldest_s = await outbox.state(conn, now)
+    out.append(Sample("support_customer_outbox_messages", {"state": "pending"}, pending))
+    out.append(Sample("support_customer_outbox_messages", {"state": "refused"}, refused))
+    out.append(Sample("support_customer_outbox_oldest_pending_seconds", {}, oldest_s))
     scores = {r["score"]: r["n"] for r in await conn.fetch(CSAT)}
     for score in range(1, 6):
         out.append(Sample("support_csat_responses_total", {"score": str(score)}, scores.get(score, 0)))

@@ -30,10 +30,10 @@ CLAIM = """
 SELECT o.ticket_id, o.seq, o.channel, o.customer_id, o.customer_email, o.sender, o.author, o.body,
        o.created_at, o.attempts
 FROM customer_outbox o
-WHERE o.delivered_at IS NULL AND o.next_attempt_at <= now()
+WHERE o.delivered_at IS NULL AND o.refused_at IS NULL AND o.next_attempt_at <= now()
   AND NOT EXISTS (
       SELECT 1 FROM customer_outbox p
-      WHERE p.ticket_id = o.ticket_id AND p.seq < o.seq AND p.delivered_at IS NULL
+      WHERE p.ticket_id = o.ticket_id AND p.seq < o.seq AND p.delivered_at IS NULL AND p.refused_at IS NULL
   )
 ORDER BY o.next_attempt_at, o.ticket_id, o.seq
 LIMIT $1
@@ -42,6 +42,27 @@ FOR UPDATE SKIP LOCKED
 MARK_DELIVERED = """
 UPDATE customer_outbox SET delivered_at = now(), attempts = attempts + 1, last_error = NULL
 WHERE ticket_id = $1 AND seq = $2 AND delivered_at IS NULL
+"""
+# Refused for good (a permanent 4xx): set aside, so the ticket's later messages are not held back by it.
+MARK_REFUSED = """
+UPDATE customer_outbox SET refused_at = now(), attempts = attempts + 1, last_error = $3
+WHERE ticket_id = $1 AND seq = $2 AND delivered_at IS NULL
+"""
+RETRY_REFUSED = """
+UPDATE customer_outbox SET refused_at = NULL, next_attempt_at = now(), attempts = 0
+WHERE refused_at IS NOT NULL AND delivered_at IS NULL AND ($1::text IS NULL OR ticket_id = $1)
+"""
+STATE = """
+SELECT
+    count(*) FILTER (WHERE refused_at IS NULL) AS pending,
+    count(*) FILTER (WHERE refused_at IS NOT NULL) AS refused,
+    extract(epoch FROM $1 - min(created_at) FILTER (WHERE refused_at IS NULL))::float8 AS oldest_pending_s
+FROM customer_outbox WHERE delivered_at IS NULL
+"""
+LIST_REFUSED = """
+SELECT ticket_id, seq, channel, customer_email, attempts, last_error, refused_at
+FROM customer_outbox WHERE refused_at IS NOT NULL AND delivered_at IS NULL ORDER BY refused_at, ticket_id, seq
+LIMIT $1
 """
 MARK_FAILED = """
 UPDATE customer_outbox SET attempts = attempts + 1, last_error = $3,
@@ -99,3 +120,24 @@ async def mark_delivered(conn: Conn, ticket_id: str, seq: int) -> None:
 
 async def mark_failed(conn: Conn, ticket_id: str, seq: int, error: str, retry_in_s: float) -> None:
     await conn.execute(MARK_FAILED, ticket_id, seq, error[:1000], retry_in_s)
+
+
+async def mark_refused(conn: Conn, ticket_id: str, seq: int, error: str) -> None:
+    await conn.execute(MARK_REFUSED, ticket_id, seq, error[:1000])
+
+
+async def retry_refused(conn: Conn, ticket_id: str | None = None) -> int:
+    """Put refused messages (of one ticket, or all) back in the queue; how many."""
+    status = await conn.execute(RETRY_REFUSED, ticket_id)
+    return int(status.split()[-1])
+
+
+async def state(conn: Conn, now: datetime) -> tuple[int, int, float]:
+    """Undelivered messages waiting (pending), set aside (refused), and the oldest waiting one's age (s)."""
+    row = await conn.fetchrow(STATE, now)
+    assert row is not None  # an aggregate without GROUP BY always returns one row
+    return row["pending"], row["refused"], row["oldest_pending_s"] or 0.0
+
+
+async def refused(conn: Conn, limit: int = 100) -> list[dict[str, object]]:
+    return [dict(r) for r in await conn.fetch(LIST_REFUSED, limit)]

@@ -21,8 +21,11 @@ from temporalio.testing import ActivityEnvironment
 from activities.outbox import CustomerOutboxDispatcher, backoff_s
 from activities.store import CreateTicketInput, RecordMessageInput, StoreActivities
 from db.customers import upsert_customers
+from db.live import live_samples
 from db.pool import create_pool
 from domain.models import Customer, Plan, Sender
+from settings import get_settings
+from supportctl.main import main as supportctl_main
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -198,3 +201,46 @@ async def _until(cond: Callable[[], bool], within: float = 30) -> None:
     while not cond():
         assert asyncio.get_running_loop().time() < deadline, "timed out"
         await asyncio.sleep(0.05)
+
+
+async def test_a_message_the_gateway_refuses_for_good_is_set_aside_and_the_next_ones_go_on(
+    store: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], own_database: str
+) -> None:
+    """A 422 (say, an address the gateway cannot deliver to) would have been retried for ever, holding the
+    ticket's later messages back; a 429 is "not now" and is retried."""
+    tid = await _ticket(store, [Sender.CUSTOMER, Sender.AGENT, Sender.SYSTEM])
+    gateway = Gateway()
+    async with gateway.client() as http:
+        d = _dispatcher(store, http)
+        gateway.status = 429
+        assert await d.dispatch_once() == 1
+        head = (await _rows(store, tid))[0]
+        assert head["refused_at"] is None and head["next_attempt_at"] > datetime.now(UTC)  # backing off
+
+        await store.execute("UPDATE customer_outbox SET next_attempt_at = now() WHERE ticket_id = $1", tid)
+        gateway.status = 422
+        assert await d.dispatch_once() == 1
+        refused = (await _rows(store, tid))[0]
+        assert refused["refused_at"] is not None and refused["last_error"] == "HTTP 422: "
+        gateway.status = 200
+        assert await d.dispatch_once() == 1  # the ticket's next message is not held back by it
+        assert await d.dispatch_once() == 0  # and the refused one is not tried again
+        assert gateway.keys() == [f"{tid}:2", f"{tid}:2", f"{tid}:3"]
+
+        samples = {(s.name, tuple(s.labels.values())): s.value for s in await live_samples(store, datetime.now(UTC))}
+        assert samples[("support_customer_outbox_messages", ("refused",))] == 1
+        assert samples[("support_customer_outbox_messages", ("pending",))] == 0
+
+        # the operator fixes the address and puts it back: it is delivered, once
+        monkeypatch.setenv("DATABASE_URL", own_database)
+        get_settings.cache_clear()
+        try:
+            assert await asyncio.to_thread(supportctl_main, ["outbox", "status"]) == 0
+            assert f"{tid} #2 email to ada@example.com: HTTP 422" in capsys.readouterr().out
+            assert await asyncio.to_thread(supportctl_main, ["outbox", "retry", "--ticket", tid]) == 0
+            assert json.loads(capsys.readouterr().out.splitlines()[-1]) == {"retried": 1}
+        finally:
+            get_settings.cache_clear()
+        assert await d.dispatch_once() == 1 and await d.dispatch_once() == 0
+    assert gateway.keys() == [f"{tid}:2", f"{tid}:2", f"{tid}:3", f"{tid}:2"]
+    assert all(r["delivered_at"] is not None for r in await _rows(store, tid))

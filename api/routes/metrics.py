@@ -24,6 +24,11 @@ SERIES = {
     "support_open_sla_breached_tickets": ("gauge", "Open tickets that have breached an SLA."),
     "support_overdue_tickets": ("gauge", "Open tickets past a running deadline now, by SLA clock."),
     "support_oldest_unanswered_seconds": ("gauge", "Age of the oldest open ticket without a first response."),
+    "support_customer_outbox_messages": (
+        "gauge",
+        "Messages to customers not yet delivered: pending (being tried) or refused (set aside).",
+    ),
+    "support_customer_outbox_oldest_pending_seconds": ("gauge", "Age of the oldest message still being tried."),
     "support_tickets_total": ("counter", "Tickets opened, by channel."),
     "support_model_cost_usd_total": ("counter", "Model cost of the agents' turns in USD, by channel."),
     "support_ticket_events_total": ("counter", "Ticket audit events, by kind (resolved, escalated, ...)."),
