@@ -44,6 +44,16 @@ VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (report_id) DO NOTHING
 """
 LIST_BUG_REPORTS = "SELECT * FROM bug_reports WHERE ticket_id = $1 ORDER BY created_at, report_id"
+SEVERITIES = ["low", "medium", "high", "critical"]  # agents.actions.Severity, least first
+# Engineering's inbox: newest first, with the product the ticket was about.
+RECENT_BUG_REPORTS = """
+SELECT b.*, t.product, t.subject AS ticket_subject
+FROM bug_reports b JOIN tickets t ON t.ticket_id = b.ticket_id
+WHERE b.created_at >= $1 AND ($2::text[] IS NULL OR b.severity = ANY($2::text[]))
+  AND ($3::text IS NULL OR t.product = $3)
+ORDER BY b.created_at DESC, b.report_id
+LIMIT $4
+"""
 # Actions waiting on a person, with the approver the ticket last asked (its latest approval_requested
 # notification names one; it moves up the APPROVERS chain when an approver lets it time out).
 LIST_PENDING = """
@@ -254,3 +264,18 @@ async def insert_bug_report(
 
 async def list_bug_reports(pool: asyncpg.Pool, ticket_id: str) -> list[BugReportRecord]:
     return [BugReportRecord(**dict(r)) for r in await pool.fetch(LIST_BUG_REPORTS, ticket_id)]
+
+
+@dataclass(frozen=True)
+class BugReportListed(BugReportRecord):
+    product: str | None
+    ticket_subject: str
+
+
+async def recent_bug_reports(
+    pool: asyncpg.Pool, since: datetime, *, min_severity: str = "low", product: str | None = None, limit: int = 100,
+) -> list[BugReportListed]:  # fmt: skip
+    """The agents' bug reports since `since` of `min_severity` or worse, newest first: what engineering triages."""
+    severities = SEVERITIES[SEVERITIES.index(min_severity) :]
+    rows = await pool.fetch(RECENT_BUG_REPORTS, since, severities, product, limit)
+    return [BugReportListed(**dict(r)) for r in rows]

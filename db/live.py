@@ -35,6 +35,8 @@ FROM tickets WHERE {OPEN}
 BY_CHANNEL = "SELECT channel, count(*) AS n, coalesce(sum(cost_usd), 0)::float8 AS cost FROM tickets GROUP BY 1"
 EVENTS = "SELECT kind, count(*) AS n FROM ticket_events WHERE kind = ANY($1::text[]) GROUP BY 1"
 CSAT = "SELECT csat_score AS score, count(*) AS n FROM tickets WHERE csat_score IS NOT NULL GROUP BY 1"
+BUGS = "SELECT severity, count(*) AS n FROM bug_reports GROUP BY 1"
+SEVERITIES = ["low", "medium", "high", "critical"]
 COUNTED_EVENTS = ["resolved", "escalated", "reopened", "human_replied"]
 
 
@@ -71,4 +73,7 @@ async def live_samples(conn: Conn, now: datetime) -> list[Sample]:
     scores = {r["score"]: r["n"] for r in await conn.fetch(CSAT)}
     for score in range(1, 6):
         out.append(Sample("support_csat_responses_total", {"score": str(score)}, scores.get(score, 0)))
+    bugs = {r["severity"]: r["n"] for r in await conn.fetch(BUGS)}
+    for severity in SEVERITIES:
+        out.append(Sample("support_bug_reports_total", {"severity": severity}, bugs.get(severity, 0)))
     return out

@@ -14,12 +14,12 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from settings import get_settings
-from supportctl import bench, commands, customers, knowledge, outbox, reconcile, report
+from supportctl import bench, bugs, commands, customers, knowledge, outbox, reconcile, report
 from supportctl.stack import StackError
 
 # Command groups, in help order. A module here only has to define `register(subparsers)`.
 # bench last: it adds to the `bench` group knowledge registers.
-GROUPS = [commands, customers, reconcile, outbox, report, knowledge, bench]
+GROUPS = [commands, customers, reconcile, outbox, report, bugs, knowledge, bench]
 
 
 def build_parser() -> argparse.ArgumentParser:

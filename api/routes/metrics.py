@@ -33,6 +33,7 @@ SERIES = {
     "support_model_cost_usd_total": ("counter", "Model cost of the agents' turns in USD, by channel."),
     "support_ticket_events_total": ("counter", "Ticket audit events, by kind (resolved, escalated, ...)."),
     "support_csat_responses_total": ("counter", "Answered satisfaction surveys, by score."),
+    "support_bug_reports_total": ("counter", "Bug reports the agents filed for engineering, by severity."),
 }
 
 
