@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -58,6 +58,17 @@ async def own_database() -> AsyncIterator[str]:
     """A database for one test alone: for commands that scan every row, which the shared one has many of."""
     async with throwaway_database() as url:
         yield url
+
+
+@pytest.fixture
+def cli_database(own_database: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A database of the test's own that supportctl uses (its settings come from the environment)."""
+    from settings import get_settings
+
+    monkeypatch.setenv("DATABASE_URL", own_database)
+    get_settings.cache_clear()
+    yield own_database
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")

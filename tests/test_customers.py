@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,6 @@ from db import customers, tickets
 from db.pool import create_pool
 from domain.contacts import derive_customer_id, name_from_email
 from domain.models import Customer, Plan
-from settings import get_settings
 from supportctl.main import main as supportctl_main
 
 CSV = """customer_id,email,name,company,plan,is_vip,lifetime_value
@@ -27,14 +26,6 @@ c-1,Ada@Example.com,Ada Lovelace,Engines Ltd,pro,true,1200.50
 ,grace@example.com,,Navy,enterprise,yes,
 c-3,linus@example.com,Linus,,free,,0
 """
-
-
-@pytest.fixture
-def crm(own_database: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("DATABASE_URL", own_database)
-    get_settings.cache_clear()
-    yield own_database
-    get_settings.cache_clear()
 
 
 def _db(dsn: str, query: str, *args: Any) -> list[asyncpg.Record]:
@@ -61,13 +52,13 @@ def _write(tmp_path: Path, name: str, text: str) -> str:
 
 
 def test_a_csv_is_imported_then_reimporting_it_changes_nothing(
-    crm: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    cli_database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = _write(tmp_path, "crm.csv", CSV)
     code, out, _ = _run(["customers", "import", path], capsys)
     assert code == 0, out
     assert json.loads(out[-1]) == {"rows": 3, "inserted": 3, "updated": 0, "unchanged": 0, "invalid": 0}
-    rows = {r["customer_id"]: dict(r) for r in _db(crm, "SELECT * FROM customers")}
+    rows = {r["customer_id"]: dict(r) for r in _db(cli_database, "SELECT * FROM customers")}
     grace = derive_customer_id("grace@example.com")
     assert set(rows) == {"c-1", grace, "c-3"}
     assert rows["c-1"]["email"] == "ada@example.com" and rows["c-1"]["is_vip"] is True
@@ -82,10 +73,12 @@ def test_a_csv_is_imported_then_reimporting_it_changes_nothing(
     changed = CSV.replace("Linus,,free", "Linus Torvalds,,starter")
     code, out, _ = _run(["customers", "import", _write(tmp_path, "crm2.csv", changed)], capsys)
     assert json.loads(out[-1]) == {"rows": 3, "inserted": 0, "updated": 1, "unchanged": 2, "invalid": 0}
-    assert _db(crm, "SELECT name, plan FROM customers WHERE customer_id = 'c-3'")[0]["plan"] == "starter"
+    assert _db(cli_database, "SELECT name, plan FROM customers WHERE customer_id = 'c-3'")[0]["plan"] == "starter"
 
 
-def test_a_jsonl_file_is_imported_and_shown(crm: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_jsonl_file_is_imported_and_shown(
+    cli_database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     lines = [
         {"customer_id": "j-1", "email": "jo@example.com", "name": "Jo", "plan": "Starter", "is_vip": False},
         {"email": "sam.o-neil+shop@example.com", "lifetime_value": 99, "ticket_count": 40},  # computed: ignored
@@ -120,7 +113,7 @@ OK@example.com,Twice,free
 
 
 def test_a_file_with_bad_rows_is_refused_whole_with_their_lines(
-    crm: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    cli_database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = _write(tmp_path, "bad.csv", BAD)
     code, out, err = _run(["customers", "import", path], capsys)
@@ -129,17 +122,17 @@ def test_a_file_with_bad_rows_is_refused_whole_with_their_lines(
     assert f"{path}:3: email: not an email address" in err
     assert f"{path}:4: plan: Input should be 'free', 'starter', 'pro' or 'enterprise'" in err
     assert f"{path}:5: email 'ok@example.com' is also on {path}:2" in err
-    assert _db(crm, "SELECT count(*) AS n FROM customers")[0]["n"] == 0, "nothing written"
+    assert _db(cli_database, "SELECT count(*) AS n FROM customers")[0]["n"] == 0, "nothing written"
 
     code, out, err = _run(["customers", "import", path, "--skip-invalid"], capsys)
     assert code == 0 and "3 invalid rows skipped" in out[0]
     assert json.loads(out[-1]) == {"rows": 4, "inserted": 1, "updated": 0, "unchanged": 0, "invalid": 3}
     assert f"{path}:4: plan" in err
-    assert [r["email"] for r in _db(crm, "SELECT email FROM customers")] == ["ok@example.com"]
+    assert [r["email"] for r in _db(cli_database, "SELECT email FROM customers")] == ["ok@example.com"]
 
 
 def test_an_email_another_customer_holds_is_a_reason_not_a_crash(
-    crm: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    cli_database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert (
         _run(["customers", "import", _write(tmp_path, "a.csv", "customer_id,email\na-1,x@example.com\n")], capsys)[0]
@@ -149,14 +142,14 @@ def test_an_email_another_customer_holds_is_a_reason_not_a_crash(
     code, out, err = _run(["customers", "import", path], capsys)
     assert code == 1 and f"{path}:2: email 'x@example.com' belongs to customer 'a-1' in the CRM" in err
     assert json.loads(out[-1])["invalid"] == 1
-    assert _db(crm, "SELECT count(*) AS n FROM customers")[0]["n"] == 1
+    assert _db(cli_database, "SELECT count(*) AS n FROM customers")[0]["n"] == 1
 
     code, out, _ = _run(["customers", "import", path, "--skip-invalid"], capsys)
     assert code == 0 and json.loads(out[-1]) == {"rows": 2, "inserted": 1, "updated": 0, "unchanged": 0, "invalid": 1}
 
 
 def test_a_missing_file_or_email_column_is_an_error(
-    crm: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    cli_database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, _, err = _run(["customers", "import", str(tmp_path / "none.csv")], capsys)
     assert code == 2 and "no such file" in err
@@ -164,7 +157,9 @@ def test_a_missing_file_or_email_column_is_an_error(
     assert code == 1 and "no 'email' column" in err
 
 
-def test_a_big_file_reports_progress_on_stderr(crm: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_big_file_reports_progress_on_stderr(
+    cli_database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     body = "".join(f"u{i}@example.com,User {i}\n" for i in range(2500))
     code, out, err = _run(["customers", "import", _write(tmp_path, "big.csv", "email,name\n" + body)], capsys)
     assert code == 0 and json.loads(out[-1])["inserted"] == 2500

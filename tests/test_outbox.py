@@ -24,7 +24,6 @@ from db.customers import upsert_customers
 from db.live import live_samples
 from db.pool import create_pool
 from domain.models import Customer, Plan, Sender
-from settings import get_settings
 from supportctl.main import main as supportctl_main
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -204,7 +203,7 @@ async def _until(cond: Callable[[], bool], within: float = 30) -> None:
 
 
 async def test_a_message_the_gateway_refuses_for_good_is_set_aside_and_the_next_ones_go_on(
-    store: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], own_database: str
+    store: asyncpg.Pool, cli_database: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A 422 (say, an address the gateway cannot deliver to) would have been retried for ever, holding the
     ticket's later messages back; a 429 is "not now" and is retried."""
@@ -232,15 +231,10 @@ async def test_a_message_the_gateway_refuses_for_good_is_set_aside_and_the_next_
         assert samples[("support_customer_outbox_messages", ("pending",))] == 0
 
         # the operator fixes the address and puts it back: it is delivered, once
-        monkeypatch.setenv("DATABASE_URL", own_database)
-        get_settings.cache_clear()
-        try:
-            assert await asyncio.to_thread(supportctl_main, ["outbox", "status"]) == 0
-            assert f"{tid} #2 email to ada@example.com: HTTP 422" in capsys.readouterr().out
-            assert await asyncio.to_thread(supportctl_main, ["outbox", "retry", "--ticket", tid]) == 0
-            assert json.loads(capsys.readouterr().out.splitlines()[-1]) == {"retried": 1}
-        finally:
-            get_settings.cache_clear()
+        assert await asyncio.to_thread(supportctl_main, ["outbox", "status"]) == 0
+        assert f"{tid} #2 email to ada@example.com: HTTP 422" in capsys.readouterr().out
+        assert await asyncio.to_thread(supportctl_main, ["outbox", "retry", "--ticket", tid]) == 0
+        assert json.loads(capsys.readouterr().out.splitlines()[-1]) == {"retried": 1}
         assert await d.dispatch_once() == 1 and await d.dispatch_once() == 0
     assert gateway.keys() == [f"{tid}:2", f"{tid}:2", f"{tid}:3", f"{tid}:2"]
     assert all(r["delivered_at"] is not None for r in await _rows(store, tid))

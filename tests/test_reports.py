@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,7 +22,6 @@ from db.reports import support_report
 from domain.lifecycle import TicketPolicy
 from domain.models import Channel
 from domain.success import SupportReport
-from settings import get_settings
 from supportctl.main import main as supportctl_main
 from tests.api_stack import Stack, agent_replies
 from tests.store_rows import add_ticket, open_store
@@ -173,19 +172,11 @@ async def test_a_window_with_nothing_to_measure_claims_nothing(store: asyncpg.Po
     assert (r.met, r.missed) == (2, 0)
 
 
-@pytest.fixture
-def cli_store(own_database: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("DATABASE_URL", own_database)
-    get_settings.cache_clear()
-    yield own_database
-    get_settings.cache_clear()
-
-
 def test_the_command_prints_each_metric_then_the_report_as_json(
-    cli_store: str, capsys: pytest.CaptureFixture[str]
+    cli_database: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     async def seed() -> None:  # the command runs its own event loop, so the test has none running
-        pool = await open_store(cli_store)
+        pool = await open_store(cli_database)
         try:
             await add_ticket(pool, opened=datetime.now(UTC) - timedelta(days=1), status="closed",
                           events=("opened", "agent_replied", "resolved"), resolved_after_h=3, csat_score=5)  # fmt: skip
@@ -217,7 +208,7 @@ def test_the_command_prints_each_metric_then_the_report_as_json(
     ],
 )
 def test_the_command_refuses_a_window_that_makes_no_sense(
-    argv: list[str], message: str, cli_store: str, capsys: pytest.CaptureFixture[str]
+    argv: list[str], message: str, cli_database: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(SystemExit) as stop:
         supportctl_main(argv)
