@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.lifecycle import TicketPolicy
@@ -16,6 +16,25 @@ from domain.sla import BusinessCalendar
 
 ModelProvider = Literal["offline", "openai", "azure", "openai_compatible"]
 _PLACEHOLDER_SECRETS = {"changeme", "your-key", "your-api-key", "sk-...", "xxx"}
+
+
+class AgentKey(BaseModel):
+    """One person's API key (AGENT_KEYS): decisions made with it are that agent's, within its roles."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key: SecretStr = Field(min_length=16)  # SecretStr: never printed with the settings
+    agent_id: str = Field(min_length=1, max_length=100)  # what the decision's agent_id must be
+    # "agent" for ordinary decisions (reply, reassign, priority, resolve, hand back); APPROVERS names
+    # for approve / reject of the actions routed to them (a role later in APPROVERS may decide too).
+    roles: list[str] = Field(default_factory=lambda: ["agent"])
+
+    @field_validator("agent_id")
+    @classmethod
+    def _a_real_agent(cls, v: str) -> str:
+        if v != v.strip() or not v:
+            raise ValueError("must not start or end with whitespace (a decision's agent_id is stripped)")
+        return v
 
 
 class Settings(BaseSettings):
@@ -61,6 +80,10 @@ class Settings(BaseSettings):
 
     # API: when set, every request except /health needs `Authorization: Bearer <API_KEY>`.
     API_KEY: str | None = None
+    # Per-agent keys, JSON: [{"key": "...", "agent_id": "ana", "roles": ["agent", "team-lead"]}, ...].
+    # Set, a decision needs one of them (its agent_id, its roles; API_KEY then makes no decisions), and
+    # they are accepted wherever API_KEY is. Unset = decisions as every other route (API_KEY, or open).
+    AGENT_KEYS: list[AgentKey] | None = Field(default=None, min_length=1)
     # How long the API waits for a ticket's workflow (its worker) before answering 503: a decision (an
     # Update, which waits for the worker to take it and the ticket to be free) and a read of a ticket
     # not yet in the store (a Query). Without a bound a decision on a stuck ticket never returned.
@@ -127,6 +150,17 @@ class Settings(BaseSettings):
         if v is not None and v.strip().lower() in _PLACEHOLDER_SECRETS:
             raise ValueError("is a placeholder, not a real secret; unset it or set a real value")
         return v
+
+    @model_validator(mode="after")
+    def _agent_keys_are_distinct(self) -> Settings:
+        keys = [k.key.get_secret_value() for k in self.AGENT_KEYS or []]
+        if len(set(keys)) != len(keys):
+            raise ValueError("AGENT_KEYS: two entries share a key; each key must name one agent")
+        if self.API_KEY is not None and self.API_KEY in keys:
+            raise ValueError("AGENT_KEYS: a key equals API_KEY; the shared key must not also be an agent's")
+        if any(k.strip().lower() in _PLACEHOLDER_SECRETS for k in keys):
+            raise ValueError("AGENT_KEYS: a key is a placeholder, not a real secret")
+        return self
 
     @model_validator(mode="after")
     def _paths_under_data_dir(self) -> Settings:

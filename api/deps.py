@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated
 
 import asyncpg
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 from temporalio.client import Client
 
-from api.errors import ApiError
 from settings import Settings
 
 
@@ -31,12 +29,3 @@ def get_pool(request: Request) -> asyncpg.Pool:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]
-
-
-def require_api_key(settings: SettingsDep, authorization: Annotated[str | None, Header()] = None) -> None:
-    """When API_KEY is set, every call must carry `Authorization: Bearer <API_KEY>`."""
-    if settings.API_KEY is None:
-        return
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not secrets.compare_digest(token.strip(), settings.API_KEY):
-        raise ApiError(401, "unauthorized", "missing or wrong API key (Authorization: Bearer <key>)")

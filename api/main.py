@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
-from api.deps import require_api_key
+from api.auth import require_api_key
 from api.routes import bugs, customers, decisions, health, metrics, reports, tickets
 from clients import connect_temporal, open_pool
 from settings import Settings, get_settings

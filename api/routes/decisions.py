@@ -13,6 +13,7 @@ from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeou
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.auth import DecidingAgentDep, authorize
 from api.deps import PoolDep, SettingsDep, TemporalDep
 from api.errors import ApiError
 from api.routes.tickets import (
@@ -64,15 +65,23 @@ async def human_queue(pool: PoolDep, f: Annotated[QueueFilters, Query()]) -> lis
 
 @router.post("/tickets/{ticket_id}/decisions", response_model=DecisionResult)
 async def decide(
-    ticket_id: str, decision: DecisionIn, temporal: TemporalDep, pool: PoolDep, settings: SettingsDep
+    ticket_id: str,
+    decision: DecisionIn,
+    temporal: TemporalDep,
+    pool: PoolDep,
+    settings: SettingsDep,
+    agent: DecidingAgentDep,
 ) -> DecisionResult:
     """Reply, approve/reject a proposed action, reassign, change priority, resolve, or hand back.
 
     `request_id` makes the call idempotent: repeating it returns the first answer; another decision
     under a `request_id` already used on the ticket is a 409. A ticket that does not take the decision
-    within API_DECISION_TIMEOUT_S (worker down, ticket stuck or busy) is a 503.
+    within API_DECISION_TIMEOUT_S (worker down, ticket stuck or busy) is a 503. With AGENT_KEYS set the
+    caller's key decides who may make it (api/auth.py), checked before the request_id is claimed, so a
+    refused decision holds no id.
     """
     _check_ticket_id(ticket_id)
+    await authorize(pool, settings, agent, ticket_id, decision)
     fingerprint = hashlib.sha256(decision.model_dump_json().encode()).hexdigest()
     held = await _claim_request_id(pool, ticket_id, decision, fingerprint)
     if held is not None:
