@@ -1,0 +1,195 @@
+"""The right to be forgotten: erase a customer's words from the ticket store and from Temporal.
+
+Used by `supportctl customers erase` and `DELETE /customers/{id}`. Three steps, in this order:
+
+1. Refuse while the customer has a ticket that is not closed: its running workflow would write the
+   text back (a snapshot, a message) after we erased it. The operator resolves or reconciles it first.
+2. Delete each of the customer's ticket workflows from Temporal: their histories hold every message.
+   NOT_FOUND is fine (already deleted, or past retention). If Temporal cannot be asked, nothing in
+   Postgres has changed yet, and a second run finishes the job.
+3. In one transaction, overwrite every free text the customer wrote or that quotes them, and
+   anonymise the customer's row, keeping it and every id: the ledger of refunds and credits (amounts,
+   kinds, dates) is a financial record and stays whole. The erasure itself is recorded, with counts.
+
+What counts as "left to erase" is what still carries text: a ticket whose subject is not yet
+"[erased]", a message whose body is not. A second erasure finds none, changes nothing and records nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest, DescribeNamespaceRequest
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+ERASED = "[erased]"
+DELETE_CONCURRENCY = 8
+
+CUSTOMER_ROW = "SELECT email, name, company, lifetime_value FROM customers WHERE customer_id = $1"
+# FOR UPDATE inside the erasure's transaction: a ticket being opened for this customer (its insert takes a
+# key-share lock on the row through the foreign key) waits until the erasure commits, and is then seen.
+LOCK_CUSTOMER = "SELECT 1 FROM customers WHERE customer_id = $1 FOR UPDATE"
+OPEN_TICKETS = "SELECT ticket_id FROM tickets WHERE customer_id = $1 AND status <> 'closed' ORDER BY created_at"
+TICKETS = "SELECT ticket_id, workflow_id FROM tickets WHERE customer_id = $1 ORDER BY created_at"
+LEFT_TICKETS = "SELECT count(*) FROM tickets WHERE customer_id = $1 AND subject <> $2"
+LEFT_MESSAGES = """
+SELECT count(*) FROM messages m JOIN tickets t USING (ticket_id) WHERE t.customer_id = $1 AND m.body <> $2
+"""
+# $1 = the customer's ticket ids, $2 = ERASED. Every statement only writes rows that still carry text, so a
+# second erasure writes nothing.
+ERASE = [
+    # replies quote the customer, so every sender's message goes; a customer's author is their name or email
+    """UPDATE messages SET body = $2, author = CASE WHEN sender = 'customer' THEN $2 ELSE author END
+       WHERE ticket_id = ANY($1) AND (body <> $2 OR (sender = 'customer' AND author <> $2))""",
+    """UPDATE tickets SET subject = $2,
+           csat_comment = CASE WHEN csat_comment IS NULL THEN NULL ELSE $2 END,
+           escalation_reason = CASE WHEN escalation_reason IS NULL THEN NULL ELSE $2 END
+       WHERE ticket_id = ANY($1) AND (subject <> $2 OR csat_comment <> $2 OR escalation_reason <> $2)""",
+    "UPDATE ticket_events SET data = '{}'::jsonb WHERE ticket_id = ANY($1) AND data <> '{}'::jsonb AND $2 <> ''",
+    "UPDATE notifications SET payload = '{}'::jsonb WHERE ticket_id = ANY($1) AND payload <> '{}'::jsonb AND $2 <> ''",
+    # the ledger keeps kind, amount, status, who and when; only the agents' free text about the customer goes
+    """UPDATE agent_actions SET reason = $2, reference = CASE WHEN reference IS NULL THEN NULL ELSE $2 END
+       WHERE ticket_id = ANY($1) AND (reason <> $2 OR reference <> $2)""",
+    "UPDATE bug_reports SET title = $2, details = $2 WHERE ticket_id = ANY($1) AND (title <> $2 OR details <> $2)",
+    # a decision's fingerprint hashes its message to the customer; the tickets are closed, so no retry needs it
+    "DELETE FROM decision_requests WHERE ticket_id = ANY($1) AND $2 <> ''",
+]
+DELETE_OUTBOX = "DELETE FROM customer_outbox WHERE customer_id = $1 OR ticket_id = ANY($2)"
+ANONYMISE = """
+UPDATE customers SET email = $2, name = $3, company = NULL, lifetime_value = 0
+WHERE customer_id = $1 AND (email, name, company, lifetime_value) IS DISTINCT FROM ($2, $3, NULL, 0)
+"""
+RECORD = """
+INSERT INTO customer_erasures (customer_id, actor, tickets, messages, workflows_deleted) VALUES ($1, $2, $3, $4, $5)
+"""
+
+
+class CustomerNotFound(LookupError):
+    """No customer with this id."""
+
+
+class OpenTickets(RuntimeError):
+    """The customer has tickets that are not closed; nothing was changed."""
+
+    def __init__(self, customer_id: str, ticket_ids: list[str]) -> None:
+        super().__init__(
+            f"customer {customer_id!r} has {len(ticket_ids)} ticket(s) not closed: {', '.join(ticket_ids)}; "
+            "resolve them (or `supportctl tickets reconcile`) first; nothing was changed"
+        )
+        self.ticket_ids = ticket_ids
+
+
+class TemporalUnavailable(RuntimeError):
+    """Temporal could not be asked (down, refused, or no such namespace); Postgres was not changed."""
+
+
+def erased_email(customer_id: str) -> str:
+    return f"erased-{hashlib.sha256(customer_id.encode()).hexdigest()[:12]}@erased.invalid"
+
+
+@dataclass
+class Erasure:
+    customer_id: str
+    dry_run: bool
+    tickets: int = 0  # tickets whose text is (or would be) erased
+    messages: int = 0  # messages whose body is (or would be) erased
+    workflows: list[str] = field(default_factory=list)  # deleted (or, in a dry run, that would be)
+    customer_row: bool = False  # the customer's row was (would be) anonymised
+
+    @property
+    def nothing_left(self) -> bool:
+        return not (self.tickets or self.messages or self.workflows or self.customer_row)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "customer_id": self.customer_id,
+            "tickets": self.tickets,
+            "messages": self.messages,
+            "workflows_deleted": len(self.workflows),
+            "dry_run": self.dry_run,
+        }
+
+
+async def _workflow_exists(client: Client, workflow_id: str) -> bool:
+    try:
+        await client.get_workflow_handle(workflow_id).describe()
+    except RPCError as e:
+        if e.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return True
+
+
+async def _delete_workflow(client: Client, workflow_id: str) -> bool:
+    """True if Temporal had it and deleted it; False if it had none (already gone, past retention)."""
+    try:
+        await client.workflow_service.delete_workflow_execution(
+            DeleteWorkflowExecutionRequest(
+                namespace=client.namespace, workflow_execution=WorkflowExecution(workflow_id=workflow_id)
+            )
+        )
+    except RPCError as e:
+        if e.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return True
+
+
+async def _temporal_step(client: Client, workflow_ids: list[str], *, apply: bool) -> list[str]:
+    try:  # a namespace Temporal does not have would make every workflow "not found", and none deleted
+        await client.workflow_service.describe_namespace(DescribeNamespaceRequest(namespace=client.namespace))
+        gate = asyncio.Semaphore(DELETE_CONCURRENCY)
+
+        async def one(wid: str) -> bool:
+            async with gate:
+                return await (_delete_workflow(client, wid) if apply else _workflow_exists(client, wid))
+
+        found = await asyncio.gather(*(one(w) for w in workflow_ids))
+    except RPCError as e:
+        if e.status == RPCStatusCode.NOT_FOUND:
+            missing = f"Temporal has no namespace {client.namespace!r}: check TEMPORAL_NAMESPACE"
+            raise TemporalUnavailable(missing) from e
+        raise TemporalUnavailable(f"Temporal did not answer: {e.message}") from e
+    return [w for w, yes in zip(workflow_ids, found, strict=True) if yes]
+
+
+async def erase_customer(
+    pool: asyncpg.Pool, client: Client, customer_id: str, *, apply: bool, actor: str = "operator"
+) -> Erasure:
+    """Erase (``apply``) or only count (a dry run) what the customer left; see the module's docstring.
+
+    Raises CustomerNotFound, OpenTickets (nothing changed) or TemporalUnavailable (Postgres not changed;
+    workflows deleted before Temporal went away stay deleted, and a second run goes on from there)."""
+    row = await pool.fetchrow(CUSTOMER_ROW, customer_id)
+    if row is None:
+        raise CustomerNotFound(customer_id)
+    open_ids = [r["ticket_id"] for r in await pool.fetch(OPEN_TICKETS, customer_id)]
+    if open_ids:
+        raise OpenTickets(customer_id, open_ids)
+    tickets = await pool.fetch(TICKETS, customer_id)
+    out = Erasure(customer_id, dry_run=not apply)
+    out.workflows = await _temporal_step(client, [t["workflow_id"] for t in tickets], apply=apply)
+    anonymous = (erased_email(customer_id), ERASED, None, 0)
+    out.customer_row = (row["email"], row["name"], row["company"], row["lifetime_value"]) != anonymous
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(LOCK_CUSTOMER, customer_id)
+        open_ids = [r["ticket_id"] for r in await conn.fetch(OPEN_TICKETS, customer_id)]
+        if open_ids:  # opened since the first look: its workflow is running, so its text would come back
+            raise OpenTickets(customer_id, open_ids)
+        out.tickets = await conn.fetchval(LEFT_TICKETS, customer_id, ERASED)
+        out.messages = await conn.fetchval(LEFT_MESSAGES, customer_id, ERASED)
+        if not apply or out.nothing_left:
+            return out
+        ids = [t["ticket_id"] for t in await conn.fetch(TICKETS, customer_id)]
+        for statement in ERASE:
+            await conn.execute(statement, ids, ERASED)
+        await conn.execute(DELETE_OUTBOX, customer_id, ids)
+        await conn.execute(ANONYMISE, customer_id, anonymous[0], ERASED)
+        await conn.execute(RECORD, customer_id, actor, out.tickets, out.messages, len(out.workflows))
+    return out
