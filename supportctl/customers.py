@@ -1,4 +1,4 @@
-"""`supportctl customers import|show`: load a team's real customers into the CRM, and look one up.
+"""`supportctl customers import|show|erase`: load a team's real customers into the CRM, look one up, erase one.
 
 `import` checks every row before it writes any: a file with a bad row is refused whole (each bad row
 named by its line and reason) unless `--skip-invalid`, which writes the good rows and lists the bad.
@@ -174,8 +174,53 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_erase(args: argparse.Namespace, settings: Settings) -> int:
+    """The right to be forgotten (db/erasure.py); without --confirm, a dry run that only counts."""
+    from temporalio.service import RPCError
+
+    from clients import connect_temporal, open_pool
+    from db.erasure import CustomerNotFound, Erasure, OpenTickets, TemporalUnavailable, erase_customer
+
+    async def run() -> Erasure:
+        pool = await open_pool(settings)
+        try:
+            client = await connect_temporal(settings)
+            return await erase_customer(pool, client, args.customer_id, apply=args.confirm, actor=args.actor)
+        finally:
+            await pool.close()
+
+    try:
+        done = asyncio.run(run())
+    except CustomerNotFound:
+        note(f"error: no customer {args.customer_id!r} in the CRM")
+        return 1
+    except (OpenTickets, TemporalUnavailable) as e:
+        note(f"error: {e}; nothing was changed" if isinstance(e, TemporalUnavailable) else f"error: {e}")
+        return 1
+    except RPCError as e:  # connect succeeded, then Temporal went away before the namespace check
+        note(f"error: Temporal at {settings.TEMPORAL_ADDRESS}: {e.message}; nothing was changed")
+        return 1
+    except RuntimeError as e:  # Client.connect: "Failed client connect: …"
+        if not str(e).startswith("Failed client connect"):
+            raise
+        note(f"error: cannot reach Temporal at {settings.TEMPORAL_ADDRESS}: {e}; nothing was changed")
+        return 1
+    verb = "would erase" if done.dry_run else "erased"
+    if done.nothing_left:
+        say(f"{args.customer_id}: nothing left to erase (already erased, or no tickets and an anonymous row)")
+    else:
+        say(f"{args.customer_id}: {verb} {done.tickets} tickets, {done.messages} messages, "
+            f"{len(done.workflows)} workflows{', and anonymise the customer row' if done.dry_run else ''}")  # fmt: skip
+        for wid in done.workflows:
+            say(f"  workflow {wid}: {'would delete' if done.dry_run else 'deleted'}")
+        if done.dry_run:
+            say("dry run: nothing changed; run again with --confirm to erase")
+    say(json.dumps(done.summary()))
+    return 0
+
+
 def register(sub: Any) -> None:
-    p = sub.add_parser("customers", help="the CRM: import a team's customers, show one")
+    p = sub.add_parser("customers", help="the CRM: import a team's customers, show one, erase one")
     p_sub = p.add_subparsers(dest="customers_command", required=True)
     imp = p_sub.add_parser(
         "import",
@@ -191,3 +236,14 @@ def register(sub: Any) -> None:
     show = p_sub.add_parser("show", help="one customer, by id or email (ticket count and CSAT from the ticket store)")
     show.add_argument("ref", metavar="ID_OR_EMAIL")
     show.set_defaults(func=cmd_show)
+    erase = p_sub.add_parser(
+        "erase",
+        help="the right to be forgotten: erase a customer's texts and ticket workflows (dry run without --confirm)",
+        description="Refused while the customer has a ticket that is not closed. Deletes the ticket workflows "
+        "from Temporal, overwrites every text the customer wrote or that quotes them with [erased], anonymises "
+        "the customer row (kept, with the refunds ledger) and records the erasure. Last stdout line: JSON.",
+    )
+    erase.add_argument("customer_id")
+    erase.add_argument("--confirm", action="store_true", help="erase (default: only list what would be erased)")
+    erase.add_argument("--actor", default="operator", help="who is recorded on the erasure (default: operator)")
+    erase.set_defaults(func=cmd_erase)
