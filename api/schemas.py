@@ -272,6 +272,16 @@ class ErrorBody(BaseModel):
     message: str
 
 
+class ErasureOut(BaseModel):
+    """What `DELETE /customers/{id}` erased (the last line of `supportctl customers erase`)."""
+
+    customer_id: str
+    tickets: int
+    messages: int
+    workflows_deleted: int
+    dry_run: bool
+
+
 class ErrorOut(BaseModel):
     error: ErrorBody
 

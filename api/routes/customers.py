@@ -1,21 +1,24 @@
-"""The CRM: upsert a customer, read one by id, look one up by email."""
+"""The CRM: upsert a customer, read one by id, look one up by email, erase one (the right to be forgotten)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Response
+from temporalio.service import RPCError
 
-from api.deps import PoolDep
+from api.auth import agent_for, bearer_token
+from api.deps import PoolDep, SettingsDep, TemporalDep
 from api.errors import ApiError
-from api.schemas import CustomerIn, CustomerLookup, CustomerOut, ErrorOut
-from db import customers
+from api.schemas import CustomerIn, CustomerLookup, CustomerOut, ErasureOut, ErrorOut
+from db import customers, erasure
 from domain.contacts import CUSTOMER_ID, CUSTOMER_ID_RULE, normalize_email
 from domain.models import Customer
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 CustomerId = Annotated[str, Path(max_length=64, description=f"the customer's id: {CUSTOMER_ID_RULE}")]
 _ERRORS: dict[int | str, dict[str, object]] = {404: {"model": ErrorOut}, 409: {"model": ErrorOut}}
+_ERASE_ERRORS: dict[int | str, dict[str, object]] = {**_ERRORS, 503: {"model": ErrorOut}}
 
 
 def _out(c: Customer) -> CustomerOut:
@@ -57,3 +60,29 @@ async def find_customer(pool: PoolDep, q: Annotated[CustomerLookup, Query()]) ->
     if found is None:
         raise ApiError(404, "customer_not_found", f"no customer with email {q.email!r}")
     return _out(found)
+
+
+@router.delete("/{customer_id}", response_model=ErasureOut, responses=_ERASE_ERRORS)
+async def erase_customer(
+    customer_id: CustomerId,
+    pool: PoolDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    authorization: Annotated[str | None, Header()] = None,
+) -> ErasureOut:
+    """Erase the customer's texts and ticket workflows, anonymise the row (kept, like the refunds ledger)
+    and record who did it. 409 customer_has_open_tickets while a ticket is not closed; 503 when Temporal
+    cannot be asked (nothing changed). A second call erases nothing and says so in its counts."""
+    token = bearer_token(authorization)
+    agent = agent_for(settings, token) if settings.AGENT_KEYS is not None and token is not None else None
+    try:
+        done = await erasure.erase_customer(
+            pool, temporal, customer_id, apply=True, actor=agent.agent_id if agent is not None else "api"
+        )
+    except erasure.CustomerNotFound:
+        raise ApiError(404, "customer_not_found", f"no customer {customer_id!r}") from None
+    except erasure.OpenTickets as e:
+        raise ApiError(409, "customer_has_open_tickets", str(e)) from None
+    except (erasure.TemporalUnavailable, RPCError) as e:
+        raise ApiError(503, "temporal_unavailable", f"{e}; nothing was changed", {"Retry-After": "5"}) from e
+    return ErasureOut.model_validate(done.summary())
