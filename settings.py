@@ -92,6 +92,12 @@ class Settings(BaseSettings):
     # A ticket from an email the CRM does not know: when true, `POST /tickets` makes the sender a free
     # contact (id derived from the email) and answers; when false it is refused (422 unknown_customer).
     AUTO_CREATE_CUSTOMERS: bool = False
+    # Per customer, counted in Postgres (every API replica agrees): tickets opened in the last hour and
+    # customer messages in the last minute; over either, new work is `429 rate_limited`. A runaway
+    # integration or a mail loop must not open thousands of tickets (each a workflow and agent turns).
+    # 0 = no limit.
+    CUSTOMER_TICKETS_PER_HOUR: int = Field(default=30, ge=0)
+    CUSTOMER_MESSAGES_PER_MINUTE: int = Field(default=20, ge=0)
 
     # The ticket lifecycle (see domain/lifecycle.TicketPolicy).
     AUTO_RESOLVE_AFTER_HOURS: float = Field(default=72.0, gt=0)  # silence after our reply → resolved

@@ -105,6 +105,9 @@ async def stack(dev_env: WorkflowEnvironment, pool: asyncpg.Pool, database_url: 
         TEMPORAL_ADDRESS=dev_env.client.service_client.config.target_host,
         TEMPORAL_TASK_QUEUE=task_queue,
         API_KEY=None,
+        # The API tests open many tickets for the few demo customers; test_api_limits sets its own.
+        CUSTOMER_TICKETS_PER_HOUR=0,
+        CUSTOMER_MESSAGES_PER_MINUTE=0,
     )
     async with worker, serve_api(settings) as http:
         yield Stack(http, dev_env.client, pool, task_queue, settings, activities)

@@ -83,6 +83,9 @@ def test_dev_stack_serves_tickets_restarts_a_dead_worker_and_stops_everything_on
         "TEMPORAL_PORT": str(temporal_port),
         "TEMPORAL_UI_PORT": str(ui_port),
         "TEMPORAL_TASK_QUEUE": f"dev-{api_port}",
+        # The shared test database holds the API tests' many tickets for the same demo customers.
+        "CUSTOMER_TICKETS_PER_HOUR": "0",
+        "CUSTOMER_MESSAGES_PER_MINUTE": "0",
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "supportctl.main", "dev"],  # this tree's code, not the one .venv/bin points at

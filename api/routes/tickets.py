@@ -18,6 +18,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import PoolDep, SettingsDep, TemporalDep
 from api.errors import ApiError
+from api.limits import message_refusal, ticket_refusal
 from api.schemas import (
     MessageAccepted,
     MessageIn,
@@ -192,9 +193,16 @@ async def open_ticket(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> TicketCreated:
     customer = await _resolve_customer(pool, body, settings)
+    key = body.idempotency_key or idempotency_key
+    refusal = await ticket_refusal(pool, customer.customer_id, settings.CUSTOMER_TICKETS_PER_HOUR)
+    # A retried request whose ticket exists is no new work: it gets its ticket, never a 429.
+    if refusal is not None and not (
+        key is not None and await _started(temporal, _ticket_id(customer.customer_id, key))
+    ):
+        raise refusal
     ticket_id, created = await start_ticket(
         temporal, settings, customer_id=customer.customer_id, channel=body.channel, subject=body.subject,
-        body=body.body, key=body.idempotency_key or idempotency_key,
+        body=body.body, key=key,
         fingerprint=_fingerprint(body, customer.customer_id), product=body.product,
     )  # fmt: skip
     status = Status.NEW.value
@@ -289,9 +297,15 @@ async def add_message(
     _check_ticket_id(ticket_id)
     message_id = body.message_id or idempotency_key or uuid.uuid4().hex
     message = CustomerMessage(message_id, body.body)
+    old = await tickets.get_ticket(pool, ticket_id)
+    if old is not None:  # None: not yet stored (being opened) or unknown; nothing to count it against
+        refusal = await message_refusal(pool, old.customer_id, settings.CUSTOMER_MESSAGES_PER_MINUTE)
+        given = body.message_id or idempotency_key
+        if refusal is not None and not (given and await _accepted(temporal, pool, settings, old, given)):
+            raise refusal
     if await _deliver(temporal, ticket_id, message):
         return MessageAccepted(ticket_id=ticket_id, message_id=message_id)
-    old = await tickets.get_ticket(pool, ticket_id)
+    old = old or await tickets.get_ticket(pool, ticket_id)
     if old is None:
         raise ApiError(409, "ticket_closed", f"ticket {ticket_id} is closed")
     key = f"follow-up:{ticket_id}:{message_id}"
@@ -338,6 +352,39 @@ async def _deliver(temporal: Client, ticket_id: str, message: CustomerMessage) -
             raise _temporal_unavailable(e) from e
         return False
     return True
+
+
+async def _started(temporal: Client, ticket_id: str) -> bool:
+    """Whether the ticket's workflow exists (running or closed)."""
+    try:
+        await temporal.get_workflow_handle(workflow_id_for(ticket_id)).describe()
+    except RPCError as e:
+        if e.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise _temporal_unavailable(e) from e
+    return True
+
+
+async def _accepted(
+    temporal: Client, pool: PoolDep, settings: Settings, old: tickets.TicketRecord, message_id: str
+) -> bool:
+    """Whether this message was already taken: by the ticket, by its open follow-up, or as the first
+    message of a follow-up it opened. Asked only past the limit, where a retry must not get a 429."""
+    if await _started(temporal, _ticket_id(old.customer_id, f"follow-up:{old.ticket_id}:{message_id}")):
+        return True
+    follow_up = await tickets.open_follow_up(pool, old.ticket_id)
+    for tid in (old.ticket_id, follow_up):
+        if tid is None:
+            continue
+        try:
+            state = await query_state(temporal, tid, settings.API_QUERY_TIMEOUT_S)
+        except ApiError as e:
+            if e.status != 404:
+                raise
+            continue
+        if message_id in state.seen_message_ids:
+            return True
+    return False
 
 
 async def _is_open(temporal: Client, ticket_id: str) -> bool:
