@@ -1,6 +1,6 @@
 """CRM queries: customers.
 
-A customer's `ticket_count` and `average_csat` are computed from the ticket store on every read (a
+A customer's `ticket_count` and `average_csat` are computed from the ticket store on every read that shows them (a
 LATERAL aggregate over the customer's tickets, on tickets_customer_idx), not kept in the columns of the
 same name: a count kept by the activities would need its own once-only bookkeeping (an activity is
 retried, a CSAT can be recorded twice), and would still be wrong for tickets stored before it existed.
@@ -33,6 +33,10 @@ CROSS JOIN LATERAL (
 """
 GET_CUSTOMER = _SELECT + "WHERE c.customer_id = $1"
 GET_CUSTOMER_BY_EMAIL = _SELECT + "WHERE lower(c.email) = lower($1)"
+# The ticket path (POST /tickets, the CRM activity at every opening) reads no figures: no aggregate there.
+_PLAIN = f"SELECT {_COLUMNS} FROM customers c "
+GET_CONTACT = _PLAIN + "WHERE c.customer_id = $1"
+GET_CONTACT_BY_EMAIL = _PLAIN + "WHERE lower(c.email) = lower($1)"
 UPSERT_CUSTOMER = f"""
 INSERT INTO customers ({_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ON CONFLICT (customer_id) DO UPDATE SET
@@ -85,13 +89,15 @@ def _row_to_customer(row: asyncpg.Record) -> Customer:
     return Customer.model_validate(data)
 
 
-async def get_customer(conn: Conn, customer_id: str) -> Customer | None:
-    row = await conn.fetchrow(GET_CUSTOMER, customer_id)
+async def get_customer(conn: Conn, customer_id: str, *, stats: bool = False) -> Customer | None:
+    """The customer; with `stats`, its ticket_count and average_csat computed from the ticket store (else the
+    stored columns: the ticket path, which reads neither, skips the aggregate)."""
+    row = await conn.fetchrow(GET_CUSTOMER if stats else GET_CONTACT, customer_id)
     return None if row is None else _row_to_customer(row)
 
 
-async def get_customer_by_email(conn: Conn, email: str) -> Customer | None:
-    row = await conn.fetchrow(GET_CUSTOMER_BY_EMAIL, email)
+async def get_customer_by_email(conn: Conn, email: str, *, stats: bool = False) -> Customer | None:
+    row = await conn.fetchrow(GET_CUSTOMER_BY_EMAIL if stats else GET_CONTACT_BY_EMAIL, email)
     return None if row is None else _row_to_customer(row)
 
 

@@ -158,8 +158,8 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     async def run() -> Any:
         pool = await open_pool(settings)
         try:
-            found = await get_customer_by_email(pool, normalize_email(ref)) if is_email(ref) else None
-            return found or await get_customer(pool, ref)  # an id may look like an email too
+            found = await get_customer_by_email(pool, normalize_email(ref), stats=True) if is_email(ref) else None
+            return found or await get_customer(pool, ref, stats=True)  # an id may look like an email too
         finally:
             await pool.close()
 

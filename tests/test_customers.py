@@ -189,7 +189,7 @@ async def test_ticket_count_and_average_csat_come_from_the_ticket_store(store: a
             )
         ],  # fmt: skip
     )
-    found = await customers.get_customer(store, "cus_a")
+    found = await customers.get_customer(store, "cus_a", stats=True)
     assert found is not None and (found.ticket_count, found.average_csat) == (0, None)
     now = datetime.now(UTC)
     for n, score in enumerate((5, 4, None)):
@@ -199,5 +199,5 @@ async def test_ticket_count_and_average_csat_come_from_the_ticket_store(store: a
             subject="s", status="resolved", created_at=now,
         )  # fmt: skip
         await store.execute("UPDATE tickets SET csat_score = $2 WHERE ticket_id = $1", tid, score)
-    found = await customers.get_customer_by_email(store, "A@example.com")
+    found = await customers.get_customer_by_email(store, "A@example.com", stats=True)
     assert found is not None and (found.ticket_count, found.average_csat) == (3, 4.5)

@@ -39,7 +39,7 @@ async def put_customer(customer_id: CustomerId, body: CustomerIn, response: Resp
         ) from None
     if report.inserted:
         response.status_code = 201
-    found = await customers.get_customer(pool, customer_id)
+    found = await customers.get_customer(pool, customer_id, stats=True)
     if found is None:  # deleted in between: nothing deletes customers today
         raise ApiError(404, "customer_not_found", f"no customer {customer_id!r}")
     return _out(found)
@@ -47,7 +47,7 @@ async def put_customer(customer_id: CustomerId, body: CustomerIn, response: Resp
 
 @router.get("/{customer_id}", response_model=CustomerOut, responses=_ERRORS)
 async def get_customer(customer_id: CustomerId, pool: PoolDep) -> CustomerOut:
-    found = await customers.get_customer(pool, customer_id)
+    found = await customers.get_customer(pool, customer_id, stats=True)
     if found is None:
         raise ApiError(404, "customer_not_found", f"no customer {customer_id!r}")
     return _out(found)
@@ -56,7 +56,7 @@ async def get_customer(customer_id: CustomerId, pool: PoolDep) -> CustomerOut:
 @router.get("", response_model=CustomerOut, responses=_ERRORS)
 async def find_customer(pool: PoolDep, q: Annotated[CustomerLookup, Query()]) -> CustomerOut:
     """The customer with this email (case-insensitive), or 404."""
-    found = await customers.get_customer_by_email(pool, normalize_email(q.email))
+    found = await customers.get_customer_by_email(pool, normalize_email(q.email), stats=True)
     if found is None:
         raise ApiError(404, "customer_not_found", f"no customer with email {q.email!r}")
     return _out(found)
