@@ -28,7 +28,7 @@ from autogen_core import FunctionCall
 from autogen_core.models import AssistantMessage, FunctionExecutionResultMessage, LLMMessage, SystemMessage, UserMessage
 
 from agents import intents
-from agents.compose import compose_answer, compose_handoff
+from agents.compose import compose_answer
 from agents.context import (
     BUG_TOOL,
     CODE_TOOL,
@@ -45,6 +45,7 @@ from agents.context import (
     parse_ticket_context,
     strip_ticket_context,
 )
+from agents.handoff_reply import compose_handoff
 from agents.notes import ToolNote, action_note, bug_note, calculation_note, parse_result, resolved_closing
 from agents.prompts import BILLING_AGENT, ESCALATION_MANAGER, TECHNICAL_AGENT
 from domain.models import KbHit, Priority, ticket_text
