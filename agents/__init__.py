@@ -5,7 +5,7 @@ nothing here keeps state between calls.
 """
 
 from agents.model_client import build_model_client
-from agents.offline_model import OfflineChatCompletionClient
+from agents.offline.client import OfflineChatCompletionClient
 from agents.team import SPECIALIST_FOR, build_specialist, run_turn
 
 __all__ = [

@@ -32,7 +32,7 @@ from autogen_ext.models.openai._model_info import get_token_limit
 from pydantic import BaseModel
 
 from agents.cost import OFFLINE_MODEL
-from agents.offline_model import OfflineChatCompletionClient
+from agents.offline.client import OfflineChatCompletionClient
 from agents.tokens import estimate_messages_tokens
 
 # Temporal retries the activity with backoff; SDK-internal retries would hide that from the history.

@@ -27,8 +27,6 @@ from typing import Any
 from autogen_core import FunctionCall
 from autogen_core.models import AssistantMessage, FunctionExecutionResultMessage, LLMMessage, SystemMessage, UserMessage
 
-from agents import intents
-from agents.compose import compose_answer
 from agents.context import (
     BUG_TOOL,
     CODE_TOOL,
@@ -46,7 +44,9 @@ from agents.context import (
     strip_ticket_context,
 )
 from agents.handoff_reply import compose_handoff
-from agents.notes import ToolNote, action_note, bug_note, calculation_note, parse_result, resolved_closing
+from agents.offline import intents
+from agents.offline.compose import compose_answer
+from agents.offline.notes import ToolNote, action_note, bug_note, calculation_note, parse_result, resolved_closing
 from agents.prompts import BILLING_AGENT, ESCALATION_MANAGER, TECHNICAL_AGENT
 from domain.models import KbHit, Priority, ticket_text
 

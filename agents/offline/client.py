@@ -4,9 +4,10 @@ It behaves like a small, careful model and is driven by AutoGen exactly like a r
 offered the agent's tools and handoffs, answers with function calls (search the KB, look up the
 customer, request a refund, file a bug report, hand the ticket over...), and once AutoGen has run
 them and put their results in the messages, it writes the reply from the retrieved passages and the
-tool results. What it decides, and when, is `agents.offline_policy`; how it words the reply is
-`agents.compose` and `agents.notes`. It reads the same `TICKET_CONTEXT:` line, system prompt and tool
-results a real LLM reads, so swapping in OpenAI or Azure changes nothing else in the system.
+tool results. What it decides, and when, is `agents.offline.policy`; how it words the reply is
+`agents.offline.compose` and `agents.offline.notes`. It reads the same `TICKET_CONTEXT:` line, system
+prompt and tool results a real LLM reads, so swapping in OpenAI or Azure changes nothing else in the
+system.
 
 What it cannot do: paraphrase, reason across articles, follow the system prompt's nuances, weigh a
 refund against the policy's fine print (it acts on explicit requests; the authority limit is
@@ -33,7 +34,7 @@ from autogen_core.models import (
 from autogen_core.tools import Tool, ToolSchema
 from pydantic import BaseModel
 
-from agents.offline_policy import compose_text, plan_calls, read_turn
+from agents.offline.policy import compose_text, plan_calls, read_turn
 from agents.tokens import estimate_messages_tokens, estimate_tokens
 
 CONTEXT_WINDOW = 128_000
@@ -60,7 +61,7 @@ class OfflineChatCompletionClient(ChatCompletionClient, Component[OfflineChatCom
 
     component_type = "model"
     component_config_schema = OfflineChatCompletionClientConfig
-    component_provider_override = "agents.offline_model.OfflineChatCompletionClient"
+    component_provider_override = "agents.offline.client.OfflineChatCompletionClient"
 
     def __init__(self) -> None:
         self._actual_usage = RequestUsage(prompt_tokens=0, completion_tokens=0)

@@ -12,10 +12,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from agents.article_text import STOPWORDS, passage, split_sentences, terms
 from agents.context import TicketContext
 from agents.handoff_reply import sign_off
-from agents.procedures import select_procedure
+from agents.offline.article_text import STOPWORDS, passage, split_sentences, terms
+from agents.offline.procedures import select_procedure
 from domain.models import Category, KbHit, Plan, Priority, Sentiment
 
 MAX_FACTS = 4
