@@ -158,5 +158,3 @@ class OfflineChatCompletionClient(ChatCompletionClient, Component[OfflineChatCom
     def _from_config(cls, config: OfflineChatCompletionClientConfig) -> Self:
         return cls()
 
-
-__all__ = ["OFFLINE_MODEL_INFO", "OfflineChatCompletionClient", "estimate_tokens"]
