@@ -35,7 +35,7 @@ from autogen_core.tools import Tool, ToolSchema
 from pydantic import BaseModel
 
 from agents.offline.policy import compose_text, plan_calls, read_turn
-from agents.tokens import estimate_messages_tokens, estimate_tokens
+from agents.tokens import EstimatedTokenCount, estimate_tokens
 
 CONTEXT_WINDOW = 128_000
 OFFLINE_MODEL_INFO = ModelInfo(
@@ -56,7 +56,9 @@ class OfflineChatCompletionClientConfig(BaseModel):
     """Nothing to configure: the offline model is fully determined by its input."""
 
 
-class OfflineChatCompletionClient(ChatCompletionClient, Component[OfflineChatCompletionClientConfig]):
+class OfflineChatCompletionClient(
+    EstimatedTokenCount, ChatCompletionClient, Component[OfflineChatCompletionClientConfig]
+):
     """Deterministic support-answer model: tool calls first, then an extractive answer."""
 
     component_type = "model"
@@ -90,23 +92,9 @@ class OfflineChatCompletionClient(ChatCompletionClient, Component[OfflineChatCom
         return self._result("stop", text, prompt_tokens, estimate_tokens(text))
 
     async def create_stream(
-        self,
-        messages: Sequence[LLMMessage],
-        *,
-        tools: Sequence[Tool | ToolSchema] = [],
-        tool_choice: Tool | Literal["auto", "required", "none"] = "auto",
-        json_output: bool | type[BaseModel] | None = None,
-        extra_create_args: Mapping[str, Any] = {},
-        cancellation_token: CancellationToken | None = None,
+        self, messages: Sequence[LLMMessage], **kwargs: Any
     ) -> AsyncGenerator[str | CreateResult, None]:
-        result = await self.create(
-            messages,
-            tools=tools,
-            tool_choice=tool_choice,
-            json_output=json_output,
-            extra_create_args=extra_create_args,
-            cancellation_token=cancellation_token,
-        )
+        result = await self.create(messages, **kwargs)
         if isinstance(result.content, str):
             for chunk in re.findall(r"\S+\s*|\s+", result.content):
                 yield chunk
@@ -136,9 +124,6 @@ class OfflineChatCompletionClient(ChatCompletionClient, Component[OfflineChatCom
     def total_usage(self) -> RequestUsage:
         return self._total_usage
 
-    def count_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
-        return estimate_messages_tokens(messages, tools)
-
     def remaining_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
         return max(0, CONTEXT_WINDOW - self.count_tokens(messages, tools=tools))
 
@@ -157,4 +142,3 @@ class OfflineChatCompletionClient(ChatCompletionClient, Component[OfflineChatCom
     @classmethod
     def _from_config(cls, config: OfflineChatCompletionClientConfig) -> Self:
         return cls()
-

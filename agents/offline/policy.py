@@ -76,6 +76,8 @@ class Turn:
 
 
 def _text(message: LLMMessage) -> str:
+    # Shaped like tokens.message_text but not the same: an image part reads here as its str(), where the
+    # token estimate leaves it out; sharing one would change what the model reads or what it counts.
     if isinstance(message, FunctionExecutionResultMessage):
         return "\n".join(r.content for r in message.content)
     content = message.content
