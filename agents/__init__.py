@@ -1,17 +1,13 @@
-"""The AutoGen side of Lumora support: six roles, their tools, and the model-client factory.
+"""The AutoGen side of Lumora support: six roles, their prompts and tools, and the model-client factory.
 
-Activities call `run_turn` (one agent turn for one ticket) with a client from `build_model_client`;
-nothing here keeps state between calls.
+It owns one agent turn for one ticket (`agents.team.run_turn`), the tools the agents call (KB search,
+customer lookup, refunds and credits through the action ledger, bug reports, the code sandbox), the
+guardrails around them, token and cost accounting, and `agents.model_client.build_model_client`,
+which builds the client for the configured provider. The built-in offline model lives in
+`agents.offline`; only the factory (`agents.model_client`) imports it.
+
+It must not import Temporal, the workflows or activities that call it, `kb`, `db`, `api` or
+`settings`: everything a turn needs arrives as arguments (a `domain.turns.TurnRequest`, a model
+client, a KB-search callable, a ledger), and nothing here keeps state between calls. It imports
+only `domain`, AutoGen and the standard library.
 """
-
-from agents.model_client import build_model_client
-from agents.offline_model import OfflineChatCompletionClient
-from agents.team import SPECIALIST_FOR, build_specialist, run_turn
-
-__all__ = [
-    "SPECIALIST_FOR",
-    "OfflineChatCompletionClient",
-    "build_model_client",
-    "build_specialist",
-    "run_turn",
-]

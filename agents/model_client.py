@@ -13,10 +13,9 @@ original exception (AutoGen teams re-raise errors as a bare RuntimeError).
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import AsyncGenerator, Sequence
+from typing import Any
 
-from autogen_core import CancellationToken
 from autogen_core.models import (
     ChatCompletionClient,
     CreateResult,
@@ -29,11 +28,10 @@ from autogen_core.models import (
 from autogen_core.tools import Tool, ToolSchema
 from autogen_ext.models.openai import AzureOpenAIChatCompletionClient, OpenAIChatCompletionClient
 from autogen_ext.models.openai._model_info import get_token_limit
-from pydantic import BaseModel
 
 from agents.cost import OFFLINE_MODEL
-from agents.offline_model import OfflineChatCompletionClient
-from agents.tokens import estimate_messages_tokens
+from agents.offline.client import OfflineChatCompletionClient
+from agents.tokens import EstimatedTokenCount
 
 # Temporal retries the activity with backoff; SDK-internal retries would hide that from the history.
 SDK_MAX_RETRIES = 0
@@ -66,32 +64,23 @@ def _context_window(model: str) -> int:
         return DEFAULT_CONTEXT_WINDOW
 
 
-class ProviderOpenAIClient(OpenAIChatCompletionClient):
+class _ProviderClient(EstimatedTokenCount):
+    """What both provider clients add to AutoGen's: their model's name, and token counts without tiktoken."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.model_name: str = kwargs["model"]
+
+    def remaining_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
+        return _context_window(self.model_name) - self.count_tokens(messages, tools=tools)
+
+
+class ProviderOpenAIClient(_ProviderClient, OpenAIChatCompletionClient):
     """AutoGen's OpenAI client, counting tokens without tiktoken and knowing its model's name."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.model_name: str = kwargs["model"]
 
-    def count_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
-        return estimate_messages_tokens(messages, tools)
-
-    def remaining_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
-        return _context_window(self.model_name) - self.count_tokens(messages, tools=tools)
-
-
-class ProviderAzureClient(AzureOpenAIChatCompletionClient):
+class ProviderAzureClient(_ProviderClient, AzureOpenAIChatCompletionClient):
     """AutoGen's Azure OpenAI client, counting tokens without tiktoken and knowing its model's name."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.model_name: str = kwargs["model"]
-
-    def count_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
-        return estimate_messages_tokens(messages, tools)
-
-    def remaining_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
-        return _context_window(self.model_name) - self.count_tokens(messages, tools=tools)
 
 
 def model_name_of(client: ChatCompletionClient) -> str:
@@ -102,7 +91,7 @@ def model_name_of(client: ChatCompletionClient) -> str:
     return name if isinstance(name, str) else ""
 
 
-class TurnModelClient(ChatCompletionClient):
+class TurnModelClient(EstimatedTokenCount, ChatCompletionClient):
     """Wraps the worker's shared client for one turn: totals this turn's usage, keeps the first
     provider exception as raised, and never lets anything count tokens with tiktoken."""
 
@@ -118,25 +107,11 @@ class TurnModelClient(ChatCompletionClient):
         self.prompt_tokens += result.usage.prompt_tokens
         self.completion_tokens += result.usage.completion_tokens
 
-    async def create(
-        self,
-        messages: Sequence[LLMMessage],
-        *,
-        tools: Sequence[Tool | ToolSchema] = [],
-        tool_choice: Tool | Literal["auto", "required", "none"] = "auto",
-        json_output: bool | type[BaseModel] | None = None,
-        extra_create_args: Mapping[str, Any] = {},
-        cancellation_token: CancellationToken | None = None,
-    ) -> CreateResult:
+    # create and create_stream pass AutoGen's keyword arguments through untouched: their signature and
+    # defaults are the inner client's (`ChatCompletionClient`'s), not restated here.
+    async def create(self, messages: Sequence[LLMMessage], **kwargs: Any) -> CreateResult:
         try:
-            result = await self._inner.create(
-                messages,
-                tools=tools,
-                tool_choice=tool_choice,
-                json_output=json_output,
-                extra_create_args=extra_create_args,
-                cancellation_token=cancellation_token,
-            )
+            result = await self._inner.create(messages, **kwargs)
         except Exception as exc:
             self.errors.append(exc)
             raise
@@ -144,24 +119,10 @@ class TurnModelClient(ChatCompletionClient):
         return result
 
     async def create_stream(
-        self,
-        messages: Sequence[LLMMessage],
-        *,
-        tools: Sequence[Tool | ToolSchema] = [],
-        tool_choice: Tool | Literal["auto", "required", "none"] = "auto",
-        json_output: bool | type[BaseModel] | None = None,
-        extra_create_args: Mapping[str, Any] = {},
-        cancellation_token: CancellationToken | None = None,
+        self, messages: Sequence[LLMMessage], **kwargs: Any
     ) -> AsyncGenerator[str | CreateResult, None]:
         try:
-            async for chunk in self._inner.create_stream(
-                messages,
-                tools=tools,
-                tool_choice=tool_choice,
-                json_output=json_output,
-                extra_create_args=extra_create_args,
-                cancellation_token=cancellation_token,
-            ):
+            async for chunk in self._inner.create_stream(messages, **kwargs):
                 if isinstance(chunk, CreateResult):
                     self._account(chunk)
                 yield chunk
@@ -177,9 +138,6 @@ class TurnModelClient(ChatCompletionClient):
 
     def total_usage(self) -> RequestUsage:
         return RequestUsage(prompt_tokens=self.prompt_tokens, completion_tokens=self.completion_tokens)
-
-    def count_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
-        return estimate_messages_tokens(messages, tools)
 
     def remaining_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
         return _context_window(model_name_of(self._inner)) - self.count_tokens(messages, tools=tools)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from agents.compose import RESPONSE_WINDOW
+from agents.handoff_reply import RESPONSE_WINDOW
 
 TRIAGE_AGENT: Final = "TriageAgent"
 TECHNICAL_AGENT: Final = "TechnicalAgent"

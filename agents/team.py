@@ -42,7 +42,6 @@ from pydantic import BaseModel
 
 from agents.actions import ActionLedger
 from agents.citations import cite
-from agents.compose import compose_handoff
 from agents.context import (
     CUSTOMER_SOURCE,
     ESCALATE_HANDOFF,
@@ -55,6 +54,7 @@ from agents.context import (
 )
 from agents.cost import estimate_cost_usd
 from agents.guardrails import redact_foreign_pii
+from agents.handoff_reply import compose_handoff
 from agents.model_client import TurnModelClient, model_name_of
 from agents.prompts import (
     BILLING_AGENT,

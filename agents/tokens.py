@@ -1,9 +1,10 @@
 """Token estimates that need no tokenizer download.
 
 AutoGen's OpenAI client counts tokens with tiktoken, which fetches its encoding files from the
-internet the first time (and fails offline). Nothing in this project calls it: the offline model and
-the provider wrapper (`agents.model_client.TurnModelClient`) count with this estimate instead. It is
-for context budgeting only; usage and cost come from what the provider reports.
+internet the first time (and fails offline). Nothing in this project calls it: every client it builds
+(the offline model, the provider clients and `agents.model_client.TurnModelClient`) takes its
+`count_tokens` from `EstimatedTokenCount` instead. It is for context budgeting only; usage and cost
+come from what the provider reports.
 """
 
 from __future__ import annotations
@@ -49,3 +50,10 @@ def estimate_messages_tokens(messages: Sequence[LLMMessage], tools: Sequence[Too
     total = sum(estimate_tokens(message_text(m)) + MESSAGE_OVERHEAD_TOKENS for m in messages)
     total += sum(estimate_tokens(json.dumps(_schema(t), sort_keys=True)) for t in tools)
     return total
+
+
+class EstimatedTokenCount:
+    """Mixin for a `ChatCompletionClient` (listed before it): `count_tokens` by this estimate, never tiktoken."""
+
+    def count_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
+        return estimate_messages_tokens(messages, tools)

@@ -23,7 +23,7 @@ from qdrant_client import AsyncQdrantClient
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from agents.offline_model import OfflineChatCompletionClient
+from agents.offline.client import OfflineChatCompletionClient
 from api.main import create_app
 from db.customers import upsert_customers
 from demo.customers import demo_customers

@@ -14,7 +14,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.actions import ActionActivities, ExecuteActionInput, PgActionLedger, RejectActionInput
 from agents.actions import AUTHORITY_LIMIT_USD, BugReport, MemoryLedger, action_request_id, make_action
-from agents.offline_model import OfflineChatCompletionClient
+from agents.offline.client import OfflineChatCompletionClient
 from agents.team import run_turn
 from db import actions as ledger_db
 from db.customers import upsert_customers

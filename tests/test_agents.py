@@ -21,7 +21,7 @@ from autogen_ext.models.replay import ReplayChatCompletionClient
 
 from agents.context import TicketContext, parse_ticket_context, render_ticket_context
 from agents.model_client import build_model_client
-from agents.offline_model import OfflineChatCompletionClient
+from agents.offline.client import OfflineChatCompletionClient
 from agents.team import SPECIALIST_FOR, build_conversation, run_turn
 from agents.tools import ToolLog, build_tools
 from domain.models import (

@@ -14,8 +14,8 @@ from autogen_core.models import CreateResult, ModelFamily, ModelInfo, RequestUsa
 from autogen_ext.models.replay import ReplayChatCompletionClient
 
 from agents.actions import MemoryLedger, make_action
-from agents.intents import reference_in
-from agents.offline_model import OfflineChatCompletionClient
+from agents.offline.client import OfflineChatCompletionClient
+from agents.offline.intents import reference_in
 from agents.team import run_turn
 from domain.models import Category, KbHit, Sender, TranscriptEntry
 from domain.turns import TurnOutcome, TurnRequest

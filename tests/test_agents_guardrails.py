@@ -13,7 +13,7 @@ from autogen_ext.models.replay import ReplayChatCompletionClient
 from agents.actions import MemoryLedger
 from agents.context import parse_ticket_context
 from agents.guardrails import redact_foreign_pii
-from agents.offline_model import OfflineChatCompletionClient
+from agents.offline.client import OfflineChatCompletionClient
 from agents.team import build_conversation, run_turn
 from domain.models import Category, KbHit
 from tests.test_agents import FakeKb, make_request

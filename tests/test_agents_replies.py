@@ -7,7 +7,7 @@ billing question, a clock time matched to an unrelated article.
 
 from __future__ import annotations
 
-from agents.offline_model import OfflineChatCompletionClient
+from agents.offline.client import OfflineChatCompletionClient
 from agents.team import run_turn
 from domain.models import Category, KbHit, Sender, TranscriptEntry
 from tests.test_agents import AT, RATE_LIMIT_HITS, FakeKb, make_request

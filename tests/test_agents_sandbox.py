@@ -12,7 +12,7 @@ from autogen_core import CancellationToken
 from autogen_core.code_executor import CodeBlock
 
 from activities.conversation import ConversationActivities
-from agents.offline_model import OfflineChatCompletionClient
+from agents.offline.client import OfflineChatCompletionClient
 from agents.sandbox import SandboxedPythonExecutor
 from agents.team import run_turn
 from kb.index import KnowledgeBase

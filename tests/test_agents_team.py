@@ -10,8 +10,8 @@ from autogen_core.models import CreateResult, RequestUsage
 from autogen_ext.models.replay import ReplayChatCompletionClient
 
 from agents.actions import MemoryLedger
-from agents.intents import foreign_language
-from agents.offline_model import OfflineChatCompletionClient
+from agents.offline.client import OfflineChatCompletionClient
+from agents.offline.intents import foreign_language
 from agents.prompts import SYSTEM_PROMPTS
 from agents.team import LOOPING_REASON, build_conversation, build_team, run_turn
 from agents.tools import ToolLog

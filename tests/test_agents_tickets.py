@@ -21,7 +21,7 @@ import pytest
 from qdrant_client import AsyncQdrantClient
 
 from agents.actions import AUTHORITY_LIMIT_USD, MemoryLedger, make_action
-from agents.offline_model import OfflineChatCompletionClient
+from agents.offline.client import OfflineChatCompletionClient
 from agents.team import run_turn
 from demo.customers import demo_customers
 from domain.models import Category, Channel, Customer, KbHit, Plan, Sender, Sentiment, TranscriptEntry

@@ -16,7 +16,7 @@ import pytest
 from qdrant_client import AsyncQdrantClient
 
 from activities.triage import TriageActivities
-from agents.offline_model import OfflineChatCompletionClient
+from agents.offline.client import OfflineChatCompletionClient
 from agents.team import run_turn
 from domain.models import (
     Category,

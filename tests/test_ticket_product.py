@@ -11,7 +11,7 @@ import pytest
 from qdrant_client import AsyncQdrantClient
 
 from activities.conversation import ConversationActivities
-from agents.offline_model import OfflineChatCompletionClient
+from agents.offline.client import OfflineChatCompletionClient
 from agents.team import run_turn
 from domain.models import Category, Channel, Customer, Plan, Priority, Sender, Sentiment, TranscriptEntry
 from domain.turns import TurnRequest

@@ -1,6 +1,6 @@
 """Procedures quoted whole: the numbered steps (or the list a sentence introduces) that answer a how-to.
 
-The sentence scorer in `agents.compose` picks single sentences by the words they share with the
+The sentence scorer in `agents.offline.compose` picks single sentences by the words they share with the
 customer's message, so from "1. Go to Settings → Billing. 2. Click Cancel plan. 3. Confirm." it would
 quote a stray step, or none (steps rarely repeat the customer's words). A customer asking how to do
 something needs every step, in order. A list qualifies through what it is about (the article's title,
@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from agents.article_text import blocks, label_heading, passage, sentences_of, split_sentences, terms
+from agents.offline.article_text import blocks, label_heading, passage, sentences_of, split_sentences, terms
 from domain.models import KbHit
 
 MAX_STEPS = 8  # a longer list is a reference, not a procedure: the link serves it better

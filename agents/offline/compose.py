@@ -11,13 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 
-from agents.article_text import STOPWORDS, passage, split_sentences, terms
 from agents.context import TicketContext
-from agents.procedures import select_procedure
-from domain.models import Category, Channel, KbHit, Plan, Priority, Sentiment
-from domain.policy import RESOLUTION_TARGET
+from agents.handoff_reply import sign_off
+from agents.offline.article_text import STOPWORDS, passage, split_sentences, terms
+from agents.offline.procedures import select_procedure
+from domain.models import Category, KbHit, Plan, Priority, Sentiment
 
 MAX_FACTS = 4
 # A sentence must share this many distinct content terms with the customer's message (or one
@@ -25,25 +24,6 @@ MAX_FACTS = 4
 MIN_OVERLAP = 2
 REDUNDANCY = 0.5
 
-
-def humanize(delta: timedelta) -> str:
-    """`timedelta(hours=4)` -> "4 hours" (minutes below an hour)."""
-    minutes = int(delta.total_seconds() // 60)
-    value, unit = (minutes // 60, "hour") if minutes >= 60 and minutes % 60 == 0 else (minutes, "minute")
-    return f"{value} {unit}{'' if value == 1 else 's'}"
-
-
-# A human specialist's reply after a handoff falls under the ticket's resolution clock (the
-# acknowledgement itself is the first response), so the promise comes from the policy's table.
-RESPONSE_WINDOW: dict[Priority, str] = {p: humanize(t) for p, t in RESOLUTION_TARGET.items()}
-
-TEAM_NAME: dict[Category, str] = {
-    Category.TECHNICAL: "technical support",
-    Category.BILLING: ("billing"),
-    Category.PRODUCT: ("product"),
-    Category.ACCOUNT: ("account"),
-    Category.GENERAL: "customer support",
-}
 
 CLARIFYING_QUESTION: dict[Category, str] = {
     Category.TECHNICAL: (
@@ -265,10 +245,6 @@ def clarifying_question(category: Category, customer_text: str) -> str:
     return CLARIFYING_QUESTION[category]
 
 
-def _closing(ctx: TicketContext) -> str:
-    return "Best regards,\nLumora Support" if ctx.channel == Channel.EMAIL else ""
-
-
 def _says_nothing(customer_text: str, ctx: TicketContext, follow_up: bool) -> bool:
     """A message with no content words ("?", an emoji, "hi", "thanks"): nothing to search or quote.
     On a first message the subject may still say what it is about; on a follow-up only the message counts."""
@@ -289,7 +265,7 @@ def compose_answer(
     follow-up that only repeats the question is told so instead of being sent the same sentences.
     """
     follow_up = bool(prior_replies)
-    closing = _closing(ctx)
+    closing = sign_off(ctx)
     if not notes and _says_nothing(customer_text, ctx, follow_up):
         ask = (
             "Is there anything else I can help with? If the earlier answer solved it, just tell me and I'll "
@@ -349,23 +325,4 @@ def compose_answer(
         used |= {procedure.article_id} if procedure else set()
         parts.append("Helpful articles:\n" + _links([h for h in hits if h.article_id in used]))
         parts.append("If this doesn't fully solve it, just reply here and I'll be happy to help further.")
-    return "\n\n".join(parts + ([closing] if closing else []))
-
-
-def compose_handoff(ctx: TicketContext) -> str:
-    """The acknowledgement a customer sees while a human specialist picks the ticket up."""
-    upset = ctx.sentiment in (Sentiment.NEGATIVE, Sentiment.VERY_NEGATIVE)
-    empathy = "I'm really sorry for the frustration this has caused." if upset else "Thank you for your patience."
-    window = RESPONSE_WINDOW[ctx.priority]
-    vip = " As one of our priority customers, your ticket is at the front of the queue." if ctx.vip else ""
-    parts = [
-        f"Hi {ctx.customer_first_name},",
-        f"{empathy} I've passed your ticket to a human specialist on our {TEAM_NAME[ctx.category]} team, "
-        f"who will take it from here. Because it is marked {ctx.priority.value} priority, a specialist "
-        f"will reply within {window}.{vip}",
-        "You don't need to do anything else: we'll keep you updated right here. If you have more details "
-        "to share in the meantime, such as screenshots, request IDs or timestamps, just reply to this "
-        "message.",
-    ]
-    closing = _closing(ctx)
     return "\n\n".join(parts + ([closing] if closing else []))

@@ -4,9 +4,10 @@ It behaves like a small, careful model and is driven by AutoGen exactly like a r
 offered the agent's tools and handoffs, answers with function calls (search the KB, look up the
 customer, request a refund, file a bug report, hand the ticket over...), and once AutoGen has run
 them and put their results in the messages, it writes the reply from the retrieved passages and the
-tool results. What it decides, and when, is `agents.offline_policy`; how it words the reply is
-`agents.compose` and `agents.notes`. It reads the same `TICKET_CONTEXT:` line, system prompt and tool
-results a real LLM reads, so swapping in OpenAI or Azure changes nothing else in the system.
+tool results. What it decides, and when, is `agents.offline.policy`; how it words the reply is
+`agents.offline.compose` and `agents.offline.notes`. It reads the same `TICKET_CONTEXT:` line, system
+prompt and tool results a real LLM reads, so swapping in OpenAI or Azure changes nothing else in the
+system.
 
 What it cannot do: paraphrase, reason across articles, follow the system prompt's nuances, weigh a
 refund against the policy's fine print (it acts on explicit requests; the authority limit is
@@ -33,8 +34,8 @@ from autogen_core.models import (
 from autogen_core.tools import Tool, ToolSchema
 from pydantic import BaseModel
 
-from agents.offline_policy import compose_text, plan_calls, read_turn
-from agents.tokens import estimate_messages_tokens, estimate_tokens
+from agents.offline.policy import compose_text, plan_calls, read_turn
+from agents.tokens import EstimatedTokenCount, estimate_tokens
 
 CONTEXT_WINDOW = 128_000
 OFFLINE_MODEL_INFO = ModelInfo(
@@ -55,12 +56,14 @@ class OfflineChatCompletionClientConfig(BaseModel):
     """Nothing to configure: the offline model is fully determined by its input."""
 
 
-class OfflineChatCompletionClient(ChatCompletionClient, Component[OfflineChatCompletionClientConfig]):
+class OfflineChatCompletionClient(
+    EstimatedTokenCount, ChatCompletionClient, Component[OfflineChatCompletionClientConfig]
+):
     """Deterministic support-answer model: tool calls first, then an extractive answer."""
 
     component_type = "model"
     component_config_schema = OfflineChatCompletionClientConfig
-    component_provider_override = "agents.offline_model.OfflineChatCompletionClient"
+    component_provider_override = "agents.offline.client.OfflineChatCompletionClient"
 
     def __init__(self) -> None:
         self._actual_usage = RequestUsage(prompt_tokens=0, completion_tokens=0)
@@ -89,23 +92,9 @@ class OfflineChatCompletionClient(ChatCompletionClient, Component[OfflineChatCom
         return self._result("stop", text, prompt_tokens, estimate_tokens(text))
 
     async def create_stream(
-        self,
-        messages: Sequence[LLMMessage],
-        *,
-        tools: Sequence[Tool | ToolSchema] = [],
-        tool_choice: Tool | Literal["auto", "required", "none"] = "auto",
-        json_output: bool | type[BaseModel] | None = None,
-        extra_create_args: Mapping[str, Any] = {},
-        cancellation_token: CancellationToken | None = None,
+        self, messages: Sequence[LLMMessage], **kwargs: Any
     ) -> AsyncGenerator[str | CreateResult, None]:
-        result = await self.create(
-            messages,
-            tools=tools,
-            tool_choice=tool_choice,
-            json_output=json_output,
-            extra_create_args=extra_create_args,
-            cancellation_token=cancellation_token,
-        )
+        result = await self.create(messages, **kwargs)
         if isinstance(result.content, str):
             for chunk in re.findall(r"\S+\s*|\s+", result.content):
                 yield chunk
@@ -135,9 +124,6 @@ class OfflineChatCompletionClient(ChatCompletionClient, Component[OfflineChatCom
     def total_usage(self) -> RequestUsage:
         return self._total_usage
 
-    def count_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
-        return estimate_messages_tokens(messages, tools)
-
     def remaining_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
         return max(0, CONTEXT_WINDOW - self.count_tokens(messages, tools=tools))
 
@@ -156,6 +142,3 @@ class OfflineChatCompletionClient(ChatCompletionClient, Component[OfflineChatCom
     @classmethod
     def _from_config(cls, config: OfflineChatCompletionClientConfig) -> Self:
         return cls()
-
-
-__all__ = ["OFFLINE_MODEL_INFO", "OfflineChatCompletionClient", "estimate_tokens"]

@@ -27,8 +27,6 @@ from typing import Any
 from autogen_core import FunctionCall
 from autogen_core.models import AssistantMessage, FunctionExecutionResultMessage, LLMMessage, SystemMessage, UserMessage
 
-from agents import intents
-from agents.compose import compose_answer, compose_handoff
 from agents.context import (
     BUG_TOOL,
     CODE_TOOL,
@@ -45,7 +43,10 @@ from agents.context import (
     parse_ticket_context,
     strip_ticket_context,
 )
-from agents.notes import ToolNote, action_note, bug_note, calculation_note, parse_result, resolved_closing
+from agents.handoff_reply import compose_handoff
+from agents.offline import intents
+from agents.offline.compose import compose_answer
+from agents.offline.notes import ToolNote, action_note, bug_note, calculation_note, parse_result, resolved_closing
 from agents.prompts import BILLING_AGENT, ESCALATION_MANAGER, TECHNICAL_AGENT
 from domain.models import KbHit, Priority, ticket_text
 
@@ -75,6 +76,8 @@ class Turn:
 
 
 def _text(message: LLMMessage) -> str:
+    # Shaped like tokens.message_text but not the same: an image part reads here as its str(), where the
+    # token estimate leaves it out; sharing one would change what the model reads or what it counts.
     if isinstance(message, FunctionExecutionResultMessage):
         return "\n".join(r.content for r in message.content)
     content = message.content
