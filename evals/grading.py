@@ -147,7 +147,7 @@ def article_stem(article_id: str) -> str:
 
 # --- text ---------------------------------------------------------------------------------------
 
-_WORD = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*", re.UNICODE)
+_WORD = re.compile(r"[^\W_]+(?:['’.][^\W_]+)*", re.UNICODE)
 
 
 def words(text: str) -> list[str]:
