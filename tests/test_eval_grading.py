@@ -27,8 +27,10 @@ from evals.tickets import TicketFileError, load_tickets, settled
 DEV_SET = Path(__file__).resolve().parents[1] / "evals" / "data" / "tickets_dev.jsonl"
 
 
-def _ticket(status: str = "waiting_customer", *, body: str = "", cited: tuple[str, ...] = (), **kw: Any) -> dict:
-    msgs = [{"sender": "customer", "body": "q", "citations": []}]
+def _ticket(
+    status: str = "waiting_customer", *, body: str = "", cited: tuple[str, ...] = (), **kw: Any
+) -> dict[str, Any]:
+    msgs: list[dict[str, Any]] = [{"sender": "customer", "body": "q", "citations": []}]
     if body:
         msgs.append({"sender": "agent", "body": body, "citations": [{"article_id": a, "title": a} for a in cited]})
     return {
@@ -65,7 +67,7 @@ def _eval(decision: str | list[str] = "reply", **kw: Any) -> EvalTicket:
         (_ticket("in_progress"), "in_progress"),
     ],
 )
-def test_the_decision_is_read_from_the_final_ticket(ticket: dict, decision: str) -> None:
+def test_the_decision_is_read_from_the_final_ticket(ticket: dict[str, Any], decision: str) -> None:
     assert decision_of(ticket) == decision
 
 
