@@ -551,6 +551,7 @@ def register(sub: Any) -> None:
     es.add_argument("--seed", type=int, default=0)
     es.add_argument("--out", type=Path, required=True, help="folder for train.jsonl and test.jsonl")
     es.set_defaults(func=cmd_eval_split)
+    __import__("supportctl.eval_tickets").eval_tickets.add_parser(ev_sub)  # `eval tickets` (issue 19)
 
     bench = sub.add_parser("bench", help="benchmarks (figures written under bench/results/)")
     bench_sub = bench.add_subparsers(dest="bench_command", required=True)
