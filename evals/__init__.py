@@ -4,5 +4,5 @@
 pushes every ticket through the HTTP API and collects what became of it; `evals.grading` holds the
 pure functions that grade those outcomes (decision, category, cited articles, facts in the agents' own
 words, policy violations) and sum them up. `supportctl eval tickets` is the command line over both;
-`evals/data/tickets_dev.jsonl` is the dev set.
+`evals/sets/tickets_dev.jsonl` is the dev set.
 """

@@ -24,7 +24,7 @@ from evals.grading import (
 )
 from evals.tickets import TicketFileError, load_tickets, settled
 
-DEV_SET = Path(__file__).resolve().parents[1] / "evals" / "data" / "tickets_dev.jsonl"
+DEV_SET = Path(__file__).resolve().parents[1] / "evals" / "sets" / "tickets_dev.jsonl"
 
 
 def _ticket(
