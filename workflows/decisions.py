@@ -18,12 +18,11 @@ with workflow.unsafe.imports_passed_through():
         Resolve,
     )
     from domain.models import Sender, Status
+    from workflows import patches
     from workflows.base import _invalid
     from workflows.sla_watch import TicketSla
     from workflows.types import (
         ACTION_RETRY,
-        ANSWER_WHAT_CAME_DURING_APPROVAL,
-        DECISION_RULES_V2,
         FAST_TIMEOUT,
     )
 
@@ -33,7 +32,7 @@ class TicketDecisions(TicketSla):
 
     def _validate(self, d: HumanDecision, current_rules: bool = True) -> None:
         """Refuse a decision the ticket's state does not allow. ``current_rules`` False: the rules as
-        they were before ``DECISION_RULES_V2``, for the handler replaying an older ticket's decision."""
+        they were before ``patches.DECISION_RULES_V2``, for the handler replaying an older ticket's decision."""
         s = self._s
         if s.status == Status.CLOSED:
             raise _invalid(f"ticket {s.ticket_id} is closed", "TicketClosedError")
@@ -95,7 +94,7 @@ class TicketDecisions(TicketSla):
 
     async def _apply_decision(self, d: HumanDecision) -> str:
         s = self._s
-        current = workflow.patched(DECISION_RULES_V2)
+        current = workflow.patched(patches.DECISION_RULES_V2)
         if isinstance(d, HumanReply) and current and s.pending_approval is not None:
             # The approval still waits for a person: the ticket stays in the queue, the replier owns it.
             await self._send_reply(Sender.HUMAN, d.agent_id, d.body)
@@ -147,7 +146,7 @@ class TicketDecisions(TicketSla):
         action = pending.action
         # The customer wrote while the action waited (their message went to the human queue): the agents
         # answer it after telling them the outcome, which does not count as that answer.
-        owed = self._customer_waits_for_answer() and workflow.patched(ANSWER_WHAT_CAME_DURING_APPROVAL)
+        owed = self._customer_waits_for_answer() and workflow.patched(patches.ANSWER_WHAT_CAME_DURING_APPROVAL)
         after = Status.IN_PROGRESS if owed else Status.WAITING_CUSTOMER
         s.pending_approval = None
         s.owner, s.escalated, s.escalation_reason = "agents", False, None
@@ -178,7 +177,7 @@ class TicketDecisions(TicketSla):
             retry_policy=ACTION_RETRY,
         )
         body = f"We're sorry: your {action.kind} request of ${action.amount_usd:,.2f} was not approved."
-        told = d.message if current else d.note  # the note is internal since DECISION_RULES_V2
+        told = d.message if current else d.note  # the note is internal since patches.DECISION_RULES_V2
         if told:
             body += f" {told}"
         await self._send_reply(Sender.SYSTEM, "system", body, counts_as_response=not owed)

@@ -18,12 +18,12 @@ with workflow.unsafe.imports_passed_through():
     )
     from db.tickets import TicketSnapshot
     from domain.models import Citation, Sender, Sentiment, Status, TranscriptEntry
+    from workflows import patches
     from workflows import search_attributes as sa
     from workflows.base import TicketBase
     from workflows.types import (
         DB_RETRY,
         DB_TIMEOUT,
-        DECISION_RULES_V2,
         FAST_TIMEOUT,
     )
 
@@ -185,7 +185,7 @@ class TicketRecording(TicketBase):
     async def _resolve(self, actor: str, why: str) -> None:
         s, now = self._s, workflow.now()
         s.resolved_at, s.csat_requested_at = now, now
-        if workflow.patched(DECISION_RULES_V2):
+        if workflow.patched(patches.DECISION_RULES_V2):
             s.escalated = False  # nobody needs to look at it now: off the queue and the escalated search
         for clock in s.clocks.values():
             clock.stop(now, self._cal())

@@ -14,9 +14,9 @@ with workflow.unsafe.imports_passed_through():
         raise_priority,
     )
     from domain.sla import SlaClock, elapsed
+    from workflows import patches
     from workflows.base import RETARGET_GRACE
     from workflows.recording import TicketRecording
-    from workflows.types import BREACH_AT_TOP_KEEPS_DEADLINES
 
 
 class TicketSla(TicketRecording):
@@ -58,7 +58,7 @@ class TicketSla(TicketRecording):
                 new = raise_priority(old)
                 # Re-targeting gives running clocks a quarter of their target as grace: right for a raise,
                 # but at critical the priority stays and it only pushed the other clocks' deadlines later.
-                if new != old or not workflow.patched(BREACH_AT_TOP_KEEPS_DEADLINES):
+                if new != old or not workflow.patched(patches.BREACH_AT_TOP_KEEPS_DEADLINES):
                     self._retarget(new)
                 reason = f"{clock.name} SLA breached"
                 if s.status not in (Status.RESOLVED, Status.CLOSED):

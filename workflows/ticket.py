@@ -49,37 +49,26 @@ with workflow.unsafe.imports_passed_through():
         worsening,
     )
     from domain.turns import TurnOutcome, TurnRequest
+    from workflows import patches
     from workflows import search_attributes as sa
     from workflows.base import _invalid
     from workflows.decisions import TicketDecisions
     from workflows.ticket_v1 import TicketV1
     from workflows.types import (
         ACTION_RETRY,
-        ANSWER_WHAT_CAME_DURING_APPROVAL,
-        BATCHED_MESSAGES,
         CRM_RETRY,
         DB_RETRY,
         DB_TIMEOUT,
-        DECISION_RULES_V2,
         FAST_TIMEOUT,
-        HANDOVER_NOT_A_RESPONSE,
         LLM_HEARTBEAT,
         LLM_RETRY,
         LLM_SCHEDULE_TO_CLOSE,
         LLM_START_TO_CLOSE,
-        OUTAGE_TO_A_PERSON,
-        PLAIN_HUMAN_REQUEST,
-        REASSESS_PRIORITY,
         CustomerMessage,
         TicketInput,
         TicketResult,
         TicketState,
     )
-
-LIFECYCLE_V2 = "lifecycle-v2"
-# Opening: the ticket row, the CRM lookup and triage run at once, then the message and triage writes,
-# then the agent's turn beside the "opened" status write.
-CONCURRENT_OPEN = "concurrent-open"
 
 
 def _turn_facts(outcome: TurnOutcome) -> dict[str, Any]:
@@ -157,7 +146,7 @@ class TicketWorkflow(TicketDecisions, TicketV1):
                 return s.decisions[d.request_id]
             # State may have moved while this update waited for the lock. The validator always applies
             # today's rules; a replayed older decision is re-checked with the rules it was accepted under.
-            self._validate(d, current_rules=workflow.patched(DECISION_RULES_V2))
+            self._validate(d, current_rules=workflow.patched(patches.DECISION_RULES_V2))
             message = await self._apply_decision(d)
             s.agent_turns = 0
             result = DecisionResult(request_id=d.request_id, accepted=True, status=s.status.value, message=message)
@@ -175,7 +164,7 @@ class TicketWorkflow(TicketDecisions, TicketV1):
 
     @workflow.run
     async def run(self, inp: TicketInput) -> TicketResult:
-        if not workflow.patched(LIFECYCLE_V2):
+        if not workflow.patched(patches.LIFECYCLE_V2):
             return await self._run_v1(inp)
         s = self._s
         # The watcher starts first: a first-response breach must fire even while the opening agent
@@ -261,7 +250,7 @@ class TicketWorkflow(TicketDecisions, TicketV1):
     # ---- opening ------------------------------------------------------------------------------
 
     async def _open(self, inp: TicketInput) -> None:
-        if workflow.patched(CONCURRENT_OPEN):
+        if workflow.patched(patches.CONCURRENT_OPEN):
             await self._open_concurrently(inp)
             return
         s = self._s
@@ -351,7 +340,8 @@ class TicketWorkflow(TicketDecisions, TicketV1):
         # rates medium by default, which says nothing about urgency.
         assessed = effective_priority(triage.base_priority, self._customer())
         urgent = triage.base_priority in (Priority.HIGH, Priority.CRITICAL)
-        if urgent and s.priority is not None and outranks(assessed, s.priority) and workflow.patched(REASSESS_PRIORITY):
+        raises = urgent and s.priority is not None and outranks(assessed, s.priority)
+        if raises and workflow.patched(patches.REASSESS_PRIORITY):  # patched() last: only a raise records it
             old = s.priority
             self._retarget(assessed)
             await self._sync(
@@ -365,7 +355,7 @@ class TicketWorkflow(TicketDecisions, TicketV1):
             return
         await self._set_status(Status.IN_PROGRESS, "customer_replied", s.customer_id)
         reason = self._handoff_reason(msg.body, triage.sentiment, triage.polarity)
-        if workflow.patched(BATCHED_MESSAGES):
+        if workflow.patched(patches.BATCHED_MESSAGES):
             if s.inbox:  # more of the customer's lines wait: one turn after the last answers them all
                 s.held_handoff = s.held_handoff or reason
                 return
@@ -375,9 +365,9 @@ class TicketWorkflow(TicketDecisions, TicketV1):
     def _handoff_reason(self, text: str, sentiment: Sentiment, polarity: float | None) -> str | None:
         s, p = self._s, self._policy()
         reason = escalation_reason(text, sentiment, self._customer(), polarity)
-        if reason is None and asks_for_a_person(text) and workflow.patched(PLAIN_HUMAN_REQUEST):
+        if reason is None and asks_for_a_person(text) and workflow.patched(patches.PLAIN_HUMAN_REQUEST):
             reason = "customer asked for a human"
-        if reason is None and reports_outage(text) and workflow.patched(OUTAGE_TO_A_PERSON):
+        if reason is None and reports_outage(text) and workflow.patched(patches.OUTAGE_TO_A_PERSON):
             reason = "outage or data loss reported"
         if reason is None and worsening(s.sentiment_trend):
             reason = "customer sentiment is getting worse"
@@ -403,7 +393,7 @@ class TicketWorkflow(TicketDecisions, TicketV1):
         s.cost_usd += outcome.cost_usd
         s.assigned_agent = outcome.agent
         s.agent_turns += 1
-        handover = outcome.decision == "escalate" and workflow.patched(HANDOVER_NOT_A_RESPONSE)
+        handover = outcome.decision == "escalate" and workflow.patched(patches.HANDOVER_NOT_A_RESPONSE)
         await self._send_reply(
             Sender.AGENT, outcome.agent, outcome.reply, citations=outcome.citations, counts_as_response=not handover
         )
@@ -459,10 +449,10 @@ class TicketWorkflow(TicketDecisions, TicketV1):
             )
             return
         # The customer wrote while the action waited: the ticket stays in the human queue for that message.
-        owed = self._customer_waits_for_answer() and workflow.patched(ANSWER_WHAT_CAME_DURING_APPROVAL)
+        owed = self._customer_waits_for_answer() and workflow.patched(patches.ANSWER_WHAT_CAME_DURING_APPROVAL)
         s.pending_approval = None
         s.owner, s.escalated, s.escalation_reason = "agents", False, None
-        if workflow.patched(DECISION_RULES_V2):
+        if workflow.patched(patches.DECISION_RULES_V2):
             # The customer is promised a person: their reply goes to the human queue, not to the agents.
             s.owner, s.assigned_human = "human", None
         await workflow.execute_activity_method(
