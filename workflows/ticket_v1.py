@@ -45,9 +45,10 @@ with workflow.unsafe.imports_passed_through():
 
 
 class TicketV1:
-    """Mixin holding the v1 run loop; `TicketWorkflow` owns `_s` and dispatches to `_run_v1`."""
+    """The v1 run loop on the ticket's state; `TicketWorkflow.run` dispatches to `_run_v1`."""
 
-    _s: TicketState
+    def __init__(self, s: TicketState) -> None:
+        self._s = s
 
     async def _run_v1(self, inp: TicketInput) -> TicketResult:
         s = self._s
