@@ -14,27 +14,32 @@ with workflow.unsafe.imports_passed_through():
         HandBack,
         HumanDecision,
         HumanReply,
+        PendingApproval,
         Reassign,
         Resolve,
     )
     from domain.models import Sender, Status
-    from workflows.base import _invalid
+    from workflows import patches
+    from workflows.base import TicketCore, _invalid
+    from workflows.recording import TicketRecording
     from workflows.sla_watch import TicketSla
     from workflows.types import (
         ACTION_RETRY,
-        ANSWER_WHAT_CAME_DURING_APPROVAL,
-        DECISION_RULES_V2,
         FAST_TIMEOUT,
     )
 
 
-class TicketDecisions(TicketSla):
-    """What each human decision does to the ticket (validated first; the Update handler takes the lock)."""
+class TicketDecisions:
+    """What each human decision does to the ticket (validated first; the Update handler takes the lock),
+    and what happens when nobody decides in time."""
 
-    def _validate(self, d: HumanDecision, current_rules: bool = True) -> None:
+    def __init__(self, core: TicketCore, record: TicketRecording, sla: TicketSla) -> None:
+        self._core, self._record, self._sla = core, record, sla
+
+    def validate(self, d: HumanDecision, current_rules: bool = True) -> None:
         """Refuse a decision the ticket's state does not allow. ``current_rules`` False: the rules as
-        they were before ``DECISION_RULES_V2``, for the handler replaying an older ticket's decision."""
-        s = self._s
+        they were before ``patches.DECISION_RULES_V2``, for the handler replaying an older ticket's decision."""
+        s = self._core.s
         if s.status == Status.CLOSED:
             raise _invalid(f"ticket {s.ticket_id} is closed", "TicketClosedError")
         if s.status == Status.NEW:
@@ -76,7 +81,7 @@ class TicketDecisions(TicketSla):
         """The decision's preconditions: nothing newer than `seen_seq` was written, and the ticket is
         still held by `expect_assignee`. Checked again under the lock, so of two agents who answer the
         same message at once, the second is refused instead of sending a second reply."""
-        s = self._s
+        s = self._core.s
         newer = [m for m in s.transcript if d.seen_seq is not None and m.seq > d.seen_seq]
         if newer:
             last = newer[-1]
@@ -93,37 +98,37 @@ class TicketDecisions(TicketSla):
                 "TicketChangedError",
             )
 
-    async def _apply_decision(self, d: HumanDecision) -> str:
-        s = self._s
-        current = workflow.patched(DECISION_RULES_V2)
+    async def apply(self, d: HumanDecision) -> str:
+        s = self._core.s
+        current = workflow.patched(patches.DECISION_RULES_V2)
         if isinstance(d, HumanReply) and current and s.pending_approval is not None:
             # The approval still waits for a person: the ticket stays in the queue, the replier owns it.
-            await self._send_reply(Sender.HUMAN, d.agent_id, d.body)
+            await self._record.send_reply(Sender.HUMAN, d.agent_id, d.body)
             s.owner, s.assigned_human, s.escalated = "human", d.agent_id, True
-            await self._set_status(Status.ESCALATED, "human_replied", d.agent_id)
+            await self._record.set_status(Status.ESCALATED, "human_replied", d.agent_id)
             return "reply sent; the pending action still awaits approval"
         if isinstance(d, HumanReply):
-            await self._send_reply(Sender.HUMAN, d.agent_id, d.body)
+            await self._record.send_reply(Sender.HUMAN, d.agent_id, d.body)
             # The replier owns the conversation; it leaves the queue until the customer answers.
             s.owner, s.assigned_human, s.escalated = "human", d.agent_id, False
-            await self._set_status(Status.WAITING_CUSTOMER, "human_replied", d.agent_id)
+            await self._record.set_status(Status.WAITING_CUSTOMER, "human_replied", d.agent_id)
             return "reply sent"
         if isinstance(d, ActionDecision):
             return await self._decide_action(d, current)
         if isinstance(d, Reassign):
             s.owner, s.assigned_human, s.escalated = "human", d.to, True
-            await self._sync("reassigned", d.agent_id, {"to": d.to})
-            await self._notify("reassigned", f"ticket assigned to {d.to} by {d.agent_id}", {"to": d.to})
+            await self._record.sync("reassigned", d.agent_id, {"to": d.to})
+            await self._record.notify("reassigned", f"ticket assigned to {d.to} by {d.agent_id}", {"to": d.to})
             return f"assigned to {d.to}"
         if isinstance(d, ChangePriority):
             old = s.priority
-            self._retarget(d.priority)
-            await self._sync("priority_changed", d.agent_id, {"from": old, "to": d.priority, "reason": d.reason})
+            self._sla.retarget(d.priority)
+            await self._record.sync("priority_changed", d.agent_id, {"from": old, "to": d.priority, "reason": d.reason})
             return f"priority {old} → {d.priority.value}"
         if isinstance(d, Resolve):
             if current:  # if the customer reopens it, it comes back to this person, not to the agents
                 s.owner, s.assigned_human = "human", d.agent_id
-            await self._resolve(d.agent_id, d.note or "resolved by a human agent")
+            await self._record.resolve(d.agent_id, d.note or "resolved by a human agent")
             return "resolved; CSAT survey sent"
         # HandBack: the agents own the ticket again and answer what the customer last wrote, if anything.
         s.owner, s.escalated, s.escalation_reason = "agents", False, None
@@ -131,7 +136,7 @@ class TicketDecisions(TicketSla):
             s.assigned_human = None  # nobody is shown as holding a ticket the agents have
         last = s.transcript[-1] if s.transcript else None
         s.agent_turn_owed = last is not None and last.sender == Sender.CUSTOMER
-        await self._set_status(
+        await self._record.set_status(
             Status.IN_PROGRESS if s.agent_turn_owed else Status.WAITING_CUSTOMER,
             "handed_back",
             d.agent_id,
@@ -140,14 +145,14 @@ class TicketDecisions(TicketSla):
         return "handed back to the agents"
 
     async def _decide_action(self, d: ActionDecision, current: bool) -> str:
-        s = self._s
+        s = self._core.s
         pending = s.pending_approval
         if pending is None:  # validated under the lock; unreachable, but never assert in a workflow
             raise _invalid("no pending approval", "StaleRequestError")
         action = pending.action
         # The customer wrote while the action waited (their message went to the human queue): the agents
         # answer it after telling them the outcome, which does not count as that answer.
-        owed = self._customer_waits_for_answer() and workflow.patched(ANSWER_WHAT_CAME_DURING_APPROVAL)
+        owed = self._core.customer_waits_for_answer() and workflow.patched(patches.ANSWER_WHAT_CAME_DURING_APPROVAL)
         after = Status.IN_PROGRESS if owed else Status.WAITING_CUSTOMER
         s.pending_approval = None
         s.owner, s.escalated, s.escalation_reason = "agents", False, None
@@ -164,12 +169,12 @@ class TicketDecisions(TicketSla):
             )
             if current and d.message:
                 body += f" {d.message}"
-            await self._send_reply(Sender.SYSTEM, "system", body, counts_as_response=not owed)
+            await self._record.send_reply(Sender.SYSTEM, "system", body, counts_as_response=not owed)
             approved: dict[str, Any] = {"request_id": action.request_id}
             if current and d.note:
                 approved["note"] = d.note
             s.agent_turn_owed = owed
-            await self._set_status(after, "action_approved", d.agent_id, approved)
+            await self._record.set_status(after, "action_approved", d.agent_id, approved)
             return f"{action.kind} approved: {result.status}"
         await workflow.execute_activity_method(
             ActionActivities.reject_action,
@@ -178,15 +183,51 @@ class TicketDecisions(TicketSla):
             retry_policy=ACTION_RETRY,
         )
         body = f"We're sorry: your {action.kind} request of ${action.amount_usd:,.2f} was not approved."
-        told = d.message if current else d.note  # the note is internal since DECISION_RULES_V2
+        told = d.message if current else d.note  # the note is internal since patches.DECISION_RULES_V2
         if told:
             body += f" {told}"
-        await self._send_reply(Sender.SYSTEM, "system", body, counts_as_response=not owed)
+        await self._record.send_reply(Sender.SYSTEM, "system", body, counts_as_response=not owed)
         s.agent_turn_owed = owed
-        await self._set_status(after, "action_rejected", d.agent_id, {"request_id": action.request_id, "note": d.note})
+        await self._record.set_status(
+            after, "action_rejected", d.agent_id, {"request_id": action.request_id, "note": d.note}
+        )
         return f"{action.kind} rejected"
 
-    def _customer_waits_for_answer(self) -> bool:
-        """The customer wrote last: nobody has answered their latest message yet."""
-        last = self._s.transcript[-1] if self._s.transcript else None
-        return last is not None and last.sender == Sender.CUSTOMER
+    async def approval_timed_out(self, pending: PendingApproval) -> None:
+        """Nobody decided in time: the approval moves up the chain, and past its top it is declined."""
+        s, p, now = self._core.s, self._core.policy(), workflow.now()
+        act = pending.action
+        if pending.level + 1 < len(p.approvers):
+            pending.level += 1
+            pending.level_since = now
+            approver = p.approvers[pending.level]
+            await self._record.sync("approval_moved_up", "system", {"request_id": act.request_id, "approver": approver})
+            await self._record.notify(
+                f"approval_requested:{act.request_id}:{pending.level}",
+                f"{act.kind} of ${act.amount_usd:,.2f} was not decided in time; now awaits {approver}",
+                {"approver": approver, "action": act.model_dump()},
+            )
+            return
+        # The customer wrote while the action waited: the ticket stays in the human queue for that message.
+        owed = self._core.customer_waits_for_answer() and workflow.patched(patches.ANSWER_WHAT_CAME_DURING_APPROVAL)
+        s.pending_approval = None
+        s.owner, s.escalated, s.escalation_reason = "agents", False, None
+        if workflow.patched(patches.DECISION_RULES_V2):
+            # The customer is promised a person: their reply goes to the human queue, not to the agents.
+            s.owner, s.assigned_human = "human", None
+        await workflow.execute_activity_method(
+            ActionActivities.reject_action,
+            RejectActionInput(ticket_id=s.ticket_id, action=act, rejected_by="system", note="approval timed out"),
+            start_to_close_timeout=FAST_TIMEOUT,
+            retry_policy=ACTION_RETRY,
+        )
+        await self._record.send_reply(
+            Sender.SYSTEM, "system",
+            f"We're sorry: we could not get your {act.kind} request of ${act.amount_usd:,.2f} approved in time, "
+            "so it has been declined. Reply to this message and a person will look at it again.",
+            counts_as_response=not owed,
+        )  # fmt: skip
+        if owed:
+            s.owner, s.escalated, s.escalation_reason = "human", True, "approval expired; the customer's message waits"
+        after = Status.ESCALATED if owed else Status.WAITING_CUSTOMER
+        await self._record.set_status(after, "approval_expired", "system", {"request_id": act.request_id})

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from temporalio.common import SearchAttributeKey
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+
+from domain.models import Status
 
 TICKET_STATUS = SearchAttributeKey.for_keyword("TicketStatus")
 TICKET_PRIORITY = SearchAttributeKey.for_keyword("TicketPriority")
@@ -31,6 +33,20 @@ ALL: tuple[SearchAttributeKey[Any], ...] = (
     TICKET_SENTIMENT,
     TICKET_PRODUCT,
 )
+
+
+def initial_search_attributes(customer_id: str, product: str | None = None) -> TypedSearchAttributes:
+    """Set at start so a ticket is findable by customer, status and product before its first task runs.
+    The product never changes, so the workflow never upserts it (continue-as-new carries it over)."""
+    pairs: list[SearchAttributePair[Any]] = [
+        SearchAttributePair(CUSTOMER_ID, customer_id),
+        SearchAttributePair(TICKET_STATUS, Status.NEW.value),
+        SearchAttributePair(TICKET_ESCALATED, False),
+    ]
+    if product:
+        pairs.append(SearchAttributePair(TICKET_PRODUCT, product))
+    return TypedSearchAttributes(pairs)
+
 
 # The dev server's `--search-attribute Name=Type` spelling.
 _CLI_TYPE = {

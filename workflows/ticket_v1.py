@@ -45,9 +45,10 @@ with workflow.unsafe.imports_passed_through():
 
 
 class TicketV1:
-    """Mixin holding the v1 run loop; `TicketWorkflow` owns `_s` and dispatches to `_run_v1`."""
+    """The v1 run loop on the ticket's state; `TicketWorkflow.run` dispatches to `_run_v1`."""
 
-    _s: TicketState
+    def __init__(self, s: TicketState) -> None:
+        self._s = s
 
     async def _run_v1(self, inp: TicketInput) -> TicketResult:
         s = self._s
@@ -147,6 +148,8 @@ class TicketV1:
             raise ApplicationError("customer not loaded", type="TicketStateError", non_retryable=True)
         return self._s.customer
 
+    # Frozen copy of TicketCore.triage (base.py), not a call to it: a change made there for v2 tickets must
+    # never reach v1 replays. Same for the copies of recording.py below.
     async def _triage_v1(self, text: str) -> TriageResult:
         result = await workflow.execute_activity_method(
             TriageActivities.triage_message,
@@ -211,6 +214,7 @@ class TicketV1:
         else:
             await self._set_status_v1(Status.WAITING_CUSTOMER)
 
+    # Frozen copy of TicketRecording.record_customer_message: v2 changes must not reach v1 replays.
     async def _record_customer_message_v1(self, body: str, sentiment: Sentiment) -> None:
         s = self._s
         now = workflow.now()
@@ -258,6 +262,8 @@ class TicketV1:
         )
         self._publish_v1()
 
+    # Frozen, and already different from TicketRecording._publish (no SLA-breached flag, deadline from
+    # resolution_due): v1 tickets show operators what they showed when they ran.
     def _publish_v1(self) -> None:
         """Keep search attributes and the UI summary current for operators."""
         s = self._s

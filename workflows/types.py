@@ -17,47 +17,7 @@ from domain.lifecycle import DecisionResult, PendingApproval, TicketPolicy
 from domain.models import Category, Channel, Customer, Priority, Sentiment, Status, TranscriptEntry
 from domain.sla import ClockName, SlaClock
 
-# Patch ids (``workflow.patched``): the workflow's logic as it changed, so older tickets replay.
-# Decision rules of 2026-11: a resolved ticket takes no reply, hand-back, reassignment or priority change
-# (its survey is out; the customer's reply reopens it), nor a resolve while an action awaits approval;
-# a human reply with an approval pending keeps the ticket in the queue; a reject note stays internal
-# (``message`` is what the customer reads); whoever resolves owns the ticket if the customer reopens it.
-# Tickets that decided before it replay with the old rules.
-DECISION_RULES_V2 = "decision-rules-v2"
-
-# Customer messages that arrive together (a chat burst, or while the agent was answering) get one agent
-# turn after the last of them, not one each: five quick lines used five of MAX_AGENT_TURNS and escalated.
-BATCHED_MESSAGES = "batched-messages"
-
-# The agents' "a colleague will take over" is an acknowledgement, not a response: the first-response and
-# next-reply clocks run on until a person answers, so an unanswered hand-over warns and breaches.
-HANDOVER_NOT_A_RESPONSE = "handover-not-a-response"
-
-# A customer message that arrives while an action awaits approval goes to the human queue; the approval,
-# rejection or expiry used to take the ticket off the queue with that message unanswered (and the
-# "approved" note stopped its reply clock). Now the agents answer it after an approval or rejection, and
-# an expired approval leaves the ticket in the human queue.
-ANSWER_WHAT_CAME_DURING_APPROVAL = "answer-what-came-during-approval"
-
-# A breach at the top priority re-targeted every clock to the same priority, and the re-targeting grace
-# (a quarter of the target from now) pushed a running clock near its deadline later: a critical ticket's
-# first-response breach moved its next-reply deadline 3 minutes on. A breach that raises nothing now
-# leaves the other clocks' deadlines alone.
-BREACH_AT_TOP_KEEPS_DEADLINES = "breach-at-top-keeps-deadlines"
-
-# "I need a human please" was answered by the agents: only "talk/speak to a human" counted as asking for
-# one. The plainer phrasings (domain.policy.asks_for_a_person) now hand the ticket to a person too.
-PLAIN_HUMAN_REQUEST = "plain-human-request"
-
-# An outage or data-loss report ("the dashboard is down for all of us") was answered by the agents with
-# troubleshooting tips; it now goes to a person, who can check the incident and the status page.
-OUTAGE_TO_A_PERSON = "outage-to-a-person"
-
-# A ticket kept the priority of its first message: "now it is blocking production, URGENT" on a low ticket
-# left it on the low ticket's 72 h resolution target. A later message whose words triage rates high or
-# critical, above the ticket's priority (with the VIP / enterprise boost, as at opening), now raises the
-# priority and tightens the clocks; nothing lowers it.
-REASSESS_PRIORITY = "reassess-priority"
+# Patch ids live in workflows/patches.py, each with why it exists and when it can go.
 
 # Timeouts and retries (named so the policy is visible in one place).
 DB_TIMEOUT = timedelta(seconds=15)
@@ -118,7 +78,7 @@ class TicketState(BaseModel):
     agent_turns: int = 0  # agent replies since a human last acted: the convergence counter
     pending_approval: PendingApproval | None = None
     agent_turn_owed: bool = False  # a human handed back with the customer's last message unanswered
-    # Why a human should take over, from a message of a burst not yet answered (``BATCHED_MESSAGES``).
+    # Why a human should take over, from a message of a burst not yet answered (``patches.BATCHED_MESSAGES``).
     held_handoff: str | None = None
     decisions: dict[str, DecisionResult] = Field(default_factory=dict)  # request_id -> result, for retries
     csat_requested_at: datetime | None = None
