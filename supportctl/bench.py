@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from settings import Settings
+from supportctl.console import fail
 
 ROOT = Path(__file__).resolve().parents[1]
 if importlib.util.find_spec("bench") is None:  # `bench/` is not an installed package: use the checkout's
@@ -39,8 +40,7 @@ def _run(name: str, bench: Coroutine[Any, Any, dict[str, Any]]) -> int:
     try:
         figures = asyncio.run(bench)
     except BenchError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+        return fail(str(e))
     emit(name, figures)
     return 0 if figures.get("ok", True) else 1
 

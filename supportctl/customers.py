@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,7 @@ from pydantic import ValidationError
 
 from domain.contacts import Contact, check_customer_id, derive_customer_id, is_email, normalize_email
 from settings import Settings
-from supportctl.commands import say
-from supportctl.knowledge import ProgressBar, note
+from supportctl.console import ProgressBar, emit, note, say
 
 FIELDS = ("customer_id", "email", "name", "company", "plan", "is_vip", "lifetime_value")
 # Columns a CRM export may carry that the ticket store, not the file, decides: ignored without a word.
@@ -131,7 +129,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     if report is None:
         say(f"{path}: {len(checked.bad)} of {checked.rows} rows invalid (listed on stderr); nothing imported "
             "(fix them, or --skip-invalid to import the other rows)")  # fmt: skip
-        say(json.dumps(summary))
+        emit(summary)
         return 1
     summary |= {"inserted": report.inserted, "updated": report.updated, "unchanged": report.unchanged}
     skipped = f", {len(checked.bad)} invalid rows skipped (listed on stderr)" if checked.bad else ""
@@ -140,7 +138,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     else:
         say(f"{path}: {checked.rows} rows: {report.inserted} inserted, {report.updated} updated, "
             f"{report.unchanged} unchanged{skipped}")  # fmt: skip
-    say(json.dumps(summary))
+    emit(summary)
     return 0
 
 
@@ -170,7 +168,7 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     data = customer.model_dump(mode="json")
     for k, v in data.items():
         say(f"{k:<15} {'-' if v is None else v}")
-    say(json.dumps(data))
+    emit(data)
     return 0
 
 
@@ -215,7 +213,7 @@ def cmd_erase(args: argparse.Namespace, settings: Settings) -> int:
             say(f"  workflow {wid}: {'would delete' if done.dry_run else 'deleted'}")
         if done.dry_run:
             say("dry run: nothing changed; run again with --confirm to erase")
-    say(json.dumps(done.summary()))
+    emit(done.summary())
     return 0
 
 

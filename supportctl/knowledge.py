@@ -13,54 +13,17 @@ import contextlib
 import difflib
 import json
 import os
-import sys
-import time
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from settings import Settings
+from supportctl.console import ProgressBar, emit, note, say
 
 if TYPE_CHECKING:
     from domain.models import Category
     from kb.index import KnowledgeBase
     from triage.classifier import TextClassifier
-
-
-def say(msg: str) -> None:
-    print(msg, flush=True)
-
-
-def note(msg: str) -> None:
-    """Progress and diagnostics: stderr, so stdout stays the result."""
-    print(msg, file=sys.stderr, flush=True)
-
-
-class ProgressBar:
-    """A one-line progress bar on stderr (a plain line per update when stderr is not a terminal)."""
-
-    def __init__(self, label: str, every: float = 1.0) -> None:
-        self._label = label
-        self._every = every
-        self._last = 0.0
-        self._started = time.monotonic()
-        self._tty = sys.stderr.isatty()
-
-    def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if done < total and now - self._last < self._every:
-            return
-        self._last = now
-        if total <= 0:
-            return
-        width = 30
-        filled = int(width * done / total)
-        line = f"{self._label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {now - self._started:.0f}s"
-        if self._tty:
-            end = "\n" if done >= total else ""
-            print(f"\r{line}", end=end, file=sys.stderr, flush=True)
-        else:
-            print(line, file=sys.stderr, flush=True)
 
 
 def _missing(paths: list[Path]) -> list[Path]:
@@ -74,10 +37,6 @@ def _not_files(paths: list[Path], kind: str) -> str | None:
         return f"no such file: {', '.join(map(str, missing))}"
     folder = next((p for p in paths if p.is_dir()), None)
     return f"{folder} is a folder; give a {kind} file" if folder is not None else None
-
-
-def _emit(result: dict[str, Any]) -> None:
-    print(json.dumps(result, sort_keys=False), flush=True)
 
 
 # --- kb ----------------------------------------------------------------------------------------
@@ -402,7 +361,7 @@ def cmd_eval_triage(args: argparse.Namespace, _settings: Settings) -> int:
     if (problem := _not_files([args.train, args.test], "JSONL or CSV")) is not None:
         note(f"error: {problem}")
         return 2
-    _emit(evaluate_triage(args.train, args.test, args.label, args.text_field, args.embeddings, say=note))
+    emit(evaluate_triage(args.train, args.test, args.label, args.text_field, args.embeddings, say=note))
     return 0
 
 
@@ -421,7 +380,7 @@ def cmd_eval_retrieval(args: argparse.Namespace, _settings: Settings) -> int:
             args.kb, args.qrels, query_field=args.query_field, mode=args.mode, say=note, progress=ProgressBar
         )
     )
-    _emit(result)
+    emit(result)
     return 0
 
 
@@ -475,7 +434,7 @@ def cmd_bench_kb(args: argparse.Namespace, settings: Settings) -> int:
     result = asyncio.run(
         run_bench(kb_path, args.queries, args.out, data_dir=settings.DATA_DIR, say=note, progress=ProgressBar)
     )
-    _emit(result)
+    emit(result)
     return 0
 
 
