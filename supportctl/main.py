@@ -14,13 +14,23 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from settings import get_settings
-from supportctl import bench, bugs, commands, customers, knowledge, outbox, reconcile, report
+from supportctl import (
+    bench_cmd,
+    bugs,
+    commands,
+    customers,
+    eval_cmd,
+    kb_cmd,
+    outbox,
+    reconcile,
+    report,
+    triage_cmd,
+)
 from supportctl.console import fail, note
 from supportctl.stack import StackError
 
 # Command groups, in help order. A module here only has to define `register(subparsers)`.
-# bench last: it adds to the `bench` group knowledge registers.
-GROUPS = [commands, customers, reconcile, outbox, report, bugs, knowledge, bench]
+GROUPS = [commands, customers, reconcile, outbox, report, bugs, kb_cmd, triage_cmd, eval_cmd, bench_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:

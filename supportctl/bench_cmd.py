@@ -1,8 +1,9 @@
-"""`supportctl bench …`: throughput, latency, open-tickets, chaos (and `kb`, from the knowledge commands).
+"""`supportctl bench …`: kb, throughput, latency, open-tickets, chaos.
 
-Every benchmark starts its own local stack on free ports with its own database and data folder,
-reports progress on stderr, prints its figures as one JSON object on the last stdout line and writes
-the same JSON to `bench/results/<name>-<timestamp>.json`. The code lives in `bench/`.
+`bench kb` times KB searches alone (kb/benchmark.py); every other benchmark starts its own local stack
+on free ports with its own database and data folder. Each reports progress on stderr, prints its
+figures as one JSON object on the last stdout line and writes the same JSON under `bench/results/`.
+The code lives in `bench/` (and `kb/benchmark.py`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from settings import Settings
-from supportctl.console import fail
+from supportctl.console import ProgressBar, emit, fail, note
+from supportctl.paths import absent
 
 ROOT = Path(__file__).resolve().parents[1]
 if importlib.util.find_spec("bench") is None:  # `bench/` is not an installed package: use the checkout's
@@ -35,14 +37,29 @@ def _tuning_env(args: argparse.Namespace) -> dict[str, str]:
 
 def _run(name: str, bench: Coroutine[Any, Any, dict[str, Any]]) -> int:
     """Run one benchmark; its figures become the last stdout line and a file under bench/results/."""
-    from bench.common import BenchError, emit
+    from bench.common import BenchError
+    from bench.common import emit as emit_figures  # console.emit's line, and the file
 
     try:
         figures = asyncio.run(bench)
     except BenchError as e:
         return fail(str(e))
-    emit(name, figures)
+    emit_figures(name, figures)
     return 0 if figures.get("ok", True) else 1
+
+
+def cmd_bench_kb(args: argparse.Namespace, settings: Settings) -> int:
+    from kb.benchmark import DEFAULT_KB, run_bench
+
+    kb_path: Path = args.kb or DEFAULT_KB
+    if absent([kb_path]):
+        note(f"error: no such file: {kb_path} (pass --kb with a JSONL or Markdown knowledge base)")
+        return 2
+    result = asyncio.run(
+        run_bench(kb_path, args.queries, args.out, data_dir=settings.DATA_DIR, say=note, progress=ProgressBar)
+    )
+    emit(result)
+    return 0
 
 
 def cmd_throughput(args: argparse.Namespace, settings: Settings) -> int:
@@ -111,28 +128,14 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--keep", action="store_true", help="keep the run's database and data folder")
 
 
-def _bench_group(sub: Any) -> Any:
-    """The `bench` sub-command group: reuse one another command module registered, else add it."""
-    existing = sub.choices.get("bench")
-    if existing is None:
-        existing = sub.add_parser("bench", help="benchmarks (figures: last stdout line, and bench/results/)")
-        return existing.add_subparsers(dest="bench_command", required=True)
-    for action in existing._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return action
-    return existing.add_subparsers(dest="bench_command", required=True)
-
-
 def register(sub: Any) -> None:
-    bench = _bench_group(sub)
-    if "kb" not in bench.choices:  # the knowledge commands own `bench kb`; offer it if they did not register
-        from supportctl import knowledge
-
-        bkb = bench.add_parser("kb", help="KB search latency (p50/p95) on an ingested knowledge base")
-        bkb.add_argument("--kb", type=Path, default=None, help="articles to ingest (default: the tau2 banking KB)")
-        bkb.add_argument("--queries", type=int, default=300, help="number of timed searches")
-        bkb.add_argument("--out", type=Path, default=None)
-        bkb.set_defaults(func=knowledge.cmd_bench_kb)
+    group = sub.add_parser("bench", help="benchmarks (figures written under bench/results/)")
+    bench = group.add_subparsers(dest="bench_command", required=True)
+    bkb = bench.add_parser("kb", help="KB search latency (p50/p95) on an ingested knowledge base")
+    bkb.add_argument("--kb", type=Path, default=None, help="articles to ingest (default: the tau2 banking KB)")
+    bkb.add_argument("--queries", type=int, default=300, help="number of timed searches")
+    bkb.add_argument("--out", type=Path, default=None, help="result file (default: bench/results/kb_search.json)")
+    bkb.set_defaults(func=cmd_bench_kb)
 
     tp = bench.add_parser("throughput", help="tickets/s to the first agent reply vs bare Temporal, same server")
     tp.add_argument("--n", type=int, default=300, help="tickets (and bare workflows) to time")
