@@ -53,8 +53,7 @@ def cmd_bench_kb(args: argparse.Namespace, settings: Settings) -> int:
 
     kb_path: Path = args.kb or DEFAULT_KB
     if absent([kb_path]):
-        note(f"error: no such file: {kb_path} (pass --kb with a JSONL or Markdown knowledge base)")
-        return 2
+        return fail(f"no such file: {kb_path} (pass --kb with a JSONL or Markdown knowledge base)", 2)
     result = asyncio.run(
         run_bench(kb_path, args.queries, args.out, data_dir=settings.DATA_DIR, say=note, progress=ProgressBar)
     )

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from settings import Settings
-from supportctl.console import ProgressBar, emit, note, say
+from supportctl.console import ProgressBar, emit, fail, note, say
 from supportctl.paths import absent, not_files
 from supportctl.triage_cmd import EMBEDDINGS_HELP, TEXT_FIELD_HELP
 
@@ -22,8 +22,7 @@ def cmd_eval_triage(args: argparse.Namespace, _settings: Settings) -> int:
     from triage.evaluation import evaluate_triage
 
     if (problem := not_files([args.train, args.test], "JSONL or CSV")) is not None:
-        note(f"error: {problem}")
-        return 2
+        return fail(problem, 2)
     emit(evaluate_triage(args.train, args.test, args.label, args.text_field, args.embeddings, say=note))
     return 0
 
@@ -33,11 +32,9 @@ def cmd_eval_retrieval(args: argparse.Namespace, _settings: Settings) -> int:
 
     missing = absent([args.kb, args.qrels])
     if missing:
-        note(f"error: no such file: {', '.join(map(str, missing))}")
-        return 2
+        return fail(f"no such file: {', '.join(map(str, missing))}", 2)
     if (problem := not_files([args.qrels], "JSONL")) is not None:  # --kb may be a folder of articles
-        note(f"error: {problem}")
-        return 2
+        return fail(problem, 2)
     result = asyncio.run(
         evaluate_retrieval(
             args.kb, args.qrels, query_field=args.query_field, mode=args.mode, say=note, progress=ProgressBar
@@ -51,21 +48,17 @@ def cmd_eval_split(args: argparse.Namespace, _settings: Settings) -> int:
     from triage.classifier import read_rows, stratified_split
 
     if (problem := not_files([args.data], "JSONL or CSV")) is not None:
-        note(f"error: {problem}")
-        return 2
+        return fail(problem, 2)
     rows = list(read_rows(args.data))  # JSONL, or a CSV export with a header row
     if not rows:
-        note(f"error: {args.data}: no rows to split")
-        return 2
+        return fail(f"{args.data}: no rows to split", 2)
     unlabelled = next((where for where, row in rows if row.get(args.label) in (None, "")), None)
     if unlabelled is not None:
-        note(f"error: {unlabelled}: no {args.label!r} (every row needs a label to be split by it)")
-        return 2
+        return fail(f"{unlabelled}: no {args.label!r} (every row needs a label to be split by it)", 2)
     labels = [str(row[args.label]) for _, row in rows]
     train_idx, test_idx = stratified_split(labels, args.test_fraction, args.seed)
     if not test_idx:  # an empty test set would only fail later, in `eval triage`
-        note(f"error: {args.data}: no {args.label!r} has two rows, so none can be held out; nothing written")
-        return 2
+        return fail(f"{args.data}: no {args.label!r} has two rows, so none can be held out; nothing written", 2)
     args.out.mkdir(parents=True, exist_ok=True)
     for name, idx in (("train", train_idx), ("test", test_idx)):
         lines = (json.dumps(rows[i][1], ensure_ascii=False) + "\n" for i in idx)

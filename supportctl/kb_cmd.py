@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from settings import Settings
-from supportctl.console import ProgressBar, note, say
+from supportctl.console import ProgressBar, fail, note, say
 from supportctl.paths import absent
 
 if TYPE_CHECKING:
@@ -29,8 +29,7 @@ def cmd_kb_ingest(args: argparse.Namespace, settings: Settings) -> int:
     paths: list[Path] = args.paths or [DEMO_KB]
     missing = absent(paths)
     if missing:
-        note(f"error: no such file or folder: {', '.join(map(str, missing))}")
-        return 2
+        return fail(f"no such file or folder: {', '.join(map(str, missing))}", 2)
     # One read of every path; ids must be unique across all of them.
     found = load_by_path(paths, settings.KB_ARTICLE_URL) if args.paths else [(DEMO_KB, demo_articles())]
     # A source owns its articles: re-ingesting it deletes what it no longer has, and nothing else's.
@@ -117,15 +116,13 @@ def cmd_kb_forget(args: argparse.Namespace, settings: Settings) -> int:
     async def run() -> int:
         async with _existing_kb(settings) as kb:
             if kb is None:
-                note(f"error: {_no_kb(settings)}")
-                return 1
+                return fail(f"{_no_kb(settings)}")
             counts = await kb.sources()
             if args.source not in counts and path_source(Path(args.source)) in counts:
                 args.source = path_source(Path(args.source))  # a folder named as it was ingested
             if args.source not in counts:
                 known = ", ".join(map(repr, sorted(counts))) or "none"
-                note(f"error: no source {args.source!r} in the knowledge base (sources: {known})")
-                return 1
+                return fail(f"no source {args.source!r} in the knowledge base (sources: {known})")
             deleted = await kb.forget(args.source)
         say(f"deleted {deleted} articles of source {args.source!r}")
         return 0
@@ -135,14 +132,12 @@ def cmd_kb_forget(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_kb_search(args: argparse.Namespace, settings: Settings) -> int:
     if args.include_shared and not args.product:
-        note("error: --include-shared adds the shared articles to a --product's: give --product NAME")
-        return 2
+        return fail("--include-shared adds the shared articles to a --product's: give --product NAME", 2)
 
     async def run() -> int:
         async with _existing_kb(settings) as kb:
             if kb is None:
-                note(f"error: {_no_kb(settings)}")
-                return 1
+                return fail(f"{_no_kb(settings)}")
             hits = await kb.search(
                 args.query,
                 limit=args.limit,

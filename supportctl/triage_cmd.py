@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from settings import Settings
-from supportctl.console import note, say
+from supportctl.console import fail, note, say
 from supportctl.paths import absent, not_files
 
 if TYPE_CHECKING:
@@ -31,22 +31,17 @@ def cmd_triage_train(args: argparse.Namespace, settings: Settings) -> int:
     from triage.classifier import HOLDOUT_FRACTION, TextClassifier, read_examples, require_two_labels
 
     if (problem := not_files([args.data], "JSONL or CSV")) is not None:
-        note(f"error: {problem}")
-        return 2
+        return fail(problem, 2)
     out: Path = args.out or settings.DATA_DIR / "models" / "triage.pkl"
     if out.is_dir():
-        note(f"error: --out {out} is a folder; give the model file's path (e.g. {out / 'triage.pkl'})")
-        return 2
+        return fail(f"--out {out} is a folder; give the model file's path (e.g. {out / 'triage.pkl'})", 2)
     if out.suffix.lower() == ".json":  # the metadata is written beside the model as .json: it would replace it
-        note(f"error: --out {out}: the model's metadata goes beside it as .json; give the model a .pkl path")
-        return 2
+        return fail(f"--out {out}: the model's metadata goes beside it as .json; give the model a .pkl path", 2)
     out.parent.mkdir(parents=True, exist_ok=True)  # an OSError here is reported before any training
     if not os.access(out.parent, os.W_OK):
-        note(f"error: cannot write to {out.parent} (--out)")
-        return 2
+        return fail(f"cannot write to {out.parent} (--out)", 2)
     if args.categories and absent([args.categories]):
-        note(f"error: no such file: {args.categories}")
-        return 2
+        return fail(f"no such file: {args.categories}", 2)
     # Read before training, so a bad map fails in a second rather than after minutes of fitting.
     own = _read_category_map(args.categories) if args.categories else None
     texts, labels = read_examples(args.data, args.label, args.text_field)
@@ -87,8 +82,7 @@ def cmd_triage_map(args: argparse.Namespace, settings: Settings) -> int:
     path: Path = args.model or settings.DATA_DIR / "models" / "triage.pkl"
     problem = not_files([path], "triage model (.pkl)") or not_files([args.categories], "JSON")
     if problem is not None:
-        note(f"error: {problem}")
-        return 2
+        return fail(problem, 2)
     own = _read_category_map(args.categories)
     model = TextClassifier.load(path)
     _check_map_labels(own, model.labels, args.categories)
