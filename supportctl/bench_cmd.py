@@ -14,7 +14,7 @@ import importlib.util
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from settings import Settings
 from supportctl.console import ProgressBar, emit, fail, note
@@ -25,14 +25,25 @@ if importlib.util.find_spec("bench") is None:  # `bench/` is not an installed pa
     sys.path.append(str(ROOT))
 
 
-def _tuning_env(args: argparse.Namespace) -> dict[str, str]:
+class _StackOptions(TypedDict):
+    keep: bool
+    extra_env: dict[str, str]
+    server_flags: list[str]
+
+
+def _stack_options(args: argparse.Namespace) -> _StackOptions:
+    """What `_common`'s options ask of a benchmark's own stack: the same keywords for every stack benchmark."""
     env = {
         "WORKER_MAX_CACHED_WORKFLOWS": args.cache,
         "WORKER_MAX_CONCURRENT_WORKFLOW_TASKS": args.max_workflow_tasks,
         "WORKER_MAX_CONCURRENT_ACTIVITIES": args.max_activities,
         "WORKER_STICKY_QUEUE_TIMEOUT_S": args.sticky_timeout,
     }
-    return {k: str(v) for k, v in env.items() if v is not None}
+    return _StackOptions(
+        keep=args.keep,
+        extra_env={k: str(v) for k, v in env.items() if v is not None},
+        server_flags=args.server_flag,
+    )
 
 
 def _run(name: str, bench: Coroutine[Any, Any, dict[str, Any]]) -> int:
@@ -67,8 +78,8 @@ def cmd_throughput(args: argparse.Namespace, settings: Settings) -> int:
     return _run(
         "throughput",
         throughput(
-            settings, n=args.n, warmup=args.warmup, concurrency=args.concurrency, keep=args.keep,
-            profile=args.profile, extra_env=_tuning_env(args), server_flags=args.server_flag, rounds=args.rounds,
+            settings, n=args.n, warmup=args.warmup, concurrency=args.concurrency, profile=args.profile,
+            rounds=args.rounds, **_stack_options(args),
         ),
     )  # fmt: skip
 
@@ -76,13 +87,7 @@ def cmd_throughput(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_latency(args: argparse.Namespace, settings: Settings) -> int:
     from bench.latency import latency
 
-    return _run(
-        "latency",
-        latency(
-            settings, n=args.n, rate=args.rate, warmup=args.warmup, keep=args.keep, extra_env=_tuning_env(args),
-            server_flags=args.server_flag,
-        ),
-    )  # fmt: skip
+    return _run("latency", latency(settings, n=args.n, rate=args.rate, warmup=args.warmup, **_stack_options(args)))
 
 
 def cmd_open_tickets(args: argparse.Namespace, settings: Settings) -> int:
@@ -92,8 +97,7 @@ def cmd_open_tickets(args: argparse.Namespace, settings: Settings) -> int:
         "open-tickets",
         open_tickets(
             settings, n=args.n, in_flight=args.in_flight, timers=args.timers, remind_after_s=args.remind_after,
-            query_sample=args.query_sample, in_memory=args.in_memory, keep=args.keep, extra_env=_tuning_env(args),
-            server_flags=args.server_flag,
+            query_sample=args.query_sample, in_memory=args.in_memory, **_stack_options(args),
         ),
     )  # fmt: skip
 
@@ -107,9 +111,7 @@ def cmd_chaos(args: argparse.Namespace, settings: Settings) -> int:
             settings, tickets=args.tickets, kills=args.kills, concurrency=args.concurrency,
             server_restarts=args.server_restarts, postgres_restarts=args.postgres_restarts, seed=args.seed,
             min_up_s=args.min_up, max_up_s=args.max_up, server_down_s=args.server_down,
-            postgres_down_s=args.postgres_down, keep=args.keep,
-            extra_env=_tuning_env(args),
-            server_flags=args.server_flag,
+            postgres_down_s=args.postgres_down, **_stack_options(args),
         ),
     )  # fmt: skip
 
