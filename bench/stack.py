@@ -31,8 +31,15 @@ from bench.common import note
 from clients import connect_temporal
 from settings import Settings
 from supportctl.prepare import prepare
-from supportctl.stack import BIN, ROOT, LocalStack, StackError, _Child, port_open, resolve_database_url
-from workflows.search_attributes import cli_flags
+from supportctl.stack import (
+    ROOT,
+    LocalStack,
+    StackError,
+    _Child,
+    dev_server_argv,
+    port_open,
+    resolve_database_url,
+)
 
 TICKET_QUEUE = "bench-tickets"
 BARE_QUEUE = "bench-bare"
@@ -152,20 +159,8 @@ class BenchStack(LocalStack):
         s = self.settings
         if port_open("127.0.0.1", s.TEMPORAL_PORT):
             raise StackError(f"port {s.TEMPORAL_PORT} is taken")
-        db = [] if self.in_memory else ["--db-filename", str(self.run_dir / "temporal.db")]
-        argv = [
-            str(BIN / "temporal"), "server", "start-dev", *db,
-            "--ip", "127.0.0.1",
-            "--port", str(s.TEMPORAL_PORT),
-            "--ui-port", str(s.TEMPORAL_UI_PORT),
-            "--http-port", str(s.TEMPORAL_PORT + 10),
-            "--namespace", s.TEMPORAL_NAMESPACE,
-            "--log-level", "warn",
-            *cli_flags(),
-            *self.server_flags,
-        ]  # fmt: skip
-        child = self._spawn("temporal", argv, self.start_temporal)
-        self._wait(child, lambda: port_open("127.0.0.1", s.TEMPORAL_PORT), 60)
+        db_file = None if self.in_memory else self.run_dir / "temporal.db"
+        self._run_temporal(dev_server_argv(s, db_file, self.server_flags))
 
     def start_bare_worker(self) -> None:
         """The comparison worker: bare workflows with no-op activities (bench/bare.py), one process."""

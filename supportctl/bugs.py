@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from settings import Settings
-from supportctl.commands import say
+from supportctl.console import emit, say
 
 
 def cmd_bugs(args: argparse.Namespace, settings: Settings) -> int:
@@ -35,7 +34,7 @@ def cmd_bugs(args: argparse.Namespace, settings: Settings) -> int:
     if not reports:
         say(f"no bug reports of {args.min_severity} severity or worse in the last {args.days} days")
     by_severity = Counter(r.severity for r in reports)
-    say(json.dumps({"reports": len(reports), "by_severity": dict(sorted(by_severity.items()))}))
+    emit({"reports": len(reports), "by_severity": dict(sorted(by_severity.items()))})
     return 0
 
 

@@ -10,14 +10,11 @@ from types import FrameType
 from typing import Any
 
 from settings import Settings
+from supportctl.console import say
 from supportctl.stack import LocalStack, StackError, resolve_database_url
 
 MAX_RESTARTS = 3  # per part of the stack, within RESTART_WINDOW_S
 RESTART_WINDOW_S = 300
-
-
-def say(msg: str) -> None:
-    print(msg, flush=True)
 
 
 def cmd_dev(_args: argparse.Namespace, settings: Settings) -> int:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,7 @@ from pydantic import ValidationError
 
 from domain.contacts import Contact, check_customer_id, derive_customer_id, is_email, normalize_email
 from settings import Settings
-from supportctl.commands import say
-from supportctl.knowledge import ProgressBar, note
+from supportctl.console import ProgressBar, emit, fail, note, say
 
 FIELDS = ("customer_id", "email", "name", "company", "plan", "is_vip", "lifetime_value")
 # Columns a CRM export may carry that the ticket store, not the file, decides: ignored without a word.
@@ -93,8 +91,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
     path: Path = args.file
     if not path.is_file():
-        note(f"error: no such file: {path}" if not path.exists() else f"error: {path} is a folder; give a file")
-        return 2
+        return fail(f"no such file: {path}" if not path.exists() else f"{path} is a folder; give a file", 2)
     checked = check_rows(_read(path))
     if checked.unknown_columns:
         note(f"ignored columns: {', '.join(sorted(checked.unknown_columns))} (this import takes {', '.join(FIELDS)})")
@@ -122,8 +119,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     try:
         report = asyncio.run(run())
     except EmailTaken as e:  # a concurrent writer took an email between the check and the write
-        note(f"error: {e}; nothing imported, try again")
-        return 1
+        return fail(f"{e}; nothing imported, try again")
     checked.bad.sort(key=lambda b: _line(b[0]))
     for where, reason in checked.bad:
         note(f"{where}: {reason}")
@@ -131,7 +127,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     if report is None:
         say(f"{path}: {len(checked.bad)} of {checked.rows} rows invalid (listed on stderr); nothing imported "
             "(fix them, or --skip-invalid to import the other rows)")  # fmt: skip
-        say(json.dumps(summary))
+        emit(summary)
         return 1
     summary |= {"inserted": report.inserted, "updated": report.updated, "unchanged": report.unchanged}
     skipped = f", {len(checked.bad)} invalid rows skipped (listed on stderr)" if checked.bad else ""
@@ -140,7 +136,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     else:
         say(f"{path}: {checked.rows} rows: {report.inserted} inserted, {report.updated} updated, "
             f"{report.unchanged} unchanged{skipped}")  # fmt: skip
-    say(json.dumps(summary))
+    emit(summary)
     return 0
 
 
@@ -165,12 +161,11 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
 
     customer = asyncio.run(run())
     if customer is None:
-        note(f"error: no customer {ref!r} in the CRM")
-        return 1
+        return fail(f"no customer {ref!r} in the CRM")
     data = customer.model_dump(mode="json")
     for k, v in data.items():
         say(f"{k:<15} {'-' if v is None else v}")
-    say(json.dumps(data))
+    emit(data)
     return 0
 
 
@@ -192,19 +187,15 @@ def cmd_erase(args: argparse.Namespace, settings: Settings) -> int:
     try:
         done = asyncio.run(run())
     except CustomerNotFound:
-        note(f"error: no customer {args.customer_id!r} in the CRM")
-        return 1
+        return fail(f"no customer {args.customer_id!r} in the CRM")
     except (OpenTickets, TemporalUnavailable) as e:
-        note(f"error: {e}; nothing was changed" if isinstance(e, TemporalUnavailable) else f"error: {e}")
-        return 1
+        return fail(f"{e}; nothing was changed" if isinstance(e, TemporalUnavailable) else str(e))
     except RPCError as e:  # connect succeeded, then Temporal went away before the namespace check
-        note(f"error: Temporal at {settings.TEMPORAL_ADDRESS}: {e.message}; nothing was changed")
-        return 1
+        return fail(f"Temporal at {settings.TEMPORAL_ADDRESS}: {e.message}; nothing was changed")
     except RuntimeError as e:  # Client.connect: "Failed client connect: …"
         if not str(e).startswith("Failed client connect"):
             raise
-        note(f"error: cannot reach Temporal at {settings.TEMPORAL_ADDRESS}: {e}; nothing was changed")
-        return 1
+        return fail(f"cannot reach Temporal at {settings.TEMPORAL_ADDRESS}: {e}; nothing was changed")
     verb = "would erase" if done.dry_run else "erased"
     if done.nothing_left:
         say(f"{args.customer_id}: nothing left to erase (already erased, or no tickets and an anonymous row)")
@@ -215,7 +206,7 @@ def cmd_erase(args: argparse.Namespace, settings: Settings) -> int:
             say(f"  workflow {wid}: {'would delete' if done.dry_run else 'deleted'}")
         if done.dry_run:
             say("dry run: nothing changed; run again with --confirm to erase")
-    say(json.dumps(done.summary()))
+    emit(done.summary())
     return 0
 
 

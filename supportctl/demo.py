@@ -14,15 +14,12 @@ from typing import Any
 import httpx
 
 from settings import Settings
+from supportctl.console import say
 from supportctl.prepare import prepare
 from supportctl.stack import LocalStack, resolve_database_url
 
 SAMPLE_TICKETS = Path(__file__).resolve().parents[1] / "demo" / "tickets.jsonl"
 REPLY_TIMEOUT_S = 180.0
-
-
-def say(msg: str) -> None:
-    print(msg, flush=True)
 
 
 @dataclass

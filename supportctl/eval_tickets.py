@@ -12,17 +12,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from settings import Settings
-
-
-def note(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+from supportctl.console import emit, fail, note, say
 
 
 def cmd_eval_tickets(args: argparse.Namespace, settings: Settings) -> int:
@@ -35,8 +31,7 @@ def cmd_eval_tickets(args: argparse.Namespace, settings: Settings) -> int:
     try:
         tickets = load_tickets(Path(args.tickets), known)
     except TicketFileError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return fail(str(e), 2)
     people = [Person(c.customer_id, c.name, c.email, c.company) for c in customers]
     api_key = args.api_key if args.api_key is not None else settings.API_KEY
     started = time.monotonic()
@@ -59,13 +54,13 @@ def cmd_eval_tickets(args: argparse.Namespace, settings: Settings) -> int:
             for g, o in zip(grades, outcomes, strict=True):
                 f.write(json.dumps({"grade": asdict(g), "ticket": o.ticket, "events": o.events}, default=str) + "\n")
         note(f"==> tickets and grades written to {args.out}")
-    print(group_table(grades))
+    say(group_table(grades))
     missed = [g for g in grades if not g.useful]
     if missed:
-        print(f"\nnot answered usefully ({len(missed)}):")
+        say(f"\nnot answered usefully ({len(missed)}):")
         for g in missed:
-            print(f"  {failure_line(g)}")
-    print(json.dumps(summarize(grades)), flush=True)
+            say(f"  {failure_line(g)}")
+    emit(summarize(grades))
     return 0
 
 

@@ -14,12 +14,23 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from settings import get_settings
-from supportctl import bench, bugs, commands, customers, knowledge, outbox, reconcile, report
+from supportctl import (
+    bench_cmd,
+    bugs,
+    commands,
+    customers,
+    eval_cmd,
+    kb_cmd,
+    outbox,
+    reconcile,
+    report,
+    triage_cmd,
+)
+from supportctl.console import fail, note
 from supportctl.stack import StackError
 
 # Command groups, in help order. A module here only has to define `register(subparsers)`.
-# bench last: it adds to the `bench` group knowledge registers.
-GROUPS = [commands, customers, reconcile, outbox, report, bugs, knowledge, bench]
+GROUPS = [commands, customers, reconcile, outbox, report, bugs, kb_cmd, triage_cmd, eval_cmd, bench_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,11 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as e:  # a bad environment variable: name it, no traceback
         for err in e.errors():
             where = ".".join(str(part) for part in err["loc"])
-            print(f"error: {where}: {err['msg']}", file=sys.stderr)
+            note(f"error: {where}: {err['msg']}")
         return 2
     except SettingsError as e:  # a value pydantic-settings could not even decode (a list that is not JSON)
-        print(f"error: {_settings_error(e)}", file=sys.stderr)
-        return 2
+        return fail(_settings_error(e), 2)
     try:
         code: int = args.func(args, settings)
         return code
@@ -59,14 +69,11 @@ def main(argv: list[str] | None = None) -> int:
 
         if not isinstance(e, KnowledgeBaseLocked):
             raise
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+        return fail(str(e))
     except StackError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+        return fail(str(e))
     except (OSError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+        return fail(str(e))
     except KeyboardInterrupt:
         return 130
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 from datetime import UTC, datetime
 from typing import Any
 
 from settings import Settings
-from supportctl.commands import say
+from supportctl.console import emit, say
 
 
 def cmd_status(_args: argparse.Namespace, settings: Settings) -> int:
@@ -35,7 +34,7 @@ def cmd_status(_args: argparse.Namespace, settings: Settings) -> int:
         say(f"  {r['ticket_id']} #{r['seq']} {r['channel']} to {r['customer_email'] or '-'}: {r['last_error']}")
     if refused:
         say("fix the cause, then: supportctl outbox retry [--ticket ID]")
-    say(json.dumps({"pending": pending, "refused": refused, "oldest_pending_s": round(oldest_s, 1)}))
+    emit({"pending": pending, "refused": refused, "oldest_pending_s": round(oldest_s, 1)})
     return 0
 
 
@@ -54,7 +53,7 @@ def cmd_retry(args: argparse.Namespace, settings: Settings) -> int:
     n = asyncio.run(run())
     scope = f" of ticket {args.ticket}" if args.ticket else ""
     say(f"{n} refused message(s){scope} put back in the queue")
-    say(json.dumps({"retried": n}))
+    emit({"retried": n})
     return 0
 
 

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +26,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from db import tickets
 from settings import Settings
-from supportctl.commands import say
+from supportctl.console import emit, fail, say
 
 # What Temporal reports for a workflow that will never write its row again.
 ENDED = {
@@ -188,16 +186,13 @@ def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
     try:
         report = asyncio.run(run())
     except ReconcileError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+        return fail(str(e))
     except RuntimeError as e:  # Client.connect: "Failed client connect: …"
         if not str(e).startswith("Failed client connect"):
             raise
-        print(f"error: cannot reach Temporal at {settings.TEMPORAL_ADDRESS}: {e}; nothing was changed", file=sys.stderr)
-        return 1
+        return fail(f"cannot reach Temporal at {settings.TEMPORAL_ADDRESS}: {e}; nothing was changed")
     except RPCError as e:  # Temporal went away, or refused, in the middle of the scan (before any row changed)
-        print(f"error: Temporal at {settings.TEMPORAL_ADDRESS}: {e.message}; nothing was changed", file=sys.stderr)
-        return 1
+        return fail(f"Temporal at {settings.TEMPORAL_ADDRESS}: {e.message}; nothing was changed")
     for s in report.stray:
         ended = s.ended_at.isoformat(timespec="seconds") if s.ended_at else "-"
         mark = "closed" if s.ticket_id in report.closed else ("left open" if args.apply else "would close")
@@ -206,7 +201,7 @@ def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
         say(f"{s.ticket_id}  store: {s.store_status:<16} temporal: {s.temporal_status:<10} ended: {ended}  {mark}")
     if report.stray and not args.apply:
         say("dry run: nothing changed; run again with --apply to close these rows")
-    say(json.dumps(report.summary()))
+    emit(report.summary())
     return 0
 
 

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import sys
 from datetime import UTC, datetime
 from typing import Any
 
 from domain.models import Channel
 from domain.success import TARGETS, Metric, SupportReport, report_window
 from settings import Settings
-from supportctl.commands import say
+from supportctl.console import emit, note, say
 
 _UNITS = {t.name: t.unit for t in TARGETS}
 
@@ -58,7 +56,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     try:
         since, until = report_window(args.since, args.until, args.days, datetime.now(UTC))
     except ValueError as e:  # a usage error, like argparse's own: exit 2
-        print(f"supportctl report: error: {e}", file=sys.stderr)
+        note(f"supportctl report: error: {e}")
         raise SystemExit(2) from None
 
     async def run() -> SupportReport:
@@ -75,7 +73,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         f"person; {r.open_with_agents} open with the agents)")  # fmt: skip
     for m in r.metrics:
         say(f"  {m.name:<22} {_shown(m):>9}  target {m.target:<7} {_verdict(m):<7}  {m.label} ({m.basis})")
-    say(json.dumps(r.model_dump(mode="json")))
+    emit(r.model_dump(mode="json"))
     return 0
 
 

@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -83,6 +83,25 @@ async def resolve_database_url(
     return uri, server
 
 
+def dev_server_argv(settings: Settings, db_file: Path | None, extra_flags: Sequence[str] = ()) -> list[str]:
+    """The `temporal server start-dev` command line of a local stack (`supportctl dev`, the benchmarks).
+
+    ``db_file`` None keeps the server's state in memory; ``extra_flags`` go last, after the search attributes.
+    """
+    db = [] if db_file is None else ["--db-filename", str(db_file)]
+    return [
+        str(BIN / "temporal"), "server", "start-dev", *db,
+        "--ip", "127.0.0.1",
+        "--port", str(settings.TEMPORAL_PORT),
+        "--ui-port", str(settings.TEMPORAL_UI_PORT),
+        "--http-port", str(settings.TEMPORAL_PORT + 10),
+        "--namespace", settings.TEMPORAL_NAMESPACE,
+        "--log-level", "warn",
+        *cli_flags(),
+        *extra_flags,
+    ]  # fmt: skip
+
+
 @dataclass
 class LocalStack:
     settings: Settings
@@ -134,19 +153,12 @@ class LocalStack:
             raise StackError(f"port {s.TEMPORAL_PORT} is taken: is another Temporal server running?")
         db_file = (s.DATA_DIR / "temporal.db").resolve()
         db_file.parent.mkdir(parents=True, exist_ok=True)
-        argv = [
-            str(BIN / "temporal"), "server", "start-dev",
-            "--db-filename", str(db_file),
-            "--ip", "127.0.0.1",
-            "--port", str(s.TEMPORAL_PORT),
-            "--ui-port", str(s.TEMPORAL_UI_PORT),
-            "--http-port", str(s.TEMPORAL_PORT + 10),
-            "--namespace", s.TEMPORAL_NAMESPACE,
-            "--log-level", "warn",
-            *cli_flags(),
-        ]  # fmt: skip
+        self._run_temporal(dev_server_argv(s, db_file))
+
+    def _run_temporal(self, argv: list[str]) -> None:
+        """Start the dev server from ``argv`` (`dev_server_argv`) and wait until its port answers."""
         child = self._spawn("temporal", argv, self.start_temporal)
-        self._wait(child, lambda: port_open("127.0.0.1", s.TEMPORAL_PORT), 60)
+        self._wait(child, lambda: port_open("127.0.0.1", self.settings.TEMPORAL_PORT), 60)
 
     def start_worker(self) -> None:
         child = self._spawn("worker", [sys.executable, str(ROOT / "worker.py")], self.start_worker)

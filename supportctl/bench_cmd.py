@@ -1,8 +1,9 @@
-"""`supportctl bench …`: throughput, latency, open-tickets, chaos (and `kb`, from the knowledge commands).
+"""`supportctl bench …`: kb, throughput, latency, open-tickets, chaos.
 
-Every benchmark starts its own local stack on free ports with its own database and data folder,
-reports progress on stderr, prints its figures as one JSON object on the last stdout line and writes
-the same JSON to `bench/results/<name>-<timestamp>.json`. The code lives in `bench/`.
+`bench kb` times KB searches alone (kb/benchmark.py); every other benchmark starts its own local stack
+on free ports with its own database and data folder. Each reports progress on stderr, prints its
+figures as one JSON object on the last stdout line and writes the same JSON under `bench/results/`.
+The code lives in `bench/` (and `kb/benchmark.py`).
 """
 
 from __future__ import annotations
@@ -13,36 +14,62 @@ import importlib.util
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from settings import Settings
+from supportctl.console import ProgressBar, emit, fail, note
+from supportctl.paths import absent
 
 ROOT = Path(__file__).resolve().parents[1]
 if importlib.util.find_spec("bench") is None:  # `bench/` is not an installed package: use the checkout's
     sys.path.append(str(ROOT))
 
 
-def _tuning_env(args: argparse.Namespace) -> dict[str, str]:
+class _StackOptions(TypedDict):
+    keep: bool
+    extra_env: dict[str, str]
+    server_flags: list[str]
+
+
+def _stack_options(args: argparse.Namespace) -> _StackOptions:
+    """What `_common`'s options ask of a benchmark's own stack: the same keywords for every stack benchmark."""
     env = {
         "WORKER_MAX_CACHED_WORKFLOWS": args.cache,
         "WORKER_MAX_CONCURRENT_WORKFLOW_TASKS": args.max_workflow_tasks,
         "WORKER_MAX_CONCURRENT_ACTIVITIES": args.max_activities,
         "WORKER_STICKY_QUEUE_TIMEOUT_S": args.sticky_timeout,
     }
-    return {k: str(v) for k, v in env.items() if v is not None}
+    return _StackOptions(
+        keep=args.keep,
+        extra_env={k: str(v) for k, v in env.items() if v is not None},
+        server_flags=args.server_flag,
+    )
 
 
 def _run(name: str, bench: Coroutine[Any, Any, dict[str, Any]]) -> int:
     """Run one benchmark; its figures become the last stdout line and a file under bench/results/."""
-    from bench.common import BenchError, emit
+    from bench.common import BenchError
+    from bench.common import emit as emit_figures  # console.emit's line, and the file
 
     try:
         figures = asyncio.run(bench)
     except BenchError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    emit(name, figures)
+        return fail(str(e))
+    emit_figures(name, figures)
     return 0 if figures.get("ok", True) else 1
+
+
+def cmd_bench_kb(args: argparse.Namespace, settings: Settings) -> int:
+    from kb.benchmark import DEFAULT_KB, run_bench
+
+    kb_path: Path = args.kb or DEFAULT_KB
+    if absent([kb_path]):
+        return fail(f"no such file: {kb_path} (pass --kb with a JSONL or Markdown knowledge base)", 2)
+    result = asyncio.run(
+        run_bench(kb_path, args.queries, args.out, data_dir=settings.DATA_DIR, say=note, progress=ProgressBar)
+    )
+    emit(result)
+    return 0
 
 
 def cmd_throughput(args: argparse.Namespace, settings: Settings) -> int:
@@ -51,8 +78,8 @@ def cmd_throughput(args: argparse.Namespace, settings: Settings) -> int:
     return _run(
         "throughput",
         throughput(
-            settings, n=args.n, warmup=args.warmup, concurrency=args.concurrency, keep=args.keep,
-            profile=args.profile, extra_env=_tuning_env(args), server_flags=args.server_flag, rounds=args.rounds,
+            settings, n=args.n, warmup=args.warmup, concurrency=args.concurrency, profile=args.profile,
+            rounds=args.rounds, **_stack_options(args),
         ),
     )  # fmt: skip
 
@@ -60,13 +87,7 @@ def cmd_throughput(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_latency(args: argparse.Namespace, settings: Settings) -> int:
     from bench.latency import latency
 
-    return _run(
-        "latency",
-        latency(
-            settings, n=args.n, rate=args.rate, warmup=args.warmup, keep=args.keep, extra_env=_tuning_env(args),
-            server_flags=args.server_flag,
-        ),
-    )  # fmt: skip
+    return _run("latency", latency(settings, n=args.n, rate=args.rate, warmup=args.warmup, **_stack_options(args)))
 
 
 def cmd_open_tickets(args: argparse.Namespace, settings: Settings) -> int:
@@ -76,8 +97,7 @@ def cmd_open_tickets(args: argparse.Namespace, settings: Settings) -> int:
         "open-tickets",
         open_tickets(
             settings, n=args.n, in_flight=args.in_flight, timers=args.timers, remind_after_s=args.remind_after,
-            query_sample=args.query_sample, in_memory=args.in_memory, keep=args.keep, extra_env=_tuning_env(args),
-            server_flags=args.server_flag,
+            query_sample=args.query_sample, in_memory=args.in_memory, **_stack_options(args),
         ),
     )  # fmt: skip
 
@@ -91,9 +111,7 @@ def cmd_chaos(args: argparse.Namespace, settings: Settings) -> int:
             settings, tickets=args.tickets, kills=args.kills, concurrency=args.concurrency,
             server_restarts=args.server_restarts, postgres_restarts=args.postgres_restarts, seed=args.seed,
             min_up_s=args.min_up, max_up_s=args.max_up, server_down_s=args.server_down,
-            postgres_down_s=args.postgres_down, keep=args.keep,
-            extra_env=_tuning_env(args),
-            server_flags=args.server_flag,
+            postgres_down_s=args.postgres_down, **_stack_options(args),
         ),
     )  # fmt: skip
 
@@ -111,28 +129,14 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--keep", action="store_true", help="keep the run's database and data folder")
 
 
-def _bench_group(sub: Any) -> Any:
-    """The `bench` sub-command group: reuse one another command module registered, else add it."""
-    existing = sub.choices.get("bench")
-    if existing is None:
-        existing = sub.add_parser("bench", help="benchmarks (figures: last stdout line, and bench/results/)")
-        return existing.add_subparsers(dest="bench_command", required=True)
-    for action in existing._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return action
-    return existing.add_subparsers(dest="bench_command", required=True)
-
-
 def register(sub: Any) -> None:
-    bench = _bench_group(sub)
-    if "kb" not in bench.choices:  # the knowledge commands own `bench kb`; offer it if they did not register
-        from supportctl import knowledge
-
-        bkb = bench.add_parser("kb", help="KB search latency (p50/p95) on an ingested knowledge base")
-        bkb.add_argument("--kb", type=Path, default=None, help="articles to ingest (default: the tau2 banking KB)")
-        bkb.add_argument("--queries", type=int, default=300, help="number of timed searches")
-        bkb.add_argument("--out", type=Path, default=None)
-        bkb.set_defaults(func=knowledge.cmd_bench_kb)
+    group = sub.add_parser("bench", help="benchmarks (figures written under bench/results/)")
+    bench = group.add_subparsers(dest="bench_command", required=True)
+    bkb = bench.add_parser("kb", help="KB search latency (p50/p95) on an ingested knowledge base")
+    bkb.add_argument("--kb", type=Path, default=None, help="articles to ingest (default: the tau2 banking KB)")
+    bkb.add_argument("--queries", type=int, default=300, help="number of timed searches")
+    bkb.add_argument("--out", type=Path, default=None, help="result file (default: bench/results/kb_search.json)")
+    bkb.set_defaults(func=cmd_bench_kb)
 
     tp = bench.add_parser("throughput", help="tickets/s to the first agent reply vs bare Temporal, same server")
     tp.add_argument("--n", type=int, default=300, help="tickets (and bare workflows) to time")
