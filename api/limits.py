@@ -13,8 +13,11 @@ HOUR = timedelta(hours=1)
 MINUTE = timedelta(minutes=1)
 
 
-def _refuse(customer_id: str, what: str, limit: int, setting: str, retry_after_s: float) -> ApiError:
-    wait = max(1, math.ceil(retry_after_s))
+def _past(customer_id: str, recent: limits.Recent, limit: int, what: str, setting: str) -> ApiError | None:
+    """The 429 once `recent` reached `limit`, with Retry-After until its oldest item leaves the window."""
+    if recent.count < limit:
+        return None
+    wait = max(1, math.ceil(recent.retry_after_s))
     return ApiError(
         429, "rate_limited",
         f"customer {customer_id} reached its limit of {limit} {what} ({setting}); try again in {wait} s",
@@ -27,9 +30,7 @@ async def ticket_refusal(conn: Conn, customer_id: str, limit: int) -> ApiError |
     if limit <= 0:
         return None
     recent = await limits.tickets_opened(conn, customer_id, HOUR)
-    if recent.count < limit:
-        return None
-    return _refuse(customer_id, "tickets per hour", limit, "CUSTOMER_TICKETS_PER_HOUR", recent.retry_after_s)
+    return _past(customer_id, recent, limit, "tickets per hour", "CUSTOMER_TICKETS_PER_HOUR")
 
 
 async def message_refusal(conn: Conn, customer_id: str, limit: int) -> ApiError | None:
@@ -37,6 +38,4 @@ async def message_refusal(conn: Conn, customer_id: str, limit: int) -> ApiError 
     if limit <= 0:
         return None
     recent = await limits.messages_sent(conn, customer_id, MINUTE)
-    if recent.count < limit:
-        return None
-    return _refuse(customer_id, "messages per minute", limit, "CUSTOMER_MESSAGES_PER_MINUTE", recent.retry_after_s)
+    return _past(customer_id, recent, limit, "messages per minute", "CUSTOMER_MESSAGES_PER_MINUTE")

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from db.tickets import TicketFields
 from domain.contacts import Contact
 from domain.lifecycle import (
     ActionDecision,
@@ -208,35 +209,9 @@ class PendingActionOut(BaseModel):
     routed_to: str | None = None  # the approver it waits on (APPROVERS), when known
 
 
-class TicketOut(BaseModel):
-    ticket_id: str
-    workflow_id: str
-    customer_id: str
-    channel: str
-    subject: str
-    status: str
-    category: str | None = None
-    priority: str | None = None
-    sentiment: str | None = None
-    escalated: bool = False
-    escalation_reason: str | None = None
-    assigned_agent: str | None = None
-    created_at: datetime | None = None
-    first_response_at: datetime | None = None
-    first_response_due: datetime | None = None
-    resolution_due: datetime | None = None
-    resolved_at: datetime | None = None
-    owner: str = "agents"
-    assigned_human: str | None = None
-    sla_breached: bool = False
-    next_reply_due: datetime | None = None
-    csat_score: int | None = None
-    linked_ticket_id: str | None = None
-    product: str | None = None
-    triage_label: str | None = None  # the trained model's own label (intent, queue) the category came from
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
+# A ticket: its row's fields (db.tickets owns that list and its order), then what the API adds. A comment,
+# not a docstring: a docstring would become the schema's description in the OpenAPI document.
+class TicketOut(TicketFields):
     time_to_first_response_s: float | None = None
     pending_actions: list[PendingActionOut] = Field(default_factory=list)
     messages: list[MessageOut] = Field(default_factory=list)

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from api.service.ids import workflow_id_for
 from bench.common import CpuMeter, machine_state, note, percentiles
 from bench.history import time_breakdown
 from bench.load import ReplyWatcher, agent_replied, post_retrying, samples, ticket_payload
@@ -77,7 +78,7 @@ async def latency(
                 t0 = time.monotonic() + 0.5
                 await asyncio.gather(*(one(i, t0 + i / rate, "run", True) for i in range(n)))
                 cpu = meter.stop()
-                breakdown = await time_breakdown(client, [f"ticket-{t}" for t in ids[:BREAKDOWN_SAMPLE]])
+                breakdown = await time_breakdown(client, [workflow_id_for(t) for t in ids[:BREAKDOWN_SAMPLE]])
         finally:
             await pool.close()
     reply = percentiles(reply_s)

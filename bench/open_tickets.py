@@ -1,6 +1,6 @@
 """`bench open-tickets`: many tickets open at once, waiting on their customers and on timers.
 
-1. Open N tickets through the API's own start function (`api.routes.tickets.start_ticket`: same ids,
+1. Open N tickets through the API's own start function (`api.service.tickets.start_ticket`: same ids,
    policy, search attributes and memo as `POST /tickets`, without the HTTP hop, to save time), at
    most `in_flight` still opening at a time, until each has its first agent reply and waits.
 2. Measure the worker's resident memory (and the SDK's sticky-cache size when metrics are on).
@@ -24,7 +24,8 @@ import httpx
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from api.routes.tickets import start_ticket, workflow_id_for
+from api.service.ids import workflow_id_for
+from api.service.tickets import start_ticket
 from bench.common import BenchError, machine_state, note, percentiles, rss_bytes
 from bench.load import ReplyWatcher, samples, settled_after, unique_body
 from bench.stack import BenchStack, bench_stack, free_port
@@ -167,7 +168,7 @@ async def open_tickets(
         "bench": "open-tickets",
         "ok": correct,
         "n": len(ids),
-        "opened_via": "api.routes.tickets.start_ticket with a Temporal client (the API's start path, no HTTP)",
+        "opened_via": "api.service.tickets.start_ticket with a Temporal client (the API's start path, no HTTP)",
         "open_s": round(open_s, 1),
         "open_per_s": round(len(ids) / open_s, 3),
         "statuses": dict(statuses),

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 from temporalio.client import Client
 
+from api.service.ids import workflow_id_for
 from bench.bare import BARE_QUEUE, BareWorkflow
 from bench.common import CpuMeter, machine_state, note, percentiles
 from bench.history import activities_to_first_reply, time_breakdown
@@ -103,7 +104,7 @@ async def throughput(
             ):
                 note(f"==> warm-up: {warmup} tickets, {warmup} bare workflows")
                 _, _, warm_ids = await run_tickets(http, watcher, max(1, warmup), concurrency, f"{run}-warm")
-                activities = await activities_to_first_reply(client, f"ticket-{warm_ids[0]}")
+                activities = await activities_to_first_reply(client, workflow_id_for(warm_ids[0]))
                 await run_bare(client, warmup, activities, concurrency, f"{run}-warm")
 
                 # Alternating phases (bare, tickets, tickets, bare, ...) so slow drifts in what else runs
@@ -129,7 +130,7 @@ async def throughput(
                             ids += got
                         note(f"    {size / secs:.2f}/s ({secs:.1f}s)")
                 profiles = {name: p.stop() for name, p in profilers.items()}
-                breakdown = await time_breakdown(client, [f"ticket-{t}" for t in ids[:BREAKDOWN_SAMPLE]])
+                breakdown = await time_breakdown(client, [workflow_id_for(t) for t in ids[:BREAKDOWN_SAMPLE]])
         finally:
             await pool.close()
     bare_per_s, tickets_per_s = bare.rate(), tickets.rate()

@@ -25,7 +25,7 @@ import asyncpg
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.routes.tickets import workflow_id_for
+from api.service.ids import workflow_id_for
 from workflows.ticket import TicketState, TicketWorkflow
 
 WAITING = {"waiting_customer", "escalated", "resolved"}

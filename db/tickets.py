@@ -66,37 +66,52 @@ class MessageRecord(BaseModel):
     created_at: datetime
 
 
-class TicketRecord(BaseModel):
+class TicketKey(BaseModel):  # what names a ticket; never changes once it is opened
     ticket_id: str
     workflow_id: str
     customer_id: str
     channel: str
     subject: str
+
+
+class TicketProgress(BaseModel):
+    """Where the ticket's workflow has taken it: columns it moves, shared by the row and the snapshot."""
+
     status: str
-    category: str | None
-    priority: str | None
-    sentiment: str | None
-    escalated: bool
-    escalation_reason: str | None
-    assigned_agent: str | None
-    created_at: datetime
-    first_response_at: datetime | None
-    first_response_due: datetime | None
-    resolution_due: datetime | None
-    resolved_at: datetime | None
-    updated_at: datetime
+    category: str | None = None
+    priority: str | None = None
+    sentiment: str | None = None
+    escalated: bool = False
+    escalation_reason: str | None = None
+    assigned_agent: str | None = None
+
+
+class TicketFields(TicketProgress, TicketKey):  # fields: TicketKey's, TicketProgress's, these (reversed MRO)
+    """The ticket row's fields in the order of the API's ticket body (api.schemas.TicketOut derives from
+    this). Only the key and `status` are required: a ticket not yet stored is shown from its workflow."""
+
+    created_at: datetime | None = None
+    first_response_at: datetime | None = None
+    first_response_due: datetime | None = None
+    resolution_due: datetime | None = None
+    resolved_at: datetime | None = None
     owner: str = "agents"
     assigned_human: str | None = None
     sla_breached: bool = False
     next_reply_due: datetime | None = None
     csat_score: int | None = None
-    csat_comment: str | None = None
     linked_ticket_id: str | None = None
+    product: str | None = None
+    triage_label: str | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
-    product: str | None = None
-    triage_label: str | None = None
+
+
+class TicketRecord(TicketFields):  # a stored row (SELECT * FROM tickets)
+    created_at: datetime  # a stored row always has it
+    updated_at: datetime
+    csat_comment: str | None = None
 
     @property
     def sla_due(self) -> datetime | None:
@@ -297,18 +312,11 @@ WHERE notification_key = $1 AND delivered_at IS NULL
 """
 
 
-class TicketSnapshot(BaseModel):
+class TicketSnapshot(TicketProgress):
     """The ticket's mutable fields as the workflow sees them, stamped with a growing version."""
 
     ticket_id: str
     version: int
-    status: str
-    category: str | None = None
-    priority: str | None = None
-    sentiment: str | None = None
-    escalated: bool = False
-    escalation_reason: str | None = None
-    assigned_agent: str | None = None
     owner: str = "agents"
     assigned_human: str | None = None
     first_response_due: datetime | None = None

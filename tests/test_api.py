@@ -315,12 +315,12 @@ async def test_a_request_id_carries_one_decision(stack: Stack) -> None:
 async def test_a_decision_is_not_stopped_by_a_ticket_store_that_is_down() -> None:
     """The request_id check reads Postgres, but the workflow applies decisions: with the store down the
     check is skipped rather than the decision refused."""
-    from api.routes.decisions import _claim_request_id
     from api.schemas import HumanReplyIn
+    from api.service.decisions import claim_request_id
 
     class DownPool:
         async def execute(self, *_: object) -> None:
             raise OSError("connection refused")
 
     reply = HumanReplyIn(request_id="r-1", agent_id="ana", body="hi")
-    assert await _claim_request_id(DownPool(), "tkt_0000000000000000", reply, "fp") is None  # type: ignore[arg-type]
+    assert await claim_request_id(DownPool(), "tkt_0000000000000000", reply, "fp") is None  # type: ignore[arg-type]

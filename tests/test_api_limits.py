@@ -12,7 +12,7 @@ import httpx
 import pytest
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.routes.tickets import _ticket_id, workflow_id_for
+from api.service.ids import ticket_id_for, workflow_id_for
 from tests.api_stack import Stack, serve_api
 from workflows.ticket import TicketWorkflow
 
@@ -69,7 +69,7 @@ async def test_a_customer_over_its_ticket_limit_is_refused_but_a_retry_and_other
 
         r = await http.post("/tickets", json=_ticket(a, "k3"))
         _assert_limited(r, "CUSTOMER_TICKETS_PER_HOUR", 3600)
-        assert not await _workflow_exists(stack, _ticket_id(a, "k3")), "a refused ticket starts no workflow"
+        assert not await _workflow_exists(stack, ticket_id_for(a, "k3")), "a refused ticket starts no workflow"
         assert await stack.pool.fetchval(TICKETS, a) == 2
 
         again = await http.post("/tickets", json=_ticket(a, "k1"))  # a retry is no new ticket
