@@ -25,7 +25,7 @@ QUERY_WINDOW_WORDS = 40
 # Up to this many words a query is embedded whole (well inside the model's 256 word pieces): a
 # ticket this long is what triage embeds too, so the worker computes its vector once.
 WHOLE_QUERY_WORDS = 100
-# Feedback settings chosen on the tau2 banking tasks (figures: docs/extracted/kb.md).
+# Pseudo-relevance feedback settings, chosen on the tau2 banking tasks.
 FEEDBACK_ARTICLES = 5
 FEEDBACK_TERMS = 10
 FEEDBACK_TERM_WEIGHT = 0.1
