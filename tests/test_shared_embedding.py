@@ -33,7 +33,7 @@ from domain.models import (
 from domain.turns import TurnRequest
 from kb import KnowledgeBase
 from kb.embeddings import LAYERS, Embedder, Vectors
-from kb.index import query_windows
+from kb.expansion import query_windows
 from supportctl.prepare import demo_articles
 from triage import classifier
 from triage.classifier import TextClassifier
