@@ -42,6 +42,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
+import jsonl
 from domain.models import Category
 from kb.embeddings import DIMENSION, LAYERS, MODEL_ID, Embedder, shared_embedder
 from triage.categories import known_category, to_category
@@ -643,15 +644,7 @@ def _read_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
             except csv.Error as e:
                 raise ValueError(f"{path}:{reader.line_num}: malformed CSV: {e}") from e
             return
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ValueError(f"{path}:{n}: invalid JSON: {e.msg}") from e
-            if not isinstance(row, dict):
-                raise ValueError(f"{path}:{n}: expected a JSON object")
+        for n, row in jsonl.objects(f, path):
             yield f"{path}:{n}", row
 
 
