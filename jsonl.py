@@ -1,7 +1,8 @@
 """Reading JSON Lines: one JSON value a line, blank lines skipped, errors naming ``file:line``.
 
-A top-level module so that ``kb`` and ``triage`` (neither may import the other) read JSONL the same
-way. It parses only: what a row must hold is the caller's to check.
+A top-level module, importing nothing of the project, so that ``kb`` (articles, retrieval qrels) and
+``triage`` (labelled examples) read JSONL the same way without one reaching into the other. It
+parses only: what a row must hold is the caller's to check.
 """
 
 from __future__ import annotations

@@ -266,7 +266,8 @@ def _source_name(value: str) -> str:
 
 
 def cmd_triage_train(args: argparse.Namespace, settings: Settings) -> int:
-    from triage.classifier import HOLDOUT_FRACTION, TextClassifier, read_examples, require_two_labels
+    from triage.classifier import HOLDOUT_FRACTION, TextClassifier
+    from triage.datasets import read_examples, require_two_labels
 
     if (problem := _not_files([args.data], "JSONL or CSV")) is not None:
         note(f"error: {problem}")
@@ -426,7 +427,7 @@ def cmd_eval_retrieval(args: argparse.Namespace, _settings: Settings) -> int:
 
 
 def cmd_eval_split(args: argparse.Namespace, _settings: Settings) -> int:
-    from triage.classifier import read_rows, stratified_split
+    from triage.datasets import read_rows, stratified_split
 
     if (problem := _not_files([args.data], "JSONL or CSV")) is not None:
         note(f"error: {problem}")
