@@ -42,9 +42,9 @@ from domain.models import Category
 from kb.embeddings import MODEL_ID, shared_embedder
 from triage.categories import known_category, to_category
 from triage.datasets import DEMO_EXAMPLES, data_hash, read_examples, stratified_split
+from triage.estimators import INNER_LAYER, PERSIST_EMBEDDINGS, SVM_C, Progress
 
 # Re-exported: saved artifacts name the three estimators ``triage.classifier.<name>`` (see triage.estimators).
-from triage.estimators import INNER_LAYER, PERSIST_EMBEDDINGS, SVM_C, Progress
 from triage.estimators import TREE_SEEDS as TREE_SEEDS
 from triage.estimators import NBWeightedSVM as NBWeightedSVM
 from triage.estimators import SentenceEmbeddings as SentenceEmbeddings
