@@ -23,7 +23,6 @@ loading hundreds of files can go straight to the broken one.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,6 +31,7 @@ from urllib.parse import quote
 
 import yaml
 
+import jsonl
 from kb.html_articles import declared_charset, looks_like_html, parse_html
 
 DEFAULT_CATEGORY = "general"
@@ -217,14 +217,8 @@ def parse_html_article(text: str, path: Path) -> Article:
 
 def parse_jsonl(text: str, path: Path) -> Iterator[tuple[str, Article]]:
     """Parse JSONL articles, one object per line; blank lines are skipped."""
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
+    for number, record in jsonl.values(text.splitlines(), path):
         where = f"{path}:{number}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{where}: invalid JSON: {exc.msg}") from exc
         if not isinstance(record, dict):
             raise ValueError(f"{where}: expected a JSON object, got {type(record).__name__}")
         article_id = _text(record, "id", where)

@@ -9,12 +9,12 @@ in the tau2 banking qrels) and the ids of the articles it needs in ``relevant_do
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import jsonl
 from kb.articles import load_articles
 from kb.index import KnowledgeBase, SearchMode, open_qdrant
 
@@ -26,13 +26,7 @@ def read_qrels(path: Path, query_field: str) -> list[tuple[str, list[str]]]:
     """(query text, relevant ids) per line; errors name the file and line."""
     rows: list[tuple[str, list[str]]] = []
     with path.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ValueError(f"{path}:{n}: invalid JSON: {e.msg}") from e
+        for n, row in jsonl.values(f, path):
             query = row.get(query_field) if isinstance(row, dict) else None
             relevant = row.get("relevant_doc_ids") if isinstance(row, dict) else None
             if not isinstance(query, str) or not query.strip():

@@ -75,7 +75,7 @@ def check_rows(rows: list[tuple[str, dict[str, Any]]]) -> Checked:
 
 
 def _read(path: Path) -> list[tuple[str, dict[str, Any]]]:
-    from triage.classifier import read_rows  # CSV with a header row, or JSONL; names each row file:line
+    from triage.datasets import read_rows  # CSV with a header row, or JSONL; names each row file:line
 
     if path.suffix.lower() not in (".csv", ".jsonl", ".json", ".ndjson"):
         raise ValueError(f"{path}: give a .csv file (with a header row) or a .jsonl file (one object a line)")

@@ -46,7 +46,7 @@ def cmd_eval_retrieval(args: argparse.Namespace, _settings: Settings) -> int:
 
 
 def cmd_eval_split(args: argparse.Namespace, _settings: Settings) -> int:
-    from triage.classifier import read_rows, stratified_split
+    from triage.datasets import read_rows, stratified_split
 
     if (problem := not_files([args.data], "JSONL or CSV")) is not None:
         return fail(problem, 2)

@@ -28,7 +28,8 @@ EMBEDDINGS_HELP = "sentence-embedding features: auto (short texts only), on, off
 
 
 def cmd_triage_train(args: argparse.Namespace, settings: Settings) -> int:
-    from triage.classifier import HOLDOUT_FRACTION, TextClassifier, read_examples, require_two_labels
+    from triage.classifier import HOLDOUT_FRACTION, TextClassifier
+    from triage.datasets import read_examples, require_two_labels
 
     if (problem := not_files([args.data], "JSONL or CSV")) is not None:
         return fail(problem, 2)

@@ -30,7 +30,8 @@ from demo.customers import demo_customers
 from kb.index import KnowledgeBase
 from settings import Settings
 from supportctl.prepare import demo_articles
-from triage.classifier import DEMO_EXAMPLES, CategoryClassifier, read_examples
+from triage.classifier import CategoryClassifier
+from triage.datasets import DEMO_EXAMPLES, read_examples
 from worker import activities_for, build_worker
 
 

@@ -19,14 +19,10 @@ from kb.embeddings import LAYERS, Embedder
 from supportctl.main import main as supportctl_main
 from triage import classifier, sentiment
 from triage.categories import LABEL_TO_CATEGORY, parse_category_map, to_category
-from triage.classifier import (
-    DEMO_EXAMPLES,
-    SentenceEmbeddings,
-    TextClassifier,
-    error_report,
-    load_or_train,
-    read_examples,
-)
+from triage.classifier import TextClassifier, load_or_train
+from triage.datasets import DEMO_EXAMPLES, read_examples
+from triage.estimators import SentenceEmbeddings
+from triage.metrics import error_report
 
 BANKING77 = Path("/work/shared/datasets/banking77")
 IT_TICKETS = Path("/work/shared/datasets/it_service_tickets/train.jsonl")

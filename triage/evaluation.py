@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from triage.categories import known_category, to_category
-from triage.classifier import EmbeddingMode, TextClassifier, error_report, read_examples, require_two_labels, score
+from triage.classifier import EmbeddingMode, TextClassifier
+from triage.datasets import read_examples, require_two_labels
+from triage.metrics import error_report, score
 
 
 def evaluate_triage(
