@@ -34,7 +34,8 @@ _CONFIRMS = re.compile(
     r"(?:i'm|i am|we're|we are|she's|she is|he's|he is|they're|they are|got) (?:in|back in|logged in|through)\b|"
     r"(?:error|issue|problem|warning)s?(?:'s| is| are| has| have)? (?:now )?gone|no more (?:errors?|issues?|"
     r"problems?|failures?|timeouts?|crash(?:es)?|\d{3}s?(?: errors)?)|"
-    r"(?:running|syncing|loading|arriving|flowing|showing|sending|exporting) (?:again|fine|now)|no longer (?:fail|happen|show|error|an issue|a problem)\w*|"
+    r"(?:running|syncing|loading|arriving|flowing|showing|sending|exporting) (?:again|fine|now)|"
+    r"no longer (?:fail|happen|show|error|an issue|a problem)\w*|"
     r"(?:you can|you may|feel free to|please|go ahead and) close|close (?:this|it|the ticket) (?:now|off)?|"
     r"can be closed|mark (?:it|this|the ticket) (?:as )?(?:resolved|solved|closed|done))",
     re.IGNORECASE,
@@ -65,7 +66,8 @@ _OPEN = re.compile(
     # a new problem reported alongside (a cause told in the past, "the clock was off", is no new problem)
     r"\b(?:then|again|now) (?:it |they |the \w+ )?(?:stopped|broke|fails?|failed|failing|crashe[sd])\b|"
     r"\b(?:stops|breaks|fails|failing|crashes|crashing|(?:is|are) (?:broken|missing|empty|blank|wrong))\b|"
-    r"\b(?:now|instead) (?:i|we|it|the|there|they|get|got|getting|see|shows?|says?)\b|\berror\b(?!s? (?:is |are )?gone)",
+    r"\b(?:now|instead) (?:i|we|it|the|there|they|get|got|getting|see|shows?|says?)\b|"
+    r"\berror\b(?!s? (?:is |are )?gone)",
     re.IGNORECASE,
 )
 
