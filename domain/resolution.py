@@ -62,7 +62,7 @@ _OPEN = re.compile(
     r"should i|should we)\b|"
     r"\b(?:can|could|would|will) you\b|\bplease (?!close)\w+|\b(?:i|we) (?:need|want|would like|'d like|"
     r"wonder|was wondering|have (?:a|another))\b|\b(?:i|we)'d like\b|\bwondering\b|\bwhat about\b|"
-    r"\bany (?:idea|chance|way)\b|\bis it possible\b|\bhelp\b|"
+    r"\bany (?:idea|chance|way)\b|\bis it possible\b|\bhelp (?:me|us)\b|"
     # a new problem reported alongside (a cause told in the past, "the clock was off", is no new problem)
     r"\b(?:then|again|now) (?:it |they |the \w+ )?(?:stopped|broke|fails?|failed|failing|crashe[sd])\b|"
     r"\b(?:stops|breaks|fails|failing|crashes|crashing|(?:is|are) (?:broken|missing|empty|blank|wrong))\b|"
