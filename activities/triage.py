@@ -1,5 +1,7 @@
 """Triage activity: sentiment (textblob plus what it misses), category (trained classifier), base priority.
 
+All three read the customer's new words (`domain.customer_text`); the result carries them as `new_text`.
+
 The classifier predicts the labels it was trained on (a team's own intents or queues); the
 product's category comes from mapping that label through the team's own map, if the model carries
 one, and then ``triage.categories``. The label itself is kept beside the category.
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 
 from temporalio import activity
 
+from domain.customer_text import prepared_text
 from domain.models import Category, Priority, TriageResult
 from domain.policy import priority_from_text
 from triage import sentiment
@@ -27,17 +30,25 @@ class TriageActivities:
     def __init__(self, classifier: TextClassifier) -> None:
         self._classifier = classifier
 
-    def _triage(self, text: str) -> TriageResult:
+    def _triage(self, raw: str) -> TriageResult:
+        # Sentiment, category and priority read the customer's new words: a quoted thread, a signature's
+        # job title or a disclaimer's "legally privileged" are not what this message says.
+        text = prepared_text(raw)
         mood, polarity = sentiment.analyze(text)
         if not any(ch.isalnum() for ch in text):
             # "?" or an emoji: any label the model gave would be its bias, and would send the ticket
             # to a specialist (and a clarifying question) for a topic the customer never raised.
             return TriageResult(
-                sentiment=mood, polarity=polarity, category=Category.GENERAL, base_priority=Priority.MEDIUM
+                sentiment=mood,
+                polarity=polarity,
+                category=Category.GENERAL,
+                base_priority=Priority.MEDIUM,
+                new_text=text,
             )
         prediction = self._classifier.predict(text)
         priority, reasons = priority_from_text(text)
         return TriageResult(
+            new_text=text,
             sentiment=mood,
             polarity=polarity,
             category=self._classifier.category_of(prediction.label),

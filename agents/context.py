@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from domain.customer_text import prepared_text
 from domain.models import Category, Channel, KbHit, Plan, Priority, Sentiment
 from domain.turns import TurnRequest
 
@@ -88,13 +89,18 @@ def parse_ticket_context(text: str) -> TicketContext | None:
 
 
 def neutralize(text: str) -> str:
-    """Customer-written text with anything that imitates our own wire formats defused.
+    """A customer's message as every agent (and model) reads it: their new words, nothing to obey.
 
-    A customer (or a pasted e-mail) could write a `TICKET_CONTEXT:` line claiming VIP status, or a
+    Prepared by `domain.customer_text`: quoted and forwarded history, signatures and disclaimers are
+    left out (a forwarded mail the customer points at, "see below", comes after their words, without
+    headers or addresses), and so is pasted text that addresses the system ("SYSTEM NOTE: …", "ignore
+    previous instructions"). The transcript keeps the message as received.
+
+    A customer (or a pasted e-mail) could also write a `TICKET_CONTEXT:` line claiming VIP status, or a
     "[ticket system note]": those lines are kept for the reader but can no longer be mistaken for ours.
     """
     out: list[str] = []
-    for line in text.splitlines():
+    for line in prepared_text(text).splitlines():
         stripped = line.strip()
         if stripped.upper().startswith(TICKET_CONTEXT_PREFIX) or stripped.lower().startswith(SYSTEM_NOTE.lower()):
             line = f"(customer wrote) {stripped}"

@@ -129,6 +129,9 @@ class TriageResult(BaseModel):
     # The trained model's own label (the team's intent or queue) that ``category`` was mapped from;
     # None in results recorded before it was kept.
     label: str | None = None
+    # What triage read: the customer's new words (domain.customer_text), without quoted or forwarded
+    # history, signature, disclaimer or pasted instructions. None in results recorded before it was kept.
+    new_text: str | None = None
 
 
 class TranscriptEntry(BaseModel):

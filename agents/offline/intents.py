@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
+from domain import resolution
+
 _AMOUNT = re.compile(
     r"(?:\$|\bUSD\s?)\s?(\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)"
     r"|\b(\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)\s?(?:USD|dollars)\b",
@@ -53,17 +55,6 @@ _BUG = re.compile(
     r"version)?|since (?:the|your) (?:latest|last|new|recent) (?:release|version|update|upgrade))\b",
     re.I,
 )
-_RESOLVED = re.compile(
-    r"\b(?:that|this|it|everything|the fix|your fix|the (?:steps|workaround|change))(?:'s| is| has| has been)?"
-    r" (?:worked|works|working|fixed|solved|resolved|sorted)\b|"
-    r"\b(?:works|working) (?:now|again|fine|perfectly|great)\b|"
-    r"\b(?:problem|issue|error)(?:'s| is| has been)? (?:solved|resolved|fixed|gone)\b|"
-    r"\ball (?:good|set|sorted) now\b|\bthat did (?:it|the trick)\b|"
-    r"\byou can close (?:this|the ticket|it)\b",
-    re.I,
-)
-# Anything that hedges or asks for more means the customer is not done.
-_NOT_DONE = re.compile(r"\?|\b(not|no|never|still|but|however|although|except|unless|anymore)\b|n't\b", re.I)
 _CALL_OR_MANAGER = re.compile(
     r"\b(account manager|(?:a|phone) call with|call (?:me|us) back|schedule a call|on the phone with)\b", re.I
 )
@@ -129,9 +120,8 @@ def money_ask(text: str) -> MoneyAsk | None:
 
 
 def confirms_resolution(text: str) -> bool:
-    """True only for a clear, unhedged "it works now / solved, thanks" with no new question."""
-    latest = text.strip()
-    return bool(latest) and bool(_RESOLVED.search(latest)) and not _NOT_DONE.search(latest)
+    """A confirmation that the fix worked with nothing left open (`domain.resolution`, shared by every model)."""
+    return resolution.confirms_resolution(text)
 
 
 def reports_bug(text: str) -> bool:

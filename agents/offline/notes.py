@@ -88,6 +88,6 @@ def calculation_note(code: str, data: dict[str, Any]) -> str | None:
 def resolved_closing(ctx: TicketContext) -> str:
     return (
         f"Hi {ctx.customer_first_name},\n\n"
-        "That's great to hear, and thank you for letting us know it's working now. I'm marking this ticket "
-        "as resolved. If anything else comes up, just reply here and we'll pick it right back up."
+        "Great to hear it's working now, thanks for letting us know. I'm marking this ticket as resolved; "
+        "if anything else comes up, just reply here."
     )

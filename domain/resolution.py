@@ -1,0 +1,85 @@
+"""Is the customer telling us the fix worked, and nothing more? One detector for every model.
+
+"yep, clearing the cache sorted it, ta", "brilliant, all working now", "that did the trick" and
+"all good now, you can close this" confirm the fix: the ticket can close (a short closing line and
+the survey). "Thanks! One more thing: …", "that worked, but now …" and "thanks, and how do I …?"
+confirm something and ask something else: they must be answered.
+
+The rule, in three parts, each written as a class of expressions rather than a list of messages:
+
+1. a confirmation: a verb of fixing or working ("worked", "sorted", "fixed", "did the trick", "that
+   was it", "all good", "back to normal", "I'm in", "works 👍"), or a request to close the ticket;
+2. nothing left open: no question, no hedge ("but", "still", "not yet", "however"), no negated fix
+   ("didn't work", "not fixed"), no new request ("one more thing", "also, can you", "how do I",
+   "quick follow-up", "I need"), no report of a new problem ("now I get an error");
+3. short, as confirmations are: a long message almost always carries something new.
+
+Pure; works on the customer's new words (see `domain.customer_text`), so a quoted earlier reply
+that said "this should fix it" does not count.
+"""
+
+from __future__ import annotations
+
+import re
+
+MAX_CONFIRMATION_WORDS = 45
+
+_CONFIRMS = re.compile(
+    r"\b(?:work(?:s|ed|ing)|(?:got|get|have|has) (?:it|them|everything) working|fixed|solved|resolved|sorted|"
+    r"did (?:it|the trick|the job)|(?:that|this) (?:was|is) it|that's it|nailed it|(?:it's|that's|everything's) "
+    r"fine now|"
+    r"all (?:good|set|sorted|fine|working|clear|fixed|done)|good to go|up and running|"
+    r"back (?:to normal|up|online|in business)|(?:is|are) (?:back|showing|arriving|flowing|coming (?:in|through)|"
+    r"loading|syncing|there) now|"
+    r"(?:i'm|i am|we're|we are|she's|she is|he's|he is|they're|they are|got) (?:in|back in|logged in|through)\b|"
+    r"(?:error|issue|problem|warning)s?(?:'s| is| are| has| have)? (?:now )?gone|no more (?:errors?|issues?|"
+    r"problems?|failures?|timeouts?|crash(?:es)?|\d{3}s?(?: errors)?)|"
+    r"(?:running|syncing|loading|arriving|flowing|showing|sending|exporting) (?:again|fine|now)|"
+    r"no longer (?:fail|happen|show|error|an issue|a problem)\w*|"
+    r"(?:you can|you may|feel free to|please|go ahead and) close|close (?:this|it|the ticket) (?:now|off)?|"
+    r"can be closed|mark (?:it|this|the ticket) (?:as )?(?:resolved|solved|closed|done))",
+    re.IGNORECASE,
+)
+# Said with a thumbs-up or a tick, a bare "works" is a confirmation too.
+_THUMBS = re.compile("[\U0001f44d\u2705\u2714\U0001f64c\U0001f389]")
+
+# Phrases that look negative but confirm ("no more errors", "no longer fails", "no problem").
+_NEGATIVE_LOOKING_POSITIVE = re.compile(
+    r"\bno (?:more|longer)\b|\bno (?:problem|worries|issues? (?:now|anymore|any more))\b|\bnot anymore\b",
+    re.IGNORECASE,
+)
+_OPEN = re.compile(
+    # a question, a hedge or a contrast
+    r"\?|\b(?:but|however|though|although|except|unless|still|yet|anymore|partly|partially|sort of|kind of|"
+    r"seems? to|for now|so far|mostly|almost)\b|"
+    # a negation (of the fix, or of anything: a confirmation does not need one)
+    r"\b(?:not|no|never|nothing|nor|neither|without)\b|n't\b|\b(?:cannot|cant|dont|doesnt|didnt|isnt|wont)\b|"
+    # a new request or question
+    r"\b(?:one|a|another|1) more (?:thing|question|issue|request)|\banother (?:question|thing|issue|problem)\b|"
+    r"\b(?:quick|separate|unrelated|related|small|follow[- ]?up|other|second|next|new|last) (?:question|"
+    r"follow[- ]?up|thing|issue|request)\b|\bfollow[- ]?up\b|"
+    r"\b(?:how|what|where|when|why|which|who|is there|are there|do you|does it|can i|can we|could i|could we|"
+    r"should i|should we)\b|"
+    r"\b(?:can|could|would|will) you\b|\bplease (?!close)\w+|\b(?:i|we) (?:need|want|would like|'d like|"
+    r"wonder|was wondering|have (?:a|another))\b|\b(?:i|we)'d like\b|\bwondering\b|\bwhat about\b|"
+    r"\bany (?:idea|chance|way)\b|\bis it possible\b|\bhelp (?:me|us)\b|"
+    # a new problem reported alongside (a cause told in the past, "the clock was off", is no new problem)
+    r"\b(?:then|again|now) (?:it |they |the \w+ )?(?:stopped|broke|fails?|failed|failing|crashe[sd])\b|"
+    r"\b(?:stops|breaks|fails|failing|crashes|crashing|(?:is|are) (?:broken|missing|empty|blank|wrong))\b|"
+    r"\b(?:now|instead) (?:i|we|it|the|there|they|get|got|getting|see|shows?|says?)\b|"
+    r"\berror\b(?!s? (?:is |are )?gone)",
+    re.IGNORECASE,
+)
+
+
+def confirms_resolution(text: str) -> bool:
+    """True when the message confirms the fix and leaves nothing open (see the module doc)."""
+    latest = " ".join(text.split())
+    if not latest or len(re.findall(r"\w+", latest)) > MAX_CONFIRMATION_WORDS:
+        return False
+    confirmed = bool(_CONFIRMS.search(latest)) or bool(_THUMBS.search(latest) and re.search(r"\bworks?\b", latest))
+    if not confirmed:
+        return False
+    remainder = _NEGATIVE_LOOKING_POSITIVE.sub(" ", latest)
+    remainder = _CONFIRMS.sub(" ", remainder)  # "problem gone" is a confirmation, not a new problem
+    return not _OPEN.search(remainder)
