@@ -24,7 +24,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import httpx
 
 from evals.grading import DECISIONS, EvalTicket, Expect
@@ -294,37 +296,45 @@ def free_port() -> int:
 @contextlib.contextmanager
 def local_stack(say: Callable[[str], None]) -> Iterator[str]:
     """The stack `supportctl demo` runs (Temporal, worker, API; demo customers, articles, triage model)
-    on free ports in a fresh data folder, without per-customer limits; yields the API's address."""
+    on free ports, in a fresh data folder and a database of its own (dropped afterwards), without
+    per-customer limits; yields the API's address."""
     from settings import Settings
-    from supportctl.prepare import prepare
-    from supportctl.stack import LocalStack, resolve_database_url
+    from supportctl.demo import demo_stack
 
     # No per-customer limits (the set has many tickets per customer); the embedded knowledge base.
     unlimited = {"CUSTOMER_TICKETS_PER_HOUR": "0", "CUSTOMER_MESSAGES_PER_MINUTE": "0", "QDRANT_URL": ""}
     with tempfile.TemporaryDirectory(prefix="eval-tickets-") as tmp, _env(unlimited):
         data = Path(tmp)
         api_port, temporal_port, ui_port = free_port(), free_port(), free_port()
+        base = urlsplit(Settings().DATABASE_URL)
+        database = urlunsplit(base._replace(path=f"/support_eval_{uuid.uuid4().hex[:8]}"))
         settings = Settings(
             DATA_DIR=data,
+            DATABASE_URL=database,
             QDRANT_PATH=str(data / "qdrant"),
             QDRANT_URL=None,
             API_HOST="127.0.0.1",
             API_PORT=api_port,
+            TEMPORAL_ADDRESS=f"127.0.0.1:{temporal_port}",
             TEMPORAL_PORT=temporal_port,
             TEMPORAL_UI_PORT=ui_port,
             TEMPORAL_TASK_QUEUE=f"eval-{api_port}",
         )
-        dsn, keepalive = asyncio.run(resolve_database_url(settings, say))
-        stack = LocalStack(settings, dsn)
         try:
-            say("==> preparing data: migrations, demo customers, knowledge base, triage model")
-            asyncio.run(prepare(settings, dsn, say))
-            stack.start_all(say)
-            yield stack.api_url
+            with demo_stack(settings, say) as stack:
+                yield stack.api_url
         finally:
-            say("==> stopping the local stack")
-            stack.stop()
-            del keepalive
+            with contextlib.suppress(OSError, asyncpg.PostgresError):
+                asyncio.run(_drop_database(database))
+
+
+async def _drop_database(dsn: str) -> None:
+    parts = urlsplit(dsn)
+    conn = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{parts.path.lstrip("/")}" WITH (FORCE)')
+    finally:
+        await conn.close()
 
 
 @contextlib.contextmanager

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -164,8 +166,10 @@ def print_summary(rows: list[dict[str, Any]]) -> None:
         say("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)))
 
 
-def run_demo(settings: Settings) -> int:
-    samples = load_samples()
+@contextlib.contextmanager
+def demo_stack(settings: Settings, say: Callable[[str], None]) -> Iterator[LocalStack]:
+    """The local stack with the demo data (schema, customers, articles, triage model), started; stopped on
+    the way out, whatever happened. `supportctl demo` and `supportctl eval tickets` run in it."""
     say("==> checking PostgreSQL")
     dsn, keepalive = asyncio.run(resolve_database_url(settings, say))
     stack = LocalStack(settings, dsn)
@@ -173,6 +177,16 @@ def run_demo(settings: Settings) -> int:
         say("==> preparing data: migrations, demo customers, knowledge base, triage model")
         asyncio.run(prepare(settings, dsn, say))
         stack.start_all(say)
+        yield stack
+    finally:
+        say("==> stopping the local stack")
+        stack.stop()
+        del keepalive
+
+
+def run_demo(settings: Settings) -> int:
+    samples = load_samples()
+    with demo_stack(settings, say) as stack:
         say(f"==> pushing {len(samples)} sample tickets through the API")
         started = time.monotonic()
         rows = asyncio.run(push_tickets(stack.api_url, samples))
@@ -185,7 +199,3 @@ def run_demo(settings: Settings) -> int:
         )
         say("(the stack stops now; `make dev` keeps it running)")
         return 0
-    finally:
-        say("==> stopping the local stack")
-        stack.stop()
-        del keepalive
