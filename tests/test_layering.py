@@ -213,7 +213,7 @@ RULES = [
 
 # supportctl/__init__.py: "Nothing outside bench/ and the tests may import supportctl". evals.tickets
 # imports supportctl.prepare and supportctl.stack (inside local_stack) to start its own stack. This is
-# NOT a documented exception: it is a violation, reported on issue 18 for the owners of evals/ and
+# NOT a documented exception: it is a violation, reported with the issue-18 docs work to the owners of evals/ and
 # supportctl/. strict=True: once it is fixed this case passes and pytest says so; then drop the mark.
 SUPPORTCTL_ONLY_FROM_BENCH = Rule(
     "only bench imports supportctl",
@@ -226,7 +226,7 @@ CASES = [pytest.param(r, id=r.id) for r in RULES] + [
     pytest.param(
         SUPPORTCTL_ONLY_FROM_BENCH,
         id=SUPPORTCTL_ONLY_FROM_BENCH.id,
-        marks=pytest.mark.xfail(strict=True, reason="evals.tickets imports supportctl (reported, issue 18)"),
+        marks=pytest.mark.xfail(strict=True, reason="evals.tickets imports supportctl: undocumented, reported"),
     )
 ]
 
