@@ -213,8 +213,8 @@ RULES = [
 
 # supportctl/__init__.py: "Nothing outside bench/ and the tests may import supportctl". evals.tickets
 # imports supportctl.prepare and supportctl.stack (inside local_stack) to start its own stack. This is
-# NOT a documented exception: it is a violation, reported with the issue-18 docs work to the owners of evals/ and
-# supportctl/. strict=True: once it is fixed this case passes and pytest says so; then drop the mark.
+# NOT a documented exception: it is a violation, reported with the issue-18 docs work to the owners of
+# evals/ and supportctl/. strict=True: once fixed, this case passes, pytest says so; then drop the mark.
 SUPPORTCTL_ONLY_FROM_BENCH = Rule(
     "only bench imports supportctl",
     tuple(OURS),
