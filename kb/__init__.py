@@ -6,7 +6,8 @@ ingest ledger (``kb.ledger``), search (``kb.index`` with ``kb.expansion``, ``kb.
 ``kb.mirror``, ``kb.hits``) and its offline tools (``kb.evaluation``, ``kb.benchmark``).
 
 Imports: the standard library, numpy, scipy, PyYAML, qdrant-client (onnx, onnxruntime and
-tokenizers only when the model loads) and, from the project, ``domain.models`` alone (``KbHit``).
+tokenizers only when the model loads) and, from the project, ``domain.models`` (``KbHit``) and the
+top-level ``jsonl`` reader alone.
 It must not import the rest of the project (api, agents, activities, workflows, triage,
 supportctl, db, settings, worker): they import kb (triage uses ``kb.embeddings``), never the other
 way round. Importing this package loads Qdrant's client; ``kb.errors`` alone does not.

@@ -18,5 +18,6 @@ What it must not import:
 - anything heavy at module level (`kb`, `triage`, `bench`, Qdrant, the embedding model): those are
   imported inside the command that needs them, so `supportctl --help` and light commands stay fast.
 
-Nothing outside `bench/` and the tests may import `supportctl`: the service never depends on its CLI.
+Nothing outside the measuring tools (`bench/`, `evals/`, which start the same local stack) and the tests may
+import `supportctl`: the service never depends on its CLI.
 """
