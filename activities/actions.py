@@ -135,8 +135,8 @@ class PgActionLedger:
             reported_by=report.reported_by,
         )
 
-    async def get_charge(self, invoice_id: str) -> Charge | None:
-        return await invoices.get_charge(self._pool, invoice_id)
+    async def get_charge(self, invoice_id: str, *, excluding: str | None = None) -> Charge | None:
+        return await invoices.get_charge(self._pool, invoice_id, excluding=excluding)
 
     async def list_charges(self, customer_id: str) -> list[Charge]:
         return await invoices.list_charges(self._pool, customer_id)

@@ -103,8 +103,9 @@ class ActionLedger(Protocol):
         """Store the report once; True when it is new."""
         ...
 
-    async def get_charge(self, invoice_id: str) -> Charge | None:
-        """The invoice `invoice_id`, whoever's it is, with all that was refunded (or awaits approval) on it."""
+    async def get_charge(self, invoice_id: str, *, excluding: str | None = None) -> Charge | None:
+        """The invoice `invoice_id`, whoever's it is, with all that was refunded (or awaits approval) on it,
+        except by the request `excluding` (a retried turn's own refund does not count against itself)."""
         ...
 
     async def list_charges(self, customer_id: str) -> list[Charge]:
@@ -133,21 +134,24 @@ class MemoryLedger:
             self.invoices[normalize_reference(charge.invoice_id) or charge.invoice_id] = charge
         return self
 
-    def _with_refunds(self, charge: Charge) -> Charge:
+    def _with_refunds(self, charge: Charge, excluding: str | None = None) -> Charge:
         ref = normalize_reference(charge.invoice_id)
         claimed = sum(
             (
                 to_cents(e.action.amount_usd)
                 for e in self.entries.values()
-                if e.action.kind == "refund" and e.action.reference == ref and e.status != "rejected"
+                if e.action.kind == "refund"
+                and e.action.reference == ref
+                and e.status != "rejected"
+                and e.action.request_id != excluding
             ),
             Decimal(0),
         )
         return replace(charge, refunded_usd=to_cents(charge.refunded_usd) + claimed)
 
-    async def get_charge(self, invoice_id: str) -> Charge | None:
+    async def get_charge(self, invoice_id: str, *, excluding: str | None = None) -> Charge | None:
         found = self.invoices.get(normalize_reference(invoice_id) or "")
-        return None if found is None else self._with_refunds(found)
+        return None if found is None else self._with_refunds(found, excluding)
 
     async def list_charges(self, customer_id: str) -> list[Charge]:
         mine = [self._with_refunds(c) for c in self.invoices.values() if c.customer_id == customer_id]

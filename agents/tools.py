@@ -181,8 +181,10 @@ def build_tools(
             raise ValueError(f"amount_usd must be a positive amount in dollars up to {MAX_ACTION_USD:,}")
         # The refund policy first: outside it, nothing is executed and nothing is filed for approval.
         ref = normalize_reference(reference)
+        action = make_action(request.ticket_id, kind, float(amount), reason, reference)
         try:
-            charge = await ledger.get_charge(ref) if ref is not None else None
+            # A retried turn's own request (already on file) does not count as "already refunded".
+            charge = await ledger.get_charge(ref, excluding=action.request_id) if ref is not None else None
         except Exception as exc:
             log.errors.append(exc)
             raise
@@ -216,7 +218,6 @@ def build_tools(
                     raise
                 declined["customer_invoices"] = refundable_summary(mine, datetime.now(UTC))[:6]
             return json.dumps(declined, ensure_ascii=False)
-        action = make_action(request.ticket_id, kind, float(amount), reason, reference)
         if log.proposed and all(p.request_id != action.request_id for p in log.proposed):
             raise ValueError("one approval request per turn: ask the customer which request to pursue first")
         try:

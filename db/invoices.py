@@ -22,11 +22,12 @@ SELECT i.invoice_id, i.customer_id, i.amount_usd, i.charged_at, i.status, i.desc
        i.refunded_usd + coalesce((
            SELECT sum(a.amount_usd) FROM agent_actions a
            WHERE a.reference = i.invoice_id AND a.kind = 'refund' AND a.status IN ('executed', 'pending_approval')
+             AND a.request_id IS DISTINCT FROM $2
        ), 0) AS refunded_usd
 FROM invoices i
 """
 GET_INVOICE = _SELECT + "WHERE i.invoice_id = upper($1)"
-LIST_INVOICES = _SELECT + "WHERE i.customer_id = $1 ORDER BY i.charged_at DESC, i.invoice_id LIMIT $2"
+LIST_INVOICES = _SELECT + "WHERE i.customer_id = $1 ORDER BY i.charged_at DESC, i.invoice_id LIMIT $3"
 UPSERT_INVOICE = """
 INSERT INTO invoices (invoice_id, customer_id, amount_usd, description, status, charged_at, refunded_usd)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -48,15 +49,16 @@ def _charge(row: asyncpg.Record) -> Charge:
     )
 
 
-async def get_charge(conn: Conn, invoice_id: str) -> Charge | None:
-    """The invoice, whoever's it is (the caller checks the owner), with everything refunded on it."""
-    row = await conn.fetchrow(GET_INVOICE, invoice_id.strip())
+async def get_charge(conn: Conn, invoice_id: str, *, excluding: str | None = None) -> Charge | None:
+    """The invoice, whoever's it is (the caller checks the owner), with everything refunded on it but the
+    agents' request `excluding` (a retried turn's own refund must not count against itself)."""
+    row = await conn.fetchrow(GET_INVOICE, invoice_id.strip(), excluding)
     return None if row is None else _charge(row)
 
 
 async def list_charges(conn: Conn, customer_id: str, *, limit: int = 24) -> list[Charge]:
     """The customer's latest invoices, newest first, with everything refunded on each."""
-    return [_charge(r) for r in await conn.fetch(LIST_INVOICES, customer_id, limit)]
+    return [_charge(r) for r in await conn.fetch(LIST_INVOICES, customer_id, None, limit)]
 
 
 async def upsert_invoices(conn: Conn, invoices: Iterable[Charge]) -> int:

@@ -124,6 +124,21 @@ def _invoices(content: str) -> list[dict[str, Any]]:
     return [i for i in found if isinstance(i, dict)] if isinstance(found, list) else []
 
 
+_REFUND_OF = re.compile(r"\brefund(?: of)?\s+(?:\$|USD\s?)(\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)", re.I)
+
+
+def _named_refund(text: str) -> intents.MoneyAsk | None:
+    """ "Refund $500 for LUM-1 (we were charged $249)": two amounts, but one follows the word refund and an
+    invoice is named. The policy check then tells the customer what the charge allows."""
+    found = {m.group(1).replace(",", "") for m in _REFUND_OF.finditer(text)}
+    reference = intents.reference_in(text)
+    if len(found) != 1 or reference is None:
+        return None
+    amount = Decimal(found.pop())
+    sentence = next((s for s in re.split(r"(?<=[.!?])\s+", text) if _REFUND_OF.search(s)), text)
+    return intents.MoneyAsk("refund", amount, reference, sentence.strip()[:300]) if amount > 0 else None
+
+
 def _invoice_for(amount: Decimal, invoices: list[dict[str, Any]]) -> str | None:
     """The one invoice that may still be refunded and was for exactly `amount` (the customer named none)."""
     matches = [
@@ -211,7 +226,7 @@ def plan_calls(turn: Turn, offered: set[str]) -> list[FunctionCall]:
         return []
     acts: list[FunctionCall] = []
     # A request about another customer's account is declined in the reply: no money moves for it.
-    ask = intents.money_ask(text) if turn.other_customer is None else None
+    ask = (intents.money_ask(text) or _named_refund(text)) if turn.other_customer is None else None
     tool = CREDIT_TOOL if ask is not None and ask.kind == "credit" else REFUND_TOOL
     if ask is not None and tool in offered and tool not in turn.my_calls:
         reference = ask.reference
