@@ -24,6 +24,8 @@ from temporalio.exceptions import ApplicationError
 
 from agents.actions import ActionConflictError, BugReport, LedgerResult
 from db import actions as ledger
+from db import invoices
+from domain.refunds import Charge
 from domain.turns import ActionRequest
 
 
@@ -132,3 +134,9 @@ class PgActionLedger:
             severity=report.severity,
             reported_by=report.reported_by,
         )
+
+    async def get_charge(self, invoice_id: str, *, excluding: str | None = None) -> Charge | None:
+        return await invoices.get_charge(self._pool, invoice_id, excluding=excluding)
+
+    async def list_charges(self, customer_id: str) -> list[Charge]:
+        return await invoices.list_charges(self._pool, customer_id)

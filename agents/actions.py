@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
 
 from agents.prompts import REFUND_LIMIT_USD
+from domain.refunds import Charge
 from domain.turns import ActionRequest
 
 # The refund / credit authority of an AI agent per ticket (the policy the prompts state and the help
@@ -29,6 +30,7 @@ AUTHORITY_LIMIT_USD = Decimal(REFUND_LIMIT_USD)
 MAX_ACTION_USD = Decimal(1_000_000)  # anything larger is a typo or an attack, never a request
 Severity = Literal["low", "medium", "high", "critical"]
 LedgerStatus = Literal["executed", "pending_approval", "rejected"]
+INVOICES_TOOL = "list_invoices"  # the BillingAgent's view of the ticket customer's invoices
 
 
 class ActionConflictError(Exception):
@@ -101,6 +103,15 @@ class ActionLedger(Protocol):
         """Store the report once; True when it is new."""
         ...
 
+    async def get_charge(self, invoice_id: str, *, excluding: str | None = None) -> Charge | None:
+        """The invoice `invoice_id`, whoever's it is, with all that was refunded (or awaits approval) on it,
+        except by the request `excluding` (a retried turn's own refund does not count against itself)."""
+        ...
+
+    async def list_charges(self, customer_id: str) -> list[Charge]:
+        """The customer's latest invoices, newest first, each with what was refunded on it."""
+        ...
+
 
 @dataclass
 class _Entry:
@@ -116,6 +127,35 @@ class MemoryLedger:
 
     entries: dict[str, _Entry] = field(default_factory=dict)
     bug_reports: dict[str, BugReport] = field(default_factory=dict)
+    invoices: dict[str, Charge] = field(default_factory=dict)  # by invoice id; refunded_usd: by billing
+
+    def add_invoices(self, *charges: Charge) -> MemoryLedger:
+        for charge in charges:
+            self.invoices[normalize_reference(charge.invoice_id) or charge.invoice_id] = charge
+        return self
+
+    def _with_refunds(self, charge: Charge, excluding: str | None = None) -> Charge:
+        ref = normalize_reference(charge.invoice_id)
+        claimed = sum(
+            (
+                to_cents(e.action.amount_usd)
+                for e in self.entries.values()
+                if e.action.kind == "refund"
+                and e.action.reference == ref
+                and e.status != "rejected"
+                and e.action.request_id != excluding
+            ),
+            Decimal(0),
+        )
+        return replace(charge, refunded_usd=to_cents(charge.refunded_usd) + claimed)
+
+    async def get_charge(self, invoice_id: str, *, excluding: str | None = None) -> Charge | None:
+        found = self.invoices.get(normalize_reference(invoice_id) or "")
+        return None if found is None else self._with_refunds(found, excluding)
+
+    async def list_charges(self, customer_id: str) -> list[Charge]:
+        mine = [self._with_refunds(c) for c in self.invoices.values() if c.customer_id == customer_id]
+        return sorted(mine, key=lambda c: c.charged_at, reverse=True)
 
     def agent_total(self, ticket_id: str) -> Decimal:
         return sum(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -20,6 +21,7 @@ from autogen_core.tools import BaseTool
 
 from agents.actions import (
     AUTHORITY_LIMIT_USD,
+    INVOICES_TOOL,
     MAX_ACTION_USD,
     ActionConflictError,
     ActionLedger,
@@ -27,13 +29,15 @@ from agents.actions import (
     LedgerResult,
     bug_report_id,
     make_action,
+    normalize_reference,
     to_cents,
 )
 from agents.context import BUG_TOOL, CREDIT_TOOL, LOOKUP_TOOL, REFUND_TOOL, RESOLVE_TOOL, SEARCH_TOOL, format_kb_results
 from agents.guardrails import strip_injected_instructions
 from agents.prompts import BILLING_AGENT, TECHNICAL_AGENT
 from agents.reusable_tool import ReusableFunctionTool
-from domain.models import KbHit
+from domain.models import KbHit, Sender
+from domain.refunds import REFUND_WINDOW_DAYS, about_another_customer, check_money_request, refundable_summary
 from domain.turns import ActionRequest, TurnRequest
 
 # (query, limit, product): a product keeps the search to that product's articles and the shared ones.
@@ -51,6 +55,24 @@ class ToolLog:
     executed: list[ActionRequest] = field(default_factory=list)  # carried out within authority
     bug_reports: list[str] = field(default_factory=list)
     resolved: str | None = None  # the agent's summary when it marked the ticket resolved
+    declined: list[str] = field(default_factory=list)  # refund/credit rules that failed (nothing done)
+
+
+def latest_customer_text(request: TurnRequest) -> str:
+    """What the customer wrote since our last message (the subject too, on the first turn)."""
+    words: list[str] = []
+    for entry in reversed(request.transcript):
+        if entry.sender != Sender.CUSTOMER:
+            break
+        words.insert(0, entry.body)
+    if len(words) == len(request.transcript):
+        words.insert(0, request.subject)
+    return "\n".join(words)
+
+
+def other_customer_request(request: TurnRequest) -> str | None:
+    """What the customer asks about another customer's account in this turn, if anything."""
+    return about_another_customer(latest_customer_text(request), request.customer)
 
 
 def _turn_seq(request: TurnRequest) -> int:
@@ -112,12 +134,37 @@ def build_tools(
 
     def lookup_customer() -> str:
         customer = request.customer
+        found: dict[str, Any] = {
+            "name": customer.name,
+            "first_name": customer.first_name,
+            "plan": customer.plan.value,
+            "vip": customer.is_vip,
+        }
+        about = other_customer_request(request)
+        if about is not None:
+            found["request_about_another_customer"] = about
+            found["instruction"] = (
+                "The customer asks for another customer's data or to act on another account. Decline with the "
+                "reason: only that account's Owner or a member with the Billing permission can see its invoices "
+                "or request a refund. Share nothing about that account."
+            )
+        return json.dumps(found, ensure_ascii=False)
+
+    async def list_invoices() -> str:
+        if ledger is None:
+            raise RuntimeError("no ledger configured")
+        try:
+            charges = await ledger.list_charges(request.customer.customer_id)
+        except Exception as exc:  # infrastructure: fail the turn, Temporal retries it
+            log.errors.append(exc)
+            raise
         return json.dumps(
             {
-                "name": customer.name,
-                "first_name": customer.first_name,
-                "plan": customer.plan.value,
-                "vip": customer.is_vip,
+                "customer": request.customer.first_name,
+                "refund_window_days": REFUND_WINDOW_DAYS,
+                "invoices": refundable_summary(charges, datetime.now(UTC)),
+                "note": "Only this customer's invoices. A refund names one of them and at most its "
+                "refundable_now_usd; older charges cannot be refunded.",
             },
             ensure_ascii=False,
         )
@@ -132,7 +179,45 @@ def build_tools(
         amount = to_cents(amount_usd)
         if not amount.is_finite() or amount <= 0 or amount > MAX_ACTION_USD:
             raise ValueError(f"amount_usd must be a positive amount in dollars up to {MAX_ACTION_USD:,}")
+        # The refund policy first: outside it, nothing is executed and nothing is filed for approval.
+        ref = normalize_reference(reference)
         action = make_action(request.ticket_id, kind, float(amount), reason, reference)
+        try:
+            # A retried turn's own request (already on file) does not count as "already refunded".
+            charge = await ledger.get_charge(ref, excluding=action.request_id) if ref is not None else None
+        except Exception as exc:
+            log.errors.append(exc)
+            raise
+        check = check_money_request(
+            kind=kind,
+            amount_usd=amount,
+            reference=ref,
+            reason=reason,
+            customer_id=request.customer.customer_id,
+            charge=charge,
+            now=datetime.now(UTC),
+            about_other_customer=other_customer_request(request),
+        )
+        if not check.allowed:
+            if check.rule is not None and check.rule not in log.declined:
+                log.declined.append(check.rule)
+            declined: dict[str, Any] = {
+                "kind": kind,
+                "amount_usd": float(amount),
+                "reference": ref,
+                "status": "declined",
+                "rule": check.rule,
+                "message": f"NOT executed and NOT filed for approval: {check.reason}",
+                "explain_to_customer": check.explanation,
+            }
+            if check.rule in ("no_invoice", "invoice_not_found"):
+                try:
+                    mine = await ledger.list_charges(request.customer.customer_id)
+                except Exception as exc:
+                    log.errors.append(exc)
+                    raise
+                declined["customer_invoices"] = refundable_summary(mine, datetime.now(UTC))[:6]
+            return json.dumps(declined, ensure_ascii=False)
         if log.proposed and all(p.request_id != action.request_id for p in log.proposed):
             raise ValueError("one approval request per turn: ask the customer which request to pursue first")
         try:
@@ -227,9 +312,20 @@ def build_tools(
                 request_refund,
                 name=REFUND_TOOL,
                 description=(
-                    f"Refund a charge to this ticket's customer. Executes at once if it fits your authority "
-                    f"(${AUTHORITY_LIMIT_USD} per ticket in total); otherwise files it for a billing manager's "
-                    "approval. Give the amount in US dollars, the reason, and the invoice number (LUM-...)."
+                    f"Refund a charge to this ticket's customer. The refund policy is checked first: the invoice "
+                    f"(LUM-...) must be this customer's, charged within {REFUND_WINDOW_DAYS} days, and the amount "
+                    "at most the charge minus earlier refunds; otherwise nothing happens and the result says why "
+                    f"(explain it to the customer). Inside the policy it executes at once if it fits your authority "
+                    f"(${AUTHORITY_LIMIT_USD} per ticket in total), else it is filed for a billing manager's "
+                    "approval. Give the amount in US dollars, the reason, and the invoice number."
+                ),
+            ),
+            ReusableFunctionTool(
+                list_invoices,
+                name=INVOICES_TOOL,
+                description=(
+                    "List this ticket's customer's latest invoices: number, date, amount, what was refunded and "
+                    "what may still be refunded now. Takes no arguments and cannot list anyone else's."
                 ),
             ),
             ReusableFunctionTool(
@@ -237,7 +333,8 @@ def build_tools(
                 name=CREDIT_TOOL,
                 description=(
                     "Grant this ticket's customer an account or service credit, under the same authority "
-                    "limit as refunds. Give the amount in US dollars, the reason and any reference."
+                    "limit as refunds. Give the amount in US dollars, the reason and any reference; a referenced "
+                    "invoice must be this customer's, and a credit is never a way around a declined refund."
                 ),
             ),
         ]

@@ -1,4 +1,4 @@
-"""Demo CRM data: 60 fictional Lumora customers.
+"""Demo CRM data: 60 fictional Lumora customers and their invoices.
 
 The first ten are hand-written "anchor" customers with stable ids that the sample tickets in
 ``demo/tickets.jsonl`` refer to. The other fifty are generated from a seeded ``random.Random`` so the
@@ -11,9 +11,12 @@ from __future__ import annotations
 import random
 import re
 import unicodedata
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Final
 
 from domain.models import Customer, Plan
+from domain.refunds import Charge
 
 SEED: Final = 42
 GENERATED_COUNT: Final = 50
@@ -223,3 +226,68 @@ def demo_customers() -> list[Customer]:
     anchors = _anchor_customers()
     taken_emails = {customer.email for customer in anchors}
     return anchors + _generated_customers(rng, taken_emails)
+
+
+# --- billing history --------------------------------------------------------------------------------
+
+# Invoices the sample and evaluation tickets talk about: (invoice, customer, amount, days before the
+# seeding day, description, already refunded by billing). Recent ones are inside the 14-day refund window,
+# the old ones far outside it, whatever day the demo is seeded.
+SCENARIO_INVOICES: Final[tuple[tuple[str, str, str, int, str, str], ...]] = (
+    ("LUM-51022", "cus_1007", "49.00", 3, "Starter plan, monthly renewal", "0"),
+    ("LUM-50877", "cus_1039", "49.00", 1, "Starter plan, monthly renewal", "0"),
+    ("LUM-50931", "cus_1029", "200.00", 3, "Upgrade from Starter to Pro (prorated)", "0"),
+    ("LUM-50712", "cus_1060", "2539.80", 5, "Pro plan, annual renewal", "0"),
+    ("LUM-44120", "cus_1017", "49.00", 130, "Starter plan, monthly renewal", "0"),
+    ("LUM-46001", "cus_1036", "49.00", 75, "Starter plan, monthly renewal", "0"),
+    ("LUM-51203", "cus_1043", "49.00", 2, "Starter plan, monthly renewal", "0"),
+    ("LUM-51204", "cus_1043", "49.00", 2, "Starter plan, monthly renewal (duplicate charge)", "0"),
+    ("LUM-50999", "cus_1050", "249.00", 7, "Pro plan, monthly renewal", "0"),
+    ("LUM-20931", "cus_1008", "2539.80", 5, "Pro plan, annual renewal", "0"),
+    ("LUM-51180", "cus_1036", "49.00", 4, "Starter plan, monthly renewal", "0"),
+    ("LUM-51181", "cus_1036", "49.00", 3, "Starter plan, monthly renewal (duplicate charge)", "0"),
+    ("LUM-50650", "cus_1006", "249.00", 4, "Pro plan, monthly renewal", "249.00"),
+    ("LUM-50940", "cus_1003", "49.00", 6, "Starter plan, monthly renewal", "0"),
+)
+CHARGE_HOUR: Final = 10  # every demo charge is taken at 10:00 UTC
+
+
+def demo_invoices(today: date) -> list[Charge]:
+    """The demo customers' invoices, dated relative to `today` (the day of seeding, UTC).
+
+    Deterministic for a given day: the scenario invoices above, then for every paying customer without one
+    a monthly (Starter, Pro) or annual (Enterprise) history whose latest charge is 0-40 days old, from
+    the customer's own id (no shared random state). Seeding again on a later day moves the dates along,
+    so "charged 3 days ago" stays true in a demo stack that is re-seeded when it starts.
+    """
+
+    def at(days_ago: int) -> datetime:
+        return datetime.combine(today - timedelta(days=days_ago), time(CHARGE_HOUR), tzinfo=UTC)
+
+    out = [
+        Charge(inv, cid, Decimal(amount), at(days), description=what, refunded_usd=Decimal(refunded))
+        for inv, cid, amount, days, what, refunded in SCENARIO_INVOICES
+    ]
+    scripted = {cid for _, cid, *_ in SCENARIO_INVOICES}
+    for customer in demo_customers():
+        if customer.plan is Plan.FREE or customer.customer_id in scripted:
+            continue
+        number = int(customer.customer_id.removeprefix("cus_"))
+        latest = (number * 7) % 41  # days since the latest charge: 0..40
+        if customer.plan is Plan.ENTERPRISE:
+            amount = Decimal(30_000 + (number * 2_500) % 120_000)
+            out.append(Charge(f"LUM-{number}01", customer.customer_id, amount, at(latest + 30),
+                              description="Enterprise plan, annual contract"))  # fmt: skip
+            continue
+        price = Decimal(str(MONTHLY_PRICE[customer.plan])).quantize(Decimal("0.01"))
+        for k in range(3):
+            out.append(
+                Charge(
+                    f"LUM-{number}{k + 1:02d}",
+                    customer.customer_id,
+                    price,
+                    at(latest + 30 * k),
+                    description=f"{customer.plan.value.capitalize()} plan, monthly renewal",
+                )  # fmt: skip
+            )
+    return out

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from db.customers import upsert_customers
+from db.invoices import upsert_invoices
 from db.pool import create_pool, ensure_database
-from demo.customers import demo_customers
+from demo.customers import demo_customers, demo_invoices
 from kb.articles import Article, load_articles
 from kb.index import KnowledgeBase, open_qdrant
 from settings import Settings
@@ -23,7 +25,10 @@ async def seed_customers(dsn: str) -> int:
     await ensure_database(dsn)
     pool = await create_pool(dsn, min_size=1, max_size=2)
     try:
-        return await upsert_customers(pool, demo_customers())
+        n = await upsert_customers(pool, demo_customers())
+        # dated from today, so the demo's "charged 3 days ago" stays inside the refund window on every seed
+        await upsert_invoices(pool, demo_invoices(datetime.now(UTC).date()))
+        return n
     finally:
         await pool.close()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import asyncpg
@@ -17,9 +17,12 @@ from agents.actions import AUTHORITY_LIMIT_USD, BugReport, MemoryLedger, action_
 from agents.offline.client import OfflineChatCompletionClient
 from agents.team import run_turn
 from db import actions as ledger_db
+from db import invoices as invoices_db
 from db.customers import upsert_customers
+from db.invoices import upsert_invoices
 from db.tickets import insert_ticket
 from domain.models import Category, Channel, Customer, KbHit, Plan, Priority, Sender, Sentiment, TranscriptEntry
+from domain.refunds import Charge
 from domain.turns import TurnRequest
 
 AT = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -175,10 +178,26 @@ def _request(ticket_id: str, customer: Customer, body: str) -> TurnRequest:
     )
 
 
+def invoice_no() -> str:
+    return f"LUM-{uuid.uuid4().int % 10**9:09d}"  # unique in the session's database
+
+
+async def add_invoice(pool: asyncpg.Pool, customer_id: str, amount: str, days_ago: float, refunded: str = "0") -> str:
+    number = invoice_no()
+    charged = datetime.now(UTC) - timedelta(days=days_ago)
+    await upsert_invoices(
+        pool,
+        [Charge(number, customer_id, Decimal(amount), charged, description="Pro plan", refunded_usd=Decimal(refunded))],
+    )
+    return number
+
+
 async def test_a_retried_turn_refunds_once_on_postgres(pool: asyncpg.Pool) -> None:
     ticket_id, customer = await new_ticket(pool)
+    small = await add_invoice(pool, customer.customer_id, "49.00", days_ago=2)
+    annual = await add_invoice(pool, customer.customer_id, "980.00", days_ago=2)
     request = _request(
-        ticket_id, customer, "You charged me $49 twice this month. Please refund the duplicate, LUM-777."
+        ticket_id, customer, f"You charged me $49 twice this month. Please refund the duplicate, {small}."
     )
     led = PgActionLedger(pool)
 
@@ -191,12 +210,55 @@ async def test_a_retried_turn_refunds_once_on_postgres(pool: asyncpg.Pool) -> No
     assert [a.amount_usd for a in first.executed_actions] == [49.0]
     assert await count(pool, ticket_id) == 1
 
-    bigger = _request(ticket_id, customer, "Actually, please refund the whole $980 annual charge on LUM-778.")
+    bigger = _request(ticket_id, customer, f"Actually, please refund the whole $980 annual charge on {annual}.")
     outcome = await run_turn(bigger, model_client=OfflineChatCompletionClient(), kb_search=no_kb, ledger=led)
     assert outcome.decision == "needs_approval" and outcome.action is not None
-    assert (outcome.action.amount_usd, outcome.action.reference) == (980.0, "LUM-778")
+    assert (outcome.action.amount_usd, outcome.action.reference) == (980.0, annual)
     stored = await ledger_db.get_action(pool, outcome.action.request_id)
     assert stored is not None and stored.status == "pending_approval"
+
+
+async def test_the_refund_policy_holds_on_postgres(pool: asyncpg.Pool) -> None:
+    """Through the real ledger: an old charge, someone else's invoice and an invoice refunded already are
+    neither executed nor filed for approval; the customer is told which rule applies."""
+
+    async def no_kb(query: str, limit: int, category: str | None) -> list[KbHit]:
+        return []
+
+    led = PgActionLedger(pool)
+    ticket_id, customer = await new_ticket(pool)
+    _, stranger = await new_ticket(pool)
+    old = await add_invoice(pool, customer.customer_id, "49.00", days_ago=15)
+    theirs = await add_invoice(pool, stranger.customer_id, "49.00", days_ago=1)
+    refunded = await add_invoice(pool, customer.customer_id, "49.00", days_ago=1, refunded="49.00")
+    for body, said in (
+        (f"Please refund the $49 we paid on {old}.", "more than 14 days old"),
+        (f"Please refund the $49 on invoice {theirs}.", "isn't on your account"),
+        (f"Please refund the $49 on invoice {refunded}.", "already been refunded in full"),
+        ("Please refund $400 for all the trouble.", "invoice"),
+    ):
+        outcome = await run_turn(
+            _request(ticket_id, customer, body), model_client=OfflineChatCompletionClient(), kb_search=no_kb, ledger=led
+        )
+        assert outcome.decision == "reply" and outcome.action is None and outcome.executed_actions == [], body
+        assert said in outcome.reply, body
+    assert await count(pool, ticket_id) == 0
+
+    # Inside the policy the authority chain applies; what an agent refunded counts against the charge.
+    fresh = await add_invoice(pool, customer.customer_id, "60.00", days_ago=3)
+    first = await run_turn(
+        _request(ticket_id, customer, f"Please refund $60 on {fresh}."),
+        model_client=OfflineChatCompletionClient(), kb_search=no_kb, ledger=led,
+    )  # fmt: skip
+    assert [a.amount_usd for a in first.executed_actions] == [60.0]
+    other_ticket, _ = await new_ticket(pool)
+    again = await run_turn(
+        _request(other_ticket, customer, f"Please refund $30 on {fresh}."),
+        model_client=OfflineChatCompletionClient(), kb_search=no_kb, ledger=led,
+    )  # fmt: skip
+    assert again.executed_actions == [] and again.action is None and await count(pool, other_ticket) == 0
+    [charge] = [c for c in await invoices_db.list_charges(pool, customer.customer_id) if c.invoice_id == fresh]
+    assert charge.refunded_usd == Decimal("60.00") and charge.remaining_usd == 0
 
 
 async def test_memory_ledger_matches_the_postgres_rules() -> None:

@@ -17,7 +17,7 @@ from agents.team import LOOPING_REASON, build_conversation, build_team, run_turn
 from agents.tools import ToolLog
 from domain.models import Category, Sender, TranscriptEntry
 from tests.test_agents import AT, RATE_LIMIT_HITS, FakeKb, make_request
-from tests.test_agents_actions import REFUND_HITS, TOOL_MODEL
+from tests.test_agents_actions import REFUND_HITS, TOOL_MODEL, charge, ledger_with
 
 MIXED = (
     "Our webhook endpoint gets HTTP 500 errors from your API since the latest release. Also, please refund "
@@ -38,7 +38,8 @@ async def test_technical_agent_hands_the_billing_part_to_billing_and_one_reply_c
     # The TechnicalAgent's own work (a bug report) travels with the handoff.
     assert any(getattr(c, "name", "") == "record_bug_report" for m in handoffs[0].context for c in m.content)
 
-    outcome = await run_turn(request, model_client=OfflineChatCompletionClient(), kb_search=kb, ledger=MemoryLedger())
+    ledger = ledger_with(charge("LUM-4411", "30.00"))
+    outcome = await run_turn(request, model_client=OfflineChatCompletionClient(), kb_search=kb, ledger=ledger)
     assert outcome.agent == "BillingAgent" and outcome.handoffs == ["TechnicalAgent->BillingAgent"]
     assert outcome.tool_calls == [
         "search_knowledge_base",

@@ -14,6 +14,7 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from agents.team import run_turn
 from demo.customers import demo_customers
 from domain.models import Category, Channel, Customer, KbHit, Plan, Sender, Sentiment, TranscriptEntry
 from domain.policy import effective_priority, escalation_reason, priority_from_text
+from domain.refunds import Charge
 from domain.turns import TurnOutcome, TurnRequest
 from kb import KnowledgeBase
 from supportctl.prepare import demo_articles
@@ -310,6 +312,9 @@ async def test_tau_bench_action_scenarios(help_center: KnowledgeBase) -> None:
     counts = {"executed": 0, "needs_approval": 0, "escalate": 0}
     for s in scenarios:
         ledger = MemoryLedger()
+        if s.reference is not None:  # the order or reservation is a charge on the customer's account, paid today
+            paid = Decimal(str(s.amount)).quantize(Decimal("0.01"))
+            ledger.add_invoices(Charge(s.reference, s.ticket.customer.customer_id, paid, datetime.now(UTC)))
         [outcome] = await converse(s.ticket, searcher(help_center), ledger)
         key = s.ticket.key
         if s.kind == "human":

@@ -22,11 +22,13 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from autogen_core import FunctionCall
 from autogen_core.models import AssistantMessage, FunctionExecutionResultMessage, LLMMessage, SystemMessage, UserMessage
 
+from agents.actions import INVOICES_TOOL
 from agents.context import (
     BUG_TOOL,
     CODE_TOOL,
@@ -49,6 +51,7 @@ from agents.offline.compose import compose_answer
 from agents.offline.notes import ToolNote, action_note, bug_note, calculation_note, parse_result, resolved_closing
 from agents.prompts import BILLING_AGENT, ESCALATION_MANAGER, TECHNICAL_AGENT
 from domain.models import KbHit, Priority, ticket_text
+from domain.refunds import OTHER_CUSTOMER_EXPLANATION
 
 MAX_QUERY_CHARS = 1000
 _IDENTITY = re.compile(r"\bYou are Lumora's (\w+)")
@@ -73,6 +76,9 @@ class Turn:
     hits: list[KbHit] = field(default_factory=list)
     notes: list[ToolNote] = field(default_factory=list)
     calls_by_id: dict[str, FunctionCall] = field(default_factory=dict)
+    # What the customer asks about another customer's account (the lookup tool's detector), if anything.
+    other_customer: str | None = None
+    invoices: list[dict[str, Any]] | None = None  # the customer's invoices, once list_invoices answered
 
 
 def _text(message: LLMMessage) -> str:
@@ -100,6 +106,47 @@ def _context_from_lookup(content: str) -> TicketContext | None:
         return TicketContext(customer_first_name=data["first_name"], plan=data["plan"], vip=data["vip"])
     except (json.JSONDecodeError, KeyError, TypeError, ValueError):
         return None
+
+
+def _lookup_field(content: str, key: str) -> str | None:
+    try:
+        value = json.loads(content).get(key)
+    except (json.JSONDecodeError, AttributeError):
+        return None
+    return str(value) if value else None
+
+
+def _invoices(content: str) -> list[dict[str, Any]]:
+    try:
+        found = json.loads(content).get("invoices")
+    except (json.JSONDecodeError, AttributeError):
+        return []
+    return [i for i in found if isinstance(i, dict)] if isinstance(found, list) else []
+
+
+_REFUND_OF = re.compile(r"\brefund(?: of)?\s+(?:\$|USD\s?)(\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)", re.I)
+
+
+def _named_refund(text: str) -> intents.MoneyAsk | None:
+    """ "Refund $500 for LUM-1 (we were charged $249)": two amounts, but one follows the word refund and an
+    invoice is named. The policy check then tells the customer what the charge allows."""
+    found = {m.group(1).replace(",", "") for m in _REFUND_OF.finditer(text)}
+    reference = intents.reference_in(text)
+    if len(found) != 1 or reference is None:
+        return None
+    amount = Decimal(found.pop())
+    sentence = next((s for s in re.split(r"(?<=[.!?])\s+", text) if _REFUND_OF.search(s)), text)
+    return intents.MoneyAsk("refund", amount, reference, sentence.strip()[:300]) if amount > 0 else None
+
+
+def _invoice_for(amount: Decimal, invoices: list[dict[str, Any]]) -> str | None:
+    """The one invoice that may still be refunded and was for exactly `amount` (the customer named none)."""
+    matches = [
+        str(i["invoice"])
+        for i in invoices
+        if Decimal(str(i.get("refundable_now_usd", "0"))) > 0 and Decimal(str(i.get("amount_usd", "0"))) == amount
+    ]
+    return matches[0] if len(set(matches)) == 1 else None
 
 
 def read_turn(messages: Sequence[LLMMessage]) -> Turn:
@@ -145,8 +192,13 @@ def read_turn(messages: Sequence[LLMMessage]) -> Turn:
                     continue
                 if result.name == SEARCH_TOOL:
                     hits.extend(parse_kb_results(result.content))
-                elif result.name == LOOKUP_TOOL and ctx is None:
-                    turn.ctx = _context_from_lookup(result.content) or turn.ctx
+                elif result.name == LOOKUP_TOOL:
+                    if ctx is None:
+                        turn.ctx = _context_from_lookup(result.content) or turn.ctx
+                    about = _lookup_field(result.content, "request_about_another_customer")
+                    turn.other_customer = turn.other_customer or about
+                elif result.name == INVOICES_TOOL:
+                    turn.invoices = _invoices(result.content)
                 elif result.name in (REFUND_TOOL, CREDIT_TOOL, BUG_TOOL, RESOLVE_TOOL, CODE_TOOL):
                     note = parse_result(result.name, result.content)
                     if note is not None:
@@ -173,11 +225,18 @@ def plan_calls(turn: Turn, offered: set[str]) -> list[FunctionCall]:
     if RESOLVE_TOOL in turn.my_calls or SEARCH_TOOL not in turn.my_calls:
         return []
     acts: list[FunctionCall] = []
-    ask = intents.money_ask(text)
+    # A request about another customer's account is declined in the reply: no money moves for it.
+    ask = (intents.money_ask(text) or _named_refund(text)) if turn.other_customer is None else None
     tool = CREDIT_TOOL if ask is not None and ask.kind == "credit" else REFUND_TOOL
     if ask is not None and tool in offered and tool not in turn.my_calls:
+        reference = ask.reference
+        if tool == REFUND_TOOL and reference is None:
+            # No invoice named: look at the customer's invoices first, as a person would.
+            if INVOICES_TOOL in offered and INVOICES_TOOL not in turn.my_calls:
+                return [make_call(INVOICES_TOOL, {}, seq)]
+            reference = _invoice_for(ask.amount_usd, turn.invoices or [])
         ref_key = "reference" if tool == CREDIT_TOOL else "invoice"
-        args = {"amount_usd": float(ask.amount_usd), "reason": ask.reason, ref_key: ask.reference}
+        args = {"amount_usd": float(ask.amount_usd), "reason": ask.reason, ref_key: reference}
         acts.append(make_call(tool, args, seq))
     if BUG_TOOL in offered and BUG_TOOL not in turn.my_calls and intents.reports_bug(text):
         title = turn.ctx.subject or text.split("\n")[0][:120]
@@ -224,8 +283,13 @@ def compose_text(turn: Turn) -> str:
     if any(n.tool == RESOLVE_TOOL for n in turn.notes):
         return resolved_closing(turn.ctx)
     sentences: list[str] = []
+    declined = [n for n in turn.notes if n.tool in (REFUND_TOOL, CREDIT_TOOL) and n.data.get("status") == "declined"]
+    if turn.other_customer is not None and not any(n.data.get("rule") == "other_customer" for n in declined):
+        sentences.append(OTHER_CUSTOMER_EXPLANATION)
     for note in turn.notes:
-        if note.tool in (REFUND_TOOL, CREDIT_TOOL):
+        if note in declined:
+            sentence = str(note.data.get("explain_to_customer") or "") or None  # the policy, in plain words
+        elif note.tool in (REFUND_TOOL, CREDIT_TOOL):
             sentence = action_note(note.data)
         elif note.tool == BUG_TOOL:
             sentence = bug_note(note.data)
