@@ -30,7 +30,6 @@ AUTHORITY_LIMIT_USD = Decimal(REFUND_LIMIT_USD)
 MAX_ACTION_USD = Decimal(1_000_000)  # anything larger is a typo or an attack, never a request
 Severity = Literal["low", "medium", "high", "critical"]
 LedgerStatus = Literal["executed", "pending_approval", "rejected"]
-INVOICES_TOOL = "list_invoices"  # the BillingAgent's view of the ticket customer's invoices
 
 
 class ActionConflictError(Exception):

@@ -27,6 +27,7 @@ REFUND_TOOL = "request_refund"
 CREDIT_TOOL = "grant_credit"
 BUG_TOOL = "record_bug_report"
 CODE_TOOL = "run_python"
+INVOICES_TOOL = "list_invoices"  # the BillingAgent's view of the ticket customer's invoices
 ESCALATE_HANDOFF = "transfer_to_human"  # the handoff tool that ends the turn with the EscalationManager
 
 # Message sources used in the task. They double as OpenAI `name` fields, so they must match

@@ -21,7 +21,6 @@ from autogen_core.tools import BaseTool
 
 from agents.actions import (
     AUTHORITY_LIMIT_USD,
-    INVOICES_TOOL,
     MAX_ACTION_USD,
     ActionConflictError,
     ActionLedger,

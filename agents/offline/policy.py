@@ -28,7 +28,6 @@ from typing import Any
 from autogen_core import FunctionCall
 from autogen_core.models import AssistantMessage, FunctionExecutionResultMessage, LLMMessage, SystemMessage, UserMessage
 
-from agents.actions import INVOICES_TOOL
 from agents.context import (
     BUG_TOOL,
     CODE_TOOL,
