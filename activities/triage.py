@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from temporalio import activity
 
 from domain.models import Category, Priority, TriageResult
-from domain.policy import priority_from_text
+from domain.policy import priority_from_text, raise_for_handover
 from triage import sentiment
 from triage.classifier import TextClassifier
+from triage.handover import Handover, HandoverDetector
 
 
 @dataclass
@@ -24,8 +25,11 @@ class TriageInput:
 
 
 class TriageActivities:
-    def __init__(self, classifier: TextClassifier) -> None:
+    def __init__(self, classifier: TextClassifier, handover: HandoverDetector | None = None) -> None:
+        """``handover``: trained hand-over detectors; None leaves results unchecked (the workflow then
+        applies its older rules)."""
         self._classifier = classifier
+        self._handover = handover
 
     def _triage(self, text: str) -> TriageResult:
         mood, polarity = sentiment.analyze(text)
@@ -37,6 +41,8 @@ class TriageActivities:
             )
         prediction = self._classifier.predict(text)
         priority, reasons = priority_from_text(text)
+        handover = self._handover.detect(text) if self._handover is not None else Handover()
+        priority, reasons = raise_for_handover(priority, reasons, handover.reasons)
         return TriageResult(
             sentiment=mood,
             polarity=polarity,
@@ -45,6 +51,11 @@ class TriageActivities:
             base_priority=priority,
             priority_reasons=reasons,
             label=prediction.label,
+            handover_checked=self._handover is not None,
+            handover_reason=handover.reason,
+            handover_reasons=handover.reasons,
+            unhappy=handover.unhappy,
+            handover_scores=handover.scores,
         )
 
     @activity.defn(name="triage.triage_message")
