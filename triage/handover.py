@@ -51,9 +51,9 @@ MESSAGES = {
     LANGUAGE: "message in another language",
     "angry": "customer is angry with us",
 }
-# Bounds on a chosen threshold: below, one noisy example could make a detector fire on everything;
+# Bounds on a chosen threshold: below even odds a detector claims what is more likely not there;
 # above, calibrated probabilities rarely reach it.
-THRESHOLD_FLOOR, THRESHOLD_CEILING = 0.35, 0.85
+THRESHOLD_FLOOR, THRESHOLD_CEILING = 0.5, 0.9
 FOLDS = 4
 MAX_UNITS = 12  # sentences scored per message (a long e-mail's first dozen carry its request)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")

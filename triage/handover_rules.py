@@ -11,7 +11,8 @@ _SERVICE = r"(your |the )?(site|website|app|api|service|platform|dashboard|serve
 _RULES: dict[str, re.Pattern[str]] = {
     "person": re.compile(
         r"\b(speak|talk) (to|with) (someone|somebody) (in charge|from your team|real)\b|"
-        r"\b(actual|real|living) (human|person)\b|\bhuman being\b|\bno more bots\b",
+        r"\b(actual|real|living) (human|person)\b|\bhuman being\b|\bno more bots\b|"
+        r"^\W*((an? )?(operator|human|person|representative|agent)\W*(please|pls|plz)?\W*){1,3}$",
         re.I,
     ),
     "legal": re.compile(
@@ -23,13 +24,17 @@ _RULES: dict[str, re.Pattern[str]] = {
         re.I,
     ),
     "security": re.compile(
-        SECRET_EXPOSED + r"|\b(hacked|compromised|phishing|unauthori[sz]ed (access|login|logins|use)|"
+        SECRET_EXPOSED + r"|\b((been|was|were|got|is|are|get) hacked|hacked (into|our|my)|compromised|phishing|"
+        r"unauthori[sz]ed (access|login|logins)|"
         r"(data|security) breach|credentials? (leaked|exposed))\b",
         re.I,
     ),
     "outage": re.compile(
         rf"\b{_SERVICE} (is|are|went|seems|has gone|have gone) (completely |totally )?(down|offline|unreachable)\b|"
-        r"\bnobody can (log ?in|sign in|access|use)\b|\b(complete|total|full|major) outage\b|\bhard down\b",
+        r"\bnobody can (log ?in|sign in|access|use)\b|\b(complete|total|full|major) outage\b|\bhard down\b|"
+        r"\b(every|all|each) (single )?(api )?(calls?|requests?)\b.{0,40}"
+        r"\b(5\d\d|5xx|time[sd]? ?out|fail(s|ed|ing)?)\b|"
+        r"\b(5\d\d|5xx)s? (to|on|for) (every|all|each)\b",
         re.I,
     ),
     "data_loss": re.compile(
@@ -43,7 +48,8 @@ _RULES: dict[str, re.Pattern[str]] = {
 _VETOES: dict[str, re.Pattern[str]] = {
     "legal": re.compile(r"\bsue (myself|me)\b|\b(copy of|download) (your|the) (dpa|terms)\b", re.I),
     "angry": re.compile(
-        r"\b(my (own )?(fault|mistake|bad)|silly me|i'?m (an|such an) idiot|(annoyed|frustrated|angry) "
+        r"\b(my (own )?(fault|mistake|bad)|silly me|sue myself|(at|with|blame|kick) myself|"
+        r"i'?m (an|such an) idiot|(annoyed|frustrated|angry) "
         r"(at|with) myself|my own typo|on my part|my apologies|sorry,? my mistake)\b",
         re.I,
     ),
