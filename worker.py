@@ -32,6 +32,7 @@ from kb.errors import KnowledgeBaseLocked
 from kb.index import KnowledgeBase, open_qdrant
 from settings import Settings, get_settings
 from triage.classifier import CategoryClassifier, load_or_train
+from triage.handover import HandoverDetector, shared_detector
 from workflows.ticket import TicketWorkflow
 
 log = logging.getLogger("worker")
@@ -46,9 +47,11 @@ def activities_for(
     *,
     code_execution: bool = False,
     scratch_dir: Path | None = None,
+    handover: HandoverDetector | None = None,
 ) -> Sequence[Any]:
+    """``handover``: trained hand-over detectors (default: this process's, trained now)."""
     crm, store = CrmActivities(pool), StoreActivities(pool)
-    triage = TriageActivities(classifier)
+    triage = TriageActivities(classifier, handover if handover is not None else shared_detector())
     conversation = ConversationActivities(
         model_client, kb, pool, code_execution=code_execution, scratch_dir=scratch_dir
     )
@@ -126,6 +129,7 @@ async def main() -> None:
     await kb.ensure_collection()
     await kb.warm_up()  # embedding model and local search index now, not on the first ticket
     classifier = await asyncio.to_thread(load_or_train, settings.DATA_DIR / "models" / "triage.pkl")
+    handover = await asyncio.to_thread(shared_detector)  # a few hundred examples: about a second
     model_client = model_client_from(settings)
     client = await connect_temporal(settings)
     worker = build_worker(
@@ -139,6 +143,7 @@ async def main() -> None:
             settings.NOTIFY_WEBHOOK_URL,
             code_execution=settings.AGENT_CODE_EXECUTION,
             scratch_dir=settings.DATA_DIR / "scratch",
+            handover=handover,
         ),
         settings,
     )

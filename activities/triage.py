@@ -16,9 +16,10 @@ from temporalio import activity
 
 from domain.customer_text import prepared_text
 from domain.models import Category, Priority, TriageResult
-from domain.policy import priority_from_text
+from domain.policy import priority_from_text, raise_for_handover
 from triage import sentiment
 from triage.classifier import TextClassifier
+from triage.handover import Handover, HandoverDetector
 
 
 @dataclass
@@ -27,8 +28,11 @@ class TriageInput:
 
 
 class TriageActivities:
-    def __init__(self, classifier: TextClassifier) -> None:
+    def __init__(self, classifier: TextClassifier, handover: HandoverDetector | None = None) -> None:
+        """``handover``: trained hand-over detectors; None leaves results unchecked (the workflow then
+        applies its older rules)."""
         self._classifier = classifier
+        self._handover = handover
 
     def _triage(self, raw: str) -> TriageResult:
         # Sentiment, category and priority read the customer's new words: a quoted thread, a signature's
@@ -47,6 +51,8 @@ class TriageActivities:
             )
         prediction = self._classifier.predict(text)
         priority, reasons = priority_from_text(text)
+        handover = self._handover.detect(text) if self._handover is not None else Handover()
+        priority, reasons = raise_for_handover(priority, reasons, handover.reasons)
         return TriageResult(
             new_text=text,
             sentiment=mood,
@@ -56,6 +62,11 @@ class TriageActivities:
             base_priority=priority,
             priority_reasons=reasons,
             label=prediction.label,
+            handover_checked=self._handover is not None,
+            handover_reason=handover.reason,
+            handover_reasons=handover.reasons,
+            unhappy=handover.unhappy,
+            handover_scores=handover.scores,
         )
 
     @activity.defn(name="triage.triage_message")

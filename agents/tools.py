@@ -31,7 +31,16 @@ from agents.actions import (
     normalize_reference,
     to_cents,
 )
-from agents.context import BUG_TOOL, CREDIT_TOOL, LOOKUP_TOOL, REFUND_TOOL, RESOLVE_TOOL, SEARCH_TOOL, format_kb_results
+from agents.context import (
+    BUG_TOOL,
+    CREDIT_TOOL,
+    INVOICES_TOOL,
+    LOOKUP_TOOL,
+    REFUND_TOOL,
+    RESOLVE_TOOL,
+    SEARCH_TOOL,
+    format_kb_results,
+)
 from agents.guardrails import strip_injected_instructions
 from agents.prompts import BILLING_AGENT, TECHNICAL_AGENT
 from agents.reusable_tool import ReusableFunctionTool

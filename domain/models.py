@@ -132,6 +132,15 @@ class TriageResult(BaseModel):
     # What triage read: the customer's new words (domain.customer_text), without quoted or forwarded
     # history, signature, disclaimer or pasted instructions. None in results recorded before it was kept.
     new_text: str | None = None
+    # Hand-over detectors (triage/handover.py): False in results triaged before they ran, whose
+    # hand-over the workflow judges by its older rules.
+    handover_checked: bool = False
+    # Why a person must take the message whoever the customer is ("legal threat", ...), or None.
+    handover_reason: str | None = None
+    handover_reasons: list[str] = Field(default_factory=list)  # every detector that fired, most serious first
+    # Unhappy with us (not with themselves): a reason to hand a VIP or enterprise customer over.
+    unhappy: bool = False
+    handover_scores: dict[str, float] = Field(default_factory=dict)  # calibrated probability per detector
 
 
 class TranscriptEntry(BaseModel):

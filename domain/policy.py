@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from domain.models import Customer, Plan, Priority, Sentiment
+from domain.models import Customer, Plan, Priority, Sentiment, TriageResult
 
 _ORDER = [Priority.LOW, Priority.MEDIUM, Priority.HIGH, Priority.CRITICAL]
 
@@ -63,34 +63,83 @@ def sla_deadlines(priority: Priority, opened_at: datetime) -> SlaDeadlines:
 _SECRET = r"(api|secret|live|private|access) (key|token)s?"
 _EXPOSED = r"(public|exposed|leak(ed)?|github|pushed|pasted)"
 _SECRET_EXPOSED = rf"{_SECRET}\b.{{0,80}}\b{_EXPOSED}|\b{_EXPOSED}\b.{{0,80}}\b{_SECRET}"
+SECRET_EXPOSED = _SECRET_EXPOSED
+# Priority from the customer's words: raised only for impact or urgency the customer states, so calm
+# text stays medium ("production", "deadline", "blocking", "rate limit" in a question raise nothing).
 _CRITICAL = re.compile(
-    _SECRET_EXPOSED + r"|\b(outage|is down|are down|went down|production (is )?down|data loss|lost (all )?data|"
-    r"security (breach|incident)|breach|hacked|compromised|leaked|all users|"
-    r"nobody can (log ?in|access|use))\b",
+    _SECRET_EXPOSED + r"|\b(outage|(is|are|went) (completely |totally )?(down|offline)|production (is )?down|"
+    r"data loss|lost (all )?(our |my )?data|security (breach|incident)|data breach|hacked|compromised|"
+    r"all (our |of our )?(users|customers)|nobody can (log ?in|sign in|access|use)|"
+    r"(data|records|files|projects) (are|is|have|has|were) (all )?(gone|vanished|disappeared|been (deleted|wiped)))\b",
     re.I,
 )
+# An error code counts when it is happening to the customer, not asked about ("how do I avoid 429s").
+_ERROR_SEEN = (
+    r"(getting|get|got|returns?|returning|returned|answer(s|ed|ing)?|throw(s|ing)?|keeps?|every|all)\b.{0,40}?"
+)
 _HIGH = re.compile(
-    r"\b(urgent|asap|immediately|blocking|blocked|production|can'?t (log ?in|access|login)|"
-    r"cannot (log ?in|access)|locked out|"
-    r"(http|error|status|code) ?(5\d\d|429)|(5\d\d|429) (error|too many)|"
-    r"rate limit(ed)?|failed payment|charged twice|double charged|"
-    r"deadline|right now)\b",
+    r"\b(urgent(ly)?|asap|immediately|right now|as soon as possible|emergency|"
+    r"(is|are|it'?s|this is|that'?s) (blocking|blocked|stopping)( us| me| our| my)?|blocks (us|me|our)|"
+    r"production (is )?(broken|failing|blocked|impacted)|"
+    r"can'?t (log ?in|sign in|access|login)|cannot (log ?in|sign in|access)|unable to (log ?in|sign in|access)|"
+    r"locked out|"
+    r"failed payment|payment (keeps )?fail(s|ed|ing)|charged (us |me )?twice|double charged|"
+    r"(deadline|due) (is )?(today|tonight|tomorrow)|we are losing (money|sales|customers))\b|"
+    rf"\b{_ERROR_SEEN}\b(5\d\d|429)\b|\b(5\d\d|429)s? (errors? )?(on|for|since|every|all|again)\b|"
+    r"\b(being|been|are|am|got|get|getting) rate[- ]limited\b",
+    re.I,
+)
+# The customer says it can wait: their urgency words, if any, are negated ("not urgent", "no rush").
+_CALM = re.compile(
+    r"\b(not urgent|nothing urgent|no (rush|hurry|urgency)|(isn'?t|is not|not) (an? )?(urgent|emergency)|"
+    r"whenever (you|it'?s) (can|convenient)|when(ever)? you get a chance)\b",
     re.I,
 )
 _LOW = re.compile(
     r"\b(feature request|suggestion|would be nice|wondering|just curious|how do i|how can i|"
-    r"is it possible|question about|no rush|whenever)\b",
+    r"is it possible|question about|no rush|whenever|not urgent|nothing urgent|no hurry)\b",
     re.I,
 )
 
 
 def priority_from_text(text: str) -> tuple[Priority, list[str]]:
-    """Base priority (before the customer boost) and the words that decided it."""
-    for rule, prio in ((_CRITICAL, Priority.CRITICAL), (_HIGH, Priority.HIGH), (_LOW, Priority.LOW)):
+    """Base priority (before the customer boost) and the words that decided it.
+
+    Critical for impact on everyone or on security (outage, data loss, a breach); high for impact on the
+    customer's work they report (locked out, payments failing, errors they get) or urgency they state;
+    low for questions and wishes; medium otherwise. Urgency the customer negates ("not urgent") is none.
+    """
+    calm = bool(_CALM.search(text))
+    for rule, prio in ((_CRITICAL, Priority.CRITICAL), (_HIGH, Priority.HIGH)):
         found = sorted({m.group(0).lower() for m in rule.finditer(text)})
+        if calm and prio == Priority.HIGH:
+            found = [f for f in found if not _URGENCY_WORD.fullmatch(f)]
         if found:
             return prio, found
-    return Priority.MEDIUM, []
+    found = sorted({m.group(0).lower() for m in _LOW.finditer(text)})
+    return (Priority.LOW, found) if found else (Priority.MEDIUM, [])
+
+
+# What a hand-over detector's finding means for the SLA: an incident is critical, a threat high.
+_HANDOVER_PRIORITY = {
+    "security": Priority.CRITICAL,
+    "outage": Priority.CRITICAL,
+    "data_loss": Priority.CRITICAL,
+    "legal": Priority.HIGH,
+    "angry": Priority.HIGH,
+}
+
+
+def raise_for_handover(priority: Priority, reasons: list[str], found: list[str]) -> tuple[Priority, list[str]]:
+    """The text's priority, raised to what the hand-over detectors found (``triage.handover``) when higher."""
+    for reason in found:
+        floor = _HANDOVER_PRIORITY.get(reason)
+        if floor is not None and outranks(floor, priority):
+            priority, reasons = floor, [*reasons, reason.replace("_", " ")]
+    return priority, reasons
+
+
+_URGENCY_WORD = re.compile(r"urgent(ly)?|asap|immediately|right now|as soon as possible|emergency", re.I)
 
 
 _HUMAN_REQUEST = re.compile(
@@ -108,6 +157,11 @@ _PLAIN_HUMAN_REQUEST = re.compile(
 
 def asks_for_a_person(text: str) -> bool:
     return bool(_PLAIN_HUMAN_REQUEST.search(text))
+
+
+def asks_for_a_person_explicitly(text: str) -> bool:
+    """ "Talk to a human", "escalate this": the phrasings ``escalation_reason`` has always known."""
+    return bool(_HUMAN_REQUEST.search(text))
 
 
 # A service down or data lost, reported by the customer: the agents cannot know an incident's state or fix
@@ -147,6 +201,21 @@ def escalation_reason(text: str, sentiment: Sentiment, customer: Customer, polar
     important = customer.is_vip or customer.plan == Plan.ENTERPRISE
     unhappy = sentiment == Sentiment.NEGATIVE or (polarity is not None and polarity < VIP_UNHAPPY_POLARITY)
     if important and unhappy:
+        return "VIP or enterprise customer unhappy"
+    return None
+
+
+def handover_reason(triage: TriageResult, customer: Customer) -> str | None:
+    """Why a person must take this message, from the triage's hand-over detectors (``triage.handover``).
+
+    An unhappy customer is handed over only when the account is VIP or enterprise; anger directed at us
+    is a reason of its own (the detector decided it, not a polarity score). None for a result triaged
+    before the detectors existed: the caller falls back to ``escalation_reason``.
+    """
+    if triage.handover_reason is not None:
+        return triage.handover_reason
+    important = customer.is_vip or customer.plan == Plan.ENTERPRISE
+    if important and triage.unhappy:
         return "VIP or enterprise customer unhappy"
     return None
 

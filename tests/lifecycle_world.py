@@ -29,6 +29,8 @@ from activities.triage import TriageInput
 from domain.lifecycle import TicketPolicy
 from domain.models import Category, Channel, Customer, Plan, Priority, Sentiment, TriageResult
 from domain.turns import ActionRequest, TurnOutcome, TurnRequest
+from triage import handover_rules
+from triage.handover import MESSAGES
 from workflows.ticket import TicketInput
 
 TurnScript = Callable[[TurnRequest], TurnOutcome]
@@ -68,6 +70,9 @@ class World:
     actions: list[ExecuteActionInput] = field(default_factory=list)
     rejections: list[RejectActionInput] = field(default_factory=list)
     store_gate: asyncio.Event | None = None  # when set, message writes wait for it (a slow database)
+    # Triage as the hand-over detectors do it (since v11): their rules, "ridiculous" reads as anger at us,
+    # "annoyed" as unhappy. Off: results as triaged before the detectors (the workflow's older rules).
+    detectors: bool = False
 
     def activities(self) -> list[Callable[..., Any]]:
         @activity.defn(name="crm.get_customer")
@@ -83,12 +88,18 @@ class World:
             elif "annoyed" in text:
                 mood = Sentiment.NEGATIVE
             category = Category.BILLING if "invoice" in text else Category.TECHNICAL
+            found = handover_rules.matches(inp.text) | ({"angry"} if "ridiculous" in text else set())
+            reasons = [r for r in MESSAGES if r in found]
             return TriageResult(
                 sentiment=mood,
                 polarity={Sentiment.VERY_NEGATIVE: -0.8, Sentiment.NEGATIVE: -0.4}.get(mood, 0.0),
                 category=category,
                 base_priority=Priority.HIGH if "asap" in text else Priority.MEDIUM,
                 label=f"queue-{category.value}",  # a team's own label, as a trained model predicts it
+                handover_checked=self.detectors,
+                handover_reason=MESSAGES[reasons[0]] if self.detectors and reasons else None,
+                handover_reasons=reasons if self.detectors else [],
+                unhappy=self.detectors and ("annoyed" in text or "angry" in found),
             )
 
         @activity.defn(name="conversation.run_agent_turn")

@@ -433,3 +433,23 @@ async def test_business_hours_move_the_breach_to_when_the_office_is_open(
         state = await _state(h)
         await h.terminate("done")
     assert state.clocks["first_response"].breached
+
+
+async def test_the_triages_hand_over_detectors_decide_since_v11(time_env: WorkflowEnvironment, task_queue: str) -> None:
+    """An unhappy VIP goes to a person, an unhappy regular customer and a calm VIP stay with the agents,
+    and a data loss no older rule knew is handed over with the detector's reason."""
+    vip, regular = World(customer(vip=True), detectors=True), World(customer(), detectors=True)
+    cases = [
+        (vip, "I'm annoyed, the export still fails", "VIP or enterprise customer unhappy"),
+        (vip, "How do I export to CSV?", None),
+        (regular, "I'm annoyed, the export still fails", None),
+        (regular, "Our saved reports are gone since the update", "data loss reported"),
+    ]
+    for world, body, reason in cases:
+        async with _worker(time_env, task_queue, world):
+            h = await _start(time_env, task_queue, ticket_input(body))
+            await time_env.sleep(timedelta(minutes=5))
+            state = await _state(h)
+            await h.terminate("done")
+        assert state.escalation_reason == reason, body
+        assert (state.status == Status.ESCALATED) == (reason is not None), body

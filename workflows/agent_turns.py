@@ -10,8 +10,8 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities.conversation import ConversationActivities
     from domain.lifecycle import PendingApproval
-    from domain.models import Sender, Sentiment, Status
-    from domain.policy import asks_for_a_person, escalation_reason, reports_outage, worsening
+    from domain.models import Sender, Sentiment, Status, TriageResult
+    from domain.policy import asks_for_a_person, escalation_reason, handover_reason, reports_outage, worsening
     from domain.turns import TurnOutcome, TurnRequest
     from workflows import patches
     from workflows.base import TicketCore, _invalid
@@ -37,20 +37,31 @@ class TicketAgentTurns:
     def __init__(self, core: TicketCore, record: TicketRecording) -> None:
         self._core, self._record = core, record
 
-    def handoff_reason(self, text: str, sentiment: Sentiment, polarity: float | None) -> str | None:
-        """Why a person should take over instead of the agents, or None."""
+    def handoff_reason(
+        self, text: str, sentiment: Sentiment, polarity: float | None, triage: TriageResult | None = None
+    ) -> str | None:
+        """Why a person should take over instead of the agents, or None. ``triage``: the message's triage,
+        whose hand-over detectors decide when they ran (None for a turn no message asked for)."""
         s, p = self._core.s, self._core.policy()
-        reason = escalation_reason(text, sentiment, self._core.customer(), polarity)
-        if reason is None and asks_for_a_person(text) and workflow.patched(patches.PLAIN_HUMAN_REQUEST):
-            reason = "customer asked for a human"
-        if reason is None and reports_outage(text) and workflow.patched(patches.OUTAGE_TO_A_PERSON):
-            reason = "outage or data loss reported"
+        if triage is not None and triage.handover_checked and workflow.patched(patches.HANDOVER_DETECTORS):
+            reason = handover_reason(triage, self._core.customer())
+        else:
+            reason = self._rules_reason(text, sentiment, polarity)
         if reason is None and worsening(s.sentiment_trend):
             reason = "customer sentiment is getting worse"
         if reason is None and s.agent_turns >= p.max_agent_turns:
             reason = f"agents have not converged after {s.agent_turns} replies"
         if reason is None and s.prompt_tokens + s.completion_tokens > p.token_budget:
             reason = f"token budget of {p.token_budget} exceeded"
+        return reason
+
+    def _rules_reason(self, text: str, sentiment: Sentiment, polarity: float | None) -> str | None:
+        """The hand-over rules before the detectors: regexes and textblob polarity (histories before v11)."""
+        reason = escalation_reason(text, sentiment, self._core.customer(), polarity)
+        if reason is None and asks_for_a_person(text) and workflow.patched(patches.PLAIN_HUMAN_REQUEST):
+            reason = "customer asked for a human"
+        if reason is None and reports_outage(text) and workflow.patched(patches.OUTAGE_TO_A_PERSON):
+            reason = "outage or data loss reported"
         return reason
 
     async def take(self, handoff_reason: str | None) -> None:

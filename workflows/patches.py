@@ -121,6 +121,19 @@ opening, and tightens the clocks; nothing lowers it. First recorded in v10.
 When it can go: when no run started before v10 is open.
 """
 
+HANDOVER_DETECTORS: Final = "handover-detectors"
+"""Whether a person takes the message comes from the triage's hand-over detectors (``triage.handover``:
+a person asked for, legal threat, security incident, outage, data loss, another language, anger at
+us, an unhappy VIP or enterprise customer), through ``domain.policy.handover_reason``.
+
+Why: the regexes and textblob polarity missed emergencies in words they did not list ("every call
+answers 503", "a contractor committed our key to a public gist", a ticket in Portuguese) and handed
+calm tickets over ("my fault, I clicked the wrong plan"; an enterprise customer's neutral question).
+Only results the detectors checked take the new branch (``TriageResult.handover_checked``); the
+worsening-trend, max-turns and token-budget rules apply as before. First recorded in v11.
+When it can go: when no run started before v11 is open.
+"""
+
 ALL: Final = (
     LIFECYCLE_V2,
     CONCURRENT_OPEN,
@@ -132,6 +145,7 @@ ALL: Final = (
     PLAIN_HUMAN_REQUEST,
     OUTAGE_TO_A_PERSON,
     REASSESS_PRIORITY,
+    HANDOVER_DETECTORS,
 )
 """The live ids, oldest first."""
 

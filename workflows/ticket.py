@@ -243,7 +243,7 @@ class TicketWorkflow:
         await self._record.record_customer_message(inp.body, triage.sentiment)
         await self._record.record_triage(triage, priority)
         await self._record.set_status(Status.IN_PROGRESS, "opened", "system")
-        await self._agents.take(self._agents.handoff_reason(text, triage.sentiment, triage.polarity))
+        await self._agents.take(self._agents.handoff_reason(text, triage.sentiment, triage.polarity, triage))
 
     async def _open_concurrently(self, inp: TicketInput) -> None:
         """The opening with independent steps side by side: the same writes in fewer round trips."""
@@ -264,7 +264,7 @@ class TicketWorkflow:
         # the newest, whichever write lands first.
         await asyncio.gather(
             self._record.set_status(Status.IN_PROGRESS, "opened", "system"),
-            self._agents.take(self._agents.handoff_reason(text, triage.sentiment, triage.polarity)),
+            self._agents.take(self._agents.handoff_reason(text, triage.sentiment, triage.polarity, triage)),
         )
 
     # ---- a customer message -------------------------------------------------------------------
@@ -299,7 +299,7 @@ class TicketWorkflow:
             await self._record.notify("customer_replied", f"the customer replied on a ticket {who}")
             return
         await self._record.set_status(Status.IN_PROGRESS, "customer_replied", s.customer_id)
-        reason = self._agents.handoff_reason(msg.body, triage.sentiment, triage.polarity)
+        reason = self._agents.handoff_reason(msg.body, triage.sentiment, triage.polarity, triage)
         if workflow.patched(patches.BATCHED_MESSAGES):
             if s.inbox:  # more of the customer's lines wait: one turn after the last answers them all
                 s.held_handoff = s.held_handoff or reason

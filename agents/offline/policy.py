@@ -34,6 +34,7 @@ from agents.context import (
     CREDIT_TOOL,
     CUSTOMER_SOURCE,
     ESCALATE_HANDOFF,
+    INVOICES_TOOL,
     LOOKUP_TOOL,
     REFUND_TOOL,
     RESOLVE_TOOL,

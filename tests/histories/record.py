@@ -42,8 +42,13 @@ async def _save(h: Handle, version: str, name: str) -> None:
     print(f"wrote {path}")  # noqa: T201 - a developer script
 
 
+def _detectors(version: str) -> bool:
+    """Since v11 triage results carry the hand-over detectors' findings."""
+    return int(version.lstrip("v")) >= 11
+
+
 async def _timers(env: WorkflowEnvironment, version: str) -> None:
-    tq, world = f"rec-{uuid.uuid4().hex[:6]}", World(customer())
+    tq, world = f"rec-{uuid.uuid4().hex[:6]}", World(customer(), detectors=_detectors(version))
     async with Worker(env.client, task_queue=tq, workflows=[TicketWorkflow], activities=world.activities()):
 
         async def start(body: str, **policy: object) -> Handle:
@@ -100,8 +105,26 @@ async def _timers(env: WorkflowEnvironment, version: str) -> None:
         await h.terminate("recorded")
         await _save(h, version, "priority_raised")
 
-    tq, world = f"rec-{uuid.uuid4().hex[:6]}", World(customer(vip=True))
+        if _detectors(version):
+            h = await start("Our saved reports are gone since the update")  # data loss, by the detectors
+            await env.sleep(timedelta(minutes=5))
+            await h.terminate("recorded")
+            await _save(h, version, "data_loss")
+
+            h = await start("My webhook fails")  # a later message: the detectors hand it over
+            await env.sleep(timedelta(minutes=1))
+            await h.signal(TicketWorkflow.add_customer_message, CustomerMessage("m-2", "Our API key leaked on github"))
+            await env.sleep(timedelta(minutes=5))
+            await h.terminate("recorded")
+            await _save(h, version, "security_follow_up")
+
+    tq, world = f"rec-{uuid.uuid4().hex[:6]}", World(customer(vip=True), detectors=_detectors(version))
     async with Worker(env.client, task_queue=tq, workflows=[TicketWorkflow], activities=world.activities()):
+
+        async def start_vip(body: str) -> Handle:
+            inp = ticket_input(body, product=PRODUCT)
+            return await env.client.start_workflow(TicketWorkflow.run, inp, id=f"ticket-{inp.ticket_id}", task_queue=tq)
+
         # critical: the first response breaches while a next reply is owed (it keeps its deadline since v8)
         inp = ticket_input("Can I talk to a human? Exports are down, ASAP", product=PRODUCT)
         h = await env.client.start_workflow(TicketWorkflow.run, inp, id=f"ticket-{inp.ticket_id}", task_queue=tq)
@@ -111,9 +134,20 @@ async def _timers(env: WorkflowEnvironment, version: str) -> None:
         await h.terminate("recorded")
         await _save(h, version, "critical_breach")
 
+        if _detectors(version):
+            h = await start_vip("I'm annoyed, the export still fails")  # an unhappy VIP goes to a person
+            await env.sleep(timedelta(minutes=5))
+            await h.terminate("recorded")
+            await _save(h, version, "vip_unhappy")
+
+            h = await start_vip("How do I export to CSV?")  # a calm VIP question stays with the agents
+            await env.sleep(timedelta(minutes=5))
+            await h.terminate("recorded")
+            await _save(h, version, "vip_calm")
+
 
 async def _decisions(client: Client, version: str) -> None:
-    tq, world = f"rec-{uuid.uuid4().hex[:6]}", World(customer())
+    tq, world = f"rec-{uuid.uuid4().hex[:6]}", World(customer(), detectors=_detectors(version))
     async with Worker(client, task_queue=tq, workflows=[TicketWorkflow], activities=world.activities()):
         inp = ticket_input("Please refund the duplicate invoice of $250", product=PRODUCT)
         h = await client.start_workflow(TicketWorkflow.run, inp, id=f"ticket-{inp.ticket_id}", task_queue=tq)

@@ -1,0 +1,205 @@
+"""Hand-over detection: one detector per reason a person must take a ticket instead of the agents.
+
+Each reason (``REASONS``) is a calibrated logistic regression over our shipped sentence embeddings
+(``kb.embeddings``), trained at worker start on ``handover_examples.jsonl`` (a few hundred written
+examples, hard negatives included), OR'ed with the high-precision rules of ``triage.handover_rules``.
+A message is scored sentence by sentence (and whole): the one line "a contractor pushed our key to a
+public gist" inside a long, polite e-mail is what matters. Each reason's threshold is chosen on
+out-of-fold probabilities (the examples the model was not fitted on), so no number here is hand-tuned.
+Another language comes from ``triage.language`` (a packaged model, no download).
+
+``unhappy`` is not a reason on its own: the workflow hands an unhappy customer over only when the
+account is VIP or enterprise (``domain.policy.handover_reason``), since it knows the customer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+from kb.embeddings import Embedder, shared_embedder
+from triage import handover_rules, language
+
+log = logging.getLogger("triage.handover")
+
+EXAMPLES = Path(__file__).with_name("handover_examples.jsonl")
+# Each reason's threshold, chosen by ``python -m triage.handover_eval`` on out-of-fold probabilities and
+# keyed to the examples' hash: the worker then fits one model per reason and no cross-validation.
+THRESHOLDS = Path(__file__).with_name("handover_thresholds.json")
+# Learned reasons; "unhappy" is a signal the workflow combines with who the customer is.
+REASONS = ("security", "legal", "outage", "data_loss", "person", "angry", "unhappy")
+LANGUAGE = "language"
+# What the workflow writes as the escalation reason, most serious first.
+MESSAGES = {
+    "security": "security incident reported",
+    "legal": "legal threat",
+    "outage": "outage reported",
+    "data_loss": "data loss reported",
+    "person": "customer asked for a human",
+    LANGUAGE: "message in another language",
+    "angry": "customer is angry with us",
+}
+# Bounds on a chosen threshold: below even odds a detector claims what is more likely not there;
+# above, calibrated probabilities rarely reach it.
+THRESHOLD_FLOOR, THRESHOLD_CEILING = 0.5, 0.9
+FOLDS = 4
+MAX_UNITS = 12  # sentences scored per message (a long e-mail's first dozen carry its request)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+
+Vectors = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    reasons: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Handover:
+    """What the detectors found in one message."""
+
+    reasons: list[str] = field(default_factory=list)  # keys of MESSAGES, most serious first
+    unhappy: bool = False
+    scores: dict[str, float] = field(default_factory=dict)  # calibrated probability per detector
+
+    @property
+    def reason(self) -> str | None:
+        return MESSAGES[self.reasons[0]] if self.reasons else None
+
+
+def load_examples(path: Path = EXAMPLES) -> list[Example]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [Example(r["text"], frozenset(r["reasons"])) for r in rows]
+
+
+def units(text: str) -> list[str]:
+    """The message and its sentences (those of three words or more), the message first."""
+    parts = [p.strip() for p in _SENTENCE.split(text) if len(p.split()) >= 3]
+    whole = " ".join(text.split())
+    return [whole, *parts[:MAX_UNITS]] if len(parts) > 1 else [whole]
+
+
+def _model() -> CalibratedClassifierCV:
+    # Balanced weights: each reason has a few dozen positives among a few hundred examples.
+    base = LogisticRegression(C=4.0, class_weight="balanced", solver="liblinear")
+    return CalibratedClassifierCV(base, method="sigmoid", cv=3, ensemble=False)
+
+
+def examples_hash(examples: Sequence[Example]) -> str:
+    blob = json.dumps([[e.text, sorted(e.reasons)] for e in examples], ensure_ascii=False).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def _threshold(y: npt.NDArray[np.int_], p: npt.NDArray[np.float64]) -> float:
+    """The threshold with the best F1 on out-of-fold probabilities, within the bounds."""
+    best, best_f = 0.5, -1.0
+    for t in np.arange(THRESHOLD_FLOOR, THRESHOLD_CEILING + 1e-9, 0.025):
+        flagged = p >= t
+        tp = int((flagged & (y == 1)).sum())
+        precision = tp / max(int(flagged.sum()), 1)
+        recall = tp / max(int((y == 1).sum()), 1)
+        f1 = 2 * precision * recall / max(precision + recall, 1e-9)
+        if f1 > best_f + 1e-9:
+            best, best_f = round(float(t), 3), f1
+    return best
+
+
+class HandoverDetector:
+    """Train once (``fit``), then ``detect`` any number of messages; safe to share between threads."""
+
+    def __init__(self, embedder: Embedder | None = None) -> None:
+        self._embedder = embedder
+        self._models: dict[str, CalibratedClassifierCV] = {}
+        self.thresholds: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def _embed(self, texts: Sequence[str], persist: bool) -> Vectors:
+        if self._embedder is None:
+            self._embedder = shared_embedder()
+        return self._embedder.embed(list(texts), persist=persist)
+
+    def fit(self, examples: Sequence[Example] | None = None, *, choose: bool | None = None) -> HandoverDetector:
+        """Fit one model per reason. ``choose``: pick thresholds by cross-validation (None: only when the
+        shipped thresholds were chosen on other examples)."""
+        examples = list(examples) if examples is not None else load_examples()
+        learned = [e for e in examples if LANGUAGE not in e.reasons]  # language has its own model
+        shipped = _shipped_thresholds(examples_hash(examples))
+        if choose is None:
+            choose = shipped is None
+            if choose:
+                log.warning("%s was chosen on other examples: choosing thresholds again", THRESHOLDS.name)
+        x = self._embed([e.text for e in learned], persist=True)
+        models, thresholds = {}, dict(shipped or {})
+        for reason in REASONS:
+            y = np.array([int(reason in e.reasons) for e in learned])
+            if choose:
+                thresholds[reason] = self.choose_threshold(x, y)
+            models[reason] = _model().fit(x, y)
+        with self._lock:
+            self._models, self.thresholds = models, thresholds
+        return self
+
+    @staticmethod
+    def choose_threshold(x: Vectors, y: npt.NDArray[np.int_]) -> float:
+        folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=0)
+        oof = cross_val_predict(_model(), x, y, cv=folds, method="predict_proba")[:, 1]
+        return _threshold(y, oof)
+
+    def probabilities(self, text: str) -> dict[str, float]:
+        """Each learned reason's calibrated probability: the highest over the message and its sentences."""
+        if not self._models:
+            raise RuntimeError("HandoverDetector.fit() first")
+        x = self._embed(units(text), persist=False)
+        return {r: float(m.predict_proba(x)[:, 1].max()) for r, m in self._models.items()}
+
+    def detect(self, text: str) -> Handover:
+        if not any(ch.isalpha() for ch in text):
+            return Handover()
+        scores = self.probabilities(text)
+        found = {r for r in REASONS if scores[r] >= self.thresholds[r]} - handover_rules.vetoes(text)
+        found |= handover_rules.matches(text)
+        other = language.other_language(text)
+        if other is not None:
+            found.add(LANGUAGE)
+        rounded = {r: round(v, 3) for r, v in scores.items()}
+        if other is not None:
+            rounded[LANGUAGE] = 1.0
+        ordered = [r for r in MESSAGES if r in found]
+        return Handover(reasons=ordered, unhappy="unhappy" in found or "angry" in found, scores=rounded)
+
+
+def _shipped_thresholds(digest: str) -> dict[str, float] | None:
+    try:
+        shipped = json.loads(THRESHOLDS.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if shipped.get("examples") != digest or set(shipped.get("thresholds", {})) != set(REASONS):
+        return None
+    return {r: float(v) for r, v in shipped["thresholds"].items()}
+
+
+_shared: HandoverDetector | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_detector() -> HandoverDetector:
+    """The process's detector, trained on first use (about a second with the embedding cache warm)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = HandoverDetector().fit()
+            log.info("hand-over detectors trained; thresholds %s", _shared.thresholds)
+        return _shared
