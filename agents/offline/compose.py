@@ -15,10 +15,14 @@ from dataclasses import dataclass
 from agents.context import TicketContext
 from agents.handoff_reply import sign_off
 from agents.offline.article_text import STOPWORDS, passage, split_sentences, terms
+from agents.offline.message_text import expressed_urgency, own_words, questions
+from agents.offline.plans import plan_note
 from agents.offline.procedures import select_procedure
+from agents.offline.ranking import Ranker, Sentence
 from domain.models import Category, KbHit, Plan, Priority, Sentiment
 
 MAX_FACTS = 4
+MAX_ANSWER_SENTENCES = 3
 # A sentence must share this many distinct content terms with the customer's message (or one
 # distinctive number such as "429") to count as relevant.
 MIN_OVERLAP = 2
@@ -251,6 +255,67 @@ def _says_nothing(customer_text: str, ctx: TicketContext, follow_up: bool) -> bo
     return not terms(customer_text) and (follow_up or not terms(ctx.subject))
 
 
+MAX_LINKS = 2
+SECTION_WEIGHTS = (1.0, 0.5, 0.25)
+FOLLOW_SHARE = 0.6  # a second or third sentence of the section scores at least this share of its best
+ANSWER_WORDS = 70  # the sentences answering one question; two questions get about half each
+_PRONOUN_START = re.compile(r"^(?:it|this|that|these|those|they|them|its|their|then|otherwise)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The sentences of one section that answer one question of the message."""
+
+    article_id: str
+    section: str
+    sentences: tuple[Sentence, ...]
+
+    def render(self) -> str:
+        return " ".join(s.text for s in self.sentences)
+
+
+def _answer(ranked: list[Sentence], all_sentences: list[Sentence], limit: int, budget: int) -> Answer | None:
+    """The best section for the question, and its 1-`limit` sentences that answer it best.
+
+    A section must hold a relevant sentence; sections compete on their best three sentences (a section
+    that says several things about the question beats one stray matching line). Within it, sentences
+    scoring nearly as well as its best follow, in reading order; a sentence opening with "It"/"This"
+    brings the one before it."""
+    sections: dict[tuple[str, str], list[Sentence]] = {}
+    for s in ranked:
+        sections.setdefault((s.article_id, s.section), []).append(s)
+    scored = [
+        (sum(w * s.score for w, s in zip(SECTION_WEIGHTS, group, strict=False)), group)
+        for group in sections.values()
+        if any(s.relevant for s in group)
+    ]
+    if not scored:
+        return None
+    _, group = max(scored, key=lambda item: (item[0], -item[1][0].hit_rank))
+    best = group[0]
+    chosen = [best] + [s for s in group[1:limit] if s.score >= FOLLOW_SHARE * best.score]
+    if _PRONOUN_START.match(best.text):
+        before = [
+            s
+            for s in all_sentences
+            if s.article_id == best.article_id and s.section == best.section and s.position == best.position - 1
+        ]
+        chosen += [s for s in before if all(c.text != s.text for c in chosen)]
+    while len(chosen) > 1 and sum(len(s.text.split()) for s in chosen) > budget:
+        chosen.remove(min(chosen[1:], key=lambda s: s.score))
+    return Answer(best.article_id, best.section, tuple(sorted(chosen, key=lambda s: (s.hit_rank, s.position))))
+
+
+def opener(ctx: TicketContext, customer_text: str, follow_up: bool) -> str:
+    """One short sentence before the answer; never the customer's words, and urgency only when they said so."""
+    urgent = expressed_urgency(customer_text)
+    if urgent:
+        return "I'm sorry for the trouble, and I understand this is urgent."
+    if ctx.sentiment in (Sentiment.NEGATIVE, Sentiment.VERY_NEGATIVE):
+        return "I'm sorry for the trouble."
+    return "Thanks for the update." if follow_up else "Thanks for reaching out."
+
+
 def compose_answer(
     ctx: TicketContext,
     customer_text: str,
@@ -258,15 +323,18 @@ def compose_answer(
     notes: Sequence[str] = (),
     prior_replies: Sequence[str] = (),
 ) -> str:
-    """Greeting, acknowledgement, what the tools did (`notes`), extracted facts, citations, offer to
-    help — or an honest 'not found' when there is neither a fact nor an action to report.
+    """Greeting, one short opener, what the tools did (`notes`), then the answer to each question of the
+    message (the 1-3 sentences of the best section, ranked at sentence level against that question), the
+    steps when it asks how, a note when a step needs another plan, 1-2 cited articles, an offer to help.
+    Or an honest 'not found' and one clarifying question when there is neither an answer nor an action.
 
-    `prior_replies` are our earlier replies on the ticket: their facts are not repeated, and a
+    `prior_replies` are our earlier replies on the ticket: their sentences are not repeated, and a
     follow-up that only repeats the question is told so instead of being sent the same sentences.
     """
     follow_up = bool(prior_replies)
     closing = sign_off(ctx)
-    if not notes and _says_nothing(customer_text, ctx, follow_up):
+    own = own_words(customer_text) or customer_text.strip()
+    if not notes and _says_nothing(own, ctx, follow_up):
         ask = (
             "Is there anything else I can help with? If the earlier answer solved it, just tell me and I'll "
             "close the ticket."
@@ -277,52 +345,77 @@ def compose_answer(
         return "\n\n".join(
             [f"Hi {ctx.customer_first_name},", "Thanks for your message.", ask, *filter(None, [closing])]
         )
-    question = f"{customer_text} {ctx.subject}"
-    procedure = select_procedure(hits, customer_text, ctx.subject, already_said=prior_replies)
-    # Beside a procedure, two more facts at most, and none of its own steps again.
-    facts = (
-        select_facts(hits, question, ctx.plan, [*prior_replies, procedure.render()], limit=2)
-        if procedure
-        else select_facts(hits, question, ctx.plan, already_said=prior_replies)
-    )
-    parts = [f"Hi {ctx.customer_first_name},", acknowledge(customer_text, ctx, follow_up), *notes]
+    said = [_key(text) for text in prior_replies]
+    procedure = select_procedure(hits, own, ctx.subject, already_said=prior_replies)
+    steps = _key(procedure.render()) if procedure else ""
+
+    def already_sent(sentence: str) -> bool:
+        key = _key(sentence)
+        return any(key in text for text in said) or (bool(steps) and key in steps)
+
+    ranker = Ranker(hits)
+    asked = questions(own) or [own]
+    limit = MAX_ANSWER_SENTENCES if len(asked) == 1 else 2
+    budget = ANSWER_WORDS if len(asked) == 1 else ANSWER_WORDS // 2 + 10
     if procedure:
-        parts.append(f"Here is how, from our documentation:\n{procedure.render()}")
-    if not facts and procedure:
-        pass
-    elif not facts and notes:
-        parts.append("If there's anything else I can help with, just reply here.")
-    elif not facts and follow_up and select_facts(hits, question, ctx.plan):
-        parts.append(
-            "The help-center articles I shared earlier are all our documentation says on this, so I won't repeat "
-            f"them, and I'd rather not guess. {clarifying_question(ctx.category, customer_text)}"
-        )
-        parts.append("With that detail I can look into it further for you.")
-    elif not facts and (closest := about_the_question(hits, question)[:1]):
-        parts.append(
-            "I couldn't find a sentence in our help center that answers this directly, and I'd rather not guess; "
-            "this article covers the topic and may help."
-        )
-        parts.append(f"Helpful articles:\n{_links(closest)}")
-        parts.append(clarifying_question(ctx.category, customer_text))
-    elif not facts:
-        parts.append(
-            "I searched our help center but couldn't find a documented answer to this, and I'd rather not "
-            f"guess. {clarifying_question(ctx.category, customer_text)}"
-        )
-        parts.append("With that detail I can look into it further for you.")
-    else:
-        plan_name = ctx.plan.value.capitalize()
-        if any(mentions_plan(f.text, ctx.plan) for f in facts):
-            intro = f"You're on the {plan_name} plan, so this is what applies to you, from our documentation:"
+        limit, budget = max(1, limit - 1), budget // 2 + 10
+    answers: list[Answer] = []
+    for question in asked:
+        found = _answer(ranker.rank(question, ctx.subject, already_sent), ranker.sentences, limit, budget)
+        if found is None:
+            continue
+        # Two questions answered by the same section: one answer, their sentences together.
+        same = next((a for a in answers if (a.article_id, a.section) == (found.article_id, found.section)), None)
+        if same is None:
+            answers.append(found)
         else:
-            intro = "Also worth knowing:" if procedure else "Here is what our documentation says:"
-        parts.append(intro + "\n" + "\n".join(f"- {f.text}" for f in facts))
-    if facts or procedure:
-        # An article whose title and heading match the question is worth the link even when the sentences
-        # quoted come from another one.
-        used = {f.article_id for f in facts} | {h.article_id for h in about_the_question(hits, question)}
-        used |= {procedure.article_id} if procedure else set()
-        parts.append("Helpful articles:\n" + _links([h for h in hits if h.article_id in used]))
-        parts.append("If this doesn't fully solve it, just reply here and I'll be happy to help further.")
+            merged = {s.text: s for s in (*same.sentences, *found.sentences)}
+            ordered = tuple(sorted(merged.values(), key=lambda s: (s.hit_rank, s.position)))
+            answers[answers.index(same)] = Answer(same.article_id, same.section, ordered)
+    question = f"{own} {ctx.subject}"
+    parts = [f"Hi {ctx.customer_first_name},", opener(ctx, own, follow_up), *notes]
+    if procedure and answers and procedure.article_id not in {a.article_id for a in answers[:1]}:
+        if procedure.overlap < MIN_OVERLAP + 1:
+            procedure = None
+    if not answers and not procedure:
+        if notes:
+            parts.append("If there's anything else I can help with, just reply here.")
+        elif follow_up and any(s.relevant for s in ranker.rank(question, ctx.subject)):
+            parts.append(
+                "The help-center articles I shared earlier are all our documentation says on this, so I won't "
+                f"repeat them, and I'd rather not guess. {clarifying_question(ctx.category, own)}"
+            )
+            parts.append("With that detail I can look into it further for you.")
+        elif closest := about_the_question(hits, question)[:1]:
+            parts.append(
+                "I couldn't find a sentence in our help center that answers this directly, and I'd rather not "
+                "guess; this article covers the topic and may help."
+            )
+            parts.append(f"Helpful articles:\n{_links(closest)}")
+            parts.append(clarifying_question(ctx.category, own))
+        else:
+            parts.append(
+                "I searched our help center but couldn't find a documented answer to this, and I'd rather not "
+                f"guess. {clarifying_question(ctx.category, own)}"
+            )
+            parts.append("With that detail I can look into it further for you.")
+        return "\n\n".join(parts + ([closing] if closing else []))
+    quoted: list[str] = []
+    for i, answer in enumerate(answers):
+        parts.append(answer.render())
+        quoted += [s.text for s in answer.sentences]
+        # The steps follow the answer from their own article (else the last answer).
+        if procedure and (procedure.article_id == answer.article_id or i == len(answers) - 1):
+            parts.append(f"Here is how:\n{procedure.render()}")
+            quoted += [procedure.lead, *procedure.steps]
+    if procedure and not answers:
+        parts.append(f"Here is how:\n{procedure.render()}")
+        quoted += [procedure.lead, *procedure.steps]
+    note = plan_note([q for q in quoted if q], ctx.plan)
+    if note:
+        parts.append(note)
+    used = list(dict.fromkeys([a.article_id for a in answers] + ([procedure.article_id] if procedure else [])))
+    linked = [h for aid in used[: max(MAX_LINKS, len(answers))] for h in hits if h.article_id == aid]
+    parts.append("Helpful articles:\n" + _links(linked))
+    parts.append("If this doesn't fully solve it, just reply here and I'll help further.")
     return "\n\n".join(parts + ([closing] if closing else []))
