@@ -257,7 +257,7 @@ def _says_nothing(customer_text: str, ctx: TicketContext, follow_up: bool) -> bo
 
 MAX_LINKS = 2
 SECTION_WEIGHTS = (1.0, 0.5, 0.25)
-FOLLOW_SHARE = 0.6  # a second or third sentence of the section scores at least this share of its best
+FOLLOW_SHARE = 0.5  # a second or third sentence of the section scores at least this share of its best
 ANSWER_WORDS = 70  # the sentences answering one question; two questions get about half each
 _PRONOUN_START = re.compile(r"^(?:it|this|that|these|those|they|them|its|their|then|otherwise)\b", re.IGNORECASE)
 
@@ -304,6 +304,15 @@ def _answer(ranked: list[Sentence], all_sentences: list[Sentence], limit: int, b
     while len(chosen) > 1 and sum(len(s.text.split()) for s in chosen) > budget:
         chosen.remove(min(chosen[1:], key=lambda s: s.score))
     return Answer(best.article_id, best.section, tuple(sorted(chosen, key=lambda s: (s.hit_rank, s.position))))
+
+
+def _plan_bonus(sentence: str, plan: Plan) -> float:
+    """The customer's own plan's limits are the most concrete answer; another plan's would mislead."""
+    if mentions_plan(sentence, plan):
+        return 0.15 + (0.2 if sentence.startswith(f"{plan.value.capitalize()} plan — ") else 0.0)
+    if any(mentions_plan(sentence, other) for other in Plan if other != plan):
+        return -0.25 if re.match(r"^(?:Free|Starter|Pro|Enterprise) plan — ", sentence) else -0.05
+    return 0.0
 
 
 def opener(ctx: TicketContext, customer_text: str, follow_up: bool) -> str:
@@ -361,7 +370,8 @@ def compose_answer(
         limit, budget = max(1, limit - 1), budget // 2 + 10
     answers: list[Answer] = []
     for question in asked:
-        found = _answer(ranker.rank(question, ctx.subject, already_sent), ranker.sentences, limit, budget)
+        ranked = ranker.rank(question, ctx.subject, already_sent, lambda text: _plan_bonus(text, ctx.plan))
+        found = _answer(ranked, ranker.sentences, limit, budget)
         if found is None:
             continue
         # Two questions answered by the same section: one answer, their sentences together.

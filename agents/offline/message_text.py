@@ -52,9 +52,9 @@ _SECOND_QUESTION = re.compile(
 _LEAD_IN = re.compile(r"^(?:two|2|three|3|a few|some|couple of)?\s*(?:quick\s+)?questions?\s*:\s*", re.IGNORECASE)
 # Words a customer uses to say it is urgent; a priority set elsewhere is not the customer saying so.
 _URGENT = re.compile(
-    r"\b(?:asap|urgent(?:ly)?|emergency|immediately|right away|critical|blocking|blocker|outage|"
-    r"as soon as possible|(?:is|are) (?:completely |totally |all )?down(?! for)|went down|"
-    r"(?:production|prod|checkout|site|app|api) (?:is )?(?:broken|down))\b",
+    r"\b(?:asap|urgent(?:ly)?|emergency|immediately|right away|critical|as soon as possible|blocker|"
+    r"blocking (?:us|me|our (?:team|release|launch|work))|(?:is|are) (?:completely |totally |all )?down(?! for)|"
+    r"went down|(?:production|prod|checkout) (?:is )?(?:broken|down))\b",
     re.IGNORECASE,
 )
 # "if our endpoint is down for a day, ..." asks about a what-if; it says nothing about now.

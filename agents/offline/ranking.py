@@ -160,9 +160,16 @@ class Ranker:
     def _section_label(self, s: Sentence) -> str:
         return self._label_text(s.article_id, s.section)
 
-    def rank(self, question: str, context: str = "", exclude: Callable[[str], bool] | None = None) -> list[Sentence]:
+    def rank(
+        self,
+        question: str,
+        context: str = "",
+        exclude: Callable[[str], bool] | None = None,
+        plan_bonus: Callable[[str], float] | None = None,
+    ) -> list[Sentence]:
         """The sentences scored against `question` (with `context`, such as the subject, weighing less),
-        best first. `exclude` drops sentences the customer was already sent."""
+        best first. `exclude` drops sentences the customer was already sent; `plan_bonus` adds to a
+        sentence's score (a row for the customer's plan beats another plan's)."""
         wanted = terms(question)
         around = terms(context) - wanted
         if not wanted and not around:
@@ -207,6 +214,7 @@ class Ranker:
             # Concrete facts (limits, prices, days) beat generalities; a digit in a path ("/v2/") is no fact.
             score += 0.05 if re.search(r"(?<![\w/])\d", s.text) else 0.0
             score -= 0.1 if len(s.text.split()) > 40 else 0.0
+            score += plan_bonus(s.text) if plan_bonus is not None else 0.0
             out.append(
                 Sentence(
                     s.text,
