@@ -256,6 +256,7 @@ def _says_nothing(customer_text: str, ctx: TicketContext, follow_up: bool) -> bo
 
 
 MAX_LINKS = 2
+SECOND_SECTION_SHARE = 0.9
 SECTION_WEIGHTS = (1.0, 0.5, 0.25)
 FOLLOW_SHARE = 0.5  # a second or third sentence of the section scores at least this share of its best
 ANSWER_WORDS = 70  # the sentences answering one question; two questions get about half each
@@ -369,11 +370,22 @@ def compose_answer(
     if procedure:
         limit, budget = max(1, limit - 1), budget // 2 + 10
     answers: list[Answer] = []
+    # One question: the rest of the message (what happened, what they tried) is its context too.
+    context = ctx.subject if len(asked) > 1 else f"{ctx.subject}\n{own}"
     for question in asked:
-        ranked = ranker.rank(question, ctx.subject, already_sent, lambda text: _plan_bonus(text, ctx.plan))
+        ranked = ranker.rank(question, context, already_sent, lambda text: _plan_bonus(text, ctx.plan))
         found = _answer(ranked, ranker.sentences, limit, budget)
         if found is None:
             continue
+        if len(asked) == 1:
+            # A message about one thing may still need a second section's fact (one sentence) when that
+            # sentence answers nearly as well as the best one.
+            top = max(s.score for s in found.sentences)
+            words = sum(len(s.text.split()) for s in found.sentences)
+            second = next((s for s in ranked if s.relevant and s.section != found.section), None)
+            if second is not None and second.score >= SECOND_SECTION_SHARE * top and words < ANSWER_WORDS:
+                answers.append(found)
+                found = Answer(second.article_id, second.section, (second,))
         # Two questions answered by the same section: one answer, their sentences together.
         same = next((a for a in answers if (a.article_id, a.section) == (found.article_id, found.section)), None)
         if same is None:

@@ -124,7 +124,8 @@ _GREETING = re.compile(r"^(?:hi|hello|hey|dear|good (?:morning|afternoon|evening
 _CONJUNCTION = re.compile(r"^(?:and|also|plus|so|oh|ok|okay|but)\b[\s,]*", re.IGNORECASE)
 _REQUEST = re.compile(
     r"\b(?:need|want|would like|'d like) to (?:know|understand|find out)\b|\bwondering\b|\blet (?:me|us) know\b|"
-    r"\bplease (?:tell|confirm|explain|advise|clarify)\b|\bany (?:idea|advice|tips?)\b",
+    r"\bplease (?:tell|confirm|explain|advise|clarify)\b|\bany (?:idea|advice|tips?)\b|"
+    r"\b(?:we|i) (?:also |really |just )?(?:want|need|would like|'d like) to\b",
     re.IGNORECASE,
 )
 
@@ -190,4 +191,5 @@ def questions(text: str, limit: int = 3) -> list[str]:
 
 def expressed_urgency(text: str) -> bool:
     """True when the customer's own words say it is urgent ("asap", "blocking", "production is down")."""
-    return any(_URGENT.search(s) and not _HYPOTHETICAL.match(s) for s in _pieces(own_words(text)))
+    sentences = [s.strip() for line in own_words(text).splitlines() for s in _SENTENCE.split(line)]
+    return any(_URGENT.search(s) and not _HYPOTHETICAL.match(s) for s in sentences)
