@@ -437,6 +437,9 @@ def compose_answer(
     if note:
         parts.append(note)
     used = list(dict.fromkeys([a.article_id for a in answers] + ([procedure.article_id] if procedure else [])))
+    # An article whose title and heading match the question is worth the link even when the sentences
+    # quoted come from another one (room permitting).
+    used += [h.article_id for h in about_the_question(hits, question) if h.article_id not in used][:1]
     linked = [h for aid in used[: max(MAX_LINKS, len(answers))] for h in hits if h.article_id == aid]
     parts.append("Helpful articles:\n" + _links(linked))
     parts.append("If this doesn't fully solve it, just reply here and I'll help further.")

@@ -61,11 +61,17 @@ _URGENT = re.compile(
 _HYPOTHETICAL = re.compile(r"^(?:so\s+|and\s+|but\s+)?(?:if|when|whenever|what if|in case|suppose)\b", re.I)
 
 
+# "See below", "forwarding this from our CISO": the question is in the forwarded text.
+_POINTS_BELOW = re.compile(
+    r"\b(?:below|forward(?:ed|ing)?|attached|(?:see|read) (?:the |this )?(?:e-?mail|message|thread))\b", re.I
+)
+
+
 def own_words(text: str) -> str:
     """What the customer wrote in this message: quoted and forwarded history, signatures, disclaimers,
-    mail boilerplate and text addressed to the assistant removed. When the customer's own lines ask
-    nothing ("See below, can you help?"), the forwarded text is what they want answered: it is kept,
-    without its header lines."""
+    mail boilerplate and text addressed to the assistant removed. When the customer's own lines point
+    at the forwarded text ("See below, can you help?"), that text is what they want answered: it is
+    kept, without its header lines."""
     lines = text.replace("\r\n", "\n").split("\n")
     mine: list[str] = []
     history: list[str] = []
@@ -76,7 +82,7 @@ def own_words(text: str) -> str:
         mine.append(line)
     kept = _drop_signature([line for line in mine if not _noise(line)])
     own = "\n".join(kept).strip()
-    if len(terms(own)) < 3 and history:
+    if history and (not terms(own) or _POINTS_BELOW.search(own)):
         forwarded = [line.lstrip("> ").strip() for line in history]
         forwarded = [line for line in forwarded if line and not _header(line) and not _noise(line)]
         own = "\n".join([own, *forwarded]).strip()
