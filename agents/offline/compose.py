@@ -1,7 +1,9 @@
 """Deterministic reply composition for the offline model: extractive, never inventive.
 
 Every fact in a composed answer is a sentence copied from a retrieved help article; the rest is a
-greeting, an acknowledgement built from the customer's own words, citations and a closing. When no
+greeting, one short opener (never the customer's words quoted back), citations and a closing. The
+answer comes first: for each question of the message, the 1-3 sentences of the section that answers it
+best (`agents.offline.ranking`), the steps when it asks how, a note when a step needs another plan. When no
 retrieved sentence is relevant enough, the reply says so and asks one clarifying question instead of
 guessing. Pure functions only, so the same input always gives the same reply.
 """
@@ -14,19 +16,17 @@ from dataclasses import dataclass
 
 from agents.context import TicketContext
 from agents.handoff_reply import sign_off
-from agents.offline.article_text import STOPWORDS, passage, split_sentences, terms
+from agents.offline.article_text import passage, terms
 from agents.offline.message_text import expressed_urgency, own_words, questions
 from agents.offline.plans import plan_note
 from agents.offline.procedures import select_procedure
 from agents.offline.ranking import Ranker, Sentence
-from domain.models import Category, KbHit, Plan, Priority, Sentiment
+from domain.models import Category, KbHit, Plan, Sentiment
 
-MAX_FACTS = 4
 MAX_ANSWER_SENTENCES = 3
 # A sentence must share this many distinct content terms with the customer's message (or one
 # distinctive number such as "429") to count as relevant.
 MIN_OVERLAP = 2
-REDUNDANCY = 0.5
 
 
 CLARIFYING_QUESTION: dict[Category, str] = {
@@ -39,25 +39,6 @@ CLARIFYING_QUESTION: dict[Category, str] = {
     Category.ACCOUNT: "Which workspace is this about, and what exact message do you see when it fails?",
     Category.GENERAL: "Could you tell me a little more about what you are trying to do, and where in Lumora?",
 }
-
-_STEP_HINT = re.compile(
-    r"^(?:go|open|click|select|set|use|add|run|check|enable|disable|retry|wait|create|copy|install|update|"
-    r"upgrade|contact|navigate|choose|send|batch)\b|→|>\s*[A-Z]",
-    re.IGNORECASE,
-)
-_URGENT = re.compile(r"\b(?:asap|urgent|urgently|immediately|emergency|right away|outage|down)\b", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Fact:
-    """One sentence lifted from a help article, with where it came from and how well it matches."""
-
-    text: str
-    hit_rank: int
-    position: int
-    score: float
-    article_id: str
-    matched: frozenset[str] = frozenset()
 
 
 def mentions_plan(sentence: str, plan: Plan) -> bool:
@@ -81,162 +62,6 @@ def _links(hits: Sequence[KbHit]) -> str:
 
 def _key(sentence: str) -> str:
     return " ".join(sentence.lower().split())
-
-
-def select_facts(
-    hits: list[KbHit], question: str, plan: Plan, already_said: Sequence[str] = (), limit: int = MAX_FACTS
-) -> list[Fact]:
-    """The 2-4 most relevant sentences across `hits`, returned in their original reading order.
-
-    A hit qualifies only through a strongly matching sentence (MIN_OVERLAP terms, or a distinctive
-    number); its weaker sentences may then fill in, so a passage about something else never does.
-    A sentence found in `already_said` (our earlier replies on the ticket) is not quoted again: a
-    customer who writes back has read it, and repeating it reads as not listening.
-    """
-    wanted = terms(question)
-    said = {_key(text) for text in already_said}
-    seen: set[str] = set()
-    candidates: list[Fact] = []
-    qualified: set[str] = set()
-    for rank, hit in enumerate(hits):
-        label, body = passage(hit)
-        if len(terms(label) & wanted) >= MIN_OVERLAP:
-            qualified.add(hit.article_id)
-        for position, sentence in enumerate(split_sentences(body)):
-            key = _key(sentence)
-            words = len(sentence.split())
-            overlap = terms(sentence) & wanted
-            # A lead-in ("You can send ideas in three ways:") means nothing without the list after it.
-            if key in seen or words < 4 or words > 60 or not overlap or sentence.endswith(":"):
-                continue
-            seen.add(key)
-            if len(overlap) >= MIN_OVERLAP or any(t.isdigit() and len(t) >= 3 for t in overlap):
-                qualified.add(hit.article_id)
-            if any(key in text for text in said):
-                continue  # still qualifies its article, so the article's other sentences may follow up
-            score = sum(2.0 if t.isdigit() else 1.0 for t in overlap)
-            # Concrete facts (limits, prices, days) beat generalities; the digit of a path or name ("/v2/") is no fact.
-            score += 1.5 if re.search(r"(?<![\w/])\d", sentence) else 0.0
-            score += 1.0 if _STEP_HINT.search(sentence) else 0.0
-            if mentions_plan(sentence, plan):
-                score += 1.5
-                # A limits-table row for exactly this plan is the most concrete fact there is.
-                score += 2.0 if sentence.startswith(f"{plan.value.capitalize()} plan — ") else 0.0
-            elif any(mentions_plan(sentence, other) for other in Plan if other != plan):
-                score -= 1.5  # another plan's limits would mislead this customer
-            score -= 0.1 * rank + (1.0 if words > 40 else 0.0)
-            candidates.append(Fact(sentence, rank, position, score, hit.article_id, frozenset(overlap)))
-    pool = [f for f in candidates if f.article_id in qualified]
-    chosen: list[Fact] = []
-    covered: set[str] = set()
-    while pool and len(chosen) < limit:
-        # Greedy, with a small penalty for terms already covered, so facts don't repeat each other.
-        pick = max(pool, key=lambda f: (f.score - REDUNDANCY * len(f.matched & covered), -f.hit_rank, -f.position))
-        if len(chosen) >= 2 and pick.score - REDUNDANCY * len(pick.matched & covered) < 0.5 * chosen[0].score:
-            break
-        chosen.append(pick)
-        covered |= pick.matched
-        pool.remove(pick)
-    return sorted(chosen, key=lambda f: (f.hit_rank, f.position))
-
-
-# The customer's point of view -> ours, in one pass so the two directions never collide: their
-# "I/we/my/our" become "you/your", and their "you/your" (that is, Lumora) become "we/our".
-_SWAP = {
-    "i am": "you are",
-    "i was": "you were",
-    "we are": "you are",
-    "we were": "you were",
-    "i'm": "you're",
-    "we're": "you're",
-    "i've": "you've",
-    "we've": "you've",
-    "i'd": "you'd",
-    "we'd": "you'd",
-    "i'll": "you'll",
-    "we'll": "you'll",
-    "ours": "yours",
-    "mine": "yours",
-    "our": "your",
-    "my": "your",
-    "ourselves": "yourselves",
-    "myself": "yourself",
-    "we": "you",
-    "me": "you",
-    "i": "you",
-    "us": "you",
-    "you're": "we're",
-    "you've": "we've",
-    "you'd": "we'd",
-    "you'll": "we'll",
-    "you are": "we are",
-    "you were": "we were",
-    "yours": "ours",
-    "yourselves": "ourselves",
-    "yourself": "ourselves",
-    "your": "our",
-    "you": "we",  # or "us": decided by position in to_second_person
-}
-_SWAP_RE = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _SWAP), key=len, reverse=True)) + r")\b", re.IGNORECASE)
-# "you" after these (or at the start) is a subject ("you charged us" -> "we charged you").
-_SUBJECT_BEFORE = re.compile(r"(?:^|[,;:]|\b(?:and|but|so|that|because|when|if|since|as|then|yet|or))\s*$", re.I)
-_SECOND_PERSON = {"you", "your", "you're", "you've", "you'd", "you'll", "yours", "yourself", "you are", "we", "our"}
-
-
-def to_second_person(sentence: str) -> str:
-    """Rewrite the customer's sentence from our side: "you charged us twice" -> "we charged you twice"."""
-    text = sentence.replace("’", "'")
-
-    def repl(m: re.Match[str]) -> str:
-        word = m.group(0)
-        if word in ("US", "i"):  # the region, and "i.e."
-            return word
-        key = word.lower()
-        if key == "you":
-            return "we" if _SUBJECT_BEFORE.search(text[: m.start()]) else "us"
-        return _SWAP[key]
-
-    out = _SWAP_RE.sub(repl, text)
-    first, _, rest = out.partition(" ")
-    if first.lower() in _SECOND_PERSON or first.lower() in STOPWORDS:
-        out = f"{first.lower()} {rest}".strip()
-    return out
-
-
-_SALUTATION = re.compile(
-    r"^(?:(?:hi|hello|hey|dear|greetings|good (?:morning|afternoon|evening))\b[^,.!?\n]{0,40}[,.!]|"
-    r"thanks?(?: you)?(?: in advance)?[,.!])\s*",
-    re.IGNORECASE,
-)
-_QUESTION_START = re.compile(
-    r"^(?:how|what|why|where|when|which|who|can|could|is|are|do|does|did|will|would|should)\b", re.IGNORECASE
-)
-
-
-_REQUEST_START = re.compile(r"^(?:please|kindly|i'd like|we'd like|i want|we want|i need|we need)\b", re.IGNORECASE)
-
-
-def acknowledge(customer_text: str, ctx: TicketContext, follow_up: bool = False) -> str:
-    """One sentence that shows we read *this* customer's problem, in their own words."""
-    cleaned = [_SALUTATION.sub("", s).strip() for s in split_sentences(customer_text)]
-    sentences = [s for s in cleaned if s] or [customer_text.strip()]
-    scored = [(len(terms(s)) + (1 if re.search(r"\d", s) else 0), -i, s) for i, s in enumerate(sentences)]
-    best_score, _, best = max(scored)
-    urgent = ctx.priority in (Priority.HIGH, Priority.CRITICAL) or bool(_URGENT.search(customer_text))
-    upset = ctx.sentiment in (Sentiment.NEGATIVE, Sentiment.VERY_NEGATIVE) or urgent
-    if upset:
-        opener = "I'm sorry you're dealing with this —"
-    else:
-        opener = "Thanks for the update —" if follow_up else "Thanks for reaching out —"
-    if best_score == 0 or not best:
-        topic = ctx.subject or "your request"
-        return f'{opener} I understand you\'re writing about "{topic}".'
-    if len(best) > 240:
-        best = best[:240].rsplit(" ", 1)[0] + "…"
-    if best.endswith("?") or _QUESTION_START.match(best) or _REQUEST_START.match(best):
-        return f'{opener} you asked: "{best}"'
-    statement = to_second_person(best).rstrip(".!… ")
-    return f"{opener} I understand that {statement}{', and that it is urgent' if urgent else ''}."
 
 
 def clarifying_question(category: Category, customer_text: str) -> str:
