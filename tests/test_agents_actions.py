@@ -70,7 +70,7 @@ async def test_refund_within_authority_is_executed_through_function_calling() ->
     assert (done.kind, done.amount_usd, done.reference) == ("refund", 49.0, "LUM-20931")
     assert done.request_id == make_action("ticket-1001", "refund", 49, "", "LUM-20931").request_id
     assert "I've issued a refund of $49.00 for LUM-20931" in outcome.reply and done.request_id in outcome.reply
-    assert "we charged your card twice" in outcome.reply  # the acknowledgement speaks from our side
+    assert "charged" not in outcome.reply.split("I've issued")[0]  # the customer's words are not quoted back
     assert [c.article_id for c in outcome.citations] == ["kb-refund-policy"]
     assert ledger.executed("ticket-1001") == [done]
 

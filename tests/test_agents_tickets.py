@@ -66,7 +66,8 @@ DEMO_EXPECTED: dict[str, tuple[tuple[str, str, str], tuple[str, str, str] | None
     "demo-017": ((P, "reply", "kb-funnels"), None),
     "demo-018": ((T, "reply", "kb-sdk-javascript"), None),
     "demo-019": ((P, "reply", "kb-alerts"), None),
-    "demo-020": ((T, "reply", "kb-integrations-slack-segment"), (T, "reply", "kb-integrations-slack-segment")),
+    # The follow-up asks for a clean-up of the duplicates: the deduplication job is in kb-duplicate-events.
+    "demo-020": ((T, "reply", "kb-integrations-slack-segment"), (T, "reply", "kb-duplicate-events")),
     "demo-021": ((T, "reply", "kb-report-timezones"), None),
     "demo-022": ((T, "reply", "kb-account-deletion-gdpr"), None),
     "demo-023": ((B, "reply", "kb-upgrades-downgrades"), None),

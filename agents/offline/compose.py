@@ -1,7 +1,9 @@
 """Deterministic reply composition for the offline model: extractive, never inventive.
 
 Every fact in a composed answer is a sentence copied from a retrieved help article; the rest is a
-greeting, an acknowledgement built from the customer's own words, citations and a closing. When no
+greeting, one short opener (never the customer's words quoted back), citations and a closing. The
+answer comes first: for each question of the message, the 1-3 sentences of the section that answers it
+best (`agents.offline.ranking`), the steps when it asks how, a note when a step needs another plan. When no
 retrieved sentence is relevant enough, the reply says so and asks one clarifying question instead of
 guessing. Pure functions only, so the same input always gives the same reply.
 """
@@ -14,15 +16,17 @@ from dataclasses import dataclass
 
 from agents.context import TicketContext
 from agents.handoff_reply import sign_off
-from agents.offline.article_text import STOPWORDS, passage, split_sentences, terms
+from agents.offline.article_text import passage, terms
+from agents.offline.message_text import expressed_urgency, own_words, questions
+from agents.offline.plans import plan_note
 from agents.offline.procedures import select_procedure
-from domain.models import Category, KbHit, Plan, Priority, Sentiment
+from agents.offline.ranking import Ranker, Sentence
+from domain.models import Category, KbHit, Plan, Sentiment
 
-MAX_FACTS = 4
+MAX_ANSWER_SENTENCES = 3
 # A sentence must share this many distinct content terms with the customer's message (or one
 # distinctive number such as "429") to count as relevant.
 MIN_OVERLAP = 2
-REDUNDANCY = 0.5
 
 
 CLARIFYING_QUESTION: dict[Category, str] = {
@@ -35,25 +39,6 @@ CLARIFYING_QUESTION: dict[Category, str] = {
     Category.ACCOUNT: "Which workspace is this about, and what exact message do you see when it fails?",
     Category.GENERAL: "Could you tell me a little more about what you are trying to do, and where in Lumora?",
 }
-
-_STEP_HINT = re.compile(
-    r"^(?:go|open|click|select|set|use|add|run|check|enable|disable|retry|wait|create|copy|install|update|"
-    r"upgrade|contact|navigate|choose|send|batch)\b|→|>\s*[A-Z]",
-    re.IGNORECASE,
-)
-_URGENT = re.compile(r"\b(?:asap|urgent|urgently|immediately|emergency|right away|outage|down)\b", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Fact:
-    """One sentence lifted from a help article, with where it came from and how well it matches."""
-
-    text: str
-    hit_rank: int
-    position: int
-    score: float
-    article_id: str
-    matched: frozenset[str] = frozenset()
 
 
 def mentions_plan(sentence: str, plan: Plan) -> bool:
@@ -79,162 +64,6 @@ def _key(sentence: str) -> str:
     return " ".join(sentence.lower().split())
 
 
-def select_facts(
-    hits: list[KbHit], question: str, plan: Plan, already_said: Sequence[str] = (), limit: int = MAX_FACTS
-) -> list[Fact]:
-    """The 2-4 most relevant sentences across `hits`, returned in their original reading order.
-
-    A hit qualifies only through a strongly matching sentence (MIN_OVERLAP terms, or a distinctive
-    number); its weaker sentences may then fill in, so a passage about something else never does.
-    A sentence found in `already_said` (our earlier replies on the ticket) is not quoted again: a
-    customer who writes back has read it, and repeating it reads as not listening.
-    """
-    wanted = terms(question)
-    said = {_key(text) for text in already_said}
-    seen: set[str] = set()
-    candidates: list[Fact] = []
-    qualified: set[str] = set()
-    for rank, hit in enumerate(hits):
-        label, body = passage(hit)
-        if len(terms(label) & wanted) >= MIN_OVERLAP:
-            qualified.add(hit.article_id)
-        for position, sentence in enumerate(split_sentences(body)):
-            key = _key(sentence)
-            words = len(sentence.split())
-            overlap = terms(sentence) & wanted
-            # A lead-in ("You can send ideas in three ways:") means nothing without the list after it.
-            if key in seen or words < 4 or words > 60 or not overlap or sentence.endswith(":"):
-                continue
-            seen.add(key)
-            if len(overlap) >= MIN_OVERLAP or any(t.isdigit() and len(t) >= 3 for t in overlap):
-                qualified.add(hit.article_id)
-            if any(key in text for text in said):
-                continue  # still qualifies its article, so the article's other sentences may follow up
-            score = sum(2.0 if t.isdigit() else 1.0 for t in overlap)
-            # Concrete facts (limits, prices, days) beat generalities; the digit of a path or name ("/v2/") is no fact.
-            score += 1.5 if re.search(r"(?<![\w/])\d", sentence) else 0.0
-            score += 1.0 if _STEP_HINT.search(sentence) else 0.0
-            if mentions_plan(sentence, plan):
-                score += 1.5
-                # A limits-table row for exactly this plan is the most concrete fact there is.
-                score += 2.0 if sentence.startswith(f"{plan.value.capitalize()} plan — ") else 0.0
-            elif any(mentions_plan(sentence, other) for other in Plan if other != plan):
-                score -= 1.5  # another plan's limits would mislead this customer
-            score -= 0.1 * rank + (1.0 if words > 40 else 0.0)
-            candidates.append(Fact(sentence, rank, position, score, hit.article_id, frozenset(overlap)))
-    pool = [f for f in candidates if f.article_id in qualified]
-    chosen: list[Fact] = []
-    covered: set[str] = set()
-    while pool and len(chosen) < limit:
-        # Greedy, with a small penalty for terms already covered, so facts don't repeat each other.
-        pick = max(pool, key=lambda f: (f.score - REDUNDANCY * len(f.matched & covered), -f.hit_rank, -f.position))
-        if len(chosen) >= 2 and pick.score - REDUNDANCY * len(pick.matched & covered) < 0.5 * chosen[0].score:
-            break
-        chosen.append(pick)
-        covered |= pick.matched
-        pool.remove(pick)
-    return sorted(chosen, key=lambda f: (f.hit_rank, f.position))
-
-
-# The customer's point of view -> ours, in one pass so the two directions never collide: their
-# "I/we/my/our" become "you/your", and their "you/your" (that is, Lumora) become "we/our".
-_SWAP = {
-    "i am": "you are",
-    "i was": "you were",
-    "we are": "you are",
-    "we were": "you were",
-    "i'm": "you're",
-    "we're": "you're",
-    "i've": "you've",
-    "we've": "you've",
-    "i'd": "you'd",
-    "we'd": "you'd",
-    "i'll": "you'll",
-    "we'll": "you'll",
-    "ours": "yours",
-    "mine": "yours",
-    "our": "your",
-    "my": "your",
-    "ourselves": "yourselves",
-    "myself": "yourself",
-    "we": "you",
-    "me": "you",
-    "i": "you",
-    "us": "you",
-    "you're": "we're",
-    "you've": "we've",
-    "you'd": "we'd",
-    "you'll": "we'll",
-    "you are": "we are",
-    "you were": "we were",
-    "yours": "ours",
-    "yourselves": "ourselves",
-    "yourself": "ourselves",
-    "your": "our",
-    "you": "we",  # or "us": decided by position in to_second_person
-}
-_SWAP_RE = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _SWAP), key=len, reverse=True)) + r")\b", re.IGNORECASE)
-# "you" after these (or at the start) is a subject ("you charged us" -> "we charged you").
-_SUBJECT_BEFORE = re.compile(r"(?:^|[,;:]|\b(?:and|but|so|that|because|when|if|since|as|then|yet|or))\s*$", re.I)
-_SECOND_PERSON = {"you", "your", "you're", "you've", "you'd", "you'll", "yours", "yourself", "you are", "we", "our"}
-
-
-def to_second_person(sentence: str) -> str:
-    """Rewrite the customer's sentence from our side: "you charged us twice" -> "we charged you twice"."""
-    text = sentence.replace("’", "'")
-
-    def repl(m: re.Match[str]) -> str:
-        word = m.group(0)
-        if word in ("US", "i"):  # the region, and "i.e."
-            return word
-        key = word.lower()
-        if key == "you":
-            return "we" if _SUBJECT_BEFORE.search(text[: m.start()]) else "us"
-        return _SWAP[key]
-
-    out = _SWAP_RE.sub(repl, text)
-    first, _, rest = out.partition(" ")
-    if first.lower() in _SECOND_PERSON or first.lower() in STOPWORDS:
-        out = f"{first.lower()} {rest}".strip()
-    return out
-
-
-_SALUTATION = re.compile(
-    r"^(?:(?:hi|hello|hey|dear|greetings|good (?:morning|afternoon|evening))\b[^,.!?\n]{0,40}[,.!]|"
-    r"thanks?(?: you)?(?: in advance)?[,.!])\s*",
-    re.IGNORECASE,
-)
-_QUESTION_START = re.compile(
-    r"^(?:how|what|why|where|when|which|who|can|could|is|are|do|does|did|will|would|should)\b", re.IGNORECASE
-)
-
-
-_REQUEST_START = re.compile(r"^(?:please|kindly|i'd like|we'd like|i want|we want|i need|we need)\b", re.IGNORECASE)
-
-
-def acknowledge(customer_text: str, ctx: TicketContext, follow_up: bool = False) -> str:
-    """One sentence that shows we read *this* customer's problem, in their own words."""
-    cleaned = [_SALUTATION.sub("", s).strip() for s in split_sentences(customer_text)]
-    sentences = [s for s in cleaned if s] or [customer_text.strip()]
-    scored = [(len(terms(s)) + (1 if re.search(r"\d", s) else 0), -i, s) for i, s in enumerate(sentences)]
-    best_score, _, best = max(scored)
-    urgent = ctx.priority in (Priority.HIGH, Priority.CRITICAL) or bool(_URGENT.search(customer_text))
-    upset = ctx.sentiment in (Sentiment.NEGATIVE, Sentiment.VERY_NEGATIVE) or urgent
-    if upset:
-        opener = "I'm sorry you're dealing with this —"
-    else:
-        opener = "Thanks for the update —" if follow_up else "Thanks for reaching out —"
-    if best_score == 0 or not best:
-        topic = ctx.subject or "your request"
-        return f'{opener} I understand you\'re writing about "{topic}".'
-    if len(best) > 240:
-        best = best[:240].rsplit(" ", 1)[0] + "…"
-    if best.endswith("?") or _QUESTION_START.match(best) or _REQUEST_START.match(best):
-        return f'{opener} you asked: "{best}"'
-    statement = to_second_person(best).rstrip(".!… ")
-    return f"{opener} I understand that {statement}{', and that it is urgent' if urgent else ''}."
-
-
 def clarifying_question(category: Category, customer_text: str) -> str:
     """One question that would most help; never re-asks for an error code the customer already gave."""
     if category == Category.TECHNICAL and re.search(r"\b[45]\d\d\b|error", customer_text, re.IGNORECASE):
@@ -251,6 +80,77 @@ def _says_nothing(customer_text: str, ctx: TicketContext, follow_up: bool) -> bo
     return not terms(customer_text) and (follow_up or not terms(ctx.subject))
 
 
+MAX_LINKS = 2
+SECOND_SECTION_SHARE = 0.9
+SECTION_WEIGHTS = (1.0, 0.5, 0.25)
+FOLLOW_SHARE = 0.5  # a second or third sentence of the section scores at least this share of its best
+ANSWER_WORDS = 70  # the sentences answering one question; two questions get about half each
+_PRONOUN_START = re.compile(r"^(?:it|this|that|these|those|they|them|its|their|then|otherwise)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The sentences of one section that answer one question of the message."""
+
+    article_id: str
+    section: str
+    sentences: tuple[Sentence, ...]
+
+    def render(self) -> str:
+        return " ".join(s.text for s in self.sentences)
+
+
+def _answer(ranked: list[Sentence], all_sentences: list[Sentence], limit: int, budget: int) -> Answer | None:
+    """The best section for the question, and its 1-`limit` sentences that answer it best.
+
+    A section must hold a relevant sentence; sections compete on their best three sentences (a section
+    that says several things about the question beats one stray matching line). Within it, sentences
+    scoring nearly as well as its best follow, in reading order; a sentence opening with "It"/"This"
+    brings the one before it."""
+    sections: dict[tuple[str, str], list[Sentence]] = {}
+    for s in ranked:
+        sections.setdefault((s.article_id, s.section), []).append(s)
+    scored = [
+        (sum(w * s.score for w, s in zip(SECTION_WEIGHTS, group, strict=False)), group)
+        for group in sections.values()
+        if any(s.relevant for s in group)
+    ]
+    if not scored:
+        return None
+    _, group = max(scored, key=lambda item: (item[0], -item[1][0].hit_rank))
+    best = group[0]
+    chosen = [best] + [s for s in group[1:limit] if s.score >= FOLLOW_SHARE * best.score]
+    if _PRONOUN_START.match(best.text):
+        before = [
+            s
+            for s in all_sentences
+            if s.article_id == best.article_id and s.section == best.section and s.position == best.position - 1
+        ]
+        chosen += [s for s in before if all(c.text != s.text for c in chosen)]
+    while len(chosen) > 1 and sum(len(s.text.split()) for s in chosen) > budget:
+        chosen.remove(min(chosen[1:], key=lambda s: s.score))
+    return Answer(best.article_id, best.section, tuple(sorted(chosen, key=lambda s: (s.hit_rank, s.position))))
+
+
+def _plan_bonus(sentence: str, plan: Plan) -> float:
+    """The customer's own plan's limits are the most concrete answer; another plan's would mislead."""
+    if mentions_plan(sentence, plan):
+        return 0.15 + (0.2 if sentence.startswith(f"{plan.value.capitalize()} plan — ") else 0.0)
+    if any(mentions_plan(sentence, other) for other in Plan if other != plan):
+        return -0.25 if re.match(r"^(?:Free|Starter|Pro|Enterprise) plan — ", sentence) else -0.05
+    return 0.0
+
+
+def opener(ctx: TicketContext, customer_text: str, follow_up: bool) -> str:
+    """One short sentence before the answer; never the customer's words, and urgency only when they said so."""
+    urgent = expressed_urgency(customer_text)
+    if urgent:
+        return "I'm sorry for the trouble, and I understand this is urgent."
+    if ctx.sentiment in (Sentiment.NEGATIVE, Sentiment.VERY_NEGATIVE):
+        return "I'm sorry for the trouble."
+    return "Thanks for the update." if follow_up else "Thanks for reaching out."
+
+
 def compose_answer(
     ctx: TicketContext,
     customer_text: str,
@@ -258,15 +158,18 @@ def compose_answer(
     notes: Sequence[str] = (),
     prior_replies: Sequence[str] = (),
 ) -> str:
-    """Greeting, acknowledgement, what the tools did (`notes`), extracted facts, citations, offer to
-    help — or an honest 'not found' when there is neither a fact nor an action to report.
+    """Greeting, one short opener, what the tools did (`notes`), then the answer to each question of the
+    message (the 1-3 sentences of the best section, ranked at sentence level against that question), the
+    steps when it asks how, a note when a step needs another plan, 1-2 cited articles, an offer to help.
+    Or an honest 'not found' and one clarifying question when there is neither an answer nor an action.
 
-    `prior_replies` are our earlier replies on the ticket: their facts are not repeated, and a
+    `prior_replies` are our earlier replies on the ticket: their sentences are not repeated, and a
     follow-up that only repeats the question is told so instead of being sent the same sentences.
     """
     follow_up = bool(prior_replies)
     closing = sign_off(ctx)
-    if not notes and _says_nothing(customer_text, ctx, follow_up):
+    own = own_words(customer_text) or customer_text.strip()
+    if not notes and _says_nothing(own, ctx, follow_up):
         ask = (
             "Is there anything else I can help with? If the earlier answer solved it, just tell me and I'll "
             "close the ticket."
@@ -277,52 +180,92 @@ def compose_answer(
         return "\n\n".join(
             [f"Hi {ctx.customer_first_name},", "Thanks for your message.", ask, *filter(None, [closing])]
         )
-    question = f"{customer_text} {ctx.subject}"
-    procedure = select_procedure(hits, customer_text, ctx.subject, already_said=prior_replies)
-    # Beside a procedure, two more facts at most, and none of its own steps again.
-    facts = (
-        select_facts(hits, question, ctx.plan, [*prior_replies, procedure.render()], limit=2)
-        if procedure
-        else select_facts(hits, question, ctx.plan, already_said=prior_replies)
-    )
-    parts = [f"Hi {ctx.customer_first_name},", acknowledge(customer_text, ctx, follow_up), *notes]
+    said = [_key(text) for text in prior_replies]
+    procedure = select_procedure(hits, own, ctx.subject, already_said=prior_replies)
+    steps = _key(procedure.render()) if procedure else ""
+
+    def already_sent(sentence: str) -> bool:
+        key = _key(sentence)
+        return any(key in text for text in said) or (bool(steps) and key in steps)
+
+    ranker = Ranker(hits)
+    asked = questions(own) or [own]
+    limit = MAX_ANSWER_SENTENCES if len(asked) == 1 else 2
+    budget = ANSWER_WORDS if len(asked) == 1 else ANSWER_WORDS // 2 + 10
     if procedure:
-        parts.append(f"Here is how, from our documentation:\n{procedure.render()}")
-    if not facts and procedure:
-        pass
-    elif not facts and notes:
-        parts.append("If there's anything else I can help with, just reply here.")
-    elif not facts and follow_up and select_facts(hits, question, ctx.plan):
-        parts.append(
-            "The help-center articles I shared earlier are all our documentation says on this, so I won't repeat "
-            f"them, and I'd rather not guess. {clarifying_question(ctx.category, customer_text)}"
-        )
-        parts.append("With that detail I can look into it further for you.")
-    elif not facts and (closest := about_the_question(hits, question)[:1]):
-        parts.append(
-            "I couldn't find a sentence in our help center that answers this directly, and I'd rather not guess; "
-            "this article covers the topic and may help."
-        )
-        parts.append(f"Helpful articles:\n{_links(closest)}")
-        parts.append(clarifying_question(ctx.category, customer_text))
-    elif not facts:
-        parts.append(
-            "I searched our help center but couldn't find a documented answer to this, and I'd rather not "
-            f"guess. {clarifying_question(ctx.category, customer_text)}"
-        )
-        parts.append("With that detail I can look into it further for you.")
-    else:
-        plan_name = ctx.plan.value.capitalize()
-        if any(mentions_plan(f.text, ctx.plan) for f in facts):
-            intro = f"You're on the {plan_name} plan, so this is what applies to you, from our documentation:"
+        limit, budget = max(1, limit - 1), budget // 2 + 10
+    answers: list[Answer] = []
+    # One question: the rest of the message (what happened, what they tried) is its context too.
+    context = ctx.subject if len(asked) > 1 else f"{ctx.subject}\n{own}"
+    for question in asked:
+        ranked = ranker.rank(question, context, already_sent, lambda text: _plan_bonus(text, ctx.plan))
+        found = _answer(ranked, ranker.sentences, limit, budget)
+        if found is None:
+            continue
+        if len(asked) == 1:
+            # A message about one thing may still need a second section's fact (one sentence) when that
+            # sentence answers nearly as well as the best one.
+            top = max(s.score for s in found.sentences)
+            words = sum(len(s.text.split()) for s in found.sentences)
+            second = next((s for s in ranked if s.relevant and s.section != found.section), None)
+            if second is not None and second.score >= SECOND_SECTION_SHARE * top and words < ANSWER_WORDS:
+                answers.append(found)
+                found = Answer(second.article_id, second.section, (second,))
+        # Two questions answered by the same section: one answer, their sentences together.
+        same = next((a for a in answers if (a.article_id, a.section) == (found.article_id, found.section)), None)
+        if same is None:
+            answers.append(found)
         else:
-            intro = "Also worth knowing:" if procedure else "Here is what our documentation says:"
-        parts.append(intro + "\n" + "\n".join(f"- {f.text}" for f in facts))
-    if facts or procedure:
-        # An article whose title and heading match the question is worth the link even when the sentences
-        # quoted come from another one.
-        used = {f.article_id for f in facts} | {h.article_id for h in about_the_question(hits, question)}
-        used |= {procedure.article_id} if procedure else set()
-        parts.append("Helpful articles:\n" + _links([h for h in hits if h.article_id in used]))
-        parts.append("If this doesn't fully solve it, just reply here and I'll be happy to help further.")
+            merged = {s.text: s for s in (*same.sentences, *found.sentences)}
+            ordered = tuple(sorted(merged.values(), key=lambda s: (s.hit_rank, s.position)))
+            answers[answers.index(same)] = Answer(same.article_id, same.section, ordered)
+    question = f"{own} {ctx.subject}"
+    parts = [f"Hi {ctx.customer_first_name},", opener(ctx, own, follow_up), *notes]
+    if procedure and answers and procedure.article_id not in {a.article_id for a in answers[:1]}:
+        if procedure.overlap < MIN_OVERLAP + 1:
+            procedure = None
+    if not answers and not procedure:
+        if notes:
+            parts.append("If there's anything else I can help with, just reply here.")
+        elif follow_up and any(s.relevant for s in ranker.rank(question, ctx.subject)):
+            parts.append(
+                "The help-center articles I shared earlier are all our documentation says on this, so I won't "
+                f"repeat them, and I'd rather not guess. {clarifying_question(ctx.category, own)}"
+            )
+            parts.append("With that detail I can look into it further for you.")
+        elif closest := about_the_question(hits, question)[:1]:
+            parts.append(
+                "I couldn't find a sentence in our help center that answers this directly, and I'd rather not "
+                "guess; this article covers the topic and may help."
+            )
+            parts.append(f"Helpful articles:\n{_links(closest)}")
+            parts.append(clarifying_question(ctx.category, own))
+        else:
+            parts.append(
+                "I searched our help center but couldn't find a documented answer to this, and I'd rather not "
+                f"guess. {clarifying_question(ctx.category, own)}"
+            )
+            parts.append("With that detail I can look into it further for you.")
+        return "\n\n".join(parts + ([closing] if closing else []))
+    quoted: list[str] = []
+    for i, answer in enumerate(answers):
+        parts.append(answer.render())
+        quoted += [s.text for s in answer.sentences]
+        # The steps follow the answer from their own article (else the last answer).
+        if procedure and (procedure.article_id == answer.article_id or i == len(answers) - 1):
+            parts.append(f"Here is how:\n{procedure.render()}")
+            quoted += [procedure.lead, *procedure.steps]
+    if procedure and not answers:
+        parts.append(f"Here is how:\n{procedure.render()}")
+        quoted += [procedure.lead, *procedure.steps]
+    note = plan_note([q for q in quoted if q], ctx.plan)
+    if note:
+        parts.append(note)
+    used = list(dict.fromkeys([a.article_id for a in answers] + ([procedure.article_id] if procedure else [])))
+    # An article whose title and heading match the question is worth the link even when the sentences
+    # quoted come from another one (room permitting).
+    used += [h.article_id for h in about_the_question(hits, question) if h.article_id not in used][:1]
+    linked = [h for aid in used[: max(MAX_LINKS, len(answers))] for h in hits if h.article_id == aid]
+    parts.append("Helpful articles:\n" + _links(linked))
+    parts.append("If this doesn't fully solve it, just reply here and I'll help further.")
     return "\n\n".join(parts + ([closing] if closing else []))

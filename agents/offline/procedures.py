@@ -42,6 +42,19 @@ class Procedure:
         return "\n".join([self.lead, *items] if self.lead else items)
 
 
+# What customers call an action, and what articles call it ("make a cohort" is "Creating a cohort").
+_ACTIONS = {
+    "make": "creat", "build": "creat", "add": "creat", "new": "creat", "setup": "set",
+    "enabl": "turn", "activat": "turn", "switch": "turn", "remov": "delet", "eras": "delet",
+    "chang": "updat", "edit": "updat", "modify": "updat", "download": "get", "find": "get",
+    "hand": "transfer", "give": "transfer", "move": "transfer",
+}  # fmt: skip
+
+
+def _actions(found: set[str]) -> set[str]:
+    return found | {_ACTIONS[t] for t in found if t in _ACTIONS}
+
+
 def how_to_terms(message: str, subject: str = "") -> set[str]:
     """What the customer asks how to do: the content terms of each how-to sentence and the sentence
     before it ("I'm locked out. How do I get back in?"), plus the subject; empty when nothing asks how.
@@ -53,7 +66,7 @@ def how_to_terms(message: str, subject: str = "") -> set[str]:
     wanted = terms(subject)
     for i in asking:
         wanted |= terms(" ".join(sentences[max(0, i - 1) : i + 1]))
-    return wanted
+    return _actions(wanted)
 
 
 def procedures_in(hit: KbHit, rank: int, wanted: set[str]) -> list[Procedure]:
@@ -85,7 +98,7 @@ def procedures_in(hit: KbHit, rank: int, wanted: set[str]) -> list[Procedure]:
             continue
         if any(len(step.split()) > MAX_STEP_WORDS for step in steps):
             continue
-        topic = title | terms(block.heading) | (terms(before.text) if before and lead else set())
+        topic = _actions(title | terms(block.heading) | (terms(before.text) if before and lead else set()))
         found.append(Procedure(hit.article_id, rank, lead, steps, block.ordered, len(topic & wanted)))
     return found
 

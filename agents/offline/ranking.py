@@ -1,0 +1,231 @@
+"""Sentence-level ranking of help-article passages against one question: meaning and words, combined.
+
+Each sentence of the retrieved passages is scored against the question by the MiniLM sentence
+embeddings we already ship (`kb.embeddings`: the worker's one shared embedder, the model the KB search
+has loaded, never a second copy) and by a BM25-style term overlap, plus how well its section's
+"Title > Heading" matches. A sentence must clear a relevance bar (shared content terms, or a close
+meaning) before it can answer anything, so a passage about something else never does.
+
+Without the embedding model (not installed) the lexical half works alone. Article sentences are
+embedded through the embedder's caches (they come back on every ticket about the topic); questions
+through the memory cache only.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from agents.offline.article_text import blocks, label_heading, passage, sentences_of, terms
+from domain.models import KbHit
+
+log = logging.getLogger("agents.offline.ranking")
+
+Vectors = npt.NDArray[np.float32]
+# texts -> L2-normalised vectors; `persist` says the texts recur (article sentences) or not (questions).
+Encoder = Callable[[Sequence[str], bool], Vectors]
+
+MIN_OVERLAP = 2  # distinct content terms shared with the question for a sentence to count on words alone
+DENSE_ALONE = 0.55  # or this close in meaning, whatever the words
+DENSE_WITH_ONE_TERM = 0.35  # or one shared term and this close
+MAX_HITS = 4
+# Weights of the combined score (each part lies roughly in 0..1).
+W_DENSE, W_LEXICAL, W_SECTION_DENSE, W_SECTION_LEXICAL, W_RANK = 1.0, 0.6, 0.35, 0.25, 0.1
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of a retrieved passage, where it sits, and (once ranked) how well it answers."""
+
+    text: str
+    article_id: str
+    hit_rank: int
+    section: str  # the heading it sits under ("" for the article's introduction)
+    position: int  # reading order within its hit
+    terms: frozenset[str] = field(default=frozenset(), compare=False)
+    score: float = 0.0
+    relevant: bool = False
+    matched: frozenset[str] = frozenset()
+
+
+def sentences_of_hits(hits: Sequence[KbHit]) -> list[Sentence]:
+    """Every quotable sentence of the hits' passages (the best chunk, then the article's next section).
+
+    Headings are not sentences; a lead-in ending in ":" means nothing without its list; very short or
+    very long sentences make poor answers."""
+    out: list[Sentence] = []
+    seen: set[str] = set()
+    for rank, hit in enumerate(hits[:MAX_HITS]):
+        label, body = passage(hit)
+        parts = blocks(body, label_heading(label)) + (blocks(hit.more) if hit.more else [])
+        position = 0
+        for block in parts:
+            for sentence in sentences_of(block.text):
+                key = " ".join(sentence.lower().split())
+                words = len(sentence.split())
+                position += 1
+                if key in seen or words < 4 or words > 60 or sentence.endswith(":"):
+                    continue
+                seen.add(key)
+                out.append(
+                    Sentence(sentence, hit.article_id, rank, block.heading, position, frozenset(terms(sentence)))
+                )
+    return out
+
+
+_encoder: Encoder | None = None
+_encoder_ready = False
+_encoder_lock = threading.Lock()
+
+
+def set_encoder(encoder: Encoder | None) -> None:
+    """Use `encoder` for sentence meaning (tests; a worker with its own embedder); None: words only."""
+    global _encoder, _encoder_ready
+    with _encoder_lock:
+        _encoder, _encoder_ready = encoder, True
+
+
+def encoder() -> Encoder | None:
+    """The process's shared sentence embedder (the one the KB search uses), or None when not installed."""
+    global _encoder, _encoder_ready
+    with _encoder_lock:
+        if not _encoder_ready:
+            _encoder_ready = True
+            try:
+                from kb.embeddings import model_file, shared_embedder, tokenizer_file
+
+                if model_file().is_file() and tokenizer_file().is_file():
+                    shared = shared_embedder()
+                    _encoder = lambda texts, persist: shared.embed(list(texts), persist=persist)  # noqa: E731
+            except Exception as e:  # the model is optional: words alone still rank
+                log.warning("sentence embeddings unavailable (%s); ranking replies by terms only", e)
+                _encoder = None
+        return _encoder
+
+
+def _idf(pool: Sequence[frozenset[str]]) -> dict[str, float]:
+    df: dict[str, int] = {}
+    for doc in pool:
+        for t in doc:
+            df[t] = df.get(t, 0) + 1
+    n = len(pool)
+    return {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+
+
+def _bm25(question: set[str], doc: frozenset[str], length: int, avg: float, idf: dict[str, float]) -> float:
+    k1, b = 1.2, 0.75
+    norm = k1 * (1 - b + b * length / max(avg, 1.0))
+    return sum(idf.get(t, 0.0) * (k1 + 1) / (1 + norm) for t in question & doc)
+
+
+def _distinctive_number(overlap: set[str] | frozenset[str]) -> bool:
+    return any(t.isdigit() and len(t) >= 3 for t in overlap)
+
+
+class Ranker:
+    """Scores the sentences of one turn's hits against any number of questions, embedding each text once."""
+
+    def __init__(self, hits: Sequence[KbHit], use_meaning: bool = True) -> None:
+        self.sentences = sentences_of_hits(hits)
+        self._labels = {h.article_id: (h.title, passage(h)[0]) for h in hits}
+        self._encoder = encoder() if use_meaning and self.sentences else None
+        self._vectors: Vectors | None = None
+        self._section_vectors: dict[tuple[str, str], Vectors] = {}
+        pool = [s.terms | frozenset(terms(self._section_label(s))) for s in self.sentences]
+        self._idf = _idf(pool)
+        self._avg = sum(len(s.terms) for s in self.sentences) / max(1, len(self.sentences))
+        if self._encoder is not None:
+            labels = sorted({(s.article_id, s.section) for s in self.sentences})
+            texts = [s.text for s in self.sentences] + [self._label_text(a, h) for a, h in labels]
+            try:
+                vectors = self._encoder(texts, True)
+            except Exception as e:
+                log.warning("sentence embeddings failed (%s); ranking replies by terms only", e)
+                self._encoder = None
+            else:
+                self._vectors = vectors[: len(self.sentences)]
+                self._section_vectors = dict(zip(labels, vectors[len(self.sentences) :], strict=True))
+
+    def _label_text(self, article_id: str, heading: str) -> str:
+        title, _ = self._labels.get(article_id, ("", ""))
+        return f"{title}: {heading}" if heading and heading != title else title
+
+    def _section_label(self, s: Sentence) -> str:
+        return self._label_text(s.article_id, s.section)
+
+    def rank(
+        self,
+        question: str,
+        context: str = "",
+        exclude: Callable[[str], bool] | None = None,
+        plan_bonus: Callable[[str], float] | None = None,
+    ) -> list[Sentence]:
+        """The sentences scored against `question` (with `context`, such as the subject, weighing less),
+        best first. `exclude` drops sentences the customer was already sent; `plan_bonus` adds to a
+        sentence's score (a row for the customer's plan beats another plan's)."""
+        wanted = terms(question)
+        around = terms(context) - wanted
+        if not wanted and not around:
+            return []
+        q_vec: Vectors | None = None
+        if self._encoder is not None and self._vectors is not None:
+            texts = [question] + ([f"{question} {context}"] if context.strip() else [])
+            try:
+                vecs = self._encoder(texts, False)
+                q_vec = vecs[0] if len(vecs) == 1 else 0.75 * vecs[0] + 0.25 * vecs[1]
+            except Exception as e:
+                log.warning("question embedding failed (%s); ranking by terms only", e)
+        lexical = [
+            _bm25(wanted, s.terms, len(s.terms), self._avg, self._idf)
+            + 0.3 * _bm25(around, s.terms, len(s.terms), self._avg, self._idf)
+            for s in self.sentences
+        ]
+        top = max(lexical, default=0.0) or 1.0
+        out: list[Sentence] = []
+        for i, s in enumerate(self.sentences):
+            if exclude is not None and exclude(s.text):
+                continue
+            overlap = s.terms & wanted
+            label_terms = terms(self._section_label(s))
+            dense = float(np.dot(self._vectors[i], q_vec)) if q_vec is not None and self._vectors is not None else 0.0
+            section_vec = self._section_vectors.get((s.article_id, s.section))
+            section_dense = float(np.dot(section_vec, q_vec)) if section_vec is not None and q_vec is not None else 0.0
+            section_lexical = len(label_terms & wanted) / max(1, len(wanted))
+            relevant = (
+                len(overlap) >= MIN_OVERLAP
+                or _distinctive_number(overlap)
+                or (q_vec is not None and (dense >= DENSE_ALONE or (overlap and dense >= DENSE_WITH_ONE_TERM)))
+                or (len(overlap | (s.terms & around)) >= MIN_OVERLAP and len(label_terms & (wanted | around)) >= 1)
+            )
+            score = (
+                W_DENSE * dense
+                + W_LEXICAL * lexical[i] / top
+                + W_SECTION_DENSE * section_dense
+                + W_SECTION_LEXICAL * section_lexical
+                - W_RANK * s.hit_rank
+            )
+            # Concrete facts (limits, prices, days) beat generalities; a digit in a path ("/v2/") is no fact.
+            score += 0.05 if re.search(r"(?<![\w/])\d", s.text) else 0.0
+            score -= 0.1 if len(s.text.split()) > 40 else 0.0
+            score += plan_bonus(s.text) if plan_bonus is not None else 0.0
+            out.append(
+                Sentence(
+                    s.text,
+                    s.article_id,
+                    s.hit_rank,
+                    s.section,
+                    s.position,
+                    s.terms,
+                    score,
+                    relevant,
+                    frozenset(overlap),
+                )
+            )
+        return sorted(out, key=lambda s: (-s.score, s.hit_rank, s.position))
