@@ -9,5 +9,6 @@ which builds the client for the configured provider. The built-in offline model 
 It must not import Temporal, the workflows or activities that call it, `kb`, `db`, `api` or
 `settings`: everything a turn needs arrives as arguments (a `domain.turns.TurnRequest`, a model
 client, a KB-search callable, a ledger), and nothing here keeps state between calls. It imports
-only `domain`, AutoGen and the standard library.
+only `domain`, AutoGen and the standard library; the one exception is the offline model, which ranks
+answer sentences with the process's shared sentence encoder (`kb.embeddings`).
 """

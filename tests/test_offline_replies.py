@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from agents.context import TicketContext
 from agents.offline.compose import compose_answer
-from agents.offline.message_text import expressed_urgency, own_words, questions
+from agents.offline.message_text import expressed_urgency, questions
 from agents.offline.plans import plan_note, required_plans
+from domain.customer_text import prepared_text as own_words
 from domain.models import Channel, KbHit, Plan
 
 RETENTION = KbHit(

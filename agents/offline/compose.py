@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from agents.context import TicketContext
 from agents.handoff_reply import sign_off
 from agents.offline.article_text import passage, terms
-from agents.offline.message_text import expressed_urgency, own_words, questions
+from agents.offline.message_text import expressed_urgency, questions
 from agents.offline.plans import plan_note
 from agents.offline.procedures import select_procedure
 from agents.offline.ranking import Ranker, Sentence
+from domain.customer_text import prepared_text
 from domain.models import Category, KbHit, Plan, Sentiment
 
 MAX_ANSWER_SENTENCES = 3
@@ -168,7 +169,7 @@ def compose_answer(
     """
     follow_up = bool(prior_replies)
     closing = sign_off(ctx)
-    own = own_words(customer_text) or customer_text.strip()
+    own = prepared_text(customer_text) or customer_text.strip()
     if not notes and _says_nothing(own, ctx, follow_up):
         ask = (
             "Is there anything else I can help with? If the earlier answer solved it, just tell me and I'll "
