@@ -13,6 +13,8 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -26,7 +28,9 @@ from temporalio.testing import WorkflowEnvironment
 from agents.offline.client import OfflineChatCompletionClient
 from api.main import create_app
 from db.customers import upsert_customers
+from db.invoices import upsert_invoices
 from demo.customers import demo_customers
+from domain.refunds import Charge
 from kb.index import KnowledgeBase
 from settings import Settings
 from supportctl.prepare import demo_articles
@@ -71,6 +75,14 @@ class Stack:
         self.http, self.client, self.pool, self.task_queue = http, client, pool, task_queue
         self.settings = settings  # the API's settings; a test's own API may change some
         self.activities = activities  # for a test's own worker on its own task queue
+
+    async def invoice(self, customer_id: str, amount_usd: str, days_ago: float = 5) -> str:
+        """A fresh paid invoice of the customer's, charged `days_ago` days ago (inside the refund window by
+        default): a refund the agents may act on. Its number is new, so nothing has been refunded on it."""
+        number = f"LUM-{uuid.uuid4().int % 10**8:08d}"
+        charged = datetime.now(UTC) - timedelta(days=days_ago)
+        await upsert_invoices(self.pool, [Charge(number, customer_id, Decimal(amount_usd), charged)])
+        return number
 
     async def wait_ticket(
         self, tid: str, until: Callable[[dict[str, Any]], bool], within: float = 60

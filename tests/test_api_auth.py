@@ -48,8 +48,9 @@ def _error(r: httpx.Response) -> tuple[int, str, str]:
     return r.status_code, r.json()["error"]["code"], r.json()["error"]["message"]
 
 
-async def _pending_refund(stack: Stack, http: httpx.AsyncClient, customer_id: str, invoice: str) -> tuple[str, str]:
+async def _pending_refund(stack: Stack, http: httpx.AsyncClient, customer_id: str) -> tuple[str, str]:
     """A ticket (opened by the integration) whose refund above the agents' limit waits on an approver."""
+    invoice = await stack.invoice(customer_id, "2539.80")
     r = await http.post("/tickets", json=_refund(customer_id, invoice), headers=_as(INTEGRATION))
     assert r.status_code == 201, r.text
     tid = r.json()["ticket_id"]
@@ -63,7 +64,7 @@ async def test_with_agent_keys_only_the_right_agent_and_approver_decide(stack: S
     settings = stack.settings.model_copy(update={"API_KEY": INTEGRATION, "AGENT_KEYS": AGENT_KEYS})
     async with serve_api(settings) as http:
         (tid, action), (tid2, action2) = await asyncio.gather(
-            _pending_refund(stack, http, "cus_1001", "LUM-30411"), _pending_refund(stack, http, "cus_1003", "LUM-30412")
+            _pending_refund(stack, http, "cus_1001"), _pending_refund(stack, http, "cus_1003")
         )
 
         # the integration keeps every other route; agent keys are accepted there too

@@ -9,13 +9,15 @@ from tests.api_stack import Stack
 
 REFUND = (
     "Five days ago our card was charged $2,539.80 for the annual Pro renewal. We meant to cancel. "
-    "Please refund the annual charge. Invoice number is LUM-20931."
+    "Please refund the annual charge. Invoice number is {invoice}."
 )
 
 
 async def test_a_pending_approval_is_shown_where_a_human_decides_it(stack: Stack) -> None:
     product = f"Billing {uuid.uuid4().hex[:6]}"
-    ticket = {"customer_id": "cus_1001", "channel": "email", "subject": "Refund", "body": REFUND, "product": product}
+    invoice = await stack.invoice("cus_1001", "2539.80")
+    body = REFUND.format(invoice=invoice)
+    ticket = {"customer_id": "cus_1001", "channel": "email", "subject": "Refund", "body": body, "product": product}
     tid = (await stack.http.post("/tickets", json=ticket)).json()["ticket_id"]
     # The approver is known once the ticket's request for approval is recorded, just after it escalates.
     t = await stack.wait_ticket(
@@ -23,7 +25,7 @@ async def test_a_pending_approval_is_shown_where_a_human_decides_it(stack: Stack
     )
 
     (pending,) = t["pending_actions"]
-    assert (pending["kind"], pending["amount_usd"], pending["reference"]) == ("refund", 2539.8, "LUM-20931")
+    assert (pending["kind"], pending["amount_usd"], pending["reference"]) == ("refund", 2539.8, invoice)
     assert pending["routed_to"] == "team-lead"  # the first of APPROVERS
     assert pending["requested_by"] == "BillingAgent" and pending["summary"] and pending["requested_at"]
     (item,) = (await stack.http.get("/queue", params={"product": product})).json()
