@@ -127,7 +127,7 @@ async def main() -> None:
     await kb.warm_up()  # embedding model and local search index now, not on the first ticket
     classifier = await asyncio.to_thread(load_or_train, settings.DATA_DIR / "models" / "triage.pkl")
     model_client = model_client_from(settings)
-    client = await connect_temporal(settings)
+    client = await connect_temporal(settings, pool)
     worker = build_worker(
         client,
         settings.TEMPORAL_TASK_QUEUE,

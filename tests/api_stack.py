@@ -19,12 +19,15 @@ import asyncpg
 import httpx
 import pytest
 import uvicorn
+from pydantic import SecretStr
 from qdrant_client import AsyncQdrantClient
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from agents.offline.client import OfflineChatCompletionClient
 from api.main import create_app
+from clients import connect_temporal
+from codec.keys import new_key
 from db.customers import upsert_customers
 from demo.customers import demo_customers
 from kb.index import KnowledgeBase
@@ -100,7 +103,6 @@ async def stack(dev_env: WorkflowEnvironment, pool: asyncpg.Pool, database_url: 
     classifier = CategoryClassifier.train(*read_examples(DEMO_EXAMPLES))
     task_queue = f"api-{uuid.uuid4().hex[:8]}"
     activities = activities_for(pool, kb, classifier, OfflineChatCompletionClient())
-    worker = build_worker(dev_env.client, task_queue, activities)
     settings = Settings(
         DATABASE_URL=database_url,
         TEMPORAL_ADDRESS=dev_env.client.service_client.config.target_host,
@@ -109,6 +111,11 @@ async def stack(dev_env: WorkflowEnvironment, pool: asyncpg.Pool, database_url: 
         # The API tests open many tickets for the few demo customers; test_api_limits sets its own.
         CUSTOMER_TICKETS_PER_HOUR=0,
         CUSTOMER_MESSAGES_PER_MINUTE=0,
+        # Payloads encrypted as in production: this run's own master key, shared by API, worker and tests.
+        PAYLOAD_KEYS={"test-1": SecretStr(new_key())},
     )
+    # The worker's (and the tests') client has the codec, like every process of the app.
+    client = await connect_temporal(settings, pool)
+    worker = build_worker(client, task_queue, activities)
     async with worker, serve_api(settings) as http:
-        yield Stack(http, dev_env.client, pool, task_queue, settings, activities)
+        yield Stack(http, client, pool, task_queue, settings, activities)
