@@ -8,6 +8,7 @@ conftest.py, so every API test module shares one.
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import time
 import uuid
@@ -36,6 +37,11 @@ from supportctl.prepare import demo_articles
 from triage.classifier import CategoryClassifier
 from triage.datasets import DEMO_EXAMPLES, read_examples
 from worker import activities_for, build_worker
+
+# The test run's master key: every process of every test stack on the shared test database uses it (a
+# customer's data key made by one stack is sealed by it, and another stack must open it).
+PAYLOAD_KEYS = {"test-1": new_key()}
+PAYLOAD_KEYS_ENV = {"PAYLOAD_KEYS": json.dumps(PAYLOAD_KEYS)}
 
 
 def _free_port() -> int:
@@ -112,7 +118,7 @@ async def stack(dev_env: WorkflowEnvironment, pool: asyncpg.Pool, database_url: 
         CUSTOMER_TICKETS_PER_HOUR=0,
         CUSTOMER_MESSAGES_PER_MINUTE=0,
         # Payloads encrypted as in production: this run's own master key, shared by API, worker and tests.
-        PAYLOAD_KEYS={"test-1": SecretStr(new_key())},
+        PAYLOAD_KEYS={k: SecretStr(v) for k, v in PAYLOAD_KEYS.items()},
     )
     # The worker's (and the tests') client has the codec, like every process of the app.
     client = await connect_temporal(settings, pool)
