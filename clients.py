@@ -3,24 +3,96 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import socket
 import time
+from typing import Any
 
 import asyncpg
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    Interceptor,
+    OutboundInterceptor,
+    StartWorkflowInput,
+    WorkflowHandle,
+)
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 
+from codec.keys import KeyRing, local_keyring
+from codec.payload import EncryptionCodec
+from db.data_keys import DataKeys
 from db.pool import create_pool, ensure_database
 from settings import Settings
 
+TICKET_WORKFLOW_PREFIX = "ticket-"  # api/service/ids.workflow_id_for
 
-async def connect_temporal(settings: Settings) -> Client:
-    # The pydantic converter lets workflows and activities exchange our pydantic models as-is.
+
+def payload_keyring(settings: Settings) -> KeyRing:
+    """The master keys: PAYLOAD_KEYS, or the local stack's generated key (codec/keys.local_keyring)."""
+    if settings.PAYLOAD_KEYS:
+        keys = {k: v.get_secret_value() for k, v in settings.PAYLOAD_KEYS.items()}
+        return KeyRing.from_base64(keys, settings.PAYLOAD_KEY_ID)
+    return local_keyring(settings.DATA_DIR)
+
+
+def data_converter(settings: Settings, pool: asyncpg.Pool | None = None) -> DataConverter:
+    """The pydantic converter (workflows and activities exchange our pydantic models as-is) with, unless
+    PAYLOAD_ENCRYPTION is off, the encryption codec, and failures whose message and stack trace are
+    payloads too (so the codec encrypts them). `pool`: where the customers' data keys are; without one the
+    codec opens a small pool of its own on DATABASE_URL when it first needs a key."""
+    if not settings.PAYLOAD_ENCRYPTION:
+        return pydantic_data_converter
+    keyring = payload_keyring(settings)
+    keys = DataKeys(keyring, pool=pool, dsn=settings.DATABASE_URL, cache_s=settings.PAYLOAD_KEY_CACHE_S)
+    return dataclasses.replace(
+        pydantic_data_converter,
+        payload_codec=EncryptionCodec(keyring, keys),
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
+
+
+def codec_of(client: Client) -> EncryptionCodec | None:
+    codec = client.data_converter.payload_codec
+    return codec if isinstance(codec, EncryptionCodec) else None
+
+
+class BindTicketCustomers(Interceptor):
+    """Before a ticket's workflow starts, record whose ticket it is (db/data_keys.bind): from its first
+    payload on, the codec encrypts it with that customer's data key."""
+
+    def __init__(self, keys: DataKeys) -> None:
+        self.keys = keys
+
+    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+        return _BindOutbound(next, self.keys)
+
+
+class _BindOutbound(OutboundInterceptor):
+    def __init__(self, next: OutboundInterceptor, keys: DataKeys) -> None:
+        super().__init__(next)
+        self.keys = keys
+
+    async def start_workflow(self, input: StartWorkflowInput) -> WorkflowHandle[Any, Any]:
+        customer = getattr(input.args[0], "customer_id", None) if input.args else None
+        if isinstance(customer, str) and input.id.startswith(TICKET_WORKFLOW_PREFIX):
+            await self.keys.bind(input.id, customer)
+        return await super().start_workflow(input)
+
+
+async def connect_temporal(settings: Settings, pool: asyncpg.Pool | None = None) -> Client:
+    """The client every process uses: the data converter above, and ticket workflows bound to their customer."""
+    converter = data_converter(settings, pool)
+    codec = converter.payload_codec
+    interceptors: list[Interceptor] = []
+    if isinstance(codec, EncryptionCodec) and codec.data_keys is not None:
+        interceptors.append(BindTicketCustomers(codec.data_keys))
     return await Client.connect(
         settings.TEMPORAL_ADDRESS,
         namespace=settings.TEMPORAL_NAMESPACE,
-        data_converter=pydantic_data_converter,
+        data_converter=converter,
+        interceptors=interceptors,
     )
 
 

@@ -140,6 +140,26 @@ class Settings(BaseSettings):
     # host:port for the Temporal SDK's Prometheus metrics (cache size, task latencies); unset = off.
     WORKER_METRICS_BIND: str | None = None
 
+    # Payload encryption (codec/, docs/security.md). Every payload Temporal stores is AES-256-GCM
+    # encrypted; a ticket's with its customer's data key (kept in Postgres, sealed by a master key), so
+    # erasing the customer makes every copy of their histories unreadable. PAYLOAD_KEYS: master keys as
+    # JSON {"<id>": "<base64 of 32 random bytes>", ...}, all readable (rotation: add a new one, make it
+    # PAYLOAD_KEY_ID, keep the old until `db.data_keys.rewrap` ran); PAYLOAD_KEY_ID: the one that writes
+    # (may be omitted with a single key). Unset: the local stack's key, generated once into
+    # DATA_DIR/payload-keys.json with a warning. PAYLOAD_ENCRYPTION=false turns the codec off (benchmarks).
+    PAYLOAD_ENCRYPTION: bool = True
+    PAYLOAD_KEYS: dict[str, SecretStr] | None = Field(default=None, min_length=1)
+    PAYLOAD_KEY_ID: str | None = None
+    # How long a process keeps a customer's unwrapped data key: after an erasure elsewhere, a worker or
+    # client stops using it within this. The codec endpoint never caches one.
+    PAYLOAD_KEY_CACHE_S: float = Field(default=60.0, ge=0)
+    # The codec endpoint (/codec/encode, /codec/decode) for the Temporal UI and `temporal --codec-endpoint`:
+    # `Authorization: Bearer <CODEC_KEY>`. Unset: open only while the API itself is (no API_KEY, no
+    # AGENT_KEYS: the local stack); otherwise refused until a CODEC_KEY is set.
+    CODEC_KEY: SecretStr | None = None
+    # Browser origins allowed to call it (the Temporal UI); unset = the local UI on TEMPORAL_UI_PORT.
+    CODEC_CORS_ORIGINS: list[str] = Field(default_factory=list)
+
     @field_validator("KB_ARTICLE_URL")
     @classmethod
     def _an_address_per_article(cls, v: str) -> str:
@@ -166,6 +186,29 @@ class Settings(BaseSettings):
             raise ValueError("AGENT_KEYS: a key equals API_KEY; the shared key must not also be an agent's")
         if any(k.strip().lower() in _PLACEHOLDER_SECRETS for k in keys):
             raise ValueError("AGENT_KEYS: a key is a placeholder, not a real secret")
+        return self
+
+    @model_validator(mode="after")
+    def _payload_keys_are_keys(self) -> Settings:
+        from codec.keys import KeyRing
+
+        if self.PAYLOAD_KEYS is not None:
+            try:
+                KeyRing.from_base64(
+                    {k: v.get_secret_value() for k, v in self.PAYLOAD_KEYS.items()}, self.PAYLOAD_KEY_ID
+                )
+            except ValueError as e:
+                raise ValueError(f"PAYLOAD_KEYS: {e}") from None
+        elif self.PAYLOAD_KEY_ID is not None:
+            raise ValueError("PAYLOAD_KEY_ID is set but PAYLOAD_KEYS is not")
+        key = self.CODEC_KEY.get_secret_value() if self.CODEC_KEY else None
+        if key is not None and (len(key) < 16 or key.strip().lower() in _PLACEHOLDER_SECRETS):
+            raise ValueError("CODEC_KEY: a placeholder or shorter than 16 characters; set a real secret")
+        if key is not None and key in {self.API_KEY, *(k.key.get_secret_value() for k in self.AGENT_KEYS or [])}:
+            raise ValueError("CODEC_KEY must differ from API_KEY and every agent key: it decrypts every payload")
+        if not self.CODEC_CORS_ORIGINS:
+            port = self.TEMPORAL_UI_PORT
+            self.CODEC_CORS_ORIGINS = [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
         return self
 
     @model_validator(mode="after")

@@ -131,7 +131,7 @@ async def main() -> None:
     classifier = await asyncio.to_thread(load_or_train, settings.DATA_DIR / "models" / "triage.pkl")
     handover = await asyncio.to_thread(shared_detector)  # a few hundred examples: about a second
     model_client = model_client_from(settings)
-    client = await connect_temporal(settings)
+    client = await connect_temporal(settings, pool)
     worker = build_worker(
         client,
         settings.TEMPORAL_TASK_QUEUE,

@@ -1,6 +1,9 @@
 """The right to be forgotten: erase a customer's words from the ticket store and from Temporal.
 
-Used by `supportctl customers erase` and `DELETE /customers/{id}`. Three steps, in this order:
+Used by `supportctl customers erase` and `DELETE /customers/{id}`. What makes Temporal forget is step 3's
+destruction of the customer's data key (crypto-shredding, db/data_keys.py): every payload of their
+tickets was encrypted with it, so every copy of those histories (in Temporal, its archives, backups)
+is unreadable from then on, whether or not the workflows are ever deleted. Three steps, in this order:
 
 1. Refuse while the customer has a ticket that is not closed: its running workflow would write the
    text back (a snapshot, a message) after we erased it. The operator resolves or reconciles it first.
@@ -9,7 +12,11 @@ Used by `supportctl customers erase` and `DELETE /customers/{id}`. Three steps, 
    Postgres has changed yet, and a second run finishes the job.
 3. In one transaction, overwrite every free text the customer wrote or that quotes them, and
    anonymise the customer's row, keeping it and every id: the ledger of refunds and credits (amounts,
-   kinds, dates) is a financial record and stays whole. The erasure itself is recorded, with counts.
+   kinds, dates) is a financial record and stays whole. Destroy the customer's data key. The erasure
+   itself is recorded, with counts.
+
+Step 2 is housekeeping now (histories take space, and ones written before the codec are plaintext); the
+key's destruction does not wait for it: Temporal deletes asynchronously, and archives and backups never.
 
 What counts as "left to erase" is what still carries text: a ticket whose subject is not yet
 "[erased]", a message whose body is not. A second erasure finds none, changes nothing and records nothing.
@@ -27,6 +34,9 @@ from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest, DescribeNamespaceRequest
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
+
+from codec.payload import EncryptionCodec
+from db import data_keys
 
 ERASED = "[erased]"
 DELETE_CONCURRENCY = 8
@@ -65,6 +75,7 @@ ANONYMISE = """
 UPDATE customers SET email = $2, name = $3, company = NULL, lifetime_value = 0
 WHERE customer_id = $1 AND (email, name, company, lifetime_value) IS DISTINCT FROM ($2, $3, NULL, 0)
 """
+HAS_DATA_KEY = "SELECT 1 FROM customer_data_keys WHERE customer_id = $1"
 RECORD = """
 INSERT INTO customer_erasures (customer_id, actor, tickets, messages, workflows_deleted) VALUES ($1, $2, $3, $4, $5)
 """
@@ -101,10 +112,11 @@ class Erasure:
     messages: int = 0  # messages whose body is (or would be) erased
     workflows: list[str] = field(default_factory=list)  # deleted (or, in a dry run, that would be)
     customer_row: bool = False  # the customer's row was (would be) anonymised
+    data_key: bool = False  # the customer's data key was (would be) destroyed
 
     @property
     def nothing_left(self) -> bool:
-        return not (self.tickets or self.messages or self.workflows or self.customer_row)
+        return not (self.tickets or self.messages or self.workflows or self.customer_row or self.data_key)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -184,6 +196,7 @@ async def erase_customer(
             raise OpenTickets(customer_id, open_ids)
         out.tickets = await conn.fetchval(LEFT_TICKETS, customer_id, ERASED)
         out.messages = await conn.fetchval(LEFT_MESSAGES, customer_id, ERASED)
+        out.data_key = bool(await conn.fetchval(HAS_DATA_KEY, customer_id))
         if not apply or out.nothing_left:
             return out
         ids = [t["ticket_id"] for t in await conn.fetch(TICKETS, customer_id)]
@@ -191,5 +204,9 @@ async def erase_customer(
             await conn.execute(statement, ids, ERASED)
         await conn.execute(DELETE_OUTBOX, customer_id, ids)
         await conn.execute(ANONYMISE, customer_id, anonymous[0], ERASED)
+        await data_keys.destroy(conn, customer_id)
         await conn.execute(RECORD, customer_id, actor, out.tickets, out.messages, len(out.workflows))
+    codec = client.data_converter.payload_codec
+    if isinstance(codec, EncryptionCodec) and codec.data_keys is not None:
+        codec.data_keys.forget(customer_id)  # this process stops at once; others within PAYLOAD_KEY_CACHE_S
     return out

@@ -97,9 +97,21 @@ def dev_server_argv(settings: Settings, db_file: Path | None, extra_flags: Seque
         "--http-port", str(settings.TEMPORAL_PORT + 10),
         "--namespace", settings.TEMPORAL_NAMESPACE,
         "--log-level", "warn",
+        *ui_codec_flags(settings),
         *cli_flags(),
         *extra_flags,
     ]  # fmt: skip
+
+
+def codec_endpoint(settings: Settings) -> str:
+    """The API's codec endpoint as the browser reaches it (api/routes/codec.py)."""
+    host = "127.0.0.1" if settings.API_HOST in ("0.0.0.0", "::", "") else settings.API_HOST
+    return f"http://{host}:{settings.API_PORT}/codec"
+
+
+def ui_codec_flags(settings: Settings) -> list[str]:
+    """The UI decrypts payloads through the API's codec endpoint; without it, it shows ciphertext."""
+    return ["--ui-codec-endpoint", codec_endpoint(settings)] if settings.PAYLOAD_ENCRYPTION else []
 
 
 @dataclass

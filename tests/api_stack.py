@@ -8,6 +8,7 @@ conftest.py, so every API test module shares one.
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import time
 import uuid
@@ -21,12 +22,15 @@ import asyncpg
 import httpx
 import pytest
 import uvicorn
+from pydantic import SecretStr
 from qdrant_client import AsyncQdrantClient
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from agents.offline.client import OfflineChatCompletionClient
 from api.main import create_app
+from clients import connect_temporal
+from codec.keys import new_key
 from db.customers import upsert_customers
 from db.invoices import upsert_invoices
 from demo.customers import demo_customers
@@ -37,6 +41,11 @@ from supportctl.prepare import demo_articles
 from triage.classifier import CategoryClassifier
 from triage.datasets import DEMO_EXAMPLES, read_examples
 from worker import activities_for, build_worker
+
+# The test run's master key: every process of every test stack on the shared test database uses it (a
+# customer's data key made by one stack is sealed by it, and another stack must open it).
+PAYLOAD_KEYS = {"test-1": new_key()}
+PAYLOAD_KEYS_ENV = {"PAYLOAD_KEYS": json.dumps(PAYLOAD_KEYS)}
 
 
 def _free_port() -> int:
@@ -112,7 +121,6 @@ async def stack(dev_env: WorkflowEnvironment, pool: asyncpg.Pool, database_url: 
     classifier = CategoryClassifier.train(*read_examples(DEMO_EXAMPLES))
     task_queue = f"api-{uuid.uuid4().hex[:8]}"
     activities = activities_for(pool, kb, classifier, OfflineChatCompletionClient())
-    worker = build_worker(dev_env.client, task_queue, activities)
     settings = Settings(
         DATABASE_URL=database_url,
         TEMPORAL_ADDRESS=dev_env.client.service_client.config.target_host,
@@ -121,6 +129,11 @@ async def stack(dev_env: WorkflowEnvironment, pool: asyncpg.Pool, database_url: 
         # The API tests open many tickets for the few demo customers; test_api_limits sets its own.
         CUSTOMER_TICKETS_PER_HOUR=0,
         CUSTOMER_MESSAGES_PER_MINUTE=0,
+        # Payloads encrypted as in production: this run's own master key, shared by API, worker and tests.
+        PAYLOAD_KEYS={k: SecretStr(v) for k, v in PAYLOAD_KEYS.items()},
     )
+    # The worker's (and the tests') client has the codec, like every process of the app.
+    client = await connect_temporal(settings, pool)
+    worker = build_worker(client, task_queue, activities)
     async with worker, serve_api(settings) as http:
-        yield Stack(http, dev_env.client, pool, task_queue, settings, activities)
+        yield Stack(http, client, pool, task_queue, settings, activities)

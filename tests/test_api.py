@@ -129,8 +129,10 @@ async def test_a_tickets_product_is_stored_listed_and_given_to_the_agents(stack:
     handle = stack.client.get_workflow_handle(created["workflow_id"])
     history = await handle.fetch_history()
     findable = (await handle.describe()).typed_search_attributes.get(sa.TICKET_PRODUCT)
+    codec = stack.client.data_converter.payload_codec  # payloads are encrypted (codec/)
+    assert codec is not None
     turns = [
-        json.loads(e.activity_task_scheduled_event_attributes.input.payloads[0].data)
+        json.loads((await codec.decode([e.activity_task_scheduled_event_attributes.input.payloads[0]]))[0].data)
         for e in history.events
         if e.activity_task_scheduled_event_attributes.activity_type.name == "conversation.run_agent_turn"
     ]

@@ -23,6 +23,7 @@ from clients import open_pool
 from settings import Settings
 from supportctl import commands, prepare
 from supportctl.stack import LocalStack, resolve_database_url
+from tests.api_stack import PAYLOAD_KEYS_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -86,6 +87,7 @@ def test_dev_stack_serves_tickets_restarts_a_dead_worker_and_stops_everything_on
         # The shared test database holds the API tests' many tickets for the same demo customers.
         "CUSTOMER_TICKETS_PER_HOUR": "0",
         "CUSTOMER_MESSAGES_PER_MINUTE": "0",
+        **PAYLOAD_KEYS_ENV,  # the shared database's customer keys are sealed by the test run's master key
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "supportctl.main", "dev"],  # this tree's code, not the one .venv/bin points at

@@ -14,12 +14,16 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from clients import connect_temporal
 from db.customers import upsert_customers
 from demo.customers import demo_customers
 from domain.models import Channel, Sender, Status
+from settings import Settings
+from tests.api_stack import PAYLOAD_KEYS, PAYLOAD_KEYS_ENV
 from workflows.ticket import CustomerMessage, TicketInput, TicketState, TicketWorkflow
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,6 +71,7 @@ async def worker_env(
         "QDRANT_PATH": str(tmp_path / "qdrant"),
         "DATA_DIR": str(tmp_path),
         "PYTHONUNBUFFERED": "1",
+        **PAYLOAD_KEYS_ENV,
     }
     yield env, tq
 
@@ -91,6 +96,11 @@ async def test_ticket_survives_kill_9_of_its_worker(
     worker_env: tuple[dict[str, str], str], dev_client: Client, pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
     env, tq = worker_env
+    # the worker encrypts payloads (codec/): this test's client holds the same keys
+    dev_client = await connect_temporal(
+        Settings(DATABASE_URL=env["DATABASE_URL"], TEMPORAL_ADDRESS=env["TEMPORAL_ADDRESS"], PAYLOAD_KEYS={
+            k: SecretStr(v) for k, v in PAYLOAD_KEYS.items()}), pool
+    )  # fmt: skip
     worker = WorkerProcess(env, tmp_path / "worker.log")
     await worker.start()
     tid = f"tkt_{uuid.uuid4().hex[:16]}"
