@@ -8,8 +8,9 @@ decision request ids (``decisions``), the customer outbox (``outbox``), the succ
 (``limits``) and erasure (``erasure``, which also deletes the erased customer's closed workflow
 histories through a Temporal client it is given).
 
-What it may import: ``domain`` (models and pure rules), asyncpg, pydantic and, in ``erasure`` only,
-the Temporal client. It must not import ``api`` (the API imports ``db``, never the reverse), nor
+What it may import: ``domain`` (models and pure rules), asyncpg, pydantic, ``codec.keys`` in
+``data_keys`` (customers' data keys are stored sealed by the payload codec's master keys) and, in
+``erasure`` only, the Temporal client. It must not import ``api`` (the API imports ``db``, never the reverse), nor
 ``workflows``, ``activities``, ``agents``, ``kb``, ``triage``, ``supportctl``, ``bench``, ``evals``,
 ``worker``, ``clients`` or ``settings``: a caller passes the pool or connection and the DSN. The one
 type the workflow takes from here is ``db.tickets.TicketSnapshot`` (see ``workflows/__init__.py``).

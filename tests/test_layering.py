@@ -193,7 +193,8 @@ RULES = [
     ),
     Rule("api.service imports no router", ("api.service",), none_of("api.routes", "api.main", "fastapi")),
     # db/__init__.py: domain only (Temporal's client in erasure alone); never api.
-    Rule("db imports only domain", ("db",), only_ours("db", "domain")),
+    Rule("db imports only domain", ("db",), only_ours("db", "domain"), except_sources=("db.data_keys",)),
+    Rule("db.data_keys imports only domain and codec.keys", ("db.data_keys",), only_ours("db", "domain", "codec.keys")),
     Rule(
         "db uses Temporal only in erasure",
         ("db",),

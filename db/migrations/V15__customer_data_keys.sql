@@ -1,6 +1,6 @@
--- V14: per-customer data keys for the payload codec (crypto-shredding) and which customer each ticket
+-- V15: per-customer data keys for the payload codec (crypto-shredding) and which customer each ticket
 -- workflow belongs to.
--- Revises: V13. Reason: every Temporal payload of a ticket (inputs, results, signals, updates, queries,
+-- Revises: V14. Reason: every Temporal payload of a ticket (inputs, results, signals, updates, queries,
 -- memo, user metadata, failure messages) is encrypted with its customer's data key (codec/). The key is
 -- kept here only, wrapped (AES-GCM) by a master key from PAYLOAD_KEYS; erasing the customer deletes the
 -- row, and every copy of their histories (Temporal, its archives, backups, exports) becomes unreadable.
