@@ -13,6 +13,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from db.pool import create_pool, ensure_database
 from settings import Settings
+from telemetry import temporal_interceptors
 
 
 async def connect_temporal(settings: Settings) -> Client:
@@ -21,6 +22,7 @@ async def connect_temporal(settings: Settings) -> Client:
         settings.TEMPORAL_ADDRESS,
         namespace=settings.TEMPORAL_NAMESPACE,
         data_converter=pydantic_data_converter,
+        interceptors=temporal_interceptors(),  # tracing, when configured (telemetry/); workers inherit it
     )
 
 
