@@ -194,6 +194,8 @@ RULES = [
     Rule("api.service imports no router", ("api.service",), none_of("api.routes", "api.main", "fastapi")),
     # db/__init__.py: domain only (Temporal's client in erasure alone); never api.
     Rule("db imports only domain", ("db",), only_ours("db", "domain")),
+    # telemetry/__init__.py: the API imports it, so only settings (no agents, activities or workflows).
+    Rule("telemetry imports only settings", ("telemetry",), only_ours("telemetry", "settings")),
     Rule(
         "db uses Temporal only in erasure",
         ("db",),
