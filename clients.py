@@ -25,6 +25,7 @@ from codec.payload import EncryptionCodec
 from db.data_keys import DataKeys
 from db.pool import create_pool, ensure_database
 from settings import Settings
+from telemetry import temporal_interceptors
 
 TICKET_WORKFLOW_PREFIX = "ticket-"  # api/service/ids.workflow_id_for
 
@@ -92,7 +93,8 @@ async def connect_temporal(settings: Settings, pool: asyncpg.Pool | None = None)
         settings.TEMPORAL_ADDRESS,
         namespace=settings.TEMPORAL_NAMESPACE,
         data_converter=converter,
-        interceptors=interceptors,
+        # the codec's customer binding first, then tracing when configured (telemetry/); workers inherit both
+        interceptors=[*interceptors, *temporal_interceptors()],
     )
 
 

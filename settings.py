@@ -159,6 +159,14 @@ class Settings(BaseSettings):
     CODEC_KEY: SecretStr | None = None
     # Browser origins allowed to call it (the Temporal UI); unset = the local UI on TEMPORAL_UI_PORT.
     CODEC_CORS_ORIGINS: list[str] = Field(default_factory=list)
+    # Observability (telemetry/, docs/operations.md). Traces go by OTLP/HTTP to this collector (e.g.
+    # http://otel-collector:4318); unset = tracing off (no exporter, no instrumentation, no-op spans).
+    OTEL_EXPORTER_OTLP_ENDPOINT: str | None = None
+    OTEL_SERVICE_NAME: str | None = None  # unset: support-api / support-worker
+    # Prompts and replies on the model-call spans: they hold customer text, so off unless set on purpose.
+    OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: bool = False
+    # "json": one JSON object per log line with ticket_id and trace_id; "text": the plain format.
+    LOG_FORMAT: Literal["text", "json"] = "text"
 
     @field_validator("KB_ARTICLE_URL")
     @classmethod

@@ -27,10 +27,12 @@ from activities.outbox import running_dispatcher
 from activities.store import StoreActivities
 from activities.triage import TriageActivities
 from agents.model_client import build_model_client
+from agents.tracing import capture_message_content
 from clients import connect_temporal, open_pool
 from kb.errors import KnowledgeBaseLocked
 from kb.index import KnowledgeBase, open_qdrant
 from settings import Settings, get_settings
+from telemetry import configure_logging, configure_tracing, worker_options
 from triage.classifier import CategoryClassifier, load_or_train
 from triage.handover import HandoverDetector, shared_detector
 from workflows.ticket import TicketWorkflow
@@ -88,6 +90,7 @@ def build_worker(
     client: Client, task_queue: str, activities: Sequence[Any], settings: Settings | None = None
 ) -> Worker:
     tuning = worker_tuning(settings) if settings is not None else {}
+    tuning.update(worker_options())  # tracing: opentelemetry through the workflow sandbox
     return Worker(client, task_queue=task_queue, workflows=[TicketWorkflow], activities=activities, **tuning)
 
 
@@ -118,8 +121,10 @@ def model_client_from(settings: Settings) -> ChatCompletionClient:
 
 
 async def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     settings = get_settings()
+    configure_logging(settings, "support-worker", "%(asctime)s worker %(levelname)s %(message)s")
+    configure_tracing(settings, "support-worker")
+    capture_message_content(settings.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT)
     precompile_workflows()
     if settings.WORKER_METRICS_BIND:
         use_prometheus_metrics(settings.WORKER_METRICS_BIND)

@@ -69,6 +69,7 @@ from agents.prompts import (
 from agents.reusable_tool import ReusableFunctionTool, ReusableHandoff
 from agents.sandbox import code_tool
 from agents.tools import KbSearch, ToolLog, build_tools
+from agents.tracing import provider_of, traced, turn_span
 from domain.models import Category, Sender, TranscriptEntry
 from domain.turns import Decision, TurnOutcome, TurnRequest
 
@@ -263,9 +264,19 @@ async def run_turn(
     """
     log = ToolLog()
     client = TurnModelClient(model_client)
-    team = build_team(request, client, kb_search, log, ledger=ledger, code_executor=code_executor)
+    model = model_name if model_name is not None else model_name_of(model_client)
+    calls = traced(client, model=model, provider=provider_of(model_client))  # a span per model call
+    team = build_team(request, calls, kb_search, log, ledger=ledger, code_executor=code_executor)
+    first = ESCALATION_MANAGER if request.handoff_reason else SPECIALIST_FOR[request.category]
     try:
-        result = await team.run(task=build_conversation(request)[1])
+        with turn_span(request.ticket_id, first_agent=first) as span:
+            result = await team.run(task=build_conversation(request)[1])
+            span.set_attributes(
+                {
+                    "gen_ai.usage.input_tokens": client.prompt_tokens,
+                    "gen_ai.usage.output_tokens": client.completion_tokens,
+                }
+            )
     except Exception:
         # A Swarm re-raises an agent's error as a bare RuntimeError: surface the original, so the
         # activity can tell a rate limit from a bad key.
@@ -309,7 +320,6 @@ async def run_turn(
         decision = "resolved"
     else:
         decision = "reply"
-    model = model_name if model_name is not None else model_name_of(model_client)
     hits = sorted(log.hits.values(), key=lambda h: -h.score)
     return TurnOutcome(
         agent=author,

@@ -5,7 +5,6 @@ It never runs agents itself. Run with `uvicorn api.main:app`.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -20,6 +19,7 @@ from api.auth import require_api_key
 from api.routes import bugs, codec, customers, decisions, health, metrics, reports, tickets
 from clients import connect_temporal, open_pool
 from settings import Settings, get_settings
+from telemetry import configure_logging, configure_tracing, instrument_app
 
 MAX_REQUEST_BYTES = 256 * 1024
 
@@ -111,6 +111,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.add_middleware(_BodySizeLimit)
+    if configure_tracing(settings, "support-api"):
+        instrument_app(app)  # a server span per request, the parent of StartWorkflow
     errors.install(app)
     app.include_router(health.router)
     app.include_router(tickets.router, dependencies=[Depends(require_api_key)])
@@ -123,5 +125,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-logging.basicConfig(level=logging.INFO, format="%(asctime)s api %(levelname)s %(message)s")
+configure_logging(get_settings(), "support-api", "%(asctime)s api %(levelname)s %(message)s")
 app = create_app()

@@ -10,8 +10,9 @@ histories through a Temporal client it is given).
 
 What it may import: ``domain`` (models and pure rules), asyncpg, pydantic, ``codec.keys`` in
 ``data_keys`` (customers' data keys are stored sealed by the payload codec's master keys) and, in
-``erasure`` only, the Temporal client and the codec (to forget the erased customer's cached key). It must not import ``api`` (the API imports ``db``, never the reverse), nor
-``workflows``, ``activities``, ``agents``, ``kb``, ``triage``, ``supportctl``, ``bench``, ``evals``,
+``erasure`` only, the Temporal client and the codec (to forget the erased customer's cached key). It
+must not import ``api`` (the API imports ``db``, never the reverse), nor ``workflows``,
+``activities``, ``agents``, ``kb``, ``triage``, ``supportctl``, ``bench``, ``evals``,
 ``worker``, ``clients`` or ``settings``: a caller passes the pool or connection and the DSN. The one
 type the workflow takes from here is ``db.tickets.TicketSnapshot`` (see ``workflows/__init__.py``).
 """

@@ -198,6 +198,8 @@ RULES = [
     # erased customer's key from the codec's cache.
     Rule("db.data_keys imports only domain and codec.keys", ("db.data_keys",), only_ours("db", "domain", "codec.keys")),
     Rule("db.erasure imports only domain and the codec", ("db.erasure",), only_ours("db", "domain", "codec")),
+    # telemetry/__init__.py: the API imports it, so only settings (no agents, activities or workflows).
+    Rule("telemetry imports only settings", ("telemetry",), only_ours("telemetry", "settings")),
     Rule(
         "db uses Temporal only in erasure",
         ("db",),
