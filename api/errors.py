@@ -83,6 +83,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # FastAPI's "error parsing the body": not UTF-8, or nested past Python's limit
+            return _body(400, "malformed_json", "request body is not valid JSON (UTF-8 text, not nested too deeply)")
         codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 413: "payload_too_large"}
         return _body(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
 

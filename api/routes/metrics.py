@@ -13,6 +13,7 @@ from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
 from api.deps import PoolDep
+from api.roles import answers
 from db.live import Sample, live_samples
 
 router = APIRouter(tags=["metrics"])
@@ -58,7 +59,7 @@ def render(samples: list[Sample]) -> str:
     return "\n".join(lines) + "\n"
 
 
-@router.get("/metrics", response_class=PlainTextResponse)
+@router.get("/metrics", response_class=PlainTextResponse, responses=answers("GET", "/metrics"))
 async def metrics(pool: PoolDep) -> PlainTextResponse:
     async with pool.acquire() as conn:
         samples = await live_samples(conn, datetime.now(UTC))
