@@ -168,29 +168,38 @@ class MessageIn(ApiModel):
     message_id: str | None = Field(default=None, min_length=1, max_length=200)
 
 
+def _kind_required(schema: dict[str, Any]) -> None:
+    """`kind` picks the decision (the union's discriminator): required in the request, default or not."""
+    schema["required"] = sorted({*schema.get("required", []), "kind"})
+
+
+class DecisionModel(BaseModel):
+    model_config = ConfigDict(json_schema_extra=_kind_required)
+
+
 # Human decisions as the API takes them: the workflow's own models (what the Update carries), checked
 # like every other request body. Subclasses, so what reaches the workflow is exactly its own type.
-class HumanReplyIn(ApiModel, HumanReply):
+class HumanReplyIn(ApiModel, DecisionModel, HumanReply):
     pass
 
 
-class ActionDecisionIn(ApiModel, ActionDecision):
+class ActionDecisionIn(ApiModel, DecisionModel, ActionDecision):
     action_request_id: str = Field(min_length=1, max_length=200)
 
 
-class ReassignIn(ApiModel, Reassign):
+class ReassignIn(ApiModel, DecisionModel, Reassign):
     pass
 
 
-class ChangePriorityIn(ApiModel, ChangePriority):
+class ChangePriorityIn(ApiModel, DecisionModel, ChangePriority):
     pass
 
 
-class ResolveIn(ApiModel, Resolve):
+class ResolveIn(ApiModel, DecisionModel, Resolve):
     pass
 
 
-class HandBackIn(ApiModel, HandBack):
+class HandBackIn(ApiModel, DecisionModel, HandBack):
     pass
 
 

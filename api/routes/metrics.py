@@ -59,7 +59,13 @@ def render(samples: list[Sample]) -> str:
     return "\n".join(lines) + "\n"
 
 
-@router.get("/metrics", response_class=PlainTextResponse, responses=answers("GET", "/metrics"))
+@router.get(  # the 200 is text (a PlainTextResponse, returned as is); the errors are the JSON envelope
+    "/metrics",
+    responses={
+        200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Prometheus text format"},
+        **answers("GET", "/metrics"),
+    },
+)
 async def metrics(pool: PoolDep) -> PlainTextResponse:
     async with pool.acquire() as conn:
         samples = await live_samples(conn, datetime.now(UTC))
