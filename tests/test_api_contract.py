@@ -37,7 +37,7 @@ async def _run(url: str, tmp_path: Path) -> None:
         str(Path(sys.executable).parent / "schemathesis"), "--config-file", str(CONFIG),
         "run", f"{url}/openapi.json",
         "--checks", "all", "--phases", "examples,coverage,fuzzing,stateful",
-        "--max-examples", str(EXAMPLES), "--max-time", "100", "--seed", "20",
+        "--max-examples", str(EXAMPLES), "--max-time", "75", "--seed", "20",
         "--workers", "2", "--request-timeout", "20", "--continue-on-failure",
         "-H", f"Authorization: Bearer {ADMIN_KEY}",
         "--report", "ndjson", "--report-ndjson-path", str(report),
