@@ -227,6 +227,12 @@ class Settings(BaseSettings):
             self.QDRANT_PATH = str(self.DATA_DIR / "qdrant")
         return self
 
+    @model_validator(mode="after")
+    def _one_temporal_address(self) -> Settings:
+        _check_one_temporal_address(self)  # see temporal_address() at the end of this file
+        self.TEMPORAL_ADDRESS = temporal_address(self)
+        return self
+
     def ticket_policy(self) -> TicketPolicy:
         return TicketPolicy(
             remind_after=timedelta(hours=self.REMIND_AFTER_HOURS),
@@ -243,3 +249,35 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+# ---- one Temporal address -------------------------------------------------------------------------
+# Every process (API, worker, each supportctl command) connects to `Settings.TEMPORAL_ADDRESS`, and the
+# local stack serves its dev server on TEMPORAL_PORT: with only TEMPORAL_PORT set (a second stack on one
+# machine) the address follows it, so `supportctl tickets reconcile` and `customers erase` talk to that
+# stack's server and never to 7233. An address given explicitly wins (compose: `temporal:7233`); a
+# loopback address whose port contradicts an explicit TEMPORAL_PORT is refused as ambiguous.
+_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+def _local_port(address: str) -> int | None:
+    host, _, port = address.rpartition(":")
+    return int(port) if host in _LOOPBACK_HOSTS and port.isdigit() else None
+
+
+def temporal_address(settings: Settings) -> str:
+    """The Temporal frontend this configuration talks to: TEMPORAL_ADDRESS as given, else the local
+    stack's port (TEMPORAL_PORT). The one source; `Settings` applies it when it is built."""
+    if "TEMPORAL_ADDRESS" in settings.model_fields_set or "TEMPORAL_PORT" not in settings.model_fields_set:
+        return settings.TEMPORAL_ADDRESS
+    return f"127.0.0.1:{settings.TEMPORAL_PORT}"
+
+
+def _check_one_temporal_address(settings: Settings) -> None:
+    explicit = {"TEMPORAL_ADDRESS", "TEMPORAL_PORT"} <= settings.model_fields_set
+    port = _local_port(settings.TEMPORAL_ADDRESS)
+    if explicit and port is not None and port != settings.TEMPORAL_PORT:
+        raise ValueError(
+            f"TEMPORAL_ADDRESS {settings.TEMPORAL_ADDRESS} and TEMPORAL_PORT {settings.TEMPORAL_PORT} name two "
+            "local servers; set one of them (TEMPORAL_PORT alone: the address follows it)"
+        )

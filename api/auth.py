@@ -1,7 +1,7 @@
 """Who may call the API, and who may decide: the shared API_KEY and the per-agent AGENT_KEYS.
 
-API_KEY is the integrations' key (a channel gateway opening tickets, a dashboard reading them). With
-AGENT_KEYS set, a decision on a ticket needs an agent's own key instead: the decision is made as that
+Which key may call which endpoint is api/roles.py's matrix. Here: the key's holder, and who may decide.
+With AGENT_KEYS set, a decision on a ticket needs an agent's own key: the decision is made as that
 agent (its `agent_id` must be the key's) and an approve / reject needs the approver role the action
 waits on. The checks live here, in the API: the workflow records whoever the API names, so it needs no
 change (and running tickets replay as before).
@@ -14,7 +14,7 @@ import hashlib
 import secrets
 from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Depends, Request
 
 from api.deps import PoolDep, SettingsDep
 from api.errors import ApiError
@@ -51,33 +51,24 @@ def agent_for(settings: Settings, token: str) -> AgentKey | None:
     return found
 
 
-def require_api_key(settings: SettingsDep, authorization: Annotated[str | None, Header()] = None) -> None:
-    """When API_KEY is set, every call must carry `Authorization: Bearer <key>`: API_KEY, or an agent's
-    key from AGENT_KEYS (accepted wherever API_KEY is). Unset, the routes are open (decisions aside)."""
-    if settings.API_KEY is None:
-        return
-    token = bearer_token(authorization)
-    if token is None or not (key_matches(token, settings.API_KEY) | (agent_for(settings, token) is not None)):
-        raise ApiError(401, "unauthorized", "missing or wrong API key (Authorization: Bearer <key>)")
-
-
-def deciding_agent(settings: SettingsDep, authorization: Annotated[str | None, Header()] = None) -> AgentKey | None:
-    """The agent making a decision, by its key; None when AGENT_KEYS is unset (anyone who passed
-    require_api_key decides, as whoever the body names)."""
+def deciding_agent(request: Request, settings: SettingsDep) -> AgentKey | None:
+    """The agent making a decision, by its key; None when AGENT_KEYS is unset (anyone api/roles.py let
+    through decides, as whoever the body names). With AGENT_KEYS set, roles.py already refused every
+    key but a person's with an agent's, an approver's or the admin role."""
     if settings.AGENT_KEYS is None:
         return None
-    token = bearer_token(authorization)
-    if token is None:
+    token = bearer_token(request.headers.get("authorization"))
+    agent = agent_for(settings, token) if token is not None else None
+    if agent is None:
         raise ApiError(401, "unauthorized", "a decision needs an agent's key (Authorization: Bearer <agent key>)")
-    agent = agent_for(settings, token)
-    if agent is not None:
-        return agent
-    if settings.API_KEY is not None and key_matches(token, settings.API_KEY):
-        raise ApiError(
-            403, "decisions_need_an_agent_key",
-            "the shared API key makes no decisions: send the deciding agent's own key (AGENT_KEYS)",
-        )  # fmt: skip
-    raise ApiError(401, "unauthorized", "not an agent's key (Authorization: Bearer <agent key>)")
+    return agent
+
+
+def acting_agent(settings: Settings, authorization: str | None) -> str | None:
+    """The agent_id of the person whose key this is (AGENT_KEYS), for the audit trail; None otherwise."""
+    token = bearer_token(authorization)
+    agent = agent_for(settings, token) if settings.AGENT_KEYS is not None and token is not None else None
+    return agent.agent_id if agent is not None else None
 
 
 DecidingAgentDep = Annotated[AgentKey | None, Depends(deciding_agent)]

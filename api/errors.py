@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 log = logging.getLogger("api")
 
@@ -69,6 +70,16 @@ def _describe(errors: Sequence[Mapping[str, Any]], body: object = None) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+def _methods_of(app: FastAPI, path: str) -> list[str]:
+    """The methods the OpenAPI document declares for the operation paths matching `path`."""
+    found: set[str] = set()
+    for template, operations in app.openapi().get("paths", {}).items():
+        regex, _, _ = compile_path(template)
+        if regex.match(path):
+            found |= {m.upper() for m in operations}
+    return sorted(found)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -82,9 +93,16 @@ def install(app: FastAPI) -> None:
         return _body(422, "invalid_request", _describe(errors, exc.body))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 405:  # Allow: every method the path has (Starlette names one route's only)
+            allowed = _methods_of(request.app, request.url.path)
+            return _body(405, "method_not_allowed", "Method Not Allowed", {"Allow": ", ".join(allowed)})
+        if exc.status_code == 400:  # FastAPI's "error parsing the body": not UTF-8, or nested past Python's limit
+            return _body(400, "malformed_json", "request body is not valid JSON (UTF-8 text, not nested too deeply)")
         codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 413: "payload_too_large"}
-        return _body(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
+        return _body(
+            exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail), dict(exc.headers or {})
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, _exc: Exception) -> JSONResponse:

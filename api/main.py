@@ -14,8 +14,8 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import errors
-from api.auth import require_api_key
+from api import errors, roles
+from api.docs import install as install_docs
 from api.routes import bugs, codec, customers, decisions, health, metrics, reports, tickets
 from clients import connect_temporal, open_pool
 from settings import Settings, get_settings
@@ -107,21 +107,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Durable support API",
         version="0.1.0",
-        description="Every ticket is a Temporal workflow; AI agents answer, humans take over when needed.",
+        description="Every ticket is a Temporal workflow; AI agents answer, humans take over when needed. "
+        'Which key may call what: api/roles.py (docs/security.md). Errors: `{"error": {"code", "message"}}`.',
         lifespan=lifespan,
+        docs_url=None,  # served from the package (api/docs.py), not a CDN
+        redoc_url=None,
     )
+    app.state.settings = settings  # the roles check reads it before the lifespan has run (it never does on a 401)
     app.add_middleware(_BodySizeLimit)
     if configure_tracing(settings, "support-api"):
         instrument_app(app)  # a server span per request, the parent of StartWorkflow
     errors.install(app)
+    guarded = (tickets.router, decisions.router, reports.router, metrics.router, bugs.router, customers.router)
+    roles.install([health.router, *guarded])
     app.include_router(health.router)
-    app.include_router(tickets.router, dependencies=[Depends(require_api_key)])
-    app.include_router(decisions.router, dependencies=[Depends(require_api_key)])
-    app.include_router(reports.router, dependencies=[Depends(require_api_key)])
-    app.include_router(metrics.router, dependencies=[Depends(require_api_key)])
-    app.include_router(bugs.router, dependencies=[Depends(require_api_key)])
-    app.include_router(customers.router, dependencies=[Depends(require_api_key)])
-    app.include_router(codec.router)  # its own auth (CODEC_KEY) and CORS: api/routes/codec.py
+    for router in guarded:
+        app.include_router(router, dependencies=[Depends(roles.require_role)])
+    # The Temporal UI's codec server: its own auth (CODEC_KEY) and CORS (api/routes/codec.py), outside the
+    # roles matrix; an operator's protocol endpoint, not part of the public API document.
+    app.include_router(codec.router, include_in_schema=False)
+    install_docs(app)
     return app
 
 

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from db.tickets import TicketFields
@@ -24,6 +34,7 @@ from domain.models import Channel, Citation, Plan, Priority, Status
 
 MAX_SUBJECT = 300
 MAX_BODY = 20_000
+MAX_OFFSET = 1_000_000
 
 
 def no_nul(value: str) -> str:
@@ -34,6 +45,27 @@ def no_nul(value: str) -> str:
         )
     return value
 
+
+_NUMBER = re.compile(r"\s*[-+]?[\d.]+([eE][-+]?\d+)?\s*")
+
+
+def _iso_only(value: object) -> object:
+    """A date or time as ISO 8601 text, never a number: pydantic reads `0.5` as a Unix time (1970)."""
+    if isinstance(value, int | float) or (
+        isinstance(value, str) and re.fullmatch(r"\s*[-+]?[\d.]+([eE][-+]?\d+)?\s*", value)
+    ):
+        raise PydanticCustomError(
+            "iso_datetime", "an ISO 8601 date or time (2026-01-31 or 2026-01-31T09:00:00Z), not a number"
+        )
+    return value
+
+
+# A date or time parameter: ISO 8601 only (a date alone is its midnight, UTC without a zone).
+IsoDateTime = Annotated[
+    datetime,
+    BeforeValidator(_iso_only),
+    WithJsonSchema({"anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}]}),
+]
 
 # A free-text query parameter or field checked like every field of an `ApiModel`.
 Text = Annotated[str, AfterValidator(no_nul)]
@@ -73,7 +105,7 @@ class TicketFilters(QueryModel):
     customer_id: str | None = Field(default=None, max_length=64)
     product: str | None = Field(default=None, min_length=1, max_length=100)
     limit: int = Field(default=50, ge=1, le=500)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)  # bounded: 2**63 was a 500 (Postgres bigint)
 
 
 class QueueFilters(QueryModel):
@@ -136,29 +168,38 @@ class MessageIn(ApiModel):
     message_id: str | None = Field(default=None, min_length=1, max_length=200)
 
 
+def _kind_required(schema: dict[str, Any]) -> None:
+    """`kind` picks the decision (the union's discriminator): required in the request, default or not."""
+    schema["required"] = sorted({*schema.get("required", []), "kind"})
+
+
+class DecisionModel(BaseModel):
+    model_config = ConfigDict(json_schema_extra=_kind_required)
+
+
 # Human decisions as the API takes them: the workflow's own models (what the Update carries), checked
 # like every other request body. Subclasses, so what reaches the workflow is exactly its own type.
-class HumanReplyIn(ApiModel, HumanReply):
+class HumanReplyIn(ApiModel, DecisionModel, HumanReply):
     pass
 
 
-class ActionDecisionIn(ApiModel, ActionDecision):
+class ActionDecisionIn(ApiModel, DecisionModel, ActionDecision):
     action_request_id: str = Field(min_length=1, max_length=200)
 
 
-class ReassignIn(ApiModel, Reassign):
+class ReassignIn(ApiModel, DecisionModel, Reassign):
     pass
 
 
-class ChangePriorityIn(ApiModel, ChangePriority):
+class ChangePriorityIn(ApiModel, DecisionModel, ChangePriority):
     pass
 
 
-class ResolveIn(ApiModel, Resolve):
+class ResolveIn(ApiModel, DecisionModel, Resolve):
     pass
 
 
-class HandBackIn(ApiModel, HandBack):
+class HandBackIn(ApiModel, DecisionModel, HandBack):
     pass
 
 
@@ -169,7 +210,36 @@ DecisionIn = Annotated[
 
 
 class CsatIn(ApiModel, CsatScore):
-    pass
+    # Strict: `true`, `"5"` and `4.0` are not scores (lax pydantic would store them as 1, 5 and 4).
+    score: int = Field(strict=True, ge=1, le=5)
+
+
+class CsatAccepted(BaseModel):
+    ticket_id: str
+    status: Literal["accepted"] = "accepted"
+
+
+class HealthOut(BaseModel):
+    """`200 ok` when Postgres and Temporal answer, `503 degraded` (with each check) when one does not."""
+
+    status: Literal["ok", "degraded"]
+    postgres: str
+    temporal: str
+
+
+class CustomerExport(BaseModel):
+    """Everything the service holds on one person (the right of access), as the store holds it."""
+
+    customer: CustomerOut
+    tickets: list[dict[str, Any]]
+    messages: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    ledger: list[dict[str, Any]]  # refunds and credits (agent_actions)
+    bug_reports: list[dict[str, Any]]  # filed from their tickets
+    outbox: list[dict[str, Any]]  # messages sent (or to send) to them
+    notifications: list[dict[str, Any]]  # staff alerts about their tickets
+    erasures: list[dict[str, Any]]  # erasures done on them (who, when, counts)
+    exported_at: datetime
 
 
 class TicketCreated(BaseModel):

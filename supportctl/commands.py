@@ -81,7 +81,7 @@ def cmd_seed(_args: argparse.Namespace, settings: Settings) -> int:
     from supportctl.prepare import seed_customers
 
     n = asyncio.run(seed_customers(settings.DATABASE_URL))
-    say(f"{n} demo customers upserted into {settings.DATABASE_URL}")
+    say(f"{n} demo customers added to {settings.DATABASE_URL} (those it already holds are left as they are)")
     return 0
 
 
@@ -104,5 +104,5 @@ def register(sub: Any) -> None:
     sub.add_parser(
         "demo", help="start the local stack, push the sample tickets through it, print a summary"
     ).set_defaults(func=cmd_demo)
-    sub.add_parser("seed", help="load the demo customers into the CRM").set_defaults(func=cmd_seed)
+    sub.add_parser("seed", help="add the demo customers the CRM does not hold yet").set_defaults(func=cmd_seed)
     sub.add_parser("migrate", help="apply pending database migrations").set_defaults(func=cmd_migrate)

@@ -7,10 +7,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from db.customers import upsert_customers
+import asyncpg
+
+from db.customers import Conn
 from db.invoices import upsert_invoices
 from db.pool import create_pool, ensure_database
 from demo.customers import demo_customers, demo_invoices
+from domain.models import Customer
 from kb.articles import Article, load_articles
 from kb.index import KnowledgeBase, open_qdrant
 from settings import Settings
@@ -21,11 +24,33 @@ DEMO_SOURCE = "demo"  # the demo articles' source in the knowledge base (see `kb
 DEMO_ARTICLE_URL = "https://help.lumora.example/articles/{id}"  # the fictional company's help centre
 
 
+# Only customers the CRM does not hold: neither their id nor their email is taken. A restarted stack
+# must not undo the team's edits (PUT /customers, `customers import`) nor bring an erased customer's
+# name and e-mail back (erasure keeps the anonymised row, so its id stays taken).
+INSERT_MISSING = """
+INSERT INTO customers (customer_id, email, name, company, plan, is_vip, lifetime_value, ticket_count, average_csat)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bool[], $7::numeric[],
+                     $8::int[], $9::numeric[])
+ON CONFLICT DO NOTHING
+RETURNING customer_id
+"""
+
+
+async def insert_missing_customers(conn: Conn, customers: list[Customer]) -> int:
+    """Insert the customers the CRM does not hold yet; those it holds stay as they are. The count inserted."""
+    if not customers:
+        return 0
+    columns = list(zip(*((c.customer_id, c.email, c.name, c.company, c.plan.value, c.is_vip, c.lifetime_value,
+                          c.ticket_count, c.average_csat) for c in customers), strict=True))  # fmt: skip
+    return len(await conn.fetch(INSERT_MISSING, *[list(col) for col in columns]))
+
+
 async def seed_customers(dsn: str) -> int:
+    """The demo customers the CRM does not hold yet (the count inserted); every restart of the stack runs it."""
     await ensure_database(dsn)
-    pool = await create_pool(dsn, min_size=1, max_size=2)
+    pool: asyncpg.Pool = await create_pool(dsn, min_size=1, max_size=2)
     try:
-        n = await upsert_customers(pool, demo_customers())
+        n = await insert_missing_customers(pool, demo_customers())
         # dated from today, so the demo's "charged 3 days ago" stays inside the refund window on every seed
         await upsert_invoices(pool, demo_invoices(datetime.now(UTC).date()))
         return n
@@ -69,7 +94,7 @@ async def ingest_demo_kb(settings: Settings, say: Callable[[str], None]) -> None
 
 async def prepare(settings: Settings, dsn: str, say: Callable[[str], None]) -> None:
     n = await seed_customers(dsn)
-    say(f"    CRM: {n} demo customers")
+    say(f"    CRM: {n} demo customers added ({len(demo_customers()) - n} already there, left as they are)")
     await ingest_demo_kb(settings, say)
     artifact = settings.DATA_DIR / "models" / "triage.pkl"
     await asyncio.to_thread(load_or_train, artifact)

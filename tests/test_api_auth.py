@@ -67,11 +67,13 @@ async def test_with_agent_keys_only_the_right_agent_and_approver_decide(stack: S
             _pending_refund(stack, http, "cus_1001"), _pending_refund(stack, http, "cus_1003")
         )
 
-        # the integration keeps every other route; agent keys are accepted there too
-        for who in (INTEGRATION, "ana", "auditor"):
+        # agents read; the integration opens tickets but reads neither tickets nor the queue (api/roles.py)
+        for who in ("ana", "lead", "boss"):
             assert (await http.get(f"/tickets/{tid}", headers=_as(who))).status_code == 200, who
             assert (await http.get("/queue", headers=_as(who))).status_code == 200, who
             assert (await http.get(f"/tickets/{tid}/events", headers=_as(who))).status_code == 200, who
+        for who in (INTEGRATION, "auditor"):  # auditor: a person's key without a reading role
+            assert _error(await http.get(f"/tickets/{tid}", headers=_as(who)))[:2] == (403, "role_required"), who
         assert (await http.get(f"/tickets/{tid}")).status_code == 401
 
         # who is refused a decision, and why
@@ -80,7 +82,7 @@ async def test_with_agent_keys_only_the_right_agent_and_approver_decide(stack: S
         assert _error(r)[:2] == (401, "unauthorized")
         r = await http.post(f"/tickets/{tid}/decisions", json=_approve("lead", action, rid), headers=_as(INTEGRATION))
         status, code, message = _error(r)
-        assert (status, code) == (403, "decisions_need_an_agent_key") and "own key" in message
+        assert (status, code) == (403, "role_required") and "shared key" in message
         r = await http.post(f"/tickets/{tid}/decisions", json=_approve("lead", action, rid), headers=_as("nope-key-x"))
         assert _error(r)[:2] == (401, "unauthorized")
         # ana's key, writing as the lead: refused, whatever the action
@@ -97,7 +99,7 @@ async def test_with_agent_keys_only_the_right_agent_and_approver_decide(stack: S
         # a key without the agent role makes no ordinary decision
         reply = {"kind": "reply", "request_id": uuid.uuid4().hex, "agent_id": "auditor", "body": "Hello"}
         r = await http.post(f"/tickets/{tid}/decisions", json=reply, headers=_as("auditor"))
-        assert _error(r)[:2] == (403, "not_an_agent")
+        assert _error(r)[:2] == (403, "role_required")
         # an action that is not pending is the workflow's to refuse, as without keys
         r = await http.post(f"/tickets/{tid}/decisions", json=_approve("ana", "act_nope"), headers=_as("ana"))
         assert _error(r)[:2] == (409, "stale_request")
@@ -129,10 +131,11 @@ async def test_without_agent_keys_the_api_key_decides_as_before(stack: Stack) ->
         assert _error(r)[:2] == (404, "ticket_not_found")  # past the key: the ticket was looked for
 
 
-async def test_agent_keys_without_api_key_guard_decisions_only(stack: Stack) -> None:
-    """API_KEY unset keeps the other routes open, as today; decisions still need an agent's key."""
+async def test_agent_keys_without_api_key_close_every_route_to_anonymous_callers(stack: Stack) -> None:
+    """Any key configured closes the API to callers without one (only no key at all leaves it open)."""
     async with serve_api(stack.settings.model_copy(update={"AGENT_KEYS": AGENT_KEYS})) as http:
-        assert (await http.get("/queue")).status_code == 200
+        assert (await http.get("/queue")).status_code == 401
+        assert (await http.get("/queue", headers=_as("ana"))).status_code == 200
         decision = _approve("ana", "act_x")
         assert (await http.post("/tickets/tkt_0000000000000000/decisions", json=decision)).status_code == 401
         r = await http.post("/tickets/tkt_0000000000000000/decisions", json=decision, headers=_as("ana"))

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from api.deps import PoolDep
+from api.roles import answers
 from api.schemas import QueryModel
 from db.actions import recent_bug_reports
 
@@ -35,7 +36,7 @@ class BugReportOut(BaseModel):
     created_at: datetime
 
 
-@router.get("/bug-reports", response_model=list[BugReportOut])
+@router.get("/bug-reports", response_model=list[BugReportOut], responses=answers("GET", "/bug-reports"))
 async def bug_reports(pool: PoolDep, f: Annotated[BugFilters, Query()]) -> list[BugReportOut]:
     since = datetime.now(UTC) - timedelta(days=f.days)
     rows = await recent_bug_reports(pool, since, min_severity=f.min_severity, product=f.product, limit=f.limit)

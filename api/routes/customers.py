@@ -4,28 +4,34 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from temporalio.service import RPCError
 
-from api.auth import agent_for, bearer_token
+from api.auth import acting_agent
 from api.deps import PoolDep, SettingsDep, TemporalDep
 from api.errors import ApiError
-from api.schemas import CustomerIn, CustomerLookup, CustomerOut, ErasureOut, ErrorOut
+from api.roles import answers
+from api.schemas import CustomerExport, CustomerIn, CustomerLookup, CustomerOut, ErasureOut
+from api.service.export import export_customer
 from db import customers, erasure
 from domain.contacts import CUSTOMER_ID, CUSTOMER_ID_RULE, normalize_email
 from domain.models import Customer
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 CustomerId = Annotated[str, Path(max_length=64, description=f"the customer's id: {CUSTOMER_ID_RULE}")]
-_ERRORS: dict[int | str, dict[str, object]] = {404: {"model": ErrorOut}, 409: {"model": ErrorOut}}
-_ERASE_ERRORS: dict[int | str, dict[str, object]] = {**_ERRORS, 503: {"model": ErrorOut}}
+ONE = "/customers/{customer_id}"
 
 
 def _out(c: Customer) -> CustomerOut:
     return CustomerOut.model_validate(c.model_dump())
 
 
-@router.put("/{customer_id}", response_model=CustomerOut, status_code=200, responses=_ERRORS)
+@router.put(
+    "/{customer_id}",
+    response_model=CustomerOut,
+    status_code=200,
+    responses={201: {"model": CustomerOut}, **answers("PUT", ONE)},
+)
 async def put_customer(customer_id: CustomerId, body: CustomerIn, response: Response, pool: PoolDep) -> CustomerOut:
     """Create (201) or replace (200) a customer. Its email must not belong to another customer (409)."""
     if not CUSTOMER_ID.match(customer_id):
@@ -45,7 +51,7 @@ async def put_customer(customer_id: CustomerId, body: CustomerIn, response: Resp
     return _out(found)
 
 
-@router.get("/{customer_id}", response_model=CustomerOut, responses=_ERRORS)
+@router.get("/{customer_id}", response_model=CustomerOut, responses=answers("GET", ONE))
 async def get_customer(customer_id: CustomerId, pool: PoolDep) -> CustomerOut:
     found = await customers.get_customer(pool, customer_id, stats=True)
     if found is None:
@@ -53,7 +59,7 @@ async def get_customer(customer_id: CustomerId, pool: PoolDep) -> CustomerOut:
     return _out(found)
 
 
-@router.get("", response_model=CustomerOut, responses=_ERRORS)
+@router.get("", response_model=CustomerOut, responses=answers("GET", "/customers"))
 async def find_customer(pool: PoolDep, q: Annotated[CustomerLookup, Query()]) -> CustomerOut:
     """The customer with this email (case-insensitive), or 404."""
     found = await customers.get_customer_by_email(pool, normalize_email(q.email), stats=True)
@@ -62,23 +68,24 @@ async def find_customer(pool: PoolDep, q: Annotated[CustomerLookup, Query()]) ->
     return _out(found)
 
 
-@router.delete("/{customer_id}", response_model=ErasureOut, responses=_ERASE_ERRORS)
+@router.get("/{customer_id}/export", response_model=CustomerExport, responses=answers("GET", f"{ONE}/export"))
+async def export(customer_id: CustomerId, pool: PoolDep) -> CustomerExport:
+    """Everything held on this person, as JSON (the right of access): the customer row, their tickets,
+    messages, audit events, ledger entries (refunds, credits), bug reports from their tickets, the
+    messages sent to them, staff notifications about their tickets and any erasure done on them."""
+    return await export_customer(pool, customer_id)
+
+
+@router.delete("/{customer_id}", response_model=ErasureOut, responses=answers("DELETE", ONE))
 async def erase_customer(
-    customer_id: CustomerId,
-    pool: PoolDep,
-    temporal: TemporalDep,
-    settings: SettingsDep,
-    authorization: Annotated[str | None, Header()] = None,
+    customer_id: CustomerId, pool: PoolDep, temporal: TemporalDep, settings: SettingsDep, request: Request
 ) -> ErasureOut:
     """Erase the customer's texts and ticket workflows, anonymise the row (kept, like the refunds ledger)
     and record who did it. 409 customer_has_open_tickets while a ticket is not closed; 503 when Temporal
     cannot be asked (nothing changed). A second call erases nothing and says so in its counts."""
-    token = bearer_token(authorization)
-    agent = agent_for(settings, token) if settings.AGENT_KEYS is not None and token is not None else None
+    actor = acting_agent(settings, request.headers.get("authorization")) or "api"
     try:
-        done = await erasure.erase_customer(
-            pool, temporal, customer_id, apply=True, actor=agent.agent_id if agent is not None else "api"
-        )
+        done = await erasure.erase_customer(pool, temporal, customer_id, apply=True, actor=actor)
     except erasure.CustomerNotFound:
         raise ApiError(404, "customer_not_found", f"no customer {customer_id!r}") from None
     except erasure.OpenTickets as e:

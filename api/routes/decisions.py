@@ -12,7 +12,8 @@ from fastapi import APIRouter, Query
 from api.auth import DecidingAgentDep, authorize
 from api.deps import PoolDep, SettingsDep, TemporalDep
 from api.errors import ApiError
-from api.schemas import CsatIn, DecisionIn, EventOut, QueueFilters, TicketSummary
+from api.roles import answers
+from api.schemas import CsatAccepted, CsatIn, DecisionIn, EventOut, QueueFilters, TicketSummary
 from api.service import decisions as service
 from api.service.ids import check_ticket_id, ticket_not_found
 from api.service.views import summaries
@@ -22,7 +23,7 @@ from domain.lifecycle import DecisionResult
 router = APIRouter(tags=["human agents"])
 
 
-@router.get("/queue", response_model=list[TicketSummary])
+@router.get("/queue", response_model=list[TicketSummary], responses=answers("GET", "/queue"))
 async def human_queue(pool: PoolDep, f: Annotated[QueueFilters, Query()]) -> list[TicketSummary]:
     """Tickets waiting for a human, most urgent first (priority, then the nearest SLA deadline);
     ``product`` keeps to one product's tickets (a team of agents per product), ``assignee`` to those an
@@ -40,7 +41,11 @@ async def human_queue(pool: PoolDep, f: Annotated[QueueFilters, Query()]) -> lis
     return await summaries(pool, rows)
 
 
-@router.post("/tickets/{ticket_id}/decisions", response_model=DecisionResult)
+@router.post(
+    "/tickets/{ticket_id}/decisions",
+    response_model=DecisionResult,
+    responses=answers("POST", "/tickets/{ticket_id}/decisions"),
+)
 async def decide(
     ticket_id: str,
     decision: DecisionIn,
@@ -62,15 +67,24 @@ async def decide(
     return await service.decide(pool, temporal, ticket_id, decision, settings.API_DECISION_TIMEOUT_S)
 
 
-@router.post("/tickets/{ticket_id}/csat", status_code=202)
-async def submit_csat(ticket_id: str, score: CsatIn, temporal: TemporalDep, settings: SettingsDep) -> dict[str, str]:
+@router.post(
+    "/tickets/{ticket_id}/csat",
+    status_code=202,
+    response_model=CsatAccepted,
+    responses=answers("POST", "/tickets/{ticket_id}/csat"),
+)
+async def submit_csat(ticket_id: str, score: CsatIn, temporal: TemporalDep, settings: SettingsDep) -> CsatAccepted:
     """The customer's satisfaction score (1–5), accepted while the resolved ticket's survey is open."""
     check_ticket_id(ticket_id)
     await service.submit_csat(temporal, ticket_id, score, settings.API_QUERY_TIMEOUT_S)
-    return {"ticket_id": ticket_id, "status": "accepted"}
+    return CsatAccepted(ticket_id=ticket_id)
 
 
-@router.get("/tickets/{ticket_id}/events", response_model=list[EventOut])
+@router.get(
+    "/tickets/{ticket_id}/events",
+    response_model=list[EventOut],
+    responses=answers("GET", "/tickets/{ticket_id}/events"),
+)
 async def ticket_events(ticket_id: str, pool: PoolDep) -> list[EventOut]:
     """The audit trail: every status change, decision and SLA event, with who did it."""
     check_ticket_id(ticket_id)

@@ -6,11 +6,12 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.deps import PoolDep, TemporalDep
+from api.schemas import HealthOut
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health")
+@router.get("/health", response_model=HealthOut, responses={503: {"model": HealthOut, "description": "degraded"}})
 async def health(pool: PoolDep, temporal: TemporalDep) -> JSONResponse:
     checks: dict[str, str] = {}
     try:

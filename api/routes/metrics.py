@@ -13,6 +13,7 @@ from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
 from api.deps import PoolDep
+from api.roles import answers
 from db.live import Sample, live_samples
 
 router = APIRouter(tags=["metrics"])
@@ -58,7 +59,13 @@ def render(samples: list[Sample]) -> str:
     return "\n".join(lines) + "\n"
 
 
-@router.get("/metrics", response_class=PlainTextResponse)
+@router.get(  # the 200 is text (a PlainTextResponse, returned as is); the errors are the JSON envelope
+    "/metrics",
+    responses={
+        200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Prometheus text format"},
+        **answers("GET", "/metrics"),
+    },
+)
 async def metrics(pool: PoolDep) -> PlainTextResponse:
     async with pool.acquire() as conn:
         samples = await live_samples(conn, datetime.now(UTC))

@@ -11,7 +11,8 @@ from pydantic import Field
 
 from api.deps import PoolDep
 from api.errors import ApiError
-from api.schemas import QueryModel
+from api.roles import answers
+from api.schemas import IsoDateTime, QueryModel
 from db.reports import support_report
 from domain.models import Channel
 from domain.success import SupportReport, report_window
@@ -20,10 +21,10 @@ router = APIRouter(prefix="/reports", tags=["reports"])
 
 
 class ReportFilters(QueryModel):
-    since: datetime | None = Field(
+    since: IsoDateTime | None = Field(
         default=None, description="tickets opened from (ISO 8601 date or time; without a zone: UTC). Not with days."
     )
-    until: datetime | None = Field(default=None, description="tickets opened before (default: now)")
+    until: IsoDateTime | None = Field(default=None, description="tickets opened before (default: now)")
     days: int | None = Field(
         default=None, ge=1, le=3660, description="the window: this many days before until (default 30 without since)"
     )
@@ -31,7 +32,7 @@ class ReportFilters(QueryModel):
     product: str | None = Field(default=None, min_length=1, max_length=100, description="only this product's tickets")
 
 
-@router.get("/summary", response_model=SupportReport)
+@router.get("/summary", response_model=SupportReport, responses=answers("GET", "/reports/summary"))
 async def summary(pool: PoolDep, f: Annotated[ReportFilters, Query()]) -> SupportReport:
     """The success metrics of the tickets opened in [since, until) (default: the last 30 days),
     optionally of one channel or product. A metric with nothing to measure yet (no resolved ticket,

@@ -5,11 +5,12 @@ Thin: each route parses the request, calls the ticket service (api/service/) and
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 
 from api.deps import PoolDep, SettingsDep, TemporalDep
+from api.roles import answers
 from api.schemas import (
     MessageAccepted,
     MessageIn,
@@ -29,7 +30,15 @@ from db import tickets
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 
 
-@router.post("", status_code=201, response_model=TicketCreated)
+def _answers(method: str, path: str, also: int) -> dict[int | str, dict[str, Any]]:
+    """The matrix's errors, and the other success this endpoint has (a repeat, a follow-up ticket)."""
+    return {also: {"model": _SUCCESS[(method, also)]}, **answers(method, path)}
+
+
+_SUCCESS: dict[tuple[str, int], Any] = {("POST", 200): TicketCreated, ("POST", 201): MessageAccepted}
+
+
+@router.post("", status_code=201, response_model=TicketCreated, responses=_answers("POST", "/tickets", 200))
 async def open_ticket(
     body: TicketIn,
     response: Response,
@@ -49,13 +58,18 @@ async def open_ticket(
     )
 
 
-@router.get("/{ticket_id}", response_model=TicketOut)
+@router.get("/{ticket_id}", response_model=TicketOut, responses=answers("GET", "/tickets/{ticket_id}"))
 async def get_ticket(ticket_id: str, pool: PoolDep, temporal: TemporalDep, settings: SettingsDep) -> TicketOut:
     check_ticket_id(ticket_id)
     return await ticket_view(pool, temporal, ticket_id, settings.API_QUERY_TIMEOUT_S)
 
 
-@router.post("/{ticket_id}/messages", status_code=202, response_model=MessageAccepted)
+@router.post(
+    "/{ticket_id}/messages",
+    status_code=202,
+    response_model=MessageAccepted,
+    responses=_answers("POST", "/tickets/{ticket_id}/messages", 201),
+)
 async def add_message(
     ticket_id: str,
     body: MessageIn,
@@ -73,7 +87,9 @@ async def add_message(
     return MessageAccepted(ticket_id=done.ticket_id, message_id=done.message_id, follows_up=done.follows_up)
 
 
-@router.get("/{ticket_id}/messages", response_model=list[MessageOut])
+@router.get(
+    "/{ticket_id}/messages", response_model=list[MessageOut], responses=answers("GET", "/tickets/{ticket_id}/messages")
+)
 async def list_messages(
     ticket_id: str, pool: PoolDep, temporal: TemporalDep, f: Annotated[MessagesAfter, Query()]
 ) -> list[MessageOut]:
@@ -83,7 +99,7 @@ async def list_messages(
     return await messages_after(pool, temporal, ticket_id, f.after_seq, f.limit)
 
 
-@router.get("", response_model=list[TicketSummary])
+@router.get("", response_model=list[TicketSummary], responses=answers("GET", "/tickets"))
 async def list_tickets(pool: PoolDep, f: Annotated[TicketFilters, Query()]) -> list[TicketSummary]:
     rows = await tickets.list_tickets(
         pool,

@@ -6,8 +6,10 @@ the routes only parse the request and shape the answer.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,11 +24,13 @@ from api.limits import message_refusal, ticket_refusal
 from api.schemas import TicketIn
 from api.service.ids import ticket_id_for, workflow_id_for
 from api.service.rpc import is_open, query_state, started, temporal_unavailable
-from db import customers, tickets
+from db import customers, decisions, tickets
 from domain.contacts import derive_customer_id, is_email
 from domain.models import Channel, Customer, Status
 from settings import Settings
 from workflows.ticket import CustomerMessage, TicketInput, TicketWorkflow, initial_search_attributes
+
+log = logging.getLogger("api")
 
 
 @dataclass(frozen=True)
@@ -172,6 +176,8 @@ async def add_message(
     message_id = given_id or uuid.uuid4().hex
     message = CustomerMessage(message_id, body)
     old = await tickets.get_ticket(pool, ticket_id)
+    if given_id is not None and old is not None:
+        await _claim_message_id(pool, ticket_id, given_id, body)
     if old is not None:  # None: not yet stored (being opened) or unknown; nothing to count it against
         refusal = await message_refusal(pool, old.customer_id, settings.CUSTOMER_MESSAGES_PER_MINUTE)
         if refusal is not None and not (given_id and await _accepted(temporal, pool, settings, old, given_id)):
@@ -195,6 +201,32 @@ async def add_message(
         linked_ticket_id=ticket_id, product=old.product,
     )  # fmt: skip
     return Delivered(new_id, message_id, follows_up=ticket_id, opened=True)
+
+
+# A customer message's id is claimed on its ticket in `decision_requests` (erasure clears it with the
+# ticket's decisions), under a key no decision's request_id can take: those are stripped of whitespace.
+_MESSAGE_KEY = " message {}"
+_CLAIM_TIMEOUT_S = 5.0
+
+
+async def _claim_message_id(pool: tickets.Conn, ticket_id: str, message_id: str, body: str) -> None:
+    """409 message_id_reused when this ticket already took another text under `message_id` (the workflow
+    would drop it silently as a duplicate). A store that does not answer skips the check, as for decisions."""
+    fingerprint = hashlib.sha256(f"{ticket_id}\x00{message_id}\x00{body}".encode()).hexdigest()
+    try:
+        async with asyncio.timeout(_CLAIM_TIMEOUT_S):
+            held = await decisions.claim(
+                pool, ticket_id, _MESSAGE_KEY.format(message_id), fingerprint, "customer_message", "customer"
+            )
+    except Exception:
+        log.warning("message_id check skipped for %s: ticket store unavailable", ticket_id)
+        return
+    if held is not None:
+        raise ApiError(
+            409, "message_id_reused",
+            f"message_id {message_id!r} was already used on ticket {ticket_id} for a different text; "
+            "send this message with a new message_id",
+        )  # fmt: skip
 
 
 async def _deliver(temporal: Client, ticket_id: str, message: CustomerMessage) -> bool:
