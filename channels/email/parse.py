@@ -66,8 +66,10 @@ class ParsedMail:
 
 
 def synthetic_message_id(raw: bytes) -> str:
-    """For a mail without a Message-ID: the same bytes always get the same id (IMAP and endpoint agree)."""
-    return f"<{hashlib.sha256(raw).hexdigest()[:40]}@no-message-id.invalid>"
+    """For a mail without a Message-ID: the same mail always gets the same id, whichever way it came.
+    Made from its letters and digits only (servers rewrite line endings, NULs and stray bytes)."""
+    letters = re.sub(rb"[^A-Za-z0-9]", b"", raw)
+    return f"<{hashlib.sha256(letters).hexdigest()[:40]}@no-message-id.invalid>"
 
 
 def _raw_header(msg: Message, name: str) -> str | None:
