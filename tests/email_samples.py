@@ -103,8 +103,10 @@ def apple_mail(
         "Mime-Version: 1.0 (Mac OS X Mail 16.0 \\(3774.300.61.1.2\\))\r\n"
         "Subject: Re: Export to Snowflake fails\r\n"
         + _thread_headers(in_reply_to, references)
-        + f"Date: Wed, 4 Dec 2026 08:02:11 +0100\r\nTo: {to}\r\nMessage-Id: {mid}\r\nX-Mailer: Apple Mail (2.3774)\r\n\r\n"
-        f"--{b}\r\nContent-Transfer-Encoding: 7bit\r\nContent-Type: text/plain;\r\n\tcharset=us-ascii;\r\n\tformat=flowed\r\n\r\n"
+        + f"Date: Wed, 4 Dec 2026 08:02:11 +0100\r\nTo: {to}\r\nMessage-Id: {mid}\r\n"
+        "X-Mailer: Apple Mail (2.3774)\r\n\r\n"
+        f"--{b}\r\nContent-Transfer-Encoding: 7bit\r\n"
+        "Content-Type: text/plain;\r\n\tcharset=us-ascii;\r\n\tformat=flowed\r\n\r\n"
         f"{text}\r\n\r\nPriya\r\n\r\n"
         "> On 3 Dec 2026, at 11:20, Lumora Support <support@lumora.example> wrote:\r\n>\r\n"
         "> Please rotate the API key under Settings > API keys.\r\n\r\n"
@@ -160,7 +162,8 @@ def big_attachment(sender: tuple[str, str] = PRIYA, size: int = 10 * 1024 * 1024
         "Subject: Logs from the failed export\r\nDate: Thu, 5 Dec 2026 12:00:00 +0000\r\nMIME-Version: 1.0\r\n"
         f'Content-Type: multipart/mixed; boundary="{b}"\r\n\r\n'
         f"--{b}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHere are the export logs you asked for.\r\n"
-        f'--{b}\r\nContent-Type: application/zip\r\nContent-Disposition: attachment; filename="=?UTF-8?Q?export-logs-d=C3=A9c.zip?="\r\n'
+        f"--{b}\r\nContent-Type: application/zip\r\n"
+        'Content-Disposition: attachment; filename="=?UTF-8?Q?export-logs-d=C3=A9c.zip?="\r\n'
         f"Content-Transfer-Encoding: base64\r\n\r\n{data}\r\n--{b}--\r\n"
     ).encode()
 

@@ -111,9 +111,9 @@ service imap-login {{
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
                 break
-        except OSError:
+        except OSError as e:
             if time.monotonic() > deadline:
-                raise RuntimeError((base / "dovecot.log").read_text() if (base / "dovecot.log").exists() else "")
+                raise RuntimeError((base / "dovecot.log").read_text() if (base / "dovecot.log").exists() else "") from e
             time.sleep(0.05)
     try:
         yield Dovecot("127.0.0.1", port, USER, PASSWORD, base)

@@ -53,7 +53,11 @@ async def _wait_customer_messages(stack: Stack, ticket_id: str, n: int, within: 
     raise AssertionError(f"ticket {ticket_id}: {await _messages(stack, ticket_id)}")
 
 
-async def test_imap_imports_each_mail_once(stack: Stack, dovecot: Dovecot, mail_settings: Settings) -> None:  # noqa: F811
+async def test_imap_imports_each_mail_once(
+    stack: Stack,
+    dovecot: Dovecot,  # noqa: F811
+    mail_settings: Settings,
+) -> None:
     box = f"t{uuid.uuid4().hex[:8]}"
     samples = {
         "gmail": s.gmail(),
@@ -84,7 +88,8 @@ async def test_imap_imports_each_mail_once(stack: Stack, dovecot: Dovecot, mail_
     }  # fmt: skip
     big = await store.attachments_of(stack.pool, parse(samples["big"]).message_id)
     assert [(a.filename, a.size_bytes) for a in big] == [("export-logs-déc.zip", 10 * 1024 * 1024)]
-    assert big[0].stored_path and Path(big[0].stored_path).stat().st_size == 10 * 1024 * 1024
+    assert big[0].stored_path
+    assert (await asyncio.to_thread(Path(big[0].stored_path).stat)).st_size == 10 * 1024 * 1024
     tid = outcomes["malformed"].ticket_id
     assert tid is not None
     assert "10,000 rows" in (await _wait_customer_messages(stack, tid, 1))[0]
@@ -136,6 +141,10 @@ async def test_same_mail_by_imap_and_endpoint_is_one_ticket(
     assert len(workflows) == 1
 
 
+def _someone(name: str) -> tuple[str, str]:
+    return name, f"{name.split()[0].lower()}.{uuid.uuid4().hex[:6]}@nordvik.example"
+
+
 async def _sent_for(
     recorder: Recorder, sender: SmtpOutboxSender, ticket_id: str, n: int, within: float = 60
 ) -> list[EmailMessage]:
@@ -144,7 +153,7 @@ async def _sent_for(
         mails = [email.message_from_bytes(c, policy=policy.default) for _, c in recorder.received]
         mine = [m for m in mails if m["X-Support-Ticket"] == ticket_id]
         if len(mine) >= n:
-            return mine  # type: ignore[return-value]
+            return mine
         await asyncio.sleep(0.25)
     raise AssertionError(f"{ticket_id}: fewer than {n} mails sent")
 
@@ -162,15 +171,17 @@ async def test_reply_threads_by_headers_and_token_never_by_subject_or_stranger(
     smtp_settings: Settings,
 ) -> None:
     recorder, _ = smtp_peer
-    ingest = EmailIngest(stack.pool, stack.client, smtp_settings)
-    sender = SmtpOutboxSender(stack.pool, smtp_settings.model_copy(update={"EMAIL_AUTO_REPLIES_PER_HOUR": 2}))
+    auto = smtp_settings.model_copy(update={"AUTO_CREATE_CUSTOMERS": True, "EMAIL_AUTO_REPLIES_PER_HOUR": 2})
+    ingest = EmailIngest(stack.pool, stack.client, auto)
+    sender = SmtpOutboxSender(stack.pool, auto)
+    me, other = _someone("Mara Quist"), _someone("Olek Brandt")  # their own cap, their own tickets
     first_id = s.new_id()
-    opened = await ingest.ingest(s.gmail(message_id=first_id), "imap")
+    opened = await ingest.ingest(s.gmail(sender=me, message_id=first_id), "imap")
     assert opened.outcome == "opened" and opened.ticket_id
     tid = opened.ticket_id
 
     (answer,) = await _sent_for(recorder, sender, tid, 1)
-    assert answer["To"] == s.PRIYA[1] and answer["Subject"] == "Re: Export to Snowflake fails — urgent"
+    assert answer["To"] == me[1] and answer["Subject"] == "Re: Export to Snowflake fails — urgent"
     assert answer["In-Reply-To"] == first_id and first_id in answer["References"]
     assert answer["Auto-Submitted"] == "auto-replied"
     assert answer.get_body(("plain",)) is not None and answer.get_body(("html",)) is not None
@@ -180,21 +191,23 @@ async def test_reply_threads_by_headers_and_token_never_by_subject_or_stranger(
 
     # The customer answers (Apple Mail, In-Reply-To our mail): same ticket.
     reply = await ingest.ingest(
-        s.apple_mail(in_reply_to=ours, references=[first_id, ours], text="Rotated the key, still failing."), "imap"
+        s.apple_mail(me, in_reply_to=ours, references=[first_id, ours], text="Rotated the key, still failing."),
+        "imap",
     )
     assert (reply.outcome, reply.ticket_id) == ("added", tid)
     # A stranger answering the same thread never lands in Priya's ticket.
-    stranger = await ingest.ingest(s.outlook_html(in_reply_to=ours, references=[first_id, ours]), "endpoint")
+    stranger = await ingest.ingest(s.outlook_html(other, in_reply_to=ours, references=[first_id, ours]), "endpoint")
     assert stranger.ticket_id != tid and stranger.reason and "another customer" in stranger.reason
     # The reply address token alone threads it (a client that drops the headers).
-    by_token = await ingest.ingest(s.gmail(to=f"support+{token}@lumora.example", text="One more detail: EU region."),
-                                   "imap")  # fmt: skip
+    by_token = await ingest.ingest(
+        s.gmail(me, to=f"support+{token}@lumora.example", text="One more detail: EU region."), "imap"
+    )
     assert (by_token.outcome, by_token.ticket_id) == ("added", tid)
     # Same subject, no thread headers, no token: a new ticket, never joined by subject.
-    by_subject = await ingest.ingest(s.gmail(), "imap")
+    by_subject = await ingest.ingest(s.gmail(me), "imap")
     assert by_subject.outcome == "opened" and by_subject.ticket_id != tid
     # An out-of-office in the thread is recorded, never delivered or answered.
-    ooo = await ingest.ingest(s.out_of_office(in_reply_to=ours), "imap")
+    ooo = await ingest.ingest(s.out_of_office(me, in_reply_to=ours), "imap")
     assert ooo.outcome == "ignored" and ooo.ticket_id is None
 
     bodies = await _wait_customer_messages(stack, tid, 3)
@@ -205,7 +218,8 @@ async def test_reply_threads_by_headers_and_token_never_by_subject_or_stranger(
     for _ in range(120):
         await sender.send_once()
         refused = await stack.pool.fetchval(
-            "SELECT count(*) FROM customer_outbox WHERE ticket_id = $1 AND refused_at IS NOT NULL AND last_error LIKE '%capped%'",
+            "SELECT count(*) FROM customer_outbox WHERE ticket_id = $1 AND refused_at IS NOT NULL"
+            " AND last_error LIKE '%capped%'",
             tid,
         )
         if refused:
@@ -221,9 +235,10 @@ async def test_a_retry_reuses_the_message_id_and_never_sends_twice(
     smtp_settings: Settings,
 ) -> None:
     recorder, _ = smtp_peer
-    ingest = EmailIngest(stack.pool, stack.client, smtp_settings)
-    sender = SmtpOutboxSender(stack.pool, smtp_settings)
-    opened = await ingest.ingest(s.gmail(sender=s.DANIEL, text="How do I add a second admin?"), "endpoint")
+    auto = smtp_settings.model_copy(update={"AUTO_CREATE_CUSTOMERS": True})
+    ingest = EmailIngest(stack.pool, stack.client, auto)
+    sender = SmtpOutboxSender(stack.pool, auto)
+    opened = await ingest.ingest(s.gmail(_someone("Ines Duarte"), text="How do I add a second admin?"), "endpoint")
     tid = opened.ticket_id
     assert tid
     recorder.refuse = 1  # the first attempt gets 451
