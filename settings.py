@@ -167,6 +167,30 @@ class Settings(BaseSettings):
     OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: bool = False
     # "json": one JSON object per log line with ticket_id and trace_id; "text": the plain format.
     LOG_FORMAT: Literal["text", "json"] = "text"
+    # E-mail channel (channels/email, docs/channels.md). EMAIL_ADDRESS is the support address: our From,
+    # the base of each ticket's reply address (support+<token>@…), and mail from it is never answered.
+    EMAIL_ADDRESS: str | None = None
+    EMAIL_FROM_NAME: str = "Support"
+    # Inbound by IMAP polling (the worker): unset host = off.
+    EMAIL_IMAP_HOST: str | None = None
+    EMAIL_IMAP_PORT: int = Field(default=993, ge=1, le=65535)
+    EMAIL_IMAP_SECURITY: Literal["tls", "starttls", "none"] = "tls"
+    EMAIL_IMAP_USER: str | None = None
+    EMAIL_IMAP_PASSWORD: SecretStr | None = None
+    EMAIL_IMAP_MAILBOX: str = "INBOX"
+    EMAIL_IMAP_POLL_S: float = Field(default=30.0, gt=0)
+    # Outbound by SMTP from the customer outbox (the worker), for channel=email tickets: unset host = off
+    # (e-mail rows then go to CUSTOMER_WEBHOOK_URL like every other channel's).
+    EMAIL_SMTP_HOST: str | None = None
+    EMAIL_SMTP_PORT: int = Field(default=587, ge=1, le=65535)
+    EMAIL_SMTP_SECURITY: Literal["tls", "starttls", "none"] = "starttls"
+    EMAIL_SMTP_USER: str | None = None
+    EMAIL_SMTP_PASSWORD: SecretStr | None = None
+    # Attachments bigger than this are recorded (name, type, size, hash) but their bytes are not kept.
+    EMAIL_ATTACHMENT_MAX_BYTES: int = Field(default=25 * 1024 * 1024, ge=0)
+    # Automatic answers (agent and system messages) to one address per hour; past it they are set aside
+    # (refused in the outbox), so an auto-responder we failed to recognise cannot loop with us. 0 = no cap.
+    EMAIL_AUTO_REPLIES_PER_HOUR: int = Field(default=10, ge=0)
 
     @field_validator("KB_ARTICLE_URL")
     @classmethod

@@ -28,6 +28,9 @@ from activities.store import StoreActivities
 from activities.triage import TriageActivities
 from agents.model_client import build_model_client
 from agents.tracing import capture_message_content
+from channels.email.imap import running_poller
+from channels.email.inbound import EmailIngest
+from channels.email.outbound import running_sender
 from clients import connect_temporal, open_pool
 from kb.errors import KnowledgeBaseLocked
 from kb.index import KnowledgeBase, open_qdrant
@@ -169,8 +172,12 @@ async def main() -> None:
         settings.CUSTOMER_WEBHOOK_URL,
         poll_interval_s=settings.CUSTOMER_OUTBOX_POLL_S,
         max_backoff_s=settings.CUSTOMER_OUTBOX_MAX_BACKOFF_S,
+        # With SMTP configured, e-mail tickets' replies leave by SMTP (channels/email), not the webhook.
+        exclude_channels=("email",) if settings.EMAIL_SMTP_HOST and settings.EMAIL_ADDRESS else (),
     )
-    async with worker, dispatcher:  # the dispatcher stops first, the pool closes after both
+    smtp = running_sender(pool, settings)
+    imap = running_poller(pool, EmailIngest(pool, client, settings), settings)
+    async with worker, dispatcher, smtp, imap:  # the channels stop first, the pool closes after all
         await stop.wait()
         log.info("shutting down: finishing in-flight activities")
     await model_client.close()

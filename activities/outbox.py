@@ -55,14 +55,16 @@ class CustomerOutboxDispatcher:
         batch_size: int = 20,
         poll_interval_s: float = 1.0,
         max_backoff_s: float = 300.0,
+        exclude_channels: tuple[str, ...] = (),
     ) -> None:
         self._pool, self._url, self._http = pool, webhook_url, http
         self._batch, self._poll, self._cap = batch_size, poll_interval_s, max_backoff_s
+        self._exclude = exclude_channels  # channels another sender delivers (e-mail by SMTP)
 
     async def dispatch_once(self) -> int:
         """Claim a batch (at most one row per ticket), POST each, record the outcomes; rows claimed."""
         async with self._pool.acquire() as conn, conn.transaction():
-            claimed = await outbox.claim(conn, self._batch)
+            claimed = await outbox.claim(conn, self._batch, exclude=self._exclude)
             if not claimed:
                 return 0
             # Distinct tickets, so sending them side by side keeps each ticket's order.
@@ -119,6 +121,7 @@ async def running_dispatcher(
     poll_interval_s: float = 1.0,
     max_backoff_s: float = 300.0,
     http: httpx.AsyncClient | None = None,
+    exclude_channels: tuple[str, ...] = (),
 ) -> AsyncIterator[CustomerOutboxDispatcher | None]:
     """Run the dispatcher in the background for the duration of the block (nothing when no webhook).
 
@@ -129,8 +132,9 @@ async def running_dispatcher(
         return
     client = http or httpx.AsyncClient()
     dispatcher = CustomerOutboxDispatcher(
-        pool, webhook_url, client, poll_interval_s=poll_interval_s, max_backoff_s=max_backoff_s
-    )
+        pool, webhook_url, client, poll_interval_s=poll_interval_s, max_backoff_s=max_backoff_s,
+        exclude_channels=exclude_channels,
+    )  # fmt: skip
     stop = asyncio.Event()
     task = asyncio.create_task(dispatcher.run(stop), name="customer-outbox")
     try:

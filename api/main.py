@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors, roles
 from api.docs import install as install_docs
-from api.routes import bugs, codec, customers, decisions, health, metrics, reports, tickets
+from api.routes import bugs, codec, customers, decisions, health, inbound_email, metrics, reports, tickets
 from clients import connect_temporal, open_pool
 from settings import Settings, get_settings
 from telemetry import configure_logging, configure_tracing, instrument_app
@@ -118,7 +118,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if configure_tracing(settings, "support-api"):
         instrument_app(app)  # a server span per request, the parent of StartWorkflow
     errors.install(app)
-    guarded = (tickets.router, decisions.router, reports.router, metrics.router, bugs.router, customers.router)
+    guarded = (
+        tickets.router,
+        decisions.router,
+        reports.router,
+        metrics.router,
+        bugs.router,
+        customers.router,
+        inbound_email.router,
+    )
     roles.install([health.router, *guarded])
     app.include_router(health.router)
     for router in guarded:

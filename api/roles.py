@@ -78,6 +78,8 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
     ("DELETE", "/customers/{customer_id}"): _e(ADM, 404, 409, 503),
     ("GET", "/customers/{customer_id}/export"): _e(ADM, 404),
     ("GET", "/reports/summary"): _e(ADM),
+    # a raw RFC 822 message from an inbound-mail service, like a ticket opened by a channel gateway
+    ("POST", "/inbound/email"): _e(INT, 503, body=True),
 }
 
 _WHY = {

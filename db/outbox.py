@@ -7,6 +7,7 @@ same time, and only the oldest undelivered row of each ticket, so a ticket's mes
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from pydantic import BaseModel
@@ -31,6 +32,7 @@ SELECT o.ticket_id, o.seq, o.channel, o.customer_id, o.customer_email, o.sender,
        o.created_at, o.attempts
 FROM customer_outbox o
 WHERE o.delivered_at IS NULL AND o.refused_at IS NULL AND o.next_attempt_at <= now()
+  AND (cardinality($2::text[]) = 0 OR o.channel = ANY($2::text[])) AND NOT (o.channel = ANY($3::text[]))
   AND NOT EXISTS (
       SELECT 1 FROM customer_outbox p
       WHERE p.ticket_id = o.ticket_id AND p.seq < o.seq AND p.delivered_at IS NULL AND p.refused_at IS NULL
@@ -109,9 +111,13 @@ async def enqueue(conn: Conn, ticket_id: str, seq: int) -> bool:
     return status.endswith(" 1")
 
 
-async def claim(conn: Conn, limit: int) -> list[OutboxMessage]:
-    """Lock up to `limit` due rows, each the oldest undelivered of its ticket; call inside a transaction."""
-    return [OutboxMessage.model_validate(dict(r)) for r in await conn.fetch(CLAIM, limit)]
+async def claim(
+    conn: Conn, limit: int, *, channels: Sequence[str] = (), exclude: Sequence[str] = ()
+) -> list[OutboxMessage]:
+    """Lock up to `limit` due rows, each the oldest undelivered of its ticket; call inside a transaction.
+    `channels`: only these channels' rows (empty: all); `exclude`: never these (another sender's)."""
+    rows = await conn.fetch(CLAIM, limit, list(channels), list(exclude))
+    return [OutboxMessage.model_validate(dict(r)) for r in rows]
 
 
 async def mark_delivered(conn: Conn, ticket_id: str, seq: int) -> None:

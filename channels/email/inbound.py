@@ -1,0 +1,210 @@
+"""One inbound mail, from the IMAP poller or `POST /inbound/email`, to the ticket service.
+
+Idempotent by construction, so a mail delivered twice (by IMAP and by the endpoint, or again after a
+crash) is one ticket and one message: a new thread opens its ticket with the idempotency key
+`email:<hash of Message-ID>` (the same key names the same ticket, as for `POST /tickets`), and a reply
+reaches its ticket with that key as message id (the workflow counts a message id once). The outcome
+is recorded by Message-ID afterwards, so a repeat is answered from the record without asking Temporal.
+
+Threading: a reply joins a ticket by its reply-address token (support+<token>@…) or by In-Reply-To /
+References against the thread's Message-IDs (ours, recorded when the outbox sends, and the customer's),
+never by subject; and only when the sender is the ticket's customer. A stranger's reply to someone
+else's thread opens (or is refused) a ticket of the stranger's own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+from pydantic import ValidationError
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from api.errors import ApiError
+from api.schemas import MAX_BODY, MAX_SUBJECT, TicketIn
+from api.service import tickets as service
+from channels.email.parse import ParsedMail, Part, parse
+from db import email as store
+from domain.models import Channel
+from settings import Settings
+
+log = logging.getLogger("email.inbound")
+
+OPENED, ADDED, IGNORED, REJECTED = "opened", "added", "ignored", "rejected"
+
+
+class TransientFailure(Exception):
+    """The mail could not be taken now (Temporal or the database unavailable): try again later."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    message_id: str
+    outcome: str  # opened | added | ignored | rejected
+    ticket_id: str | None
+    reason: str | None
+    duplicate: bool = False  # already taken before: nothing was done now
+
+
+def mail_key(message_id: str) -> str:
+    """The idempotency key / message id a mail is delivered under (bounded length, same for any path)."""
+    return "email:" + hashlib.sha256(message_id.encode()).hexdigest()[:32]
+
+
+def own_addresses(settings: Settings) -> frozenset[str]:
+    return frozenset({settings.EMAIL_ADDRESS.lower()}) if settings.EMAIL_ADDRESS else frozenset()
+
+
+def reply_token(recipients: list[str], support_address: str | None) -> str | None:
+    """The token of a reply address support+<token>@domain among the recipients."""
+    if not support_address:
+        return None
+    local, _, domain = support_address.lower().partition("@")
+    for r in recipients:
+        r_local, _, r_domain = r.partition("@")
+        base, plus, token = r_local.partition("+")
+        if plus and base == local and r_domain == domain and token.isalnum():
+            return token
+    return None
+
+
+class EmailIngest:
+    def __init__(self, pool: asyncpg.Pool, temporal: Client, settings: Settings) -> None:
+        self._pool, self._temporal, self._settings = pool, temporal, settings
+        self._dir = Path(settings.DATA_DIR) / "mail"
+
+    async def ingest(self, raw: bytes, source: str) -> Outcome:
+        """Take one raw RFC 822 message; raises TransientFailure when it must be offered again later."""
+        mail = parse(raw, own_addresses(self._settings))
+        try:
+            prior = await store.get_inbound(self._pool, mail.message_id)
+            if prior is not None:
+                return Outcome(prior.message_id, prior.outcome, prior.ticket_id, prior.reason, duplicate=True)
+            raw_path = await asyncio.to_thread(self._keep, "raw", raw, ".eml")
+            attachments = await asyncio.to_thread(self._keep_attachments, mail.attachments)
+            outcome, ticket_id, reason = await self._route(mail, attachments)
+            if ticket_id is not None and mail.sender is not None:
+                await store.record_inbound_message(self._pool, mail.message_id, ticket_id, mail.sender)
+            await store.record_attachments(self._pool, mail.message_id, attachments)
+            done = await store.record_inbound(
+                self._pool, mail.message_id, source=source, sender=mail.sender, subject=mail.subject,
+                outcome=outcome, reason=reason, ticket_id=ticket_id, raw_path=raw_path,
+            )  # fmt: skip
+        except (OSError, asyncpg.PostgresError, RPCError) as e:
+            raise TransientFailure(f"{type(e).__name__}: {e}") from e
+        log.info("mail %s from %s (%s): %s %s", mail.message_id, mail.sender, source, outcome, reason or ticket_id)
+        return Outcome(done.message_id, done.outcome, done.ticket_id, done.reason)
+
+    async def _route(self, mail: ParsedMail, attachments: list[store.Attachment]) -> tuple[str, str | None, str | None]:
+        if mail.automatic is not None:
+            return IGNORED, None, mail.automatic
+        if mail.sender is None:
+            return REJECTED, None, "no sender address in From"
+        body = compose_body(mail, attachments)
+        ticket_id, stranger = await self._thread_of(mail)
+        try:
+            if ticket_id is not None:
+                done = await service.add_message(
+                    self._pool, self._temporal, self._settings, ticket_id, body, mail_key(mail.message_id)
+                )
+                if done.ticket_id != ticket_id:  # the ticket had closed: a follow-up ticket took it
+                    await self._ensure_thread(done.ticket_id, mail.sender, mail.subject)
+                return ADDED, done.ticket_id, None if done.ticket_id == ticket_id else f"follow-up of {ticket_id}"
+            opened = await service.open_ticket(
+                self._pool, self._temporal, self._settings,
+                TicketIn(
+                    customer_email=mail.sender,
+                    customer_name=clean(mail.sender_name)[:200] if mail.sender_name else None,
+                    channel=Channel.EMAIL, subject=clean(mail.subject or "(no subject)")[:MAX_SUBJECT], body=body,
+                    idempotency_key=mail_key(mail.message_id),
+                ),
+                None,
+            )  # fmt: skip
+            await self._ensure_thread(opened.ticket_id, mail.sender, mail.subject)
+            note = "a reply to another customer's thread: opened the sender's own ticket" if stranger else None
+            return OPENED, opened.ticket_id, note
+        except ApiError as e:
+            if e.status >= 500:
+                raise TransientFailure(f"{e.code}: {e.message}") from e
+            return REJECTED, None, f"{e.code}: {e.message}"
+        except ValidationError as e:
+            return REJECTED, None, f"invalid_request: {e.errors()[0].get('msg', '')}"
+
+    async def _thread_of(self, mail: ParsedMail) -> tuple[str | None, bool]:
+        """(the ticket this mail answers, whether it answers a thread that is not the sender's)."""
+        owner: str | None = None
+        ticket_id: str | None = None
+        token = reply_token(mail.recipients, self._settings.EMAIL_ADDRESS)
+        if token is not None:
+            thread = await store.thread_by_token(self._pool, token)
+            if thread is not None:
+                ticket_id, owner = thread.ticket_id, thread.customer_email
+        if ticket_id is None:
+            found = await store.find_thread_message(self._pool, mail.thread_ids)
+            if found is not None:
+                ticket_id, owner = found.ticket_id, found.customer_email
+        if ticket_id is None or owner is None:
+            return None, False
+        if owner.lower() != (mail.sender or ""):
+            log.warning("mail %s from %s answers ticket %s of %s: not joined", mail.message_id, mail.sender,
+                        ticket_id, owner)  # fmt: skip
+            return None, True
+        return ticket_id, False
+
+    async def _ensure_thread(self, ticket_id: str, customer_email: str, subject: str) -> None:
+        await store.ensure_thread(
+            self._pool, ticket_id, secrets.token_hex(8), customer_email, (subject or "(no subject)")[:MAX_SUBJECT]
+        )
+
+    def _keep(self, kind: str, data: bytes, suffix: str = "") -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        path = self._dir / kind / digest[:2] / f"{digest}{suffix}"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(path.suffix + f".{secrets.token_hex(4)}.tmp")
+            tmp.write_bytes(data)
+            tmp.replace(path)
+        return str(path)
+
+    def _keep_attachments(self, parts: list[Part]) -> list[store.Attachment]:
+        cap = self._settings.EMAIL_ATTACHMENT_MAX_BYTES
+        return [
+            store.Attachment(
+                filename=p.filename[:255],
+                content_type=p.content_type,
+                size_bytes=p.size,
+                sha256=p.sha256,
+                stored_path=self._keep("attachments", p.data) if p.size <= cap else None,
+            )  # fmt: skip
+            for p in parts
+        ]
+
+
+def clean(text: str) -> str:
+    """Without NUL and other control characters (the API refuses them), newlines and tabs kept."""
+    return "".join(ch for ch in text if ch in "\n\t" or ord(ch) >= 32)
+
+
+def compose_body(mail: ParsedMail, attachments: list[store.Attachment]) -> str:
+    """The message as the ticket stores it: the mail's text, then its attachments by reference."""
+    over = ", not kept: over the size cap"
+    refs = [
+        f"[attachment: {a.filename} ({a.content_type}, {a.size_bytes} bytes{'' if a.stored_path else over})]"
+        for a in attachments
+    ]
+    tail = "\n\n" + "\n".join(refs) if refs else ""
+    text = clean(mail.text).strip() or "(no text)"
+    room = MAX_BODY - len(tail)
+    if len(text) > room:
+        text = text[: room - 20].rstrip() + "\n[… truncated]"
+    return text + tail
+
+
+async def ingest_raw(pool: asyncpg.Pool, temporal: Client, settings: Settings, raw: bytes, source: str) -> Outcome:
+    return await EmailIngest(pool, temporal, settings).ingest(raw, source)
