@@ -27,6 +27,8 @@ from activities.outbox import running_dispatcher
 from activities.store import StoreActivities
 from activities.triage import TriageActivities
 from agents.model_client import build_model_client
+from channels.webhooks.dispatcher import running_webhook_dispatcher
+from channels.webhooks.signing import Signer
 from clients import connect_temporal, open_pool
 from kb.errors import KnowledgeBaseLocked
 from kb.index import KnowledgeBase, open_qdrant
@@ -48,6 +50,7 @@ def activities_for(
     code_execution: bool = False,
     scratch_dir: Path | None = None,
     handover: HandoverDetector | None = None,
+    signer: Signer | None = None,
 ) -> Sequence[Any]:
     """``handover``: trained hand-over detectors (default: this process's, trained now)."""
     crm, store = CrmActivities(pool), StoreActivities(pool)
@@ -55,7 +58,7 @@ def activities_for(
     conversation = ConversationActivities(
         model_client, kb, pool, code_execution=code_execution, scratch_dir=scratch_dir
     )
-    notify, actions = NotifyActivities(pool, webhook_url), ActionActivities(pool)
+    notify, actions = NotifyActivities(pool, webhook_url, signer=signer), ActionActivities(pool)
     return [
         notify.send,
         actions.execute_action,
@@ -132,6 +135,7 @@ async def main() -> None:
     handover = await asyncio.to_thread(shared_detector)  # a few hundred examples: about a second
     model_client = model_client_from(settings)
     client = await connect_temporal(settings)
+    signer = Signer.from_secrets(settings.webhook_secrets())
     worker = build_worker(
         client,
         settings.TEMPORAL_TASK_QUEUE,
@@ -144,6 +148,7 @@ async def main() -> None:
             code_execution=settings.AGENT_CODE_EXECUTION,
             scratch_dir=settings.DATA_DIR / "scratch",
             handover=handover,
+            signer=signer,
         ),
         settings,
     )
@@ -164,8 +169,16 @@ async def main() -> None:
         settings.CUSTOMER_WEBHOOK_URL,
         poll_interval_s=settings.CUSTOMER_OUTBOX_POLL_S,
         max_backoff_s=settings.CUSTOMER_OUTBOX_MAX_BACKOFF_S,
+        signer=signer,
     )
-    async with worker, dispatcher:  # the dispatcher stops first, the pool closes after both
+    webhooks = running_webhook_dispatcher(
+        pool,
+        signer,
+        settings.EVENT_WEBHOOK_URL,
+        poll_interval_s=settings.EVENT_WEBHOOK_POLL_S,
+        max_backoff_s=settings.EVENT_WEBHOOK_MAX_BACKOFF_S,
+    )
+    async with worker, dispatcher, webhooks:  # the dispatchers stop first, the pool closes after all
         await stop.wait()
         log.info("shutting down: finishing in-flight activities")
     await model_client.close()

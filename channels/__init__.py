@@ -1,0 +1,1 @@
+"""Channels customers already use: e-mail, the chat widget, signed webhooks."""
