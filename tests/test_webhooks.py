@@ -19,6 +19,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI, Request, Response
+from pydantic import SecretStr
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from temporalio.testing import ActivityEnvironment
 
@@ -132,8 +133,8 @@ def test_secrets_are_whsec_base64_and_bad_ones_are_refused_at_start_up() -> None
         with pytest.raises(InvalidSecret):
             parse_secrets(bad)
     with pytest.raises(ValueError, match="WEBHOOK_SECRETS"):
-        Settings(WEBHOOK_SECRETS="whsec_tooshort")
-    assert Settings(WEBHOOK_SECRETS=f"{NEW} {OLD}").webhook_secrets() == [NEW, OLD]
+        Settings(WEBHOOK_SECRETS=SecretStr("whsec_tooshort"))
+    assert Settings(WEBHOOK_SECRETS=SecretStr(f"{NEW} {OLD}")).webhook_secrets() == [NEW, OLD]
 
 
 async def test_ticket_events_reach_the_endpoint_signed_in_order_once_each_through_a_failure(
