@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import errors
 from api.auth import require_api_key
 from api.routes import bugs, customers, decisions, health, metrics, reports, tickets
+from channels.chat import routes as chat_routes
 from channels.webhooks import routes as webhook_routes
 from clients import connect_temporal, open_pool
 from settings import Settings, get_settings
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(bugs.router, dependencies=[Depends(require_api_key)])
     app.include_router(customers.router, dependencies=[Depends(require_api_key)])
     app.include_router(webhook_routes.router, dependencies=[Depends(require_api_key)])
+    app.include_router(chat_routes.router)  # public: each call carries the visitor's signed token
     return app
 
 
