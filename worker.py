@@ -31,6 +31,8 @@ from agents.tracing import capture_message_content
 from channels.email.imap import running_poller
 from channels.email.inbound import EmailIngest
 from channels.email.outbound import running_sender
+from channels.webhooks.dispatcher import running_webhook_dispatcher
+from channels.webhooks.signing import Signer
 from clients import connect_temporal, open_pool
 from kb.errors import KnowledgeBaseLocked
 from kb.index import KnowledgeBase, open_qdrant
@@ -53,6 +55,7 @@ def activities_for(
     code_execution: bool = False,
     scratch_dir: Path | None = None,
     handover: HandoverDetector | None = None,
+    signer: Signer | None = None,
 ) -> Sequence[Any]:
     """``handover``: trained hand-over detectors (default: this process's, trained now)."""
     crm, store = CrmActivities(pool), StoreActivities(pool)
@@ -60,7 +63,7 @@ def activities_for(
     conversation = ConversationActivities(
         model_client, kb, pool, code_execution=code_execution, scratch_dir=scratch_dir
     )
-    notify, actions = NotifyActivities(pool, webhook_url), ActionActivities(pool)
+    notify, actions = NotifyActivities(pool, webhook_url, signer=signer), ActionActivities(pool)
     return [
         notify.send,
         actions.execute_action,
@@ -140,6 +143,7 @@ async def main() -> None:
     handover = await asyncio.to_thread(shared_detector)  # a few hundred examples: about a second
     model_client = model_client_from(settings)
     client = await connect_temporal(settings, pool)
+    signer = Signer.from_secrets(settings.webhook_secrets())
     worker = build_worker(
         client,
         settings.TEMPORAL_TASK_QUEUE,
@@ -152,6 +156,7 @@ async def main() -> None:
             code_execution=settings.AGENT_CODE_EXECUTION,
             scratch_dir=settings.DATA_DIR / "scratch",
             handover=handover,
+            signer=signer,
         ),
         settings,
     )
@@ -174,10 +179,18 @@ async def main() -> None:
         max_backoff_s=settings.CUSTOMER_OUTBOX_MAX_BACKOFF_S,
         # With SMTP configured, e-mail tickets' replies leave by SMTP (channels/email), not the webhook.
         exclude_channels=("email",) if settings.EMAIL_SMTP_HOST and settings.EMAIL_ADDRESS else (),
+        signer=signer,
+    )
+    webhooks = running_webhook_dispatcher(
+        pool,
+        signer,
+        settings.EVENT_WEBHOOK_URL,
+        poll_interval_s=settings.EVENT_WEBHOOK_POLL_S,
+        max_backoff_s=settings.EVENT_WEBHOOK_MAX_BACKOFF_S,
     )
     smtp = running_sender(pool, settings)
     imap = running_poller(pool, EmailIngest(pool, client, settings), settings)
-    async with worker, dispatcher, smtp, imap:  # the channels stop first, the pool closes after all
+    async with worker, dispatcher, webhooks, smtp, imap:  # the channels stop first, the pool closes after all
         await stop.wait()
         log.info("shutting down: finishing in-flight activities")
     await model_client.close()

@@ -7,7 +7,8 @@ credit (``actions``), the ticket store writes, each idempotent (``store``), staf
 Each activity class takes what it needs (a Postgres pool, the classifier, the knowledge base, a
 model client) in its constructor; ``worker.py`` builds them from the settings.
 
-What it may import: ``domain``, ``db``, ``agents``, ``kb`` and ``triage``. It must not import
+What it may import: ``domain``, ``db``, ``agents``, ``kb`` and ``triage``, and from ``channels.webhooks``
+the signing, sending and delivery-log modules (``signing``, ``sender``, ``store``). It must not import
 ``workflows`` (the workflows import the activity classes and their input and result types as
 references, never the reverse), ``api``, ``supportctl``, ``bench``, ``evals``, ``worker``,
 ``clients`` or ``settings``: configuration arrives through the constructors.

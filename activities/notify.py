@@ -3,6 +3,10 @@
 Every notification is first written to the `notifications` table under its key (the outbox: also
 the log sink when no webhook is configured), then POSTed to the webhook with the key as
 `Idempotency-Key`. A retry after a crash re-sends only what was not delivered.
+
+The POST is signed per the Standard Webhooks specification (`webhook-id` = the key; see
+`channels/webhooks/signing.py`) and every try is recorded in the webhook delivery log, where an operator
+can read and replay it.
 """
 
 from __future__ import annotations
@@ -16,6 +20,9 @@ import asyncpg
 import httpx
 from temporalio import activity
 
+from channels.webhooks import store as delivery_log
+from channels.webhooks.sender import post_signed
+from channels.webhooks.signing import Signer
 from db import tickets
 
 log = logging.getLogger("notify")
@@ -33,11 +40,16 @@ class Notification:
 
 class NotifyActivities:
     def __init__(
-        self, pool: asyncpg.Pool, webhook_url: str | None = None, http: httpx.AsyncClient | None = None
+        self,
+        pool: asyncpg.Pool,
+        webhook_url: str | None = None,
+        http: httpx.AsyncClient | None = None,
+        signer: Signer | None = None,
     ) -> None:
         self._pool = pool
         self._webhook_url = webhook_url
         self._http = http
+        self._signer = signer or Signer()
 
     @activity.defn(name="notify.send")
     async def send(self, n: Notification) -> bool:
@@ -51,14 +63,21 @@ class NotifyActivities:
             log.info("notification %s [%s] %s", n.key, n.kind, n.message)
             return False
         http = self._http or httpx.AsyncClient(timeout=10)
+        body = {"key": n.key, **payload}
         try:
-            r = await http.post(self._webhook_url, json={"key": n.key, **payload}, headers={"Idempotency-Key": n.key})
-            ok = r.status_code < 300
+            o = await post_signed(http, self._webhook_url, self._signer, n.key, body, {"Idempotency-Key": n.key})
         finally:
             if self._http is None:
                 await http.aclose()
         async with self._pool.acquire() as conn:
-            await tickets.mark_notification(conn, n.key, ok)
-        if not ok:  # retried by Temporal with backoff; 4xx too, since the receiver may be misconfigured briefly
-            raise RuntimeError(f"webhook answered {r.status_code} for notification {n.key}")
+            await tickets.mark_notification(conn, n.key, o.delivered)
+            await delivery_log.record(
+                conn, webhook_id=n.key, stream="notification", endpoint=self._webhook_url,
+                event_type=f"notification.{n.kind}", ticket_id=n.ticket_id, payload=body,
+                state="delivered" if o.delivered else "failed", status=o.status, error=o.error,
+            )  # fmt: skip
+        if (
+            not o.delivered
+        ):  # retried by Temporal with backoff; 4xx too, since the receiver may be misconfigured briefly
+            raise RuntimeError(f"webhook answered {o.error} for notification {n.key}")
         return True

@@ -17,6 +17,10 @@ capped at `max_backoff_s`; `attempts` and `last_error` on the row say why it wai
 gateway refusing this message for good (an address it cannot deliver to, a payload it rejects): the row
 is set aside (`refused_at`) so the ticket's later messages go on, counted in `GET /metrics`, and put back
 by `supportctl outbox retry` once the cause is fixed.
+
+Every POST is signed per the Standard Webhooks specification (`channels/webhooks/signing.py`; its
+`webhook-id` is the Idempotency-Key) and each try is recorded in the webhook delivery log
+(`GET /webhooks/deliveries`), where an operator can replay it.
 """
 
 from __future__ import annotations
@@ -29,20 +33,16 @@ from contextlib import asynccontextmanager
 import asyncpg
 import httpx
 
+from channels.webhooks import store as delivery_log
+from channels.webhooks.sender import RETRYABLE_4XX, Outcome, backoff_s, post_signed
+from channels.webhooks.signing import Signer
 from db import outbox
 from db.outbox import OutboxMessage
 
 log = logging.getLogger("outbox")
 
-# 4xx answers that mean "not now" rather than "never": retried like a 5xx.
-RETRYABLE_4XX = {408, 425, 429}
+__all__ = ["RETRYABLE_4XX", "CustomerOutboxDispatcher", "backoff_s", "running_dispatcher"]
 POST_TIMEOUT_S = 10.0  # per message; the claim (a row lock) is held this long at most
-BASE_BACKOFF_S = 1.0
-
-
-def backoff_s(attempts: int, cap_s: float) -> float:
-    """The wait before the next try after `attempts` failed tries: 1, 2, 4 … seconds, at most `cap_s`."""
-    return float(min(cap_s, BASE_BACKOFF_S * 2 ** min(max(attempts - 1, 0), 30)))
 
 
 class CustomerOutboxDispatcher:
@@ -56,10 +56,12 @@ class CustomerOutboxDispatcher:
         poll_interval_s: float = 1.0,
         max_backoff_s: float = 300.0,
         exclude_channels: tuple[str, ...] = (),
+        signer: Signer | None = None,
     ) -> None:
         self._pool, self._url, self._http = pool, webhook_url, http
         self._batch, self._poll, self._cap = batch_size, poll_interval_s, max_backoff_s
         self._exclude = exclude_channels  # channels another sender delivers (e-mail by SMTP)
+        self._signer = signer or Signer()
 
     async def dispatch_once(self) -> int:
         """Claim a batch (at most one row per ticket), POST each, record the outcomes; rows claimed."""
@@ -69,7 +71,12 @@ class CustomerOutboxDispatcher:
                 return 0
             # Distinct tickets, so sending them side by side keeps each ticket's order.
             outcomes = await asyncio.gather(*(self._post(m) for m in claimed))
-            for m, (error, final) in zip(claimed, outcomes, strict=True):
+            for m, o in zip(claimed, outcomes, strict=True):
+                error, final = o.error, o.final
+                await delivery_log.record(
+                    conn, webhook_id=m.key, stream="customer", endpoint=self._url, event_type="customer.message",
+                    ticket_id=m.ticket_id, payload=m.payload(), state=o.state, status=o.status, error=error,
+                )  # fmt: skip
                 if error is None:
                     await outbox.mark_delivered(conn, m.ticket_id, m.seq)
                 elif final:
@@ -82,18 +89,11 @@ class CustomerOutboxDispatcher:
                     await outbox.mark_failed(conn, m.ticket_id, m.seq, error, wait)
         return len(claimed)
 
-    async def _post(self, m: OutboxMessage) -> tuple[str | None, bool]:
-        """(None, _) when the gateway took it (2xx), else why not and whether that is final (a 4xx refusal)."""
-        try:
-            r = await self._http.post(
-                self._url, json=m.payload(), headers={"Idempotency-Key": m.key}, timeout=POST_TIMEOUT_S
-            )
-        except httpx.HTTPError as e:
-            return f"{type(e).__name__}: {e}", False
-        if 200 <= r.status_code < 300:
-            return None, False
-        final = 400 <= r.status_code < 500 and r.status_code not in RETRYABLE_4XX
-        return f"HTTP {r.status_code}: {r.text[:200]}", final
+    async def _post(self, m: OutboxMessage) -> Outcome:
+        """Delivered (2xx), or why not and whether that is final (a 4xx refusal)."""
+        return await post_signed(
+            self._http, self._url, self._signer, m.key, m.payload(), {"Idempotency-Key": m.key}, POST_TIMEOUT_S
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set: straight on while there is work, else every poll interval."""
@@ -122,6 +122,7 @@ async def running_dispatcher(
     max_backoff_s: float = 300.0,
     http: httpx.AsyncClient | None = None,
     exclude_channels: tuple[str, ...] = (),
+    signer: Signer | None = None,
 ) -> AsyncIterator[CustomerOutboxDispatcher | None]:
     """Run the dispatcher in the background for the duration of the block (nothing when no webhook).
 
@@ -133,7 +134,7 @@ async def running_dispatcher(
     client = http or httpx.AsyncClient()
     dispatcher = CustomerOutboxDispatcher(
         pool, webhook_url, client, poll_interval_s=poll_interval_s, max_backoff_s=max_backoff_s,
-        exclude_channels=exclude_channels,
+        exclude_channels=exclude_channels, signer=signer,
     )  # fmt: skip
     stop = asyncio.Event()
     task = asyncio.create_task(dispatcher.run(stop), name="customer-outbox")

@@ -17,6 +17,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import errors, roles
 from api.docs import install as install_docs
 from api.routes import bugs, codec, customers, decisions, health, inbound_email, metrics, reports, tickets
+from channels.chat import routes as chat_routes
+from channels.webhooks import routes as webhook_routes
 from clients import connect_temporal, open_pool
 from settings import Settings, get_settings
 from telemetry import configure_logging, configure_tracing, instrument_app
@@ -126,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         bugs.router,
         customers.router,
         inbound_email.router,
+        webhook_routes.router,
     )
     roles.install([health.router, *guarded])
     app.include_router(health.router)
@@ -134,6 +137,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The Temporal UI's codec server: its own auth (CODEC_KEY) and CORS (api/routes/codec.py), outside the
     # roles matrix; an operator's protocol endpoint, not part of the public API document.
     app.include_router(codec.router, include_in_schema=False)
+    # The chat widget's own protocol: each call carries the visitor's signed token (channels/chat).
+    app.include_router(chat_routes.router, include_in_schema=False)
     install_docs(app)
     return app
 

@@ -80,6 +80,10 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
     ("GET", "/reports/summary"): _e(ADM),
     # a raw RFC 822 message from an inbound-mail service, like a ticket opened by a channel gateway
     ("POST", "/inbound/email"): _e(INT, 503, body=True),
+    # the webhook delivery log (channels/webhooks): operators read and replay what we sent
+    ("GET", "/webhooks/deliveries"): _e(ADM),
+    ("GET", "/webhooks/deliveries/{delivery_id}"): _e(ADM, 404),
+    ("POST", "/webhooks/deliveries/{delivery_id}/replay"): _e(ADM, 404, 409),
 }
 
 _WHY = {

@@ -133,11 +133,22 @@ RULES = [
             only_ours("domain", "activities", "workflows")(i) or (i.target, i.name) == ("db.tickets", "TicketSnapshot")
         ),
     ),
-    # activities/__init__.py: domain, db, agents, kb, triage; never workflows, api, supportctl, settings...
+    # activities/__init__.py: domain, db, agents, kb, triage, and the webhook signing, sending and delivery
+    # log (channels.webhooks: signing, sender, store); never workflows, api, supportctl, settings...
     Rule(
         "activities import domain, db, agents, kb, triage",
         ("activities",),
-        only_ours("activities", "domain", "db", "agents", "kb", "triage"),
+        only_ours(
+            "activities",
+            "domain",
+            "db",
+            "agents",
+            "kb",
+            "triage",
+            "channels.webhooks.signing",
+            "channels.webhooks.sender",
+            "channels.webhooks.store",
+        ),  # fmt: skip
     ),
     # agents/__init__.py: only domain (and AutoGen, the standard library): no Temporal, workflows,
     # activities, kb, db, api or settings.

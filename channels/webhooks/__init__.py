@@ -1,0 +1,1 @@
+"""Outgoing webhooks signed per the Standard Webhooks specification, their delivery log and dispatcher."""
