@@ -19,6 +19,7 @@ from api import errors
 from api.auth import require_api_key
 from api.routes import bugs, customers, decisions, health, metrics, reports, tickets
 from clients import connect_temporal, open_pool
+from console.routes import router as console_router
 from settings import Settings, get_settings
 
 MAX_REQUEST_BYTES = 256 * 1024
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(metrics.router, dependencies=[Depends(require_api_key)])
     app.include_router(bugs.router, dependencies=[Depends(require_api_key)])
     app.include_router(customers.router, dependencies=[Depends(require_api_key)])
+    app.include_router(console_router)  # the support console: its own session sign-in (console/)
     return app
 
 
