@@ -50,7 +50,10 @@ class Filters:
 async def view_rows(conn: Conn, view: str, f: Filters, me: str, limit: int = 200) -> list[TicketRecord]:
     _, where, order = VIEWS[view]
     rows = await conn.fetch(
-        f"SELECT * FROM tickets WHERE {where} AND {FILTERS} ORDER BY {order} LIMIT $8", *f.args(), me, limit
+        f"SELECT * FROM tickets WHERE {where} AND {FILTERS} AND $7::text IS NOT NULL ORDER BY {order} LIMIT $8",
+        *f.args(),
+        me,
+        limit,
     )
     return [TicketRecord.model_validate(dict(r)) for r in rows]
 
