@@ -444,12 +444,13 @@ async def dashboard_page(request: Request) -> Response:
     async with pool.acquire() as conn:
         current, previous, rows, per_bucket = await dashboard.build(conn, since, until, channel, product)
         floor = dashboard.floor(await live_samples(conn, datetime.now(UTC)))
+    days = request.query_params.get("days") or ("" if request.query_params.get("since") else "7")
     query = {"since": since.isoformat(), "until": until.isoformat(), **({"channel": channel} if channel else {})}
     if product:
         query["product"] = product
     return render(
         request, "dashboard.html", report=current, previous=previous, rows=rows, per_bucket=per_bucket, floor=floor,
-        since=since, until=until, channel=channel, product=product, days=request.query_params.get("days", ""),
+        since=since, until=until, channel=channel, product=product, days=days,
         csv_query=urlencode(query), stream="/console/stream",
     )  # fmt: skip
 
