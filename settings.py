@@ -210,6 +210,14 @@ class Settings(BaseSettings):
     CHAT_POLL_S: float = Field(default=0.5, gt=0)
     CHAT_STREAM_MAX_S: float = Field(default=300.0, gt=0)
 
+    # The support console (console/, docs/console.md): signs its session cookies with this secret; unset =
+    # a random secret per API process (sessions end when it restarts; several API processes need it set).
+    CONSOLE_SECRET: SecretStr | None = None
+    CONSOLE_SESSION_HOURS: float = Field(default=12.0, gt=0)  # a sign-in lasts this long
+    # The Temporal UI's address for the console's link from a ticket to its workflow; unset =
+    # http://127.0.0.1:<TEMPORAL_UI_PORT>.
+    CONSOLE_TEMPORAL_UI_URL: str | None = None
+
     @field_validator("KB_ARTICLE_URL")
     @classmethod
     def _an_address_per_article(cls, v: str) -> str:

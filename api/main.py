@@ -20,6 +20,7 @@ from api.routes import bugs, codec, customers, decisions, health, inbound_email,
 from channels.chat import routes as chat_routes
 from channels.webhooks import routes as webhook_routes
 from clients import connect_temporal, open_pool
+from console.routes import router as console_router
 from settings import Settings, get_settings
 from telemetry import configure_logging, configure_tracing, instrument_app
 
@@ -139,6 +140,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(codec.router, include_in_schema=False)
     # The chat widget's own protocol: each call carries the visitor's signed token (channels/chat).
     app.include_router(chat_routes.router, include_in_schema=False)
+    # The support console's pages: its own session sign-in (console/), the same role checks inside.
+    app.include_router(console_router, include_in_schema=False)
     install_docs(app)
     return app
 

@@ -202,6 +202,13 @@ RULES = [
             or _in(i.target, "workflows.ticket", "workflows.types", "workflows.search_attributes")
         ),
     ),
+    # console/__init__.py: api (services, auth, schemas), db, domain, settings; never workflows, activities,
+    # agents, kb or triage (a decision reaches its ticket through api.service.decisions alone).
+    Rule(
+        "console acts through api, db and domain",
+        ("console",),
+        only_ours("console", "api", "db", "domain", "settings"),
+    ),
     Rule("api.service imports no router", ("api.service",), none_of("api.routes", "api.main", "fastapi")),
     # db/__init__.py: domain only (Temporal's client in erasure alone); never api.
     Rule("db imports only domain", ("db",), only_ours("db", "domain"), except_sources=("db.data_keys", "db.erasure")),

@@ -1,0 +1,73 @@
+"""The queue's views (Mine, Unassigned, Waiting for approval, Breaching, All) with their filters and
+counts: read-only SQL over the ticket store, in the shapes db.tickets already defines (TicketRecord,
+SLA_DUE, and the open/human-queue conditions GET /queue and GET /metrics use)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from db.live import OPEN
+from db.tickets import SLA_DUE, Conn, TicketRecord
+
+PENDING = (
+    "EXISTS (SELECT 1 FROM agent_actions a WHERE a.ticket_id = tickets.ticket_id AND a.status = 'pending_approval')"
+)
+PRIORITY_RANK = "CASE priority WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END"
+# view -> (label, condition, order). "$7" is the signed-in agent.
+VIEWS: dict[str, tuple[str, str, str]] = {
+    "mine": ("Mine", f"{OPEN} AND assigned_human = $7", f"{PRIORITY_RANK}, {SLA_DUE} NULLS LAST, created_at"),
+    "unassigned": (
+        "Unassigned",
+        f"escalated AND {OPEN} AND assigned_human IS NULL",  # GET /queue?unassigned=true
+        f"{PRIORITY_RANK}, {SLA_DUE} NULLS LAST, created_at",
+    ),
+    "approval": ("Waiting for approval", f"{OPEN} AND {PENDING}", f"{PRIORITY_RANK}, created_at"),
+    "breaching": ("Breaching", f"{OPEN} AND {SLA_DUE} IS NOT NULL", f"{SLA_DUE}, {PRIORITY_RANK}"),
+    "all": ("All", "TRUE", "created_at DESC, ticket_id"),
+}
+FILTERS = """($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR priority = $2)
+  AND ($3::text IS NULL OR category = $3) AND ($4::text IS NULL OR channel = $4)
+  AND ($5::text IS NULL OR product = $5) AND ($6::text IS NULL OR customer_id = $6)"""
+FILTER_NAMES = ("status", "priority", "category", "channel", "product", "customer")
+
+
+@dataclass(frozen=True)
+class Filters:
+    status: str | None = None
+    priority: str | None = None
+    category: str | None = None
+    channel: str | None = None
+    product: str | None = None
+    customer: str | None = None
+
+    def args(self) -> list[str | None]:
+        return [self.status, self.priority, self.category, self.channel, self.product, self.customer]
+
+    def query(self) -> dict[str, str]:
+        return {k: v for k, v in zip(FILTER_NAMES, self.args(), strict=True) if v}
+
+
+async def view_rows(conn: Conn, view: str, f: Filters, me: str, limit: int = 200) -> list[TicketRecord]:
+    _, where, order = VIEWS[view]
+    rows = await conn.fetch(
+        f"SELECT * FROM tickets WHERE {where} AND {FILTERS} AND $7::text IS NOT NULL ORDER BY {order} LIMIT $8",
+        *f.args(),
+        me,
+        limit,
+    )
+    return [TicketRecord.model_validate(dict(r)) for r in rows]
+
+
+async def view_counts(conn: Conn, f: Filters, me: str) -> dict[str, int]:
+    counts = ", ".join(f"count(*) FILTER (WHERE {where}) AS {name}" for name, (_, where, _) in VIEWS.items())
+    row = await conn.fetchrow(f"SELECT {counts} FROM tickets WHERE {FILTERS} AND $7::text IS NOT NULL", *f.args(), me)
+    return {name: int(row[name]) if row else 0 for name in VIEWS}
+
+
+async def choices(conn: Conn) -> dict[str, list[str]]:
+    """The values the filters offer: what the store holds (categories, channels, products)."""
+    out: dict[str, list[str]] = {}
+    for column in ("category", "channel", "product"):
+        rows = await conn.fetch(f"SELECT DISTINCT {column} AS v FROM tickets WHERE {column} IS NOT NULL ORDER BY 1")
+        out[column] = [r["v"] for r in rows]
+    return out

@@ -1,0 +1,84 @@
+"""The console end to end in a real browser (Debian's chromium, driven by Playwright) against the real
+stack: sign in, see the queue, open an escalated ticket, watch a live update arrive, approve the refund
+above the limit, reply and find the customer's outbox row. CONSOLE_SCREENSHOTS=<dir> saves the pages.
+
+Never `playwright install`: the browser is the system's (.ci/run installs it with apt)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.api_stack import Stack, serve_api
+from tests.console_helpers import AGENT_KEYS, AS_CHANNEL, KEYS, pending_refund
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run",
+]  # fmt: skip
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (apt-get install chromium)")
+
+
+async def test_an_agent_works_an_escalated_ticket_in_the_browser(stack: Stack) -> None:
+    from playwright.async_api import async_playwright, expect
+
+    shots = os.environ.get("CONSOLE_SCREENSHOTS")
+    async with serve_api(stack.settings.model_copy(update={"AGENT_KEYS": AGENT_KEYS})) as http:
+        tid, _ = await pending_refund(stack, http, "cus_1003")
+        base = str(http.base_url).rstrip("/")
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+            try:
+                page = await browser.new_page(viewport={"width": 1366, "height": 768})
+                page.set_default_timeout(20_000)
+                # sign in with the team lead's own key
+                await page.goto(f"{base}/console/queue")
+                await page.fill("#key", KEYS["lead"][0])
+                await page.click("button[type=submit]")
+                await expect(page.locator("#me")).to_have_text("lead")
+                # the queue: the ticket waits for approval
+                await page.click('[data-view="approval"]')
+                row = page.locator(f'tr[data-ticket="{tid}"]')
+                await expect(row).to_be_visible()
+                if shots:
+                    await page.screenshot(path=f"{shots}/queue.png")
+                # open it: the pending refund, the customer
+                await row.locator("a").click()
+                await expect(page.locator("section.pending h2")).to_contain_text("$2539.80")
+                await page.wait_for_selector("body[data-live-ready]", state="attached")
+                # a live update: the customer writes while the page is open
+                r = await http.post(
+                    f"/tickets/{tid}/messages", json={"body": "Any news on my refund, please?"}, headers=AS_CHANNEL
+                )
+                assert r.status_code == 202, r.text
+                await expect(page.locator("ol.timeline")).to_contain_text("Any news on my refund", timeout=20_000)
+                if shots:
+                    await page.screenshot(path=f"{shots}/ticket.png", full_page=True)
+                # approve the refund above the agents' limit; the ticket moves on
+                await page.fill("section.pending input[name=note]", "checked the renewal date")
+                await page.click("section.pending button[value=approve]")
+                await expect(page.locator("p.notice")).to_have_text("Approved.")
+                await stack.wait_ticket(tid, lambda t: not t["pending_actions"] and t["status"] != "in_progress")
+                # reply from a fresh screen; the customer's outbox gets the row
+                await page.goto(f"{base}/console/tickets/{tid}")
+                await expect(page.locator("section.pending")).to_have_count(0)
+                await page.fill("#reply-body", "Your refund is approved; you will see it in 5-10 days.")
+                await page.click("#reply-form button[type=submit]")
+                await expect(page.locator("p.notice")).to_have_text("Reply sent to the customer.")
+                row_in_outbox = await stack.pool.fetchrow(
+                    "SELECT sender, author FROM customer_outbox WHERE ticket_id = $1 AND body LIKE 'Your refund is%'",
+                    tid,
+                )
+                assert row_in_outbox is not None and row_in_outbox["author"] == "lead"
+                # the dashboard
+                await page.click("text=Dashboard")
+                await expect(page.locator("#metrics")).to_be_visible()
+                if shots:
+                    await page.screenshot(path=f"{shots}/dashboard.png", full_page=True)
+                    await page.goto(f"{base}/console/queue?view=all")
+                    await page.screenshot(path=f"{shots}/queue-all.png")
+            finally:
+                await browser.close()
