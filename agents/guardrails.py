@@ -144,7 +144,12 @@ def _squash(text: str) -> str:
 
 def strip_model_artifacts(text: str) -> str:
     """`text` without chat-template tokens, anything after a turn boundary, and internal context lines."""
-    text = _ROLE_HEADER.sub("", text, count=1)
+    while True:  # leading headers and tokens open the reply: nothing before them to keep
+        opened = _ROLE_HEADER.sub("", text, count=1)
+        opened = re.sub(rf"^\s*(?:{_CONTROL_TOKEN.pattern})", "", opened, count=1, flags=re.IGNORECASE)
+        if opened == text:
+            break
+        text = opened
     boundary = _TURN_BOUNDARY.search(text)
     if boundary is not None:
         text = text[: boundary.start()]
