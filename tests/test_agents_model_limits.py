@@ -18,6 +18,7 @@ from autogen_core.models import (
     AssistantMessage,
     FunctionExecutionResult,
     FunctionExecutionResultMessage,
+    LLMMessage,
     SystemMessage,
     UserMessage,
 )
@@ -199,7 +200,7 @@ def test_older_transcript_goes_first_then_passages() -> None:
     passage = FunctionExecutionResultMessage(
         content=[FunctionExecutionResult(content="passage " * 1500, name="search_knowledge_base", call_id="1")]
     )
-    messages = [system, *old, task, new, call, passage]
+    messages: list[LLMMessage] = [system, *old, task, new, call, passage]
     fitted = fit_to_window(messages, [], context_window=4096, max_output_tokens=512, task_marker=TICKET_CONTEXT_PREFIX)
     assert fitted[0] == system and task in fitted and new in fitted and call in fitted
     assert not any(m in fitted for m in old)  # all the older transcript went
