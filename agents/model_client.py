@@ -391,15 +391,35 @@ class TurnModelClient(EstimatedTokenCount, ChatCompletionClient):
     async def create_stream(
         self, messages: Sequence[LLMMessage], **kwargs: Any
     ) -> AsyncGenerator[str | CreateResult, None]:
-        prompt = self._fit(messages, kwargs.get("tools", []))
+        """The reply as it is generated (MODEL_STREAMING), the server asked to stream its usage too. An
+        answer that turns out unusable (or a stream AutoGen cannot read) falls back to `create`, repairs
+        included, whose result ends the stream."""
+        tools: Sequence[Tool | ToolSchema] = kwargs.get("tools", [])
+        prompt = self._fit(messages, tools)
+        extra = {"stream_options": {"include_usage": True}, **dict(kwargs.get("extra_create_args") or {})}
+        final: CreateResult | None = None
         try:
-            async for chunk in self._inner.create_stream(prompt, **kwargs):
+            async for chunk in self._inner.create_stream(prompt, **{**kwargs, "extra_create_args": extra}):
                 if isinstance(chunk, CreateResult):
-                    self._account(chunk)
-                yield chunk
-        except Exception as exc:
+                    final = chunk
+                else:
+                    yield chunk
+        except (openai.APIResponseValidationError, json.JSONDecodeError):
+            final = None
+        except (openai.OpenAIError, ModelRejectedRequest) as exc:
             self.errors.append(exc)
             raise
+        except ValueError as exc:  # e.g. AutoGen refusing a streamed legacy function_call
+            if any(r in str(exc) for r in _CONFIG_REFUSALS) and "function" not in str(exc):
+                raise self._fail(ModelRejectedRequest(str(exc)[:300])) from exc
+            final = None
+        if final is not None:
+            self._account(final)
+            if output_problem(final, tools) is None:
+                yield final
+                return
+            self.repairs.append("streamed")
+        yield await self.create(messages, **kwargs)
 
     async def close(self) -> None:
         return None  # the worker owns the shared client and closes it at shutdown
@@ -413,6 +433,11 @@ class TurnModelClient(EstimatedTokenCount, ChatCompletionClient):
     def remaining_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
         window = self.limits.context_window if self.limits is not None else _context_window(model_name_of(self._inner))
         return window - self.count_tokens(messages, tools=tools)
+
+    @property
+    def streams(self) -> bool:
+        """Whether the agents should stream this model's replies (MODEL_STREAMING)."""
+        return self.limits is not None and self.limits.streaming
 
     @property
     def capabilities(self) -> ModelCapabilities:

@@ -147,7 +147,9 @@ def build_specialist(
         system_message=SYSTEM_PROMPTS[name],
         reflect_on_tool_use=True,
         max_tool_iterations=MAX_TOOL_ITERATIONS,
-        model_client_stream=False,
+        # Streamed where the model was declared to stream (MODEL_STREAMING): AutoGen then emits the
+        # reply's chunks as events for a channel that can show them; the final reply is the same.
+        model_client_stream=isinstance(model_client, TurnModelClient) and model_client.streams,
     )
 
 

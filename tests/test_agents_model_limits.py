@@ -294,3 +294,49 @@ def test_settings_reach_the_client(monkeypatch: pytest.MonkeyPatch) -> None:
     limits = client.limits  # type: ignore[attr-defined]
     assert (limits.context_window, limits.max_output_tokens, limits.timeout_s) == (16_384, 256, 30.0)
     assert client._client.timeout == 30.0  # type: ignore[attr-defined]  # noqa: SLF001
+
+
+def _sse(content: str, finish: str) -> httpx2.Response:
+    def chunk(delta: dict[str, Any], finish_reason: str | None, usage: dict[str, int] | None = None) -> str:
+        body = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "gemma-3-270m",
+                "choices": [] if usage else [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+                **({"usage": usage} if usage else {})}  # fmt: skip
+        return f"data: {json.dumps(body)}\n\n"
+
+    words = [w + " " for w in content.split(" ")]
+    events = [chunk({"role": "assistant", "content": ""}, None), *(chunk({"content": w}, None) for w in words)]
+    events += [chunk({}, finish), chunk({}, None, {"prompt_tokens": 300, "completion_tokens": 20, "total_tokens": 320})]
+    return httpx2.Response(
+        200, headers={"content-type": "text/event-stream"}, content=("".join(events) + "data: [DONE]\n\n").encode()
+    )
+
+
+class StreamingServer(Server):
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
+        body = json.loads(request.content)
+        self.requests.append(body)
+        if body.get("stream"):
+            reply = self.reply(len(self.requests), body)
+            message = reply["choices"][0]["message"]
+            return _sse(message["content"], reply["choices"][0]["finish_reason"])
+        return httpx2.Response(200, json=self.reply(len(self.requests), body))
+
+
+async def test_streaming_is_a_declared_capability() -> None:
+    server = StreamingServer(lambda n, body: text(GOOD))
+    outcome = await run_turn(
+        make_request(), model_client=client_for(server, streaming=True), kb_search=FakeKb(RATE_LIMIT_HITS)
+    )
+    assert outcome.reply == GOOD.strip() and (outcome.prompt_tokens, outcome.completion_tokens) == (300, 20)
+    assert server.requests[0]["stream"] is True and server.requests[0]["stream_options"] == {"include_usage": True}
+    plain = Server(lambda n, body: text(GOOD))
+    await run_turn(make_request(), model_client=client_for(plain), kb_search=FakeKb(RATE_LIMIT_HITS))
+    assert "stream" not in plain.requests[0] or plain.requests[0]["stream"] is False
+
+
+async def test_a_streamed_reply_cut_off_is_repaired_without_streaming() -> None:
+    server = StreamingServer(lambda n, body: text("Hi Priya, the burst", "length") if n == 1 else text(GOOD))
+    outcome = await run_turn(
+        make_request(), model_client=client_for(server, streaming=True), kb_search=FakeKb(RATE_LIMIT_HITS)
+    )
+    assert outcome.reply == GOOD and server.requests[1].get("stream") is not True
