@@ -131,7 +131,9 @@ class ConversationActivities:
         # Heartbeat while the model works, so a worker killed mid-turn is noticed within the workflow's
         # heartbeat timeout instead of the whole start-to-close budget.
         info = activity.info()
-        failing_for = datetime.now(UTC) - info.scheduled_time  # since the first attempt was scheduled
+        # How long the model has been failing this turn: since the first attempt was scheduled (on the
+        # first attempt nothing has failed yet, however long the turn waited for a worker).
+        failing_for = datetime.now(UTC) - info.scheduled_time if info.attempt > 1 else timedelta(0)
         if info.attempt > 1 and failing_for.total_seconds() >= self._failure_budget_s:
             # The previous attempts timed out or failed without saying why here: stop trying.
             why = f"the model did not complete a turn in {_seconds(failing_for)} ({info.attempt - 1} attempts)"
