@@ -4,8 +4,10 @@ output guard, llama.cpp's legacy `function_call`, declared prices, and the setti
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -340,3 +342,37 @@ async def test_a_streamed_reply_cut_off_is_repaired_without_streaming() -> None:
         make_request(), model_client=client_for(server, streaming=True), kb_search=FakeKb(RATE_LIMIT_HITS)
     )
     assert outcome.reply == GOOD and server.requests[1].get("stream") is not True
+
+
+async def test_through_the_workflow_a_garbage_model_ends_with_a_person_and_the_cause_in_the_events(
+    dev_env: Any,
+) -> None:
+    """The whole ticket on Temporal with the real activity: every answer is template tokens only."""
+    from temporalio.worker import Worker
+
+    from domain.models import Status
+    from tests.lifecycle_world import World, customer, ticket_input
+    from workflows.ticket import TicketWorkflow
+
+    server = Server(lambda n, body: text("<|im_start|>assistant\n<|im_end|>"))
+    world = World(customer())
+    real = ConversationActivities(client_for(server), cast(KnowledgeBase, NoKb()))
+    name = "conversation.run_agent_turn"
+    activities = [a for a in world.activities() if getattr(a, "__temporal_activity_definition").name != name]  # noqa: B009
+    task_queue, inp = f"tq-{uuid.uuid4().hex[:8]}", ticket_input("Our dashboard shows no events since this morning.")
+    async with Worker(dev_env.client, task_queue=task_queue, workflows=[TicketWorkflow],
+                      activities=[*activities, real.run_agent_turn]):  # fmt: skip
+        handle = await dev_env.client.start_workflow(
+            TicketWorkflow.run, inp, id=f"ticket-{inp.ticket_id}", task_queue=task_queue
+        )
+        for _ in range(60):
+            state = await handle.query(TicketWorkflow.state)
+            if state.status == Status.ESCALATED:
+                break
+            await asyncio.sleep(0.5)
+        await handle.terminate("test done")
+    assert state.status == Status.ESCALATED and len(server.requests) == 3
+    assert (state.escalation_reason or "").startswith("AI model failure (model_output): the model's answers were")
+    events = [json.dumps(dataclasses.asdict(s.event), default=str) for s in world.snapshots if s.event is not None]
+    assert any("AI model failure (model_output)" in e for e in events), events
+    assert all("<|" not in body for _, body in world.bodies())
