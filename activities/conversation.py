@@ -136,7 +136,8 @@ class ConversationActivities:
         failing_for = datetime.now(UTC) - info.scheduled_time if info.attempt > 1 else timedelta(0)
         if info.attempt > 1 and failing_for.total_seconds() >= self._failure_budget_s:
             # The previous attempts timed out or failed without saying why here: stop trying.
-            why = f"the model did not complete a turn in {_seconds(failing_for)} ({info.attempt - 1} attempts)"
+            tries = info.attempt - 1
+            why = f"the model did not complete a turn in {_seconds(failing_for)} ({tries} attempt{'s' * (tries > 1)})"
             return to_a_person(req, FAILURE_UNAVAILABLE, why)
         beating = asyncio.create_task(_heartbeat_until_cancelled())
         try:

