@@ -128,8 +128,6 @@ class ConversationActivities:
 
     @activity.defn(name="conversation.run_agent_turn")
     async def run_agent_turn(self, req: TurnRequest) -> TurnOutcome:
-        # Heartbeat while the model works, so a worker killed mid-turn is noticed within the workflow's
-        # heartbeat timeout instead of the whole start-to-close budget.
         info = activity.info()
         # How long the model has been failing this turn: since the first attempt was scheduled (on the
         # first attempt nothing has failed yet, however long the turn waited for a worker).
@@ -139,6 +137,8 @@ class ConversationActivities:
             tries = info.attempt - 1
             why = f"the model did not complete a turn in {_seconds(failing_for)} ({tries} attempt{'s' * (tries > 1)})"
             return to_a_person(req, FAILURE_UNAVAILABLE, why)
+        # Heartbeat while the model works, so a worker killed mid-turn is noticed within the workflow's
+        # heartbeat timeout instead of the whole start-to-close budget.
         beating = asyncio.create_task(_heartbeat_until_cancelled())
         try:
             return await run_turn(
@@ -179,12 +179,14 @@ def to_a_person(
     req: TurnRequest, failure: str, cause: str, prompt_tokens: int = 0, completion_tokens: int = 0
 ) -> TurnOutcome:
     """The turn's outcome when the model cannot do its part: the hand-over acknowledgement, written
-    without a model, and the cause as the escalation reason (the workflow records it in the events)."""
+    without a model, and the cause as the escalation reason (the workflow records it in the events).
+    A ticket the workflow's rules were already handing over keeps their reason first."""
+    reason = f"AI model failure ({failure}): {_clean(cause)}"
     return TurnOutcome(
         agent=ESCALATION_MANAGER,
         reply=compose_handoff(TicketContext.from_request(req)),
         decision="escalate",
-        escalation_reason=f"AI model failure ({failure}): {_clean(cause)}"[:500],
+        escalation_reason=(f"{req.handoff_reason}; {reason}" if req.handoff_reason else reason)[:500],
         failure=failure,
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,

@@ -376,3 +376,12 @@ async def test_through_the_workflow_a_garbage_model_ends_with_a_person_and_the_c
     events = [json.dumps(dataclasses.asdict(s.event), default=str) for s in world.snapshots if s.event is not None]
     assert any("AI model failure (model_output)" in e for e in events), events
     assert all("<|" not in body for _, body in world.bodies())
+
+
+async def test_a_ticket_already_handed_over_keeps_its_reason_first() -> None:
+    server = Server(lambda n, body: text(""))
+    activities = ConversationActivities(client_for(server), cast(KnowledgeBase, NoKb()))
+    request = make_request(handoff_reason="customer asked for a human")
+    outcome: TurnOutcome = await ActivityEnvironment().run(activities.run_agent_turn, request)
+    assert (outcome.escalation_reason or "").startswith("customer asked for a human; AI model failure (model_output)")
+    assert outcome.reply and outcome.agent == "EscalationManager"
