@@ -385,3 +385,22 @@ async def test_a_ticket_already_handed_over_keeps_its_reason_first() -> None:
     outcome: TurnOutcome = await ActivityEnvironment().run(activities.run_agent_turn, request)
     assert (outcome.escalation_reason or "").startswith("customer asked for a human; AI model failure (model_output)")
     assert outcome.reply and outcome.agent == "EscalationManager"
+
+
+def test_a_worker_with_impossible_model_settings_says_so_in_one_line(tmp_path: Any) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "MODEL_PROVIDER": "openai", "MODEL_NAME": "my-finetune", "DATA_DIR": str(tmp_path),
+           "OPENAI_API_KEY": "sk-test-0123456789abcdefXYZ"}  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, str(root / "worker.py")], cwd=root, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    expected = "model settings: model 'my-finetune' is not known to AutoGen; declare MODEL_FAMILY, "
+    expected += "MODEL_FUNCTION_CALLING, MODEL_STRUCTURED_OUTPUT, MODEL_VISION and MODEL_CONTEXT_WINDOW for it"
+    assert last.endswith(expected), last
