@@ -158,12 +158,13 @@ def strip_model_artifacts(text: str) -> str:
     return "\n".join(lines).strip()
 
 
-def _injected(customer_texts: Iterable[str]) -> list[str]:
-    """The instruction-like sentences the customer wrote (prompt injection), squashed for comparison."""
+def _injected(customer_texts: Iterable[str], internal_texts: Iterable[str] = ()) -> list[str]:
+    """The instruction-like sentences the customer wrote (prompt injection), and every sentence of our
+    own instructions to the model, squashed for comparison."""
     found: list[str] = []
-    for text in customer_texts:
-        for sentence in _SENTENCES.split(text):
-            if _INSTRUCTION.search(sentence) or _CONTEXT_LINE.search(sentence):
+    for text, every in [*((t, False) for t in customer_texts), *((t, True) for t in internal_texts)]:
+        for sentence in _SENTENCES.split(_CONTEXT_LINE.sub("", text)):
+            if every or _INSTRUCTION.search(sentence) or _CONTEXT_LINE.search(sentence):
                 squashed = _squash(sentence)
                 if len(squashed) >= 12:
                     found.append(squashed)
@@ -174,13 +175,16 @@ def _repeats(sentence: str, injected: list[str]) -> bool:
     return any(i in sentence or (len(sentence) >= 20 and sentence in i) for i in injected)
 
 
-def guard_reply(text: str, *, own_values: Iterable[str], own_texts: Iterable[str] = ()) -> Redaction:
+def guard_reply(
+    text: str, *, own_values: Iterable[str], own_texts: Iterable[str] = (), internal_texts: Iterable[str] = ()
+) -> Redaction:
     """The reply as it may reach the customer, whichever model wrote it.
 
     Removes chat-template and control tokens (and whatever the model wrote past a turn boundary), the
     internal ticket-context line and system notes, secrets, other customers' personal data
-    (`redact_foreign_pii`), and sentences that repeat instructions the customer tried to inject. The
-    result may be empty: the caller must not send an empty reply.
+    (`redact_foreign_pii`), and sentences that repeat instructions the customer tried to inject or our
+    own instructions to the model (`internal_texts`, which a weak model parrots). The result may be
+    empty: the caller must not send an empty reply.
     """
     written = list(own_texts)
     removed: list[str] = []
@@ -189,14 +193,14 @@ def guard_reply(text: str, *, own_values: Iterable[str], own_texts: Iterable[str
         removed.append("model artifact")
     clean, secrets = _MORE_SECRETS.subn("[secret removed]", clean)
     removed += ["secret key"] * secrets
-    injected = _injected(written)
+    injected = _injected(written, internal_texts)
     if injected:
         kept: list[str] = []
         for line in clean.split("\n"):
             parts = re.split(r"(?<=[.!?])\s+", line)
             keep = [p for p in parts if not _repeats(_squash(p), injected)]
             if len(keep) < len(parts):
-                removed.append("injected text")
+                removed.append("injected or internal text")
             if keep or not line.strip():
                 kept.append(" ".join(keep))
         clean = "\n".join(kept).strip()

@@ -54,7 +54,7 @@ from agents.context import (
 )
 from agents.guardrails import guard_reply
 from agents.handoff_reply import compose_handoff
-from agents.model_client import ModelOutputError, TurnModelClient, model_name_of
+from agents.model_client import REPAIR_INSTRUCTIONS, ModelOutputError, TurnModelClient, model_name_of
 from agents.prompts import (
     BILLING_AGENT,
     DESCRIPTIONS,
@@ -296,7 +296,10 @@ async def run_turn(
     # The output guard, for every model: nothing but the reply itself leaves for the outbox.
     own_texts = [e.body for e in request.transcript if e.sender == Sender.CUSTOMER]
     customer = request.customer
-    reply = guard_reply(reply, own_values=[customer.email, customer.customer_id], own_texts=own_texts).text
+    reply = guard_reply(
+        reply, own_values=[customer.email, customer.customer_id], own_texts=own_texts,
+        internal_texts=[NO_NEW_MESSAGE, *REPAIR_INSTRUCTIONS.values()],
+    ).text  # fmt: skip
     if not reply:
         raise ModelOutputError(
             "empty", f"{author}'s reply was empty once guarded", attempts=1,
