@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.lifecycle import TicketPolicy
 from domain.sla import BusinessCalendar
+
+if TYPE_CHECKING:
+    from agents.model_client import ModelSettings
 
 ModelProvider = Literal["offline", "openai", "azure", "openai_compatible"]
 _PLACEHOLDER_SECRETS = {"changeme", "your-key", "your-api-key", "sk-...", "xxx"}
@@ -70,6 +74,27 @@ class Settings(BaseSettings):
     AZURE_OPENAI_ENDPOINT: str | None = None
     AZURE_OPENAI_DEPLOYMENT: str | None = None
     AZURE_OPENAI_API_VERSION: str = "2024-06-01"
+    # What the model can do and what it may be sent (docs/agents.md, "Model configuration"). Unset, a
+    # model AutoGen knows (gpt-4o-mini, ...) keeps its own capabilities and context window; any other
+    # model is assumed to call tools and nothing more, with a context window of 8192 tokens.
+    MODEL_FAMILY: str | None = None  # e.g. "gpt-4o", "llama-3.3-8b", "unknown"
+    MODEL_FUNCTION_CALLING: bool | None = None  # the agents need it (handoffs and tools are tool calls)
+    MODEL_STRUCTURED_OUTPUT: bool | None = None
+    MODEL_JSON_OUTPUT: bool | None = None
+    MODEL_VISION: bool | None = None
+    MODEL_CONTEXT_WINDOW: int | None = Field(default=None, ge=1024)  # prompt + reply, in tokens
+    # Sent with every request as max_tokens: a model that never stops cannot fill its context for minutes.
+    MODEL_MAX_OUTPUT_TOKENS: int = Field(default=1024, ge=16)
+    # One request; below the turn's 120 s start-to-close, so a hung request fails first.
+    MODEL_TIMEOUT_S: float = Field(default=60.0, gt=0, le=110)
+    # USD per 1,000 tokens; unset = the price table in agents/cost.py (0 for models not in it).
+    MODEL_PRICE_IN_PER_1K: Decimal | None = Field(default=None, ge=0)
+    MODEL_PRICE_OUT_PER_1K: Decimal | None = Field(default=None, ge=0)
+    # A model that keeps failing (down, rate limited, timing out) hands the ticket to a person after
+    # this long, instead of the turn's 30-minute schedule-to-close.
+    MODEL_FAILURE_BUDGET_S: float = Field(default=180.0, ge=10, le=1500)
+    # Streamed replies where a channel can show them (the server must stream usage too).
+    MODEL_STREAMING: bool = False
 
     # Local stack (supportctl dev / demo).
     DATA_DIR: Path = Path("data")
@@ -269,6 +294,30 @@ class Settings(BaseSettings):
             raise ValueError("AGENT_KEYS: a key is a placeholder, not a real secret")
         return self
 
+    @field_validator("MODEL_FAMILY")
+    @classmethod
+    def _a_family_name(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", v.strip().lower()):
+            raise ValueError("must be a model family name such as gpt-4o, llama-3.3-8b or unknown")
+        return v.strip().lower() if v is not None else None
+
+    @model_validator(mode="after")
+    def _model_limits_fit(self) -> Settings:
+        if self.MODEL_FUNCTION_CALLING is False:
+            raise ValueError(
+                "MODEL_FUNCTION_CALLING=false: the agents search, act and hand off through tool calls; "
+                "configure a model that can call tools"
+            )
+        window, out = self.MODEL_CONTEXT_WINDOW, self.MODEL_MAX_OUTPUT_TOKENS
+        if window is not None and out > window // 2:
+            raise ValueError(
+                f"MODEL_MAX_OUTPUT_TOKENS ({out}) must be at most half of MODEL_CONTEXT_WINDOW ({window}), "
+                "leaving room for the prompt"
+            )
+        if (self.MODEL_PRICE_IN_PER_1K is None) != (self.MODEL_PRICE_OUT_PER_1K is None):
+            raise ValueError("MODEL_PRICE_IN_PER_1K and MODEL_PRICE_OUT_PER_1K are set together, or neither")
+        return self
+
     @model_validator(mode="after")
     def _payload_keys_are_keys(self) -> Settings:
         from codec.keys import KeyRing
@@ -305,6 +354,25 @@ class Settings(BaseSettings):
         _check_one_temporal_address(self)  # see temporal_address() at the end of this file
         self.TEMPORAL_ADDRESS = temporal_address(self)
         return self
+
+    def model_settings(self) -> ModelSettings:
+        """What the operator declared about the model, for agents.model_client.build_model_client."""
+        from agents.model_client import ModelSettings  # here: AutoGen loads in ~1 s; the API never needs it
+
+        return ModelSettings(
+            family=self.MODEL_FAMILY,
+            function_calling=self.MODEL_FUNCTION_CALLING,
+            structured_output=self.MODEL_STRUCTURED_OUTPUT,
+            json_output=self.MODEL_JSON_OUTPUT,
+            vision=self.MODEL_VISION,
+            context_window=self.MODEL_CONTEXT_WINDOW,
+            max_output_tokens=self.MODEL_MAX_OUTPUT_TOKENS,
+            timeout_s=self.MODEL_TIMEOUT_S,
+            price_in_per_1k=self.MODEL_PRICE_IN_PER_1K,
+            price_out_per_1k=self.MODEL_PRICE_OUT_PER_1K,
+            failure_budget_s=self.MODEL_FAILURE_BUDGET_S,
+            streaming=self.MODEL_STREAMING,
+        )
 
     def ticket_policy(self) -> TicketPolicy:
         return TicketPolicy(

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from autogen_core.models import ChatCompletionClient
+from pydantic import ValidationError
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
@@ -26,7 +27,7 @@ from activities.notify import NotifyActivities
 from activities.outbox import running_dispatcher
 from activities.store import StoreActivities
 from activities.triage import TriageActivities
-from agents.model_client import build_model_client
+from agents.model_client import ModelConfigurationError, build_model_client, model_settings_summary
 from agents.tracing import capture_message_content
 from channels.email.imap import running_poller
 from channels.email.inbound import EmailIngest
@@ -123,6 +124,7 @@ def model_client_from(settings: Settings) -> ChatCompletionClient:
         azure_endpoint=settings.AZURE_OPENAI_ENDPOINT,
         azure_deployment=settings.AZURE_OPENAI_DEPLOYMENT,
         api_version=settings.AZURE_OPENAI_API_VERSION,
+        settings=settings.model_settings(),
     )
 
 
@@ -131,6 +133,7 @@ async def main() -> None:
     configure_logging(settings, "support-worker", "%(asctime)s worker %(levelname)s %(message)s")
     configure_tracing(settings, "support-worker")
     capture_message_content(settings.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT)
+    model_client = model_client_from(settings)  # first: a model misconfiguration fails before anything starts
     precompile_workflows()
     if settings.WORKER_METRICS_BIND:
         use_prometheus_metrics(settings.WORKER_METRICS_BIND)
@@ -141,7 +144,6 @@ async def main() -> None:
     await kb.warm_up()  # embedding model and local search index now, not on the first ticket
     classifier = await asyncio.to_thread(load_or_train, settings.DATA_DIR / "models" / "triage.pkl")
     handover = await asyncio.to_thread(shared_detector)  # a few hundred examples: about a second
-    model_client = model_client_from(settings)
     client = await connect_temporal(settings, pool)
     signer = Signer.from_secrets(settings.webhook_secrets())
     worker = build_worker(
@@ -166,10 +168,11 @@ async def main() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     log.info(
-        "polling task queue %s on %s (model: %s, kb articles: %d)",
+        "polling task queue %s on %s (model: %s %s, kb articles: %d)",
         settings.TEMPORAL_TASK_QUEUE,
         settings.TEMPORAL_ADDRESS,
         settings.MODEL_PROVIDER,
+        model_settings_summary(model_client),
         await kb.count_articles(),
     )
     dispatcher = running_dispatcher(
@@ -204,3 +207,10 @@ if __name__ == "__main__":
     except KnowledgeBaseLocked as e:  # an operator's mistake, not a bug: one line, no traceback
         log.error("%s", e)
         raise SystemExit(1) from None
+    except ValidationError as e:  # a bad setting: one line per setting, no traceback
+        for err in e.errors():
+            log.error("%s: %s", ".".join(str(p) for p in err["loc"]) or "settings", err["msg"])
+        raise SystemExit(2) from None
+    except ModelConfigurationError as e:  # the model's declared capabilities or limits cannot work
+        log.error("model settings: %s", e)
+        raise SystemExit(2) from None

@@ -1,17 +1,26 @@
 """One AutoGen agent turn. The agents are rebuilt on every call from the transcript the workflow owns.
 
-Provider failures are translated for Temporal here: a rate limit, a 5xx or a dropped connection is a
-retryable `ApplicationError` (honouring the provider's Retry-After), so the activity is retried with
-the workflow's backoff; a bad key, an unknown model, an exhausted quota or a request the provider
-rejects is `ModelConfigError`, non-retryable, so the ticket fails visibly instead of retrying for
-half an hour. The worker's secrets never end up in an error message.
+Model failures are handled here, by kind, and every one that ends the agents' part ends with a person
+and its cause in the ticket's events: the activity then *returns* a `TurnOutcome` with decision
+"escalate", the standard hand-over acknowledgement and the cause as `escalation_reason` (and `failure`
+its kind), which the workflow records as it records any hand-over (no workflow change, replay-safe).
+
+- A rate limit, a 5xx, a dropped connection or a timeout is a retryable `ApplicationError`
+  (`ModelUnavailableError`, honouring the provider's Retry-After): Temporal backs off and retries,
+  until the model has been failing for MODEL_FAILURE_BUDGET_S; then a person.
+- Empty, cut-off or malformed answers are repaired inside the turn (agents.model_client), at most a
+  few times; still unusable: a person at once (`ModelOutputError`).
+- A bad key, an unknown model, an exhausted quota, a request the provider rejects (a context-length
+  400) or one the model cannot take: a person at once.
+
+The worker's secrets never end up in an error message.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -21,7 +30,16 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.actions import PgActionLedger
-from agents.model_client import model_name_of
+from agents.context import TicketContext
+from agents.handoff_reply import compose_handoff
+from agents.model_client import (
+    DEFAULT_FAILURE_BUDGET_S,
+    ModelLimits,
+    ModelOutputError,
+    ModelRejectedRequest,
+    model_name_of,
+)
+from agents.prompts import ESCALATION_MANAGER
 from agents.sandbox import SandboxedPythonExecutor
 from agents.team import run_turn
 from domain.models import KbHit
@@ -30,7 +48,10 @@ from kb.index import KnowledgeBase
 
 MODEL_CONFIG_ERROR = "ModelConfigError"  # listed as non-retryable in the workflow's LLM retry policy
 MODEL_UNAVAILABLE_ERROR = "ModelUnavailableError"
+# TurnOutcome.failure: why the model's part ended with a person.
+FAILURE_CONFIG, FAILURE_UNAVAILABLE, FAILURE_OUTPUT = "model_config", "model_unavailable", "model_output"
 MAX_RETRY_AFTER = timedelta(minutes=5)
+LLM_MAX_BACKOFF_S = 60  # workflows.types.LLM_RETRY: 1 s doubling, at most a minute
 _SECRET = re.compile(r"(sk-|lsk_)[A-Za-z0-9_*.-]{4,}|(?i:bearer\s+)[A-Za-z0-9_.-]{8,}")
 
 
@@ -93,6 +114,10 @@ class ConversationActivities:
         `code_execution` gives the TechnicalAgent a sandboxed Python (scratch under `scratch_dir`)."""
         self._model_client = model_client
         self._model_name = model_name_of(model_client)
+        limits = getattr(model_client, "limits", None)
+        self._failure_budget_s = (
+            limits.failure_budget_s if isinstance(limits, ModelLimits) else DEFAULT_FAILURE_BUDGET_S
+        )
         self._kb = kb
         self._ledger = PgActionLedger(pool) if pool is not None else None
         root = scratch_dir or Path("data") / "scratch"
@@ -103,6 +128,15 @@ class ConversationActivities:
 
     @activity.defn(name="conversation.run_agent_turn")
     async def run_agent_turn(self, req: TurnRequest) -> TurnOutcome:
+        info = activity.info()
+        # How long the model has been failing this turn: since the first attempt was scheduled (on the
+        # first attempt nothing has failed yet, however long the turn waited for a worker).
+        failing_for = datetime.now(UTC) - info.scheduled_time if info.attempt > 1 else timedelta(0)
+        if info.attempt > 1 and failing_for.total_seconds() >= self._failure_budget_s:
+            # The previous attempts timed out or failed without saying why here: stop trying.
+            tries = info.attempt - 1
+            why = f"the model did not complete a turn in {_seconds(failing_for)} ({tries} attempt{'s' * (tries > 1)})"
+            return to_a_person(req, FAILURE_UNAVAILABLE, why)
         # Heartbeat while the model works, so a worker killed mid-turn is noticed within the workflow's
         # heartbeat timeout instead of the whole start-to-close budget.
         beating = asyncio.create_task(_heartbeat_until_cancelled())
@@ -115,13 +149,48 @@ class ConversationActivities:
                 code_executor=self._executor,
                 model_name=self._model_name,
             )
+        except ModelOutputError as err:
+            what = f"the model's answers were unusable ({err.kind}): {_clean(str(err))}"
+            return to_a_person(req, FAILURE_OUTPUT, what, err.prompt_tokens, err.completion_tokens)
+        except ModelRejectedRequest as err:
+            return to_a_person(req, FAILURE_CONFIG, f"the model cannot take this request: {_clean(str(err))}")
         except Exception as err:
             mapped = model_error(err)
             if mapped is None:
                 raise
+            if mapped.non_retryable:
+                return to_a_person(req, FAILURE_CONFIG, mapped.message)
+            # The next attempt would start after the provider's Retry-After, or the retry policy's backoff.
+            backoff = timedelta(seconds=min(2 ** (info.attempt - 1), LLM_MAX_BACKOFF_S))
+            waited = failing_for + (mapped.next_retry_delay or backoff)
+            if waited.total_seconds() >= self._failure_budget_s:
+                why = f"{mapped.message} (still failing after {_seconds(failing_for)}, attempt {info.attempt})"
+                return to_a_person(req, FAILURE_UNAVAILABLE, why)
             raise mapped from None  # the raw provider error may quote request details
         finally:
             beating.cancel()
+
+
+def _seconds(delta: timedelta) -> str:
+    return f"{int(delta.total_seconds())} s"
+
+
+def to_a_person(
+    req: TurnRequest, failure: str, cause: str, prompt_tokens: int = 0, completion_tokens: int = 0
+) -> TurnOutcome:
+    """The turn's outcome when the model cannot do its part: the hand-over acknowledgement, written
+    without a model, and the cause as the escalation reason (the workflow records it in the events).
+    A ticket the workflow's rules were already handing over keeps their reason first."""
+    reason = f"AI model failure ({failure}): {_clean(cause)}"
+    return TurnOutcome(
+        agent=ESCALATION_MANAGER,
+        reply=compose_handoff(TicketContext.from_request(req)),
+        decision="escalate",
+        escalation_reason=(f"{req.handoff_reason}; {reason}" if req.handoff_reason else reason)[:500],
+        failure=failure,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+    )
 
 
 async def _heartbeat_until_cancelled(every: float = HEARTBEAT_EVERY_S) -> None:

@@ -3,7 +3,8 @@
 Prices are USD per million tokens (input, output), from the providers' public price lists; they
 change, so this is an estimate for budgets and dashboards, not an invoice. Dated snapshots
 ("gpt-4o-mini-2024-07-18") take the price of their family by prefix. Unknown models (a local model
-behind an OpenAI-compatible server) and the offline model cost 0.
+behind an OpenAI-compatible server) and the offline model cost 0, unless the operator declared a
+price (MODEL_PRICE_IN_PER_1K / MODEL_PRICE_OUT_PER_1K, passed here as `price`).
 """
 
 from __future__ import annotations
@@ -34,8 +35,16 @@ def price_for(model: str) -> tuple[Decimal, Decimal] | None:
     return None
 
 
-def estimate_cost_usd(model: str, prompt_tokens: int, completion_tokens: int) -> float:
-    price = price_for(model)
+def per_mtok(in_per_1k: Decimal, out_per_1k: Decimal) -> tuple[Decimal, Decimal]:
+    """A price per 1,000 tokens (how operators declare it) as this table's price per million."""
+    return in_per_1k * 1000, out_per_1k * 1000
+
+
+def estimate_cost_usd(
+    model: str, prompt_tokens: int, completion_tokens: int, price: tuple[Decimal, Decimal] | None = None
+) -> float:
+    """USD for the tokens; `price` (per million, input and output) overrides the table."""
+    price = price if price is not None else price_for(model)
     if price is None:
         return 0.0
     cost = (price[0] * prompt_tokens + price[1] * completion_tokens) / Decimal(1_000_000)

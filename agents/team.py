@@ -52,10 +52,9 @@ from agents.context import (
     neutralize,
     render_ticket_context,
 )
-from agents.cost import estimate_cost_usd
-from agents.guardrails import redact_foreign_pii
+from agents.guardrails import guard_reply
 from agents.handoff_reply import compose_handoff
-from agents.model_client import TurnModelClient, model_name_of
+from agents.model_client import REPAIR_INSTRUCTIONS, ModelOutputError, TurnModelClient, model_name_of
 from agents.prompts import (
     BILLING_AGENT,
     DESCRIPTIONS,
@@ -149,7 +148,9 @@ def build_specialist(
         system_message=SYSTEM_PROMPTS[name],
         reflect_on_tool_use=True,
         max_tool_iterations=MAX_TOOL_ITERATIONS,
-        model_client_stream=False,
+        # Streamed where the model was declared to stream (MODEL_STREAMING): AutoGen then emits the
+        # reply's chunks as events for a channel that can show them; the final reply is the same.
+        model_client_stream=isinstance(model_client, TurnModelClient) and model_client.streams,
     )
 
 
@@ -302,12 +303,19 @@ async def run_turn(
         # with the standard acknowledgement (no model call needed to write it).
         author, text, reason = ESCALATION_MANAGER, compose_handoff(TicketContext.from_request(request)), LOOPING_REASON
     reply, asked_for_human = _split_marker(text)
-    if not reply:
-        raise RuntimeError(f"{author} produced an empty reply")
     reason = reason or asked_for_human
+    # The output guard, for every model: nothing but the reply itself leaves for the outbox.
     own_texts = [e.body for e in request.transcript if e.sender == Sender.CUSTOMER]
     customer = request.customer
-    reply = redact_foreign_pii(reply, own_values=[customer.email, customer.customer_id], own_texts=own_texts).text
+    reply = guard_reply(
+        reply, own_values=[customer.email, customer.customer_id], own_texts=own_texts,
+        internal_texts=[NO_NEW_MESSAGE, *REPAIR_INSTRUCTIONS.values()],
+    ).text  # fmt: skip
+    if not reply:
+        raise ModelOutputError(
+            "empty", f"{author}'s reply was empty once guarded", attempts=1,
+            prompt_tokens=client.prompt_tokens, completion_tokens=client.completion_tokens,
+        )  # fmt: skip
 
     tool_calls = [call.name for m in result.messages if isinstance(m, ToolCallRequestEvent) for call in m.content]
     action = log.proposed[0] if log.proposed else None
@@ -331,7 +339,7 @@ async def run_turn(
         action=action,
         prompt_tokens=client.prompt_tokens,
         completion_tokens=client.completion_tokens,
-        cost_usd=estimate_cost_usd(model, client.prompt_tokens, client.completion_tokens),
+        cost_usd=client.cost_usd(model),
         handoffs=[f"{h.source}->{h.target}" for h in handoffs],
         executed_actions=list(log.executed),
         bug_reports=list(log.bug_reports),

@@ -62,3 +62,6 @@ class TurnOutcome(BaseModel):
     handoffs: list[str] = Field(default_factory=list)  # "TechnicalAgent->BillingAgent", in order
     executed_actions: list[ActionRequest] = Field(default_factory=list)  # done within the agent's authority
     bug_reports: list[str] = Field(default_factory=list)  # ids of engineering bug reports filed
+    # Set when the model could not do its part and the turn hands the ticket to a person instead
+    # ("model_config", "model_unavailable", "model_output"); the cause is in escalation_reason.
+    failure: str | None = None

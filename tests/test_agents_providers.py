@@ -3,9 +3,10 @@ Temporal, token counting without tiktoken, and cost per turn."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import httpx2
@@ -20,10 +21,17 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.conversation import ConversationActivities
 from agents.cost import estimate_cost_usd, price_for
-from agents.model_client import ProviderOpenAIClient, TurnModelClient, build_model_client, model_name_of
+from agents.model_client import (
+    ModelSettings,
+    ProviderOpenAIClient,
+    TurnModelClient,
+    build_model_client,
+    model_name_of,
+)
 from agents.offline.client import OfflineChatCompletionClient
 from agents.team import run_turn
 from domain.models import KbHit
+from domain.turns import TurnOutcome
 from kb.index import KnowledgeBase
 from tests.test_agents import RATE_LIMIT_HITS, RATE_LIMITS_URL, FakeKb, make_request
 
@@ -109,7 +117,13 @@ def test_token_counting_never_uses_tiktoken(no_tiktoken: list[str]) -> None:
     assert client.remaining_tokens(messages) == 128_000 - client.count_tokens(messages)
     assert TurnModelClient(client).count_tokens(messages) == client.count_tokens(messages)
     compatible = build_model_client("openai_compatible", model="llama3.1:8b", base_url="http://127.0.0.1:1/v1")
-    assert compatible.remaining_tokens(messages) > 100_000  # unknown model: default window, no lookup
+    # An undeclared model is assumed to have a small window (no lookup); a declared one has its own.
+    assert compatible.remaining_tokens(messages) == 8192 - client.count_tokens(messages)
+    declared = build_model_client(
+        "openai_compatible", model="llama3.1:8b", base_url="http://127.0.0.1:1/v1",
+        settings=ModelSettings(context_window=32_768),
+    )  # fmt: skip
+    assert declared.remaining_tokens(messages) == 32_768 - client.count_tokens(messages)
 
 
 async def test_autogens_token_limited_context_is_safe_with_our_clients(no_tiktoken: list[str]) -> None:
@@ -154,40 +168,83 @@ class NoKb:
         return []
 
 
+def _activity_env(attempt: int = 1, failing_for_s: float = 0.0) -> ActivityEnvironment:
+    env = ActivityEnvironment()
+    now = datetime.now(UTC)
+    env.info = dataclasses.replace(
+        env.info,
+        attempt=attempt,
+        scheduled_time=now - timedelta(seconds=failing_for_s),
+        current_attempt_scheduled_time=now,
+    )
+    return env
+
+
 async def _activity_error(handler: Handler) -> ApplicationError:
     activities = ConversationActivities(openai_client(handler), cast(KnowledgeBase, NoKb()))
     with pytest.raises(ApplicationError) as err:
-        await ActivityEnvironment().run(activities.run_agent_turn, make_request())
+        await _activity_env().run(activities.run_agent_turn, make_request())
     return err.value
 
 
+async def _handed_over(handler: Handler, *, attempt: int = 1, failing_for_s: float = 0.0) -> TurnOutcome:
+    activities = ConversationActivities(openai_client(handler), cast(KnowledgeBase, NoKb()))
+    outcome: TurnOutcome = await _activity_env(attempt, failing_for_s).run(activities.run_agent_turn, make_request())
+    assert outcome.decision == "escalate" and outcome.agent == "EscalationManager" and outcome.reply
+    return outcome
+
+
 @pytest.mark.parametrize(
-    ("status", "body", "headers", "error_type", "retryable", "delay"),
+    ("status", "body", "headers", "delay"),
     [
-        (
-            429,
-            _body("Rate limit reached", "rate_limit_exceeded"),
-            {"retry-after": "7"},
-            "ModelUnavailableError",
-            True,
-            7,
-        ),
-        (500, _body("The server had an error", None, "server_error"), {}, "ModelUnavailableError", True, None),
-        (503, _body("Overloaded", None, "server_error"), {}, "ModelUnavailableError", True, None),
-        (401, _body(f"Incorrect API key provided: {API_KEY}", "invalid_api_key"), {}, "ModelConfigError", False, None),
-        (404, _body("The model `gpt-9` does not exist", "model_not_found"), {}, "ModelConfigError", False, None),
-        (400, _body("Invalid 'messages[1].name'", None), {}, "ModelConfigError", False, None),
-        (429, _body("You exceeded your current quota", "insufficient_quota"), {}, "ModelConfigError", False, None),
+        (429, _body("Rate limit reached", "rate_limit_exceeded"), {"retry-after": "7"}, 7),
+        (500, _body("The server had an error", None, "server_error"), {}, None),
+        (503, _body("Overloaded", None, "server_error"), {}, None),
     ],
 )
-async def test_provider_errors_become_clear_activity_errors(
-    status: int, body: dict[str, Any], headers: dict[str, str], error_type: str, retryable: bool, delay: int | None
+async def test_a_provider_that_is_down_is_retried_with_backoff(
+    status: int, body: dict[str, Any], headers: dict[str, str], delay: int | None
 ) -> None:
     err = await _activity_error(_error(status, body, headers))
-    assert err.type == error_type and err.non_retryable is (not retryable)
+    assert err.type == "ModelUnavailableError" and not err.non_retryable
     assert f"HTTP {status}" in err.message and API_KEY not in err.message and "SECRET" not in err.message
     assert err.next_retry_delay == (timedelta(seconds=delay) if delay else None)
     assert err.__cause__ is None  # the raw provider error is not shipped to Temporal
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (401, _body(f"Incorrect API key provided: {API_KEY}", "invalid_api_key")),
+        (404, _body("The model `gpt-9` does not exist", "model_not_found")),
+        (400, _body("Invalid 'messages[1].name'", None)),
+        (400, _body("This model's maximum context length is 8192 tokens", "context_length_exceeded")),
+        (429, _body("You exceeded your current quota", "insufficient_quota")),
+    ],
+)
+async def test_configuration_errors_go_to_a_person_at_once_with_the_cause(status: int, body: dict[str, Any]) -> None:
+    outcome = await _handed_over(_error(status, body))
+    reason = outcome.escalation_reason or ""
+    assert outcome.failure == "model_config" and f"HTTP {status}" in reason and body["error"]["message"][:20] in reason
+    assert API_KEY not in reason and "SECRET" not in reason
+
+
+async def test_a_provider_down_past_the_failure_budget_goes_to_a_person() -> None:
+    outcome = await _handed_over(_error(503, _body("Overloaded", None, "server_error")), attempt=6, failing_for_s=170)
+    assert outcome.failure == "model_unavailable" and "HTTP 503" in (outcome.escalation_reason or "")
+    assert "attempt 6" in (outcome.escalation_reason or "")
+
+
+async def test_attempts_that_timed_out_past_the_failure_budget_go_to_a_person() -> None:
+    calls: list[int] = []
+
+    def never_called(request: httpx2.Request) -> httpx2.Response:
+        calls.append(1)
+        raise AssertionError("no model call after the budget")
+
+    outcome = await _handed_over(never_called, attempt=3, failing_for_s=200)
+    assert calls == [] and outcome.failure == "model_unavailable"
+    assert "did not complete a turn in 200 s (2 attempts)" in (outcome.escalation_reason or "")
 
 
 async def test_an_unreachable_provider_is_retryable() -> None:
