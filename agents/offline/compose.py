@@ -19,7 +19,7 @@ from agents.handoff_reply import sign_off
 from agents.offline.article_text import passage, terms
 from agents.offline.message_text import expressed_urgency, questions
 from agents.offline.plans import plan_note
-from agents.offline.procedures import select_procedure
+from agents.offline.procedures import Procedure, list_of_lead, select_procedure
 from agents.offline.ranking import Ranker, Sentence
 from domain.customer_text import prepared_text
 from domain.models import Category, KbHit, Plan, Sentiment
@@ -133,6 +133,25 @@ def _answer(ranked: list[Sentence], all_sentences: list[Sentence], limit: int, b
     return Answer(best.article_id, best.section, tuple(sorted(chosen, key=lambda s: (s.hit_rank, s.position))))
 
 
+def _lead_lists(
+    hits: Sequence[KbHit], procedure: Procedure | None, answers: list[Answer]
+) -> tuple[Procedure | None, list[Answer]]:
+    """A sentence introducing a list ("If we cannot charge your card on the renewal date:") answers only
+    with its list: the list becomes the steps (when no other steps are quoted), or the sentence goes."""
+    out: list[Answer] = []
+    for answer in answers:
+        kept: list[Sentence] = []
+        for s in answer.sentences:
+            if not s.lead:
+                kept.append(s)
+                continue
+            if procedure is None:
+                procedure = list_of_lead(hits, s.article_id, s.text)
+        if kept:
+            out.append(Answer(answer.article_id, answer.section, tuple(kept)))
+    return procedure, out
+
+
 def _plan_bonus(sentence: str, plan: Plan) -> float:
     """The customer's own plan's limits are the most concrete answer; another plan's would mislead."""
     if mentions_plan(sentence, plan):
@@ -225,6 +244,7 @@ def compose_answer(
     if procedure and answers and procedure.article_id not in {a.article_id for a in answers[:1]}:
         if procedure.overlap < MIN_OVERLAP + 1:
             procedure = None
+    procedure, answers = _lead_lists(hits, procedure, answers)
     if not answers and not procedure:
         if notes:
             parts.append("If there's anything else I can help with, just reply here.")
@@ -254,10 +274,10 @@ def compose_answer(
         quoted += [s.text for s in answer.sentences]
         # The steps follow the answer from their own article (else the last answer).
         if procedure and (procedure.article_id == answer.article_id or i == len(answers) - 1):
-            parts.append(f"Here is how:\n{procedure.render()}")
+            parts.append(procedure.render() if procedure.lead else f"Here is how:\n{procedure.render()}")
             quoted += [procedure.lead, *procedure.steps]
     if procedure and not answers:
-        parts.append(f"Here is how:\n{procedure.render()}")
+        parts.append(procedure.render() if procedure.lead else f"Here is how:\n{procedure.render()}")
         quoted += [procedure.lead, *procedure.steps]
     note = plan_note([q for q in quoted if q], ctx.plan)
     if note:

@@ -53,6 +53,7 @@ class Sentence:
     score: float = 0.0
     relevant: bool = False
     matched: frozenset[str] = frozenset()
+    lead: bool = False  # it ends in ":" and introduces a list: quoted with that list or not at all
 
 
 def sentences_of_hits(hits: Sequence[KbHit]) -> list[Sentence]:
@@ -66,16 +67,22 @@ def sentences_of_hits(hits: Sequence[KbHit]) -> list[Sentence]:
         label, body = passage(hit)
         parts = blocks(body, label_heading(label)) + (blocks(hit.more) if hit.more else [])
         position = 0
-        for block in parts:
-            for sentence in sentences_of(block.text):
+        for n, block in enumerate(parts):
+            said = sentences_of(block.text)
+            # A sentence introducing a list ("... works without signing in:") answers with its list.
+            introduces = n + 1 < len(parts) and parts[n + 1].list_no >= 0 and block.list_no < 0
+            for i, sentence in enumerate(said):
                 key = " ".join(sentence.lower().split())
                 words = len(sentence.split())
                 position += 1
-                if key in seen or words < 4 or words > 60 or sentence.endswith(":"):
+                lead = sentence.endswith(":") and introduces and i == len(said) - 1
+                if key in seen or words < 4 or words > 60 or (sentence.endswith(":") and not lead):
                     continue
                 seen.add(key)
                 out.append(
-                    Sentence(sentence, hit.article_id, rank, block.heading, position, frozenset(terms(sentence)))
+                    Sentence(
+                        sentence, hit.article_id, rank, block.heading, position, frozenset(terms(sentence)), lead=lead
+                    )
                 )
     return out
 
@@ -226,6 +233,7 @@ class Ranker:
                     score,
                     relevant,
                     frozenset(overlap),
+                    s.lead,
                 )
             )
         return sorted(out, key=lambda s: (-s.score, s.hit_rank, s.position))
