@@ -36,6 +36,7 @@ MIN_OVERLAP = 2  # distinct content terms shared with the question for a sentenc
 DENSE_ALONE = 0.55  # or this close in meaning, whatever the words
 DENSE_WITH_ONE_TERM = 0.35  # or one shared term and this close
 MAX_HITS = 4
+_EXAMPLE = re.compile(r"^(?:example|for example|for instance|e\.g\.)\b", re.IGNORECASE)
 # Weights of the combined score (each part lies roughly in 0..1).
 W_DENSE, W_LEXICAL, W_SECTION_DENSE, W_SECTION_LEXICAL, W_RANK = 1.0, 0.6, 0.35, 0.25, 0.1
 
@@ -221,6 +222,8 @@ class Ranker:
             # Concrete facts (limits, prices, days) beat generalities; a digit in a path ("/v2/") is no fact.
             score += 0.05 if re.search(r"(?<![\w/])\d", s.text) else 0.0
             score -= 0.1 if len(s.text.split()) > 40 else 0.0
+            # An example illustrates a rule; the rule is the answer.
+            score -= 0.15 if _EXAMPLE.match(s.text) else 0.0
             score += plan_bonus(s.text) if plan_bonus is not None else 0.0
             out.append(
                 Sentence(
