@@ -160,8 +160,7 @@ def _second_section(ranked: list[Sentence], found: Answer) -> tuple[Answer, Answ
     ]
     if not candidates:
         return None
-    # The same article's section first: it goes on with the best answer's topic.
-    head = min(candidates, key=lambda s: (s.article_id != found.article_id, -s.score))
+    head = candidates[0]
     group = [s for s in ranked if (s.article_id, s.section) == (head.article_id, head.section) and not s.lead]
     extra = [head] + [s for s in group[1:2] if s.score >= FOLLOW_SHARE * head.score]
     while len(extra) > 1 and _words(found.sentences) + _words(extra) > FILL_WORDS:
@@ -170,25 +169,6 @@ def _second_section(ranked: list[Sentence], found: Answer) -> tuple[Answer, Answ
         return None
     ordered = tuple(sorted(extra, key=lambda s: s.position))
     return found, Answer(head.article_id, head.section, ordered)
-
-
-def _lead_lists(
-    hits: Sequence[KbHit], procedure: Procedure | None, answers: list[Answer]
-) -> tuple[Procedure | None, list[Answer]]:
-    """A sentence introducing a list ("If we cannot charge your card on the renewal date:") answers only
-    with its list: the list becomes the steps (when no other steps are quoted), or the sentence goes."""
-    out: list[Answer] = []
-    for answer in answers:
-        kept: list[Sentence] = []
-        for s in answer.sentences:
-            if not s.lead:
-                kept.append(s)
-                continue
-            if procedure is None:
-                procedure = list_of_lead(hits, s.article_id, s.text)
-        if kept:
-            out.append(Answer(answer.article_id, answer.section, tuple(kept)))
-    return procedure, out
 
 
 def _plan_bonus(sentence: str, plan: Plan) -> float:
@@ -256,11 +236,25 @@ def compose_answer(
     answers: list[Answer] = []
     # One question: the rest of the message (what happened, what they tried) is its context too.
     context = ctx.subject if len(asked) > 1 else f"{ctx.subject}\n{own}"
+    lead_list: Procedure | None = None  # the list a chosen lead-in sentence introduces
     for question in asked:
         ranked = ranker.rank(question, context, already_sent, lambda text: _plan_bonus(text, ctx.plan))
+        # A sentence introducing a list ("If we cannot charge your card on the renewal date:") answers only
+        # with its list, as the steps: when no other steps are quoted and the list is short enough.
+        ranked = [
+            s
+            for s in ranked
+            if not s.lead or (procedure is None and lead_list is None and list_of_lead(hits, s.article_id, s.text))
+        ]
         found = _answer(ranked, ranker.sentences, limit, budget)
         if found is None:
             continue
+        if lead := next((s for s in found.sentences if s.lead), None):
+            lead_list = list_of_lead(hits, lead.article_id, lead.text)
+            rest = tuple(s for s in found.sentences if not s.lead)
+            if not rest:
+                continue
+            found = Answer(found.article_id, found.section, rest)
         if len(asked) == 1:
             # A message about one thing may still need a second section's fact: see `_second_section`.
             pair = _second_section(ranked, found)
@@ -280,7 +274,7 @@ def compose_answer(
     if procedure and answers and procedure.article_id not in {a.article_id for a in answers[:1]}:
         if procedure.overlap < MIN_OVERLAP + 1:
             procedure = None
-    procedure, answers = _lead_lists(hits, procedure, answers)
+    procedure = procedure or lead_list
     if not answers and not procedure:
         if notes:
             parts.append("If there's anything else I can help with, just reply here.")
