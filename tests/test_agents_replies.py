@@ -173,7 +173,9 @@ async def test_a_lead_in_sentence_is_not_quoted_without_its_list() -> None:
     )
     reply = await _reply("Which API keys does my project have? Our secret API keys get rejected.", [keys])
     assert "Secret API keys read data" in reply
-    assert "two kinds of API keys, found under" not in reply  # a list's lead-in, quoted alone, points at nothing
+    # A list's lead-in, quoted alone, points at nothing: it comes with its list or not at all.
+    if "two kinds of API keys, found under" in reply:
+        assert "Settings → Project → API keys:\n- Write keys send events" in reply
 
 
 async def test_a_procedure_in_the_articles_next_section_is_quoted() -> None:

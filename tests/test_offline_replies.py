@@ -105,3 +105,54 @@ def test_replies_are_short_and_lead_with_the_answer() -> None:
     assert body[0] == "Hi Ana," and "3 years on Pro" in body[2]  # greeting, one opener, then the answer
     assert len(reply.split()) < 100
     assert "Two-factor" not in reply and "public link" not in reply  # nothing from unrelated sections
+
+
+COHORTS = KbHit(
+    article_id="kb-cohorts",
+    title="Creating and using cohorts",
+    url="https://help.example/articles/kb-cohorts",
+    score=0.9,
+    snippet="",
+    text="Creating and using cohorts > Creating a cohort\n\n## Creating a cohort\n\n"
+    "1. Go to **Users → Cohorts → New cohort**.\n2. Add conditions:\n"
+    "   - **Did event**: performed an event a number of times within a time window.\n"
+    "   - **Did not do event**: useful for finding inactive users.\n"
+    "3. Combine conditions with **AND** / **OR** groups.\n4. Check the size preview and click **Save**.",
+)
+FAILED_PAYMENTS = KbHit(
+    article_id="kb-failed-payments",
+    title="Failed payments and declined cards",
+    url="https://help.example/articles/kb-failed-payments",
+    score=0.9,
+    snippet="",
+    text="Failed payments and declined cards > What happens when a payment fails\n\n"
+    "## What happens when a payment fails\n\nIf we cannot charge your card on the renewal date:\n\n"
+    "1. We email the billing contacts and show a banner in the app.\n"
+    "2. We retry the charge automatically on **day 3, day 5 and day 7** after the failed attempt.\n"
+    "3. Your plan keeps working normally for **14 days** after the first failure.\n\n"
+    "## Updating your card\n\nGo to **Settings → Billing → Payment method → Update card**.",
+)
+
+
+def test_a_steps_sub_items_are_quoted_with_it() -> None:
+    reply = compose_answer(ctx(subject="cohort"), "How do I make a cohort of users who stopped logging in?", [COHORTS])
+    assert "2. Add conditions:\n   - Did event:" in reply and "   - Did not do event: useful" in reply
+    assert "3. Combine conditions" in reply  # the numbering goes on after the sub-items
+
+
+def test_a_lead_in_answers_with_its_list() -> None:
+    reply = compose_answer(
+        ctx(subject="card declined"), "Our card got declined on renewal. What happens now?", [FAILED_PAYMENTS]
+    )
+    assert "If we cannot charge your card on the renewal date:\n1. We email" in reply
+    assert "day 3, day 5 and day 7" in reply and "14 days" in reply
+    assert "Here is how" not in reply  # the list says what happens, it is no how-to
+
+
+def test_the_next_section_of_the_article_joins_a_short_answer() -> None:
+    """The steps answer "forgot password"; the fact that the mail may be in spam sits in the next section."""
+    from tests.test_agents_replies import PASSWORD_HIT
+
+    reply = compose_answer(ctx(subject="password"), "forgot password, the email never comes", [PASSWORD_HIT])
+    assert "click Forgot password?" in reply and "check spam" in reply and "every 2 minutes" in reply
+    assert len(reply.split()) < 100

@@ -79,6 +79,7 @@ class Block:
     heading: str = ""
     list_no: int = -1  # items of one list share it; -1 outside lists
     ordered: bool = False  # an item of a numbered list
+    depth: int = 0  # 1 for an item of a list nested in another list's item (it belongs to that item)
 
 
 def blocks(text: str, heading: str = "") -> list[Block]:
@@ -89,11 +90,13 @@ def blocks(text: str, heading: str = "") -> list[Block]:
     item: tuple[int, bool] | None = None  # (list_no, ordered) of the item being read
     lists = 0
     table_header: list[str] | None = None
+    indent = 0  # where the markers of the current top-level list start
+    depth = 0
 
     def flush() -> None:
         if current:
             list_no, ordered = item or (-1, False)
-            out.append(Block(" ".join(current), heading, list_no, ordered))
+            out.append(Block(" ".join(current), heading, list_no, ordered, depth if item else 0))
             current.clear()
 
     for raw in text.splitlines():
@@ -121,9 +124,15 @@ def blocks(text: str, heading: str = "") -> list[Block]:
         elif marker:
             flush()
             ordered = marker.group(1) is not None
+            at = len(raw) - len(raw.lstrip())
+            if item is not None and at >= indent + 2:
+                # "2. Add conditions:" followed by indented "- Did event: ..." items: they are part of step 2.
+                depth = 1
+                current.append(_LIST_MARKER.sub("", raw).strip())
+                continue
             if item is None or item[1] != ordered:
                 lists += 1
-            item = (lists, ordered)
+            item, indent, depth = (lists, ordered), at, 0
             current.append(_LIST_MARKER.sub("", raw).strip())
         else:
             if item is not None and not current:  # a paragraph after a list ends it

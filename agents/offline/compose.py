@@ -19,7 +19,7 @@ from agents.handoff_reply import sign_off
 from agents.offline.article_text import passage, terms
 from agents.offline.message_text import expressed_urgency, questions
 from agents.offline.plans import plan_note
-from agents.offline.procedures import select_procedure
+from agents.offline.procedures import Procedure, list_of_lead, select_procedure
 from agents.offline.ranking import Ranker, Sentence
 from domain.customer_text import prepared_text
 from domain.models import Category, KbHit, Plan, Sentiment
@@ -82,7 +82,10 @@ def _says_nothing(customer_text: str, ctx: TicketContext, follow_up: bool) -> bo
 
 
 MAX_LINKS = 2
-SECOND_SECTION_SHARE = 0.9
+SECOND_SECTION_SHARE = 0.9  # another article's section joins the best answer when it scores this share of it
+SAME_ARTICLE_SHARE = 0.7  # the same article's next-best section, this share
+MIN_FACT_WORDS = 6  # "The invoice number (`LUM-…`)." is a fragment of a list, no fact to add on its own
+FILL_WORDS = 70  # the answer's sentences of both sections together
 SECTION_WEIGHTS = (1.0, 0.5, 0.25)
 FOLLOW_SHARE = 0.5  # a second or third sentence of the section scores at least this share of its best
 ANSWER_WORDS = 70  # the sentences answering one question; two questions get about half each
@@ -131,6 +134,41 @@ def _answer(ranked: list[Sentence], all_sentences: list[Sentence], limit: int, b
     while len(chosen) > 1 and sum(len(s.text.split()) for s in chosen) > budget:
         chosen.remove(min(chosen[1:], key=lambda s: s.score))
     return Answer(best.article_id, best.section, tuple(sorted(chosen, key=lambda s: (s.hit_rank, s.position))))
+
+
+def _words(sentences: Sequence[Sentence]) -> int:
+    return sum(len(s.text.split()) for s in sentences)
+
+
+def _second_section(ranked: list[Sentence], found: Answer) -> tuple[Answer, Answer] | None:
+    """The best answer with a second section's 1-2 sentences beside it, or None.
+
+    Facts a customer needs often sit in the next section ("When you can get a refund", then "How long
+    refunds take"): a relevant section of the same article joins when its best sentence scores at least
+    `SAME_ARTICLE_SHARE` of the best one, another article's when at least `SECOND_SECTION_SHARE`, as long
+    as the answer stays within `FILL_WORDS` (the best section's sentences are never dropped for it)."""
+    top = max(s.score for s in found.sentences)
+    where = (found.article_id, found.section)
+    candidates = [
+        s
+        for s in ranked
+        if s.relevant
+        and not s.lead
+        and len(s.text.split()) >= MIN_FACT_WORDS
+        and (s.article_id, s.section) != where
+        and s.score >= (SAME_ARTICLE_SHARE if s.article_id == found.article_id else SECOND_SECTION_SHARE) * top
+    ]
+    if not candidates:
+        return None
+    head = candidates[0]
+    group = [s for s in ranked if (s.article_id, s.section) == (head.article_id, head.section) and not s.lead]
+    extra = [head] + [s for s in group[1:2] if s.score >= FOLLOW_SHARE * head.score]
+    while len(extra) > 1 and _words(found.sentences) + _words(extra) > FILL_WORDS:
+        extra.pop()
+    if _words(found.sentences) + _words(extra) > FILL_WORDS:
+        return None
+    ordered = tuple(sorted(extra, key=lambda s: s.position))
+    return found, Answer(head.article_id, head.section, ordered)
 
 
 def _plan_bonus(sentence: str, plan: Plan) -> float:
@@ -198,20 +236,31 @@ def compose_answer(
     answers: list[Answer] = []
     # One question: the rest of the message (what happened, what they tried) is its context too.
     context = ctx.subject if len(asked) > 1 else f"{ctx.subject}\n{own}"
+    lead_list: Procedure | None = None  # the list a chosen lead-in sentence introduces
     for question in asked:
         ranked = ranker.rank(question, context, already_sent, lambda text: _plan_bonus(text, ctx.plan))
+        # A sentence introducing a list ("If we cannot charge your card on the renewal date:") answers only
+        # with its list, as the steps: when no other steps are quoted and the list is short enough.
+        ranked = [
+            s
+            for s in ranked
+            if not s.lead or (procedure is None and lead_list is None and list_of_lead(hits, s.article_id, s.text))
+        ]
         found = _answer(ranked, ranker.sentences, limit, budget)
         if found is None:
             continue
+        if lead := next((s for s in found.sentences if s.lead), None):
+            lead_list = list_of_lead(hits, lead.article_id, lead.text)
+            rest = tuple(s for s in found.sentences if not s.lead)
+            if not rest:
+                continue
+            found = Answer(found.article_id, found.section, rest)
         if len(asked) == 1:
-            # A message about one thing may still need a second section's fact (one sentence) when that
-            # sentence answers nearly as well as the best one.
-            top = max(s.score for s in found.sentences)
-            words = sum(len(s.text.split()) for s in found.sentences)
-            second = next((s for s in ranked if s.relevant and s.section != found.section), None)
-            if second is not None and second.score >= SECOND_SECTION_SHARE * top and words < ANSWER_WORDS:
-                answers.append(found)
-                found = Answer(second.article_id, second.section, (second,))
+            # A message about one thing may still need a second section's fact: see `_second_section`.
+            pair = _second_section(ranked, found)
+            if pair is not None:
+                first, found = pair
+                answers.append(first)
         # Two questions answered by the same section: one answer, their sentences together.
         same = next((a for a in answers if (a.article_id, a.section) == (found.article_id, found.section)), None)
         if same is None:
@@ -225,6 +274,7 @@ def compose_answer(
     if procedure and answers and procedure.article_id not in {a.article_id for a in answers[:1]}:
         if procedure.overlap < MIN_OVERLAP + 1:
             procedure = None
+    procedure = procedure or lead_list
     if not answers and not procedure:
         if notes:
             parts.append("If there's anything else I can help with, just reply here.")
@@ -249,15 +299,25 @@ def compose_answer(
             parts.append("With that detail I can look into it further for you.")
         return "\n\n".join(parts + ([closing] if closing else []))
     quoted: list[str] = []
+    if procedure is not None:
+        # A sentence the steps quote anyway is not said twice.
+        listed = _key(procedure.render())
+        answers = [
+            Answer(a.article_id, a.section, kept)
+            for a in answers
+            if (kept := tuple(s for s in a.sentences if _key(s.text) not in listed))
+        ]
+    placed = False
     for i, answer in enumerate(answers):
         parts.append(answer.render())
         quoted += [s.text for s in answer.sentences]
-        # The steps follow the answer from their own article (else the last answer).
-        if procedure and (procedure.article_id == answer.article_id or i == len(answers) - 1):
-            parts.append(f"Here is how:\n{procedure.render()}")
+        # The steps follow the answer from their own article (else the last answer), once.
+        if procedure and not placed and (procedure.article_id == answer.article_id or i == len(answers) - 1):
+            placed = True
+            parts.append(procedure.render() if procedure.lead else f"Here is how:\n{procedure.render()}")
             quoted += [procedure.lead, *procedure.steps]
     if procedure and not answers:
-        parts.append(f"Here is how:\n{procedure.render()}")
+        parts.append(procedure.render() if procedure.lead else f"Here is how:\n{procedure.render()}")
         quoted += [procedure.lead, *procedure.steps]
     note = plan_note([q for q in quoted if q], ctx.plan)
     if note:

@@ -36,9 +36,17 @@ class Procedure:
     steps: tuple[str, ...]
     ordered: bool
     overlap: int  # content terms shared with the message (title, heading, lead)
+    depths: tuple[int, ...] = ()  # 1 for a sub-item of the step before it ("2. Add conditions:" / "- Did event")
 
     def render(self) -> str:
-        items = [f"{n}. {step}" if self.ordered else f"- {step}" for n, step in enumerate(self.steps, 1)]
+        items: list[str] = []
+        n = 0
+        for i, step in enumerate(self.steps):
+            if i < len(self.depths) and self.depths[i] > 0:
+                items.append(f"   - {step}")
+                continue
+            n += 1
+            items.append(f"{n}. {step}" if self.ordered else f"- {step}")
         return "\n".join([self.lead, *items] if self.lead else items)
 
 
@@ -69,10 +77,10 @@ def how_to_terms(message: str, subject: str = "") -> set[str]:
     return _actions(wanted)
 
 
-def procedures_in(hit: KbHit, rank: int, wanted: set[str]) -> list[Procedure]:
+def procedures_in(hit: KbHit, rank: int, wanted: set[str], any_rank: bool = False) -> list[Procedure]:
     """The hit's lists that can be quoted as steps: numbered ones, and bulleted ones that a sentence
     ending in ":" introduces ("During the lockout:"). Lists of facts without a lead-in are left to the
-    sentence scorer."""
+    sentence scorer. `any_rank`: a list of any hit qualifies (its lead sentence was chosen as the answer)."""
     label, body = passage(hit)
     title = terms(hit.title)
     parsed = blocks(f"{body}\n\n{hit.more}" if hit.more else body, label_heading(label))
@@ -92,14 +100,18 @@ def procedures_in(hit: KbHit, rank: int, wanted: set[str]) -> list[Procedure]:
         lead_sentences = sentences_of(before.text) if before else []
         lead = lead_sentences[-1] if lead_sentences and lead_sentences[-1].endswith(":") else ""
         steps = tuple(" ".join(sentences_of(item.text)) for item in parsed[i:j])
+        depths = tuple(item.depth for item in parsed[i:j])
         i = j
         # A bulleted list is weaker evidence of a procedure than numbered steps: only the best hit's counts.
-        if not (block.ordered or (lead and rank == 0)) or rank > MAX_HIT_RANK or not 2 <= len(steps) <= MAX_STEPS:
+        top_level = depths.count(0)
+        if not any_rank and (not (block.ordered or (lead and rank == 0)) or rank > MAX_HIT_RANK):
             continue
-        if any(len(step.split()) > MAX_STEP_WORDS for step in steps):
+        if not 2 <= top_level <= MAX_STEPS:
+            continue
+        if len(steps) > MAX_STEPS + 4 or any(len(step.split()) > MAX_STEP_WORDS for step in steps):
             continue
         topic = _actions(title | terms(block.heading) | (terms(before.text) if before and lead else set()))
-        found.append(Procedure(hit.article_id, rank, lead, steps, block.ordered, len(topic & wanted)))
+        found.append(Procedure(hit.article_id, rank, lead, steps, block.ordered, len(topic & wanted), depths))
     return found
 
 
@@ -126,3 +138,16 @@ def select_procedure(
         return None
     # Numbered steps beat a bulleted list; the better-ranked article breaks a tie.
     return max(candidates, key=lambda p: (p.overlap + (1 if p.ordered else 0) - 0.5 * p.hit_rank, -p.hit_rank))
+
+
+def list_of_lead(hits: Sequence[KbHit], article_id: str, lead: str) -> Procedure | None:
+    """The list a lead-in sentence ("On Pro, you can create a public link that works without signing in:")
+    introduces, to be quoted with it; None when it is too long to quote (the link serves it better)."""
+    key = _key(lead)
+    for rank, hit in enumerate(hits):
+        if hit.article_id != article_id:
+            continue
+        for p in procedures_in(hit, rank, set(), any_rank=True):
+            if _key(p.lead) == key:
+                return p
+    return None

@@ -36,6 +36,7 @@ MIN_OVERLAP = 2  # distinct content terms shared with the question for a sentenc
 DENSE_ALONE = 0.55  # or this close in meaning, whatever the words
 DENSE_WITH_ONE_TERM = 0.35  # or one shared term and this close
 MAX_HITS = 4
+_EXAMPLE = re.compile(r"^(?:example|for example|for instance|e\.g\.)\b", re.IGNORECASE)
 # Weights of the combined score (each part lies roughly in 0..1).
 W_DENSE, W_LEXICAL, W_SECTION_DENSE, W_SECTION_LEXICAL, W_RANK = 1.0, 0.6, 0.35, 0.25, 0.1
 
@@ -53,6 +54,7 @@ class Sentence:
     score: float = 0.0
     relevant: bool = False
     matched: frozenset[str] = frozenset()
+    lead: bool = False  # it ends in ":" and introduces a list: quoted with that list or not at all
 
 
 def sentences_of_hits(hits: Sequence[KbHit]) -> list[Sentence]:
@@ -66,16 +68,22 @@ def sentences_of_hits(hits: Sequence[KbHit]) -> list[Sentence]:
         label, body = passage(hit)
         parts = blocks(body, label_heading(label)) + (blocks(hit.more) if hit.more else [])
         position = 0
-        for block in parts:
-            for sentence in sentences_of(block.text):
+        for n, block in enumerate(parts):
+            said = sentences_of(block.text)
+            # A sentence introducing a list ("... works without signing in:") answers with its list.
+            introduces = n + 1 < len(parts) and parts[n + 1].list_no >= 0 and block.list_no < 0
+            for i, sentence in enumerate(said):
                 key = " ".join(sentence.lower().split())
                 words = len(sentence.split())
                 position += 1
-                if key in seen or words < 4 or words > 60 or sentence.endswith(":"):
+                lead = sentence.endswith(":") and introduces and i == len(said) - 1
+                if key in seen or words < 4 or words > 60 or (sentence.endswith(":") and not lead):
                     continue
                 seen.add(key)
                 out.append(
-                    Sentence(sentence, hit.article_id, rank, block.heading, position, frozenset(terms(sentence)))
+                    Sentence(
+                        sentence, hit.article_id, rank, block.heading, position, frozenset(terms(sentence)), lead=lead
+                    )
                 )
     return out
 
@@ -214,6 +222,8 @@ class Ranker:
             # Concrete facts (limits, prices, days) beat generalities; a digit in a path ("/v2/") is no fact.
             score += 0.05 if re.search(r"(?<![\w/])\d", s.text) else 0.0
             score -= 0.1 if len(s.text.split()) > 40 else 0.0
+            # An example illustrates a rule; the rule is the answer.
+            score -= 0.15 if _EXAMPLE.match(s.text) else 0.0
             score += plan_bonus(s.text) if plan_bonus is not None else 0.0
             out.append(
                 Sentence(
@@ -226,6 +236,7 @@ class Ranker:
                     score,
                     relevant,
                     frozenset(overlap),
+                    s.lead,
                 )
             )
         return sorted(out, key=lambda s: (-s.score, s.hit_rank, s.position))
