@@ -16,7 +16,7 @@ from domain.lifecycle import TicketPolicy
 from domain.sla import BusinessCalendar
 
 if TYPE_CHECKING:
-    from agents.model_client import ModelSettings
+    from agents.model_settings import ModelSettings
 
 ModelProvider = Literal["offline", "openai", "azure", "openai_compatible"]
 _PLACEHOLDER_SECRETS = {"changeme", "your-key", "your-api-key", "sk-...", "xxx"}
@@ -357,7 +357,7 @@ class Settings(BaseSettings):
 
     def model_settings(self) -> ModelSettings:
         """What the operator declared about the model, for agents.model_client.build_model_client."""
-        from agents.model_client import ModelSettings  # here: AutoGen loads in ~1 s; the API never needs it
+        from agents.model_settings import ModelSettings  # here: AutoGen loads in ~1 s; the API never needs it
 
         return ModelSettings(
             family=self.MODEL_FAMILY,

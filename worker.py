@@ -27,7 +27,8 @@ from activities.notify import NotifyActivities
 from activities.outbox import running_dispatcher
 from activities.store import StoreActivities
 from activities.triage import TriageActivities
-from agents.model_client import ModelConfigurationError, build_model_client, model_settings_summary
+from agents.model_client import build_model_client, model_settings_summary
+from agents.model_settings import ModelConfigurationError
 from agents.tracing import capture_message_content
 from channels.email.imap import running_poller
 from channels.email.inbound import EmailIngest

@@ -32,13 +32,9 @@ from temporalio.exceptions import ApplicationError
 from activities.actions import PgActionLedger
 from agents.context import TicketContext
 from agents.handoff_reply import compose_handoff
-from agents.model_client import (
-    DEFAULT_FAILURE_BUDGET_S,
-    ModelLimits,
-    ModelOutputError,
-    ModelRejectedRequest,
-    model_name_of,
-)
+from agents.model_client import model_name_of
+from agents.model_failures import ModelOutputError, ModelRejectedRequest
+from agents.model_settings import DEFAULT_FAILURE_BUDGET_S, ModelLimits
 from agents.prompts import ESCALATION_MANAGER
 from agents.sandbox import SandboxedPythonExecutor
 from agents.team import run_turn

@@ -10,218 +10,58 @@ rate limit or a 5xx fails the activity at once and Temporal's retry policy does 
 `TurnModelClient` wraps whatever client a turn uses, to total its usage and keep the provider's
 original exception (AutoGen teams re-raise errors as a bare RuntimeError).
 
-What the operator declares about the model (`ModelSettings`: capabilities, context window, maximum
-output tokens, request timeout, price) is resolved here, once, into the client's `limits`: every
-request then carries `max_tokens`, and `TurnModelClient` fits the prompt to the context window and
-repairs unusable output (empty, cut off, malformed) a few times before giving up with
-`ModelOutputError`. Known server quirks are normalised on the way in (llama.cpp's legacy
-`function_call` field beside `tool_calls`, which AutoGen rejects).
+What the operator declares about the model (`agents.model_settings.ModelSettings`: capabilities,
+context window, maximum output tokens, request timeout, price) is resolved, once, into the client's
+`limits`: every request then carries `max_tokens`, and `TurnModelClient` fits the prompt to the
+context window and repairs unusable output (`agents.model_failures`: empty, cut off, malformed) a few
+times before giving up with `ModelOutputError`. Known server quirks are normalised on the way in
+(`agents.server_quirks`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
-from dataclasses import dataclass
-from decimal import Decimal
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any
 
 import openai
-from autogen_core.models import (
-    ChatCompletionClient,
-    CreateResult,
-    LLMMessage,
-    ModelCapabilities,
-    ModelFamily,
-    ModelInfo,
-    RequestUsage,
-    UserMessage,
-)
+from autogen_core.models import ChatCompletionClient, CreateResult, LLMMessage, ModelFamily, RequestUsage, UserMessage
 from autogen_core.tools import Tool, ToolSchema
 from autogen_ext.models.openai import AzureOpenAIChatCompletionClient, OpenAIChatCompletionClient
-from autogen_ext.models.openai._model_info import get_info, get_token_limit
 
-from agents.context import SYSTEM_NOTE, SYSTEM_SOURCE, TICKET_CONTEXT_PREFIX
-from agents.cost import OFFLINE_MODEL, estimate_cost_usd, per_mtok
-from agents.guardrails import strip_model_artifacts
+from agents.context import SYSTEM_SOURCE, TICKET_CONTEXT_PREFIX
+from agents.cost import OFFLINE_MODEL, estimate_cost_usd
+from agents.forwarding_client import ForwardingClient
+from agents.model_failures import (
+    MAX_REPAIRS,
+    REPAIR_INSTRUCTIONS,
+    ModelOutputError,
+    ModelRejectedRequest,
+    is_config_refusal,
+    output_problem,
+)
+from agents.model_settings import (
+    ModelLimits,
+    ModelSettings,
+    default_context_window,
+    known_info,
+    resolve_limits,
+    resolve_model_info,
+)
 from agents.offline.client import OfflineChatCompletionClient
+from agents.server_quirks import tolerate_quirks
 from agents.tokens import EstimatedTokenCount, PromptTooLarge, fit_to_window
 
 # Temporal retries the activity with backoff; SDK-internal retries would hide that from the history.
 SDK_MAX_RETRIES = 0
-REQUEST_TIMEOUT_SECONDS = 60.0  # below the activity's start-to-close, so a hung request fails first
-DEFAULT_CONTEXT_WINDOW = 128_000  # the offline model's (it reads everything)
-UNKNOWN_MODEL_CONTEXT_WINDOW = 8192  # a model nobody declared: assume a small window, trim to fit
-DEFAULT_MAX_OUTPUT_TOKENS = 1024
-DEFAULT_FAILURE_BUDGET_S = 180.0
-MAX_REPAIRS = 2  # retries with a repair instruction after an empty, cut-off or malformed answer
 
 PROVIDERS = ("offline", "openai", "openai_compatible", "azure")
 
 # Local servers accept any key, but the OpenAI SDK refuses to start without one.
 PLACEHOLDER_API_KEY = "not-needed"
 
-# What we may assume of an arbitrary model behind an OpenAI-compatible endpoint: it can call tools
-# (the agents need that) and nothing more. Declared, because AutoGen only knows OpenAI model names.
-COMPATIBLE_MODEL_INFO = ModelInfo(
-    vision=False,
-    function_calling=True,
-    json_output=False,
-    family=ModelFamily.UNKNOWN,
-    structured_output=False,
-)
 # Reasoning models take max_completion_tokens; they reject max_tokens.
 _COMPLETION_TOKENS_FAMILIES = {ModelFamily.O1, ModelFamily.O3, ModelFamily.O4, ModelFamily.GPT_5}
-
-
-class ModelConfigurationError(ValueError):
-    """The model settings cannot work; the message is one line naming the setting."""
-
-
-@dataclass(frozen=True)
-class ModelSettings:
-    """What an operator declares about the model (MODEL_* settings); None = the known model's own value."""
-
-    family: str | None = None
-    function_calling: bool | None = None
-    structured_output: bool | None = None
-    json_output: bool | None = None
-    vision: bool | None = None
-    context_window: int | None = None
-    max_output_tokens: int = DEFAULT_MAX_OUTPUT_TOKENS
-    timeout_s: float = REQUEST_TIMEOUT_SECONDS
-    price_in_per_1k: Decimal | None = None
-    price_out_per_1k: Decimal | None = None
-    failure_budget_s: float = DEFAULT_FAILURE_BUDGET_S
-    streaming: bool = False
-
-    def declares_capabilities(self) -> bool:
-        return any(v is not None for v in (self.family, self.function_calling, self.structured_output, self.vision))
-
-
-@dataclass(frozen=True)
-class ModelLimits:
-    """What every request to the model is held to, resolved from `ModelSettings` and the known model."""
-
-    context_window: int
-    max_output_tokens: int
-    timeout_s: float = REQUEST_TIMEOUT_SECONDS
-    price_per_mtok: tuple[Decimal, Decimal] | None = None  # None: agents.cost's table
-    failure_budget_s: float = DEFAULT_FAILURE_BUDGET_S
-    streaming: bool = False
-
-
-class ModelOutputError(Exception):
-    """The model's answers stayed unusable (empty, cut off at max_tokens, malformed) after the repairs."""
-
-    def __init__(self, kind: str, detail: str, *, attempts: int, prompt_tokens: int = 0, completion_tokens: int = 0):
-        super().__init__(f"{detail} ({attempts} attempt{'s' if attempts != 1 else ''})")
-        self.kind = kind  # "empty" | "truncated" | "malformed"
-        self.attempts = attempts
-        self.prompt_tokens = prompt_tokens
-        self.completion_tokens = completion_tokens
-
-
-class ModelRejectedRequest(Exception):
-    """The request cannot be made to this model as configured (too large for its context window, a
-    capability it lacks): retrying will not help."""
-
-
-def _known_window(model: str) -> int | None:
-    try:
-        return get_token_limit(model)
-    except KeyError:
-        return None
-
-
-def _context_window(model: str) -> int:
-    return _known_window(model) or DEFAULT_CONTEXT_WINDOW
-
-
-def resolve_model_info(kind: str, model: str, declared: ModelSettings) -> ModelInfo:
-    """The capabilities AutoGen is told: the declared ones over the known model's (or the compatible default)."""
-    base: ModelInfo
-    if kind == "openai_compatible":
-        base = ModelInfo(**COMPATIBLE_MODEL_INFO)
-    else:
-        try:
-            base = ModelInfo(**get_info(model))
-        except (KeyError, ValueError) as err:
-            if not declared.declares_capabilities():
-                raise ModelConfigurationError(
-                    f"model {model!r} is not known to AutoGen; declare MODEL_FAMILY, MODEL_FUNCTION_CALLING, "
-                    "MODEL_STRUCTURED_OUTPUT, MODEL_VISION and MODEL_CONTEXT_WINDOW for it"
-                ) from err
-            base = ModelInfo(**COMPATIBLE_MODEL_INFO)
-    overrides = {
-        "family": declared.family,
-        "function_calling": declared.function_calling,
-        "structured_output": declared.structured_output,
-        "json_output": declared.json_output,
-        "vision": declared.vision,
-    }
-    info = ModelInfo(**{**base, **{k: v for k, v in overrides.items() if v is not None}})  # type: ignore[typeddict-item]
-    if not info["function_calling"]:
-        raise ModelConfigurationError(
-            f"model {model!r} cannot call tools (MODEL_FUNCTION_CALLING); the agents search, act and hand off "
-            "through tool calls"
-        )
-    return info
-
-
-def resolve_limits(model: str, declared: ModelSettings) -> ModelLimits:
-    window = declared.context_window or _known_window(model) or UNKNOWN_MODEL_CONTEXT_WINDOW
-    if declared.max_output_tokens > window // 2:
-        raise ModelConfigurationError(
-            f"MODEL_MAX_OUTPUT_TOKENS ({declared.max_output_tokens}) must be at most half of the context window "
-            f"({window} tokens for {model!r}; MODEL_CONTEXT_WINDOW declares it)"
-        )
-    price = None
-    if declared.price_in_per_1k is not None and declared.price_out_per_1k is not None:
-        price = per_mtok(declared.price_in_per_1k, declared.price_out_per_1k)
-    return ModelLimits(
-        context_window=window,
-        max_output_tokens=declared.max_output_tokens,
-        timeout_s=declared.timeout_s,
-        price_per_mtok=price,
-        failure_budget_s=declared.failure_budget_s,
-        streaming=declared.streaming,
-    )
-
-
-def normalise_legacy_function_call(completion: Any) -> Any:
-    """A chat completion without the deprecated `function_call` field, which AutoGen rejects.
-
-    llama.cpp's server (chatml-function-calling) returns it beside `tool_calls`, naming the same call;
-    it is dropped. Alone, it is turned into the one tool call it stands for.
-    """
-    for choice in getattr(completion, "choices", None) or []:
-        message = getattr(choice, "message", None)
-        legacy = getattr(message, "function_call", None)
-        if message is None or legacy is None:
-            continue
-        if not message.tool_calls:
-            message.tool_calls = [
-                openai.types.chat.ChatCompletionMessageToolCall(
-                    id=f"call_legacy_{choice.index}",
-                    type="function",
-                    function=openai.types.chat.chat_completion_message_tool_call.Function(
-                        name=legacy.name, arguments=legacy.arguments or "{}"
-                    ),
-                )
-            ]
-            if choice.finish_reason == "function_call":
-                choice.finish_reason = "tool_calls"
-        message.function_call = None
-    return completion
-
-
-def _tolerate_quirks(create: Callable[..., Any]) -> Callable[..., Any]:
-    async def create_tolerantly(*args: Any, **kwargs: Any) -> Any:
-        result = await create(*args, **kwargs)
-        return result if kwargs.get("stream") else normalise_legacy_function_call(result)
-
-    return create_tolerantly
 
 
 class _ProviderClient(EstimatedTokenCount):
@@ -230,8 +70,8 @@ class _ProviderClient(EstimatedTokenCount):
 
     def __init__(self, *, limits: ModelLimits | None = None, **kwargs: Any) -> None:
         name: str = kwargs["model"]
-        self.limits = limits or ModelLimits(context_window=_context_window(name), max_output_tokens=4096)
-        info = kwargs.get("model_info") or _known_info(name)
+        self.limits = limits or ModelLimits(context_window=default_context_window(name), max_output_tokens=4096)
+        info = kwargs.get("model_info") or known_info(name)
         tokens_arg = (
             "max_completion_tokens" if info and info.get("family") in _COMPLETION_TOKENS_FAMILIES else "max_tokens"
         )
@@ -239,17 +79,10 @@ class _ProviderClient(EstimatedTokenCount):
         super().__init__(**kwargs)
         self.model_name: str = name
         completions = self._client.chat.completions  # type: ignore[attr-defined]
-        completions.create = _tolerate_quirks(completions.create)
+        completions.create = tolerate_quirks(completions.create)
 
     def remaining_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
         return self.limits.context_window - self.count_tokens(messages, tools=tools)
-
-
-def _known_info(model: str) -> ModelInfo | None:
-    try:
-        return get_info(model)
-    except (KeyError, ValueError):
-        return None
 
 
 class ProviderOpenAIClient(_ProviderClient, OpenAIChatCompletionClient):
@@ -268,54 +101,14 @@ def model_name_of(client: ChatCompletionClient) -> str:
     return name if isinstance(name, str) else ""
 
 
-REPAIR_INSTRUCTIONS = {
-    "empty": f"{SYSTEM_NOTE} Your previous answer was empty. Write your reply to the customer now, in plain text.",
-    "truncated": (
-        f"{SYSTEM_NOTE} Your previous answer was cut off because it was too long. Write a complete, shorter "
-        "reply to the customer (a few sentences), in plain text."
-    ),
-    "malformed": (
-        f"{SYSTEM_NOTE} Your previous answer could not be read. Either write your reply to the customer in "
-        "plain text, or call one of the offered tools by its exact name with JSON object arguments."
-    ),
-}
-# AutoGen's own refusals of a request before it is sent: the configuration, not the model's answer.
-_CONFIG_REFUSALS = ("does not support", "not supported by this model", "tool_choice", "model_info")
-
-
-def _tool_names(tools: Sequence[Tool | ToolSchema]) -> set[str]:
-    return {t.schema["name"] if isinstance(t, Tool) else t["name"] for t in tools}
-
-
-def output_problem(result: CreateResult, tools: Sequence[Tool | ToolSchema]) -> tuple[str, str] | None:
-    """(kind, what) when a model's answer cannot be used as it is; None when it can."""
-    if isinstance(result.content, str):
-        if result.finish_reason == "length":
-            return "truncated", "the model's reply was cut off at MODEL_MAX_OUTPUT_TOKENS"
-        if not strip_model_artifacts(result.content):
-            return "empty", "the model's reply was empty (or only template tokens)"
-        return None
-    names = _tool_names(tools)
-    for call in result.content:
-        if names and call.name not in names:
-            return "malformed", f"the model called a tool that does not exist ({call.name[:60]!r})"
-        try:
-            arguments = json.loads(call.arguments or "{}")
-        except json.JSONDecodeError:
-            return "malformed", f"the model's arguments for {call.name[:60]!r} are not JSON"
-        if not isinstance(arguments, dict):
-            return "malformed", f"the model's arguments for {call.name[:60]!r} are not a JSON object"
-    return None
-
-
-class TurnModelClient(EstimatedTokenCount, ChatCompletionClient):
+class TurnModelClient(EstimatedTokenCount, ForwardingClient):
     """Wraps the worker's shared client for one turn: fits each prompt to the model's context window,
     repairs unusable answers (at most `MAX_REPAIRS` retries with a repair instruction, then
     `ModelOutputError`), totals this turn's usage, keeps the first provider exception as raised, and
     never lets anything count tokens with tiktoken."""
 
     def __init__(self, inner: ChatCompletionClient, *, max_repairs: int = MAX_REPAIRS) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._max_repairs = max_repairs
         limits = getattr(inner, "limits", None)
         self.limits: ModelLimits | None = limits if isinstance(limits, ModelLimits) else None
@@ -366,7 +159,7 @@ class TurnModelClient(EstimatedTokenCount, ChatCompletionClient):
                 self.errors.append(exc)
                 raise
             except Exception as exc:  # AutoGen could not read the response, or refused the request
-                if isinstance(exc, ValueError) and any(r in str(exc) for r in _CONFIG_REFUSALS):
+                if isinstance(exc, ValueError) and is_config_refusal(exc):
                     raise self._fail(ModelRejectedRequest(str(exc)[:300])) from exc
                 problem = ("malformed", f"the model's response could not be read: {str(exc)[:200]}")
             else:
@@ -410,7 +203,7 @@ class TurnModelClient(EstimatedTokenCount, ChatCompletionClient):
             self.errors.append(exc)
             raise
         except ValueError as exc:  # e.g. AutoGen refusing a streamed legacy function_call
-            if any(r in str(exc) for r in _CONFIG_REFUSALS) and "function" not in str(exc):
+            if is_config_refusal(exc) and "function" not in str(exc):
                 raise self._fail(ModelRejectedRequest(str(exc)[:300])) from exc
             final = None
         if final is not None:
@@ -424,28 +217,21 @@ class TurnModelClient(EstimatedTokenCount, ChatCompletionClient):
     async def close(self) -> None:
         return None  # the worker owns the shared client and closes it at shutdown
 
-    def actual_usage(self) -> RequestUsage:
-        return self._inner.actual_usage()
-
     def total_usage(self) -> RequestUsage:
         return RequestUsage(prompt_tokens=self.prompt_tokens, completion_tokens=self.completion_tokens)
 
     def remaining_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
-        window = self.limits.context_window if self.limits is not None else _context_window(model_name_of(self._inner))
+        window = (
+            self.limits.context_window
+            if self.limits is not None
+            else default_context_window(model_name_of(self._inner))
+        )
         return window - self.count_tokens(messages, tools=tools)
 
     @property
     def streams(self) -> bool:
         """Whether the agents should stream this model's replies (MODEL_STREAMING)."""
         return self.limits is not None and self.limits.streaming
-
-    @property
-    def capabilities(self) -> ModelCapabilities:
-        return self._inner.capabilities
-
-    @property
-    def model_info(self) -> ModelInfo:
-        return self._inner.model_info
 
 
 def _require(provider: str, **settings: str | None) -> dict[str, str]:

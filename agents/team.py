@@ -54,7 +54,8 @@ from agents.context import (
 )
 from agents.guardrails import guard_reply
 from agents.handoff_reply import compose_handoff
-from agents.model_client import REPAIR_INSTRUCTIONS, ModelOutputError, TurnModelClient, model_name_of
+from agents.model_client import TurnModelClient, model_name_of
+from agents.model_failures import REPAIR_INSTRUCTIONS, ModelOutputError
 from agents.prompts import (
     BILLING_AGENT,
     DESCRIPTIONS,

@@ -24,14 +24,14 @@ from autogen_core.models import (
     ChatCompletionClient,
     CreateResult,
     LLMMessage,
-    ModelCapabilities,
-    ModelInfo,
     RequestUsage,
 )
 from autogen_core.tools import Tool, ToolSchema
 from autogen_ext.models.openai import AzureOpenAIChatCompletionClient, OpenAIChatCompletionClient
 from opentelemetry import trace
 from opentelemetry.trace import NoOpTracerProvider, ProxyTracerProvider, Span, SpanKind, Status, StatusCode
+
+from agents.forwarding_client import ForwardingClient
 
 _tracer = trace.get_tracer("support.agents")
 _conversation: ContextVar[str | None] = ContextVar("gen_ai_conversation_id", default=None)
@@ -98,11 +98,11 @@ def _content(messages: Sequence[LLMMessage]) -> str:
     )
 
 
-class TracedChatCompletionClient(ChatCompletionClient):
+class TracedChatCompletionClient(ForwardingClient):
     """Forwards everything to `inner`; each `create` / `create_stream` is one `chat {model}` span."""
 
     def __init__(self, inner: ChatCompletionClient, *, model: str, provider: str) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self.model_name = model  # what agents.model_client.model_name_of reads
         self._provider = provider
 
@@ -161,9 +161,6 @@ class TracedChatCompletionClient(ChatCompletionClient):
     async def close(self) -> None:
         await self._inner.close()
 
-    def actual_usage(self) -> RequestUsage:
-        return self._inner.actual_usage()
-
     def total_usage(self) -> RequestUsage:
         return self._inner.total_usage()
 
@@ -172,14 +169,6 @@ class TracedChatCompletionClient(ChatCompletionClient):
 
     def remaining_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
         return self._inner.remaining_tokens(messages, tools=tools)
-
-    @property
-    def capabilities(self) -> ModelCapabilities:
-        return self._inner.capabilities
-
-    @property
-    def model_info(self) -> ModelInfo:
-        return self._inner.model_info
 
 
 def traced(client: ChatCompletionClient, *, model: str, provider: str) -> ChatCompletionClient:

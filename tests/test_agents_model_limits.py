@@ -30,13 +30,10 @@ from temporalio.testing import ActivityEnvironment
 from activities.conversation import ConversationActivities
 from agents.context import TICKET_CONTEXT_PREFIX
 from agents.guardrails import guard_reply, strip_model_artifacts
-from agents.model_client import (
-    ModelConfigurationError,
-    ModelOutputError,
-    ModelSettings,
-    build_model_client,
-    normalise_legacy_function_call,
-)
+from agents.model_client import build_model_client
+from agents.model_failures import ModelOutputError
+from agents.model_settings import ModelConfigurationError, ModelSettings
+from agents.server_quirks import normalise_legacy_function_call
 from agents.team import run_turn
 from agents.tokens import TRIMMED, estimate_messages_tokens, fit_to_window
 from domain.models import Sender, TranscriptEntry

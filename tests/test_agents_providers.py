@@ -21,13 +21,8 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.conversation import ConversationActivities
 from agents.cost import estimate_cost_usd, price_for
-from agents.model_client import (
-    ModelSettings,
-    ProviderOpenAIClient,
-    TurnModelClient,
-    build_model_client,
-    model_name_of,
-)
+from agents.model_client import ProviderOpenAIClient, TurnModelClient, build_model_client, model_name_of
+from agents.model_settings import ModelSettings
 from agents.offline.client import OfflineChatCompletionClient
 from agents.team import run_turn
 from domain.models import KbHit

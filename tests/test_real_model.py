@@ -40,7 +40,9 @@ from temporalio.worker import Worker
 from activities.conversation import ConversationActivities
 from agents.actions import AUTHORITY_LIMIT_USD, MemoryLedger
 from agents.context import REFUND_TOOL
-from agents.model_client import ModelOutputError, ModelSettings, TurnModelClient, build_model_client
+from agents.model_client import TurnModelClient, build_model_client
+from agents.model_failures import ModelOutputError
+from agents.model_settings import ModelSettings
 from agents.prompts import BILLING_AGENT
 from agents.tools import ToolLog, build_tools
 from domain.models import Category, KbHit, Status
