@@ -34,7 +34,7 @@ import asyncpg
 import httpx
 
 from channels.webhooks import store as delivery_log
-from channels.webhooks.sender import RETRYABLE_4XX, Outcome, backoff_s, post_signed
+from channels.webhooks.sender import RETRYABLE_4XX, Outcome, backoff_s, in_background, post_signed, run_until_stopped
 from channels.webhooks.signing import Signer
 from db import outbox
 from db.outbox import OutboxMessage
@@ -77,16 +77,11 @@ class CustomerOutboxDispatcher:
                     conn, webhook_id=m.key, stream="customer", endpoint=self._url, event_type="customer.message",
                     ticket_id=m.ticket_id, payload=m.payload(), state=o.state, status=o.status, error=error,
                 )  # fmt: skip
-                if error is None:
-                    await outbox.mark_delivered(conn, m.ticket_id, m.seq)
-                elif final:
-                    log.error("message %s refused by the gateway, set aside: %s", m.key, error)
-                    await outbox.mark_refused(conn, m.ticket_id, m.seq, error)
-                else:
-                    wait = backoff_s(m.attempts + 1, self._cap)
-                    log.warning("message %s not delivered (attempt %d, next in %.0fs): %s", m.key, m.attempts + 1,
-                                wait, error)  # fmt: skip
-                    await outbox.mark_failed(conn, m.ticket_id, m.seq, error, wait)
+                await outbox.record_attempt(
+                    conn, m, error, final, backoff_s(m.attempts + 1, self._cap), log,
+                    refused="message %s refused by the gateway, set aside: %s",
+                    failed="message %s not delivered (attempt %d, next in %.0fs): %s",
+                )  # fmt: skip
         return len(claimed)
 
     async def _post(self, m: OutboxMessage) -> Outcome:
@@ -97,20 +92,10 @@ class CustomerOutboxDispatcher:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set: straight on while there is work, else every poll interval."""
-        while not stop.is_set():
-            try:
-                busy = await self.dispatch_once() > 0
-            except (OSError, asyncpg.PostgresError) as e:  # the database is restarting: try again later
-                log.warning("customer outbox: %s", e)
-                busy = False
-            except Exception:  # a bug must not stop delivery for good, nor take the worker down
-                log.exception("customer outbox: dispatch failed")
-                busy = False
-            if not busy:
-                try:
-                    await asyncio.wait_for(stop.wait(), self._poll)
-                except TimeoutError:
-                    pass
+        await run_until_stopped(
+            stop, self.dispatch_once, self._poll, log, "customer outbox", "dispatch failed",
+            transient=(OSError, asyncpg.PostgresError),  # the database is restarting: try again later
+        )  # fmt: skip
 
 
 @asynccontextmanager
@@ -136,15 +121,9 @@ async def running_dispatcher(
         pool, webhook_url, client, poll_interval_s=poll_interval_s, max_backoff_s=max_backoff_s,
         exclude_channels=exclude_channels, signer=signer,
     )  # fmt: skip
-    stop = asyncio.Event()
-    task = asyncio.create_task(dispatcher.run(stop), name="customer-outbox")
     try:
-        yield dispatcher
+        async with in_background(dispatcher.run, "customer-outbox", POST_TIMEOUT_S + 1):
+            yield dispatcher
     finally:
-        stop.set()
-        try:
-            await asyncio.wait_for(task, POST_TIMEOUT_S + 1)
-        except TimeoutError:
-            pass  # wait_for cancelled it
         if http is None:
             await client.aclose()

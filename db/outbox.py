@@ -7,6 +7,7 @@ same time, and only the oldest undelivered row of each ticket, so a ticket's mes
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -130,6 +131,30 @@ async def mark_failed(conn: Conn, ticket_id: str, seq: int, error: str, retry_in
 
 async def mark_refused(conn: Conn, ticket_id: str, seq: int, error: str) -> None:
     await conn.execute(MARK_REFUSED, ticket_id, seq, error[:1000])
+
+
+async def record_attempt(
+    conn: Conn,
+    m: OutboxMessage,
+    error: str | None,
+    final: bool,
+    retry_in_s: float,
+    log: logging.Logger,
+    *,
+    refused: str,
+    failed: str,
+) -> None:
+    """Record how one send of `m` went: delivered (`error` None), refused for good (`final`: set aside,
+    logged as `refused` % (key, error)) or to be retried in `retry_in_s` (logged as
+    `failed` % (key, attempt, retry_in_s, error)). Both senders of the outbox, webhook and SMTP, use it."""
+    if error is None:
+        await mark_delivered(conn, m.ticket_id, m.seq)
+    elif final:
+        log.error(refused, m.key, error)
+        await mark_refused(conn, m.ticket_id, m.seq, error)
+    else:
+        log.warning(failed, m.key, m.attempts + 1, retry_in_s, error)
+        await mark_failed(conn, m.ticket_id, m.seq, error, retry_in_s)
 
 
 async def retry_refused(conn: Conn, ticket_id: str | None = None) -> int:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from channels.email.inbound import EmailIngest, TransientFailure
+from channels.webhooks.sender import in_background
 from db import email as store
 from settings import Settings
 
@@ -168,13 +169,5 @@ async def running_poller(
         yield None
         return
     poller = ImapPoller(pool, ingest, cfg, poll_s=settings.EMAIL_IMAP_POLL_S)
-    stop = asyncio.Event()
-    task = asyncio.create_task(poller.run(stop), name="email-imap")
-    try:
+    async with in_background(poller.run, "email-imap", IMAP_TIMEOUT_S):
         yield poller
-    finally:
-        stop.set()
-        try:
-            await asyncio.wait_for(task, IMAP_TIMEOUT_S)
-        except TimeoutError:
-            pass

@@ -27,6 +27,7 @@ from email.utils import format_datetime, formataddr
 import aiosmtplib
 import asyncpg
 
+from channels.webhooks.sender import backoff_s, in_background, run_until_stopped  # the webhook dispatcher's backoff
 from db import email as store
 from db import outbox, tickets
 from db.outbox import OutboxMessage
@@ -34,11 +35,6 @@ from settings import Settings
 
 log = logging.getLogger("email.outbound")
 SEND_TIMEOUT_S = 30.0
-
-
-def backoff_s(attempts: int, cap_s: float) -> float:
-    """1, 2, 4 … seconds after `attempts` failed tries, at most `cap_s` (as the webhook dispatcher)."""
-    return float(min(cap_s, 2 ** min(max(attempts - 1, 0), 30)))
 
 
 def message_id_for(m: OutboxMessage, domain: str) -> str:
@@ -81,16 +77,11 @@ class SmtpOutboxSender:
             claimed = await outbox.claim(conn, self._batch, channels=["email"])
             for m in claimed:
                 error, final = await self._deliver(m)
-                if error is None:
-                    await outbox.mark_delivered(conn, m.ticket_id, m.seq)
-                elif final:
-                    log.error("mail for %s refused, set aside: %s", m.key, error)
-                    await outbox.mark_refused(conn, m.ticket_id, m.seq, error)
-                else:
-                    wait = backoff_s(m.attempts + 1, self._cap)
-                    log.warning("mail for %s not sent (attempt %d, next in %.0fs): %s", m.key, m.attempts + 1,
-                                wait, error)  # fmt: skip
-                    await outbox.mark_failed(conn, m.ticket_id, m.seq, error, wait)
+                await outbox.record_attempt(
+                    conn, m, error, final, backoff_s(m.attempts + 1, self._cap), log,
+                    refused="mail for %s refused, set aside: %s",
+                    failed="mail for %s not sent (attempt %d, next in %.0fs): %s",
+                )  # fmt: skip
         return len(claimed)
 
     async def _deliver(self, m: OutboxMessage) -> tuple[str | None, bool]:
@@ -164,20 +155,10 @@ class SmtpOutboxSender:
         )
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                busy = await self.send_once() > 0
-            except (OSError, asyncpg.PostgresError) as e:
-                log.warning("e-mail outbox: %s", e)
-                busy = False
-            except Exception:
-                log.exception("e-mail outbox: sending failed")
-                busy = False
-            if not busy:
-                try:
-                    await asyncio.wait_for(stop.wait(), self._poll)
-                except TimeoutError:
-                    pass
+        await run_until_stopped(
+            stop, self.send_once, self._poll, log, "e-mail outbox", "sending failed",
+            transient=(OSError, asyncpg.PostgresError),
+        )  # fmt: skip
 
 
 @asynccontextmanager
@@ -192,13 +173,5 @@ async def running_sender(pool: asyncpg.Pool, settings: Settings) -> AsyncIterato
         poll_interval_s=settings.CUSTOMER_OUTBOX_POLL_S,
         max_backoff_s=settings.CUSTOMER_OUTBOX_MAX_BACKOFF_S,
     )
-    stop = asyncio.Event()
-    task = asyncio.create_task(sender.run(stop), name="email-outbox")
-    try:
+    async with in_background(sender.run, "email-outbox", SEND_TIMEOUT_S + 1):
         yield sender
-    finally:
-        stop.set()
-        try:
-            await asyncio.wait_for(task, SEND_TIMEOUT_S + 1)
-        except TimeoutError:
-            pass

@@ -25,7 +25,7 @@ import asyncpg
 import httpx
 
 from channels.webhooks import store
-from channels.webhooks.sender import POST_TIMEOUT_S, backoff_s, post_signed
+from channels.webhooks.sender import POST_TIMEOUT_S, backoff_s, in_background, post_signed, run_until_stopped
 from channels.webhooks.signing import Signer
 
 log = logging.getLogger("webhooks")
@@ -80,17 +80,8 @@ class WebhookDispatcher:
         return await self.fan_out_once() + await self.deliver_once()
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                busy = await self.dispatch_once() > 0
-            except Exception:  # a database hiccup must not stop delivery for good, nor take the worker down
-                log.exception("webhooks: dispatch failed")
-                busy = False
-            if not busy:
-                try:
-                    await asyncio.wait_for(stop.wait(), self._poll)
-                except TimeoutError:
-                    pass
+        # A database hiccup is logged with its traceback like any other error (no `transient` here).
+        await run_until_stopped(stop, self.dispatch_once, self._poll, log, "webhooks", "dispatch failed")
 
 
 @asynccontextmanager
@@ -109,15 +100,9 @@ async def running_webhook_dispatcher(
     dispatcher = WebhookDispatcher(
         pool, client, signer, event_url=event_url, poll_interval_s=poll_interval_s, max_backoff_s=max_backoff_s
     )
-    stop = asyncio.Event()
-    task = asyncio.create_task(dispatcher.run(stop), name="webhooks")
     try:
-        yield dispatcher
+        async with in_background(dispatcher.run, "webhooks", POST_TIMEOUT_S + 1):
+            yield dispatcher
     finally:
-        stop.set()
-        try:
-            await asyncio.wait_for(task, POST_TIMEOUT_S + 1)
-        except TimeoutError:
-            pass
         if http is None:
             await client.aclose()

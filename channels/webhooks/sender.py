@@ -1,8 +1,14 @@
-"""One signed POST and what its answer means: delivered, retry later, or refused for good."""
+"""One signed POST and what its answer means: delivered, retry later, or refused for good; and the
+polling loop every background sender (webhooks, the customer outbox, SMTP, the IMAP poller) runs."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -54,3 +60,50 @@ async def post_signed(
         return Outcome(r.status_code, None)
     final = 400 <= r.status_code < 500 and r.status_code not in RETRYABLE_4XX
     return Outcome(r.status_code, f"HTTP {r.status_code}: {r.text[:200]}", final)
+
+
+async def run_until_stopped(
+    stop: asyncio.Event,
+    once: Callable[[], Awaitable[int]],
+    poll_s: float,
+    log: logging.Logger,
+    what: str,
+    failed: str,
+    transient: tuple[type[Exception], ...] = (),
+) -> None:
+    """Call `once` until `stop` is set: straight on while it did work (> 0), else every `poll_s`.
+
+    A `transient` error (the database restarting) is logged as a warning; any other error is logged with
+    its traceback (`what: failed`): a bug must not stop delivery for good, nor take the worker down."""
+    while not stop.is_set():
+        try:
+            busy = await once() > 0
+        except transient as e:
+            log.warning("%s: %s", what, e)
+            busy = False
+        except Exception:
+            log.exception("%s: %s", what, failed)
+            busy = False
+        if not busy:
+            try:
+                await asyncio.wait_for(stop.wait(), poll_s)
+            except TimeoutError:
+                pass
+
+
+@asynccontextmanager
+async def in_background(
+    run: Callable[[asyncio.Event], Coroutine[Any, Any, None]], name: str, grace_s: float
+) -> AsyncIterator[None]:
+    """Run `run(stop)` as a task for the block's duration; on exit set `stop` and give the task
+    `grace_s` to finish before it is cancelled."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(run(stop), name=name)
+    try:
+        yield
+    finally:
+        stop.set()
+        try:
+            await asyncio.wait_for(task, grace_s)
+        except TimeoutError:
+            pass  # wait_for cancelled it
