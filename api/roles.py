@@ -83,7 +83,7 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
     # the webhook delivery log (channels/webhooks): operators read and replay what we sent
     ("GET", "/webhooks/deliveries"): _e(ADM),
     ("GET", "/webhooks/deliveries/{delivery_id}"): _e(ADM, 404),
-    ("POST", "/webhooks/deliveries/{delivery_id}/replay"): _e(ADM, 404, 409),
+    ("POST", "/webhooks/deliveries/{delivery_id}/replay"): _e(ADM, 404),
 }
 
 _WHY = {

@@ -22,8 +22,11 @@ async def activities_to_first_reply(client: Client, workflow_id: str) -> int:
         n += 1
         attrs = event.activity_task_scheduled_event_attributes
         if attrs.activity_type.name == "store.record_message" and attrs.input.payloads:
+            payloads = list(attrs.input.payloads)
+            if client.data_converter.payload_codec is not None:  # encrypted at rest (codec/): decode first
+                payloads = await client.data_converter.payload_codec.decode(payloads)
             try:
-                body = json.loads(attrs.input.payloads[0].data)
+                body = json.loads(payloads[0].data)
             except ValueError:
                 continue
             if body.get("sender") == "agent":

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+import weakref
 from collections import OrderedDict
 from typing import Any
 
@@ -46,8 +47,10 @@ REWRAP = "UPDATE customer_data_keys SET wrapped_key = $2, master_key_id = $3 WHE
 
 _MAX_CACHED = 20_000
 # One small pool per database per event loop for stores that were given none (the API's client, bench).
-_pools: dict[tuple[str, int], asyncpg.Pool] = {}
-_pool_locks: dict[int, asyncio.Lock] = {}
+# Keyed by the loop itself, weakly: a new loop that happens to get a dead one's id() must not inherit its
+# (closed) pool.
+_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncpg.Pool]] = weakref.WeakKeyDictionary()
+_pool_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
 
 
 def _wrap_aad(key_id: str, customer_id: str) -> bytes:
@@ -93,13 +96,14 @@ class DataKeys:
         if self._pool is not None:
             return self._pool
         assert self._dsn is not None
-        slot = (self._dsn, id(asyncio.get_running_loop()))
-        async with _pool_locks.setdefault(slot[1], asyncio.Lock()):
-            if slot not in _pools:
+        loop = asyncio.get_running_loop()
+        async with _pool_locks.setdefault(loop, asyncio.Lock()):
+            pools = _pools.setdefault(loop, {})
+            if self._dsn not in pools:
                 from db.pool import create_pool
 
-                _pools[slot] = await create_pool(self._dsn, min_size=0, max_size=2)
-        self._pool = _pools[slot]
+                pools[self._dsn] = await create_pool(self._dsn, min_size=0, max_size=2)
+        self._pool = pools[self._dsn]
         return self._pool
 
     async def bind(self, workflow_id: str, customer_id: str) -> None:

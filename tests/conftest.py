@@ -119,4 +119,9 @@ def dev_client(dev_env: WorkflowEnvironment) -> Client:
     return dev_env.client
 
 
-from tests.api_stack import stack  # noqa: E402, F401 - the API tests' shared stack (a session fixture)
+from tests.api_stack import PAYLOAD_KEYS_ENV, stack  # noqa: E402, F401 - stack: the API tests' shared stack
+
+# One payload master key for every process and every Settings() of the run, as every container of a
+# deployment shares PAYLOAD_KEYS: the tests share one database, so a customer's data key sealed by one
+# test's stack must open in the next one's.
+os.environ.update(PAYLOAD_KEYS_ENV)

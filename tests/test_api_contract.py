@@ -40,6 +40,8 @@ async def _run(url: str, tmp_path: Path) -> None:
         "--max-examples", str(EXAMPLES), "--max-time", "75", "--seed", "20",
         "--workers", "2", "--request-timeout", "20", "--continue-on-failure",
         "-H", f"Authorization: Bearer {ADMIN_KEY}",
+        # a raw RFC 822 body (message/rfc822) schemathesis cannot generate: tests/test_email_channel.py covers it
+        "--exclude-name", "POST /inbound/email",
         "--report", "ndjson", "--report-ndjson-path", str(report),
     ]  # fmt: skip
     proc = await asyncio.create_subprocess_exec(  # async: the API under test runs on this event loop

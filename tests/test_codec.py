@@ -242,7 +242,8 @@ async def test_the_codec_endpoint_has_its_own_key(stack: Stack) -> None:
 
 
 def test_the_converter_follows_the_settings() -> None:
-    assert isinstance(data_converter(Settings(PAYLOAD_KEYS={"a": SecretStr(new_key())})).payload_codec, EncryptionCodec)
+    keys = {"a": SecretStr(new_key())}
+    assert isinstance(data_converter(Settings(PAYLOAD_KEYS=keys, PAYLOAD_KEY_ID="a")).payload_codec, EncryptionCodec)
     assert data_converter(Settings(PAYLOAD_ENCRYPTION=False)).payload_codec is None
 
 

@@ -38,7 +38,7 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.conversation import ConversationActivities
-from agents.actions import AUTHORITY_LIMIT_USD, MemoryLedger
+from agents.actions import AUTHORITY_LIMIT_USD
 from agents.context import REFUND_TOOL
 from agents.model_client import TurnModelClient, build_model_client
 from agents.model_failures import ModelOutputError
@@ -50,6 +50,7 @@ from domain.turns import TurnOutcome
 from kb.index import KnowledgeBase
 from tests.lifecycle_world import World, customer, ticket_input
 from tests.test_agents import RATE_LIMIT_HITS, FakeKb, make_request
+from tests.test_agents_actions import charge, ledger_with
 from workflows.ticket import TicketWorkflow
 
 llama_server = pytest.importorskip("llama_cpp.server", reason="llama-cpp-python[server] is not installed (.ci/run)")
@@ -200,8 +201,9 @@ async def test_a_reply_cut_off_by_the_server_is_never_returned(real_model_url: s
 async def test_the_real_model_refunds_only_within_authority(real_model_url: str, amount: int) -> None:
     """The model is forced to call request_refund (tool_choice); llama.cpp answers with `tool_calls`
     and the legacy `function_call` beside them. Whatever amount it passes, the ledger executes only
-    up to the $100 authority and holds the rest for approval."""
-    ledger, log = MemoryLedger(), ToolLog()
+    up to the $100 authority and holds the rest for approval; an invoice it makes up is declined by the
+    refund policy (domain.refunds), which moves no money either."""
+    ledger, log = ledger_with(charge("INV-7", "2000.00")), ToolLog()  # the invoice the customer names
     request = make_request(
         f"Please refund ${amount} for invoice INV-7, I was charged twice.", category=Category.BILLING
     )
@@ -223,6 +225,9 @@ async def test_the_real_model_refunds_only_within_authority(real_model_url: str,
         return
     asked = Decimal(str(answer["amount_usd"]))
     print(f"\nasked ${amount}: the model refunded ${asked} -> {answer['status']}")  # noqa: T201
+    if answer["status"] == "declined":  # e.g. no invoice, or one that is not this customer's
+        assert answer.get("rule") and not ledger.executed(request.ticket_id), answer
+        return
     assert answer["status"] == ("executed" if asked <= AUTHORITY_LIMIT_USD else "pending_approval"), answer
     executed = sum((Decimal(str(a.amount_usd)) for a in ledger.executed(request.ticket_id)), Decimal(0))
     assert executed <= AUTHORITY_LIMIT_USD

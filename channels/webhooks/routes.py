@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from api.deps import PoolDep
@@ -22,11 +22,15 @@ from channels.webhooks import store
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
 
+MAX_ID = 2**63 - 1  # delivery ids are Postgres bigints: a larger number names no delivery (422, not a 500)
+DeliveryId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
 class DeliveryFilters(QueryModel):
     stream: Literal["event", "notification", "customer"] | None = None
     state: Literal["pending", "delivered", "failed", "refused"] | None = None
     ticket_id: str | None = Field(default=None, min_length=1, max_length=100)
-    before_id: int | None = Field(default=None, ge=1, description="older than this delivery (paging)")
+    before_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="older than this delivery (paging)")
     limit: int = Field(default=50, ge=1, le=500)
 
 
@@ -66,7 +70,7 @@ async def list_deliveries(pool: PoolDep, f: Annotated[DeliveryFilters, Query()])
     response_model=DeliveryOut,
     responses=answers("GET", "/webhooks/deliveries/{delivery_id}"),
 )
-async def get_delivery(delivery_id: int, pool: PoolDep) -> DeliveryOut:
+async def get_delivery(delivery_id: DeliveryId, pool: PoolDep) -> DeliveryOut:
     found = await store.get_delivery(pool, delivery_id)
     if found is None:
         raise ApiError(404, "not_found", f"no webhook delivery {delivery_id}")
@@ -79,7 +83,7 @@ async def get_delivery(delivery_id: int, pool: PoolDep) -> DeliveryOut:
     response_model=ReplayQueued,
     responses=answers("POST", "/webhooks/deliveries/{delivery_id}/replay"),
 )
-async def replay(delivery_id: int, pool: PoolDep) -> ReplayQueued:
+async def replay(delivery_id: DeliveryId, pool: PoolDep) -> ReplayQueued:
     if not await store.replay(pool, delivery_id):
         raise ApiError(404, "not_found", f"no webhook delivery {delivery_id}")
     return ReplayQueued(delivery_id=delivery_id, state="pending")
