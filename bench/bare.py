@@ -13,7 +13,6 @@ import signal
 from datetime import timedelta
 
 from temporalio import activity, workflow
-from temporalio.client import Client
 from temporalio.worker import Worker
 
 BARE_QUEUE = "bench-bare"
@@ -40,7 +39,11 @@ async def main() -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s bare-worker %(levelname)s %(message)s")
     settings = get_settings()
-    client = await Client.connect(settings.TEMPORAL_ADDRESS, namespace=settings.TEMPORAL_NAMESPACE)
+    from clients import connect_temporal
+
+    # the same data converter as the ticket worker (payloads encrypted: codec/), so the comparison is fair
+    # and the bench's client, which encrypts, is understood
+    client = await connect_temporal(settings)
     worker = Worker(
         client, task_queue=BARE_QUEUE, workflows=[BareWorkflow], activities=[noop], **worker_tuning(settings)
     )

@@ -14,19 +14,25 @@ E = EventType
 
 
 async def activities_to_first_reply(client: Client, workflow_id: str) -> int:
-    """Activities a ticket scheduled up to and including the one that stored its first agent reply."""
-    n = 0
+    """Activities a ticket scheduled up to and including the one that stored its first agent reply.
+
+    The messages' sender is read from the activity inputs, which are encrypted at rest (codec/); without
+    reading them, the first agent reply of a one-message ticket is the second message it stored."""
+    n, stored = 0, 0
     async for event in client.get_workflow_handle(workflow_id).fetch_history_events():
         if event.event_type != E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             continue
         n += 1
         attrs = event.activity_task_scheduled_event_attributes
         if attrs.activity_type.name == "store.record_message" and attrs.input.payloads:
-            payloads = list(attrs.input.payloads)
-            if client.data_converter.payload_codec is not None:  # encrypted at rest (codec/): decode first
-                payloads = await client.data_converter.payload_codec.decode(payloads)
+            stored += 1
+            payload = attrs.input.payloads[0]
+            if payload.metadata.get("encoding") != b"json/plain":
+                if stored == 2:
+                    return n
+                continue
             try:
-                body = json.loads(payloads[0].data)
+                body = json.loads(payload.data)
             except ValueError:
                 continue
             if body.get("sender") == "agent":
