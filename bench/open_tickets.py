@@ -31,6 +31,7 @@ from bench.load import ReplyWatcher, samples, settled_after, unique_body
 from bench.stack import BenchStack, bench_stack, free_port
 from domain.models import Channel
 from settings import Settings
+from supportctl.demo import DemoTicket
 from workflows.ticket import TicketWorkflow
 
 MIB = 1024 * 1024
@@ -83,7 +84,11 @@ async def open_tickets(
         client = await stack.client()
         pool = await stack.pool()
         run = uuid.uuid4().hex[:6]
-        pool_samples = samples()
+        # the demo tickets, and a plain how-to that waits on the customer whatever the hand-over rules say:
+        # the reminder tickets need one (a ticket handed to a person gets no reminder)
+        howto = DemoTicket("bench-howto", samples()[0].customer_id, "chat", "Exporting a dashboard",
+                           "How do I export a dashboard to CSV?", None)  # fmt: skip
+        pool_samples = [*samples(), howto]
         ids: list[str] = []
         statuses: Counter[str] = Counter()
         waits_on_customer: set[int] = set()  # sample indexes whose tickets end up waiting_customer
@@ -127,7 +132,7 @@ async def open_tickets(
                             f"worker RSS {rss_bytes(stack.pid('worker')) / MIB:.0f} MiB"
                         )
                 await asyncio.gather(*tasks)
-                waiting = sorted(waits_on_customer) or list(range(len(pool_samples)))
+                waiting = sorted(waits_on_customer) or [len(pool_samples) - 1]
                 timer_ids_start = len(ids)
                 await asyncio.gather(*(one(main_n + j, waiting[j % len(waiting)], short) for j in range(timers)))
                 timer_ids = ids[timer_ids_start:]
