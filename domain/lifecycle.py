@@ -10,7 +10,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, WithJsonSchema, model_validator
 
 from domain.models import Category, Priority
 from domain.sla import BusinessCalendar
@@ -97,7 +97,13 @@ def _tag(value: str) -> str:
 
 
 # A tag as people type it: case and surrounding spaces do not make another tag ("VIP-Renewal" is "vip-renewal").
-Tag = Annotated[str, BeforeValidator(lambda v: v.strip().lower() if isinstance(v, str) else v), AfterValidator(_tag)]
+# The JSON schema says exactly what is accepted (the API's contract test fuzzes it).
+Tag = Annotated[
+    str,
+    BeforeValidator(lambda v: v.strip().lower() if isinstance(v, str) else v),
+    AfterValidator(_tag),
+    WithJsonSchema({"type": "string", "pattern": r"^\s*[A-Za-z0-9][A-Za-z0-9_-]{0,39}\s*$"}),
+]
 
 
 class Retag(_Decision):
