@@ -27,10 +27,14 @@ from domain.lifecycle import (
     CsatScore,
     HandBack,
     HumanReply,
+    InternalNote,
     Reassign,
+    Recategorise,
     Resolve,
+    Retag,
+    Tag,
 )
-from domain.models import Channel, Citation, Plan, Priority, Status
+from domain.models import Category, Channel, Citation, Plan, Priority, Status
 
 MAX_SUBJECT = 300
 MAX_BODY = 20_000
@@ -104,6 +108,8 @@ class TicketFilters(QueryModel):
     priority: Priority | None = None
     customer_id: str | None = Field(default=None, max_length=64)
     product: str | None = Field(default=None, min_length=1, max_length=100)
+    category: Category | None = None
+    tag: Tag | None = None  # tickets carrying this tag
     limit: int = Field(default=50, ge=1, le=500)
     offset: int = Field(default=0, ge=0, le=MAX_OFFSET)  # bounded: 2**63 was a 500 (Postgres bigint)
 
@@ -113,6 +119,8 @@ class QueueFilters(QueryModel):
     product: str | None = Field(default=None, min_length=1, max_length=100)  # a team of agents per product
     assignee: str | None = Field(default=None, min_length=1, max_length=100)  # "mine": held by this agent
     unassigned: bool = False  # held by nobody: what is free to pick up
+    category: Category | None = None
+    tag: Tag | None = None  # tickets carrying this tag
     limit: int = Field(default=100, ge=1, le=500)
 
 
@@ -203,8 +211,28 @@ class HandBackIn(ApiModel, DecisionModel, HandBack):
     pass
 
 
+class InternalNoteIn(ApiModel, DecisionModel, InternalNote):
+    pass
+
+
+class RetagIn(ApiModel, DecisionModel, Retag):
+    pass
+
+
+class RecategoriseIn(ApiModel, DecisionModel, Recategorise):
+    pass
+
+
 DecisionIn = Annotated[
-    HumanReplyIn | ActionDecisionIn | ReassignIn | ChangePriorityIn | ResolveIn | HandBackIn,
+    HumanReplyIn
+    | ActionDecisionIn
+    | ReassignIn
+    | ChangePriorityIn
+    | ResolveIn
+    | HandBackIn
+    | InternalNoteIn
+    | RetagIn
+    | RecategoriseIn,
     Field(discriminator="kind"),
 ]
 
@@ -307,6 +335,7 @@ class TicketSummary(BaseModel):
     resolution_due: datetime | None = None
     next_reply_due: datetime | None = None
     sla_due: datetime | None = None  # the nearest running SLA deadline; the queue's order within a priority
+    tags: list[str] = Field(default_factory=list)
     created_at: datetime
     time_to_first_response_s: float | None
     pending_actions: list[PendingActionOut] = Field(default_factory=list)

@@ -3,6 +3,7 @@ screen's `seen_seq` / `expect_assignee`, so a stale screen is refused with the w
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -19,7 +20,9 @@ from console import session, tickets, web
 from console.session import Agent
 from db import tickets as db_tickets
 
-DECISION_KINDS = ("reply", "approve", "reject", "reassign", "priority", "resolve", "hand_back")
+DECISION_KINDS = (
+    "reply", "approve", "reject", "reassign", "priority", "resolve", "hand_back", "note", "tag", "recategorise",
+)  # fmt: skip
 _decision = TypeAdapter[Any](DecisionIn)
 
 router = web.new_router()
@@ -40,10 +43,17 @@ def _decision_body(form: dict[str, str], agent: Agent) -> dict[str, Any]:
         "priority": ("priority", "reason"),
         "resolve": ("note",),
         "hand_back": ("note",),
+        "recategorise": ("category", "reason"),
     }.get(kind, ())
     for name in fields:
         if name in form:
             data[name] = form[name]
+    if kind == "note" and "note_body" in form:
+        # Its own field name: a refused note comes back in the note box, never in the reply box (`draft.body`).
+        data["body"] = form["note_body"]
+    if kind == "tag":  # "billing, renewal  vip": typed as a list, or one tag's remove button
+        for name in ("add", "remove"):
+            data[name] = [t for t in re.split(r"[,\s]+", form.get(name, "")) if t]
     return data
 
 

@@ -13,9 +13,9 @@ PENDING = (
     "EXISTS (SELECT 1 FROM agent_actions a WHERE a.ticket_id = tickets.ticket_id AND a.status = 'pending_approval')"
 )
 PRIORITY_RANK = "CASE priority WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END"
-# view -> (label, condition, order). "$7" is the signed-in agent.
+# view -> (label, condition, order). "$8" is the signed-in agent.
 VIEWS: dict[str, tuple[str, str, str]] = {
-    "mine": ("Mine", f"{OPEN} AND assigned_human = $7", f"{PRIORITY_RANK}, {SLA_DUE} NULLS LAST, created_at"),
+    "mine": ("Mine", f"{OPEN} AND assigned_human = $8", f"{PRIORITY_RANK}, {SLA_DUE} NULLS LAST, created_at"),
     "unassigned": (
         "Unassigned",
         f"escalated AND {OPEN} AND assigned_human IS NULL",  # GET /queue?unassigned=true
@@ -27,8 +27,9 @@ VIEWS: dict[str, tuple[str, str, str]] = {
 }
 FILTERS = """($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR priority = $2)
   AND ($3::text IS NULL OR category = $3) AND ($4::text IS NULL OR channel = $4)
-  AND ($5::text IS NULL OR product = $5) AND ($6::text IS NULL OR customer_id = $6)"""
-FILTER_NAMES = ("status", "priority", "category", "channel", "product", "customer")
+  AND ($5::text IS NULL OR product = $5) AND ($6::text IS NULL OR customer_id = $6)
+  AND ($7::text IS NULL OR tags @> ARRAY[$7::text])"""
+FILTER_NAMES = ("status", "priority", "category", "channel", "product", "customer", "tag")
 
 
 @dataclass(frozen=True)
@@ -39,9 +40,10 @@ class Filters:
     channel: str | None = None
     product: str | None = None
     customer: str | None = None
+    tag: str | None = None  # one of the ticket's tags (V19's GIN index answers `tags @>`)
 
     def args(self) -> list[str | None]:
-        return [self.status, self.priority, self.category, self.channel, self.product, self.customer]
+        return [self.status, self.priority, self.category, self.channel, self.product, self.customer, self.tag]
 
     def query(self) -> dict[str, str]:
         return {k: v for k, v in zip(FILTER_NAMES, self.args(), strict=True) if v}
@@ -50,7 +52,7 @@ class Filters:
 async def view_rows(conn: Conn, view: str, f: Filters, me: str, limit: int = 200) -> list[TicketRecord]:
     _, where, order = VIEWS[view]
     rows = await conn.fetch(
-        f"SELECT * FROM tickets WHERE {where} AND {FILTERS} AND $7::text IS NOT NULL ORDER BY {order} LIMIT $8",
+        f"SELECT * FROM tickets WHERE {where} AND {FILTERS} AND $8::text IS NOT NULL ORDER BY {order} LIMIT $9",
         *f.args(),
         me,
         limit,
@@ -60,14 +62,17 @@ async def view_rows(conn: Conn, view: str, f: Filters, me: str, limit: int = 200
 
 async def view_counts(conn: Conn, f: Filters, me: str) -> dict[str, int]:
     counts = ", ".join(f"count(*) FILTER (WHERE {where}) AS {name}" for name, (_, where, _) in VIEWS.items())
-    row = await conn.fetchrow(f"SELECT {counts} FROM tickets WHERE {FILTERS} AND $7::text IS NOT NULL", *f.args(), me)
+    row = await conn.fetchrow(f"SELECT {counts} FROM tickets WHERE {FILTERS} AND $8::text IS NOT NULL", *f.args(), me)
     return {name: int(row[name]) if row else 0 for name in VIEWS}
 
 
 async def choices(conn: Conn) -> dict[str, list[str]]:
-    """The values the filters offer: what the store holds (categories, channels, products)."""
+    """The values the filters offer: what the store holds (categories, channels, products, tags)."""
     out: dict[str, list[str]] = {}
     for column in ("category", "channel", "product"):
         rows = await conn.fetch(f"SELECT DISTINCT {column} AS v FROM tickets WHERE {column} IS NOT NULL ORDER BY 1")
         out[column] = [r["v"] for r in rows]
+    # only tickets that carry a tag are unnested (the GIN index finds them); LIMIT: a menu, not a report
+    rows = await conn.fetch("SELECT DISTINCT unnest(tags) AS v FROM tickets WHERE tags <> '{}' ORDER BY 1 LIMIT 500")
+    out["tag"] = [r["v"] for r in rows]
     return out

@@ -15,7 +15,7 @@ from api.service.views import summaries, ticket_view
 from console import queries, web
 from console.session import Agent
 from db import actions, customers, tickets
-from domain.models import Priority, Status
+from domain.models import Category, Priority, Status
 
 router = web.new_router()
 
@@ -27,6 +27,7 @@ def _filters(request: Request) -> queries.Filters:
     return queries.Filters(
         status=status, priority=priority, category=web.text(q.get("category")), channel=web.text(q.get("channel")),
         product=web.text(q.get("product")), customer=web.text(q.get("customer"), 64),
+        tag=web.text((q.get("tag") or "").strip().lower() or None, 40),
     )  # fmt: skip
 
 
@@ -88,6 +89,7 @@ async def ticket_context(request: Request, ticket_id: str, agent: Agent) -> dict
         "can_approve": {a.action_request_id: agent.can_approve(settings, a.routed_to) for a in t.pending_actions},
         "rid": lambda: uuid.uuid4().hex,
         "priorities": [p.value for p in Priority],
+        "categories": [c.value for c in Category],
         "temporal_url": f"{ui.rstrip('/')}/namespaces/{settings.TEMPORAL_NAMESPACE}/workflows/"
         + quote(workflow_id_for(ticket_id)),
         "stream": f"/console/stream?ticket={quote(ticket_id)}",
@@ -103,6 +105,9 @@ def _done_text(kind: str | None) -> str | None:
         "priority": "Priority changed.",
         "resolve": "Resolved.",
         "hand_back": "Handed back to the agents.",
+        "note": "Internal note added. The customer does not see it.",
+        "tag": "Tags updated.",
+        "recategorise": "Category changed.",
     }.get(kind or "")
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from domain.models import Citation
 
@@ -106,6 +106,7 @@ class TicketFields(TicketProgress, TicketKey):  # fields: TicketKey's, TicketPro
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
+    tags: list[str] = Field(default_factory=list)  # people's labels, sorted (the `tag` decision)
 
 
 class TicketRecord(TicketFields):  # a stored row (SELECT * FROM tickets)
@@ -261,6 +262,10 @@ async def get_events(conn: Conn, ticket_id: str) -> list[EventRecord]:
     return [EventRecord.model_validate(dict(r)) for r in await conn.fetch(GET_EVENTS, ticket_id)]
 
 
+# The category ($7) and tag ($8) filters of the ticket list and the queue; `tags @>` uses V19's GIN index.
+CATEGORY_TAG = "($7::text IS NULL OR category = $7) AND ($8::text IS NULL OR tags @> ARRAY[$8::text])"
+
+
 async def list_tickets(
     conn: Conn,
     *,
@@ -268,23 +273,20 @@ async def list_tickets(
     priority: str | None = None,
     customer_id: str | None = None,
     product: str | None = None,
+    category: str | None = None,
+    tag: str | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> list[TicketRecord]:
     rows = await conn.fetch(
-        """
+        f"""
         SELECT * FROM tickets
         WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR priority = $2)
-          AND ($3::text IS NULL OR customer_id = $3) AND ($4::text IS NULL OR product = $4)
+          AND ($3::text IS NULL OR customer_id = $3) AND ($4::text IS NULL OR product = $4) AND {CATEGORY_TAG}
         ORDER BY created_at DESC, ticket_id LIMIT $5 OFFSET $6
         """,
-        status,
-        priority,
-        customer_id,
-        product,
-        limit,
-        offset,
-    )
+        status, priority, customer_id, product, limit, offset, category, tag,
+    )  # fmt: skip
     return [TicketRecord.model_validate(dict(r)) for r in rows]
 
 
@@ -293,7 +295,7 @@ UPDATE tickets SET
     status = $3, category = $4, priority = $5, sentiment = $6, escalated = $7, escalation_reason = $8,
     assigned_agent = $9, owner = $10, assigned_human = $11, first_response_due = $12, next_reply_due = $13,
     resolution_due = $14, sla_breached = $15, resolved_at = $16, csat_score = $17, csat_comment = $18,
-    prompt_tokens = $19, completion_tokens = $20, cost_usd = $21, state_version = $2, updated_at = now()
+    prompt_tokens = $19, completion_tokens = $20, cost_usd = $21, tags = $22, state_version = $2, updated_at = now()
 WHERE ticket_id = $1 AND state_version < $2
 """
 INSERT_AUDIT_EVENT = """
@@ -329,6 +331,7 @@ class TicketSnapshot(TicketProgress):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
+    tags: list[str] = Field(default_factory=list)  # people's labels (V19); written whole with each snapshot
 
 
 async def sync_ticket(conn: Conn, s: TicketSnapshot) -> bool:
@@ -338,7 +341,7 @@ async def sync_ticket(conn: Conn, s: TicketSnapshot) -> bool:
         s.ticket_id, s.version, s.status, s.category, s.priority, s.sentiment, s.escalated, s.escalation_reason,
         s.assigned_agent, s.owner, s.assigned_human, s.first_response_due, s.next_reply_due, s.resolution_due,
         s.sla_breached, s.resolved_at, s.csat_score, s.csat_comment, s.prompt_tokens, s.completion_tokens,
-        s.cost_usd,
+        s.cost_usd, s.tags,
     )  # fmt: skip
     return status.endswith(" 1")
 
@@ -379,6 +382,8 @@ async def escalated_queue(
     product: str | None = None,
     assignee: str | None = None,
     unassigned: bool = False,
+    category: str | None = None,
+    tag: str | None = None,
     limit: int = 100,
 ) -> list[TicketRecord]:
     """The human queue: tickets a human owns or must look at, by priority, then the nearest running SLA
@@ -390,10 +395,11 @@ async def escalated_queue(
         WHERE escalated AND status NOT IN ('resolved', 'closed')
           AND ($1::text IS NULL OR priority = $1) AND ($3::text IS NULL OR product = $3)
           AND ($4::text IS NULL OR assigned_human = $4) AND (NOT $5::bool OR assigned_human IS NULL)
+          AND ($6::text IS NULL OR category = $6) AND ($7::text IS NULL OR tags @> ARRAY[$7::text])
         ORDER BY CASE priority WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END,
                  {SLA_DUE} NULLS LAST, created_at
         LIMIT $2
         """,
-        priority, limit, product, assignee, unassigned,
+        priority, limit, product, assignee, unassigned, category, tag,
     )  # fmt: skip
     return [TicketRecord.model_validate(dict(r)) for r in rows]

@@ -6,12 +6,13 @@ decision models are the payloads of the workflow's Updates and of the API's deci
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, WithJsonSchema, model_validator
 
-from domain.models import Priority
+from domain.models import Category, Priority
 from domain.sla import BusinessCalendar
 from domain.turns import ActionRequest
 
@@ -78,9 +79,64 @@ class HandBack(_Decision):
     note: str = Field(default="", max_length=2_000)
 
 
-HumanDecision = Annotated[
-    HumanReply | ActionDecision | Reassign | ChangePriority | Resolve | HandBack, Field(discriminator="kind")
+class InternalNote(_Decision):
+    """A note for colleagues, kept in the audit trail: never a message, so never sent to the customer."""
+
+    kind: Literal["note"] = "note"
+    body: str = Field(min_length=1, max_length=10_000)
+
+
+MAX_TAGS = 20  # on one ticket
+_TAG = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+
+
+def _tag(value: str) -> str:
+    if not _TAG.fullmatch(value):
+        raise ValueError("a tag is 1-40 of a-z, 0-9, '-' and '_', starting with a letter or digit")
+    return value
+
+
+# A tag as people type it: case and surrounding spaces do not make another tag ("VIP-Renewal" is "vip-renewal").
+# The JSON schema says exactly what is accepted (the API's contract test fuzzes it).
+Tag = Annotated[
+    str,
+    BeforeValidator(lambda v: v.strip().lower() if isinstance(v, str) else v),
+    AfterValidator(_tag),
+    WithJsonSchema({"type": "string", "pattern": r"^\s*[A-Za-z0-9][A-Za-z0-9_-]{0,39}\s*$"}),
 ]
+
+
+class Retag(_Decision):
+    """Tags to add to the ticket and tags to take off it (either may be empty, not both)."""
+
+    kind: Literal["tag"] = "tag"
+    add: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
+    remove: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
+
+    @model_validator(mode="after")
+    def _something_to_do(self) -> Retag:
+        if not self.add and not self.remove:
+            raise ValueError("name a tag to add or to remove")
+        if set(self.add) & set(self.remove):
+            raise ValueError(f"a tag both added and removed: {sorted(set(self.add) & set(self.remove))}")
+        return self
+
+
+class Recategorise(_Decision):
+    """The ticket's category as a person sees it; the agents' next turn starts with its specialist."""
+
+    kind: Literal["recategorise"] = "recategorise"
+    category: Category
+    reason: str = Field(default="", max_length=2_000)
+
+
+HumanDecision = Annotated[
+    HumanReply | ActionDecision | Reassign | ChangePriority | Resolve | HandBack | InternalNote | Retag | Recategorise,
+    Field(discriminator="kind"),
+]
+# Decisions about the ticket's record, not its conversation: nothing reaches the customer, the ticket keeps
+# its owner and status, and the agents' convergence counter is not reset (``patches.NOTES_AND_TAGS``).
+RECORD_ONLY = (InternalNote, Retag, Recategorise)
 
 
 class DecisionResult(BaseModel):

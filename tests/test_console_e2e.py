@@ -1,6 +1,7 @@
 """The console end to end in a real browser (Debian's chromium, driven by Playwright) against the real
-stack: sign in, see the queue, open an escalated ticket, watch a live update arrive, approve the refund
-above the limit, reply and find the customer's outbox row. CONSOLE_SCREENSHOTS=<dir> saves the pages.
+stack: sign in, see the queue, open an escalated ticket, watch a live update arrive, write an internal note
+the customer never receives, approve the refund above the limit, reply and find the customer's outbox row.
+CONSOLE_SCREENSHOTS=<dir> saves the pages.
 
 Never `playwright install`: the browser is the system's (.ci/run installs it with apt)."""
 
@@ -19,6 +20,7 @@ ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run",
 ]  # fmt: skip
+NOTE = "Renewal was auto-charged after the cancellation request; finance agrees to refund."
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (apt-get install chromium)")
 
 
@@ -57,6 +59,26 @@ async def test_an_agent_works_an_escalated_ticket_in_the_browser(stack: Stack) -
                 await expect(page.locator("ol.timeline")).to_contain_text("Any news on my refund", timeout=20_000)
                 if shots:
                     await page.screenshot(path=f"{shots}/ticket.png", full_page=True)
+                # an internal note (n focuses the note box): in the timeline, marked internal; never the customer's
+                await page.locator("body").press("n")
+                await expect(page.locator("#note-body")).to_be_focused()
+                await page.keyboard.type(NOTE)
+                await page.click("#note-form button[type=submit]")
+                await expect(page.locator("p.notice")).to_contain_text("The customer does not see it")
+                note = page.locator("ol.timeline li.event.note.internal")
+                await expect(note).to_contain_text(NOTE)
+                await expect(note).to_contain_text("not sent to the customer")
+                if shots:
+                    await note.scroll_into_view_if_needed()
+                    await page.screenshot(path=f"{shots}/note.png")
+                sent = await stack.pool.fetchval(
+                    "SELECT count(*) FROM customer_outbox WHERE ticket_id = $1 AND body LIKE '%' || $2 || '%'",
+                    tid,
+                    NOTE,
+                )
+                assert sent == 0
+                r = await http.get(f"/tickets/{tid}/messages", headers=AS_CHANNEL)
+                assert r.status_code == 200 and all(NOTE not in m["body"] for m in r.json())
                 # approve the refund above the agents' limit; the ticket moves on
                 await page.fill("section.pending input[name=note]", "checked the renewal date")
                 await page.click("section.pending button[value=approve]")

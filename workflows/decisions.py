@@ -9,14 +9,19 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.actions import ActionActivities, ExecuteActionInput, RejectActionInput
     from domain.lifecycle import (
+        MAX_TAGS,
+        RECORD_ONLY,
         ActionDecision,
         ChangePriority,
         HandBack,
         HumanDecision,
         HumanReply,
+        InternalNote,
         PendingApproval,
         Reassign,
+        Recategorise,
         Resolve,
+        Retag,
     )
     from domain.models import Sender, Status
     from workflows import patches
@@ -56,6 +61,10 @@ class TicketDecisions:
             raise _invalid("approve or reject the pending action before handing back", "InvalidDecisionError")
         elif isinstance(d, ChangePriority) and d.priority == s.priority:
             raise _invalid(f"priority is already {d.priority.value}", "StaleRequestError")
+        elif isinstance(d, Retag):
+            self._check_tags(d)
+        elif isinstance(d, Recategorise) and d.category == s.category:
+            raise _invalid(f"the category is already {d.category.value}", "StaleRequestError")
         if not current_rules:
             return
         self._check_unchanged(d)
@@ -66,7 +75,10 @@ class TicketDecisions:
             raise _invalid("a decision's text must not contain a NUL character", "InvalidDecisionError")
         if isinstance(d, HumanReply) and not d.body.strip():
             raise _invalid("a reply needs a body", "InvalidDecisionError")
-        if s.status == Status.RESOLVED and not isinstance(d, ActionDecision):
+        if isinstance(d, InternalNote) and not d.body.strip():
+            raise _invalid("a note needs a body", "InvalidDecisionError")
+        # A note, a tag or a category is about the record, not the conversation: a resolved ticket takes them.
+        if s.status == Status.RESOLVED and not isinstance(d, (ActionDecision, *RECORD_ONLY)):
             raise _invalid(
                 f"ticket {s.ticket_id} is resolved and its satisfaction survey is out; "
                 "it reopens when the customer replies",
@@ -76,6 +88,14 @@ class TicketDecisions:
             raise _invalid("approve or reject the pending action before resolving", "InvalidDecisionError")
         if isinstance(d, Reassign) and s.owner == "human" and s.assigned_human == d.to:
             raise _invalid(f"the ticket is already assigned to {d.to}", "StaleRequestError")
+
+    def _check_tags(self, d: Retag) -> None:
+        s = self._core.s
+        after = (set(s.tags) | set(d.add)) - set(d.remove)
+        if after == set(s.tags):
+            raise _invalid(f"the tags are already {sorted(s.tags) or 'none'}", "StaleRequestError")
+        if len(after) > MAX_TAGS:
+            raise _invalid(f"a ticket takes at most {MAX_TAGS} tags; remove some first", "InvalidDecisionError")
 
     def _check_unchanged(self, d: HumanDecision) -> None:
         """The decision's preconditions: nothing newer than `seen_seq` was written, and the ticket is
@@ -100,6 +120,8 @@ class TicketDecisions:
 
     async def apply(self, d: HumanDecision) -> str:
         s = self._core.s
+        if isinstance(d, RECORD_ONLY):
+            return await self._apply_to_record(d)
         current = workflow.patched(patches.DECISION_RULES_V2)
         if isinstance(d, HumanReply) and current and s.pending_approval is not None:
             # The approval still waits for a person: the ticket stays in the queue, the replier owns it.
@@ -143,6 +165,26 @@ class TicketDecisions:
             {"note": d.note} if current and d.note else None,
         )
         return "handed back to the agents"
+
+    async def _apply_to_record(self, d: InternalNote | Retag | Recategorise) -> str:
+        """A note, tags or a category: one audit event and the ticket's snapshot; no message, no owner or
+        status change. The note's text is in the event only (``ticket_events``), never in the transcript."""
+        s = self._core.s
+        if not workflow.patched(patches.NOTES_AND_TAGS):  # unreachable on replay: older runs took none
+            raise _invalid(f"this ticket's workflow predates {d.kind} decisions", "InvalidDecisionError")
+        if isinstance(d, InternalNote):
+            await self._record.sync("note", d.agent_id, {"note": d.body, "internal": True})
+            return "internal note added; the customer does not see it"
+        if isinstance(d, Retag):
+            before = set(s.tags)
+            s.tags = sorted((before | set(d.add)) - set(d.remove))
+            added, removed = sorted(set(s.tags) - before), sorted(before - set(s.tags))
+            await self._record.sync("tagged", d.agent_id, {"added": added, "removed": removed, "tags": s.tags})
+            return f"tags: {', '.join(s.tags) or 'none'}"
+        old = s.category
+        s.category = d.category  # the next agent turn (TurnRequest.category) starts with its specialist
+        await self._record.sync("recategorised", d.agent_id, {"from": old, "to": d.category, "reason": d.reason})
+        return f"category {old.value if old else '-'} → {d.category.value}"
 
     async def _decide_action(self, d: ActionDecision, current: bool) -> str:
         s = self._core.s

@@ -134,6 +134,18 @@ worsening-trend, max-turns and token-budget rules apply as before. First recorde
 When it can go: when no run started before v11 is open.
 """
 
+NOTES_AND_TAGS: Final = "notes-and-tags"
+"""The decisions about a ticket's record: ``note`` (internal, in the audit trail only), ``tag`` and
+``recategorise`` (``domain.lifecycle.RECORD_ONLY``).
+
+Why: the console needs internal notes, tags and a corrected category (issue 21). They send nothing to the
+customer, keep the ticket's owner and status, may be made on a resolved ticket, and leave the agents'
+convergence counter (``agent_turns``) and the main loop alone; a recategorised ticket's next agent turn
+starts with the new category's specialist. A run from before the patch has none of these decisions in its
+history, so the old branch (refusing them) is never replayed; the marker records which runs took them.
+First recorded in v12. When it can go: when no run started before v12 is open.
+"""
+
 ALL: Final = (
     LIFECYCLE_V2,
     CONCURRENT_OPEN,
@@ -146,6 +158,7 @@ ALL: Final = (
     OUTAGE_TO_A_PERSON,
     REASSESS_PRIORITY,
     HANDOVER_DETECTORS,
+    NOTES_AND_TAGS,
 )
 """The live ids, oldest first."""
 

@@ -139,7 +139,7 @@ class TicketRecording:
             assigned_human=s.assigned_human, first_response_due=s.first_response_due, next_reply_due=next_reply,
             resolution_due=s.resolution_due, sla_breached=s.sla_breached, resolved_at=s.resolved_at,
             csat_score=s.csat_score, csat_comment=s.csat_comment, prompt_tokens=s.prompt_tokens,
-            completion_tokens=s.completion_tokens, cost_usd=round(s.cost_usd, 6),
+            completion_tokens=s.completion_tokens, cost_usd=round(s.cost_usd, 6), tags=list(s.tags),
         )  # fmt: skip
         audit = AuditEvent(f"{s.event_seq:04d}:{event}", event, now, actor, _jsonable(data or {}))
         self._publish()
@@ -196,6 +196,8 @@ class TicketRecording:
             f"owner: {owner} · messages: {len(s.transcript)} · tokens: {s.prompt_tokens + s.completion_tokens}",
             f"sentiment: {' → '.join(x.value for x in s.sentiment_trend[-5:]) or '-'}",
         ]
+        if s.tags:
+            lines.append(f"tags: {', '.join(s.tags)}")
         if s.escalated:
             lines.append(f"ESCALATED: {s.escalation_reason}")
         if s.pending_approval:

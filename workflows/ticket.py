@@ -45,7 +45,7 @@ with workflow.unsafe.imports_passed_through():
     # activity returns needs its module here. ActionResult (execute_action, reject_action) is the one: with
     # this import gone, 26 recorded histories failed to decode it.
     import activities.actions  # noqa: F401
-    from domain.lifecycle import CsatScore, DecisionResult, HumanDecision, TicketPolicy
+    from domain.lifecycle import RECORD_ONLY, CsatScore, DecisionResult, HumanDecision, TicketPolicy
     from domain.models import Priority, Sender, Sentiment, Status, ticket_text
     from domain.policy import effective_priority, outranks
     from workflows import patches
@@ -127,10 +127,11 @@ class TicketWorkflow:
             # today's rules; a replayed older decision is re-checked with the rules it was accepted under.
             self._decisions.validate(d, current_rules=workflow.patched(patches.DECISION_RULES_V2))
             message = await self._decisions.apply(d)
-            s.agent_turns = 0
             result = DecisionResult(request_id=d.request_id, accepted=True, status=s.status.value, message=message)
             s.decisions[d.request_id] = result
-            self._core.kick = self._core.sla_kick = True
+            if not isinstance(d, RECORD_ONLY):  # a note, tags or a category leave the conversation as it was
+                s.agent_turns = 0
+                self._core.kick = self._core.sla_kick = True
             return result
 
     @decide.validator

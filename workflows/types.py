@@ -88,6 +88,7 @@ class TicketState(BaseModel):
     version: int = 0  # snapshot version written to Postgres
     event_seq: int = 0  # makes audit event keys unique and stable
     product: str | None = None  # from the ticket's input; None for tickets opened before it existed
+    tags: list[str] = Field(default_factory=list)  # people's labels, sorted (the `tag` decision)
 
 
 @dataclass

@@ -27,7 +27,8 @@ router = APIRouter(tags=["human agents"])
 async def human_queue(pool: PoolDep, f: Annotated[QueueFilters, Query()]) -> list[TicketSummary]:
     """Tickets waiting for a human, most urgent first (priority, then the nearest SLA deadline);
     ``product`` keeps to one product's tickets (a team of agents per product), ``assignee`` to those an
-    agent holds ("mine"), ``unassigned=true`` to those nobody has picked up."""
+    agent holds ("mine"), ``unassigned=true`` to those nobody has picked up; ``category`` and ``tag`` (one
+    tag people put on the ticket) narrow it further."""
     if f.assignee and f.unassigned:
         raise ApiError(422, "invalid_request", "give assignee (held by that agent) or unassigned=true, not both")
     rows = await tickets.escalated_queue(
@@ -36,6 +37,8 @@ async def human_queue(pool: PoolDep, f: Annotated[QueueFilters, Query()]) -> lis
         product=f.product,
         assignee=f.assignee,
         unassigned=f.unassigned,
+        category=f.category.value if f.category else None,
+        tag=f.tag,
         limit=f.limit,
     )
     return await summaries(pool, rows)
@@ -54,7 +57,8 @@ async def decide(
     settings: SettingsDep,
     agent: DecidingAgentDep,
 ) -> DecisionResult:
-    """Reply, approve/reject a proposed action, reassign, change priority, resolve, or hand back.
+    """Reply, approve/reject a proposed action, reassign, change priority, resolve, hand back; or, without a
+    word to the customer, add an internal note, tag the ticket or re-categorise it.
 
     `request_id` makes the call idempotent: repeating it returns the first answer; another decision
     under a `request_id` already used on the ticket is a 409. A ticket that does not take the decision

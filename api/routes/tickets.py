@@ -107,6 +107,8 @@ async def list_tickets(pool: PoolDep, f: Annotated[TicketFilters, Query()]) -> l
         priority=f.priority.value if f.priority else None,
         customer_id=f.customer_id,
         product=f.product,
+        category=f.category.value if f.category else None,
+        tag=f.tag,
         limit=f.limit,
         offset=f.offset,
     )

@@ -71,8 +71,10 @@
         var a = list[at].querySelector("a"); if (a) location.href = a.href;
       } else if (ev.key === "r") {
         var reply = document.getElementById("reply-body"); if (reply) { ev.preventDefault(); reply.focus(); }
+      } else if (ev.key === "n") {
+        var note = document.getElementById("note-body"); if (note) { ev.preventDefault(); note.focus(); }
       } else if (ev.key === "?") {
-        alert("j / k: move in the queue\nEnter: open the ticket\nr: write a reply\n?: this list");
+        alert("j / k: move in the queue\nEnter: open the ticket\nr: write a reply\nn: write an internal note\n?: this list");
       }
     });
   }

@@ -20,11 +20,11 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from domain.lifecycle import ActionDecision, CsatScore, HumanReply, Resolve
-from domain.models import Status
+from domain.lifecycle import ActionDecision, CsatScore, HandBack, HumanReply, InternalNote, Recategorise, Resolve, Retag
+from domain.models import Category, Status
 from domain.turns import TurnOutcome
 from tests.conftest import BIN, register_search_attributes
-from tests.lifecycle_world import World, customer, ticket_input
+from tests.lifecycle_world import World, customer, default_turn, ticket_input
 from workflows import search_attributes as sa
 from workflows.ticket import CustomerMessage, TicketResult, TicketState, TicketWorkflow
 
@@ -196,6 +196,26 @@ async def _decisions(client: Client, version: str) -> None:
         await _until(h, lambda s: s.status == Status.WAITING_CUSTOMER)
         await h.terminate("recorded")
         await _save(h, version, "approved_customer_wrote")
+
+        if int(version.lstrip("v")) >= 12:  # notes, tags and re-categorising (patches.NOTES_AND_TAGS)
+            world.turn = default_turn
+            inp = ticket_input("Can I talk to a human? My invoice is wrong", product=PRODUCT)
+            h = await client.start_workflow(TicketWorkflow.run, inp, id=f"ticket-{inp.ticket_id}", task_queue=tq)
+            state = await _until(h, lambda s: s.status == Status.ESCALATED)
+            seen = state.transcript[-1].seq
+            for d in (
+                InternalNote(request_id="n1", agent_id="ana", body="Legacy plan: check with finance", seen_seq=seen),
+                Retag(request_id="t1", agent_id="ana", add=["billing", "legacy-plan"], expect_assignee=""),
+                Recategorise(request_id="c1", agent_id="ana", category=Category.ACCOUNT, reason="a login problem"),
+                Retag(request_id="t2", agent_id="ana", remove=["billing"]),
+                HandBack(request_id="h1", agent_id="ana"),
+            ):
+                await h.execute_update(TicketWorkflow.decide, d)
+            # the agents answer the next message as the new category's specialist
+            await h.signal(TicketWorkflow.add_customer_message, CustomerMessage("m-2", "Still cannot log in"))
+            await _until(h, lambda s: s.status == Status.WAITING_CUSTOMER)
+            await h.terminate("recorded")
+            await _save(h, version, "notes_tags")
 
 
 async def _until(h: Handle, ok: Callable[[TicketState], bool]) -> TicketState:
