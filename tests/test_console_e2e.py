@@ -7,6 +7,7 @@ Never `playwright install`: the browser is the system's (.ci/run installs it wit
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -92,7 +93,7 @@ async def test_reply_box_tools_and_a_second_viewer_in_the_browser(stack: Stack) 
     from db.customers import get_customer
     from db.saved_replies import create_saved_reply
 
-    title = f"Refund approved {os.getpid()}-{id(stack)}"
+    title = f"Refund approved {uuid.uuid4().hex[:6]}"
     await create_saved_reply(stack.pool, title, "Hi {{customer.first_name}}, your refund is on its way.", "test")
     customer = await get_customer(stack.pool, "cus_1005")
     assert customer is not None

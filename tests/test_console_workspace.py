@@ -165,3 +165,14 @@ async def test_who_else_is_viewing_a_ticket(stack: Stack) -> None:
                 assert (await lead.post(f"{presence}/leave", data={"csrf": lead_csrf.group(1)})).status_code == 204
                 assert await _next_event(lines, "viewers") == tid
                 assert 'data-viewer="lead"' not in (await ana.post(presence, data={"csrf": ana_csrf.group(1)})).text
+
+
+def test_placeholders_fill_and_unknown_ones_are_named() -> None:
+    from domain.saved_replies import fill, unknown_placeholders
+
+    body = "Hi {{ customer.first_name }}, {{customer.company}}{{ticket.id}} {{custmer.name}} {{agent.name}}"
+    assert fill(body, {"customer.first_name": "", "ticket.id": "tkt_1", "agent.name": "ana"}) == (
+        "Hi there, tkt_1 {{custmer.name}} ana"
+    )
+    assert unknown_placeholders(body + " {{custmer.name}} {{x}}") == ["custmer.name", "x"]
+    assert unknown_placeholders("no placeholders, {single} braces") == []
