@@ -1,4 +1,5 @@
-"""The worker: builds clients and pools once, registers TicketWorkflow and its activities, runs.
+"""The worker: builds clients and pools once, registers TicketWorkflow, ArticleSearchWorkflow (the console's
+help-article search) and their activities, runs.
 
 Run with `python worker.py` (the local stack and the compose file do).
 """
@@ -42,6 +43,7 @@ from settings import Settings, get_settings
 from telemetry import configure_logging, configure_tracing, worker_options
 from triage.classifier import CategoryClassifier, load_or_train
 from triage.handover import HandoverDetector, shared_detector
+from workflows.article_search import ArticleSearchWorkflow
 from workflows.ticket import TicketWorkflow
 
 log = logging.getLogger("worker")
@@ -74,6 +76,7 @@ def activities_for(
         crm.get_customer,
         triage.triage_message,
         conversation.run_agent_turn,
+        conversation.search_articles,
         store.create_ticket,
         store.record_triage,
         store.record_message,
@@ -99,7 +102,13 @@ def build_worker(
 ) -> Worker:
     tuning = worker_tuning(settings) if settings is not None else {}
     tuning.update(worker_options())  # tracing: opentelemetry through the workflow sandbox
-    return Worker(client, task_queue=task_queue, workflows=[TicketWorkflow], activities=activities, **tuning)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[TicketWorkflow, ArticleSearchWorkflow],
+        activities=activities,
+        **tuning,
+    )
 
 
 def precompile_workflows() -> None:

@@ -38,6 +38,7 @@ from agents.model_settings import DEFAULT_FAILURE_BUDGET_S, ModelLimits
 from agents.prompts import ESCALATION_MANAGER
 from agents.sandbox import SandboxedPythonExecutor
 from agents.team import run_turn
+from domain.article_search import ArticleSearch
 from domain.models import KbHit
 from domain.turns import TurnOutcome, TurnRequest
 from kb.index import KnowledgeBase
@@ -121,6 +122,11 @@ class ConversationActivities:
 
     async def _search(self, query: str, limit: int, product: str | None) -> list[KbHit]:
         return await self._kb.search(query, limit=limit, product=product, include_shared=True)
+
+    @activity.defn(name="conversation.search_articles")
+    async def search_articles(self, req: ArticleSearch) -> list[KbHit]:
+        """A person's search from the console's reply box (ArticleSearchWorkflow): read-only."""
+        return await self._kb.search(req.query, limit=req.limit, product=req.product, include_shared=True)
 
     @activity.defn(name="conversation.run_agent_turn")
     async def run_agent_turn(self, req: TurnRequest) -> TurnOutcome:

@@ -7,6 +7,7 @@ routes (`routes/`) and the benchmarks share. A ticket's work happens in its Temp
 starts, signals, updates and queries it, and reads the ticket store (db/).
 
 It never runs agents: it must not import `agents`, `activities`, `kb` or `triage`, nor a model client,
-and imports `workflows` only for the typed workflow, its inputs, state and search attributes. `db` must not import
+and imports `workflows` only for the typed workflows (TicketWorkflow; ArticleSearchWorkflow, the console's
+help-article search), their inputs, state and search attributes. `db` must not import
 the API; `api.service` must not import a router.
 """

@@ -16,7 +16,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors, roles
 from api.docs import install as install_docs
-from api.routes import bugs, codec, customers, decisions, health, inbound_email, metrics, reports, tickets
+from api.routes import (
+    bugs,
+    codec,
+    customers,
+    decisions,
+    health,
+    inbound_email,
+    metrics,
+    reports,
+    saved_replies,
+    tickets,
+)
 from channels.chat import routes as chat_routes
 from channels.webhooks import routes as webhook_routes
 from clients import connect_temporal, open_pool
@@ -130,6 +141,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         customers.router,
         inbound_email.router,
         webhook_routes.router,
+        saved_replies.router,
     )
     roles.install([health.router, *guarded])
     app.include_router(health.router)

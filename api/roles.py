@@ -84,13 +84,19 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
     ("GET", "/webhooks/deliveries"): _e(ADM),
     ("GET", "/webhooks/deliveries/{delivery_id}"): _e(ADM, 404),
     ("POST", "/webhooks/deliveries/{delivery_id}/replay"): _e(ADM, 404),
+    # the team's saved replies (the console's reply box inserts them): anyone who works tickets manages them
+    ("GET", "/saved-replies"): _e(AGT, takes_input=False),
+    ("POST", "/saved-replies"): _e(AGT, 409, body=True),
+    ("GET", "/saved-replies/{reply_id}"): _e(AGT, 404),
+    ("PUT", "/saved-replies/{reply_id}"): _e(AGT, 404, 409, body=True),
+    ("DELETE", "/saved-replies/{reply_id}"): _e(AGT, 404),
 }
 
 _WHY = {
     400: "malformed_json: the body is not JSON (or not UTF-8, or nested too deeply)",
     401: "unauthorized: no key, or a key nobody holds",
     403: "role_required: this key's holder may not call this endpoint (see the roles matrix)",
-    404: "not found (ticket_not_found, customer_not_found)",
+    404: "not found (ticket_not_found, customer_not_found, saved_reply_not_found)",
     409: "conflict with what the API already holds (see the endpoint's description)",
     413: "payload_too_large: body over 256 KiB",
     422: "invalid_request and the endpoint's own rules (unknown_customer, invalid_decision, …)",

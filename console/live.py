@@ -1,8 +1,9 @@
-"""Live updates: Postgres LISTEN/NOTIFY (`ticket_changed`, db/migrations/V15) fanned out to the
-console's server-sent-event streams.
+"""Live updates: Postgres LISTEN/NOTIFY (`ticket_changed`, db/migrations/V18; `ticket_viewers`,
+db/viewers.py) fanned out to the console's server-sent-event streams.
 
 One listening connection per API process, opened when the first browser subscribes and closed when the
-last one leaves; each stream gets the ids of the tickets that changed. Nothing polls Temporal or the
+last one leaves; each stream gets the ids of the tickets that changed, and `viewers:<id>` for a ticket
+whose viewers changed. Nothing polls Temporal or the
 store.
 """
 
@@ -15,6 +16,8 @@ import logging
 import asyncpg
 
 CHANNEL = "ticket_changed"
+VIEWERS_CHANNEL = "ticket_viewers"  # db.viewers.CHANNEL
+VIEWERS = "viewers:"  # what a viewers notification looks like in a subscriber's queue
 log = logging.getLogger("api")
 
 
@@ -31,6 +34,7 @@ class Hub:
             if self._conn is None or self._conn.is_closed():
                 self._conn = await asyncpg.connect(self._dsn)
                 await self._conn.add_listener(CHANNEL, self._notified)
+                await self._conn.add_listener(VIEWERS_CHANNEL, self._notified)
             self._subscribers.add(queue)
         return queue
 
@@ -46,9 +50,10 @@ class Hub:
     def listening(self) -> bool:
         return self._conn is not None and not self._conn.is_closed()
 
-    def _notified(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
+    def _notified(self, _conn: object, _pid: int, channel: str, payload: object) -> None:
+        item = f"{VIEWERS}{payload}" if channel == VIEWERS_CHANNEL else str(payload)
         for queue in list(self._subscribers):
             with contextlib.suppress(
                 asyncio.QueueFull
             ):  # a stalled browser misses nothing it needs: any event refreshes
-                queue.put_nowait(str(payload))
+                queue.put_nowait(item)

@@ -10,15 +10,18 @@ with curl, and a stale screen is refused with the workflow's reason.
 * console/tickets.py: the queue and a ticket's page;
 * console/decide.py: a ticket's decision forms;
 * console/dashboard_pages.py: the team lead's dashboard and its CSV downloads;
-* console/stream.py: the server-sent event stream of changed tickets.
+* console/stream.py: the server-sent event stream of changed tickets (and of a ticket's viewers);
+* console/reply_tools.py: the reply box's saved replies and help-article search;
+* console/saved_replies_page.py: the team's saved replies, managed;
+* console/presence.py: who else is viewing a ticket.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from console import dashboard_pages, decide, signin, stream, tickets
+from console import dashboard_pages, decide, presence, reply_tools, saved_replies_page, signin, stream, tickets
 
 router = APIRouter(include_in_schema=False)
-for part in (signin, tickets, decide, stream, dashboard_pages):
+for part in (signin, tickets, decide, stream, dashboard_pages, reply_tools, saved_replies_page, presence):
     router.include_router(part.router)

@@ -13,7 +13,7 @@ from fastapi import Request
 from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 
 from console import web
-from console.live import Hub
+from console.live import VIEWERS, Hub
 
 STREAM_SECONDS = 25.0  # a stream ends after this; the browser's EventSource reconnects at once
 
@@ -29,7 +29,8 @@ def _hub(request: Request) -> Hub:
 
 @router.get("/stream")
 async def stream(request: Request, ticket: str | None = None) -> Response:
-    """Server-sent events: `change` with the ticket id whenever a ticket (or this one) changes in the store."""
+    """Server-sent events: `change` with the ticket id whenever a ticket (or this one) changes in the store;
+    with `ticket`, also `viewers` when someone opens or leaves that ticket (console/presence.py)."""
     if web.agent(request) is None:
         return PlainTextResponse("sign in first", status_code=401)
     hub = _hub(request)
@@ -45,12 +46,15 @@ async def stream(request: Request, ticket: str | None = None) -> Response:
                 except TimeoutError:
                     yield ": keep-alive\n\n"
                     continue
-                ids = {changed}
+                items = {changed}
                 await asyncio.sleep(0.25)  # gather a burst (a decision writes several rows) into one event
                 while not queue.empty():
-                    ids.add(queue.get_nowait())
-                if ticket is None or ticket in ids:
+                    items.add(queue.get_nowait())
+                ids = {i for i in items if not i.startswith(VIEWERS)}
+                if ids and (ticket is None or ticket in ids):
                     yield f"event: change\ndata: {' '.join(sorted(ids))}\n\n"
+                if ticket is not None and f"{VIEWERS}{ticket}" in items:
+                    yield f"event: viewers\ndata: {ticket}\n\n"
         finally:
             with contextlib.suppress(Exception):
                 await hub.unsubscribe(queue)

@@ -12,9 +12,9 @@ from fastapi.responses import Response
 from api.errors import ApiError
 from api.service.ids import workflow_id_for
 from api.service.views import summaries, ticket_view
-from console import queries, web
+from console import queries, reply_tools, web
 from console.session import Agent
-from db import actions, customers, tickets
+from db import actions, customers, tickets, viewers
 from domain.models import Category, Priority, Status
 
 router = web.new_router()
@@ -93,6 +93,10 @@ async def ticket_context(request: Request, ticket_id: str, agent: Agent) -> dict
         "temporal_url": f"{ui.rstrip('/')}/namespaces/{settings.TEMPORAL_NAMESPACE}/workflows/"
         + quote(workflow_id_for(ticket_id)),
         "stream": f"/console/stream?ticket={quote(ticket_id)}",
+        # the reply box's saved replies, filled for this ticket; who else has it open (console/presence.py)
+        "saved_replies": await reply_tools.saved_replies_for(pool, ticket_id, t.subject, customer, agent),
+        "others_viewing": [v for v in await viewers.viewers(pool, ticket_id) if v != agent.agent_id],
+        "heartbeat_s": viewers.HEARTBEAT_S,
     }
 
 

@@ -1,7 +1,8 @@
 """Lumora, the fictional product-analytics SaaS the demo runs on: data, not behaviour.
 
 What it owns: the help articles (``kb/*.md``), the 60 demo customers (``customers.py``), the 30 sample
-tickets (``tickets.jsonl``) and the triage training examples (``triage_examples.jsonl``). ``supportctl``
+tickets (``tickets.jsonl``), the triage training examples (``triage_examples.jsonl``) and the console's
+saved replies (``saved_replies.py``). ``supportctl``
 loads them into the local stack (``supportctl/prepare.py``) and the tests read them.
 
 What it must not import: anything of the project but ``domain`` (``customers.py`` builds

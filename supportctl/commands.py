@@ -28,12 +28,15 @@ def cmd_dev(_args: argparse.Namespace, settings: Settings) -> int:
 
     before = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
+        from supportctl.demo import console_lines
         from supportctl.prepare import prepare
 
         say("==> preparing data: migrations, demo customers, knowledge base, triage model")
         asyncio.run(prepare(settings, dsn, say))
         stack.start_all(say)
         say(f"\nAPI:         {stack.api_url}  (OpenAPI docs: {stack.api_url}/docs)")
+        for line in console_lines(stack.api_url, None):
+            say(line)
         say(f"Temporal UI: {stack.ui_url}")
         say(f"Temporal:    127.0.0.1:{settings.TEMPORAL_PORT} (namespace {settings.TEMPORAL_NAMESPACE})")
         say(f"Logs:        {stack.log_dir}")

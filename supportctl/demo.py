@@ -13,8 +13,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 
+from console.queries import VIEWS, Filters, view_counts
 from settings import Settings
 from supportctl.console import say
 from supportctl.prepare import prepare
@@ -22,6 +24,8 @@ from supportctl.stack import LocalStack, resolve_database_url
 
 SAMPLE_TICKETS = Path(__file__).resolve().parents[1] / "demo" / "tickets.jsonl"
 REPLY_TIMEOUT_S = 180.0
+DEMO_PERSON = "alex"  # the demo's human agent: sign in to the console as alex to see the Mine view
+TAKEN_BY_DEMO_PERSON = 2  # escalated tickets the demo hands to alex; the others stay unassigned
 
 
 @dataclass
@@ -139,6 +143,38 @@ async def push_tickets(api_url: str, samples: list[DemoTicket], concurrency: int
     return list(results)
 
 
+async def leave_tickets_in_every_view(api_url: str, dsn: str, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Hand a few escalated tickets to DEMO_PERSON (a reassign decision, as a person would in the console),
+    leaving at least one unassigned; the console's views' counts for DEMO_PERSON afterwards."""
+    waiting = [t for t in rows if t["status"] == "escalated" and not t["assigned_human"]]
+    take = waiting[: min(TAKEN_BY_DEMO_PERSON, max(len(waiting) - 1, 0))]
+    async with httpx.AsyncClient(base_url=api_url, timeout=30) as http:
+        for t in take:
+            decision = {"kind": "reassign", "to": DEMO_PERSON, "agent_id": DEMO_PERSON, "request_id": uuid.uuid4().hex}
+            r = await http.post(f"/tickets/{t['ticket_id']}/decisions", json=decision)
+            r.raise_for_status()
+        deadline = time.monotonic() + 30
+        while take and time.monotonic() < deadline:  # the store follows the workflow's decision
+            held = [(await _get(http, t["ticket_id"]))["assigned_human"] for t in take]
+            if all(h == DEMO_PERSON for h in held):
+                break
+            await asyncio.sleep(0.25)
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await view_counts(conn, Filters(), DEMO_PERSON)
+    finally:
+        await conn.close()
+
+
+def console_lines(api_url: str, counts: dict[str, int] | None) -> list[str]:
+    """Where the console is, and (after the demo) what each of its views holds for DEMO_PERSON."""
+    lines = [f"Console:     {api_url}/console  (sign in with any name, e.g. {DEMO_PERSON}; no AGENT_KEYS: local demo)"]
+    if counts is not None:
+        views = " · ".join(f"{label} {counts[name]}" for name, (label, _, _) in VIEWS.items())
+        lines.append(f"             its views for {DEMO_PERSON}: {views}")
+    return lines
+
+
 def _first_reply(t: dict[str, Any]) -> str:
     if t["time_to_first_response_s"] is not None:
         return f"{t['time_to_first_response_s']:.2f}s"
@@ -192,10 +228,14 @@ def run_demo(settings: Settings) -> int:
         rows = asyncio.run(push_tickets(stack.api_url, samples))
         say(f"==> {len(rows)} tickets answered or handed to a person in {time.monotonic() - started:.1f}s\n")
         print_summary(rows)
-        say(f"\nTemporal UI: {stack.ui_url}/namespaces/{settings.TEMPORAL_NAMESPACE}/workflows")
+        counts = asyncio.run(leave_tickets_in_every_view(stack.api_url, stack.database_url, rows))
+        say("")
+        for line in console_lines(stack.api_url, counts):
+            say(line)
+        say(f"Temporal UI: {stack.ui_url}/namespaces/{settings.TEMPORAL_NAMESPACE}/workflows")
         say(
             "Find tickets: temporal workflow list --query 'TicketPriority=\"high\"' "
             f"--address 127.0.0.1:{settings.TEMPORAL_PORT}"
         )
-        say("(the stack stops now; `make dev` keeps it running)")
+        say("(the stack stops now; `make dev` keeps it running, with these tickets, at the same addresses)")
         return 0

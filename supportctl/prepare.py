@@ -12,7 +12,9 @@ import asyncpg
 from db.customers import Conn
 from db.invoices import upsert_invoices
 from db.pool import create_pool, ensure_database
+from db.saved_replies import insert_missing_saved_replies
 from demo.customers import demo_customers, demo_invoices
+from demo.saved_replies import DEMO_SAVED_REPLIES
 from domain.models import Customer
 from kb.articles import Article, load_articles
 from kb.index import KnowledgeBase, open_qdrant
@@ -53,6 +55,8 @@ async def seed_customers(dsn: str) -> int:
         n = await insert_missing_customers(pool, demo_customers())
         # dated from today, so the demo's "charged 3 days ago" stays inside the refund window on every seed
         await upsert_invoices(pool, demo_invoices(datetime.now(UTC).date()))
+        # the console's demo saved replies whose title is free: a team's edited reply stays as it is
+        await insert_missing_saved_replies(pool, list(DEMO_SAVED_REPLIES), by="demo")
         return n
     finally:
         await pool.close()

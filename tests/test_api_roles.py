@@ -33,7 +33,7 @@ MAY = {
 
 def _request(method: str, path: str, ticket_id: str) -> dict[str, Any]:
     """A request the endpoint takes, with ids that exist where one is needed, or harmless ones."""
-    url = path.replace("{ticket_id}", ticket_id).replace("{customer_id}", "cus_roles_nobody")
+    url = path.replace("{ticket_id}", ticket_id).replace("{customer_id}", "cus_roles_nobody").replace("{reply_id}", "1")
     bodies: dict[tuple[str, str], Any] = {
         ("POST", "/tickets"): {"customer_id": "cus_1002", "subject": "Roles", "body": "Checking who may do what."},
         ("POST", "/tickets/{ticket_id}/messages"): {"body": "one more thing", "message_id": uuid.uuid4().hex},
@@ -42,6 +42,8 @@ def _request(method: str, path: str, ticket_id: str) -> dict[str, Any]:
             "kind": "priority", "request_id": uuid.uuid4().hex, "agent_id": "x", "priority": "high",
         },
         ("PUT", "/customers/{customer_id}"): {"email": f"{uuid.uuid4().hex[:8]}@roles.example", "name": "Role Test"},
+        ("POST", "/saved-replies"): {"title": f"Roles {uuid.uuid4().hex[:8]}", "body": "Hi {{customer.name}}"},
+        ("PUT", "/saved-replies/{reply_id}"): {"title": f"Roles {uuid.uuid4().hex[:8]}", "body": "Hello"},
     }  # fmt: skip
     params = {"email": "nobody@roles.example"} if path == "/customers" else None
     return {"method": method, "url": url, "json": bodies.get((method, path)), "params": params}

@@ -8,6 +8,7 @@ Never `playwright install`: the browser is the system's (.ci/run installs it wit
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -102,5 +103,77 @@ async def test_an_agent_works_an_escalated_ticket_in_the_browser(stack: Stack) -
                     await page.screenshot(path=f"{shots}/dashboard.png", full_page=True)
                     await page.goto(f"{base}/console/queue?view=all")
                     await page.screenshot(path=f"{shots}/queue-all.png")
+            finally:
+                await browser.close()
+
+
+async def test_reply_box_tools_and_a_second_viewer_in_the_browser(stack: Stack) -> None:
+    """A saved reply inserted with the customer's name filled in, a help article's passage inserted from the
+    search, and a second person opening the same ticket shown on the first one's page."""
+    from playwright.async_api import async_playwright, expect
+
+    from db.customers import get_customer
+    from db.saved_replies import create_saved_reply
+
+    title = f"Refund approved {uuid.uuid4().hex[:6]}"
+    await create_saved_reply(stack.pool, title, "Hi {{customer.first_name}}, your refund is on its way.", "test")
+    customer = await get_customer(stack.pool, "cus_1005")
+    assert customer is not None
+    async with serve_api(stack.settings.model_copy(update={"AGENT_KEYS": AGENT_KEYS})) as http:
+        r = await http.post(
+            "/tickets",
+            json={"customer_id": "cus_1005", "subject": "Refund?", "body": "Can I get a refund of my renewal?"},
+            headers=AS_CHANNEL,
+        )
+        assert r.status_code == 201, r.text
+        tid = r.json()["ticket_id"]
+        base = str(http.base_url).rstrip("/")
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+            try:
+                lead = await (await browser.new_context(viewport={"width": 1366, "height": 768})).new_page()
+                ana = await (await browser.new_context(viewport={"width": 1366, "height": 768})).new_page()
+                for page, who in ((lead, "lead"), (ana, "ana")):
+                    page.set_default_timeout(20_000)
+                    await page.goto(f"{base}/console/sign-in?next=/console/tickets/{tid}")
+                    await page.fill("#key", KEYS[who][0])
+                    await page.click("button[type=submit]")
+                    await expect(page.locator("#me")).to_have_text(who)
+                # the lead's page already had a beat; ana arriving shows on it without a reload
+                await expect(lead.locator("#presence")).to_contain_text("ana", timeout=20_000)
+                await expect(ana.locator("#presence")).to_contain_text("lead")
+
+                # a saved reply, filled for this customer, goes into the reply box
+                await lead.select_option("#saved-reply", label=title)
+                await lead.click("#insert-saved")
+                await expect(lead.locator("#reply-body")).to_have_value(
+                    f"Hi {customer.first_name}, your refund is on its way."
+                )
+                # a help article's passage goes in after it, on a paragraph of its own
+                await lead.fill("#article-q", "refund annual renewal")
+                await lead.press("#article-q", "Enter")
+                article = lead.locator('#article-results [data-article="kb-refund-policy"]')
+                await expect(article).to_be_visible()
+                passage = await article.locator("button.insert-passage").get_attribute("data-insert")
+                assert passage
+                await article.locator("button.insert-passage").click()
+                value = await lead.locator("#reply-body").input_value()
+                assert value == f"Hi {customer.first_name}, your refund is on its way.\n\n{passage}"
+                await article.locator("button.insert-link").click()
+                assert "Refund policy: https://" in await lead.locator("#reply-body").input_value()
+                if os.environ.get("CONSOLE_SCREENSHOTS"):
+                    await lead.screenshot(path=f"{os.environ['CONSOLE_SCREENSHOTS']}/reply-tools.png", full_page=True)
+
+                # ana leaves: the lead's page says nobody else is viewing
+                await ana.goto(f"{base}/console/queue")
+                await expect(lead.locator("#presence")).to_contain_text("Nobody else", timeout=20_000)
+                # keyboard: ? lists the keys, r focuses the reply, e the resolution note
+                await lead.locator("h1").click()
+                await lead.keyboard.press("?")
+                await expect(lead.locator("#keys-help")).to_contain_text("resolve")
+                await lead.keyboard.press("Escape")
+                await lead.locator("h1").click()
+                await lead.keyboard.press("e")
+                await expect(lead.locator("#resolve-note")).to_be_focused()
             finally:
                 await browser.close()

@@ -199,7 +199,13 @@ RULES = [
         ("api",),
         lambda i: (
             not _in(i.target, "workflows")
-            or _in(i.target, "workflows.ticket", "workflows.types", "workflows.search_attributes")
+            or _in(
+                i.target,
+                "workflows.ticket",
+                "workflows.article_search",
+                "workflows.types",
+                "workflows.search_attributes",
+            )
         ),
     ),
     # console/__init__.py: api (services, auth, schemas), db, domain, settings; never workflows, activities,

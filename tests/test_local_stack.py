@@ -100,6 +100,7 @@ def test_dev_stack_serves_tickets_restarts_a_dead_worker_and_stops_everything_on
     try:
         banner = _read_until(proc, "Press Ctrl-C", within=150)
         assert f"http://127.0.0.1:{api_port}/docs" in banner and f"http://127.0.0.1:{ui_port}" in banner
+        assert f"Console:     http://127.0.0.1:{api_port}/console" in banner  # make dev prints the console
         children = psutil.Process(proc.pid).children(recursive=True)
         assert len(children) >= 3  # temporal, worker, api (and their own children)
 

@@ -3,7 +3,8 @@
 What this package owns: the ticket's lifecycle (``ticket.py`` and the parts it composes, listed in its
 docstring), the state and input it carries across continue-as-new (``types.py``), the patch ids that
 keep running tickets replayable (``patches.py``), the frozen v1 run (``ticket_v1.py``) and the
-search attributes operators filter by (``search_attributes.py``).
+search attributes operators filter by (``search_attributes.py``). Beside it, ``article_search.py``:
+``ArticleSearchWorkflow``, one knowledge-base search for a person in the console (one activity, no ticket).
 
 What it must not do or import, because every line here is replayed, possibly months later, in the
 Temporal sandbox:

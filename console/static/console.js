@@ -1,4 +1,5 @@
-// The support console's only script: SLA countdowns, live updates over server-sent events, keyboard.
+// The support console's only script: SLA countdowns, live updates over server-sent events, who else is
+// viewing a ticket, the reply box's saved replies and help-article search, keyboard.
 // No framework: a changed region is fetched as the same page and swapped in ([data-live] elements).
 (function () {
   "use strict";
@@ -53,6 +54,7 @@
     var source = new EventSource(url), badge = document.getElementById("live");
     source.addEventListener("ready", function () { if (badge) badge.hidden = false; document.body.setAttribute("data-live-ready", "1"); });
     source.addEventListener("change", refresh);
+    source.addEventListener("viewers", beat);
     source.onerror = function () { if (badge) badge.hidden = true; };
   }
 
@@ -69,17 +71,102 @@
         list[at].scrollIntoView({ block: "nearest" });
       } else if (ev.key === "Enter" && at >= 0 && list[at]) {
         var a = list[at].querySelector("a"); if (a) location.href = a.href;
-      } else if (ev.key === "r") {
-        var reply = document.getElementById("reply-body"); if (reply) { ev.preventDefault(); reply.focus(); }
-      } else if (ev.key === "n") {
-        var note = document.getElementById("note-body"); if (note) { ev.preventDefault(); note.focus(); }
+      } else if (ev.key === "r" || ev.key === "n" || ev.key === "e") {
+        // r: the reply; n: the internal note (when the page has one); e: the resolution note (Enter resolves)
+        var target = document.getElementById({ r: "reply-body", n: "note-body", e: "resolve-note" }[ev.key]);
+        if (target) { ev.preventDefault(); target.focus(); }
       } else if (ev.key === "?") {
-        alert("j / k: move in the queue\nEnter: open the ticket\nr: write a reply\nn: write an internal note\n?: this list");
+        ev.preventDefault(); help();
       }
     });
   }
 
+  var KEYS = [["j / k", "move down / up the queue"], ["Enter", "open the selected ticket"], ["r", "write a reply"],
+    ["n", "write an internal note"], ["e", "resolve (focuses the resolution note; Enter resolves)"],
+    ["?", "this list"], ["Esc", "close it"]];
+  function help() {
+    var box = document.getElementById("keys-help");
+    if (box) { box.hidden = !box.hidden; if (!box.hidden) box.focus(); return; }
+    box = document.createElement("div");
+    box.id = "keys-help"; box.className = "keys-help card"; box.tabIndex = -1;
+    box.setAttribute("role", "dialog"); box.setAttribute("aria-label", "Keyboard shortcuts");
+    var h = document.createElement("h2"); h.textContent = "Keyboard shortcuts"; box.appendChild(h);
+    var dl = document.createElement("dl");
+    KEYS.forEach(function (k) {
+      var dt = document.createElement("dt"), kbd = document.createElement("kbd"), dd = document.createElement("dd");
+      kbd.textContent = k[0]; dt.appendChild(kbd); dd.textContent = k[1]; dl.appendChild(dt); dl.appendChild(dd);
+    });
+    box.appendChild(dl);
+    box.addEventListener("keydown", function (ev) { if (ev.key === "Escape") { box.hidden = true; } });
+    document.body.appendChild(box); box.focus();
+  }
+
+  // Who else is viewing this ticket: a beat now and every few seconds, another when the stream says the
+  // viewers changed, and a goodbye when the page goes away.
+  var presence = null;
+  function form(data) {
+    var body = new URLSearchParams();
+    Object.keys(data).forEach(function (k) { body.append(k, data[k]); });
+    return body;
+  }
+  function beat() {
+    if (!presence) return;
+    fetch(presence.getAttribute("data-presence"), { method: "POST", credentials: "same-origin",
+      body: form({ csrf: presence.getAttribute("data-csrf") }) })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) { if (html !== null) { presence.innerHTML = html; document.body.setAttribute("data-presence-beats", String(++beats)); } })
+      .catch(function () {});
+  }
+  var beats = 0;
+  function viewing() {
+    presence = document.getElementById("presence");
+    if (!presence) return;
+    beat();
+    setInterval(beat, 1000 * (Number(presence.getAttribute("data-every")) || 10));
+    window.addEventListener("pagehide", function () {
+      if (navigator.sendBeacon) navigator.sendBeacon(presence.getAttribute("data-presence") + "/leave", form({ csrf: presence.getAttribute("data-csrf") }));
+    });
+  }
+
+  // The reply box: text goes in at the cursor (or at the end), on a paragraph of its own.
+  function insert(text) {
+    var box = document.getElementById("reply-body");
+    if (!box || !text) return;
+    var start = box.selectionStart, end = box.selectionEnd, v = box.value;
+    if (document.activeElement !== box && start === 0 && end === 0) { start = end = v.length; }
+    var before = v.slice(0, start), after = v.slice(end);
+    var lead = before && !/\n\n$/.test(before) ? (/\n$/.test(before) ? "\n" : "\n\n") : "";
+    var tail = after && !/^\n/.test(after) ? "\n\n" : "";
+    box.value = before + lead + text + tail + after;
+    var at = (before + lead + text).length;
+    box.focus(); box.setSelectionRange(at, at);
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+  function replyTools() {
+    var tools = document.getElementById("reply-tools");
+    if (!tools) return;
+    var pick = document.getElementById("saved-reply"), use = document.getElementById("insert-saved");
+    if (use && pick) use.addEventListener("click", function () {
+      var option = pick.options[pick.selectedIndex];
+      if (option && option.value) insert(option.getAttribute("data-body"));
+    });
+    var search = document.getElementById("article-search"), results = document.getElementById("article-results");
+    if (search && results) search.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      results.textContent = "Searching…";
+      var url = search.getAttribute("action") + "?" + new URLSearchParams(new FormData(search)).toString();
+      fetch(url, { credentials: "same-origin" })
+        .then(function (r) { return r.text(); })
+        .then(function (html) { results.innerHTML = html; results.setAttribute("data-searched", search.querySelector("[name=q]").value); })
+        .catch(function () { results.textContent = "The search did not answer; try again."; });
+    });
+    if (results) results.addEventListener("click", function (ev) {
+      var button = ev.target.closest && ev.target.closest("button[data-insert]");
+      if (button) insert(button.getAttribute("data-insert"));
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
-    tick(); setInterval(tick, 1000); live(); keys();
+    tick(); setInterval(tick, 1000); live(); keys(); viewing(); replyTools();
   });
 })();
