@@ -1,7 +1,7 @@
 """`bench throughput`: tickets per second to the first agent reply, against bare Temporal on the same
 server, and with the payload codec on against off, in one run.
 
-One run, one local stack (CLI dev server with a file database, the API):
+One run, one local stack (CLI dev server with a file database, worker, API, and the parts below):
 1. warm-up: a few tickets on each ticket path and bare workflows (imports, caches, connections);
 2. bare: N `BenchBareWorkflow`s, each running as many no-op activities, one after another, as a
    ticket runs before its first reply, on their own one-process worker;
