@@ -40,6 +40,15 @@ async def activities_to_first_reply(client: Client, workflow_id: str) -> int:
     raise RuntimeError(f"{workflow_id}: no agent reply in its history")
 
 
+async def input_encoding(client: Client, workflow_id: str) -> str:
+    """The encoding of the workflow's input as stored in its history: `binary/encrypted` when the codec
+    wrote it, `json/plain` when it did not."""
+    async for event in client.get_workflow_handle(workflow_id).fetch_history_events():
+        payloads = event.workflow_execution_started_event_attributes.input.payloads
+        return payloads[0].metadata.get("encoding", b"").decode() if payloads else ""
+    raise RuntimeError(f"{workflow_id}: no history")
+
+
 async def time_breakdown(client: Client, workflow_ids: list[str]) -> dict[str, Any]:
     """Mean milliseconds per ticket: each activity type's queue and run time, and workflow tasks'."""
     queued: dict[str, list[float]] = defaultdict(list)

@@ -43,6 +43,7 @@ from supportctl.stack import (
 
 TICKET_QUEUE = "bench-tickets"
 BARE_QUEUE = "bench-bare"
+PLAIN_QUEUE = "bench-tickets-plain"  # the codec-off ticket worker's queue (`plain-worker`, `plain-api`)
 
 
 def free_port() -> int:
@@ -62,13 +63,16 @@ def _with_db(dsn: str, name: str) -> str:
 @dataclass
 class BenchStack(LocalStack):
     """`LocalStack` plus what a benchmark needs: kill and restart any part, an in-memory server option,
-    worker tuning through the environment, and a bare-Temporal worker for comparison."""
+    worker tuning through the environment, a bare-Temporal worker for comparison, and a second ticket
+    worker and API with the payload codec off (`plain-worker`, `plain-api`: same server, same database,
+    their own task queue) so a run can compare codec on and off."""
 
     run_dir: Path = Path("data/bench/run")
     extra_env: dict[str, str] = field(default_factory=dict)
     in_memory: bool = False  # the dev server without --db-filename (its state dies with it)
     server_flags: list[str] = field(default_factory=list)
     keepalive: object | None = None  # an embedded Postgres handle, held for the run
+    plain_api_port: int = 0  # the codec-off API's port (free_port() at create)
 
     # ---- lifecycle -------------------------------------------------------------------------------
 
@@ -111,6 +115,7 @@ class BenchStack(LocalStack):
             in_memory=in_memory,
             server_flags=list(server_flags or []),
             keepalive=keepalive,
+            plain_api_port=free_port(),
         )
         note(f"==> bench run {run}: data {run_dir}, database {urlsplit(dsn).path.lstrip('/')}")
         # The triage model is trained and the KB embedded once per cache folder: copies save each run
@@ -134,7 +139,13 @@ class BenchStack(LocalStack):
         if "temporal" in parts:
             note(f"==> starting Temporal dev server on 127.0.0.1:{self.settings.TEMPORAL_PORT}")
             self.start_temporal()
-        starters = {"worker": self.start_worker, "api": self.start_api, "bare-worker": self.start_bare_worker}
+        starters = {
+            "worker": self.start_worker,
+            "api": self.start_api,
+            "bare-worker": self.start_bare_worker,
+            "plain-worker": self.start_plain_worker,
+            "plain-api": self.start_plain_api,
+        }
         rest = [p for p in parts if p in starters]
         if rest:
             note(f"==> starting {', '.join(rest)}")
@@ -168,6 +179,35 @@ class BenchStack(LocalStack):
             return
         child = self._spawn("bare-worker", [sys.executable, "-m", "bench.bare"], self.start_bare_worker)
         self._wait(child, lambda: b"polling" in child.log_path.read_bytes().split(b"==start==")[-1], 60)
+
+    def codec_off_env(self) -> dict[str, str]:
+        """The codec-off parts' settings: no encryption, their own task queue, their own copy of the
+        embedded KB (Qdrant local mode admits one process per folder)."""
+        return {
+            "PAYLOAD_ENCRYPTION": "false",
+            "TEMPORAL_TASK_QUEUE": PLAIN_QUEUE,
+            "QDRANT_PATH": str(self.run_dir / "qdrant-plain"),
+            "API_PORT": str(self.plain_api_port),
+        }
+
+    def start_plain_worker(self) -> None:
+        """A second ticket worker, the codec off, on PLAIN_QUEUE (the same code, tuning and database)."""
+        if any(c.name == "plain-worker" and c.proc.poll() is None for c in self.children):
+            return
+        kb, copy = Path(self.settings.QDRANT_PATH), self.run_dir / "qdrant-plain"
+        if not copy.exists() and kb.is_dir():
+            shutil.copytree(kb, copy, ignore=shutil.ignore_patterns(".lock"))
+        self.start_worker(name="plain-worker", env=self.codec_off_env())
+
+    def start_plain_api(self) -> None:
+        """A second API, the codec off, starting its tickets on PLAIN_QUEUE, at `plain_api_url`."""
+        if any(c.name == "plain-api" and c.proc.poll() is None for c in self.children):
+            return
+        self.start_api(name="plain-api", port=self.plain_api_port, env=self.codec_off_env())
+
+    @property
+    def plain_api_url(self) -> str:
+        return f"http://{self.settings.API_HOST}:{self.plain_api_port}"
 
     async def client(self) -> Client:
         return await connect_temporal(self.settings)
@@ -307,4 +347,13 @@ async def drop_database(dsn: str) -> None:
         await admin.close()
 
 
-__all__ = ["BARE_QUEUE", "ROOT", "TICKET_QUEUE", "BenchStack", "bench_stack", "drop_database", "free_port"]
+__all__ = [
+    "BARE_QUEUE",
+    "PLAIN_QUEUE",
+    "ROOT",
+    "TICKET_QUEUE",
+    "BenchStack",
+    "bench_stack",
+    "drop_database",
+    "free_port",
+]

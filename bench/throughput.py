@@ -1,15 +1,26 @@
-"""`bench throughput`: tickets per second to the first agent reply, against bare Temporal on the same server.
+"""`bench throughput`: tickets per second to the first agent reply, against bare Temporal on the same
+server, and with the payload codec on against off, in one run.
 
-One run, one local stack (CLI dev server with a file database, one worker, the API):
-1. warm-up: a few tickets and bare workflows (imports, caches, connections);
+One run, one local stack (CLI dev server with a file database, worker, API, and the parts below):
+1. warm-up: a few tickets on each ticket path and bare workflows (imports, caches, connections);
 2. bare: N `BenchBareWorkflow`s, each running as many no-op activities, one after another, as a
    ticket runs before its first reply, on their own one-process worker;
-3. tickets: N tickets POSTed to the API (at most `concurrency` requests in flight), timed from the
-   first request to the last first reply visible in Postgres.
-Bare and ticket phases alternate over `rounds` (bare, tickets, tickets, bare, ...) so that what else
-runs on a shared machine weighs on both alike. `ratio` = tickets_per_s / bare_per_s: how much of the
-engine's speed the product keeps; `cpu_ratio` is the same comparison in CPU seconds per workflow,
-which other people's work on the machine disturbs much less.
+3. tickets, codec on (the product as configured: every payload encrypted with the customer's data
+   key, codec/): N tickets POSTed to the API (at most `concurrency` requests in flight), timed from
+   the first request to the last first reply visible in Postgres;
+4. tickets, codec off: the same N tickets through a second API and a second ticket worker started with
+   `PAYLOAD_ENCRYPTION=false` on a task queue of their own (`plain-api`, `plain-worker`: the same code,
+   tuning, server and database; only the data converter differs).
+All four processes run for the whole run, so each side has the other side's idle worker and API beside
+it. The phases alternate over `rounds` (bare, on, off, then off, on, bare, ...): on and off always run
+next to each other, in both orders, so what else runs on a shared machine weighs on both alike.
+
+`ratio` = tickets_per_s / bare_per_s: how much of the engine's speed the product keeps; `cpu_ratio`
+is the same comparison in CPU seconds per workflow, which other people's work on the machine disturbs
+much less. `codec_ratio` = codec_on_tickets_per_s / codec_off_tickets_per_s: what encryption costs in
+throughput (1.0 = nothing); `codec_cpu_ratio` = CPU per ticket off / on, over all the stack's processes
+(the machine's PostgreSQL, which serves the codec's key lookups, is not among them: it counts in
+`other_cpu_s_per_s`); `codec_cpu_ms_per_ticket` is the CPU the codec adds per ticket in each process.
 """
 
 from __future__ import annotations
@@ -25,8 +36,8 @@ from temporalio.client import Client
 
 from api.service.ids import workflow_id_for
 from bench.bare import BARE_QUEUE, BareWorkflow
-from bench.common import CpuMeter, machine_state, note, percentiles
-from bench.history import activities_to_first_reply, time_breakdown
+from bench.common import BenchError, CpuMeter, machine_state, note, percentiles
+from bench.history import activities_to_first_reply, input_encoding, time_breakdown
 from bench.load import ReplyWatcher, agent_replied, post_retrying, samples, ticket_payload
 from bench.profiling import Profiler
 from bench.profiling import available as profiler_available
@@ -91,8 +102,8 @@ async def throughput(
     stack: BenchStack | None = None,
 ) -> dict[str, Any]:
     async with bench_stack(
-        base, "throughput", stack, parts=("temporal", "worker", "api", "bare-worker"), keep=keep,
-        extra_env=extra_env, server_flags=server_flags,
+        base, "throughput", stack, parts=("temporal", "worker", "api", "bare-worker", "plain-worker", "plain-api"),
+        keep=keep, extra_env=extra_env, server_flags=server_flags,
     ) as stack:  # fmt: skip
         client = await stack.client()
         pool = await stack.pool()
@@ -100,57 +111,81 @@ async def throughput(
         try:
             async with (
                 httpx.AsyncClient(base_url=stack.api_url, timeout=60) as http,
+                httpx.AsyncClient(base_url=stack.plain_api_url, timeout=60) as plain_http,
                 ReplyWatcher(pool) as watcher,
             ):
-                note(f"==> warm-up: {warmup} tickets, {warmup} bare workflows")
+                note(f"==> warm-up: {warmup} tickets with the codec on, {warmup} off, {warmup} bare workflows")
                 _, _, warm_ids = await run_tickets(http, watcher, max(1, warmup), concurrency, f"{run}-warm")
+                await run_tickets(plain_http, watcher, max(1, warmup), concurrency, f"{run}-warm-off")
                 activities = await activities_to_first_reply(client, workflow_id_for(warm_ids[0]))
                 await run_bare(client, warmup, activities, concurrency, f"{run}-warm")
 
-                # Alternating phases (bare, tickets, tickets, bare, ...) so slow drifts in what else runs
-                # on the machine weigh on both sides alike.
+                # Alternating phases (bare, on, off, off, on, bare, ...) so slow drifts in what else runs
+                # on the machine weigh on every side alike.
                 sizes = [n // rounds + (1 if r < n % rounds else 0) for r in range(rounds)]
-                bare, tickets = _Side(), _Side()
-                latencies: list[float] = []
-                ids: list[str] = []
+                sides = {"bare": _Side(), "on": _Side(), "off": _Side()}
+                http_of = {"on": http, "off": plain_http}
                 profilers = _start_profilers(stack, profile)
                 for r, size in enumerate(sizes):
-                    for kind in ("bare", "tickets") if r % 2 == 0 else ("tickets", "bare"):
+                    for kind in ("bare", "on", "off") if r % 2 == 0 else ("off", "on", "bare"):
                         meter = CpuMeter()
                         meter.start(stack.pids())
+                        side = sides[kind]
                         if kind == "bare":
                             note(f"==> round {r + 1}/{rounds}, bare: {size} workflows x {activities} no-op activities")
                             secs = await run_bare(client, size, activities, concurrency, f"{run}-{r}")
-                            bare.add(size, secs, meter.stop())
                         else:
-                            note(f"==> round {r + 1}/{rounds}, tickets: {size} through the API to the first reply")
-                            secs, lat, got = await run_tickets(http, watcher, size, concurrency, f"{run}-{r}")
-                            tickets.add(size, secs, meter.stop())
-                            latencies += lat
-                            ids += got
+                            note(f"==> round {r + 1}/{rounds}, tickets, codec {kind}: {size} through the API")
+                            secs, lat, got = await run_tickets(
+                                http_of[kind], watcher, size, concurrency, f"{run}-{r}-{kind}"
+                            )
+                            side.latencies += lat
+                            side.ids += got
+                        side.add(size, secs, meter.stop())
                         note(f"    {size / secs:.2f}/s ({secs:.1f}s)")
                 profiles = {name: p.stop() for name, p in profilers.items()}
-                breakdown = await time_breakdown(client, [workflow_id_for(t) for t in ids[:BREAKDOWN_SAMPLE]])
+                encodings = {
+                    kind: await input_encoding(client, workflow_id_for(sides[kind].ids[0])) for kind in ("on", "off")
+                }
+                if encodings != {"on": "binary/encrypted", "off": "json/plain"}:
+                    raise BenchError(f"the codec is not on on one side and off on the other: {encodings}")
+                breakdown = await time_breakdown(
+                    client, [workflow_id_for(t) for t in sides["on"].ids[:BREAKDOWN_SAMPLE]]
+                )
+                breakdown_off = await time_breakdown(
+                    client, [workflow_id_for(t) for t in sides["off"].ids[:BREAKDOWN_SAMPLE]]
+                )
         finally:
             await pool.close()
-    bare_per_s, tickets_per_s = bare.rate(), tickets.rate()
-    cpu_ticket, cpu_bare = tickets.cpu_ms(), bare.cpu_ms()
+    bare, on, off = sides["bare"], sides["on"], sides["off"]
+    cpu_ticket, cpu_bare, cpu_off = on.cpu_ms(), bare.cpu_ms(), off.cpu_ms()
     figures: dict[str, Any] = {
         "bench": "throughput",
         "n": n,
-        "tickets_per_s": round(tickets_per_s, 3),
-        "bare_per_s": round(bare_per_s, 3),
-        "ratio": round(tickets_per_s / bare_per_s, 3),
+        "tickets_per_s": round(on.rate(), 3),
+        "bare_per_s": round(bare.rate(), 3),
+        "ratio": round(on.rate() / bare.rate(), 3),
         "activities_per_ticket": activities,
         # What the ratio would be if CPU were all that limits both (steadier on a shared machine).
         "cpu_ratio": round(sum(cpu_bare.values()) / sum(cpu_ticket.values()), 3),
         "cpu_ms_per_ticket": cpu_ticket,
         "cpu_ms_per_bare": cpu_bare,
-        "rounds": {"tickets_per_s": tickets.rates(), "bare_per_s": bare.rates()},
-        "ticket_first_reply_s": percentiles(latencies),
+        # The payload codec: the same tickets with encryption on (the product as configured) and off.
+        "codec_on_tickets_per_s": round(on.rate(), 3),
+        "codec_off_tickets_per_s": round(off.rate(), 3),
+        "codec_ratio": round(on.rate() / off.rate(), 3),
+        "codec_ratio_per_round": [round(a / b, 3) for a, b in zip(on.rates(), off.rates(), strict=True)],
+        "codec_cpu_ratio": round(sum(cpu_off.values()) / sum(cpu_ticket.values()), 3),
+        "codec_cpu_ms_per_ticket": _codec_cpu(cpu_ticket, cpu_off),
+        "codec_payloads": encodings,  # checked: each side's ticket inputs as stored in Temporal
+        "cpu_ms_per_ticket_codec_off": cpu_off,
+        "rounds": {"tickets_per_s": on.rates(), "bare_per_s": bare.rates(), "codec_off_tickets_per_s": off.rates()},
+        "ticket_first_reply_s": percentiles(on.latencies),
+        "codec_off_first_reply_s": percentiles(off.latencies),
         "concurrency": concurrency,
-        "other_cpu_s_per_s": {"bare": bare.other_load(), "tickets": tickets.other_load()},
+        "other_cpu_s_per_s": {"bare": bare.other_load(), "tickets": on.other_load(), "codec_off": off.other_load()},
         "ticket_time_breakdown": breakdown,
+        "ticket_time_breakdown_codec_off": breakdown_off,
         "server": "temporal CLI dev server, file database",
         "model": base.MODEL_PROVIDER,
         "machine": machine_state(),
@@ -158,6 +193,17 @@ async def throughput(
     if profiles:
         figures["profile"] = profiles
     return figures
+
+
+# Which process does a ticket's work on each side: the codec-off side's worker and API are the `plain-` ones.
+_SAME_ROLE = {"worker": "plain-worker", "api": "plain-api", "temporal": "temporal"}
+
+
+def _codec_cpu(on: dict[str, float], off: dict[str, float]) -> dict[str, float]:
+    """CPU milliseconds per ticket the codec adds in each process that does a ticket's work, and in all."""
+    added = {role: round(on.get(role, 0.0) - off.get(plain, 0.0), 1) for role, plain in _SAME_ROLE.items()}
+    added["all"] = round(sum(on.values()) - sum(off.values()), 1)
+    return added
 
 
 def _start_profilers(stack: BenchStack, profile: bool) -> dict[str, Profiler]:
@@ -176,13 +222,16 @@ def _start_profilers(stack: BenchStack, profile: bool) -> dict[str, Profiler]:
 
 @dataclass
 class _Side:
-    """One side's phases: how many, how long, and the CPU each process spent on them."""
+    """One side's phases (bare, codec on, codec off): how many, how long, the CPU each process spent on
+    them; for tickets, their latencies and ids."""
 
     count: int = 0
     seconds: float = 0.0
     per_round: list[float] = field(default_factory=list)
     cpu: dict[str, float] = field(default_factory=dict)
     other: float = 0.0
+    latencies: list[float] = field(default_factory=list)  # tickets: request to first reply, seconds
+    ids: list[str] = field(default_factory=list)  # tickets: their ids
 
     def add(self, count: int, seconds: float, meter: dict[str, Any]) -> None:
         self.count += count

@@ -138,11 +138,15 @@ def register(sub: Any) -> None:
     bkb.add_argument("--out", type=Path, default=None, help="result file (default: bench/results/kb_search.json)")
     bkb.set_defaults(func=cmd_bench_kb)
 
-    tp = bench.add_parser("throughput", help="tickets/s to the first agent reply vs bare Temporal, same server")
-    tp.add_argument("--n", type=int, default=300, help="tickets (and bare workflows) to time")
+    tp = bench.add_parser(
+        "throughput", help="tickets/s to the first agent reply vs bare Temporal and vs the codec off, same server"
+    )
+    tp.add_argument("--n", type=int, default=300, help="tickets with the codec on, as many off, and bare workflows")
     tp.add_argument("--warmup", type=int, default=10)
     tp.add_argument("--concurrency", type=int, default=20, help="requests / workflow starts in flight")
-    tp.add_argument("--rounds", type=int, default=2, help="alternating bare/ticket phases (bare, tickets, tickets, …)")
+    tp.add_argument(
+        "--rounds", type=int, default=2, help="alternating phases (bare, codec on, codec off, then off, on, bare, …)"
+    )
     tp.add_argument("--profile", action="store_true", help="sample the worker and the API with py-spy")
     _common(tp)
     tp.set_defaults(func=cmd_throughput)

@@ -8,13 +8,14 @@ started again in its place (`restart`): `supportctl dev` does so, as a process m
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -139,11 +140,19 @@ class LocalStack:
         )
         return env
 
-    def _spawn(self, name: str, argv: list[str], again: Callable[[], None]) -> _Child:
+    def _spawn(
+        self, name: str, argv: list[str], again: Callable[[], None], env: Mapping[str, str] | None = None
+    ) -> _Child:
+        """Start one part; `env` overrides `child_env()` for this part alone (a second worker's queue)."""
         log_path = self.log_dir / f"{name}.log"
         log = log_path.open("ab")
         proc = subprocess.Popen(
-            argv, cwd=ROOT, env=self.child_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            argv,
+            cwd=ROOT,
+            env={**self.child_env(), **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         child = _Child(name, proc, log_path, log, again)
         self.children.append(child)
@@ -172,8 +181,9 @@ class LocalStack:
         child = self._spawn("temporal", argv, self.start_temporal)
         self._wait(child, lambda: port_open("127.0.0.1", self.settings.TEMPORAL_PORT), 60)
 
-    def start_worker(self) -> None:
-        child = self._spawn("worker", [sys.executable, str(ROOT / "worker.py")], self.start_worker)
+    def start_worker(self, *, name: str = "worker", env: Mapping[str, str] | None = None) -> None:
+        again = functools.partial(self.start_worker, name=name, env=env)
+        child = self._spawn(name, [sys.executable, str(ROOT / "worker.py")], again, env)
         log = child.log_path
         start = log.stat().st_size if log.exists() else 0
 
@@ -184,10 +194,12 @@ class LocalStack:
 
         self._wait(child, polling, 120)
 
-    def start_api(self) -> None:
+    def start_api(self, *, name: str = "api", port: int | None = None, env: Mapping[str, str] | None = None) -> None:
+        """The API under uvicorn on `port` (default API_PORT); ready when /health answers 200."""
         s = self.settings
-        if port_open(s.API_HOST, s.API_PORT):
-            raise StackError(f"port {s.API_PORT} is taken: is another API running?")
+        port = port or s.API_PORT
+        if port_open(s.API_HOST, port):
+            raise StackError(f"port {port} is taken: is another API running?")
         argv = [
             sys.executable,
             "-m",
@@ -196,15 +208,16 @@ class LocalStack:
             "--host",
             s.API_HOST,
             "--port",
-            str(s.API_PORT),
+            str(port),
             "--log-level",
             "warning",
         ]
-        child = self._spawn("api", argv, self.start_api)
+        child = self._spawn(name, argv, functools.partial(self.start_api, name=name, port=port, env=env), env)
+        url = f"http://{s.API_HOST}:{port}"
 
         def healthy() -> bool:
             try:
-                return httpx.get(f"{self.api_url}/health", timeout=1).status_code == 200
+                return httpx.get(f"{url}/health", timeout=1).status_code == 200
             except httpx.HTTPError:
                 return False
 

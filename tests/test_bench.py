@@ -1,6 +1,7 @@
 """The benchmark harness keeps its promises, at a tiny size (the full runs are `supportctl bench …`, on demand).
 
-One local stack (dev server with a file database, worker, API, bare worker) serves all four benchmarks
+One local stack (dev server with a file database, worker, API, bare worker, and the codec-off worker and
+API the throughput run compares with) serves all four benchmarks
 in turn, so the test pays for one start-up: each must return its fixed keys, the chaos run (a kill -9
 of the dev server mid-run) must lose and double nothing, and the checker must notice a duplicate when
 there is one. The CLI contract (figures as the last stdout line and a file)
@@ -36,7 +37,7 @@ async def test_harness_smoke_all_benchmarks_on_one_stack(
     cache = Path(request.config.cache.mkdir("bench"))  # KB embedded and model trained once per checkout
     stack = await BenchStack.create(base, "smoke", extra_env={"WORKER_STICKY_QUEUE_TIMEOUT_S": "1"}, cache_dir=cache)
     try:
-        stack.start(("temporal", "worker", "api", "bare-worker"))
+        stack.start(("temporal", "worker", "api", "bare-worker", "plain-worker", "plain-api"))
         tp = await throughput(base, n=2, warmup=1, concurrency=2, stack=stack)
         lat = await latency(base, n=2, rate=4.0, warmup=0, stack=stack)
         ot = await open_tickets(base, n=3, in_flight=3, timers=1, remind_after_s=15, stack=stack)
@@ -66,6 +67,10 @@ async def test_harness_smoke_all_benchmarks_on_one_stack(
 
     assert {"tickets_per_s", "bare_per_s", "ratio", "activities_per_ticket", "n"} <= tp.keys()
     assert tp["n"] == 2 and tp["activities_per_ticket"] >= 3 and tp["tickets_per_s"] > 0 and tp["bare_per_s"] > 0
+    # the codec comparison: the same tickets through the codec-off worker and API, in the same run
+    assert tp["codec_on_tickets_per_s"] == tp["tickets_per_s"] and tp["codec_off_tickets_per_s"] > 0
+    assert tp["codec_ratio"] > 0 and tp["codec_cpu_ratio"] > 0 and len(tp["codec_ratio_per_round"]) == 2
+    assert {"worker", "api", "temporal", "all"} <= tp["codec_cpu_ms_per_ticket"].keys()
     assert {"p50", "p95", "p99"} <= lat["first_reply_s"].keys() and lat["n"] == 2
     assert ot["ok"], ot
     assert ot["n"] == 3 and ot["queries"]["answered"] == 3 and ot["timers"]["fired_after_restart"] == 1

@@ -21,16 +21,21 @@ from temporalio.api.workflowservice.v1 import QueryWorkflowRequest
 from temporalio.client import Client
 from temporalio.converter import DataConverter, WorkflowSerializationContext
 
+from api.service.ids import workflow_id_for
 from clients import codec_of, data_converter
 from codec.keys import DecryptionFailed, KeyRing, UnknownKey, new_key
 from codec.payload import KEY_ID, EncryptionCodec
 from db import data_keys
 from db.data_keys import DataKeys
+from domain.models import Channel
 from settings import Settings
 from supportctl.stack import dev_server_argv
 from tests.api_stack import PAYLOAD_KEYS, Stack, agent_replies, serve_api
+from workflows.ticket import TicketWorkflow
+from workflows.types import TicketInput
 
 WORD = "Quetzalcoatlus"  # the distinctive word
+LATER = "Pterodaustro"  # the word of a follow-up (a signal)
 NAME, EMAIL = "Zebulon Quixote", "zebulon.quixote@example.com"
 
 
@@ -130,7 +135,13 @@ async def test_a_ticket_is_ciphertext_without_the_codec_readable_with_it_and_shr
     assert r.status_code == 201, r.text
     tid, wid = r.json()["ticket_id"], r.json()["workflow_id"]
     await stack.wait_ticket(tid, agent_replies(1))
-    secrets = [WORD.encode(), NAME.encode(), email.encode(), cid.encode() + b"@"]
+    # the customer writes again: the follow-up (a signal) and the agents' turn on it are in the history too
+    r = await stack.http.post(f"/tickets/{tid}/messages", json={"body": f"And the {LATER} plan? {NAME}"})
+    assert r.status_code == 202, r.text
+    await stack.wait_ticket(
+        tid, lambda t: sum(m["sender"] == "customer" for m in t["messages"]) >= 2 and t["status"] != "in_progress"
+    )
+    secrets = [WORD.encode(), NAME.encode(), email.encode(), LATER.encode(), cid.encode() + b"@"]
 
     raw = await _raw_client(stack)
     handle = raw.get_workflow_handle(wid)
@@ -167,7 +178,7 @@ async def test_a_ticket_is_ciphertext_without_the_codec_readable_with_it_and_shr
     decoded = json_format.ParseDict(r.json(), Payloads()).payloads
     assert all(p.metadata["encoding"] != b"binary/encrypted" for p in decoded)
     plain = b"".join(p.data for p in decoded)
-    assert all(s in plain for s in secrets[:3]), "the codec endpoint does not show the ticket"
+    assert all(s in plain for s in secrets[:4]), "the codec endpoint does not show the ticket"
     encoded = (
         await stack.http.post("/codec/encode", json={"payloads": [json_format.MessageToDict(_json("hi"))]})
     ).json()
@@ -187,6 +198,41 @@ async def test_a_ticket_is_ciphertext_without_the_codec_readable_with_it_and_shr
     codec.data_keys.forget(cid) if codec.data_keys else None  # the test client's cache, as after PAYLOAD_KEY_CACHE_S
     with pytest.raises(UnknownKey):
         await codec.decode(payloads[:1])
+
+
+async def test_memo_and_user_metadata_of_a_ticket_are_sealed_with_its_customers_key(stack: Stack) -> None:
+    """The Temporal UI's Memo and Summary / Details panels: what a client of ours writes there on a customer's
+    ticket is ciphertext without the codec, readable through the codec endpoint, and shredded by erasure.
+    (Our tickets write neither today; the end-to-end test above would not notice if one started to.)"""
+    cid = f"codec-{uuid.uuid4().hex[:8]}"
+    r = await stack.http.put(f"/customers/{cid}", json={"email": EMAIL.replace("@", f"+{cid}@"), "name": NAME})
+    assert r.status_code == 201, r.text
+    email = r.json()["email"]
+    note = f"{WORD} refund for {NAME} <{email}>"
+    tid = f"tkt_{uuid.uuid4().hex[:16]}"
+    wid = workflow_id_for(tid)
+    handle = await stack.client.start_workflow(  # on a queue no worker polls: only what the client wrote
+        TicketWorkflow.run, TicketInput(tid, cid, Channel.EMAIL, WORD, note), id=wid,
+        task_queue=f"idle-{uuid.uuid4().hex[:6]}", memo={"note": note}, static_summary=note, static_details=note,
+    )  # fmt: skip
+    secrets = [WORD.encode(), NAME.encode(), email.encode()]
+
+    raw = (await (await _raw_client(stack)).get_workflow_handle(wid).describe()).raw_description
+    assert not [s for s in secrets if s in raw.SerializeToString()], "plaintext in memo or user metadata"
+    metadata = raw.execution_config.user_metadata
+    sealed = [*raw.workflow_execution_info.memo.fields.values(), metadata.summary, metadata.details]
+    assert len(sealed) == 3 and all(p.metadata[KEY_ID].startswith(b"cdk_") for p in sealed), sealed
+
+    wire = json_format.MessageToDict(Payloads(payloads=sealed))
+    r = await stack.http.post("/codec/decode", json=wire)
+    assert r.status_code == 200, r.text
+    decoded = json_format.ParseDict(r.json(), Payloads()).payloads
+    assert all(s in p.data for p in decoded for s in secrets), "the codec endpoint does not show them"
+
+    await handle.terminate("test: done")
+    assert (await stack.http.delete(f"/customers/{cid}")).status_code == 200
+    after = json_format.ParseDict((await stack.http.post("/codec/decode", json=wire)).json(), Payloads()).payloads
+    assert all(p.metadata["encoding"] == b"binary/encrypted" for p in after) and len(after) == 3
 
 
 def _payloads_of(events: Any) -> list[Payload]:

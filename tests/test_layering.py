@@ -245,6 +245,13 @@ RULES = [
     ),
     # jsonl.py: imports nothing of the project.
     Rule("jsonl imports nothing of ours", ("jsonl",), only_ours("jsonl")),
+    # settings/__init__.py: domain; inside validators and methods codec.keys, channels.webhooks.signing and
+    # agents.model_settings. Never the running service (api, workflows, activities, db, supportctl).
+    Rule(
+        "settings import only domain and three leaf modules",
+        ("settings",),
+        only_ours("settings", "domain", "codec.keys", "channels.webhooks.signing", "agents.model_settings"),
+    ),
 ]
 
 # supportctl/__init__.py: only the measuring tools (bench/, evals/) and the tests may import supportctl: they
