@@ -14,11 +14,12 @@ from markupsafe import Markup, escape
 from db.live import Sample
 from db.reports import support_report
 from db.tickets import Conn
-from domain.success import TARGETS, Metric, SupportReport
+from domain.success import BREAKDOWNS, TARGETS, Csat, Group, Metric, SupportReport
 
 UNITS = {t.name: t.unit for t in TARGETS}
 LOWER_IS_BETTER = {t.name for t in TARGETS if t.op.startswith("<")}
-MAX_BUCKETS = 31
+MAX_BUCKETS = 31  # days in a window before its chart goes per week by default
+STEPS = {"day": timedelta(days=1), "week": timedelta(days=7)}
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,18 @@ class Row:
     trend: str  # "better" | "worse" | "same" | ""
     chart: Markup
     series: list[tuple[datetime, float | None]]
+
+
+@dataclass(frozen=True)
+class Board:
+    """Everything the dashboard shows for one window: the report (with its breakdowns and each person's
+    figures), the previous window's, a row per metric with its series, and the periods of the chart."""
+
+    report: SupportReport
+    previous: SupportReport
+    rows: list[Row]
+    periods: list[tuple[datetime, Group | None]]  # every bucket of the window; None: no ticket opened in it
+    step: str  # "day" | "week"
 
 
 def fmt(name: str, value: float | None) -> str:
@@ -52,34 +65,48 @@ def trend(name: str, now: float | None, before: float | None) -> str:
     return "worse" if up == (name in LOWER_IS_BETTER) else "better"
 
 
-def buckets(since: datetime, until: datetime) -> list[tuple[datetime, datetime]]:
-    """Days of the window, or weeks when it has more than MAX_BUCKETS days."""
-    step = timedelta(days=1) if (until - since) <= timedelta(days=MAX_BUCKETS) else timedelta(days=7)
-    out: list[tuple[datetime, datetime]] = []
+def default_step(since: datetime, until: datetime) -> str:
+    return "day" if (until - since) <= timedelta(days=MAX_BUCKETS) else "week"
+
+
+def buckets(since: datetime, until: datetime, step: str) -> list[datetime]:
+    """The start of each bucket of the window (a day or a week each, from `since`)."""
+    size = STEPS[step]
+    out: list[datetime] = []
     start = since
     while start < until:
-        out.append((start, min(start + step, until)))
-        start += step
+        out.append(start)
+        start += size
     return out
 
 
 async def build(
-    conn: Conn, since: datetime, until: datetime, channel: str | None, product: str | None
-) -> tuple[SupportReport, SupportReport, list[Row], list[tuple[datetime, SupportReport]]]:
-    current = await support_report(conn, since, until, channel=channel, product=product)
+    conn: Conn, since: datetime, until: datetime, channel: str | None, product: str | None, step: str
+) -> Board:
+    """The window's report with every breakdown, per period and per person (one pass over the window's
+    tickets, plus one for the people), and the previous window of the same length for the trend."""
+    by = [*BREAKDOWNS, "period", "agent"]
+    current = await support_report(conn, since, until, channel=channel, product=product, by=by, step=STEPS[step])
     previous = await support_report(conn, since - (until - since), since, channel=channel, product=product)
-    per_bucket = [
-        (start, await support_report(conn, start, end, channel=channel, product=product))
-        for start, end in buckets(since, until)
-    ]
+    found = {datetime.fromisoformat(g.value): g for g in current.breakdowns.pop("period", []) if g.value}
+    periods = [(start, found.get(start)) for start in buckets(since, until, step)]
     before = {m.name: m.value for m in previous.metrics}
     rows: list[Row] = []
     for m in current.metrics:
-        series = [(start, next(x.value for x in r.metrics if x.name == m.name)) for start, r in per_bucket]
+        series = [(start, _value(g, m.name)) for start, g in periods]
         rows.append(
             Row(m, before.get(m.name), trend(m.name, m.value, before.get(m.name)), bars(m.name, series), series)
         )
-    return current, previous, rows, per_bucket
+    return Board(current, previous, rows, periods, step)
+
+
+def _value(g: Group | None, name: str) -> float | None:
+    return None if g is None else next((x.value for x in g.metrics if x.name == name), None)
+
+
+def value(g: Group, name: str) -> float | None:
+    """A group's value of one metric (for the breakdown tables)."""
+    return _value(g, name)
 
 
 def bars(name: str, series: list[tuple[datetime, float | None]], width: int = 240, height: int = 48) -> Markup:
@@ -102,6 +129,26 @@ def bars(name: str, series: list[tuple[datetime, float | None]], width: int = 24
             h = max(height * (v / top), 1.0)
             parts.append(f'<rect class="bar" x="{x:.1f}" y="{height - h:.1f}" width="{w:.1f}" height="{h:.1f}">')
         parts.append(f"<title>{escape(label)}</title></rect>")
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def histogram(c: Csat, width: int = 240, height: int = 80) -> Markup:
+    """The CSAT answers per score (1 to 5) as labelled bars."""
+    top = max(c.distribution.values(), default=0) or 1
+    slot = width / 5
+    parts = [
+        f'<svg class="chart histogram" viewBox="0 0 {width} {height + 16}" width="{width}" height="{height + 16}" '
+        f'role="img" aria-label="CSAT answers per score, 1 to 5">'
+    ]
+    for i, (score, n) in enumerate(sorted(c.distribution.items())):
+        h = max(height * n / top, 1.0) if n else 1.0
+        x = i * slot + slot * 0.15
+        parts.append(
+            f'<rect class="bar" x="{x:.1f}" y="{height - h:.1f}" width="{slot * 0.7:.1f}" height="{h:.1f}">'
+            f"<title>score {score}: {n}</title></rect>"
+            f'<text x="{i * slot + slot / 2:.1f}" y="{height + 13}" text-anchor="middle">{score}</text>'
+        )
     parts.append("</svg>")
     return Markup("".join(parts))
 

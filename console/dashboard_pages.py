@@ -1,6 +1,7 @@
-"""The team lead's dashboard and its CSV downloads (metrics, daily, floor).
+"""The team lead's dashboard and a CSV download of each of its tables.
 
-The figures come from console/dashboard.py."""
+The figures come from console/dashboard.py (db.reports.support_report, the function GET /reports/summary
+calls); the live floor from db.live (what GET /metrics exposes)."""
 
 from __future__ import annotations
 
@@ -12,43 +13,65 @@ from fastapi.responses import PlainTextResponse, Response
 
 from console import dashboard, web
 from db.live import live_samples
-from domain.success import report_window
+from domain.success import BREAKDOWNS, TARGETS, report_window
 
 router = web.new_router()
+METRICS = [t.name for t in TARGETS]
+# Every table on the page has a CSV: table name -> what it holds.
+TABLES = {
+    "metrics": "the success metrics against their targets, with the previous window and the trend",
+    "periods": "each metric per day or week",
+    "csat": "CSAT answers per score",
+    **{d: f"the metrics by {d}" for d in BREAKDOWNS},
+    "agents": "each person's tickets handled, first response and CSAT",
+    "floor": "the live floor",
+}
+ALIASES = {"daily": "periods"}  # the table's name before weeks could be chosen
 
 
-def _window(request: Request) -> tuple[datetime, datetime, str | None, str | None]:
-    q = request.query_params
-    since = datetime.fromisoformat(q["since"]) if q.get("since") else None
-    until = datetime.fromisoformat(q["until"]) if q.get("until") else None
-    days = int(q["days"]) if q.get("days") else (None if since else 7)
-    if days is not None and not 1 <= days <= 366:
-        raise ValueError("days must be 1 to 366")
-    start, end = report_window(since, until, days, datetime.now(UTC))
-    return start, end, web.text(q.get("channel")), web.text(q.get("product"))
+class Window:
+    """The dashboard's query: a window (days, or since/until), a channel and product, the chart's step."""
+
+    def __init__(self, request: Request) -> None:
+        q = request.query_params
+        since = datetime.fromisoformat(q["since"]) if q.get("since") else None
+        until = datetime.fromisoformat(q["until"]) if q.get("until") else None
+        days = int(q["days"]) if q.get("days") else (None if since else 7)
+        if days is not None and not 1 <= days <= 366:
+            raise ValueError("days must be 1 to 366")
+        self.since, self.until = report_window(since, until, days, datetime.now(UTC))
+        if self.until - self.since > dashboard.STEPS["day"] * 366:
+            raise ValueError("a window of at most 366 days")
+        self.days = q.get("days") or ("" if since else "7")
+        self.channel, self.product = web.text(q.get("channel")), web.text(q.get("product"))
+        step = q.get("step") or dashboard.default_step(self.since, self.until)
+        if step not in dashboard.STEPS:
+            raise ValueError("step is day or week")
+        self.step = step
+
+    def query(self) -> str:
+        """The same window as URL parameters (for the CSV links)."""
+        q = {"since": self.since.isoformat(), "until": self.until.isoformat(), "step": self.step}
+        q.update({k: v for k, v in (("channel", self.channel), ("product", self.product)) if v})
+        return urlencode(q)
 
 
 @router.get("/dashboard")
 async def dashboard_page(request: Request) -> Response:
-    agent = web.agent(request)
-    if agent is None:
+    if web.agent(request) is None:
         return web.sign_in_redirect(request)
     try:
-        since, until, channel, product = _window(request)
+        w = Window(request)
     except ValueError as e:
         return web.render(request, "error.html", status=422, error=f"Window: {e}")
-    pool = web.pool(request)
-    async with pool.acquire() as conn:
-        current, previous, rows, per_bucket = await dashboard.build(conn, since, until, channel, product)
+    async with web.pool(request).acquire() as conn:
+        board = await dashboard.build(conn, w.since, w.until, w.channel, w.product, w.step)
         floor = dashboard.floor(await live_samples(conn, datetime.now(UTC)))
-    days = request.query_params.get("days") or ("" if request.query_params.get("since") else "7")
-    query = {"since": since.isoformat(), "until": until.isoformat(), **({"channel": channel} if channel else {})}
-    if product:
-        query["product"] = product
     return web.render(
-        request, "dashboard.html", report=current, previous=previous, rows=rows, per_bucket=per_bucket, floor=floor,
-        since=since, until=until, channel=channel, product=product, days=days,
-        csv_query=urlencode(query), stream="/console/stream",
+        request, "dashboard.html", board=board, report=board.report, previous=board.previous, rows=board.rows,
+        floor=floor, w=w, since=w.since, until=w.until, channel=w.channel, product=w.product, days=w.days,
+        csv_query=w.query(), breakdowns=BREAKDOWNS, metric_names=METRICS, value=dashboard.value,
+        histogram=dashboard.histogram(board.report.csat), stream="/console/stream",
     )  # fmt: skip
 
 
@@ -56,35 +79,52 @@ async def dashboard_page(request: Request) -> Response:
 async def dashboard_csv(request: Request, table: str = "metrics") -> Response:
     if web.agent(request) is None:
         return PlainTextResponse("sign in first", status_code=401)
+    table = ALIASES.get(table, table)
+    if table not in TABLES:
+        return PlainTextResponse(f"table is one of {', '.join(TABLES)}", status_code=422)
     try:
-        since, until, channel, product = _window(request)
+        w = Window(request)
     except ValueError as e:
         return PlainTextResponse(str(e), status_code=422)
-    pool = web.pool(request)
-    async with pool.acquire() as conn:
+    async with web.pool(request).acquire() as conn:
         if table == "floor":
             floor = dashboard.floor(await live_samples(conn, datetime.now(UTC)))
-            body = dashboard.to_csv(
-                ["table", "what", "value"], [[n, k, v] for n, rows in floor.items() for k, v in rows]
-            )
-        elif table in ("metrics", "daily"):
-            _, _, rows, per_bucket = await dashboard.build(conn, since, until, channel, product)
-            if table == "metrics":
-                body = dashboard.to_csv(
-                    ["metric", "value", "target", "met", "previous", "trend", "basis"],
-                    [[r.metric.name, r.metric.value, r.metric.target, r.metric.met, r.previous, r.trend, r.metric.basis]
-                     for r in rows],
-                )  # fmt: skip
-            else:
-                names = [r.metric.name for r in rows]
-                body = dashboard.to_csv(
-                    ["period_start", "tickets", "resolved", *names],
-                    [[start.date().isoformat(), rep.tickets, rep.resolved, *(m.value for m in rep.metrics)]
-                     for start, rep in per_bucket],
-                )  # fmt: skip
+            header, rows = ["table", "what", "value"], [[n, k, v] for n, items in floor.items() for k, v in items]
         else:
-            return PlainTextResponse("table is metrics, daily or floor", status_code=422)
-    name = f"{table}-{since:%Y%m%d}-{until:%Y%m%d}.csv"
+            board = await dashboard.build(conn, w.since, w.until, w.channel, w.product, w.step)
+            header, rows = _table(board, table)
+    name = f"{table}-{w.since:%Y%m%d}-{w.until:%Y%m%d}.csv"
     return Response(
-        body, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": f'attachment; filename="{name}"'}
+        dashboard.to_csv(header, rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+def _table(board: dashboard.Board, table: str) -> tuple[list[str], list[list[object]]]:
+    if table == "metrics":
+        header = ["metric", "value", "target", "met", "previous", "trend", "basis"]
+        return header, [
+            [r.metric.name, r.metric.value, r.metric.target, r.metric.met, r.previous, r.trend, r.metric.basis]
+            for r in board.rows
+        ]
+    if table == "periods":
+        header = ["period_start", "tickets", "resolved", *METRICS]
+        return header, [
+            [start.isoformat(), g.tickets if g else 0, g.resolved if g else 0, *(dashboard.value(g, m) if g else None
+             for m in METRICS)]
+            for start, g in board.periods
+        ]  # fmt: skip
+    if table == "csat":
+        c = board.report.csat
+        return ["score", "answers"], [[score, n] for score, n in sorted(c.distribution.items())]
+    if table == "agents":
+        header = ["agent", "tickets_handled", "replies", "resolved", "first_response_hours_mean",
+                  "first_response_hours_median", "csat_mean", "csat_responses"]  # fmt: skip
+        return header, [[getattr(a, k) for k in header] for a in board.report.agents or []]
+    header = [table, "tickets", "resolved", "reached_person", *METRICS, "csat_responses", "csat_response_rate"]
+    return header, [
+        [g.value or "", g.tickets, g.resolved, g.reached_person, *(dashboard.value(g, m) for m in METRICS),
+         g.csat.responses, g.csat.response_rate]
+        for g in board.report.breakdowns.get(table, [])
+    ]  # fmt: skip

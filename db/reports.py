@@ -7,10 +7,13 @@ the ticket workflow writes for it.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from db.agent_report import agent_figures
 from db.tickets import Conn
-from domain.success import SupportCounts, SupportReport, report
+from domain.success import Group, SupportCounts, SupportReport, group, report
 
 # Audit events that mean a person took part: the agents handed the ticket over (or sent an action for
 # approval: `escalated`), or a person decided something on it. An SLA breach (`sla_breach:<clock>`)
@@ -40,9 +43,13 @@ CALM = ["neutral", "positive"]
 # for more speed: not a person's decision.
 SYSTEM_ACTOR = "system"
 
-SUMMARY = """
+# One pass over the window's tickets: each ticket's flags are computed once, then counted for the whole
+# window and, with GROUPING SETS, for each value of the breakdowns asked for ({sets}). `period` is the
+# bucket of the chart: date_bin($9, created_at, since), so buckets start at `since`.
+COUNTS = """
 WITH window_tickets AS (
     SELECT t.ticket_id, t.created_at, t.resolved_at, t.sla_breached, t.csat_score, t.cost_usd,
+        t.channel, t.category, t.priority, t.product, date_bin($9::interval, t.created_at, $1) AS period,
         EXISTS (
             SELECT 1 FROM ticket_events e WHERE e.ticket_id = t.ticket_id AND e.kind = $6
               AND e.data->>'previous_status' IS DISTINCT FROM 'resolved'
@@ -72,13 +79,14 @@ WITH window_tickets AS (
       AND ($4::text IS NULL OR t.product = $4)
 ), flagged AS (
     SELECT *, resolved_at IS NOT NULL AND NOT ended AS resolved FROM window_tickets
-), resolved AS (
-    SELECT extract(epoch FROM
+), measured AS (
+    SELECT *, CASE WHEN resolved THEN extract(epoch FROM
         CASE WHEN by_silence AND last_answer_at IS NOT NULL THEN last_answer_at ELSE resolved_at END - created_at
-    ) / 3600.0 AS hours
-    FROM flagged WHERE resolved
+    ) / 3600.0 END AS hours
+    FROM flagged
 )
 SELECT
+    {keys}
     count(*) AS tickets,
     count(*) FILTER (WHERE resolved) AS resolved,
     count(*) FILTER (WHERE resolved AND NOT reached_person) AS resolved_without_person,
@@ -87,32 +95,97 @@ SELECT
     count(*) FILTER (WHERE reached_person) AS reached_person,
     count(*) FILTER (WHERE resolved OR reached_person OR ended) AS settled,
     count(*) FILTER (WHERE sla_breached) AS sla_breached,
-    (SELECT avg(hours) FROM resolved)::float8 AS resolution_hours_mean,
-    (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) FROM resolved)::float8 AS resolution_hours_median,
-    (SELECT percentile_cont(0.9) WITHIN GROUP (ORDER BY hours) FROM resolved)::float8 AS resolution_hours_p90,
+    avg(hours)::float8 AS resolution_hours_mean,
+    percentile_cont(0.5) WITHIN GROUP (ORDER BY hours)::float8 AS resolution_hours_median,
+    percentile_cont(0.9) WITHIN GROUP (ORDER BY hours)::float8 AS resolution_hours_p90,
     count(csat_score) AS csat_responses,
     avg(csat_score)::float8 AS csat_mean,
+    count(*) FILTER (WHERE csat_score = 1) AS csat_1,
+    count(*) FILTER (WHERE csat_score = 2) AS csat_2,
+    count(*) FILTER (WHERE csat_score = 3) AS csat_3,
+    count(*) FILTER (WHERE csat_score = 4) AS csat_4,
+    count(*) FILTER (WHERE csat_score = 5) AS csat_5,
     coalesce(sum(cost_usd), 0)::float8 AS cost_usd,
     count(last_sentiment) AS with_customer_sentiment,
     count(*) FILTER (WHERE last_sentiment = ANY($7::text[])) AS calm_end
-FROM flagged
+FROM measured
+GROUP BY GROUPING SETS ({sets})
 """
+# What a breakdown may group by: a column of the window's tickets (never text from a request).
+DIMENSIONS = ("channel", "category", "priority", "product", "period")
+DAY = timedelta(days=1)
+TOTAL = ""  # the key of the whole window's counts
+
+
+@dataclass(frozen=True)
+class Grouped:
+    """Counts of the whole window (`total`) and of each value of each breakdown asked for."""
+
+    total: SupportCounts
+    groups: dict[str, dict[str | datetime | None, SupportCounts]]
+
+
+async def grouped_counts(
+    conn: Conn, since: datetime, until: datetime, *, channel: str | None = None, product: str | None = None,
+    by: Sequence[str] = (), step: timedelta = DAY,
+) -> Grouped:  # fmt: skip
+    """Counts over the tickets opened in [since, until), optionally of one channel or product, for the whole
+    window and by each dimension of `by` (DIMENSIONS; `period` buckets of `step` from `since`)."""
+    dims = [d for d in DIMENSIONS if d in by]
+    unknown = set(by) - set(DIMENSIONS)
+    if unknown:
+        raise ValueError(f"cannot break down by {', '.join(sorted(unknown))}")
+    keys = "".join(f"{d} AS key_{d}, GROUPING({d}) AS g_{d}, " for d in dims)
+    sets = ", ".join(["()", *(f"({d})" for d in dims)])
+    sql = COUNTS.format(keys=keys, sets=sets)
+    args = (since, until, channel, product, PERSON_EVENTS, ENDED_WITHOUT_RESOLUTION, CALM, SYSTEM_ACTOR, step)
+    total: SupportCounts | None = None
+    groups: dict[str, dict[str | datetime | None, SupportCounts]] = {d: {} for d in dims}
+    for row in await conn.fetch(sql, *args):
+        values = dict(row)
+        grouped_by = [d for d in dims if values.pop(f"g_{d}") == 0]  # GROUPING(d) = 0: this row's set is (d)
+        dim = grouped_by[0] if grouped_by else TOTAL
+        key = values.get(f"key_{dim}")
+        counts = SupportCounts(**{k: v for k, v in values.items() if not k.startswith("key_")})
+        if dim == TOTAL:
+            total = counts
+        else:
+            groups[dim][key] = counts
+    assert total is not None  # the empty grouping set always returns one row
+    return Grouped(total, groups)
 
 
 async def support_counts(
     conn: Conn, since: datetime, until: datetime, *, channel: str | None = None, product: str | None = None
 ) -> SupportCounts:
     """Counts over the tickets opened in [since, until), optionally of one channel or product."""
-    row = await conn.fetchrow(
-        SUMMARY, since, until, channel, product, PERSON_EVENTS, ENDED_WITHOUT_RESOLUTION, CALM, SYSTEM_ACTOR
-    )
-    assert row is not None  # an aggregate without GROUP BY always returns one row
-    return SupportCounts(**dict(row))
+    return (await grouped_counts(conn, since, until, channel=channel, product=product)).total
 
 
 async def support_report(
-    conn: Conn, since: datetime, until: datetime, *, channel: str | None = None, product: str | None = None
-) -> SupportReport:
-    """The brief's success metrics over the tickets opened in [since, until)."""
-    counts = await support_counts(conn, since, until, channel=channel, product=product)
-    return report(counts, since, until, channel, product)
+    conn: Conn, since: datetime, until: datetime, *, channel: str | None = None, product: str | None = None,
+    by: Sequence[str] = (), step: timedelta = DAY,
+) -> SupportReport:  # fmt: skip
+    """The brief's success metrics over the tickets opened in [since, until); with `by`, broken down by
+    channel, category, priority, product or `period` (buckets of `step` from `since`, in time order), and
+    each person's figures (`agent`). GET /reports/summary and the console's dashboard both call this."""
+    dims = [d for d in by if d != "agent"]
+    counts = await grouped_counts(conn, since, until, channel=channel, product=product, by=dims, step=step)
+    out = report(counts.total, since, until, channel, product)
+    out.breakdowns = {d: groups_of(d, counts.groups[d]) for d in DIMENSIONS if d in dims}
+    if "agent" in by:
+        out.agents = await agent_figures(conn, since, until, channel=channel, product=product)
+    return out
+
+
+def groups_of(dim: str, groups: dict[str | datetime | None, SupportCounts]) -> list[Group]:
+    """One breakdown's groups: periods in time order, other values most tickets first (then by value)."""
+    if dim == "period":
+        timed = sorted(groups.items(), key=_when)
+        return [group(k.isoformat() if isinstance(k, datetime) else None, c) for k, c in timed]
+    ordered = sorted(groups.items(), key=lambda kv: (-kv[1].tickets, str(kv[0] or "")))
+    return [group(None if k is None else str(k), c) for k, c in ordered]
+
+
+def _when(kv: tuple[str | datetime | None, SupportCounts]) -> str:
+    return kv[0].isoformat() if isinstance(kv[0], datetime) else ""

@@ -68,6 +68,11 @@ class SupportCounts:
     cost_usd: float
     with_customer_sentiment: int
     calm_end: int
+    csat_1: int = 0  # answered surveys by score, 1 to 5
+    csat_2: int = 0
+    csat_3: int = 0
+    csat_4: int = 0
+    csat_5: int = 0
 
 
 class Metric(BaseModel):
@@ -77,6 +82,44 @@ class Metric(BaseModel):
     target: str  # e.g. ">= 0.6"
     met: bool | None
     basis: str  # what the value is computed over, e.g. "12 of 20 tickets"
+
+
+class Csat(BaseModel):
+    """The survey: the mean score, how many resolved tickets' customers answered, and how the answers spread."""
+
+    mean: float | None
+    responses: int
+    response_rate: float | None  # answered surveys of resolved tickets (a survey follows every resolution)
+    distribution: dict[str, int]  # "1".."5" -> answers with that score
+
+
+class Group(BaseModel):
+    """The metrics of one value of a breakdown (one channel, category, priority, product or period)."""
+
+    value: str | None  # None: not set (an untriaged ticket has no category or priority; no product named)
+    tickets: int
+    resolved: int
+    reached_person: int
+    metrics: list[Metric]
+    csat: Csat
+    met: int
+    missed: int
+
+
+class AgentFigures(BaseModel):
+    """One person's part in the tickets opened in the window (a person: who replied or decided as a human)."""
+
+    agent: str
+    tickets_handled: int  # tickets they replied on or decided something on
+    replies: int
+    resolved: int  # tickets they resolved themselves
+    first_response_hours_mean: float | None  # from the hand-over to a person to their first reply, per ticket
+    first_response_hours_median: float | None
+    csat_mean: float | None  # of the tickets they handled
+    csat_responses: int
+
+
+BREAKDOWNS = ("channel", "category", "priority", "product")
 
 
 class SupportReport(BaseModel):
@@ -97,6 +140,10 @@ class SupportReport(BaseModel):
     metrics: list[Metric]
     met: int  # how many metrics meet their target
     missed: int  # how many miss it (the rest have nothing to measure yet)
+    csat: Csat
+    # Asked for with `by`: each breakdown's groups (most tickets first), and each person's figures.
+    breakdowns: dict[str, list[Group]] = {}
+    agents: list[AgentFigures] | None = None
 
 
 def _ratio(part: int, whole: int) -> float | None:
@@ -142,6 +189,25 @@ def metrics(c: SupportCounts) -> list[Metric]:
     return out
 
 
+def csat(c: SupportCounts) -> Csat:
+    scores = (c.csat_1, c.csat_2, c.csat_3, c.csat_4, c.csat_5)
+    rate = _ratio(c.csat_responses, c.resolved)
+    return Csat(
+        mean=round(c.csat_mean, 4) if c.csat_mean is not None else None,
+        responses=c.csat_responses,
+        response_rate=round(rate, 4) if rate is not None else None,
+        distribution={str(i): n for i, n in enumerate(scores, start=1)},
+    )
+
+
+def group(value: str | None, c: SupportCounts) -> Group:
+    ms = metrics(c)
+    return Group(
+        value=value, tickets=c.tickets, resolved=c.resolved, reached_person=c.reached_person, metrics=ms,
+        csat=csat(c), met=sum(m.met is True for m in ms), missed=sum(m.met is False for m in ms),
+    )  # fmt: skip
+
+
 def report(
     c: SupportCounts, since: datetime, until: datetime, channel: str | None = None, product: str | None = None
 ) -> SupportReport:
@@ -156,7 +222,7 @@ def report(
         open_with_agents=c.tickets - c.settled,
         resolution_hours_median=hours(c.resolution_hours_median), resolution_hours_p90=hours(c.resolution_hours_p90),
         metrics=ms,
-        met=sum(m.met is True for m in ms), missed=sum(m.met is False for m in ms),
+        met=sum(m.met is True for m in ms), missed=sum(m.met is False for m in ms), csat=csat(c),
     )  # fmt: skip
 
 

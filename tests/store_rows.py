@@ -30,6 +30,8 @@ async def add_ticket(
     resolved_after_h: float | None = None,
     actors: dict[str, str] | None = None,  # event kind -> who wrote it (the workflow writes "system")
     channel: str = "email",
+    authors: dict[int, str] | None = None,  # message seq -> its author (default: the sender)
+    message_minutes: dict[int, float] | None = None,  # message seq -> minutes after the opening (default: seq)
     **columns: Any,
 ) -> str:
     """A ticket row as its workflow leaves it: snapshot columns, its messages in order, its audit events."""
@@ -44,8 +46,8 @@ async def add_ticket(
     await pool.execute(f"UPDATE tickets SET {assignments} WHERE ticket_id = $1", tid, *sets.values())
     for seq, (sender, sentiment) in enumerate(senders, start=1):
         await tickets.insert_message(
-            pool, tid, seq=seq, sender=sender, author=sender, body="…", sentiment=sentiment, citations=[],
-            created_at=opened + timedelta(minutes=seq),
+            pool, tid, seq=seq, sender=sender, author=(authors or {}).get(seq, sender), body="…", sentiment=sentiment,
+            citations=[], created_at=opened + timedelta(minutes=(message_minutes or {}).get(seq, seq)),
         )  # fmt: skip
     for n, kind in enumerate(events, start=1):
         await tickets.insert_audit_event(

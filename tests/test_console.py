@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -108,18 +109,68 @@ async def test_demo_sign_in_by_name_and_live_events(stack: Stack) -> None:
 async def test_dashboard_figures_equal_the_report(stack: Stack) -> None:
     async with serve_api(stack.settings) as http, _client(http) as me:
         await sign_in(me, name="lead")
+        # a ticket a person answers and resolves, and its survey: something in every table
+        body = {"customer_id": "cus_1004", "channel": "chat", "subject": "Exports", "body": "Can I talk to a person?"}
+        tid = (await http.post("/tickets", json=body)).json()["ticket_id"]
+        await stack.wait_ticket(tid, lambda t: t["status"] == "escalated")
+        for decision in ({"kind": "reply", "body": "Here now."}, {"kind": "resolve", "note": "done"}):
+            r = await http.post(
+                f"/tickets/{tid}/decisions", json={**decision, "request_id": uuid.uuid4().hex, "agent_id": "dana"}
+            )
+            assert r.status_code == 200, r.text
+        assert (await http.post(f"/tickets/{tid}/csat", json={"score": 4})).status_code == 202
+        await stack.wait_ticket(tid, lambda t: t["status"] == "closed")
         until = datetime.now(UTC) + timedelta(minutes=1)
         window = {"since": (until - timedelta(days=3)).isoformat(), "until": until.isoformat()}
-        report = (await http.get("/reports/summary", params=window)).json()
+        by = ["channel", "category", "priority", "product", "agent"]
+        report = (await http.get("/reports/summary", params={**window, "by": by})).json()
+        assert report["tickets"] > 0 and "dana" in [a["agent"] for a in report["agents"]], report
         page = (await me.get("/console/dashboard", params=window)).text
-        shown = dict(re.findall(r'data-metric="([a-z_]+)" data-value="([^"]*)"', page))
+        shown = dict(re.findall(r'<tr data-metric="([a-z_]+)" data-value="([^"]*)"', page))
         assert shown, page[:2000]
         for m in report["metrics"]:
-            assert (float(shown[m["name"]]) if shown[m["name"]] else None) == m["value"], m["name"]
+            assert _number(shown[m["name"]]) == m["value"], m["name"]
         assert f'id="tickets">{report["tickets"]}<' in page
         assert "<svg" in page and "Live floor" in page
+
+        # every breakdown shows the report's groups, each metric as the API computes it
+        for dim in ("channel", "category", "priority", "product"):
+            table = _table(page, f"by-{dim}")
+            rows = re.findall(r'<tr data-group="([^"]*)" data-tickets="(\d+)">(.*?)</tr>', table, re.S)
+            expected = report["breakdowns"][dim]
+            assert [(v, int(n)) for v, n, _ in rows] == [(g["value"] or "", g["tickets"]) for g in expected], dim
+            for (_, _, cells), g in zip(rows, expected, strict=True):
+                values = dict(re.findall(r'data-metric="([a-z_]+)" data-value="([^"]*)"', cells))
+                assert {k: _number(v) for k, v in values.items()} == {m["name"]: m["value"] for m in g["metrics"]}
+        people = re.findall(r'data-agent="([^"]+)" data-handled="(\d+)"', _table(page, "by-agent"))
+        assert [(a, int(n)) for a, n in people] == [(a["agent"], a["tickets_handled"]) for a in report["agents"]]
+        csat = re.search(r'id="csat" data-mean="([^"]*)"\s+data-responses="(\d+)"', page)
+        assert csat and (_number(csat[1]), int(csat[2])) == (report["csat"]["mean"], report["csat"]["responses"])
+        answers = dict(re.findall(r'data-score="(\d)">(\d+)<', page))
+        assert {k: int(v) for k, v in answers.items()} == report["csat"]["distribution"]
+
+        # a CSV of every table; the chart per week on request
         csv = await me.get("/console/dashboard.csv", params={**window, "table": "metrics"})
         assert csv.status_code == 200 and csv.text.startswith("metric,value,target")
         assert len(csv.text.strip().splitlines()) == 1 + len(report["metrics"])
-        floor = await me.get("/console/dashboard.csv", params={**window, "table": "floor"})
-        assert "open by status" in floor.text or floor.text.startswith("table,what,value")
+        for table, header in (("channel", "channel,tickets"), ("agents", "agent,tickets_handled"),
+                              ("csat", "score,answers"), ("periods", "period_start,tickets"),
+                              ("floor", "table,what,value")):  # fmt: skip
+            r = await me.get("/console/dashboard.csv", params={**window, "table": table})
+            assert r.status_code == 200 and r.text.startswith(header), (table, r.text[:200])
+        channels = (await me.get("/console/dashboard.csv", params={**window, "table": "channel"})).text
+        assert len(channels.strip().splitlines()) == 1 + len(report["breakdowns"]["channel"])
+        assert (await me.get("/console/dashboard.csv", params={**window, "table": "nope"})).status_code == 422
+        weekly = await me.get("/console/dashboard", params={**window, "step": "week"})
+        assert weekly.status_code == 200 and "Per week" in weekly.text
+        assert (await me.get("/console/dashboard", params={**window, "step": "hour"})).status_code == 422
+
+
+def _number(text: str) -> float | None:
+    return float(text) if text else None
+
+
+def _table(page: str, table_id: str) -> str:
+    found = re.search(rf'<table[^>]*id="{table_id}".*?</table>', page, re.S)
+    assert found, table_id
+    return found[0]

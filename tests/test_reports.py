@@ -172,6 +172,54 @@ async def test_a_window_with_nothing_to_measure_claims_nothing(store: asyncpg.Po
     assert (r.met, r.missed) == (2, 0)
 
 
+async def test_breakdowns_csat_and_each_persons_figures(store: asyncpg.Pool) -> None:
+    """Each breakdown's groups are the report of that group alone, the chart's periods are the report of each
+    period, the survey's answers spread over 1-5, and each person's figures count what they did."""
+    day = NOW - timedelta(days=2)
+    # the agents answered and resolved it; a 5 on the survey
+    await add_ticket(
+        store, opened=day, status="closed", events=("opened", "agent_replied", "resolved"), resolved_after_h=2,
+        csat_score=5, priority="low", category="how_to",
+    )  # fmt: skip
+    # handed over; ana answered 30 minutes after the hand-over and resolved it; a 2 on the survey
+    await add_ticket(
+        store, opened=day, status="closed", channel="chat", priority="high", category="billing",
+        events=("opened", "escalated", "human_replied", "resolved"), actors={"human_replied": "ana", "resolved": "ana"},
+        senders=(("customer", "negative"), ("human", None)), authors={2: "ana"}, message_minutes={2: 30},
+        resolved_after_h=3, csat_score=2, owner="human", assigned_human="ana",
+    )  # fmt: skip
+    # handed over; bo reassigned it to ana, who has not answered yet; an earlier day
+    await add_ticket(
+        store, opened=day - timedelta(days=1), status="escalated", channel="chat", priority="high",
+        events=("opened", "escalated", "reassigned"), actors={"reassigned": "bo"}, assigned_human="ana",
+        owner="human", escalated=True,
+    )  # fmt: skip
+
+    r = await support_report(store, *WEEK, by=["channel", "priority", "category", "product", "period", "agent"])
+
+    assert r.csat.distribution == {"1": 0, "2": 1, "3": 0, "4": 0, "5": 1}
+    assert (r.csat.mean, r.csat.responses, r.csat.response_rate) == (3.5, 2, 1.0)
+    channels = {g.value: g for g in r.breakdowns["channel"]}
+    assert [g.value for g in r.breakdowns["channel"]] == ["chat", "email"]  # most tickets first
+    for value, g in channels.items():
+        alone = await support_report(store, *WEEK, channel=value)
+        assert (g.tickets, g.metrics, g.csat) == (alone.tickets, alone.metrics, alone.csat), value
+    assert {g.value: g.tickets for g in r.breakdowns["priority"]} == {"high": 2, "low": 1}
+    assert {g.value: g.tickets for g in r.breakdowns["product"]} == {None: 3}  # no product named
+    periods = r.breakdowns["period"]
+    assert len(periods) == 2 and [p.tickets for p in periods] == [1, 2]  # in time order
+    for p in periods:
+        start = datetime.fromisoformat(p.value or "")
+        alone = await support_report(store, start, start + timedelta(days=1))
+        assert (p.tickets, p.metrics) == (alone.tickets, alone.metrics)
+    agents = {a.agent: a for a in r.agents or []}
+    assert set(agents) == {"ana", "bo"}
+    ana, bo = agents["ana"], agents["bo"]
+    assert (ana.tickets_handled, ana.replies, ana.resolved, ana.csat_mean, ana.csat_responses) == (1, 1, 1, 2.0, 1)
+    assert ana.first_response_hours_mean is not None and 0.4 < ana.first_response_hours_mean < 0.6
+    assert (bo.tickets_handled, bo.replies, bo.first_response_hours_mean, bo.csat_responses) == (1, 0, None, 0)
+
+
 def test_the_command_prints_each_metric_then_the_report_as_json(
     cli_database: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -248,6 +296,17 @@ async def test_tickets_run_through_the_stack_are_reported(stack: Stack) -> None:
     assert metrics["csat_mean"]["value"] == 3.5 and metrics["escalation_rate"]["value"] == 0.5
     assert metrics["resolution_hours_mean"]["met"] is True  # minutes, not hours
 
+    # the same window broken down: by channel, and the person who resolved one of them
+    r = await stack.http.get("/reports/summary", params={"product": product, "days": 1, "by": ["channel", "agent"]})
+    assert r.status_code == 200, r.text
+    broken = r.json()
+    assert [(g["value"], g["tickets"]) for g in broken["breakdowns"]["channel"]] == [("email", 2)]
+    assert broken["breakdowns"]["channel"][0]["metrics"] == report["metrics"]
+    assert [(a["agent"], a["tickets_handled"], a["resolved"], a["csat_mean"]) for a in broken["agents"]] == [
+        ("ana", 1, 1, 2.0)
+    ]
+    assert broken["csat"]["distribution"] == {"1": 0, "2": 1, "3": 0, "4": 0, "5": 1}
+
 
 async def test_a_ticket_the_workflow_auto_resolves_is_reported_as_resolved_by_silence(stack: Stack) -> None:
     """The real workflow's auto-resolve (a second of silence here) is what the report calls resolved by silence."""
@@ -276,6 +335,7 @@ async def test_a_ticket_the_workflow_auto_resolves_is_reported_as_resolved_by_si
         {"since": "yesterday"},
         {"channel": "fax"},
         {"q": "refunds"},
+        {"by": "team"},
     ],
 )
 async def test_a_report_request_that_makes_no_sense_is_a_422_with_a_reason(

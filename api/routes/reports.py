@@ -4,7 +4,7 @@ sentiment) over the tickets opened in a window, each against its target."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import Field
@@ -30,15 +30,23 @@ class ReportFilters(QueryModel):
     )
     channel: Channel | None = Field(default=None, description="only this channel's tickets")
     product: str | None = Field(default=None, min_length=1, max_length=100, description="only this product's tickets")
+    by: list[Literal["channel", "category", "priority", "product", "agent"]] = Field(
+        default_factory=list,
+        max_length=5,
+        description="breakdowns to add (repeatable): `breakdowns[<by>]` lists each value's metrics and CSAT, most "
+        "tickets first; `agent` fills `agents` (each person's tickets handled, replies, first response, CSAT)",
+    )
 
 
 @router.get("/summary", response_model=SupportReport, responses=answers("GET", "/reports/summary"))
 async def summary(pool: PoolDep, f: Annotated[ReportFilters, Query()]) -> SupportReport:
     """The success metrics of the tickets opened in [since, until) (default: the last 30 days),
-    optionally of one channel or product. A metric with nothing to measure yet (no resolved ticket,
-    no answered survey) has value null and met null."""
+    optionally of one channel or product, with the breakdowns asked for in `by`. A metric with nothing
+    to measure yet (no resolved ticket, no answered survey) has value null and met null."""
     try:
         since, until = report_window(f.since, f.until, f.days, datetime.now(UTC))
     except ValueError as e:
         raise ApiError(422, "invalid_request", str(e)) from None
-    return await support_report(pool, since, until, channel=f.channel.value if f.channel else None, product=f.product)
+    channel = f.channel.value if f.channel else None
+    by = list(dict.fromkeys(f.by))  # each breakdown once
+    return await support_report(pool, since, until, channel=channel, product=f.product, by=by)

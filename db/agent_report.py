@@ -1,0 +1,77 @@
+"""Each person's part in the tickets opened in a window (the dashboard's "by human agent" table and
+`GET /reports/summary?by=agent`): tickets handled, replies, resolutions, first response and CSAT.
+
+A person is whoever the store shows acting as a human: the author of a human reply (`messages.sender =
+'human'`), or the actor of a person's decision (reassign, hand back, approve / reject, a priority change
+that is not the workflow's own, a resolution by the person holding the ticket). Their first response on a
+ticket runs from when it reached a person (its first hand-over event: escalated, or an SLA breach; the
+ticket's opening when it has none) to their first reply on it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from db.tickets import Conn
+from domain.success import AgentFigures
+
+DECISION_EVENTS = ["human_replied", "reassigned", "handed_back", "action_approved", "action_rejected"]
+HANDOVER_EVENTS = ["escalated", "status:escalated"]
+
+AGENTS = """
+WITH window_tickets AS (
+    SELECT t.ticket_id, t.created_at, t.csat_score, t.assigned_human FROM tickets t
+    WHERE t.created_at >= $1 AND t.created_at < $2
+      AND ($3::text IS NULL OR t.channel = $3)
+      AND ($4::text IS NULL OR t.product = $4)
+), replies AS (
+    SELECT m.author AS agent, m.ticket_id, count(*) AS n, min(m.created_at) AS first_at
+    FROM window_tickets w JOIN messages m ON m.ticket_id = w.ticket_id
+    WHERE m.sender = 'human'
+    GROUP BY 1, 2
+), decisions AS (
+    SELECT e.actor AS agent, e.ticket_id, bool_or(e.kind = 'resolved') AS resolved
+    FROM window_tickets w JOIN ticket_events e ON e.ticket_id = w.ticket_id
+    WHERE e.actor IS NOT NULL AND e.actor <> $6 AND (
+        e.kind = ANY($5::text[]) OR e.kind = 'priority_changed'
+        OR e.kind = 'resolved' AND e.actor = w.assigned_human
+    )
+    GROUP BY 1, 2
+), handled AS (
+    SELECT coalesce(r.agent, d.agent) AS agent, coalesce(r.ticket_id, d.ticket_id) AS ticket_id,
+        coalesce(r.n, 0) AS replies, coalesce(d.resolved, false) AS resolved, r.first_at
+    FROM replies r FULL JOIN decisions d ON d.agent = r.agent AND d.ticket_id = r.ticket_id
+), timed AS (
+    SELECT h.*, w.csat_score, CASE WHEN h.first_at IS NOT NULL THEN greatest(extract(epoch FROM h.first_at - coalesce((
+        SELECT min(e.created_at) FROM ticket_events e
+        WHERE e.ticket_id = h.ticket_id AND (e.kind = ANY($7::text[]) OR e.kind LIKE 'sla\\_breach:%')
+    ), w.created_at)) / 3600.0, 0) END AS first_hours
+    FROM handled h JOIN window_tickets w ON w.ticket_id = h.ticket_id
+)
+SELECT agent,
+    count(*) AS tickets_handled,
+    sum(replies)::int AS replies,
+    count(*) FILTER (WHERE resolved) AS resolved,
+    avg(first_hours)::float8 AS first_response_hours_mean,
+    percentile_cont(0.5) WITHIN GROUP (ORDER BY first_hours)::float8 AS first_response_hours_median,
+    avg(csat_score)::float8 AS csat_mean,
+    count(csat_score) AS csat_responses
+FROM timed
+GROUP BY agent
+ORDER BY tickets_handled DESC, agent
+"""
+SYSTEM_ACTOR = "system"
+
+
+async def agent_figures(
+    conn: Conn, since: datetime, until: datetime, *, channel: str | None = None, product: str | None = None
+) -> list[AgentFigures]:
+    """Each person who acted on a ticket opened in [since, until), most tickets handled first."""
+    rows = await conn.fetch(AGENTS, since, until, channel, product, DECISION_EVENTS, SYSTEM_ACTOR, HANDOVER_EVENTS)
+    out = []
+    for r in rows:
+        values = dict(r)
+        for k in ("first_response_hours_mean", "first_response_hours_median", "csat_mean"):
+            values[k] = round(values[k], 3) if values[k] is not None else None
+        out.append(AgentFigures(**values))
+    return out
