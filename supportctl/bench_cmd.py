@@ -1,4 +1,4 @@
-"""`supportctl bench …`: kb, throughput, latency, open-tickets, chaos.
+"""`supportctl bench …`: kb, throughput, latency, open-tickets, chaos, console.
 
 `bench kb` times KB searches alone (kb/benchmark.py); every other benchmark starts its own local stack
 on free ports with its own database and data folder. Each reports progress on stderr, prints its
@@ -116,6 +116,18 @@ def cmd_chaos(args: argparse.Namespace, settings: Settings) -> int:
     )  # fmt: skip
 
 
+def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
+    from bench.console import console
+
+    return _run(
+        "console",
+        console(
+            settings, tickets=args.tickets, days=args.days, samples=args.samples, warmup=args.warmup, keep=args.keep,
+            extra_env=_stack_options(args)["extra_env"], server_flags=args.server_flag,
+        ),
+    )  # fmt: skip
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("worker tuning (default: settings / the SDK's defaults)")
     g.add_argument("--cache", type=int, default=None, help="WORKER_MAX_CACHED_WORKFLOWS (sticky cache size)")
@@ -184,3 +196,11 @@ def register(sub: Any) -> None:
     ch.add_argument("--seed", type=int, default=None, help="random seed for the kill moments")
     _common(ch)
     ch.set_defaults(func=cmd_chaos)
+
+    co = bench.add_parser("console", help="console pages' p50/p95 with N tickets in the store (target p95 < 300 ms)")
+    co.add_argument("--tickets", type=int, default=100_000, help="tickets written to the run's own store (COPY)")
+    co.add_argument("--days", type=int, default=365, help="the span they were opened over, ending now")
+    co.add_argument("--samples", type=int, default=40, help="timed requests per page")
+    co.add_argument("--warmup", type=int, default=2, help="untimed requests per page first")
+    _common(co)
+    co.set_defaults(func=cmd_console)
