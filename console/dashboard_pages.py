@@ -12,7 +12,7 @@ from fastapi import Request
 from fastapi.responses import PlainTextResponse, Response
 
 from console import dashboard, web
-from db.live import live_samples
+from db.live import floor_samples
 from domain.success import BREAKDOWNS, TARGETS, report_window
 
 router = web.new_router()
@@ -66,7 +66,7 @@ async def dashboard_page(request: Request) -> Response:
         return web.render(request, "error.html", status=422, error=f"Window: {e}")
     async with web.pool(request).acquire() as conn:
         board = await dashboard.build(conn, w.since, w.until, w.channel, w.product, w.step)
-        floor = dashboard.floor(await live_samples(conn, datetime.now(UTC)))
+        floor = dashboard.floor(await floor_samples(conn, datetime.now(UTC)))
     return web.render(
         request, "dashboard.html", board=board, report=board.report, previous=board.previous, rows=board.rows,
         floor=floor, w=w, since=w.since, until=w.until, channel=w.channel, product=w.product, days=w.days,
@@ -88,7 +88,7 @@ async def dashboard_csv(request: Request, table: str = "metrics") -> Response:
         return PlainTextResponse(str(e), status_code=422)
     async with web.pool(request).acquire() as conn:
         if table == "floor":
-            floor = dashboard.floor(await live_samples(conn, datetime.now(UTC)))
+            floor = dashboard.floor(await floor_samples(conn, datetime.now(UTC)))
             header, rows = ["table", "what", "value"], [[n, k, v] for n, items in floor.items() for k, v in items]
         else:
             board = await dashboard.build(conn, w.since, w.until, w.channel, w.product, w.step)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from db.report_conn import report_connection
 from db.tickets import Conn
 from domain.success import AgentFigures
 
@@ -19,34 +20,38 @@ DECISION_EVENTS = ["human_replied", "reassigned", "handed_back", "action_approve
 HANDOVER_EVENTS = ["escalated", "status:escalated"]
 
 AGENTS = """
-WITH window_tickets AS (
+WITH window_tickets AS (  -- a person acts only on a ticket that reached a person (db/reports.py)
     SELECT t.ticket_id, t.created_at, t.csat_score, t.assigned_human FROM tickets t
     WHERE t.created_at >= $1 AND t.created_at < $2
       AND ($3::text IS NULL OR t.channel = $3)
       AND ($4::text IS NULL OR t.product = $4)
-), replies AS (
-    SELECT m.author AS agent, m.ticket_id, count(*) AS n, min(m.created_at) AS first_at
-    FROM window_tickets w JOIN messages m ON m.ticket_id = w.ticket_id
-    WHERE m.sender = 'human'
-    GROUP BY 1, 2
-), decisions AS (
-    SELECT e.actor AS agent, e.ticket_id, bool_or(e.kind = 'resolved') AS resolved
-    FROM window_tickets w JOIN ticket_events e ON e.ticket_id = w.ticket_id
-    WHERE e.actor IS NOT NULL AND e.actor <> $6 AND (
-        e.kind = ANY($5::text[]) OR e.kind = 'priority_changed'
-        OR e.kind = 'resolved' AND e.actor = w.assigned_human
-    )
-    GROUP BY 1, 2
-), handled AS (
-    SELECT coalesce(r.agent, d.agent) AS agent, coalesce(r.ticket_id, d.ticket_id) AS ticket_id,
-        coalesce(r.n, 0) AS replies, coalesce(d.resolved, false) AS resolved, r.first_at
-    FROM replies r FULL JOIN decisions d ON d.agent = r.agent AND d.ticket_id = r.ticket_id
+      AND (t.owner = 'human' OR t.assigned_human IS NOT NULL OR t.escalated OR t.report_person_event
+           OR t.report_human_message)
+), handled AS (  -- per ticket and person: replies, the first one, whether they resolved it
+    SELECT w.ticket_id, w.created_at, w.csat_score, a.agent, a.replies, a.first_at, a.resolved
+    FROM window_tickets w
+    CROSS JOIN LATERAL (
+        SELECT x.who AS agent, sum(x.reply)::int AS replies, min(x.at) FILTER (WHERE x.reply = 1) AS first_at,
+            bool_or(x.resolves) AS resolved
+        FROM (
+            SELECT m.author AS who, 1 AS reply, m.created_at AS at, false AS resolves
+            FROM messages m WHERE m.ticket_id = w.ticket_id AND m.sender = 'human'
+            UNION ALL
+            SELECT e.actor, 0, e.created_at, e.kind = 'resolved'
+            FROM ticket_events e
+            WHERE e.ticket_id = w.ticket_id AND e.actor IS NOT NULL AND e.actor <> $6 AND (
+                e.kind = ANY($5::text[]) OR e.kind = 'priority_changed'
+                OR e.kind = 'resolved' AND e.actor = w.assigned_human
+            )
+        ) x
+        GROUP BY x.who
+    ) a
 ), timed AS (
-    SELECT h.*, w.csat_score, CASE WHEN h.first_at IS NOT NULL THEN greatest(extract(epoch FROM h.first_at - coalesce((
+    SELECT h.*, CASE WHEN h.first_at IS NOT NULL THEN greatest(extract(epoch FROM h.first_at - coalesce((
         SELECT min(e.created_at) FROM ticket_events e
         WHERE e.ticket_id = h.ticket_id AND (e.kind = ANY($7::text[]) OR e.kind LIKE 'sla\\_breach:%')
-    ), w.created_at)) / 3600.0, 0) END AS first_hours
-    FROM handled h JOIN window_tickets w ON w.ticket_id = h.ticket_id
+    ), h.created_at)) / 3600.0, 0) END AS first_hours
+    FROM handled h
 )
 SELECT agent,
     count(*) AS tickets_handled,
@@ -67,7 +72,8 @@ async def agent_figures(
     conn: Conn, since: datetime, until: datetime, *, channel: str | None = None, product: str | None = None
 ) -> list[AgentFigures]:
     """Each person who acted on a ticket opened in [since, until), most tickets handled first."""
-    rows = await conn.fetch(AGENTS, since, until, channel, product, DECISION_EVENTS, SYSTEM_ACTOR, HANDOVER_EVENTS)
+    async with report_connection(conn) as c:
+        rows = await c.fetch(AGENTS, since, until, channel, product, DECISION_EVENTS, SYSTEM_ACTOR, HANDOVER_EVENTS)
     out = []
     for r in rows:
         values = dict(r)

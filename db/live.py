@@ -49,6 +49,12 @@ class Sample:
 
 async def live_samples(conn: Conn, now: datetime) -> list[Sample]:
     """Every series `GET /metrics` exposes, read in one pass over the store."""
+    return await floor_samples(conn, now, totals=True)
+
+
+async def floor_samples(conn: Conn, now: datetime, *, totals: bool = False) -> list[Sample]:
+    """The floor right now (open tickets, the human queue, what is overdue, the outbox): the console's live
+    floor reads these alone; with `totals`, the ever-growing counts too (what `GET /metrics` adds)."""
     out: list[Sample] = []
     for r in await conn.fetch(BY_STATUS):
         out.append(Sample("support_open_tickets", {"status": r["status"], "priority": r["priority"]}, r["n"]))
@@ -60,6 +66,11 @@ async def live_samples(conn: Conn, now: datetime) -> list[Sample]:
     out.append(Sample("support_overdue_tickets", {"clock": "first_response"}, s["first_response_overdue"]))
     out.append(Sample("support_overdue_tickets", {"clock": "next_reply"}, s["next_reply_overdue"]))
     out.append(Sample("support_oldest_unanswered_seconds", {}, s["oldest_unanswered_s"] or 0.0))
+    if not totals:
+        pending, refused, oldest_s = await outbox.state(conn, now)
+        out.append(Sample("support_customer_outbox_messages", {"state": "pending"}, pending))
+        out.append(Sample("support_customer_outbox_messages", {"state": "refused"}, refused))
+        return out
     for r in await conn.fetch(BY_CHANNEL):
         out.append(Sample("support_tickets_total", {"channel": r["channel"]}, r["n"]))
         out.append(Sample("support_model_cost_usd_total", {"channel": r["channel"]}, r["cost"]))

@@ -12,13 +12,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from db.agent_report import agent_figures
+from db.report_conn import report_connection
 from db.tickets import Conn
 from domain.success import Group, SupportCounts, SupportReport, group, report
 
-# Audit events that mean a person took part: the agents handed the ticket over (or sent an action for
-# approval: `escalated`), or a person decided something on it. An SLA breach (`sla_breach:<clock>`)
-# hands the ticket over too; a person resolving it leaves it owned by them (`owner = 'human'`). A priority
-# change is a person's unless the workflow made it (`system`: a later message asked for more speed).
+# Audit events that mean a person took part (the kinds migration V20's trigger sets `report_person_event`
+# for: keep the two lists the same; tests/test_reports.py checks they are): the agents handed the ticket
+# over (or sent an action for approval: `escalated`), or a person decided something on it. An SLA
+# breach (`sla_breach:<clock>`) hands the ticket over too; a person resolving it leaves it owned by them
+# (`owner = 'human'`). A priority change is a person's unless the workflow made it (`system`: a later
+# message asked for more speed).
 # Tickets of the v1 workflow (before the lifecycle: no owner, no decisions) record a hand-over only as
 # `status:escalated` and the sticky `escalated` column, which `tickets reconcile` clears when it closes them.
 PERSON_EVENTS = [
@@ -43,37 +46,29 @@ CALM = ["neutral", "positive"]
 # for more speed: not a person's decision.
 SYSTEM_ACTOR = "system"
 
-# One pass over the window's tickets: each ticket's flags are computed once, then counted for the whole
-# window and, with GROUPING SETS, for each value of the breakdowns asked for ({sets}). `period` is the
-# bucket of the chart: date_bin($9, created_at, since), so buckets start at `since`.
+# One pass over the window's tickets, counted for the whole window and, with GROUPING SETS, for each value
+# of the breakdowns asked for ({sets}). `period` is the bucket of the chart: date_bin($6, created_at, since),
+# so buckets start at `since`. What a ticket's events and messages say (a person took part, it ended
+# without a resolution, who resolved it last, the customer's last sentiment) is kept on its row by the
+# triggers of migration V20 (`report_*` columns), so a month of tickets is read without their events.
 COUNTS = """
 WITH window_tickets AS (
     SELECT t.ticket_id, t.created_at, t.resolved_at, t.sla_breached, t.csat_score, t.cost_usd,
-        t.channel, t.category, t.priority, t.product, date_bin($9::interval, t.created_at, $1) AS period,
-        EXISTS (
-            SELECT 1 FROM ticket_events e WHERE e.ticket_id = t.ticket_id AND e.kind = $6
-              AND e.data->>'previous_status' IS DISTINCT FROM 'resolved'
-        ) AS ended,
-        (t.owner = 'human' OR t.assigned_human IS NOT NULL OR t.escalated OR EXISTS (
-            SELECT 1 FROM ticket_events e
-            WHERE e.ticket_id = t.ticket_id AND (e.kind = ANY($5::text[]) OR e.kind LIKE 'sla\\_breach:%'
-                OR e.kind = 'priority_changed' AND e.actor IS DISTINCT FROM $8)
-        ) OR EXISTS (
-            SELECT 1 FROM messages m WHERE m.ticket_id = t.ticket_id AND m.sender = 'human'
-        )) AS reached_person,
-        coalesce((
-            SELECT e.actor = $8 FROM ticket_events e WHERE e.ticket_id = t.ticket_id AND e.kind = 'resolved'
-            ORDER BY e.created_at DESC, e.event_key DESC LIMIT 1
-        ), false) AS by_silence,
-        (SELECT max(m.created_at) FROM messages m
-         WHERE m.ticket_id = t.ticket_id AND m.sender IN ('agent', 'human') AND m.created_at <= t.resolved_at
-        ) AS last_answer_at,
-        (EXISTS (SELECT 1 FROM ticket_events e WHERE e.ticket_id = t.ticket_id AND e.kind = 'reopened')
-         OR EXISTS (SELECT 1 FROM tickets f WHERE f.linked_ticket_id = t.ticket_id)) AS came_back,
-        (SELECT m.sentiment FROM messages m
-         WHERE m.ticket_id = t.ticket_id AND m.sender = 'customer' AND m.sentiment IS NOT NULL
-         ORDER BY m.seq DESC LIMIT 1) AS last_sentiment
+        t.channel, t.category, t.priority, t.product, date_bin($6::interval, t.created_at, $1) AS period,
+        t.report_ended AS ended,
+        (t.owner = 'human' OR t.assigned_human IS NOT NULL OR t.escalated OR t.report_person_event
+            OR t.report_human_message) AS reached_person,
+        t.report_by_silence AS by_silence,
+        CASE WHEN t.report_by_silence THEN (
+            SELECT max(m.created_at) FROM messages m
+            WHERE m.ticket_id = t.ticket_id AND m.sender IN ('agent', 'human') AND m.created_at <= t.resolved_at
+        ) END AS last_answer_at,
+        t.report_reopened OR follow_up.found IS NOT NULL AS came_back,
+        t.report_last_sentiment AS last_sentiment
     FROM tickets t
+    LEFT JOIN LATERAL (  -- a probe of the follow-ups' index per ticket, never a hash of every ticket
+        SELECT true AS found FROM tickets f WHERE f.linked_ticket_id = t.ticket_id LIMIT 1
+    ) follow_up ON true
     WHERE t.created_at >= $1 AND t.created_at < $2
       AND ($3::text IS NULL OR t.channel = $3)
       AND ($4::text IS NULL OR t.product = $4)
@@ -107,7 +102,7 @@ SELECT
     count(*) FILTER (WHERE csat_score = 5) AS csat_5,
     coalesce(sum(cost_usd), 0)::float8 AS cost_usd,
     count(last_sentiment) AS with_customer_sentiment,
-    count(*) FILTER (WHERE last_sentiment = ANY($7::text[])) AS calm_end
+    count(*) FILTER (WHERE last_sentiment = ANY($5::text[])) AS calm_end
 FROM measured
 GROUP BY GROUPING SETS ({sets})
 """
@@ -138,10 +133,12 @@ async def grouped_counts(
     keys = "".join(f"{d} AS key_{d}, GROUPING({d}) AS g_{d}, " for d in dims)
     sets = ", ".join(["()", *(f"({d})" for d in dims)])
     sql = COUNTS.format(keys=keys, sets=sets)
-    args = (since, until, channel, product, PERSON_EVENTS, ENDED_WITHOUT_RESOLUTION, CALM, SYSTEM_ACTOR, step)
+    args = (since, until, channel, product, CALM, step)
     total: SupportCounts | None = None
     groups: dict[str, dict[str | datetime | None, SupportCounts]] = {d: {} for d in dims}
-    for row in await conn.fetch(sql, *args):
+    async with report_connection(conn) as c:
+        fetched = await c.fetch(sql, *args)
+    for row in fetched:
         values = dict(row)
         grouped_by = [d for d in dims if values.pop(f"g_{d}") == 0]  # GROUPING(d) = 0: this row's set is (d)
         dim = grouped_by[0] if grouped_by else TOTAL

@@ -1,11 +1,11 @@
 """The benchmark harness keeps its promises, at a tiny size (the full runs are `supportctl bench …`, on demand).
 
 One local stack (dev server with a file database, worker, API, bare worker, and the codec-off worker and
-API the throughput run compares with) serves all four benchmarks
-in turn, so the test pays for one start-up: each must return its fixed keys, the chaos run (a kill -9
-of the dev server mid-run) must lose and double nothing, and the checker must notice a duplicate when
-there is one. The CLI contract (figures as the last stdout line and a file)
-is checked on `emit` and on the parser.
+API the throughput run compares with) serves all five benchmarks in turn (the console's last: it fills
+the store with tickets of its own), so the test pays for one start-up: each must return its fixed keys,
+the chaos run (a kill -9 of the dev server mid-run) must lose and double nothing, and the checker must
+notice a duplicate when there is one. The CLI contract (figures as the last stdout line and a file) is
+checked on `emit` and on the parser.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import pytest
 
 from bench.chaos import chaos
 from bench.common import emit, percentiles
+from bench.console import QUEUE_PAGES, console
 from bench.latency import latency
 from bench.open_tickets import open_tickets
 from bench.stack import BenchStack
@@ -62,6 +63,8 @@ async def test_harness_smoke_all_benchmarks_on_one_stack(
             report = await verify(await stack.client(), pool, [Expected(tid, [body])], since=_far_future())
         finally:
             await pool.close()
+        # last: it writes its own tickets (opened over the past days) into the shared store
+        co = await console(base, tickets=300, days=30, samples=2, warmup=0, stack=stack)
     finally:
         await stack.close(keep=False)
 
@@ -79,6 +82,9 @@ async def test_harness_smoke_all_benchmarks_on_one_stack(
     assert ch["tickets"] == 3 and ch["kills"] == 0 and ch["server_restarts"] == 1
     assert ch["lost"] == 0 and ch["duplicates"] == 0 and ch["not_settled"] == 0, (ch["problem_kinds"], ch["problems"])
     assert report.duplicates >= 1 and "stored_customer_twice" in report.kinds
+    assert co["tickets"] == 300 and co["messages"] > 300 and co["events"] > 300
+    assert set(QUEUE_PAGES) | {"ticket page", "dashboard 30 days"} <= co["pages_ms"].keys()
+    assert all(p["p95"] is not None and p["bytes"] > 0 for p in co["pages_ms"].values())
 
 
 def _far_future() -> datetime:
@@ -98,8 +104,10 @@ def test_figures_are_the_last_stdout_line_and_a_file(
 
 def test_bench_commands_are_registered_once() -> None:
     parser = build_parser()
-    for name in ("throughput", "latency", "open-tickets", "chaos", "kb"):
+    for name in ("throughput", "latency", "open-tickets", "chaos", "kb", "console"):
         args = parser.parse_args(["bench", name])
         assert callable(args.func)
     args = parser.parse_args(["bench", "chaos", "--kills", "3", "--cache", "200", "--sticky-timeout", "2"])
     assert (args.kills, args.cache, args.sticky_timeout) == (3, 200, 2.0)
+    args = parser.parse_args(["bench", "console", "--tickets", "1000", "--samples", "5"])
+    assert (args.tickets, args.days, args.samples) == (1000, 365, 5)

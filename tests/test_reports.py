@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -18,7 +19,7 @@ import asyncpg
 import pytest
 
 from db import tickets
-from db.reports import support_report
+from db.reports import PERSON_EVENTS, support_report
 from domain.lifecycle import TicketPolicy
 from domain.models import Channel
 from domain.success import SupportReport
@@ -218,6 +219,18 @@ async def test_breakdowns_csat_and_each_persons_figures(store: asyncpg.Pool) -> 
     assert (ana.tickets_handled, ana.replies, ana.resolved, ana.csat_mean, ana.csat_responses) == (1, 1, 1, 2.0, 1)
     assert ana.first_response_hours_mean is not None and 0.4 < ana.first_response_hours_mean < 0.6
     assert (bo.tickets_handled, bo.replies, bo.first_response_hours_mean, bo.csat_responses) == (1, 0, None, 0)
+
+
+async def test_the_stored_flags_know_the_same_person_events_as_the_report(store: asyncpg.Pool) -> None:
+    """Migration V20's trigger keeps `report_person_event` on the ticket row; its kinds are PERSON_EVENTS."""
+    source = await store.fetchval("SELECT prosrc FROM pg_proc WHERE proname = 'ticket_report_event'")
+    listed = re.search(r"NEW.kind IN \(([^)]*)\)", source)
+    assert listed and sorted(re.findall(r"'([^']+)'", listed[1])) == sorted(PERSON_EVENTS)
+    # a bulk load that skipped the triggers is put right by the refresh
+    tid = await add_ticket(store, opened=NOW - timedelta(days=1), status="escalated", events=("opened", "reassigned"))
+    await store.execute("UPDATE tickets SET report_person_event = false WHERE ticket_id = $1", tid)
+    await store.execute("SELECT refresh_ticket_report_flags()")
+    assert await store.fetchval("SELECT report_person_event FROM tickets WHERE ticket_id = $1", tid)
 
 
 def test_the_command_prints_each_metric_then_the_report_as_json(
