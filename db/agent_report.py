@@ -4,8 +4,9 @@
 A person is whoever the store shows acting as a human: the author of a human reply (`messages.sender =
 'human'`), or the actor of a person's decision (reassign, hand back, approve / reject, a priority change
 that is not the workflow's own, a resolution by the person holding the ticket). Their first response on a
-ticket runs from when it reached a person (its first hand-over event: escalated, or an SLA breach; the
-ticket's opening when it has none) to their first reply on it.
+ticket runs from when it reached a person (its first hand-over event: escalated, or an SLA breach, kept
+on the ticket row as `report_handover_at` by migration V20; the ticket's opening when it has none) to
+their first reply on it.
 """
 
 from __future__ import annotations
@@ -17,18 +18,18 @@ from db.tickets import Conn
 from domain.success import AgentFigures
 
 DECISION_EVENTS = ["human_replied", "reassigned", "handed_back", "action_approved", "action_rejected"]
-HANDOVER_EVENTS = ["escalated", "status:escalated"]
 
 AGENTS = """
 WITH window_tickets AS (  -- a person acts only on a ticket that reached a person (db/reports.py)
-    SELECT t.ticket_id, t.created_at, t.csat_score, t.assigned_human FROM tickets t
+    SELECT t.ticket_id, coalesce(t.report_handover_at, t.created_at) AS reached_at, t.csat_score, t.assigned_human
+    FROM tickets t
     WHERE t.created_at >= $1 AND t.created_at < $2
       AND ($3::text IS NULL OR t.channel = $3)
       AND ($4::text IS NULL OR t.product = $4)
       AND (t.owner = 'human' OR t.assigned_human IS NOT NULL OR t.escalated OR t.report_person_event
            OR t.report_human_message)
 ), handled AS (  -- per ticket and person: replies, the first one, whether they resolved it
-    SELECT w.ticket_id, w.created_at, w.csat_score, a.agent, a.replies, a.first_at, a.resolved
+    SELECT w.ticket_id, w.reached_at, w.csat_score, a.agent, a.replies, a.first_at, a.resolved
     FROM window_tickets w
     CROSS JOIN LATERAL (
         SELECT x.who AS agent, sum(x.reply)::int AS replies, min(x.at) FILTER (WHERE x.reply = 1) AS first_at,
@@ -46,11 +47,9 @@ WITH window_tickets AS (  -- a person acts only on a ticket that reached a perso
         ) x
         GROUP BY x.who
     ) a
-), timed AS (
-    SELECT h.*, CASE WHEN h.first_at IS NOT NULL THEN greatest(extract(epoch FROM h.first_at - coalesce((
-        SELECT min(e.created_at) FROM ticket_events e
-        WHERE e.ticket_id = h.ticket_id AND (e.kind = ANY($7::text[]) OR e.kind LIKE 'sla\\_breach:%')
-    ), h.created_at)) / 3600.0, 0) END AS first_hours
+), timed AS MATERIALIZED (
+    SELECT h.*, CASE WHEN h.first_at IS NOT NULL
+        THEN greatest(extract(epoch FROM h.first_at - h.reached_at) / 3600.0, 0) END AS first_hours
     FROM handled h
 )
 SELECT agent,
@@ -73,7 +72,7 @@ async def agent_figures(
 ) -> list[AgentFigures]:
     """Each person who acted on a ticket opened in [since, until), most tickets handled first."""
     async with report_connection(conn) as c:
-        rows = await c.fetch(AGENTS, since, until, channel, product, DECISION_EVENTS, SYSTEM_ACTOR, HANDOVER_EVENTS)
+        rows = await c.fetch(AGENTS, since, until, channel, product, DECISION_EVENTS, SYSTEM_ACTOR)
     out = []
     for r in rows:
         values = dict(r)

@@ -11,6 +11,7 @@
 
 ALTER TABLE tickets
     ADD COLUMN IF NOT EXISTS report_person_event   boolean NOT NULL DEFAULT false,  -- handed over or a person decided
+    ADD COLUMN IF NOT EXISTS report_handover_at    timestamptz,  -- the first hand-over (escalated, an SLA breach)
     ADD COLUMN IF NOT EXISTS report_human_message  boolean NOT NULL DEFAULT false,  -- a person wrote to the customer
     ADD COLUMN IF NOT EXISTS report_ended          boolean NOT NULL DEFAULT false,  -- closed by reconcile, unresolved
     ADD COLUMN IF NOT EXISTS report_reopened       boolean NOT NULL DEFAULT false,
@@ -26,7 +27,13 @@ BEGIN
                     'action_approved', 'action_rejected')
        OR NEW.kind LIKE 'sla\_breach:%'
        OR NEW.kind = 'priority_changed' AND NEW.actor IS DISTINCT FROM 'system' THEN
-        UPDATE tickets SET report_person_event = true WHERE ticket_id = NEW.ticket_id AND NOT report_person_event;
+        IF NEW.kind IN ('escalated', 'status:escalated') OR NEW.kind LIKE 'sla\_breach:%' THEN
+            UPDATE tickets SET report_person_event = true,
+                report_handover_at = least(coalesce(report_handover_at, NEW.created_at), NEW.created_at)
+            WHERE ticket_id = NEW.ticket_id AND (report_handover_at IS NULL OR NEW.created_at < report_handover_at);
+        ELSE
+            UPDATE tickets SET report_person_event = true WHERE ticket_id = NEW.ticket_id AND NOT report_person_event;
+        END IF;
     ELSIF NEW.kind = 'workflow_ended' AND NEW.data->>'previous_status' IS DISTINCT FROM 'resolved' THEN
         UPDATE tickets SET report_ended = true WHERE ticket_id = NEW.ticket_id AND NOT report_ended;
     ELSIF NEW.kind = 'reopened' THEN
@@ -65,6 +72,7 @@ CREATE TRIGGER messages_report AFTER INSERT ON messages
 CREATE OR REPLACE FUNCTION refresh_ticket_report_flags() RETURNS void AS $$
     UPDATE tickets t SET
         report_person_event = coalesce(ev.person_event, false),
+        report_handover_at = ev.handover_at,
         report_ended = coalesce(ev.ended, false),
         report_reopened = coalesce(ev.reopened, false),
         report_resolved_event = ev.resolved_event,
@@ -80,6 +88,8 @@ CREATE OR REPLACE FUNCTION refresh_ticket_report_flags() RETURNS void AS $$
                                'action_approved', 'action_rejected')
                     OR e.kind LIKE 'sla\_breach:%'
                     OR e.kind = 'priority_changed' AND e.actor IS DISTINCT FROM 'system') AS person_event,
+            min(e.created_at) FILTER (WHERE e.kind IN ('escalated', 'status:escalated')
+                OR e.kind LIKE 'sla\_breach:%') AS handover_at,
             bool_or(e.kind = 'workflow_ended' AND e.data->>'previous_status' IS DISTINCT FROM 'resolved') AS ended,
             bool_or(e.kind = 'reopened') AS reopened,
             (array_agg(e.created_at ORDER BY e.created_at DESC, e.event_key DESC)
