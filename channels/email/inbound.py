@@ -81,7 +81,8 @@ class EmailIngest:
 
     async def ingest(self, raw: bytes, source: str) -> Outcome:
         """Take one raw RFC 822 message; raises TransientFailure when it must be offered again later."""
-        mail = parse(raw, own_addresses(self._settings))
+        # a mail with 10 MB of attachments takes a noticeable time to decode: not on the event loop
+        mail = await asyncio.to_thread(parse, raw, own_addresses(self._settings))
         try:
             prior = await store.get_inbound(self._pool, mail.message_id)
             if prior is not None:
