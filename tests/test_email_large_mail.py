@@ -4,11 +4,13 @@ while every other endpoint keeps the API's 256 KiB; the attachment is kept outsi
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from channels.email.parse import parse
@@ -16,6 +18,7 @@ from db import email as store
 from settings import Settings
 from tests import email_samples as s
 from tests.api_stack import Stack, serve_api
+from tests.test_api_input import _Uploader  # the raw chunked client of the API's own limit test
 
 pytestmark = pytest.mark.timeout(120)
 log = logging.getLogger("tests.email")
@@ -24,6 +27,19 @@ log = logging.getLogger("tests.email")
 @pytest.fixture
 def mail_settings(stack: Stack, tmp_path: Path) -> Settings:
     return stack.settings.model_copy(update={"EMAIL_ADDRESS": s.SUPPORT, "DATA_DIR": tmp_path})
+
+
+async def _declared(http: httpx.AsyncClient, path: str, length: int) -> tuple[int, dict[str, Any]]:
+    """POST only the head, declaring `length` bytes: a body over the limit is refused before it is read
+    (sending it too would race the server's close: a reset can swallow the answer)."""
+    url = httpx.URL(str(http.base_url))
+    reader, writer = await asyncio.open_connection(url.host, url.port or 80)
+    writer.write(f"POST {path} HTTP/1.1\r\nHost: {url.host}\r\nContent-Length: {length}\r\n\r\n".encode())
+    answer = await asyncio.wait_for(reader.read(), timeout=30)
+    writer.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    error: dict[str, Any] = json.loads(body)["error"]
+    return int(head.split()[1]), error
 
 
 async def test_a_10_mb_attachment_through_the_endpoint(stack: Stack, mail_settings: Settings) -> None:
@@ -36,11 +52,9 @@ async def test_a_10_mb_attachment_through_the_endpoint(stack: Stack, mail_settin
         assert r.status_code == 200, r.text
         assert r.json()["outcome"] == "opened" and r.json()["duplicate"] is False
         tid = r.json()["ticket_id"]
-        # Other endpoints keep their limit: 300 KB of JSON to POST /tickets is still refused.
-        big_json = b'{"customer_email": "a@b.example", "subject": "x", "body": "' + b"x" * 300_000 + b'"}'
-        small = await http.post("/tickets", content=big_json, headers={"Content-Type": "application/json"})
-        assert small.status_code == 413 and small.json()["error"]["code"] == "payload_too_large"
-        assert "262144" in small.json()["error"]["message"]
+        # Other endpoints keep their limit: 300 KB to POST /tickets is still refused.
+        status, error = await _declared(http, "/tickets", 300_000)
+        assert status == 413 and error["code"] == "payload_too_large" and "262144" in error["message"]
     log.info("10 MiB attachment (%d bytes of mail) through POST /inbound/email: %.2fs", len(raw), took)
 
     (kept,) = await store.attachments_of(stack.pool, parse(raw).message_id)
@@ -62,17 +76,26 @@ async def test_a_mail_over_the_cap_is_refused_with_a_reason(stack: Stack, mail_s
     capped = mail_settings.model_copy(update={"INBOUND_EMAIL_MAX_BYTES": 1024 * 1024})
     raw = s.big_attachment(sender=s.DANIEL, size=2 * 1024 * 1024)
     async with serve_api(capped) as http:
-        r = await http.post("/inbound/email", content=raw)
-        assert r.status_code == 413
-        error = r.json()["error"]
+        status, error = await _declared(http, "/inbound/email", len(raw))
+        assert status == 413
         assert error["code"] == "payload_too_large" and "INBOUND_EMAIL_MAX_BYTES" in error["message"]
 
-        async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it streams, refused past the cap
-            for i in range(0, len(raw), 64 * 1024):
-                yield raw[i : i + 64 * 1024]
-
-        streamed = await http.post("/inbound/email", content=chunks())
-        assert streamed.status_code == 413 and "INBOUND_EMAIL_MAX_BYTES" in streamed.json()["error"]["message"]
+        # No Content-Length (chunked): counted as it streams in, refused once past the cap, connection closed.
+        url = httpx.URL(str(http.base_url))
+        _, client = await asyncio.get_running_loop().create_connection(_Uploader, url.host, url.port or 80)
+        head = (f"POST /inbound/email HTTP/1.1\r\nHost: {url.host}\r\nContent-Type: message/rfc822\r\n"
+                "Transfer-Encoding: chunked\r\n\r\n").encode()  # fmt: skip
+        pushing = asyncio.create_task(client.push(head, b"x" * 65_536, 64 * 1024 * 1024))
+        try:
+            await asyncio.wait_for(client.closed.wait(), timeout=30)
+        finally:
+            pushing.cancel()
+            client.transport.close()
+        # The server closed with our bytes still unread, so TCP may reset and swallow the 413 itself: what
+        # counts is that it stopped reading long before the 64 MiB were sent (and took nothing, below).
+        assert client.sent < 16 * 1024 * 1024
+        if client.received:
+            assert client.received.startswith(b"HTTP/1.1 413") and b"INBOUND_EMAIL_MAX_BYTES" in client.received
         # Under the cap it is taken.
         ok = await http.post("/inbound/email", content=s.big_attachment(sender=s.DANIEL, size=512 * 1024))
         assert ok.status_code == 200 and ok.json()["outcome"] == "opened"
