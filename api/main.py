@@ -5,7 +5,7 @@ It never runs agents itself. Run with `uvicorn api.main:app`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
@@ -36,17 +36,24 @@ from settings import Settings, get_settings
 from telemetry import configure_logging, configure_tracing, instrument_app
 
 MAX_REQUEST_BYTES = 256 * 1024
+_OVER = f"request body over {MAX_REQUEST_BYTES} bytes"
 
 
 class PayloadTooLarge(StarletteHTTPException):
-    """The request body passed MAX_REQUEST_BYTES: raised while it is being read, so no more is read."""
+    """The request body passed its limit: raised while it is being read, so no more is read."""
 
-    def __init__(self) -> None:
-        super().__init__(413, f"request body over {MAX_REQUEST_BYTES} bytes")
+    def __init__(self, reason: str) -> None:
+        super().__init__(413, reason)
+
+
+def _inbound_mail_limit(settings: Settings) -> tuple[int, str]:
+    n = settings.INBOUND_EMAIL_MAX_BYTES
+    return n, f"mail over {n} bytes (INBOUND_EMAIL_MAX_BYTES); a larger mail can come through the IMAP mailbox"
 
 
 class _BodySizeLimit:
-    """Refuse a request body over MAX_REQUEST_BYTES with 413 `payload_too_large`.
+    """Refuse a request body over its limit with 413 `payload_too_large`: MAX_REQUEST_BYTES, except on the
+    paths of `PATH_LIMITS` (`POST /inbound/email` takes whole mails with their attachments).
 
     A declared Content-Length over the limit is refused before anything is read. A body without one
     (Transfer-Encoding: chunked) is counted as it streams in, and refused as soon as the count passes
@@ -55,16 +62,22 @@ class _BodySizeLimit:
     to keep the connection alive. Pure ASGI: BaseHTTPMiddleware cannot see the body stream.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    PATH_LIMITS: dict[tuple[str, str], Callable[[Settings], tuple[int, str]]] = {
+        ("POST", "/inbound/email"): _inbound_mail_limit,
+    }
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
+        self.limits = {k: f(settings) for k, f in self.PATH_LIMITS.items()}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit, reason = self.limits.get((scope["method"], scope["path"]), (MAX_REQUEST_BYTES, _OVER))
         length = Headers(scope=scope).get("content-length")
-        if length is not None and length.isdigit() and int(length) > MAX_REQUEST_BYTES:
-            await _too_large(scope, receive, send)
+        if length is not None and length.isdigit() and int(length) > limit:
+            await _too_large(scope, receive, send, PayloadTooLarge(reason))
             return
         received = 0
         started = over = False
@@ -74,9 +87,9 @@ class _BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > MAX_REQUEST_BYTES:
+                if received > limit:
                     over = True
-                    raise PayloadTooLarge
+                    raise PayloadTooLarge(reason)
             return message
 
         async def watched_send(message: Message) -> None:
@@ -89,14 +102,13 @@ class _BodySizeLimit:
 
         try:
             await self.app(scope, counted_receive, watched_send)
-        except PayloadTooLarge:  # read outside FastAPI's error handling (it renders the 413 itself otherwise)
+        except PayloadTooLarge as exc:  # read outside FastAPI's error handling (it renders the 413 itself otherwise)
             if started:
                 raise
-            await _too_large(scope, receive, send)
+            await _too_large(scope, receive, send, exc)
 
 
-async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
-    exc = PayloadTooLarge()
+async def _too_large(scope: Scope, receive: Receive, send: Send, exc: PayloadTooLarge) -> None:
     response = JSONResponse(
         status_code=413,
         content={"error": {"code": "payload_too_large", "message": exc.detail}},
@@ -128,7 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings  # the roles check reads it before the lifespan has run (it never does on a 401)
-    app.add_middleware(_BodySizeLimit)
+    app.add_middleware(_BodySizeLimit, settings=settings)
     if configure_tracing(settings, "support-api"):
         instrument_app(app)  # a server span per request, the parent of StartWorkflow
     errors.install(app)

@@ -104,6 +104,11 @@ _WHY = {
     503: "a dependency did not answer (temporal_unavailable, ticket_unresponsive, store_unavailable)",
 }
 
+# Where an endpoint's answer differs from the rest's.
+_OWN_WHY: dict[tuple[str, str], dict[int, str]] = {
+    ("POST", "/inbound/email"): {413: "payload_too_large: mail over INBOUND_EMAIL_MAX_BYTES (30 MiB by default)"},
+}
+
 
 def keys_configured(settings: Settings) -> bool:
     return settings.API_KEY is not None or settings.AGENT_KEYS is not None
@@ -148,7 +153,8 @@ def answers(method: str, path: str) -> dict[int | str, dict[str, Any]]:
         codes |= {401, 403}
     if entry.body:
         codes |= {400, 413}
-    return {code: {"model": ErrorOut, "description": _WHY[code]} for code in sorted(codes)}
+    why = {**_WHY, **_OWN_WHY.get((method, path), {})}
+    return {code: {"model": ErrorOut, "description": why[code]} for code in sorted(codes)}
 
 
 def endpoint_of(route: APIRoute) -> tuple[str, str]:

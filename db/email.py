@@ -1,5 +1,6 @@
-"""The e-mail channel's state (V15): thread Message-IDs, reply tokens, inbound outcomes, attachments,
-and how far the IMAP poller has read each mailbox. Used by `channels/email`."""
+"""The e-mail channel's state (V16, V22): thread Message-IDs, reply tokens, inbound outcomes, attachments,
+how far the IMAP poller has read each mailbox, and who besides the customer is on a thread. Used by
+`channels/email`."""
 
 from __future__ import annotations
 
@@ -236,3 +237,44 @@ async def imap_advance(conn: Conn, mailbox: str, uidvalidity: int, uid: int) -> 
         uidvalidity,
         uid,
     )
+
+
+async def sent_message(conn: Conn, message_ids: list[str]) -> tuple[str, int] | None:
+    """(ticket_id, seq) of the outbox message we sent under one of these Message-IDs (a bounce's)."""
+    if not message_ids:
+        return None
+    row = await conn.fetchrow(
+        "SELECT ticket_id, seq FROM email_messages WHERE message_id = ANY($1) AND direction = 'out'"
+        " AND seq IS NOT NULL ORDER BY created_at DESC LIMIT 1",
+        message_ids,
+    )
+    return None if row is None else (row["ticket_id"], row["seq"])
+
+
+async def add_participants(conn: Conn, ticket_id: str, addresses: list[str], added_by: str) -> list[str]:
+    """Put these addresses on the ticket's thread; the ones that were not on it before."""
+    rows = await conn.fetch(
+        "INSERT INTO email_participants (ticket_id, address, added_by)"
+        " SELECT $1, lower(a), $3 FROM unnest($2::text[]) a ON CONFLICT DO NOTHING RETURNING address",
+        ticket_id,
+        addresses,
+        added_by,
+    )
+    return [r["address"] for r in rows]
+
+
+async def participants(conn: Conn, ticket_id: str) -> list[str]:
+    """Who is on the ticket's thread besides its customer, in the order they joined."""
+    rows = await conn.fetch(
+        "SELECT address FROM email_participants WHERE ticket_id = $1 ORDER BY added_at, address", ticket_id
+    )
+    return [r["address"] for r in rows]
+
+
+async def is_participant(conn: Conn, ticket_id: str, address: str) -> bool:
+    found: bool = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM email_participants WHERE ticket_id = $1 AND address = lower($2))",
+        ticket_id,
+        address,
+    )
+    return found

@@ -12,14 +12,17 @@ is unreadable from then on, whether or not the workflows are ever deleted. Three
    Postgres has changed yet, and a second run finishes the job.
 3. In one transaction, overwrite every free text the customer wrote or that quotes them, and
    anonymise the customer's row, keeping it and every id: the ledger of refunds and credits (amounts,
-   kinds, dates) is a financial record and stays whole. Destroy the customer's data key. The erasure
-   itself is recorded, with counts.
+   kinds, dates) is a financial record and stays whole. Delete what the channels kept (the e-mail rows
+   of their mails and tickets, with the raw mails and attachments on disk that no other mail shares)
+   and redact the payloads of the webhooks sent about their tickets. Destroy the customer's data key.
+   The erasure itself is recorded, with counts.
 
 Step 2 is housekeeping now (histories take space, and ones written before the codec are plaintext); the
 key's destruction does not wait for it: Temporal deletes asynchronously, and archives and backups never.
 
 What counts as "left to erase" is what still carries text: a ticket whose subject is not yet
-"[erased]", a message whose body is not. A second erasure finds none, changes nothing and records nothing.
+"[erased]", a message whose body is not, an e-mail row of theirs, a webhook payload not yet redacted.
+A second erasure finds none, changes nothing and records nothing.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -71,6 +75,41 @@ ERASE = [
     "DELETE FROM decision_requests WHERE ticket_id = ANY($1) AND $2 <> ''",
 ]
 DELETE_OUTBOX = "DELETE FROM customer_outbox WHERE customer_id = $1 OR ticket_id = ANY($2)"
+# The channels' copies. $1 = the customer's ticket ids, $2 = the customer's e-mail address (as it is before
+# the erasure), $3 = the payload an erased webhook delivery keeps.
+ERASED_PAYLOAD = {"erased": True}
+LEFT_IN_CHANNELS = """
+SELECT (SELECT count(*) FROM email_inbound WHERE ticket_id = ANY($1) OR lower(sender) = lower($2))
+     + (SELECT count(*) FROM email_messages WHERE ticket_id = ANY($1) OR lower(customer_email) = lower($2))
+     + (SELECT count(*) FROM email_threads WHERE ticket_id = ANY($1))
+     + (SELECT count(*) FROM email_participants WHERE ticket_id = ANY($1) OR address = lower($2)
+                                                   OR added_by = lower($2))
+     + (SELECT count(*) FROM webhook_deliveries WHERE ticket_id = ANY($1) AND payload <> $3::jsonb)
+"""
+# Every mail the customer sent, or that went into their tickets: the raw mail and its attachments, on disk too.
+ERASE_MAIL = """
+WITH gone AS (DELETE FROM email_inbound WHERE ticket_id = ANY($1) OR lower(sender) = lower($2)
+              RETURNING message_id, raw_path),
+     attached AS (DELETE FROM email_attachments WHERE message_id IN (SELECT message_id FROM gone)
+                  RETURNING stored_path)
+SELECT raw_path AS path FROM gone WHERE raw_path IS NOT NULL
+UNION SELECT stored_path FROM attached WHERE stored_path IS NOT NULL
+"""
+ERASE_MAIL_ROWS = [
+    "DELETE FROM email_messages WHERE ticket_id = ANY($1) OR lower(customer_email) = lower($2)",
+    "DELETE FROM email_participants WHERE ticket_id = ANY($1) OR address = lower($2)",
+]
+ERASE_THREADS = "DELETE FROM email_threads WHERE ticket_id = ANY($1)"
+UNNAME_COPIER = "UPDATE email_participants SET added_by = '[erased]' WHERE added_by = lower($1)"
+# what we POSTed about their tickets (messages to them, events, staff notifications) quoted them
+REDACT_WEBHOOKS = """
+UPDATE webhook_deliveries SET payload = $2::jsonb, last_error = NULL WHERE ticket_id = ANY($1) AND payload <> $2::jsonb
+"""
+# Files are stored by content hash: another mail with the very same bytes keeps its file.
+STILL_USED = """
+SELECT raw_path AS path FROM email_inbound WHERE raw_path = ANY($1)
+UNION SELECT stored_path FROM email_attachments WHERE stored_path = ANY($1)
+"""
 ANONYMISE = """
 UPDATE customers SET email = $2, name = $3, company = NULL, lifetime_value = 0
 WHERE customer_id = $1 AND (email, name, company, lifetime_value) IS DISTINCT FROM ($2, $3, NULL, 0)
@@ -113,10 +152,14 @@ class Erasure:
     workflows: list[str] = field(default_factory=list)  # deleted (or, in a dry run, that would be)
     customer_row: bool = False  # the customer's row was (would be) anonymised
     data_key: bool = False  # the customer's data key was (would be) destroyed
+    channel_rows: int = 0  # e-mail rows and webhook payloads that still carry them (or would)
+    files: int = 0  # raw mails and attachments removed from disk
 
     @property
     def nothing_left(self) -> bool:
-        return not (self.tickets or self.messages or self.workflows or self.customer_row or self.data_key)
+        return not (
+            self.tickets or self.messages or self.workflows or self.customer_row or self.data_key or self.channel_rows
+        )
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -171,6 +214,27 @@ async def _temporal_step(client: Client, workflow_ids: list[str], *, apply: bool
     return [w for w, yes in zip(workflow_ids, found, strict=True) if yes]
 
 
+async def _erase_mail(conn: asyncpg.pool.PoolConnectionProxy, ticket_ids: list[str], email: str) -> int:
+    """Delete the customer's e-mail rows and redact the webhook payloads about their tickets; remove the raw
+    mails and attachments no other mail shares from disk (before the commit: if that fails, nothing is
+    committed and a second run does it all again). How many files were removed."""
+    paths = [r["path"] for r in await conn.fetch(ERASE_MAIL, ticket_ids, email)]
+    for statement in ERASE_MAIL_ROWS:
+        await conn.execute(statement, ticket_ids, email)
+    await conn.execute(ERASE_THREADS, ticket_ids)
+    await conn.execute(UNNAME_COPIER, email)
+    await conn.execute(REDACT_WEBHOOKS, ticket_ids, ERASED_PAYLOAD)
+    shared = {r["path"] for r in await conn.fetch(STILL_USED, paths)}
+    removed = 0
+    for path in sorted(set(paths) - shared):
+        try:
+            await asyncio.to_thread(Path(path).unlink)
+            removed += 1
+        except FileNotFoundError:
+            pass
+    return removed
+
+
 async def erase_customer(
     pool: asyncpg.Pool, client: Client, customer_id: str, *, apply: bool, actor: str = "operator"
 ) -> Erasure:
@@ -197,12 +261,14 @@ async def erase_customer(
         out.tickets = await conn.fetchval(LEFT_TICKETS, customer_id, ERASED)
         out.messages = await conn.fetchval(LEFT_MESSAGES, customer_id, ERASED)
         out.data_key = bool(await conn.fetchval(HAS_DATA_KEY, customer_id))
+        ids = [t["ticket_id"] for t in await conn.fetch(TICKETS, customer_id)]
+        out.channel_rows = await conn.fetchval(LEFT_IN_CHANNELS, ids, row["email"], ERASED_PAYLOAD)
         if not apply or out.nothing_left:
             return out
-        ids = [t["ticket_id"] for t in await conn.fetch(TICKETS, customer_id)]
         for statement in ERASE:
             await conn.execute(statement, ids, ERASED)
         await conn.execute(DELETE_OUTBOX, customer_id, ids)
+        out.files = await _erase_mail(conn, ids, row["email"])
         await conn.execute(ANONYMISE, customer_id, anonymous[0], ERASED)
         await data_keys.destroy(conn, customer_id)
         await conn.execute(RECORD, customer_id, actor, out.tickets, out.messages, len(out.workflows))

@@ -67,6 +67,15 @@ SELECT ticket_id, seq, channel, customer_email, attempts, last_error, refused_at
 FROM customer_outbox WHERE refused_at IS NOT NULL AND delivered_at IS NULL ORDER BY refused_at, ticket_id, seq
 LIMIT $1
 """
+# A delivery status notification came back for a message SMTP had accepted: the recipient's server gave up.
+MARK_BOUNCED = """
+UPDATE customer_outbox SET bounced_at = now(), bounce_reason = $3
+WHERE ticket_id = $1 AND seq = $2 AND bounced_at IS NULL
+"""
+BOUNCED = """
+SELECT count(*) OVER () AS total, ticket_id, seq, channel, customer_email, bounced_at, bounce_reason
+FROM customer_outbox WHERE bounced_at >= $1 ORDER BY bounced_at DESC, ticket_id, seq LIMIT $2
+"""
 MARK_FAILED = """
 UPDATE customer_outbox SET attempts = attempts + 1, last_error = $3,
     next_attempt_at = now() + make_interval(secs => $4)
@@ -172,3 +181,19 @@ async def state(conn: Conn, now: datetime) -> tuple[int, int, float]:
 
 async def refused(conn: Conn, limit: int = 100) -> list[dict[str, object]]:
     return [dict(r) for r in await conn.fetch(LIST_REFUSED, limit)]
+
+
+async def mark_bounced(conn: Conn, ticket_id: str, seq: int, reason: str) -> bool:
+    """Record that message (ticket_id, seq) bounced; False when it was recorded before (the same report
+    again, or a second one for another recipient)."""
+    status = await conn.execute(MARK_BOUNCED, ticket_id, seq, reason[:1000])
+    return status.endswith(" 1")
+
+
+async def bounced(conn: Conn, since: datetime, limit: int = 100) -> tuple[int, list[dict[str, object]]]:
+    """How many messages bounced since `since`, and the newest `limit` of them."""
+    rows = [dict(r) for r in await conn.fetch(BOUNCED, since, limit)]
+    total = int(rows[0].pop("total")) if rows else 0
+    for r in rows[1:]:
+        r.pop("total")
+    return total, rows

@@ -27,6 +27,14 @@ class ChannelSettings(BaseModel):
     EMAIL_SMTP_SECURITY: Literal["tls", "starttls", "none"] = "starttls"
     EMAIL_SMTP_USER: str | None = None
     EMAIL_SMTP_PASSWORD: SecretStr | None = None
+    # Wait for new mail in IMAP IDLE where the server offers it (EMAIL_IMAP_POLL_S stays the safety net);
+    # the IDLE is re-issued every EMAIL_IMAP_IDLE_RENEW_S, before servers drop an idle client (RFC 2177:
+    # at 30 minutes at the earliest).
+    EMAIL_IMAP_IDLE: bool = True
+    EMAIL_IMAP_IDLE_RENEW_S: float = Field(default=29 * 60.0, gt=0, le=29 * 60.0)
+    # The largest raw mail POST /inbound/email takes (every other endpoint keeps the API's 256 KiB): a mail
+    # is base64, so 30 MiB carries about 22 MiB of attachments. Larger: 413 payload_too_large.
+    INBOUND_EMAIL_MAX_BYTES: int = Field(default=30 * 1024 * 1024, ge=256 * 1024)
     # Attachments bigger than this are recorded (name, type, size, hash) but their bytes are not kept.
     EMAIL_ATTACHMENT_MAX_BYTES: int = Field(default=25 * 1024 * 1024, ge=0)
     # Automatic answers (agent and system messages) to one address per hour; past it they are set aside

@@ -3,7 +3,7 @@
 What it owns:
 - the command line itself (`main.py`): one module per command group, each with `register(subparsers)`:
   `commands` (dev, demo, seed, migrate), `customers`, `reconcile` (tickets reconcile), `outbox`,
-  `report`, `bugs`, `kb_cmd` (kb), `triage_cmd` (triage), `eval_cmd` (eval), `bench_cmd` (bench).
+  `webhooks`, `report`, `bugs`, `kb_cmd` (kb), `triage_cmd` (triage), `eval_cmd` (eval), `bench_cmd` (bench).
   Modules named after a top-level package of ours (kb, triage, bench) end in `_cmd`, so no
   `supportctl/kb.py` is ever mistaken for the `kb` package;
 - what the operator sees (`console.py`): results on stdout, the JSON last line (`emit`), progress

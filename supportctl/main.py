@@ -25,12 +25,13 @@ from supportctl import (
     reconcile,
     report,
     triage_cmd,
+    webhooks,
 )
 from supportctl.console import fail, note
 from supportctl.stack import StackError
 
 # Command groups, in help order. A module here only has to define `register(subparsers)`.
-GROUPS = [commands, customers, reconcile, outbox, report, bugs, kb_cmd, triage_cmd, eval_cmd, bench_cmd]
+GROUPS = [commands, customers, reconcile, outbox, webhooks, report, bugs, kb_cmd, triage_cmd, eval_cmd, bench_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -40,6 +40,7 @@ def gmail(
     references: list[str] | None = None,
     to: str = SUPPORT,
     quoted: str = "",
+    cc: str | None = None,
 ) -> bytes:
     mid = message_id or new_id()
     b = uuid.uuid4().hex[:24]
@@ -49,7 +50,8 @@ def gmail(
         f"MIME-Version: 1.0\r\nDate: Tue, 3 Dec 2026 10:15:00 +0100\r\nMessage-ID: {mid}\r\n"
         + _thread_headers(in_reply_to, references)
         + f"Subject: {subject}\r\nFrom: {sender[0]} <{sender[1]}>\r\nTo: {to}\r\n"
-        f'Content-Type: multipart/alternative; boundary="{b}"\r\n\r\n'
+        + (f"Cc: {cc}\r\n" if cc else "")
+        + f'Content-Type: multipart/alternative; boundary="{b}"\r\n\r\n'
         f'--{b}\r\nContent-Type: text/plain; charset="UTF-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
         f"{qp_text}\r\n\r\n"
         f'--{b}\r\nContent-Type: text/html; charset="UTF-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
@@ -152,6 +154,52 @@ def bounce(original_id: str = "<x@lumora.example>") -> bytes:
         "Final-Recipient: rfc822; gone@nowhere.example\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
         f"--{b}\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: {original_id}\r\n\r\n--{b}--\r\n"
     ).encode()
+
+
+def postfix_bounce(returned: bytes, recipient: str, *, action: str = "failed", status: str = "5.1.1") -> bytes:
+    """Postfix's delivery report: the returned mail's headers only (text/rfc822-headers)."""
+    headers = returned.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0].decode("utf-8", errors="replace")
+    b = f"{uuid.uuid4().hex[:12]}.1733400000/mx.nordvik.example"
+    diagnostic = "smtp; 550 5.1.1 <{0}>: Recipient address rejected: User unknown in virtual mailbox table"
+    return (
+        f"Message-ID: <20261205120000.{uuid.uuid4().hex[:8]}@mx.nordvik.example>\r\n"
+        "From: MAILER-DAEMON@mx.nordvik.example (Mail Delivery System)\r\n"
+        f"To: {SUPPORT}\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+        "Date: Thu, 5 Dec 2026 12:00:00 +0000\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
+        f'Content-Type: multipart/report; report-type=delivery-status; boundary="{b}"\r\n\r\n'
+        f"--{b}\r\nContent-Description: Notification\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
+        "This is the mail system at host mx.nordvik.example.\r\n\r\nI'm sorry to have to inform you that your "
+        "message could not\r\nbe delivered to one or more recipients.\r\n\r\n"
+        f"--{b}\r\nContent-Description: Delivery report\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.nordvik.example\r\nX-Postfix-Queue-ID: 4Y3k2T1xyz\r\n"
+        "Arrival-Date: Thu,  5 Dec 2026 11:59:58 +0000 (UTC)\r\n\r\n"
+        f"Final-Recipient: rfc822; {recipient}\r\nOriginal-Recipient: rfc822;{recipient}\r\n"
+        f"Action: {action}\r\nStatus: {status}\r\nRemote-MTA: dns; mailstore.nordvik.example\r\n"
+        f"Diagnostic-Code: {diagnostic.format(recipient)}\r\n\r\n"
+        f"--{b}\r\nContent-Description: Undelivered Message Headers\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"{headers}\r\n\r\n--{b}--\r\n"
+    ).encode()
+
+
+def gmail_bounce(returned: bytes, recipient: str) -> bytes:
+    """Gmail's: the whole returned mail attached (message/rfc822), no Auto-Submitted header."""
+    b = uuid.uuid4().hex[:28]
+    return (
+        (
+            f"MIME-Version: 1.0\r\nMessage-ID: {new_id('mx.google.com')}\r\nDate: Thu, 5 Dec 2026 12:00:03 +0000\r\n"
+            "From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\r\n"
+            f"To: {SUPPORT}\r\nSubject: Delivery Status Notification (Failure)\r\n"
+            f'Content-Type: multipart/report; boundary="{b}"; report-type=delivery-status\r\n\r\n'
+            f"--{b}\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n** Address not found **\r\n\r\n"
+            f"Your message wasn't delivered to {recipient} because the address couldn't be found.\r\n\r\n"
+            f"--{b}\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; googlemail.com\r\n\r\n"
+            f"Final-Recipient: rfc822; {recipient}\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+            "Diagnostic-Code: smtp; 550-5.1.1 The email account that you tried to reach does not exist.\r\n\r\n"
+            f"--{b}\r\nContent-Type: message/rfc822\r\n\r\n"
+        ).encode()
+        + returned
+        + f"\r\n--{b}--\r\n".encode()
+    )
 
 
 def big_attachment(sender: tuple[str, str] = PRIYA, size: int = 10 * 1024 * 1024) -> bytes:

@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
+DOVEADM = shutil.which("doveadm") or "/usr/bin/doveadm"
+# Dovecot's capabilities after login, less IDLE: a server that cannot push (the poller must poll).
+WITHOUT_IDLE = "imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE SORT LITERAL+ UIDPLUS NAMESPACE\n"
 USER, PASSWORD = "support", "s3cret-pw"
 
 
@@ -50,9 +54,26 @@ class Dovecot:
         finally:
             imap.logout()
 
+    def kick(self) -> None:
+        """Drop every session of the user, as a server restart or an admin would."""
+        subprocess.run([DOVEADM, "-c", str(self.base / "dovecot.conf"), "kick", self.user], check=True,
+                       capture_output=True)  # fmt: skip
+
 
 @pytest.fixture(scope="session")
 def dovecot() -> Iterator[Dovecot]:
+    with running_dovecot() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def dovecot_without_idle() -> Iterator[Dovecot]:
+    with running_dovecot(WITHOUT_IDLE) as server:
+        yield server
+
+
+@contextmanager
+def running_dovecot(extra_config: str = "") -> Iterator[Dovecot]:
     if not os.path.exists(DOVECOT):
         pytest.skip("Dovecot is not installed (apt-get install -y dovecot-imapd)")
     base = Path(tempfile.mkdtemp(prefix="dovecot-"))
@@ -95,7 +116,7 @@ service anvil {{
 service imap-login {{
   chroot =
 }}
-"""
+{extra_config}"""
     )
     (base / "users").write_text(f"{USER}:{{PLAIN}}{PASSWORD}:65534:65534::{home}::\n")
     for p in (base, home, home / "Maildir"):

@@ -1,3 +1,4 @@
 """E-mail in and out: MIME parsing (`parse`), loop and noise detection (`loops`), threading and the
-ingest service both inbound paths share (`inbound`), the IMAP poller (`imap`) and SMTP from the customer
-outbox (`outbound`). See docs/channels.md."""
+ingest service both inbound paths share (`inbound`), delivery reports (`bounces`), the IMAP poller
+(`imap`) with its IDLE watcher (`imap_idle`) and SMTP from the customer outbox (`outbound`). See
+docs/channels.md."""

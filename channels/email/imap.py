@@ -9,8 +9,10 @@ taking a mail and recording its UID, the Message-ID record makes the second offe
 UIDVALIDITY (the mailbox was rebuilt) starts from UID 1, with the same protection.
 
 imaplib (standard library) runs in a thread; the mailbox is opened read-only and read with BODY.PEEK,
-so flags stay as they are for people who read the mailbox too. Python 3.11's imaplib has no IDLE: the
-poller looks every EMAIL_IMAP_POLL_S seconds.
+so flags stay as they are for people who read the mailbox too. Where the server offers IDLE (and
+EMAIL_IMAP_IDLE is on), a watcher on a connection of its own (channels/email/imap_idle.py) wakes the
+poller as soon as the server reports new mail; EMAIL_IMAP_POLL_S is then only the safety net. Without
+IDLE the poller looks every EMAIL_IMAP_POLL_S seconds.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ import imaplib
 import logging
 import re
 import ssl
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import asyncpg
 
+from channels.email.imap_idle import IDLE, IdleWatcher
 from channels.email.inbound import EmailIngest, TransientFailure
 from channels.webhooks.sender import in_background
 from db import email as store
@@ -108,9 +112,23 @@ def _quoted(mailbox: str) -> str:
 
 class ImapPoller:
     def __init__(
-        self, pool: asyncpg.Pool, ingest: EmailIngest, cfg: ImapConfig, *, poll_s: float = 30.0, batch: int = 50
+        self,
+        pool: asyncpg.Pool,
+        ingest: EmailIngest,
+        cfg: ImapConfig,
+        *,
+        poll_s: float = 30.0,
+        batch: int = 50,
+        idle: bool = True,
+        idle_renew_s: float = 29 * 60.0,
     ) -> None:
         self._pool, self._ingest, self._cfg, self._poll, self._batch = pool, ingest, cfg, poll_s, batch
+        self.watcher = IdleWatcher(cfg, idle_renew_s) if idle else None
+
+    @property
+    def mode(self) -> str:
+        """`idle` while the server is watched in IDLE, else `polling` (no IDLE, or its connection is down)."""
+        return "idle" if self.watcher is not None and self.watcher.state == IDLE else "polling"
 
     async def poll_once(self) -> int:
         """Import what is new in the mailbox; how many mails were taken (0 when another worker holds it)."""
@@ -146,17 +164,46 @@ class ImapPoller:
         return taken
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
+        """Import now, then whenever the IDLE watcher reports mail, and every poll_s in any case."""
+        loop = asyncio.get_running_loop()
+        wake = asyncio.Event()
+        halt = threading.Event()
+
+        def woken() -> None:  # called from the watcher's thread
             try:
-                await self.poll_once()
-            except (OSError, imaplib.IMAP4.error, asyncpg.PostgresError) as e:
-                log.warning("IMAP %s: %s", self._cfg.key, e)
-            except Exception:
-                log.exception("IMAP %s: poll failed", self._cfg.key)
-            try:
-                await asyncio.wait_for(stop.wait(), self._poll)
-            except TimeoutError:
+                loop.call_soon_threadsafe(wake.set)
+            except RuntimeError:  # the loop has closed: we are stopping
                 pass
+
+        watching = None
+        if self.watcher is not None:  # its own thread: it blocks for the life of the worker
+            watching = threading.Thread(
+                target=self.watcher.run, args=(woken, halt), name="email-imap-idle", daemon=True
+            )
+            watching.start()
+        try:
+            while not stop.is_set():
+                wake.clear()  # before the poll: mail reported while it runs makes another one
+                try:
+                    await self.poll_once()
+                except (OSError, imaplib.IMAP4.error, asyncpg.PostgresError) as e:
+                    log.warning("IMAP %s: %s", self._cfg.key, e)
+                except Exception:
+                    log.exception("IMAP %s: poll failed", self._cfg.key)
+                await _first_of(stop, wake, self._poll)
+        finally:
+            halt.set()
+            if watching is not None:
+                await asyncio.to_thread(watching.join, IMAP_TIMEOUT_S)
+
+
+async def _first_of(a: asyncio.Event, b: asyncio.Event, timeout_s: float) -> None:
+    waits = [asyncio.create_task(a.wait()), asyncio.create_task(b.wait())]
+    try:
+        await asyncio.wait(waits, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waits:
+            w.cancel()
 
 
 @asynccontextmanager
@@ -168,6 +215,9 @@ async def running_poller(
     if cfg is None:
         yield None
         return
-    poller = ImapPoller(pool, ingest, cfg, poll_s=settings.EMAIL_IMAP_POLL_S)
+    poller = ImapPoller(
+        pool, ingest, cfg, poll_s=settings.EMAIL_IMAP_POLL_S, idle=settings.EMAIL_IMAP_IDLE,
+        idle_renew_s=settings.EMAIL_IMAP_IDLE_RENEW_S,
+    )  # fmt: skip
     async with in_background(poller.run, "email-imap", IMAP_TIMEOUT_S):
         yield poller

@@ -8,8 +8,13 @@ is recorded by Message-ID afterwards, so a repeat is answered from the record wi
 
 Threading: a reply joins a ticket by its reply-address token (support+<token>@…) or by In-Reply-To /
 References against the thread's Message-IDs (ours, recorded when the outbox sends, and the customer's),
-never by subject; and only when the sender is the ticket's customer. A stranger's reply to someone
-else's thread opens (or is refused) a ticket of the stranger's own.
+never by subject; and only when the sender is the ticket's customer or on its thread: the people a mail
+taken into the ticket was addressed to (To, Cc) join its thread (`email_participants`) and get its
+answers as Cc. A stranger's reply to someone else's thread opens (or is refused) a ticket of the
+stranger's own.
+
+A delivery report (bounce) for a mail we sent is never answered: it marks that outbox message bounced
+and records a `email_bounced` event on its ticket.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -31,12 +37,14 @@ from api.schemas import MAX_BODY, MAX_SUBJECT, TicketIn
 from api.service import tickets as service
 from channels.email.parse import ParsedMail, Part, parse
 from db import email as store
+from db import outbox, tickets
 from domain.models import Channel
 from settings import Settings
 
 log = logging.getLogger("email.inbound")
 
 OPENED, ADDED, IGNORED, REJECTED = "opened", "added", "ignored", "rejected"
+MAX_PARTICIPANTS = 20  # added by one mail: a mail to a whole list does not put the list on the thread
 
 
 class TransientFailure(Exception):
@@ -81,7 +89,8 @@ class EmailIngest:
 
     async def ingest(self, raw: bytes, source: str) -> Outcome:
         """Take one raw RFC 822 message; raises TransientFailure when it must be offered again later."""
-        mail = parse(raw, own_addresses(self._settings))
+        # a mail with 10 MB of attachments takes a noticeable time to decode: not on the event loop
+        mail = await asyncio.to_thread(parse, raw, own_addresses(self._settings))
         try:
             prior = await store.get_inbound(self._pool, mail.message_id)
             if prior is not None:
@@ -89,8 +98,11 @@ class EmailIngest:
             raw_path = await asyncio.to_thread(self._keep, "raw", raw, ".eml")
             attachments = await asyncio.to_thread(self._keep_attachments, mail.attachments)
             outcome, ticket_id, reason = await self._route(mail, attachments)
-            if ticket_id is not None and mail.sender is not None:
-                await store.record_inbound_message(self._pool, mail.message_id, ticket_id, mail.sender)
+            if ticket_id is not None and outcome in (OPENED, ADDED):
+                # under the ticket's customer, whoever on the thread wrote it: replies to it thread by it
+                thread = await store.get_thread(self._pool, ticket_id)
+                owner = thread.customer_email if thread is not None else mail.sender or ""
+                await store.record_inbound_message(self._pool, mail.message_id, ticket_id, owner)
             await store.record_attachments(self._pool, mail.message_id, attachments)
             done = await store.record_inbound(
                 self._pool, mail.message_id, source=source, sender=mail.sender, subject=mail.subject,
@@ -103,18 +115,26 @@ class EmailIngest:
 
     async def _route(self, mail: ParsedMail, attachments: list[store.Attachment]) -> tuple[str, str | None, str | None]:
         if mail.automatic is not None:
+            if mail.bounce is not None:
+                return await self._bounced(mail)
             return IGNORED, None, mail.automatic
         if mail.sender is None:
             return REJECTED, None, "no sender address in From"
         body = compose_body(mail, attachments)
-        ticket_id, stranger = await self._thread_of(mail)
+        ticket_id, stranger, owner = await self._thread_of(mail)
         try:
-            if ticket_id is not None:
+            if ticket_id is not None and owner is not None:
+                if owner != mail.sender:  # someone on the thread: say who wrote
+                    who = f"{clean(mail.sender_name)[:100]} <{mail.sender}>" if mail.sender_name else mail.sender
+                    body = f"[from {who}, on this e-mail thread]\n\n{body}"[:MAX_BODY]
                 done = await service.add_message(
                     self._pool, self._temporal, self._settings, ticket_id, body, mail_key(mail.message_id)
                 )
                 if done.ticket_id != ticket_id:  # the ticket had closed: a follow-up ticket took it
-                    await self._ensure_thread(done.ticket_id, mail.sender, mail.subject)
+                    await self._ensure_thread(done.ticket_id, owner, mail.subject)
+                    await store.add_participants(self._pool, done.ticket_id,
+                                                 await store.participants(self._pool, ticket_id), owner)  # fmt: skip
+                await self._join(done.ticket_id, mail, owner)
                 return ADDED, done.ticket_id, None if done.ticket_id == ticket_id else f"follow-up of {ticket_id}"
             opened = await service.open_ticket(
                 self._pool, self._temporal, self._settings,
@@ -127,6 +147,7 @@ class EmailIngest:
                 None,
             )  # fmt: skip
             await self._ensure_thread(opened.ticket_id, mail.sender, mail.subject)
+            await self._join(opened.ticket_id, mail, mail.sender)
             note = "a reply to another customer's thread: opened the sender's own ticket" if stranger else None
             return OPENED, opened.ticket_id, note
         except ApiError as e:
@@ -136,8 +157,9 @@ class EmailIngest:
         except ValidationError as e:
             return REJECTED, None, f"invalid_request: {e.errors()[0].get('msg', '')}"
 
-    async def _thread_of(self, mail: ParsedMail) -> tuple[str | None, bool]:
-        """(the ticket this mail answers, whether it answers a thread that is not the sender's)."""
+    async def _thread_of(self, mail: ParsedMail) -> tuple[str | None, bool, str | None]:
+        """(the ticket this mail answers, whether it answers a thread the sender is not on, the ticket's
+        customer's address)."""
         owner: str | None = None
         ticket_id: str | None = None
         token = reply_token(mail.recipients, self._settings.EMAIL_ADDRESS)
@@ -150,12 +172,48 @@ class EmailIngest:
             if found is not None:
                 ticket_id, owner = found.ticket_id, found.customer_email
         if ticket_id is None or owner is None:
-            return None, False
-        if owner.lower() != (mail.sender or ""):
-            log.warning("mail %s from %s answers ticket %s of %s: not joined", mail.message_id, mail.sender,
-                        ticket_id, owner)  # fmt: skip
-            return None, True
-        return ticket_id, False
+            return None, False, None
+        owner = owner.lower()
+        sender = mail.sender or ""
+        if owner != sender and not await store.is_participant(self._pool, ticket_id, sender):
+            log.warning("mail %s from %s answers ticket %s of %s: not on its thread, not joined", mail.message_id,
+                        mail.sender, ticket_id, owner)  # fmt: skip
+            return None, True, None
+        return ticket_id, False, owner
+
+    async def _join(self, ticket_id: str, mail: ParsedMail, owner: str) -> None:
+        """Whom a mail taken into the ticket was addressed to joins its thread (not us, not the customer)."""
+        own = own_addresses(self._settings)
+        support = self._settings.EMAIL_ADDRESS
+        others = [
+            a for a in mail.copied
+            if a not in (owner, mail.sender) and a not in own and reply_token([a], support) is None
+        ]  # fmt: skip
+        if others:
+            added = await store.add_participants(self._pool, ticket_id, others[:MAX_PARTICIPANTS], mail.sender or "")
+            if added:
+                log.info("ticket %s: %s joined the e-mail thread (copied by %s)", ticket_id, ", ".join(added),
+                         mail.sender)  # fmt: skip
+
+    async def _bounced(self, mail: ParsedMail) -> tuple[str, str | None, str | None]:
+        """A delivery report: mark the outbox message it reports on bounced (never answered)."""
+        assert mail.bounce is not None
+        report = mail.bounce
+        ours = await store.sent_message(self._pool, report.original_ids)
+        if ours is None:
+            return IGNORED, None, f"{report.summary()}; not a mail we sent"
+        ticket_id, seq = ours
+        if not report.failed:
+            return IGNORED, ticket_id, f"{report.summary()} (message #{seq})"
+        reason = report.summary()
+        async with self._pool.acquire() as conn, conn.transaction():
+            if await outbox.mark_bounced(conn, ticket_id, seq, reason):
+                data = {"seq": seq, "recipients": report.recipients, "status": report.status,
+                        "diagnostic": report.diagnostic[:500], "report": mail.message_id}  # fmt: skip
+                await tickets.insert_event(conn, ticket_id, event_key=f"email_bounced:{seq}", kind="email_bounced",
+                                           data=data, created_at=datetime.now(UTC))  # fmt: skip
+        log.warning("ticket %s message #%d %s", ticket_id, seq, reason)
+        return IGNORED, ticket_id, f"{reason} (message #{seq} marked bounced)"
 
     async def _ensure_thread(self, ticket_id: str, customer_email: str, subject: str) -> None:
         await store.ensure_thread(

@@ -6,8 +6,8 @@ Message-ID in `email_messages` *before* sending (committed on its own, so it sur
 claim), send, mark it sent, mark the row delivered. A retry after a failure or a crash reuses the
 recorded Message-ID (a receiver deduplicates on it), and a message already marked sent is not sent
 again. The mail threads in every client: `Message-ID`, `In-Reply-To` (the customer's latest mail),
-`References`, a `Re:` subject, a reply address with the ticket's token; automatic answers carry
-`Auto-Submitted: auto-replied` and are capped per recipient per hour.
+`References`, a `Re:` subject, a reply address with the ticket's token, the people on the thread as
+`Cc`; automatic answers carry `Auto-Submitted: auto-replied` and are capped per recipient per hour.
 """
 
 from __future__ import annotations
@@ -125,6 +125,9 @@ class SmtpOutboxSender:
         msg = EmailMessage()
         msg["From"] = formataddr((self._s.EMAIL_FROM_NAME, self._address))
         msg["To"] = m.customer_email or ""
+        copied = [a for a in await store.participants(self._pool, m.ticket_id) if a != (m.customer_email or "").lower()]
+        if copied:  # the people on the thread besides the customer (channels/email/inbound.py)
+            msg["Cc"] = ", ".join(copied)
         msg["Reply-To"] = f"{local}+{thread.token}@{domain}"
         msg["Subject"] = reply_subject(thread.subject) if in_reply_to else thread.subject
         msg["Message-ID"] = mid

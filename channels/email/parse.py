@@ -17,6 +17,7 @@ from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
 from email.utils import getaddresses, parseaddr
 
+from channels.email.bounces import Bounce, read_bounce
 from channels.email.html_text import html_to_text
 
 _MSG_ID = re.compile(r"<[^<>\s]{1,500}>")
@@ -54,6 +55,8 @@ class ParsedMail:
     attachments: list[Part] = field(default_factory=list)
     automatic: str | None = None  # why it is automatic mail (never answered), None for a person's mail
     defects: list[str] = field(default_factory=list)
+    copied: list[str] = field(default_factory=list)  # the To and Cc addresses: whom the sender wrote to
+    bounce: Bounce | None = None  # a delivery status notification: which mail of ours came back
 
     @property
     def thread_ids(self) -> list[str]:
@@ -215,10 +218,13 @@ def parse(raw: bytes, own_addresses: frozenset[str] = frozenset()) -> ParsedMail
     name, address = parseaddr(header(msg, "From"))
     sender = address.strip().lower() if "@" in address else None
     recipients: list[str] = []
+    copied: list[str] = []
     for h in ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To"):
         value = header(msg, h)
         if value:
-            recipients += [a.strip().lower() for _, a in getaddresses([value]) if "@" in a]
+            found = [a.strip().lower() for _, a in getaddresses([value]) if "@" in a]
+            recipients += found
+            copied += found if h in ("To", "Cc") else []
     try:
         text, attachments = _split(msg)
     except Exception as e:  # the structure is beyond repair: the raw bytes as text, nothing attached
@@ -236,4 +242,14 @@ def parse(raw: bytes, own_addresses: frozenset[str] = frozenset()) -> ParsedMail
         attachments=attachments,
         automatic=automatic_reason(msg, sender, own_addresses),
         defects=defects,
+        copied=list(dict.fromkeys(copied)),
+        bounce=_bounce(msg, defects),
     )
+
+
+def _bounce(msg: Message, defects: list[str]) -> Bounce | None:
+    try:
+        return read_bounce(msg)
+    except Exception as e:  # a report too broken to read is still automatic mail, just not matched
+        defects.append(f"unreadable delivery report: {type(e).__name__}")
+        return None
