@@ -267,6 +267,13 @@ class CustomerExport(BaseModel):
     outbox: list[dict[str, Any]]  # messages sent (or to send) to them
     notifications: list[dict[str, Any]]  # staff alerts about their tickets
     erasures: list[dict[str, Any]]  # erasures done on them (who, when, counts)
+    invoices: list[dict[str, Any]]  # their charges (what refunds are checked against)
+    email_threads: list[dict[str, Any]]  # their e-mail tickets' threads (reply token, subject)
+    email_messages: list[dict[str, Any]]  # Message-IDs in and out on those threads
+    email_inbound: list[dict[str, Any]]  # every mail taken from them or their threads, with its outcome
+    email_attachments: list[dict[str, Any]]  # attachments of those mails, by reference
+    email_participants: list[dict[str, Any]]  # people on their e-mail threads
+    webhook_deliveries: list[dict[str, Any]]  # ticket events about them sent to webhooks
     exported_at: datetime
 
 

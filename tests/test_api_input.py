@@ -211,7 +211,8 @@ async def test_unknown_query_parameters_are_refused_by_name(stack: Stack) -> Non
     status, code, text = _error(await stack.http.get("/tickets", params={"q": "refund"}))
     assert (status, code) == (422, "invalid_request")
     assert (
-        text == "unknown query parameter q; this endpoint takes status, priority, customer_id, product, category, tag, limit, offset"
+        text == "unknown query parameter q; this endpoint takes status, priority, customer_id, product, category, tag, "
+        "limit, offset"
     )
     status, _, text = _error(await stack.http.get("/queue", params={"priority": "high", "prio": "x"}))
     assert status == 422 and text.startswith("unknown query parameter prio; this endpoint takes priority,"), text

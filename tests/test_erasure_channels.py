@@ -74,6 +74,15 @@ async def test_erasure_removes_mail_files_thread_rows_and_webhook_payloads(stack
     await _close(stack, tid)
     await _close(stack, other.ticket_id)
 
+    # Before erasure, the right of access shows all of it (their out-of-office included).
+    export = (await stack.http.get(f"/customers/{cid}/export")).json()
+    held = {k: len(export[k]) for k in ("email_threads", "email_inbound", "email_attachments",
+                                         "email_participants", "webhook_deliveries")}  # fmt: skip
+    assert held == {"email_threads": 1, "email_inbound": 2, "email_attachments": 1, "email_participants": 1,
+                    "webhook_deliveries": 2}, held  # fmt: skip
+    assert SECRET in json.dumps(export["webhook_deliveries"])
+    assert other.message_id not in json.dumps(export)
+
     r = await stack.http.delete(f"/customers/{cid}")
     assert r.status_code == 200, r.text
 

@@ -18,6 +18,8 @@ from db import customers
 from db.customers import Conn
 
 _OF_TICKETS = "ticket_id IN (SELECT ticket_id FROM tickets WHERE customer_id = $1)"
+# mails taken into their tickets, and those of theirs that opened none (an out-of-office, say)
+_THEIR_MAIL = f"({_OF_TICKETS} OR lower(sender) = (SELECT lower(email) FROM customers WHERE customer_id = $1))"
 # part -> (table, which rows, order)
 _PARTS = {
     "tickets": ("tickets", "customer_id = $1", "created_at, ticket_id"),
@@ -28,6 +30,17 @@ _PARTS = {
     "outbox": ("customer_outbox", "customer_id = $1", "ticket_id, seq"),
     "notifications": ("notifications", _OF_TICKETS, "created_at, notification_key"),
     "erasures": ("customer_erasures", "customer_id = $1", "erased_at"),
+    "invoices": ("invoices", "customer_id = $1", "charged_at, invoice_id"),
+    "email_threads": ("email_threads", _OF_TICKETS, "ticket_id"),
+    "email_messages": ("email_messages", _OF_TICKETS, "ticket_id, created_at, message_id"),
+    "email_inbound": ("email_inbound", _THEIR_MAIL, "received_at, message_id"),
+    "email_attachments": (
+        "email_attachments",
+        f"message_id IN (SELECT message_id FROM email_inbound WHERE {_THEIR_MAIL})",
+        "message_id, idx",
+    ),
+    "email_participants": ("email_participants", _OF_TICKETS, "ticket_id, address"),
+    "webhook_deliveries": ("webhook_deliveries", _OF_TICKETS, "delivery_id"),
 }
 
 
