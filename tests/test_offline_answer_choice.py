@@ -7,10 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from agents.context import TicketContext
-from agents.offline.compose import asks_amount, compose_answer
+from agents.offline.compose import _answer, asks_amount, compose_answer
 from agents.offline.intents import mentions_refund
 from agents.offline.message_text import questions, without_confirmations
 from agents.offline.policy import REFUND_ARRIVES, REFUND_DECIDED
+from agents.offline.ranking import Sentence
 from domain.models import Category, Channel, KbHit, Plan
 from tests.test_agents_actions import billing_turn, charge, ledger_with
 
@@ -107,3 +108,29 @@ def test_a_section_headed_with_the_topic_answers_in_its_own_words() -> None:
     body = "Events from our cron job don't show up, python sdk."
     reply = compose_answer(ctx(subject="Python events missing"), body, [PYTHON_SDK, INGESTION])
     assert "client.flush()" in reply or "client.shutdown()" in reply
+
+
+def test_the_sentence_adding_what_the_question_asks_beats_one_more_about_the_same_words() -> None:
+    # "The alert fired in History but nothing in Slack": three sentences about the alert's history score a
+    # little higher than the one about Slack; two of them are chosen, and the Slack one with them.
+    def said(text: str, score: float, matched: set[str], position: int) -> Sentence:
+        return Sentence(
+            text, "kb-alerts", 0, "Why an alert did not fire", position, frozenset(), score, True, frozenset(matched)
+        )
+
+    ranked = [
+        said(
+            "The alert's History tab lists every evaluation and why it did or did not fire.",
+            1.4,
+            {"alert", "history"},
+            1,
+        ),
+        said("The alert was paused automatically after its report was deleted.", 1.0, {"alert"}, 2),
+        said("The metric had not finished ingesting: alerts evaluate data at least 5 minutes old.", 0.9, {"alert"}, 3),
+        said(
+            "The Slack channel is private and the Lumora app was not invited (`/invite @Lumora`).", 0.85, {"slack"}, 4
+        ),
+    ]
+    found = _answer(ranked, ranked, 3, 70)
+    assert found is not None
+    assert [s.position for s in found.sentences] == [1, 2, 4]

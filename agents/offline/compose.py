@@ -88,6 +88,7 @@ SAME_ARTICLE_SHARE = 0.7  # the same article's next-best section, this share
 MIN_FACT_WORDS = 6  # "The invoice number (`LUM-…`)." is a fragment of a list, no fact to add on its own
 FILL_WORDS = 70  # the answer's sentences of both sections together
 SECTION_WEIGHTS = (1.0, 0.5, 0.25)
+NEW_TERM_BONUS = 0.3  # per question term a following sentence adds to those the chosen ones already match
 FOLLOW_SHARE = 0.5  # a second or third sentence of the section scores at least this share of its best
 ANSWER_WORDS = 70  # the sentences answering one question; two questions get about half each
 _PRONOUN_START = re.compile(r"^(?:it|this|that|these|those|they|them|its|their|then|otherwise)\b", re.IGNORECASE)
@@ -124,7 +125,16 @@ def _answer(ranked: list[Sentence], all_sentences: list[Sentence], limit: int, b
         return None
     _, group = max(scored, key=lambda item: (item[0], -item[1][0].hit_rank))
     best = group[0]
-    chosen = [best] + [s for s in group[1:limit] if s.score >= FOLLOW_SHARE * best.score]
+    # Among the sentences scoring nearly as well, one that says what the question asks and the chosen ones
+    # do not yet ("... nothing in Slack": the line about Slack) beats one more about the same words.
+    pool = [s for s in group[1:] if s.score >= FOLLOW_SHARE * best.score]
+    chosen, covered, value = [best], set(best.matched), {best.text: best.score}
+    while len(chosen) < limit and pool:
+        nxt = max(pool, key=lambda s: s.score + NEW_TERM_BONUS * len(s.matched - covered))
+        value[nxt.text] = nxt.score + NEW_TERM_BONUS * len(nxt.matched - covered)
+        chosen.append(nxt)
+        covered |= nxt.matched
+        pool.remove(nxt)
     if _PRONOUN_START.match(best.text):
         before = [
             s
@@ -133,7 +143,7 @@ def _answer(ranked: list[Sentence], all_sentences: list[Sentence], limit: int, b
         ]
         chosen += [s for s in before if all(c.text != s.text for c in chosen)]
     while len(chosen) > 1 and sum(len(s.text.split()) for s in chosen) > budget:
-        chosen.remove(min(chosen[1:], key=lambda s: s.score))
+        chosen.remove(min(chosen[1:], key=lambda s: value.get(s.text, s.score)))
     return Answer(best.article_id, best.section, tuple(sorted(chosen, key=lambda s: (s.hit_rank, s.position))))
 
 
