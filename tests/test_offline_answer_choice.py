@@ -134,3 +134,19 @@ def test_the_sentence_adding_what_the_question_asks_beats_one_more_about_the_sam
     found = _answer(ranked, ranked, 3, 70)
     assert found is not None
     assert [s.position for s in found.sentences] == [1, 2, 4]
+
+
+def test_an_example_never_leads_the_answer() -> None:
+    # The example scores a shade higher (it names both plans of the question) but only illustrates.
+    def said(text: str, score: float, section: str, position: int) -> Sentence:
+        return Sentence(text, "kb-upgrades-downgrades", 0, section, position, frozenset(), score, True)
+
+    ranked = [
+        said("Example: you are on Starter at $49/month and upgrade to Pro halfway through the month.", 0.95, "Up", 1),
+        said("You receive a prorated credit for the unused part of the higher plan.", 0.94, "Down", 5),
+        said("If you change your mind, the upgrade charge can be refunded within 14 days.", 0.64, "Up", 2),
+        said("Downgrades also take effect immediately.", 0.63, "Down", 6),
+    ]
+    found = _answer(ranked, ranked, 2, 70)
+    assert found is not None and found.section == "Down"
+    assert found.sentences[0].text.startswith("You receive a prorated credit")

@@ -21,7 +21,7 @@ from agents.offline.article_text import passage, terms
 from agents.offline.message_text import expressed_urgency, questions, without_confirmations
 from agents.offline.plans import plan_note
 from agents.offline.procedures import Procedure, list_of_lead, select_procedure
-from agents.offline.ranking import Ranker, Sentence
+from agents.offline.ranking import Ranker, Sentence, is_example
 from domain.customer_text import prepared_text
 from domain.models import Category, KbHit, Plan, Sentiment
 
@@ -114,7 +114,9 @@ def _answer(ranked: list[Sentence], all_sentences: list[Sentence], limit: int, b
     scoring nearly as well as its best follow, in reading order; a sentence opening with "It"/"This"
     brings the one before it."""
     sections: dict[tuple[str, str], list[Sentence]] = {}
-    for s in ranked:
+    # An example ("Example: you are on Starter and upgrade to Pro...") illustrates the section's rule: it
+    # may follow the rule, never lead the section or the answer.
+    for s in sorted(ranked, key=lambda s: bool(is_example(s.text))):
         sections.setdefault((s.article_id, s.section), []).append(s)
     scored = [
         (sum(w * s.score for w, s in zip(SECTION_WEIGHTS, group, strict=False)), group)

@@ -61,6 +61,11 @@ class Sentence:
     lead: bool = False  # it ends in ":" and introduces a list: quoted with that list or not at all
 
 
+def is_example(text: str) -> bool:
+    """The sentence illustrates ("Example: ...", "For instance, ...") rather than states."""
+    return bool(_EXAMPLE.match(text))
+
+
 def sentences_of_hits(hits: Sequence[KbHit]) -> list[Sentence]:
     """Every quotable sentence of the hits' passages (the best chunk, then the article's next section).
 
@@ -235,7 +240,7 @@ class Ranker:
             score += 0.05 if re.search(r"(?<![\w/])\d", s.text) else 0.0
             score -= 0.1 if len(s.text.split()) > 40 else 0.0
             # An example illustrates a rule; the rule is the answer.
-            score -= 0.15 if _EXAMPLE.match(s.text) else 0.0
+            score -= 0.15 if is_example(s.text) else 0.0
             score += plan_bonus(s.text) if plan_bonus is not None else 0.0
             out.append(
                 Sentence(
