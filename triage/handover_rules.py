@@ -55,6 +55,17 @@ _VETOES: dict[str, re.Pattern[str]] = {
     ),
 }
 _VETOES["unhappy"] = _VETOES["angry"]
+# Asking for a person always names one, or a way to reach one ("someone", "a human", "your staff", "call
+# me", "escalate", "not a bot"). Without such a word a request ("please process it today", "how do you
+# communicate incidents?") is a request to us, whatever a sentence embedding makes of it.
+_PERSON_CUE = re.compile(
+    r"\b(some ?(one|body)|any ?(one|body)|humans?|persons?|people|personally|staff|agents?|reps?|"
+    r"representatives?|operators?|managers?|supervisors?|engineers?|specialists?|colleagues?|team|tier|boss|"
+    r"call(s|ed|ing|back)?|phone|ring|speak|talk|meeting|escalat\w*|transfer\w*|forward\w*|put (me|us) through|"
+    r"in charge|member|directly|reach out|contact (me|us)|get back to (me|us)|bots?|chatbot|machine|automated|"
+    r"ai|assistant|canned|real|actual|live)\b",
+    re.I,
+)
 
 
 def matches(text: str) -> set[str]:
@@ -67,4 +78,5 @@ def matches(text: str) -> set[str]:
 
 def vetoes(text: str) -> set[str]:
     """Reasons the learned detectors may not claim for this text (self-blame, a joke, a document request)."""
-    return {reason for reason, rule in _VETOES.items() if rule.search(text)}
+    found = {reason for reason, rule in _VETOES.items() if rule.search(text)}
+    return found if _PERSON_CUE.search(text) else found | {"person"}

@@ -11,16 +11,17 @@ guessing. Pure functions only, so the same input always gives the same reply.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from agents.context import TicketContext
 from agents.handoff_reply import sign_off
 from agents.offline.article_text import passage, terms
-from agents.offline.message_text import expressed_urgency, questions
+from agents.offline.message_text import expressed_urgency, questions, without_confirmations
 from agents.offline.plans import plan_note
 from agents.offline.procedures import Procedure, list_of_lead, select_procedure
-from agents.offline.ranking import Ranker, Sentence
+from agents.offline.ranking import Ranker, Sentence, is_example
 from domain.customer_text import prepared_text
 from domain.models import Category, KbHit, Plan, Sentiment
 
@@ -87,6 +88,7 @@ SAME_ARTICLE_SHARE = 0.7  # the same article's next-best section, this share
 MIN_FACT_WORDS = 6  # "The invoice number (`LUM-…`)." is a fragment of a list, no fact to add on its own
 FILL_WORDS = 70  # the answer's sentences of both sections together
 SECTION_WEIGHTS = (1.0, 0.5, 0.25)
+NEW_TERM_BONUS = 0.3  # per question term a following sentence adds to those the chosen ones already match
 FOLLOW_SHARE = 0.5  # a second or third sentence of the section scores at least this share of its best
 ANSWER_WORDS = 70  # the sentences answering one question; two questions get about half each
 _PRONOUN_START = re.compile(r"^(?:it|this|that|these|those|they|them|its|their|then|otherwise)\b", re.IGNORECASE)
@@ -112,7 +114,9 @@ def _answer(ranked: list[Sentence], all_sentences: list[Sentence], limit: int, b
     scoring nearly as well as its best follow, in reading order; a sentence opening with "It"/"This"
     brings the one before it."""
     sections: dict[tuple[str, str], list[Sentence]] = {}
-    for s in ranked:
+    # An example ("Example: you are on Starter and upgrade to Pro...") illustrates the section's rule: it
+    # may follow the rule, never lead the section or the answer.
+    for s in sorted(ranked, key=lambda s: bool(is_example(s.text))):
         sections.setdefault((s.article_id, s.section), []).append(s)
     scored = [
         (sum(w * s.score for w, s in zip(SECTION_WEIGHTS, group, strict=False)), group)
@@ -123,7 +127,16 @@ def _answer(ranked: list[Sentence], all_sentences: list[Sentence], limit: int, b
         return None
     _, group = max(scored, key=lambda item: (item[0], -item[1][0].hit_rank))
     best = group[0]
-    chosen = [best] + [s for s in group[1:limit] if s.score >= FOLLOW_SHARE * best.score]
+    # Among the sentences scoring nearly as well, one that says what the question asks and the chosen ones
+    # do not yet ("... nothing in Slack": the line about Slack) beats one more about the same words.
+    pool = [s for s in group[1:] if s.score >= FOLLOW_SHARE * best.score]
+    chosen, covered, value = [best], set(best.matched), {best.text: best.score}
+    while len(chosen) < limit and pool:
+        nxt = max(pool, key=lambda s: s.score + NEW_TERM_BONUS * len(s.matched - covered))
+        value[nxt.text] = nxt.score + NEW_TERM_BONUS * len(nxt.matched - covered)
+        chosen.append(nxt)
+        covered |= nxt.matched
+        pool.remove(nxt)
     if _PRONOUN_START.match(best.text):
         before = [
             s
@@ -132,7 +145,7 @@ def _answer(ranked: list[Sentence], all_sentences: list[Sentence], limit: int, b
         ]
         chosen += [s for s in before if all(c.text != s.text for c in chosen)]
     while len(chosen) > 1 and sum(len(s.text.split()) for s in chosen) > budget:
-        chosen.remove(min(chosen[1:], key=lambda s: s.score))
+        chosen.remove(min(chosen[1:], key=lambda s: value.get(s.text, s.score)))
     return Answer(best.article_id, best.section, tuple(sorted(chosen, key=lambda s: (s.hit_rank, s.position))))
 
 
@@ -171,13 +184,45 @@ def _second_section(ranked: list[Sentence], found: Answer) -> tuple[Answer, Answ
     return found, Answer(head.article_id, head.section, ordered)
 
 
-def _plan_bonus(sentence: str, plan: Plan) -> float:
-    """The customer's own plan's limits are the most concrete answer; another plan's would mislead."""
+# A question about an amount: a limit, a price, how many or how often. Only then is the customer's row
+# of a plan table ("Starter plan — Requests per hour: 2,000; ...") the answer itself; otherwise ("we keep
+# getting 429 although we're under 2000/h") the sentence explaining it is, and the row at most backs it.
+_ASKS_AMOUNT = re.compile(
+    r"\bhow (?:many|much|often|long|fast|big|large|high)\b|\blimits?\b|\bquotas?\b|\bmax(?:imum)?\b|"
+    r"\bprices?\b|\bpricing\b|\bcosts?\b|\bcaps?\b|\ballowance\b|\bincluded\b|\bper (?:month|year|hour|minute)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_amount(question: str) -> bool:
+    return bool(_ASKS_AMOUNT.search(question))
+
+
+def _plan_bonus(sentence: str, plan: Plan, amount: bool = True) -> float:
+    """The customer's own plan's limits are the most concrete answer (when the question asks an amount);
+    another plan's would mislead."""
     if mentions_plan(sentence, plan):
-        return 0.15 + (0.2 if sentence.startswith(f"{plan.value.capitalize()} plan — ") else 0.0)
+        own_row = sentence.startswith(f"{plan.value.capitalize()} plan — ")
+        return 0.15 + (0.2 if own_row and amount else 0.0)
     if any(mentions_plan(sentence, other) for other in Plan if other != plan):
         return -0.25 if re.match(r"^(?:Free|Starter|Pro|Enterprise) plan — ", sentence) else -0.05
     return 0.0
+
+
+def _implied_answers(
+    ranker: Ranker, implied: Sequence[str], answers: Sequence[Answer], already_sent: Callable[[str], bool], plan: Plan
+) -> list[Answer]:
+    """The one sentence answering each implied question, unless the answers already quote it."""
+    quoted = {_key(s.text) for a in answers for s in a.sentences}
+    out: list[Answer] = []
+    for question in implied:
+        ranked = [s for s in ranker.rank(question, "", None, partial(_plan_bonus, plan=plan)) if not s.lead]
+        best = next((s for s in ranked if s.relevant and len(s.text.split()) >= MIN_FACT_WORDS), None)
+        # Said before (or in the steps), it is not said again, and no lesser sentence stands in for it.
+        if best is not None and _key(best.text) not in quoted and not already_sent(best.text):
+            quoted.add(_key(best.text))
+            out.append(Answer(best.article_id, best.section, (best,)))
+    return out
 
 
 def opener(ctx: TicketContext, customer_text: str, follow_up: bool) -> str:
@@ -196,6 +241,7 @@ def compose_answer(
     hits: list[KbHit],
     notes: Sequence[str] = (),
     prior_replies: Sequence[str] = (),
+    implied: Sequence[str] = (),
 ) -> str:
     """Greeting, one short opener, what the tools did (`notes`), then the answer to each question of the
     message (the 1-3 sentences of the best section, ranked at sentence level against that question), the
@@ -204,6 +250,8 @@ def compose_answer(
 
     `prior_replies` are our earlier replies on the ticket: their sentences are not repeated, and a
     follow-up that only repeats the question is told so instead of being sent the same sentences.
+    `implied` are questions the customer will ask next whatever they wrote (a refund asked for or
+    issued: when will the money be back?); each is answered by at most one sentence, when one is relevant.
     """
     follow_up = bool(prior_replies)
     closing = sign_off(ctx)
@@ -235,10 +283,11 @@ def compose_answer(
         limit, budget = max(1, limit - 1), budget // 2 + 10
     answers: list[Answer] = []
     # One question: the rest of the message (what happened, what they tried) is its context too.
-    context = ctx.subject if len(asked) > 1 else f"{ctx.subject}\n{own}"
+    context = ctx.subject if len(asked) > 1 else f"{ctx.subject}\n{without_confirmations(own)}"
     lead_list: Procedure | None = None  # the list a chosen lead-in sentence introduces
     for question in asked:
-        ranked = ranker.rank(question, context, already_sent, lambda text: _plan_bonus(text, ctx.plan))
+        amount = asks_amount(f"{question} {ctx.subject}")
+        ranked = ranker.rank(question, context, already_sent, partial(_plan_bonus, plan=ctx.plan, amount=amount))
         # A sentence introducing a list ("If we cannot charge your card on the renewal date:") answers only
         # with its list, as the steps: when no other steps are quoted and the list is short enough.
         ranked = [
@@ -269,6 +318,7 @@ def compose_answer(
             merged = {s.text: s for s in (*same.sentences, *found.sentences)}
             ordered = tuple(sorted(merged.values(), key=lambda s: (s.hit_rank, s.position)))
             answers[answers.index(same)] = Answer(same.article_id, same.section, ordered)
+    answers += _implied_answers(ranker, implied, answers, already_sent, ctx.plan)
     question = f"{own} {ctx.subject}"
     parts = [f"Hi {ctx.customer_first_name},", opener(ctx, own, follow_up), *notes]
     if procedure and answers and procedure.article_id not in {a.article_id for a in answers[:1]}:

@@ -119,6 +119,14 @@ def money_ask(text: str) -> MoneyAsk | None:
     return MoneyAsk(kind, candidates[0], reference_in(text), reason_src[:300])
 
 
+_MONEY_BACK = re.compile(r"\b(?:get|have|want) (?:it|that|this|them|the money) back\b", re.IGNORECASE)
+
+
+def mentions_refund(text: str) -> bool:
+    """The customer asks about a refund (or getting money back), whether or not with an amount."""
+    return bool(_REFUND.search(text) or _MONEY_BACK.search(text))
+
+
 def confirms_resolution(text: str) -> bool:
     """A confirmation that the fix worked with nothing left open (`domain.resolution`, shared by every model)."""
     return resolution.confirms_resolution(text)

@@ -11,6 +11,7 @@ import re
 
 from agents.offline.article_text import terms
 from domain.customer_text import prepared_text
+from domain.resolution import confirms_resolution
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-Za-z0-9])")
 _ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+")
@@ -24,7 +25,11 @@ _SECOND_QUESTION = re.compile(
     r",?\s+(?:and|also|plus)\s+(?=(?:how|what|where|when|which|why|who|can|could|does|do|is|are|will|would)\s)",
     re.IGNORECASE,
 )
-_LEAD_IN = re.compile(r"^(?:two|2|three|3|a few|some|couple of)?\s*(?:quick\s+)?questions?\s*:\s*", re.IGNORECASE)
+_LEAD_IN = re.compile(
+    r"^(?:(?:two|2|three|3|a few|some|couple of|one more|another|a|separate|different|new|other|unrelated)\s+)?"
+    r"(?:quick\s+|separate\s+|unrelated\s+|other\s+|new\s+)?(?:questions?|things?)\s*:\s*",
+    re.IGNORECASE,
+)
 # Words a customer uses to say it is urgent; a priority set elsewhere is not the customer saying so.
 _URGENT = re.compile(
     r"\b(?:asap|urgent(?:ly)?|emergency|immediately|right away|critical|as soon as possible|blocker|"
@@ -89,7 +94,8 @@ def questions(text: str, limit: int = 3) -> list[str]:
         parts = [p.strip(" ,") for p in _SECOND_QUESTION.split(piece) if p.strip(" ,")]
         if len(parts) < 2 or not all(terms(p) for p in parts):
             parts = [piece]
-        if i > 0 and not asks(pieces[i - 1]) and listed < 2:
+        # "That fixed the export, thanks! Separate question: ..." : a fix confirmed sets no scene.
+        if i > 0 and not asks(pieces[i - 1]) and listed < 2 and not confirms_resolution(pieces[i - 1]):
             parts[0] = f"{pieces[i - 1]} {parts[0]}"
         found.extend(parts)
     if not found:
@@ -103,6 +109,13 @@ def questions(text: str, limit: int = 3) -> list[str]:
         else:
             merged.append(q)
     return merged[:limit]
+
+
+def without_confirmations(text: str) -> str:
+    """The message without its sentences confirming an earlier fix ("That fixed the export, thanks!"): what
+    worked is no context for the new question that follows it."""
+    kept = [p for p in _pieces(text) if not confirms_resolution(p)]
+    return " ".join(kept) if kept else text
 
 
 def expressed_urgency(text: str) -> bool:

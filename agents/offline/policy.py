@@ -300,4 +300,26 @@ def compose_text(turn: Turn) -> str:
             sentence = None
         if sentence:
             sentences.append(sentence)
-    return compose_answer(turn.ctx, turn.customer_text, turn.hits, sentences, turn.prior_replies)
+    return compose_answer(
+        turn.ctx, turn.customer_text, turn.hits, sentences, turn.prior_replies, implied_questions(turn, declined)
+    )
+
+
+# What a customer asks next once a refund is under way: when the money is back, or when it is decided.
+REFUND_ARRIVES = "How long until the refund shows up on my card or account?"
+REFUND_DECIDED = "When will a manager decide on my refund request?"
+
+
+def implied_questions(turn: Turn, declined: list[ToolNote]) -> list[str]:
+    """Questions the customer will ask next whatever they wrote: a refund asked for, issued or forwarded
+    raises when it arrives (or when it is decided). Not for a refund our policy declined."""
+    statuses = {
+        str(n.data.get("status")) for n in turn.notes if n.tool in (REFUND_TOOL, CREDIT_TOOL) and n not in declined
+    }
+    if declined or turn.other_customer is not None:
+        return []
+    if "pending_approval" in statuses:
+        return [REFUND_DECIDED]
+    if "executed" in statuses or intents.mentions_refund(f"{turn.ctx.subject}\n{turn.customer_text}"):
+        return [REFUND_ARRIVES]
+    return []

@@ -33,12 +33,16 @@ Vectors = npt.NDArray[np.float32]
 Encoder = Callable[[Sequence[str], bool], Vectors]
 
 MIN_OVERLAP = 2  # distinct content terms shared with the question for a sentence to count on words alone
+MIN_HEADING_OVERLAP = 3  # content terms the question shares with a section's own heading (not the title)
 DENSE_ALONE = 0.55  # or this close in meaning, whatever the words
 DENSE_WITH_ONE_TERM = 0.35  # or one shared term and this close
 MAX_HITS = 4
 _EXAMPLE = re.compile(r"^(?:example|for example|for instance|e\.g\.)\b", re.IGNORECASE)
 # Weights of the combined score (each part lies roughly in 0..1).
 W_DENSE, W_LEXICAL, W_SECTION_DENSE, W_SECTION_LEXICAL, W_RANK = 1.0, 0.6, 0.35, 0.25, 0.1
+# The section's own heading again (the title is shared by every section of the article; the heading tells
+# them apart): "Events missing from scripts, cron jobs or serverless functions" for a cron job's events.
+W_HEADING_LEXICAL = 0.3
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,11 @@ class Sentence:
     relevant: bool = False
     matched: frozenset[str] = frozenset()
     lead: bool = False  # it ends in ":" and introduces a list: quoted with that list or not at all
+
+
+def is_example(text: str) -> bool:
+    """The sentence illustrates ("Example: ...", "For instance, ...") rather than states."""
+    return bool(_EXAMPLE.match(text))
 
 
 def sentences_of_hits(hits: Sequence[KbHit]) -> list[Sentence]:
@@ -206,24 +215,32 @@ class Ranker:
             section_vec = self._section_vectors.get((s.article_id, s.section))
             section_dense = float(np.dot(section_vec, q_vec)) if section_vec is not None and q_vec is not None else 0.0
             section_lexical = len(label_terms & wanted) / max(1, len(wanted))
+            heading_shared = len(terms(s.section) & wanted)
+            # One shared word ("webhooks") is the article's topic, not this section's.
+            heading_lexical = heading_shared / max(1, len(wanted)) if heading_shared >= 2 else 0.0
             relevant = (
                 len(overlap) >= MIN_OVERLAP
                 or _distinctive_number(overlap)
                 or (q_vec is not None and (dense >= DENSE_ALONE or (overlap and dense >= DENSE_WITH_ONE_TERM)))
                 or (len(overlap | (s.terms & around)) >= MIN_OVERLAP and len(label_terms & (wanted | around)) >= 1)
+                # A section headed with the question's topic ("Events missing from scripts, cron jobs or
+                # serverless functions" for "events from our cron job don't show up") answers it in words
+                # of its own ("Call `client.flush()` before the function returns").
+                or heading_shared >= MIN_HEADING_OVERLAP
             )
             score = (
                 W_DENSE * dense
                 + W_LEXICAL * lexical[i] / top
                 + W_SECTION_DENSE * section_dense
                 + W_SECTION_LEXICAL * section_lexical
+                + W_HEADING_LEXICAL * heading_lexical
                 - W_RANK * s.hit_rank
             )
             # Concrete facts (limits, prices, days) beat generalities; a digit in a path ("/v2/") is no fact.
             score += 0.05 if re.search(r"(?<![\w/])\d", s.text) else 0.0
             score -= 0.1 if len(s.text.split()) > 40 else 0.0
             # An example illustrates a rule; the rule is the answer.
-            score -= 0.15 if _EXAMPLE.match(s.text) else 0.0
+            score -= 0.15 if is_example(s.text) else 0.0
             score += plan_bonus(s.text) if plan_bonus is not None else 0.0
             out.append(
                 Sentence(
