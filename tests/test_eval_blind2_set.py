@@ -1,0 +1,80 @@
+"""The second held-out eval set `evals/sets/tickets_blind2.jsonl` holds up against the demo data it is graded on.
+
+Written independently of the first blind set and without reading the decision code (see
+`evals/sets/README.md`), weighted the way a real inbox is: about three calm tickets for every one that must
+reach a person. These checks keep it honest when the demo data moves: every customer and help article
+exists, every fact a reply must state is really stated in one of the articles it expects, the hand-overs and
+the calm tickets are on the sides their group says, and the set shares no ticket with the other sets.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from demo.customers import demo_customers
+from evals.grading import EvalTicket, fact_present
+from evals.tickets import load_tickets
+
+ROOT = Path(__file__).resolve().parents[1]
+SETS = ROOT / "evals" / "sets"
+BLIND2 = SETS / "tickets_blind2.jsonl"
+OTHER_SETS = (SETS / "tickets_dev.jsonl", SETS / "tickets_blind.jsonl")
+KB = {p.stem: p.read_text(encoding="utf-8") for p in (ROOT / "demo" / "kb").glob("*.md")}
+GROUPS = {"how_to", "billing", "account", "negatives", "handover", "resolution"}
+
+
+@pytest.fixture(scope="module")
+def tickets() -> list[EvalTicket]:
+    return load_tickets(BLIND2, {c.customer_id for c in demo_customers()})
+
+
+def test_the_set_loads_with_known_customers_and_articles(tickets: list[EvalTicket]) -> None:
+    assert len(tickets) == 60
+    assert len({t.key for t in tickets}) == len(tickets)
+    assert {t.group for t in tickets} == GROUPS
+    cited = {a for t in tickets for a in t.expect.articles}
+    assert cited <= set(KB), sorted(cited - set(KB))
+    assert set(KB) <= cited, f"help articles no ticket asks about: {sorted(set(KB) - cited)}"
+    assert {t.channel for t in tickets} == {"chat", "email", "api"}
+
+
+def test_every_fact_is_stated_in_an_expected_article(tickets: list[EvalTicket]) -> None:
+    missing = [
+        f"{t.key}: {fact!r}"
+        for t in tickets
+        for fact in t.expect.must_mention
+        if not any(fact_present(option, KB[a]) for option in fact.split("|") for a in t.expect.articles)
+    ]
+    assert not missing
+    assert all(f == f.lower() for t in tickets for f in t.expect.must_mention)
+
+
+def test_mostly_calm_and_every_side_is_what_its_group_says(tickets: list[EvalTicket]) -> None:
+    handover = [t for t in tickets if t.group == "handover"]
+    calm = [t for t in tickets if t.group != "handover"]
+    assert all(t.expect.decisions == ("escalate",) for t in handover)
+    assert not [t.key for t in handover if t.expect.articles or t.expect.must_mention]
+    assert 14 <= len(handover) <= 16 and 44 <= len(calm) <= 46
+    assert not [t.key for t in calm if t.expect.must_escalate]
+    # a calm ticket is graded on its answer: an article to cite and facts to state
+    assert not [t.key for t in calm if not (t.expect.articles and t.expect.must_mention)]
+    resolution = [t for t in tickets if t.group == "resolution"]
+    assert all(t.follow_up for t in resolution)
+    assert {"resolved", "reply"} <= {d for t in resolution for d in t.expect.decisions}
+
+
+def test_must_not_guards_name_text_the_customer_really_wrote(tickets: list[EvalTicket]) -> None:
+    # signatures and disclaimers a reply must not echo back are really in the ticket
+    guarded = [t for t in tickets if t.expect.must_not]
+    assert guarded
+    assert all(s.lower() in t.body.lower() for t in guarded for s in t.expect.must_not)
+
+
+def test_the_set_shares_no_ticket_with_the_dev_or_first_blind_set(tickets: list[EvalTicket]) -> None:
+    others = [t for path in OTHER_SETS if path.exists() for t in load_tickets(path)]
+    keys = {t.key for t in others}
+    bodies = {" ".join(t.body.lower().split()) for t in others}
+    assert not [t.key for t in tickets if t.key in keys]
+    assert not [t.key for t in tickets if " ".join(t.body.lower().split()) in bodies]
