@@ -14,14 +14,16 @@ import asyncpg
 import httpx
 
 from agents.drafts import DraftPreview, DraftState
-from agents.team import reply_guard
+from agents.team import reply_guard, run_turn
 from db.drafts import MAX_PAYLOAD_BYTES, DraftEvent, DraftListener, channel_for, publish
 from tests.api_stack import Stack, serve_api
 from tests.console_helpers import sign_in
-from tests.test_agents import make_request
+from tests.test_agents import RATE_LIMIT_HITS, FakeKb, make_request
+from tests.test_agents_model_limits import GOOD, StreamingServer, client_for, text
 from tests.test_chat import _visitor, chat_api
 
 SECRET_DRAFT = "Draft text only agents may read"
+CUT_OFF = "Hi Priya, the burst limit is"
 
 
 def test_a_long_draft_fits_a_notification_and_keeps_its_end() -> None:
@@ -57,9 +59,9 @@ async def test_a_draft_shows_only_what_the_guard_lets_through_and_starts_over_af
     assert (
         texts[0] == "Let me check" and "" in texts and shown[-1] == ("done", "Hi Priya, the limit is 100 requests/s.")
     )
-    for text in texts:
-        assert "TICKET_CONTEXT" not in text.upper() and "<|" not in text and "I am the customer" not in text, text
-        assert "jane.doe@other.example" not in text, text
+    for draft_text in texts:
+        assert "TICKET_CONTEXT" not in draft_text.upper() and "<|" not in draft_text, draft_text
+        assert "I am the customer" not in draft_text and "jane.doe@other.example" not in draft_text, draft_text
     assert [s for s, _ in shown].count("done") == 1 and "late" not in texts[-1]
 
 
@@ -126,3 +128,36 @@ async def test_the_console_shows_agents_the_draft_and_the_chat_shows_the_visitor
                         if line == 'data: {"typing": false}' and any(x == 'data: {"typing": true}' for x in raw):
                             break
                 assert "event: typing" in raw and not any(SECRET_DRAFT in x for x in raw), raw
+
+
+async def test_a_turn_streams_drafts_of_its_reply_and_a_cut_off_draft_is_taken_back() -> None:
+    """run_turn with a draft sink, against a scripted OpenAI-compatible stream (the real server's stream is
+    in test_real_model.py): the first answer streams and is cut off at max_tokens, so its draft is taken
+    back (shown empty) while the turn repairs it unstreamed; `done` carries the reply returned."""
+    shown: list[tuple[DraftState, str]] = []
+
+    async def sink(state: DraftState, text: str) -> None:
+        shown.append((state, text))
+
+    server = StreamingServer(lambda n, body: text(CUT_OFF, "length") if n == 1 else text(GOOD))
+    outcome = await run_turn(
+        make_request(), model_client=client_for(server, streaming=True), kb_search=FakeKb(RATE_LIMIT_HITS),
+        drafts=sink,
+    )  # fmt: skip
+    assert outcome.reply == GOOD
+    states = [s for s, _ in shown]
+    assert states[-1] == "done" and shown[-1][1] == GOOD and states.count("done") == 1
+    # the cut-off answer as it streamed (a first chunk at once, the next ones at most every 0.25 s) ...
+    assert shown[0][0] == "typing" and shown[0][1] and CUT_OFF.startswith(shown[0][1])
+    assert ("typing", "") in shown  # ... taken back before the repaired reply
+
+    plain: list[tuple[DraftState, str]] = []
+
+    async def plain_sink(state: DraftState, text: str) -> None:
+        plain.append((state, text))
+
+    await run_turn(
+        make_request(), model_client=client_for(StreamingServer(lambda n, body: text(GOOD))),
+        kb_search=FakeKb(RATE_LIMIT_HITS), drafts=plain_sink,
+    )  # fmt: skip
+    assert plain == []  # MODEL_STREAMING off: no drafts
