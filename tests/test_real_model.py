@@ -33,6 +33,7 @@ import httpx2
 import pytest
 from autogen_core import CancellationToken
 from autogen_core.models import LLMMessage, SystemMessage, UserMessage
+from pydantic import SecretStr
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Worker
@@ -49,11 +50,12 @@ from db.drafts import DraftEvent, DraftListener
 from domain.models import Category, KbHit, Status
 from domain.turns import TurnOutcome
 from kb.index import KnowledgeBase
-from tests.api_stack import Stack
+from tests.api_stack import Stack, serve_api
 from tests.lifecycle_world import World, customer, ticket_input
 from tests.test_agents import RATE_LIMIT_HITS, FakeKb, make_request
 from tests.test_agents_actions import charge, ledger_with
-from tests.test_chat import _visitor, chat_api
+from tests.test_chat import SECRET as CHAT_SECRET
+from tests.test_chat import _visitor
 from worker import build_worker
 from workflows.ticket import TicketWorkflow
 
@@ -323,10 +325,13 @@ async def test_a_streamed_reply_shows_as_drafts_before_the_guarded_reply_reaches
     conversation = ConversationActivities(streaming, cast(KnowledgeBase, NoKb()), stack.pool)
     activities = [a for a in stack.activities if getattr(a, "__temporal_activity_definition").name  # noqa: B009
                   != "conversation.run_agent_turn"] + [conversation.run_agent_turn]  # fmt: skip
-    settings = stack.settings.model_copy(update={"TEMPORAL_TASK_QUEUE": task_queue})
+    settings = stack.settings.model_copy(
+        update={"TEMPORAL_TASK_QUEUE": task_queue, "CHAT_SIGNING_SECRET": SecretStr(CHAT_SECRET), "CHAT_POLL_S": 0.1,
+                "CHAT_STREAM_MAX_S": 280.0}
+    )  # fmt: skip
     own_stack = Stack(stack.http, stack.client, stack.pool, task_queue, settings, activities)
     listener = DraftListener(database_url)
-    async with build_worker(stack.client, task_queue, activities), chat_api(own_stack) as chat:
+    async with build_worker(stack.client, task_queue, activities), serve_api(settings) as chat:
         _, token = await _visitor(own_stack)
         r = await chat.post("/chat/messages", json={"token": token, "body": PERSON})
         assert r.status_code == 200, r.text
