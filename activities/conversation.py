@@ -38,6 +38,7 @@ from agents.model_settings import DEFAULT_FAILURE_BUDGET_S, ModelLimits
 from agents.prompts import ESCALATION_MANAGER
 from agents.sandbox import SandboxedPythonExecutor
 from agents.team import run_turn
+from db.drafts import DraftPublisher
 from domain.article_search import ArticleSearch
 from domain.models import KbHit
 from domain.turns import TurnOutcome, TurnRequest
@@ -115,6 +116,8 @@ class ConversationActivities:
         self._failure_budget_s = (
             limits.failure_budget_s if isinstance(limits, ModelLimits) else DEFAULT_FAILURE_BUDGET_S
         )
+        # The reply's drafts are published (NOTIFY, db/drafts.py) while a streaming model writes it.
+        self._drafts_pool = pool if isinstance(limits, ModelLimits) and limits.streaming else None
         self._kb = kb
         self._ledger = PgActionLedger(pool) if pool is not None else None
         root = scratch_dir or Path("data") / "scratch"
@@ -150,6 +153,7 @@ class ConversationActivities:
                 ledger=self._ledger,
                 code_executor=self._executor,
                 model_name=self._model_name,
+                drafts=self._drafts_for(req),
             )
         except ModelOutputError as err:
             what = f"the model's answers were unusable ({err.kind}): {_clean(str(err))}"
@@ -171,6 +175,14 @@ class ConversationActivities:
             raise mapped from None  # the raw provider error may quote request details
         finally:
             beating.cancel()
+
+    def _drafts_for(self, req: TurnRequest) -> DraftPublisher | None:
+        """This attempt's draft publisher: a retried turn's drafts are a new `turn`, so a listener starts over."""
+        if self._drafts_pool is None:
+            return None
+        info = activity.info()
+        turn = f"{(info.workflow_run_id or '')[:12]}.{info.activity_id}.{info.attempt}"
+        return DraftPublisher(self._drafts_pool, req.ticket_id, turn)
 
 
 def _seconds(delta: timedelta) -> str:

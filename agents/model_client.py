@@ -21,7 +21,7 @@ times before giving up with `ModelOutputError`. Known server quirks are normalis
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import openai
@@ -117,6 +117,8 @@ class TurnModelClient(EstimatedTokenCount, ForwardingClient):
         self.prompt_tokens = 0
         self.completion_tokens = 0
         self.calls = 0
+        # Told when a streamed answer is thrown away for a repair (a draft being shown must start over).
+        self.on_stream_discarded: Callable[[], Awaitable[None]] | None = None
 
     def _account(self, result: CreateResult) -> None:
         self.calls += 1
@@ -212,6 +214,8 @@ class TurnModelClient(EstimatedTokenCount, ForwardingClient):
                 yield final
                 return
             self.repairs.append("streamed")
+        if self.on_stream_discarded is not None:
+            await self.on_stream_discarded()
         yield await self.create(messages, **kwargs)
 
     async def close(self) -> None:

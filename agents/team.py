@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from autogen_agentchat.agents import AssistantAgent
@@ -52,6 +52,7 @@ from agents.context import (
     neutralize,
     render_ticket_context,
 )
+from agents.drafts import DraftPreview, DraftSink, run_streamed
 from agents.guardrails import guard_reply
 from agents.handoff_reply import compose_handoff
 from agents.model_client import TurnModelClient, model_name_of
@@ -250,6 +251,18 @@ def _final(result: TaskResult) -> tuple[str, str | None]:
     return "", None
 
 
+def reply_guard(request: TurnRequest) -> Callable[[str], str]:
+    """The output guard as it applies to this ticket's replies (and to drafts of them)."""
+    own_texts = [e.body for e in request.transcript if e.sender == Sender.CUSTOMER]
+    own_values = [request.customer.email, request.customer.customer_id]
+    internal_texts = [NO_NEW_MESSAGE, *REPAIR_INSTRUCTIONS.values()]
+
+    def guard(text: str) -> str:
+        return guard_reply(text, own_values=own_values, own_texts=own_texts, internal_texts=internal_texts).text
+
+    return guard
+
+
 async def run_turn(
     request: TurnRequest,
     *,
@@ -258,11 +271,14 @@ async def run_turn(
     ledger: ActionLedger | None = None,
     code_executor: CodeExecutor | None = None,
     model_name: str | None = None,
+    drafts: DraftSink | None = None,
 ) -> TurnOutcome:
     """Run one agent turn for `request` and return only what is new (the reply and its metadata).
 
     Without a `ledger` the refund, credit and bug-report tools are not offered; without a
-    `code_executor` the TechnicalAgent cannot run code.
+    `code_executor` the TechnicalAgent cannot run code. With `drafts`, and a model that streams
+    (MODEL_STREAMING), the reply is shown to `drafts` as it is written, guarded, then `done` with the
+    reply returned (or empty when the turn fails).
     """
     log = ToolLog()
     client = TurnModelClient(model_client)
@@ -270,9 +286,36 @@ async def run_turn(
     calls = traced(client, model=model, provider=provider_of(model_client))  # a span per model call
     team = build_team(request, calls, kb_search, log, ledger=ledger, code_executor=code_executor)
     first = ESCALATION_MANAGER if request.handoff_reason else SPECIALIST_FOR[request.category]
+    guard = reply_guard(request)
+    draft = (
+        DraftPreview(drafts, lambda text: guard(_split_marker(text)[0]))
+        if drafts is not None and client.streams
+        else None
+    )
+    if draft is not None:
+        client.on_stream_discarded = draft.restart  # an unusable streamed answer is repaired unstreamed
+    try:
+        outcome = await _turn(request, team, client, log, guard, first, model, draft)
+    finally:
+        if draft is not None:
+            await draft.close()
+    return outcome
+
+
+async def _turn(
+    request: TurnRequest,
+    team: Swarm,
+    client: TurnModelClient,
+    log: ToolLog,
+    guard: Callable[[str], str],
+    first: str,
+    model: str,
+    draft: DraftPreview | None,
+) -> TurnOutcome:
+    task = build_conversation(request)[1]
     try:
         with turn_span(request.ticket_id, first_agent=first) as span:
-            result = await team.run(task=build_conversation(request)[1])
+            result = await (team.run(task=task) if draft is None else run_streamed(team, task, draft, SYSTEM_PROMPTS))
             span.set_attributes(
                 {
                     "gen_ai.usage.input_tokens": client.prompt_tokens,
@@ -306,12 +349,7 @@ async def run_turn(
     reply, asked_for_human = _split_marker(text)
     reason = reason or asked_for_human
     # The output guard, for every model: nothing but the reply itself leaves for the outbox.
-    own_texts = [e.body for e in request.transcript if e.sender == Sender.CUSTOMER]
-    customer = request.customer
-    reply = guard_reply(
-        reply, own_values=[customer.email, customer.customer_id], own_texts=own_texts,
-        internal_texts=[NO_NEW_MESSAGE, *REPAIR_INSTRUCTIONS.values()],
-    ).text  # fmt: skip
+    reply = guard(reply)
     if not reply:
         raise ModelOutputError(
             "empty", f"{author}'s reply was empty once guarded", attempts=1,
@@ -330,6 +368,8 @@ async def run_turn(
     else:
         decision = "reply"
     hits = sorted(log.hits.values(), key=lambda h: -h.score)
+    if draft is not None:
+        await draft.finish(reply)
     return TurnOutcome(
         agent=author,
         reply=reply,

@@ -13,15 +13,16 @@ with curl, and a stale screen is refused with the workflow's reason.
 * console/stream.py: the server-sent event stream of changed tickets (and of a ticket's viewers);
 * console/reply_tools.py: the reply box's saved replies and help-article search;
 * console/saved_replies_page.py: the team's saved replies, managed;
-* console/presence.py: who else is viewing a ticket.
+* console/presence.py: who else is viewing a ticket;
+* console/drafts.py: the stream of a ticket's reply drafts while a streaming model writes it.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from console import dashboard_pages, decide, presence, reply_tools, saved_replies_page, signin, stream, tickets
+from console import dashboard_pages, decide, drafts, presence, reply_tools, saved_replies_page, signin, stream, tickets
 
 router = APIRouter(include_in_schema=False)
-for part in (signin, tickets, decide, stream, dashboard_pages, reply_tools, saved_replies_page, presence):
+for part in (signin, tickets, decide, stream, drafts, dashboard_pages, reply_tools, saved_replies_page, presence):
     router.include_router(part.router)

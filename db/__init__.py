@@ -5,8 +5,9 @@ the pool (``pool``), and the queries per table group: tickets, messages, events 
 (``tickets``), customers (``customers``), the refund / credit ledger and bug reports (``actions``),
 decision request ids (``decisions``), the customer outbox (``outbox``), the success-metrics counts
 (``reports``), the live gauges of ``GET /metrics`` (``live``), the per-customer limits' counts
-(``limits``) and erasure (``erasure``, which also deletes the erased customer's closed workflow
-histories through a Temporal client it is given).
+(``limits``), erasure (``erasure``, which also deletes the erased customer's closed workflow
+histories through a Temporal client it is given) and the live reply drafts (``drafts``: NOTIFY and
+LISTEN on a channel per ticket, nothing stored).
 
 What it may import: ``domain`` (models and pure rules), asyncpg, pydantic, ``codec.keys`` in
 ``data_keys`` (customers' data keys are stored sealed by the payload codec's master keys) and, in

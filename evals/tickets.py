@@ -36,6 +36,12 @@ CATEGORIES = ("technical", "billing", "product", "account", "general")
 _REQUIRED = ("key", "group", "customer_id", "channel", "subject", "body", "expect")
 _EXPECT_KEYS = {"category", "decision", "articles", "must_mention", "must_not", "max_executed_usd"}
 SETTLED = ("waiting_customer", "escalated", "resolved", "closed")
+# How long one answer may take to settle. With the offline model, seconds; with a slow or failing real
+# model the worker's failure policy ends the turn with a person only after MODEL_FAILURE_BUDGET_S (180 s
+# by default) and one more attempt (up to 120 s) plus its backoff, and a local server answering one
+# request at a time makes tickets in flight wait for each other. Waiting less would grade a ticket that
+# is about to reach a person as "did not settle".
+SETTLE_TIMEOUT_S = 600.0
 
 
 class TicketFileError(ValueError):
@@ -254,7 +260,7 @@ async def push_all(
     *,
     api_key: str | None = None,
     concurrency: int = 4,
-    timeout_s: float = 180.0,
+    timeout_s: float = SETTLE_TIMEOUT_S,
     say: Callable[[str], None] = lambda _m: None,
 ) -> list[Outcome]:
     """Push every ticket (at most `concurrency` at once); outcomes in the tickets' order."""

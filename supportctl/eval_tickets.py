@@ -17,6 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from evals.tickets import SETTLE_TIMEOUT_S
 from settings import Settings
 from supportctl.console import emit, fail, note, say
 
@@ -73,6 +74,10 @@ def add_parser(eval_subparsers: Any) -> None:
     p.add_argument("--api", default=None, metavar="URL", help="a running API (default: start a local stack)")
     p.add_argument("--api-key", default=None, help="Bearer key for --api (default: the API_KEY setting)")
     p.add_argument("--concurrency", type=int, default=4, help="tickets in flight at once (default 4)")
-    p.add_argument("--timeout", type=float, default=180.0, help="seconds a ticket may take to settle (default 180)")
+    p.add_argument(
+        "--timeout", type=float, default=SETTLE_TIMEOUT_S,
+        help=f"seconds one answer may take to settle (default {SETTLE_TIMEOUT_S:.0f}: a slow real model's turn may "
+        "end with a person only after its failure budget)",
+    )  # fmt: skip
     p.add_argument("--out", default=None, metavar="FILE.jsonl", help="also write each final ticket and its grade")
     p.set_defaults(func=cmd_eval_tickets)

@@ -33,6 +33,7 @@ import httpx2
 import pytest
 from autogen_core import CancellationToken
 from autogen_core.models import LLMMessage, SystemMessage, UserMessage
+from pydantic import SecretStr
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Worker
@@ -45,12 +46,17 @@ from agents.model_failures import ModelOutputError
 from agents.model_settings import ModelSettings
 from agents.prompts import BILLING_AGENT
 from agents.tools import ToolLog, build_tools
+from db.drafts import DraftEvent, DraftListener
 from domain.models import Category, KbHit, Status
 from domain.turns import TurnOutcome
 from kb.index import KnowledgeBase
+from tests.api_stack import Stack, serve_api
 from tests.lifecycle_world import World, customer, ticket_input
 from tests.test_agents import RATE_LIMIT_HITS, FakeKb, make_request
 from tests.test_agents_actions import charge, ledger_with
+from tests.test_chat import SECRET as CHAT_SECRET
+from tests.test_chat import _visitor
+from worker import build_worker
 from workflows.ticket import TicketWorkflow
 
 llama_server = pytest.importorskip("llama_cpp.server", reason="llama-cpp-python[server] is not installed (.ci/run)")
@@ -275,3 +281,96 @@ async def test_a_model_that_answers_garbage_reaches_a_person_with_the_cause_in_t
         for token in TEMPLATE_TOKENS:
             assert token not in body
     print(f"\ngarbage model -> a person in {elapsed:.1f} s: {state.escalation_reason}")  # noqa: T201
+
+
+# --- Streaming (MODEL_STREAMING): live drafts of the reply, the final reply as guarded as ever. ---
+
+PERSON = "I want to talk to a person about this, not a bot. Our dashboard has shown no events since this morning."
+
+
+async def test_without_streaming_the_turn_publishes_no_drafts(
+    real_model_url: str, pool: Any, database_url: str
+) -> None:
+    """MODEL_STREAMING off: the same turn, with a draft listener on the ticket, publishes nothing."""
+    request = make_request(PERSON, handoff_reason="customer asked for a human")
+    request = request.model_copy(update={"ticket_id": f"ticket-{uuid.uuid4().hex[:8]}"})
+    listener = DraftListener(database_url)
+    drafts = await listener.subscribe(request.ticket_id)
+    try:
+        activities = ConversationActivities(
+            real_client(real_model_url, streaming=False), cast(KnowledgeBase, NoKb()), pool
+        )
+        try:
+            outcome: TurnOutcome = await _env().run(activities.run_agent_turn, request)
+        except ApplicationError as err:
+            if err.type != "ModelUnavailableError":
+                raise
+            pytest.xfail(f"the server did not answer within 110 s on this machine: {err.message}")
+        await asyncio.sleep(1)
+        assert outcome.reply.strip() and drafts.empty()
+    finally:
+        await listener.unsubscribe(request.ticket_id, drafts)
+
+
+async def test_a_streamed_reply_shows_as_drafts_before_the_guarded_reply_reaches_the_outbox(
+    real_model_url: str, stack: Stack, database_url: str
+) -> None:
+    """The whole path with streaming on: a chat visitor asks for a person, the workflow hands the ticket
+    over and the EscalationManager's reply is written by the real model, streamed. A draft listener (what
+    the console's page reads) gets guarded drafts before the reply is stored; the visitor's chat stream
+    says `typing` before the message, and never carries draft text; the outbox holds the reply as the
+    output guard passed it, the same text as the last draft."""
+    task_queue = f"stream-{uuid.uuid4().hex[:8]}"
+    streaming = real_client(real_model_url, streaming=True, max_output_tokens=96, timeout_s=100)
+    conversation = ConversationActivities(streaming, cast(KnowledgeBase, NoKb()), stack.pool)
+    activities = [a for a in stack.activities if getattr(a, "__temporal_activity_definition").name  # noqa: B009
+                  != "conversation.run_agent_turn"] + [conversation.run_agent_turn]  # fmt: skip
+    settings = stack.settings.model_copy(
+        update={"TEMPORAL_TASK_QUEUE": task_queue, "CHAT_SIGNING_SECRET": SecretStr(CHAT_SECRET), "CHAT_POLL_S": 0.1,
+                "CHAT_STREAM_MAX_S": 280.0}
+    )  # fmt: skip
+    own_stack = Stack(stack.http, stack.client, stack.pool, task_queue, settings, activities)
+    listener = DraftListener(database_url)
+    async with build_worker(stack.client, task_queue, activities), serve_api(settings) as chat:
+        _, token = await _visitor(own_stack)
+        r = await chat.post("/chat/messages", json={"token": token, "body": PERSON})
+        assert r.status_code == 200, r.text
+        tid = r.json()["ticket_id"]
+        drafts = await listener.subscribe(tid)
+        seen: list[DraftEvent] = []
+        chat_events: list[tuple[str, str]] = []
+        try:
+            async with chat.stream("GET", "/chat/stream", params={"token": token, "ticket_id": tid}, timeout=300) as s:
+                name = "message"
+                async with asyncio.timeout(280):
+                    async for line in s.aiter_lines():
+                        while not drafts.empty():
+                            seen.append(drafts.get_nowait())
+                        if line.startswith("event: "):
+                            name = line[7:]
+                        elif line.startswith("data: "):
+                            chat_events.append((name, line[6:]))
+                            if name == "message" and json.loads(line[6:])["sender"] == "agent":
+                                break
+            await asyncio.sleep(0.5)
+            while not drafts.empty():
+                seen.append(drafts.get_nowait())
+        finally:
+            await listener.unsubscribe(tid, drafts)
+        body = await stack.pool.fetchval(
+            "SELECT body FROM customer_outbox WHERE ticket_id = $1 AND sender = 'agent' ORDER BY seq LIMIT 1", tid
+        )
+    print(f"\nstreamed: {len(seen)} drafts, chat events {[n for n, _ in chat_events]}; outbox: {body!r}")  # noqa: T201
+    typing = [e for e in seen if e.state == "typing" and e.text]
+    done = [e for e in seen if e.state == "done"]
+    assert typing, seen  # drafts with text arrived ...
+    assert done and done[-1].seq > typing[0].seq  # ... before the turn ended
+    names = [n for n, _ in chat_events]
+    assert "typing" in names and names.index("typing") < len(names) - 1  # the visitor saw "typing" before the reply
+    for event in typing:
+        assert all(token not in event.text for token in TEMPLATE_TOKENS) and "ticket_context" not in event.text.lower()
+        assert not any(event.text in data for n, data in chat_events if n != "message"), event.text
+    # The reply the turn returned is the last draft; a turn whose answers stayed unusable returns a
+    # person's acknowledgement written without the model instead (its last draft is then empty).
+    assert body is not None and (body == done[-1].text or done[-1].text == ""), (body, done[-1])
+    assert all(token not in body for token in TEMPLATE_TOKENS) and "ticket_context" not in body.lower()

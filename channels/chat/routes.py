@@ -6,8 +6,10 @@
 * `POST /chat/messages`: the visitor writes: a new chat ticket (channel=chat), or a message on theirs,
   through the same ticket service as `POST /tickets` (limits, idempotency, follow-ups);
 * `GET /chat/stream?token=…&ticket_id=…&after_seq=…`: server-sent events: each message (`id:` its seq,
-  so a reconnecting browser resumes after the last one it saw via `Last-Event-ID`) and `handover` when
-  a person takes the ticket over.
+  so a reconnecting browser resumes after the last one it saw via `Last-Event-ID`), `handover` when
+  a person takes the ticket over, and `typing` (`{"typing": true|false}`) while a streaming model
+  writes the agents' reply. Only that it is being written: the visitor reads the reply once the output
+  guard has passed it whole and it is stored (docs/channels.md#live-reply-drafts).
 
 A token names one customer; a ticket of anyone else is 403, whatever its id.
 """
@@ -15,12 +17,14 @@ A token names one customer; a ticket of anyone else is 403, whatever its id.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
 from importlib import resources
 from typing import Annotated
 
+import asyncpg
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import HTMLResponse, StreamingResponse
 from pydantic import BaseModel, Field
@@ -32,6 +36,7 @@ from api.service import tickets as service
 from api.service.ids import check_ticket_id
 from channels.chat.tokens import InvalidToken, Visitor, verify_token
 from db import tickets
+from db.drafts import DraftEvent, listener_on
 from domain.models import Channel
 from settings import Settings
 
@@ -146,6 +151,21 @@ async def write(
     return ChatMessageAccepted(ticket_id=done.ticket_id, message_id=done.message_id, opened=done.opened)
 
 
+async def _typing_during(drafts: asyncio.Queue[DraftEvent] | None, wait_s: float, typing: bool) -> bool:
+    """Wait up to `wait_s` for the ticket's drafts; whether the agents are writing a reply afterwards.
+    The drafts' text is never read here: a visitor sees only the final, guarded reply."""
+    if drafts is None:
+        await asyncio.sleep(wait_s)
+        return False
+    try:
+        event = await asyncio.wait_for(drafts.get(), timeout=wait_s)
+    except TimeoutError:
+        return typing
+    while not drafts.empty():  # the newest draft says where the turn is
+        event = drafts.get_nowait()
+    return event.state == "typing"
+
+
 def _sse(event: str, data: object, event_id: int | None = None) -> str:
     head = f"id: {event_id}\n" if event_id is not None else ""
     return f"{head}event: {event}\ndata: {json.dumps(data, default=str)}\n\n"
@@ -169,25 +189,42 @@ async def stream(
     start = int(last_event_id) if last_event_id and last_event_id.isdigit() else after_seq
     poll, lifetime = settings.CHAT_POLL_S, settings.CHAT_STREAM_MAX_S
 
+    listener = listener_on(request.app.state, settings.DATABASE_URL)
+
     async def events() -> AsyncIterator[str]:
         yield f"retry: 1000\n\n{_sse('ticket', {'ticket_id': tid})}"
-        seq, handed, began = start, False, time.monotonic()
+        try:
+            drafts: asyncio.Queue[DraftEvent] | None = await listener.subscribe(tid)
+        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            drafts = None  # no live typing indicator: the messages still arrive
+        seq, handed, typing, began = start, False, False, time.monotonic()
         quiet_since = began
-        while time.monotonic() - began < lifetime and not await request.is_disconnected():
-            async with pool.acquire() as conn:
-                new = await tickets.get_messages_after(conn, tid, seq, 100)
-                t = await tickets.get_ticket(conn, tid)
-            for m in new:
-                yield _sse("message", {**m.model_dump(mode="json", include={"seq", "sender", "author", "body",
-                                                                          "created_at"})}, m.seq)  # fmt: skip
-                seq, quiet_since = m.seq, time.monotonic()
-            if t is not None and not handed and (t.escalated or t.owner == "human"):
-                handed = True
-                yield _sse("handover", {"text": HANDOVER_TEXT, "reason": t.escalation_reason})
-            if time.monotonic() - quiet_since > KEEPALIVE_S:
-                quiet_since = time.monotonic()
-                yield ": keep-alive\n\n"
-            await asyncio.sleep(poll)
+        try:
+            while time.monotonic() - began < lifetime and not await request.is_disconnected():
+                async with pool.acquire() as conn:
+                    new = await tickets.get_messages_after(conn, tid, seq, 100)
+                    t = await tickets.get_ticket(conn, tid)
+                for m in new:
+                    if typing and m.sender != "customer":
+                        typing = False
+                        yield _sse("typing", {"typing": False})
+                    yield _sse("message", {**m.model_dump(mode="json", include={"seq", "sender", "author", "body",
+                                                                              "created_at"})}, m.seq)  # fmt: skip
+                    seq, quiet_since = m.seq, time.monotonic()
+                if t is not None and not handed and (t.escalated or t.owner == "human"):
+                    handed = True
+                    yield _sse("handover", {"text": HANDOVER_TEXT, "reason": t.escalation_reason})
+                if time.monotonic() - quiet_since > KEEPALIVE_S:
+                    quiet_since = time.monotonic()
+                    yield ": keep-alive\n\n"
+                now_typing = await _typing_during(drafts, poll, typing)
+                if now_typing != typing:
+                    typing, quiet_since = now_typing, time.monotonic()
+                    yield _sse("typing", {"typing": typing})
+        finally:
+            if drafts is not None:
+                with contextlib.suppress(Exception):
+                    await listener.unsubscribe(tid, drafts)
 
     return StreamingResponse(
         events(), media_type="text/event-stream",

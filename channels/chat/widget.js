@@ -30,6 +30,7 @@
     '<div data-role="panel" style="display:none">' +
     '<div data-role="notice" role="status" style="display:none;padding:8px;background:#fff4d6;font-size:13px"></div>' +
     '<ol data-role="log" aria-live="polite" style="list-style:none;margin:0;padding:8px;height:300px;overflow-y:auto"></ol>' +
+    '<div data-role="typing" role="status" style="display:none;padding:2px 8px;color:#666;font-size:12px;font-style:italic">Support is typing…</div>' +
     '<form data-role="form" style="display:flex;gap:4px;padding:8px;border-top:1px solid #eee">' +
     '<textarea data-role="input" aria-label="Your message" rows="2" required maxlength="20000" style="flex:1;resize:none"></textarea>' +
     '<button type="submit" data-role="send">Send</button></form>' +
@@ -59,9 +60,14 @@
     li.setAttribute("style", "margin:4px 0;padding:6px 8px;border-radius:6px;white-space:pre-wrap;" +
       (mine ? "background:#e8eefc;margin-left:32px" : "background:#f2f2f2;margin-right:32px"));
     li.textContent = m.body;  // text, never HTML
+    if (!mine) typing(false);
     el("log").appendChild(li);
     el("log").scrollTop = el("log").scrollHeight;
     if (m.seq > state.lastSeq) { state.lastSeq = m.seq; save(); }
+  }
+
+  function typing(on) {
+    el("typing").style.display = on ? "block" : "none";
   }
 
   function handover(text) {
@@ -81,6 +87,8 @@
     state.source = source;
     source.addEventListener("message", function (ev) { addMessage(JSON.parse(ev.data)); });
     source.addEventListener("handover", function (ev) { handover(JSON.parse(ev.data).text); });
+    // Only that a reply is being written: the reply itself arrives as a message, once guarded and stored.
+    source.addEventListener("typing", function (ev) { typing(JSON.parse(ev.data).typing === true); });
     source.addEventListener("open", function () { showError(""); });
     source.addEventListener("error", function () {
       if (source.readyState === EventSource.CLOSED) showError("Disconnected. Reload the page to reconnect.");
