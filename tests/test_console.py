@@ -146,7 +146,9 @@ async def test_dashboard_figures_equal_the_report(stack: Stack) -> None:
                 values = dict(re.findall(r'data-metric="([a-z_]+)" data-value="([^"]*)"', cells))
                 assert {k: _number(v) for k, v in values.items()} == {m["name"]: m["value"] for m in g["metrics"]}
         people = re.findall(r'data-agent="([^"]+)" data-handled="(\d+)"', _table(page, "by-agent"))
-        assert [(html.unescape(a), int(n)) for a, n in people] == [(a["agent"], a["tickets_handled"]) for a in report["agents"]]
+        assert [(html.unescape(a), int(n)) for a, n in people] == [
+            (a["agent"], a["tickets_handled"]) for a in report["agents"]
+        ]
         csat = re.search(r'id="csat" data-mean="([^"]*)"\s+data-responses="(\d+)"', page)
         assert csat and (_number(csat[1]), int(csat[2])) == (report["csat"]["mean"], report["csat"]["responses"])
         answers = dict(re.findall(r'data-score="(\d)">(\d+)<', page))
