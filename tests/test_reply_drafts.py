@@ -114,20 +114,24 @@ async def test_the_console_shows_agents_the_draft_and_the_chat_shows_the_visitor
                 me.stream("GET", f"/console/tickets/{tid}/draft") as console,
                 chat.stream("GET", "/chat/stream", params={"token": token, "ticket_id": tid}) as visitor,
             ):
-                lines = console.aiter_lines()
+                lines, visitor_lines = console.aiter_lines(), visitor.aiter_lines()
                 assert (await anext(lines)).startswith("retry:")
-                await asyncio.sleep(1)  # both streams listening (the chat's subscribes after its first event)
+                raw: list[str] = [await anext(visitor_lines)]  # both streams listen before their first event
+                assert raw[0].startswith("retry:"), raw
                 await publish(stack.pool, DraftEvent(tid, "t.1.1", 1, "typing", SECRET_DRAFT))
-                await publish(stack.pool, DraftEvent(tid, "t.1.1", 2, "done", ""))
                 seen = await _sse(lines, until="draft")
                 assert json.loads(seen[-1][1]) == {"turn": "t.1.1", "seq": 1, "state": "typing", "text": SECRET_DRAFT}
-                raw: list[str] = []
-                async with asyncio.timeout(20):
-                    async for line in visitor.aiter_lines():
-                        raw.append(line)
-                        if line == 'data: {"typing": false}' and any(x == 'data: {"typing": true}' for x in raw):
-                            break
-                assert "event: typing" in raw and not any(SECRET_DRAFT in x for x in raw), raw
+
+                async def visitor_until(wanted: str) -> None:
+                    async with asyncio.timeout(20):
+                        while raw[-1] != wanted:
+                            raw.append(await anext(visitor_lines))
+
+                # The visitor sees that the agents are writing, then that they stopped: never the draft itself.
+                await visitor_until('data: {"typing": true}')
+                await publish(stack.pool, DraftEvent(tid, "t.1.1", 2, "done", ""))
+                await visitor_until('data: {"typing": false}')
+                assert "event: typing" in raw and not any(SECRET_DRAFT in x for x in raw), "|".join(raw)
 
 
 async def test_a_turn_streams_drafts_of_its_reply_and_a_cut_off_draft_is_taken_back() -> None:

@@ -192,11 +192,12 @@ async def stream(
     listener = listener_on(request.app.state, settings.DATABASE_URL)
 
     async def events() -> AsyncIterator[str]:
-        yield f"retry: 1000\n\n{_sse('ticket', {'ticket_id': tid})}"
+        # Listening before the first event: once a client has it, no typing event of this ticket is missed.
         try:
             drafts: asyncio.Queue[DraftEvent] | None = await listener.subscribe(tid)
         except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
             drafts = None  # no live typing indicator: the messages still arrive
+        yield f"retry: 1000\n\n{_sse('ticket', {'ticket_id': tid})}"
         seq, handed, typing, began = start, False, False, time.monotonic()
         quiet_since = began
         try:
