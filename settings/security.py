@@ -37,6 +37,10 @@ class SecuritySettings(BaseModel):
     # The Temporal UI's address for the console's link from a ticket to its workflow; unset =
     # http://127.0.0.1:<TEMPORAL_UI_PORT>.
     CONSOLE_TEMPORAL_UI_URL: str | None = None
+    # The console's address as the Temporal UI's users reach it, for the link back from a ticket's
+    # workflow (its Details panel) to the ticket's console page; unset = the API's own address
+    # (http://<API_HOST>:<API_PORT>/console, 127.0.0.1 for a wildcard host); `off` = no link.
+    CONSOLE_PUBLIC_URL: str | None = None
 
     @model_validator(mode="after")
     def _payload_keys_are_keys(self) -> Self:
