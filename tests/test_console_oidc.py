@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
@@ -131,3 +132,25 @@ def test_oidc_settings_are_whole_or_refused() -> None:
         Settings(OIDC_ISSUER="id.example.com", OIDC_CLIENT_ID="c")
     s = Settings(OIDC_ISSUER="https://id.example.com", OIDC_CLIENT_ID="c", OIDC_EMAIL_DOMAINS=[" @Example.com "])
     assert s.OIDC_EMAIL_DOMAINS == ["example.com"]
+
+
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian's chromium")
+async def test_oidc_sign_in_in_a_real_browser(stack: Stack, issuer: str) -> None:
+    """Chromium withholds a SameSite=Strict cookie on a redirect chain another site (the provider, on
+    `localhost`; the console on 127.0.0.1) began: the callback's page moving on by itself keeps it."""
+    from playwright.async_api import async_playwright, expect
+
+    sub = _person(issuer, "lea@partner.example.org", support_roles=["agent", "team-lead"])
+    async with serve_api(_settings(stack, issuer)) as http, async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = await browser.new_page()
+            page.set_default_timeout(20_000)
+            await page.goto(f"{str(http.base_url).rstrip('/')}/console/queue")
+            await page.click("text=Sign in with Mock ID")
+            await page.fill("input[name=sub]", sub)
+            await page.click("button:has-text('Authorize')")
+            await expect(page.locator("#me")).to_have_text("lea@partner.example.org")
+            assert page.url.endswith("/console/queue")
+        finally:
+            await browser.close()
