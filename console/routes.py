@@ -7,6 +7,7 @@ with curl, and a stale screen is refused with the workflow's reason.
 
 * console/web.py: what every page shares (app state, the signed-in agent, templates, form helpers);
 * console/signin.py: static assets, sign-in and sign-out;
+* console/oidc.py: sign-in through an OpenID Connect provider (when OIDC_ISSUER is set);
 * console/tickets.py: the queue and a ticket's page;
 * console/decide.py: a ticket's decision forms;
 * console/dashboard_pages.py: the team lead's dashboard and its CSV downloads;
@@ -21,8 +22,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from console import dashboard_pages, decide, drafts, presence, reply_tools, saved_replies_page, signin, stream, tickets
+from console import (
+    dashboard_pages,
+    decide,
+    drafts,
+    oidc,
+    presence,
+    reply_tools,
+    saved_replies_page,
+    signin,
+    stream,
+    tickets,
+)
 
 router = APIRouter(include_in_schema=False)
-for part in (signin, tickets, decide, stream, drafts, dashboard_pages, reply_tools, saved_replies_page, presence):
+for part in (signin, oidc, tickets, decide, stream, drafts, dashboard_pages, reply_tools, saved_replies_page, presence):
     router.include_router(part.router)

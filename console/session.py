@@ -3,7 +3,8 @@
 The cookie is HttpOnly and SameSite=Strict (a form on another site cannot send it); every form also
 carries the session's CSRF token. With AGENT_KEYS the session keeps a fingerprint of the agent's key,
 so a key that is removed or changed ends its sessions; the agent's roles are read from AGENT_KEYS on
-every request (a role taken away is gone at once).
+every request (a role taken away is gone at once). An OIDC sign-in's session carries the roles its
+ID token gave (console/oidc.py), valid while OIDC is configured.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
+
+from pydantic import SecretStr
 
 from api.auth import holds  # the JSON API's own rule
 from settings import AgentKey, Settings
@@ -77,16 +80,28 @@ def demo_roles(settings: Settings) -> list[str]:
     return [ORDINARY, *settings.APPROVERS]
 
 
-def new_session(settings: Settings, agent_id: str, entry: AgentKey | None) -> str:
-    return sign(
-        settings,
-        {
-            "a": agent_id,
-            "k": key_fingerprint(entry) if entry else "",
-            "c": secrets.token_urlsafe(24),
-            "t": int(time.time()),
-        },
-    )
+OIDC = "oidc"  # the key fingerprint of a session an OIDC sign-in began (its roles are in the cookie)
+
+
+def new_session(settings: Settings, agent_id: str, entry: AgentKey | None, oidc_roles: list[str] | None = None) -> str:
+    payload: dict[str, object] = {
+        "a": agent_id,
+        "k": key_fingerprint(entry) if entry else "",
+        "c": secrets.token_urlsafe(24),
+        "t": int(time.time()),
+    }
+    if oidc_roles is not None:
+        payload |= {"k": OIDC, "r": oidc_roles}
+    return sign(settings, payload)
+
+
+def _oidc_agent(settings: Settings, agent_id: str, roles: object, csrf: str) -> Agent | None:
+    """An OIDC session, while OIDC sign-in is configured: the roles its ID token gave, checked by the JSON
+    API's rules through a key-less AgentKey (its secret is random and never accepted anywhere)."""
+    if settings.OIDC_ISSUER is None or not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        return None
+    entry = AgentKey(key=SecretStr(secrets.token_urlsafe(24)), agent_id=agent_id, roles=roles)
+    return Agent(agent_id, list(roles), csrf, entry)
 
 
 def read_session(settings: Settings, cookie: str | None) -> Agent | None:
@@ -98,6 +113,8 @@ def read_session(settings: Settings, cookie: str | None) -> Agent | None:
         return None
     if time.time() - issued > settings.CONSOLE_SESSION_HOURS * 3600:
         return None
+    if fingerprint == OIDC:
+        return _oidc_agent(settings, agent_id, data.get("r"), csrf)
     if settings.AGENT_KEYS is None:
         return Agent(agent_id, demo_roles(settings), csrf, None) if fingerprint == "" else None
     for entry in settings.AGENT_KEYS:

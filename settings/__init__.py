@@ -11,7 +11,8 @@ with its fields, their comments and validators:
 - `channels.py`: e-mail, signed webhooks and ticket events, the chat widget;
 - `security.py`: payload encryption, the codec endpoint, the console's sessions.
 
-The checks that span areas (the codec key against the API keys, the codec's default origins) are here.
+The checks that span areas (the codec key against the API keys, the codec's default origins) are here,
+and the console's public address (derived from the API's when unset).
 Every name stays importable from `settings` (`from settings import Settings, AgentKey, get_settings`).
 
 Imports: domain (the lifecycle's types); inside validators and methods only, so that importing the
@@ -48,6 +49,22 @@ class Settings(SecuritySettings, ChannelSettings, ServiceSettings, AgentModelSet
             port = self.TEMPORAL_UI_PORT
             self.CODEC_CORS_ORIGINS = [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
         return self
+
+    @model_validator(mode="after")
+    def _console_public_url_is_an_address(self) -> Self:
+        url = self.CONSOLE_PUBLIC_URL
+        if url is not None and url.strip().lower() != "off" and not url.startswith(("http://", "https://")):
+            raise ValueError("CONSOLE_PUBLIC_URL: an http(s):// address of the console, or `off` for no link")
+        return self
+
+    def console_url(self) -> str | None:
+        """The console's public address (no trailing slash), or None when CONSOLE_PUBLIC_URL is `off`."""
+        url = self.CONSOLE_PUBLIC_URL
+        if url is None:
+            host = "127.0.0.1" if self.API_HOST in ("0.0.0.0", "::", "") else self.API_HOST
+            host = f"[{host}]" if ":" in host else host
+            return f"http://{host}:{self.API_PORT}/console"
+        return None if url.strip().lower() == "off" else url.rstrip("/")
 
 
 @lru_cache(maxsize=1)

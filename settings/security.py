@@ -37,6 +37,21 @@ class SecuritySettings(BaseModel):
     # The Temporal UI's address for the console's link from a ticket to its workflow; unset =
     # http://127.0.0.1:<TEMPORAL_UI_PORT>.
     CONSOLE_TEMPORAL_UI_URL: str | None = None
+    # The console's address as the Temporal UI's users reach it, for the link back from a ticket's
+    # workflow (its Details panel) to the ticket's console page; unset = the API's own address
+    # (http://<API_HOST>:<API_PORT>/console, 127.0.0.1 for a wildcard host); `off` = no link.
+    CONSOLE_PUBLIC_URL: str | None = None
+    # OIDC sign-in to the console (console/oidc.py, docs/console.md#oidc-sign-in): the authorization-code
+    # flow with PKCE against this issuer (its /.well-known/openid-configuration); unset = off. A person
+    # is let in when their ID token's e-mail is in OIDC_EMAIL_DOMAINS (roles: OIDC_DEFAULT_ROLES) or its
+    # OIDC_ROLES_CLAIM lists roles (those roles); the agent id is the e-mail.
+    OIDC_ISSUER: str | None = None
+    OIDC_CLIENT_ID: str | None = None
+    OIDC_CLIENT_SECRET: SecretStr | None = None
+    OIDC_PROVIDER_NAME: str = "single sign-on"  # the button: "Sign in with <name>"
+    OIDC_EMAIL_DOMAINS: list[str] = Field(default_factory=list)
+    OIDC_ROLES_CLAIM: str = "support_roles"
+    OIDC_DEFAULT_ROLES: list[str] = Field(default_factory=lambda: ["agent"])
 
     @model_validator(mode="after")
     def _payload_keys_are_keys(self) -> Self:
@@ -51,4 +66,15 @@ class SecuritySettings(BaseModel):
                 raise ValueError(f"PAYLOAD_KEYS: {e}") from None
         elif self.PAYLOAD_KEY_ID is not None:
             raise ValueError("PAYLOAD_KEY_ID is set but PAYLOAD_KEYS is not")
+        return self
+
+    @model_validator(mode="after")
+    def _oidc_is_whole(self) -> Self:
+        if self.OIDC_ISSUER is None:
+            return self
+        if not self.OIDC_ISSUER.startswith(("https://", "http://")):
+            raise ValueError("OIDC_ISSUER: the issuer's https:// address")
+        if not self.OIDC_CLIENT_ID:
+            raise ValueError("OIDC_ISSUER is set but OIDC_CLIENT_ID is not")
+        self.OIDC_EMAIL_DOMAINS = [d.strip().lower().lstrip("@") for d in self.OIDC_EMAIL_DOMAINS if d.strip()]
         return self

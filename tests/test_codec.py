@@ -203,7 +203,7 @@ async def test_a_ticket_is_ciphertext_without_the_codec_readable_with_it_and_shr
 async def test_memo_and_user_metadata_of_a_ticket_are_sealed_with_its_customers_key(stack: Stack) -> None:
     """The Temporal UI's Memo and Summary / Details panels: what a client of ours writes there on a customer's
     ticket is ciphertext without the codec, readable through the codec endpoint, and shredded by erasure.
-    (Our tickets write neither today; the end-to-end test above would not notice if one started to.)"""
+    (Our tickets write a summary and the console link as details; this test writes customer text in all three.)"""
     cid = f"codec-{uuid.uuid4().hex[:8]}"
     r = await stack.http.put(f"/customers/{cid}", json={"email": EMAIL.replace("@", f"+{cid}@"), "name": NAME})
     assert r.status_code == 201, r.text

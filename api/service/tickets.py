@@ -13,6 +13,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import quote
 
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -98,6 +99,16 @@ async def _new_contact(pool: tickets.Conn, email: str, name: str | None) -> Cust
     return found
 
 
+def console_link(settings: Settings, ticket_id: str) -> str | None:
+    """The workflow's Details in the Temporal UI (markdown): a link back to the ticket's console page.
+    Only the ticket id, no customer text; None (no Details) when CONSOLE_PUBLIC_URL is `off`. A start
+    option, so replays and continue-as-new runs of the workflow code are untouched."""
+    console = settings.console_url()
+    if console is None:
+        return None
+    return f"Support console: [ticket {ticket_id}]({console}/tickets/{quote(ticket_id)})"
+
+
 async def start_ticket(
     temporal: Client,
     settings: Settings,
@@ -130,6 +141,7 @@ async def start_ticket(
             search_attributes=initial_search_attributes(customer_id, product),
             memo={"request_fingerprint": fingerprint},
             static_summary=f"[{channel.value}{f' · {product}' if product else ''}] {subject}"[:200],
+            static_details=console_link(settings, ticket_id),
         )  # fmt: skip
     except WorkflowAlreadyStartedError:
         desc = await temporal.get_workflow_handle(wf_id).describe()
