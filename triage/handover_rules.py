@@ -46,7 +46,10 @@ _RULES: dict[str, re.Pattern[str]] = {
     "data_loss": re.compile(
         r"\b(lost (all )?(of )?(our |my )?(data|records|files|projects)|data (is|are|was|has been) (lost|gone|wiped)|"
         r"(data|records|files|projects|reports|documents|history) (are|is|have|has|were) (all )?"
-        r"(gone|vanished|disappeared|been (deleted|wiped|erased)))\b",
+        r"(gone|vanished|disappeared|been (deleted|wiped|erased)))\b|"
+        r"\b(all|every|whole|entire)\b.{0,40}\b(dashboards?|funnels?|reports?|segments?|charts?|events|data|records|"
+        r"files|projects|history|notes|annotations)\b.{0,40}\b(are|is|have|has|were) (all )?"
+        r"(gone|vanished|disappeared|been (deleted|wiped|erased))\b",
         re.I,
     ),
 }
@@ -84,6 +87,10 @@ _HYPOTHETICAL = re.compile(
     re.I,
 )
 _INCIDENTS = ("security", "legal", "outage", "data_loss")
+# The customer's own site or network went down: not our outage.
+_THEIR_OWN_OUTAGE = re.compile(
+    r"\b(our|my) (own )?(web ?)?(site|website|servers?|backend|system|network|internet|wi-?fi|office|isp)\b", re.I
+)
 # Asking for sales, a demo, partnerships or a product team, or whether a support channel exists, is a
 # request we answer, not a hand-over, even when it names a person ("talk to someone from sales").
 _NOT_A_HANDOVER_PERSON = re.compile(
@@ -100,6 +107,8 @@ def matches(text: str) -> set[str]:
     found = set()
     for reason, rule in _RULES.items():
         checked = [s for s in sentences if not _HYPOTHETICAL.search(s)] if reason in _INCIDENTS else [text]
+        if reason == "outage":
+            checked = [s for s in checked if not _THEIR_OWN_OUTAGE.search(s)]
         if any(rule.search(s) for s in checked):
             found.add(reason)
     if (asks_for_a_person(text) or asks_for_a_person_explicitly(text)) and not _NOT_A_HANDOVER_PERSON.search(text):
