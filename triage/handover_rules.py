@@ -36,7 +36,8 @@ _RULES: dict[str, re.Pattern[str]] = {
         re.I,
     ),
     "outage": re.compile(
-        rf"\b(?<!our )(?<!my )(?<!own ){_SERVICE} (is|are|went|seems|has gone|have gone) (completely |totally )?(down|offline|unreachable)\b|"
+        rf"\b(?<!our )(?<!my )(?<!own ){_SERVICE} (is|are|went|seems|has gone|have gone) "
+        r"(completely |totally )?(down|offline|unreachable)\b|"
         r"\bnobody can (log ?in|sign in|access|use)\b|\b(complete|total|full|major) outage\b|\bhard down\b|"
         r"\b(every|all|each) (single )?(api )?(calls?|requests?)\b.{0,40}"
         r"\b(5\d\d|5xx|time[sd]? ?out|fail(s|ed|ing)?)\b|"
