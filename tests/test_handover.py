@@ -114,7 +114,7 @@ def test_another_language_is_told_only_when_clear(text: str, other: bool) -> Non
 def test_the_shipped_thresholds_were_chosen_on_the_shipped_examples() -> None:
     shipped = json.loads(THRESHOLDS.read_text())
     assert shipped["examples"] == examples_hash(load_examples(EXAMPLES))
-    assert set(shipped["thresholds"]) == set(REASONS)
+    assert set(shipped["thresholds"]) == set(REASONS) == set(shipped["sentence_thresholds"])
 
 
 def test_a_message_is_scored_whole_and_sentence_by_sentence() -> None:

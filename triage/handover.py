@@ -5,7 +5,10 @@ Each reason (``REASONS``) is a calibrated logistic regression over our shipped s
 examples, hard negatives included), OR'ed with the high-precision rules of ``triage.handover_rules``.
 A message is scored sentence by sentence (and whole): the one line "a contractor pushed our key to a
 public gist" inside a long, polite e-mail is what matters. Each reason's threshold is chosen on
-out-of-fold probabilities (the examples the model was not fitted on), so no number here is hand-tuned.
+out-of-fold probabilities (the examples the model was not fitted on), so no number here is hand-tuned:
+the lowest one whose out-of-fold precision reaches ``PRECISION`` for the whole message, and a stricter
+bar (``SENTENCE_PRECISION``) for a single sentence, since a long mail's dozen sentences are a dozen
+chances of a false alarm.
 Another language comes from ``triage.language`` (a packaged model, no download).
 
 ``unhappy`` is not a reason on its own: the workflow hands an unhappy customer over only when the
@@ -54,6 +57,10 @@ MESSAGES = {
 # Bounds on a chosen threshold: below even odds a detector claims what is more likely not there;
 # above, calibrated probabilities rarely reach it.
 THRESHOLD_FLOOR, THRESHOLD_CEILING = 0.5, 0.9
+# Out-of-fold precision a threshold must reach: a calm ticket handed over costs a person's time and the
+# customer an answer, so each detector is tuned to be right when it fires, recall coming second.
+PRECISION = 0.9
+SENTENCE_PRECISION = 0.95  # one sentence of many: the multiple-comparisons bar
 FOLDS = 4
 MAX_UNITS = 12  # sentences scored per message (a long e-mail's first dozen carry its request)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -103,17 +110,18 @@ def examples_hash(examples: Sequence[Example]) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def _threshold(y: npt.NDArray[np.int_], p: npt.NDArray[np.float64]) -> float:
-    """The threshold with the best F1 on out-of-fold probabilities, within the bounds."""
-    best, best_f = 0.5, -1.0
+def _threshold(y: npt.NDArray[np.int_], p: npt.NDArray[np.float64], target: float) -> float:
+    """The lowest threshold within the bounds whose out-of-fold precision reaches ``target`` (the most
+    precise one when none does)."""
+    best, best_precision = THRESHOLD_CEILING, -1.0
     for t in np.arange(THRESHOLD_FLOOR, THRESHOLD_CEILING + 1e-9, 0.025):
         flagged = p >= t
         tp = int((flagged & (y == 1)).sum())
-        precision = tp / max(int(flagged.sum()), 1)
-        recall = tp / max(int((y == 1).sum()), 1)
-        f1 = 2 * precision * recall / max(precision + recall, 1e-9)
-        if f1 > best_f + 1e-9:
-            best, best_f = round(float(t), 3), f1
+        precision = tp / int(flagged.sum()) if flagged.any() else 1.0
+        if precision >= target:
+            return round(float(t), 3)
+        if precision > best_precision + 1e-9:
+            best, best_precision = round(float(t), 3), precision
     return best
 
 
@@ -123,7 +131,8 @@ class HandoverDetector:
     def __init__(self, embedder: Embedder | None = None) -> None:
         self._embedder = embedder
         self._models: dict[str, CalibratedClassifierCV] = {}
-        self.thresholds: dict[str, float] = {}
+        self.thresholds: dict[str, float] = {}  # the whole message's bar
+        self.sentence_thresholds: dict[str, float] = {}  # a single sentence's (never lower)
         self._lock = threading.Lock()
 
     def _embed(self, texts: Sequence[str], persist: bool) -> Vectors:
@@ -142,34 +151,52 @@ class HandoverDetector:
             if choose:
                 log.warning("%s was chosen on other examples: choosing thresholds again", THRESHOLDS.name)
         x = self._embed([e.text for e in learned], persist=True)
-        models, thresholds = {}, dict(shipped or {})
+        models, whole, sentence = {}, dict(shipped[0] if shipped else {}), dict(shipped[1] if shipped else {})
         for reason in REASONS:
             y = np.array([int(reason in e.reasons) for e in learned])
             if choose:
-                thresholds[reason] = self.choose_threshold(x, y)
+                whole[reason], sentence[reason] = self.choose_thresholds(x, y)
             models[reason] = _model().fit(x, y)
         with self._lock:
-            self._models, self.thresholds = models, thresholds
+            self._models, self.thresholds, self.sentence_thresholds = models, whole, sentence
         return self
 
     @staticmethod
-    def choose_threshold(x: Vectors, y: npt.NDArray[np.int_]) -> float:
+    def choose_thresholds(x: Vectors, y: npt.NDArray[np.int_]) -> tuple[float, float]:
+        """The whole message's and a single sentence's threshold, from out-of-fold probabilities."""
         folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=0)
         oof = cross_val_predict(_model(), x, y, cv=folds, method="predict_proba")[:, 1]
-        return _threshold(y, oof)
+        whole = _threshold(y, oof, PRECISION)
+        return whole, max(whole, _threshold(y, oof, SENTENCE_PRECISION))
 
-    def probabilities(self, text: str) -> dict[str, float]:
-        """Each learned reason's calibrated probability: the highest over the message and its sentences."""
+    def _unit_probabilities(self, text: str) -> dict[str, npt.NDArray[np.float64]]:
         if not self._models:
             raise RuntimeError("HandoverDetector.fit() first")
         x = self._embed(units(text), persist=False)
-        return {r: float(m.predict_proba(x)[:, 1].max()) for r, m in self._models.items()}
+        return {r: m.predict_proba(x)[:, 1] for r, m in self._models.items()}
+
+    def probabilities(self, text: str) -> dict[str, float]:
+        """Each learned reason's calibrated probability: the highest over the message and its sentences."""
+        return {r: float(p.max()) for r, p in self._unit_probabilities(text).items()}
+
+    def _over_bars(self, unit_scores: dict[str, npt.NDArray[np.float64]]) -> set[str]:
+        """The whole message (first unit) over its bar, or one sentence over the stricter sentence bar."""
+        return {
+            r
+            for r, p in unit_scores.items()
+            if p[0] >= self.thresholds[r] or (len(p) > 1 and p[1:].max() >= self.sentence_thresholds[r])
+        }
+
+    def model_reasons(self, text: str) -> set[str]:
+        """The reasons the models alone find, before rules and vetoes."""
+        return self._over_bars(self._unit_probabilities(text))
 
     def detect(self, text: str) -> Handover:
         if not any(ch.isalpha() for ch in text):
             return Handover()
-        scores = self.probabilities(text)
-        found = {r for r in REASONS if scores[r] >= self.thresholds[r]} - handover_rules.vetoes(text)
+        unit_scores = self._unit_probabilities(text)
+        scores = {r: float(p.max()) for r, p in unit_scores.items()}
+        found = self._over_bars(unit_scores) - handover_rules.vetoes(text)
         found |= handover_rules.matches(text)
         other = language.other_language(text)
         if other is not None:
@@ -181,14 +208,18 @@ class HandoverDetector:
         return Handover(reasons=ordered, unhappy="unhappy" in found or "angry" in found, scores=rounded)
 
 
-def _shipped_thresholds(digest: str) -> dict[str, float] | None:
+def _shipped_thresholds(digest: str) -> tuple[dict[str, float], dict[str, float]] | None:
+    """The shipped (whole message, single sentence) thresholds, when chosen on these examples."""
     try:
         shipped = json.loads(THRESHOLDS.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if shipped.get("examples") != digest or set(shipped.get("thresholds", {})) != set(REASONS):
+    if shipped.get("examples") != digest:
         return None
-    return {r: float(v) for r, v in shipped["thresholds"].items()}
+    whole, sentence = shipped.get("thresholds", {}), shipped.get("sentence_thresholds", {})
+    if set(whole) != set(REASONS) or set(sentence) != set(REASONS):
+        return None
+    return {r: float(v) for r, v in whole.items()}, {r: float(v) for r, v in sentence.items()}
 
 
 _shared: HandoverDetector | None = None

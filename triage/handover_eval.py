@@ -47,7 +47,7 @@ def split_scores(examples: Sequence[Example], seed: int = 0) -> dict[str, list[S
     train, test = train_test_split(list(examples), test_size=0.3, random_state=seed, stratify=strata)
     detector = HandoverDetector().fit(train, choose=True)
     found = [detector.detect(e.text) for e in test]
-    probabilities = [detector.probabilities(e.text) for e in test]
+    model_found = [detector.model_reasons(e.text) for e in test]
     out: dict[str, list[Score]] = {"detector": [], "model": [], "rules": []}
     for reason in (*REASONS, LANGUAGE):
         truth = [reason in e.reasons for e in test]
@@ -56,7 +56,7 @@ def split_scores(examples: Sequence[Example], seed: int = 0) -> dict[str, list[S
         if reason == LANGUAGE:
             out["model"].append(_score(reason, truth, [language.other_language(e.text) is not None for e in test]))
             continue
-        model = [p[reason] >= detector.thresholds[reason] for p in probabilities]
+        model = [reason in m for m in model_found]
         out["model"].append(_score(reason, truth, model))
         out["rules"].append(_score(reason, truth, [reason in handover_rules.matches(e.text) for e in test]))
     return out
@@ -71,9 +71,12 @@ def main() -> None:
     detector = HandoverDetector()
     learned = [e for e in examples if LANGUAGE not in e.reasons]
     x = detector._embed([e.text for e in learned], persist=True)
-    chosen = {r: detector.choose_threshold(x, np.array([int(r in e.reasons) for e in learned])) for r in REASONS}
-    THRESHOLDS.write_text(json.dumps({"examples": examples_hash(examples), "thresholds": chosen}, indent=2) + "\n")
-    sys.stdout.write(f"wrote {THRESHOLDS}: {chosen}\n")
+    chosen = {r: detector.choose_thresholds(x, np.array([int(r in e.reasons) for e in learned])) for r in REASONS}
+    whole = {r: t[0] for r, t in chosen.items()}
+    sentence = {r: t[1] for r, t in chosen.items()}
+    shipped = {"examples": examples_hash(examples), "thresholds": whole, "sentence_thresholds": sentence}
+    THRESHOLDS.write_text(json.dumps(shipped, indent=2) + "\n")
+    sys.stdout.write(f"wrote {THRESHOLDS}: whole {whole}, sentence {sentence}\n")
 
 
 if __name__ == "__main__":

@@ -17,20 +17,27 @@ _RULES: dict[str, re.Pattern[str]] = {
     ),
     "legal": re.compile(
         r"\b((contact|call|consult|consulting|instructed|hearing from|speak to|talk to) (my|our|a|an) "
-        r"(lawyers?|attorneys?|solicitors?|counsel)|(my|our) (lawyers?|attorneys?|solicitors?) (will|are|is|says)|"
-        r"our legal (team|department|counsel) will|legal (action|demand|advice)|lawsuit|"
+        r"(lawyers?|attorneys?|solicitors?|counsel)|(my|our) (lawyers?|attorneys?|solicitors?) "
+        r"(will (be )?(in touch|contact|hear|take|pursue|file|sue)|(is|are) (already )?involved)|"
+        r"our legal (team|department|counsel) will (be (in touch|contacting)|contact you|take|pursue|follow up)|"
+        r"legal (action|demand|proceedings|steps)|lawsuit|"
         r"sue (you|your|them|the company)|see you in court|take (you|this) to court|small claims|"
         r"cease and desist|gdpr complaint|data protection authority)\b",
         re.I,
     ),
     "security": re.compile(
-        SECRET_EXPOSED + r"|\b((been|was|were|got|is|are|get) hacked|hacked (into|our|my)|compromised|phishing|"
+        SECRET_EXPOSED + r"|\b((been|was|were|got|is|are|get) hacked|hacked (into|our|my)|"
+        r"(been|was|were|got|is|are) compromised|phishing (e-?mails?|mails?|messages?|sites?|pages?|links?|attack)|"
         r"unauthori[sz]ed (access|login|logins)|"
-        r"(data|security) breach|credentials? (leaked|exposed))\b",
+        r"(data|security) breach|credentials? (leaked|exposed))\b|"
+        # a secret shipped where others can read it: an app bundle, a screenshot, a recording
+        r"\b(secret|live|private|api|access|server|signing) (key|token)s?\b.{0,80}\b(bundled?|hard-?coded|"
+        r"shipped|screenshots?|recording|video|on screen|pastebin|stack ?overflow|decompiled?)\b",
         re.I,
     ),
     "outage": re.compile(
-        rf"\b{_SERVICE} (is|are|went|seems|has gone|have gone) (completely |totally )?(down|offline|unreachable)\b|"
+        rf"\b(?<!our )(?<!my )(?<!own ){_SERVICE} (is|are|went|seems|has gone|have gone) "
+        r"(completely |totally )?(down|offline|unreachable)\b|"
         r"\bnobody can (log ?in|sign in|access|use)\b|\b(complete|total|full|major) outage\b|\bhard down\b|"
         r"\b(every|all|each) (single )?(api )?(calls?|requests?)\b.{0,40}"
         r"\b(5\d\d|5xx|time[sd]? ?out|fail(s|ed|ing)?)\b|"
@@ -40,7 +47,10 @@ _RULES: dict[str, re.Pattern[str]] = {
     "data_loss": re.compile(
         r"\b(lost (all )?(of )?(our |my )?(data|records|files|projects)|data (is|are|was|has been) (lost|gone|wiped)|"
         r"(data|records|files|projects|reports|documents|history) (are|is|have|has|were) (all )?"
-        r"(gone|vanished|disappeared|been (deleted|wiped|erased)))\b",
+        r"(gone|vanished|disappeared|been (deleted|wiped|erased)))\b|"
+        r"\b(all|every|whole|entire)\b.{0,40}\b(dashboards?|funnels?|reports?|segments?|charts?|events|data|records|"
+        r"files|projects|history|notes|annotations)\b.{0,40}\b(are|is|have|has|were) (all )?"
+        r"(gone|vanished|disappeared|been (deleted|wiped|erased))\b",
         re.I,
     ),
 }
@@ -68,15 +78,49 @@ _PERSON_CUE = re.compile(
 )
 
 
+# A sentence that plans for an incident or asks how one is handled ("what happens if a key leaks?", "for
+# our runbook", "have you ever had a breach?") reports none: the incident rules skip it.
+_HYPOTHETICAL = re.compile(
+    r"\b(what happens|what should (we|i) do|how (would|do|can|should) (we|i|you) (know|detect|prevent|handle|tell)|"
+    r"in case|if (ever|someone|somebody|anyone|a|an) |ever (had|been)|runbook|"
+    r"incident response|policy|plan(ning)? for|scenarios?|procedure|awareness|hypothetical(ly)?|"
+    r"(was|were|am|i.m) (worried|afraid|scared)|i thought)\b",
+    re.I,
+)
+_INCIDENTS = ("security", "legal", "outage", "data_loss")
+# The customer's own site or network went down: not our outage.
+_THEIR_OWN_OUTAGE = re.compile(
+    r"\b(our|my) (own )?(web ?)?(site|website|servers?|backend|system|network|internet|wi-?fi|office|isp)\b", re.I
+)
+# Asking for sales, a demo, partnerships or a product team, or whether a support channel exists, is a
+# request we answer, not a hand-over, even when it names a person ("talk to someone from sales").
+_NOT_A_HANDOVER_PERSON = re.compile(
+    r"\b(sales|demo|partnerships?|product team|feature (request|idea)|community|forum|"
+    r"do you (offer|have|provide)|is there (a )?(phone|live chat|chat) support)\b",
+    re.I,
+)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
 def matches(text: str) -> set[str]:
-    """Reasons a rule finds in the text on its own."""
-    found = {reason for reason, rule in _RULES.items() if rule.search(text)}
-    if asks_for_a_person(text) or asks_for_a_person_explicitly(text):
+    """Reasons a rule finds in the text on its own (an incident rule only in a sentence that reports one)."""
+    sentences = [s for s in _SENTENCE.split(text) if s.strip()] or [text]
+    found = set()
+    for reason, rule in _RULES.items():
+        checked = [s for s in sentences if not _HYPOTHETICAL.search(s)] if reason in _INCIDENTS else [text]
+        if reason == "outage":
+            checked = [s for s in checked if not _THEIR_OWN_OUTAGE.search(s)]
+        if any(rule.search(s) for s in checked):
+            found.add(reason)
+    if (asks_for_a_person(text) or asks_for_a_person_explicitly(text)) and not _NOT_A_HANDOVER_PERSON.search(text):
         found.add("person")
     return found
 
 
 def vetoes(text: str) -> set[str]:
-    """Reasons the learned detectors may not claim for this text (self-blame, a joke, a document request)."""
+    """Reasons the learned detectors may not claim for this text (self-blame, a joke, a document request,
+    asking for sales or whether a channel exists)."""
     found = {reason for reason, rule in _VETOES.items() if rule.search(text)}
+    if _NOT_A_HANDOVER_PERSON.search(text):
+        found.add("person")
     return found if _PERSON_CUE.search(text) else found | {"person"}
