@@ -10,12 +10,19 @@ key sign-in sets. Every failure is a page with its reason (4xx; 502 when the pro
 The session cookie is SameSite=Strict, which a browser withholds on a redirect chain another site began;
 so the callback answers with a page that moves on by itself (a same-site navigation) instead of a 303.
 The state cookie is SameSite=Lax: it must come back on the provider's redirect.
+
+Sign-out (RP-initiated logout): the callback also keeps the ID token in a signed cookie sent only to
+`/console/sign-out`; when the provider's metadata has an `end_session_endpoint`, signing out of an OIDC
+session sends the browser there with `id_token_hint`, `post_logout_redirect_uri` (the console's sign-in
+page) and `client_id`, so the provider's session ends too. Without one, or with the provider unreachable,
+the console's own session still ends.
 """
 
 from __future__ import annotations
 
 import time
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 from authlib.common.security import generate_token
@@ -30,6 +37,8 @@ from console import session, web
 from settings import Settings
 
 STATE_COOKIE = "console_oidc"
+ID_TOKEN_COOKIE = "console_oidc_id"  # the session's ID token, for the provider's sign-out (id_token_hint)
+SIGN_OUT_PATH = "/console/sign-out"
 _STATE_MAX_AGE_S = 600  # a sign-in at the provider must finish within this
 _TIMEOUT_S = 10.0
 
@@ -44,9 +53,14 @@ class SignInRefused(Exception):
         self.status, self.reason = status, reason
 
 
-def _callback_url(request: Request, settings: Settings) -> str:
+def _console_url(request: Request, settings: Settings) -> str:
+    """The console's address as the provider must know it: CONSOLE_PUBLIC_URL, or the one the browser used."""
     base = settings.console_url() if settings.CONSOLE_PUBLIC_URL is not None else None
-    return f"{base or str(request.base_url).rstrip('/') + '/console'}/oidc/callback"
+    return base or str(request.base_url).rstrip("/") + "/console"
+
+
+def _callback_url(request: Request, settings: Settings) -> str:
+    return f"{_console_url(request, settings)}/oidc/callback"
 
 
 async def _discover(settings: Settings) -> dict[str, Any]:
@@ -119,7 +133,7 @@ async def callback(
             raise SignInRefused(400, "the provider's answer does not belong to this sign-in (state); start again.")
         if error is not None or not code:
             raise SignInRefused(400, f"the provider did not sign you in ({(error or 'no code')[:100]}).")
-        claims = await _id_token_claims(request, settings, code, str(kept.get("v")), str(kept.get("n")))
+        id_token, claims = await _id_token_claims(request, settings, code, str(kept.get("v")), str(kept.get("n")))
         agent_id, roles = agent_for_claims(settings, claims)
     except SignInRefused as e:
         return _refused(request, e.status, e.reason)
@@ -130,15 +144,47 @@ async def callback(
         samesite="strict", path="/", max_age=int(settings.CONSOLE_SESSION_HOURS * 3600),
         secure=request.url.scheme == "https",
     )  # fmt: skip
+    page.set_cookie(
+        ID_TOKEN_COOKIE, session.sign(settings, {"a": agent_id, "i": id_token}), httponly=True, samesite="strict",
+        path=SIGN_OUT_PATH, max_age=int(settings.CONSOLE_SESSION_HOURS * 3600), secure=request.url.scheme == "https",
+    )  # fmt: skip
     page.delete_cookie(STATE_COOKIE, path="/console/oidc")
     return page
 
 
+def end_session_url(meta: dict[str, Any], id_token: str, post_logout_redirect_uri: str, client_id: str) -> str | None:
+    """Where RP-initiated logout sends the browser: the provider's end_session_endpoint with the ID token as
+    the hint and the page to come back to; None when the provider has no such endpoint."""
+    endpoint = meta.get("end_session_endpoint")
+    if not isinstance(endpoint, str) or not endpoint.startswith(("https://", "http://")):
+        return None
+    query = urlencode(
+        {"id_token_hint": id_token, "post_logout_redirect_uri": post_logout_redirect_uri, "client_id": client_id}
+    )
+    return f"{endpoint}{'&' if '?' in endpoint else '?'}{query}"
+
+
+async def provider_sign_out(request: Request, settings: Settings, agent_id: str) -> str | None:
+    """The provider's sign-out address for this person's OIDC session, or None (a key session, no ID token
+    kept, no end_session_endpoint, or the provider unreachable: then only the console's session ends)."""
+    if settings.OIDC_ISSUER is None:
+        return None
+    kept = session.unsign(settings, request.cookies.get(ID_TOKEN_COOKIE))
+    if kept is None or kept.get("a") != agent_id or not isinstance(kept.get("i"), str):
+        return None
+    try:
+        meta = await _discover(settings)
+    except SignInRefused:
+        return None
+    back = f"{_console_url(request, settings)}/sign-in"
+    return end_session_url(meta, str(kept["i"]), back, settings.OIDC_CLIENT_ID or "")
+
+
 async def _id_token_claims(
     request: Request, settings: Settings, code: str, verifier: str, nonce: str
-) -> dict[str, Any]:
-    """Exchange the code and return the ID token's claims once signature, issuer, audience, expiry and
-    nonce check out."""
+) -> tuple[str, dict[str, Any]]:
+    """Exchange the code; the ID token and its claims once signature, issuer, audience, expiry and nonce
+    check out."""
     meta = await _discover(settings)
     try:
         async with _client(settings, _callback_url(request, settings)) as client:
@@ -165,7 +211,7 @@ async def _id_token_claims(
     except (JoseError, ValueError) as e:
         raise SignInRefused(400, f"the ID token is not valid for this sign-in ({type(e).__name__}: {e}).") from e
     claims: dict[str, Any] = decoded.claims
-    return claims
+    return token["id_token"], claims
 
 
 def agent_for_claims(settings: Settings, claims: dict[str, Any]) -> tuple[str, list[str]]:

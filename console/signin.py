@@ -8,7 +8,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
 from api.auth import agent_for, key_matches
-from console import session, web
+from console import oidc, session, web
 
 STATIC = {"console.css": "text/css", "console.js": "text/javascript", "draft.js": "text/javascript"}
 
@@ -82,6 +82,16 @@ async def sign_out(request: Request) -> Response:
     form = await web.form(request)
     if agent is not None and not session.same_token(form.get("csrf"), agent.csrf):
         return PlainTextResponse("bad form token", status_code=403)
-    response = RedirectResponse("/console/sign-in", status_code=303)
+    # An OIDC session also ends at the provider (RP-initiated logout), which sends the browser back here.
+    # A page that moves on by itself, not a 303: the pages' CSP (form-action 'self') stops a form's redirect
+    # to another site.
+    settings = web.settings(request)
+    provider = await oidc.provider_sign_out(request, settings, agent.agent_id) if agent else None
+    response: Response = RedirectResponse("/console/sign-in", status_code=303)
+    if provider is not None:
+        response = web.render(
+            request, "signed_out.html", target=provider, provider=settings.OIDC_PROVIDER_NAME, agent=None
+        )
     response.delete_cookie(session.COOKIE, path="/")
+    response.delete_cookie(oidc.ID_TOKEN_COOKIE, path=oidc.SIGN_OUT_PATH)
     return response

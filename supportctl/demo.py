@@ -8,7 +8,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ class DemoTicket:
     subject: str
     body: str
     follow_up: str | None
+    tags: list[str] = field(default_factory=list)  # what a person on the team labels it with (the `tag` decision)
 
 
 def load_samples(path: Path = SAMPLE_TICKETS) -> list[DemoTicket]:
@@ -51,6 +52,7 @@ def load_samples(path: Path = SAMPLE_TICKETS) -> list[DemoTicket]:
                     row["subject"],
                     row["body"],
                     row.get("follow_up"),
+                    row.get("tags", []),
                 )
             )
     return out
@@ -143,6 +145,29 @@ async def push_tickets(api_url: str, samples: list[DemoTicket], concurrency: int
     return list(results)
 
 
+async def tag_like_a_person(api_url: str, samples: list[DemoTicket], rows: list[dict[str, Any]]) -> dict[str, int]:
+    """DEMO_PERSON labels the samples that name tags (a `tag` decision, as a person would in the console),
+    so the queue's tag filter has something to show; how many tickets carry each tag afterwards."""
+    tagged = [(s, t) for s, t in zip(samples, rows, strict=True) if s.tags and t["status"] != "closed"]
+    async with httpx.AsyncClient(base_url=api_url, timeout=30) as http:
+        for sample, t in tagged:
+            decision = {"kind": "tag", "add": sample.tags, "agent_id": DEMO_PERSON, "request_id": uuid.uuid4().hex}
+            r = await http.post(f"/tickets/{t['ticket_id']}/decisions", json=decision)
+            r.raise_for_status()
+        shown: list[set[str]] = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # the store follows the workflow's decision
+            shown = [set((await _get(http, t["ticket_id"]))["tags"]) for _, t in tagged]
+            if all(set(s.tags) <= have for (s, _), have in zip(tagged, shown, strict=True)):
+                break
+            await asyncio.sleep(0.25)
+    counts: dict[str, int] = {}
+    for have in shown:
+        for tag in have:
+            counts[tag] = counts.get(tag, 0) + 1
+    return dict(sorted(counts.items()))
+
+
 async def leave_tickets_in_every_view(api_url: str, dsn: str, rows: list[dict[str, Any]]) -> dict[str, int]:
     """Hand a few escalated tickets to DEMO_PERSON (a reassign decision, as a person would in the console),
     leaving at least one unassigned; the console's views' counts for DEMO_PERSON afterwards."""
@@ -166,12 +191,15 @@ async def leave_tickets_in_every_view(api_url: str, dsn: str, rows: list[dict[st
         await conn.close()
 
 
-def console_lines(api_url: str, counts: dict[str, int] | None) -> list[str]:
-    """Where the console is, and (after the demo) what each of its views holds for DEMO_PERSON."""
+def console_lines(api_url: str, counts: dict[str, int] | None, tags: dict[str, int] | None = None) -> list[str]:
+    """Where the console is, and (after the demo) what each of its views holds for DEMO_PERSON and the
+    tags the demo gave."""
     lines = [f"Console:     {api_url}/console  (sign in with any name, e.g. {DEMO_PERSON}; no AGENT_KEYS: local demo)"]
     if counts is not None:
         views = " · ".join(f"{label} {counts[name]}" for name, (label, _, _) in VIEWS.items())
         lines.append(f"             its views for {DEMO_PERSON}: {views}")
+    if tags:
+        lines.append(f"             tags (the queue's tag filter): {' · '.join(f'{k} {n}' for k, n in tags.items())}")
     return lines
 
 
@@ -228,9 +256,10 @@ def run_demo(settings: Settings) -> int:
         rows = asyncio.run(push_tickets(stack.api_url, samples))
         say(f"==> {len(rows)} tickets answered or handed to a person in {time.monotonic() - started:.1f}s\n")
         print_summary(rows)
+        tags = asyncio.run(tag_like_a_person(stack.api_url, samples, rows))
         counts = asyncio.run(leave_tickets_in_every_view(stack.api_url, stack.database_url, rows))
         say("")
-        for line in console_lines(stack.api_url, counts):
+        for line in console_lines(stack.api_url, counts, tags):
             say(line)
         say(f"Temporal UI: {stack.ui_url}/namespaces/{settings.TEMPORAL_NAMESPACE}/workflows")
         say(

@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from temporalio import activity
+from temporalio.api.sdk.v1 import WorkflowMetadata
+from temporalio.client import WorkflowHandle
 from temporalio.exceptions import ApplicationError
 
 from activities.actions import ActionResult, ExecuteActionInput, RejectActionInput
@@ -184,3 +186,9 @@ def ticket_input(body: str, subject: str = "API trouble", *, product: str | None
 
 
 HOURS = timedelta(hours=1)
+
+
+async def current_details(handle: WorkflowHandle[Any, Any]) -> str:
+    """What the Temporal UI shows as a running workflow's current details (the SDK's metadata query)."""
+    meta: WorkflowMetadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    return meta.current_details

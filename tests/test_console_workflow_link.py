@@ -15,6 +15,7 @@ from codec.payload import KEY_ID
 from settings import Settings
 from tests.api_stack import Stack, serve_api
 from tests.console_helpers import sign_in
+from tests.lifecycle_world import current_details
 
 
 async def _open(http: httpx.AsyncClient, subject: str) -> str:
@@ -38,6 +39,9 @@ async def test_a_tickets_workflow_links_back_to_its_console_page(stack: Stack) -
     assert subject in (await desc.static_summary() or "")  # the summary the list shows is unchanged
     sealed = desc.raw_description.execution_config.user_metadata.details
     assert sealed.metadata[KEY_ID].startswith(b"cdk_") and tid.encode() not in sealed.data
+    # the running workflow's current details lead with the same link (what a run continued as new keeps)
+    current = await current_details(stack.client.get_workflow_handle(workflow_id_for(tid)))
+    assert current.split("\n\n")[0] == details, current
 
     # the address is the console's ticket page: signed in, it shows this ticket
     path = re.sub(r"^https?://[^/]+", "", link)
@@ -57,6 +61,8 @@ async def test_the_console_address_is_set_or_off(stack: Stack) -> None:
         tid = await _open(http, "No link")
         desc = await stack.client.get_workflow_handle(workflow_id_for(tid)).describe()
         assert await desc.static_details() is None and await desc.static_summary()
+        current = await current_details(stack.client.get_workflow_handle(workflow_id_for(tid)))
+        assert "No link" in current and "Support console" not in current
 
 
 def test_the_console_address_follows_the_api_unless_set() -> None:

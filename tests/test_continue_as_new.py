@@ -14,7 +14,7 @@ from temporalio.worker import Worker
 from domain.lifecycle import ChangePriority
 from domain.models import Priority, Sender, Status
 from tests.conftest import BIN
-from tests.lifecycle_world import World, customer, ticket_input
+from tests.lifecycle_world import World, current_details, customer, ticket_input
 from workflows import search_attributes as sa
 from workflows.ticket import CustomerMessage, TicketWorkflow
 
@@ -73,3 +73,34 @@ async def test_long_ticket_continues_as_new_without_losing_anything(
     assert state.clocks["resolution"].target.total_seconds() > 0 and state.first_response_at is not None
     # Postgres saw every message exactly once, in order
     assert [m.seq for m in world.messages] == list(range(1, 12 + replies))
+
+
+async def test_a_ticket_continued_as_new_keeps_its_console_link(
+    short_history_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    client, world = short_history_env.client, World(customer())
+    async with Worker(client, task_queue=task_queue, workflows=[TicketWorkflow], activities=world.activities()):
+        inp = ticket_input("My webhook fails", max_agent_turns=100)
+        inp.console_link = (
+            f"Support console: [ticket {inp.ticket_id}](https://support.example.com/console/tickets/{inp.ticket_id})"
+        )
+        h = await client.start_workflow(
+            TicketWorkflow.run, inp, id=f"ticket-{inp.ticket_id}", task_queue=task_queue,
+            static_details=inp.console_link,
+        )  # fmt: skip
+        first_run = h.result_run_id
+        assert (await current_details(h)).startswith(inp.console_link)
+        latest = client.get_workflow_handle_for(TicketWorkflow.run, h.id)  # follows the newest run
+        for i in range(40):  # follow-ups until the history is long enough to continue as new
+            await h.signal(TicketWorkflow.add_customer_message, CustomerMessage(f"m{i}", f"follow-up {i}"))
+            await asyncio.sleep(0.2)
+            if (await latest.describe()).run_id != first_run:
+                break
+        desc = await latest.describe()
+        details = await current_details(latest)
+        await latest.terminate("done")
+
+    assert desc.run_id != first_run, "the ticket never continued as new"
+    # Temporal gives the new run no static details; the current details carry the link on top.
+    assert await desc.static_details() is None
+    assert details.split("\n\n")[0] == inp.console_link, details

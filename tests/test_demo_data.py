@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from demo.customers import demo_customers
+from domain.lifecycle import Retag
 from domain.models import Category, Channel, Plan
 from supportctl.demo import first_answer
 
@@ -137,6 +138,17 @@ def test_sample_tickets_are_valid() -> None:
 
     assert {t["channel"] for t in tickets} == CHANNELS
     assert {t["expected_category"] for t in tickets} == CATEGORIES
+
+
+def test_a_few_sample_tickets_carry_tags_the_decision_accepts() -> None:
+    """`supportctl demo` tags these as a person would, so the console's tag filter has something to show."""
+    tagged = {t["key"]: t["tags"] for t in _read_jsonl(TICKETS_FILE) if t.get("tags")}
+    assert 3 <= len(tagged) <= 10, tagged
+    for key, tags in tagged.items():
+        # as typed: the `tag` decision would not change them (already lower-case, valid, no repeats)
+        assert Retag(request_id="r", agent_id="alex", add=tags).add == tags and len(set(tags)) == len(tags), key
+    uses = Counter(tag for tags in tagged.values() for tag in tags)
+    assert max(uses.values()) >= 2, uses  # a filter that finds more than one ticket
 
 
 def test_rate_limit_ticket_present() -> None:

@@ -178,6 +178,10 @@ class TicketRecording:
         if deadline is not None:
             updates.append(sa.TICKET_SLA_DEADLINE.value_set(deadline))
         workflow.upsert_search_attributes(updates)
+        self.show_details()
+
+    def show_details(self) -> None:
+        """The Temporal UI's current details: the summary, led by the link to the console."""
         workflow.set_current_details(self._summary())
 
     def _summary(self) -> str:
@@ -196,6 +200,8 @@ class TicketRecording:
             f"owner: {owner} · messages: {len(s.transcript)} · tokens: {s.prompt_tokens + s.completion_tokens}",
             f"sentiment: {' → '.join(x.value for x in s.sentiment_trend[-5:]) or '-'}",
         ]
+        if s.console_link:
+            lines.insert(0, s.console_link)
         if s.tags:
             lines.append(f"tags: {', '.join(s.tags)}")
         if s.escalated:

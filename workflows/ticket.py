@@ -70,6 +70,7 @@ class TicketWorkflow:
             subject=inp.subject,
             opened_at=workflow.now(),
             product=inp.product,
+            console_link=inp.console_link,
         )
         if s.policy is None:
             s.policy = inp.policy or TicketPolicy(auto_resolve_after=inp.auto_resolve_after)
@@ -147,6 +148,9 @@ class TicketWorkflow:
         if not workflow.patched(patches.LIFECYCLE_V2):
             return await TicketV1(self._s)._run_v1(inp)
         s = self._s
+        # Current details are no command (a query answers them): shown at once, the console link first,
+        # also on a run continued as new, which has no static details.
+        self._record.show_details()
         # The watcher starts first: a first-response breach must fire even while the opening agent
         # turn is still retrying against a model that is down.
         watcher = asyncio.create_task(self._sla.watch())

@@ -89,6 +89,9 @@ class TicketState(BaseModel):
     event_seq: int = 0  # makes audit event keys unique and stable
     product: str | None = None  # from the ticket's input; None for tickets opened before it existed
     tags: list[str] = Field(default_factory=list)  # people's labels, sorted (the `tag` decision)
+    # The ticket's console page (markdown link) for the UI's current details: static details are set at
+    # start only and a continued run has none, so the link rides in the state. None: off, or older tickets.
+    console_link: str | None = None
 
 
 @dataclass
@@ -103,6 +106,7 @@ class TicketInput:
     policy: TicketPolicy | None = None  # None: defaults (with auto_resolve_after above)
     linked_ticket_id: str | None = None  # the closed ticket this one follows up
     product: str | None = None  # what the ticket is about, when the caller knows (KB searches keep to it)
+    console_link: str | None = None  # markdown link to the ticket's console page (api.service.tickets.console_link)
 
 
 @dataclass

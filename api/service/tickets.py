@@ -101,8 +101,9 @@ async def _new_contact(pool: tickets.Conn, email: str, name: str | None) -> Cust
 
 def console_link(settings: Settings, ticket_id: str) -> str | None:
     """The workflow's Details in the Temporal UI (markdown): a link back to the ticket's console page.
-    Only the ticket id, no customer text; None (no Details) when CONSOLE_PUBLIC_URL is `off`. A start
-    option, so replays and continue-as-new runs of the workflow code are untouched."""
+    Only the ticket id, no customer text; None (no Details) when CONSOLE_PUBLIC_URL is `off`. Given twice:
+    as the static Details (a start option) and in the input, since a run continued as new gets no static
+    Details and the workflow keeps the link at the top of its current details instead."""
     console = settings.console_url()
     if console is None:
         return None
@@ -132,6 +133,7 @@ async def start_ticket(
                 ticket_id, customer_id, channel, subject, body,
                 auto_resolve_after=timedelta(hours=settings.AUTO_RESOLVE_AFTER_HOURS),
                 policy=settings.ticket_policy(), linked_ticket_id=linked_ticket_id, product=product,
+                console_link=console_link(settings, ticket_id),
             ),
             id=wf_id,
             task_queue=settings.TEMPORAL_TASK_QUEUE,
