@@ -27,13 +27,17 @@ from db.tickets import Conn
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 REFRESH_LOCK = 0x5_0C_7_23  # advisory lock of the refresh (any constant of ours)
-REFRESH_DAYS = 62  # days recomputed per call at most (a fresh migration leaves every day stale)
+REFRESH_DAYS = 8  # days recomputed per report at most: a bounded cost (stale days are counted from tickets anyway)
 Ranges = list[tuple[datetime, datetime]]
 Connection = asyncpg.Connection | PoolConnectionProxy
 
 # The breakdowns the rollup keeps per day, as (name, column) pairs of report_ticket_counts.
 DIMS_OF = "(VALUES ('channel', c.channel), ('category', c.category), ('priority', c.priority), ('product', c.product))"
-IN_DAYS = "JOIN unnest($1::timestamptz[]) d(day) ON {col} >= d.day AND {col} < d.day + interval '24 hours'"
+# The rows of a view opened on the days $1, a lateral probe of the tickets' time index per day (as IN_RANGES).
+IN_DAYS = (
+    "unnest($1::timestamptz[]) d(day) CROSS JOIN LATERAL (SELECT * FROM {table} "
+    "WHERE created_at >= d.day AND created_at < d.day + interval '24 hours' OFFSET 0) {short}"
+)
 # Rows of a table or view opened in any of the ranges $lo/$hi (arrays), each range read through the
 # index on its time column (a lateral probe per range, never a scan of the whole table: OFFSET 0 keeps
 # the planner from flattening the probe into a join it may plan as one).
@@ -50,18 +54,18 @@ REFRESH = [
     f"""INSERT INTO report_hours (hour, {COLS}, hours)
         SELECT date_trunc('hour', c.created_at, 'UTC'), {SUMS},
             coalesce(array_agg(c.hours ORDER BY c.hours) FILTER (WHERE c.hours IS NOT NULL), '{{}}')
-        FROM report_ticket_counts c {IN_DAYS.format(col="c.created_at")}
+        FROM {IN_DAYS.format(table="report_ticket_counts", short="c")}
         GROUP BY 1""",
     "DELETE FROM report_days r WHERE r.day = ANY($1::timestamptz[])",
     f"""INSERT INTO report_days (day, dim, value, {COLS})
         SELECT d.day, x.dim, x.value, {SUMS}
-        FROM report_ticket_counts c {IN_DAYS.format(col="c.created_at")} CROSS JOIN LATERAL {DIMS_OF} x(dim, value)
+        FROM {IN_DAYS.format(table="report_ticket_counts", short="c")} CROSS JOIN LATERAL {DIMS_OF} x(dim, value)
         GROUP BY 1, 2, 3""",
     "DELETE FROM report_agent_days r WHERE r.day = ANY($1::timestamptz[])",
     f"""INSERT INTO report_agent_days (day, agent, {ACOLS}, first_hours)
         SELECT d.day, a.agent, {AGENT_SUMS},
             coalesce(array_agg(a.first_hours ORDER BY a.first_hours) FILTER (WHERE a.first_hours IS NOT NULL), '{{}}')
-        FROM report_agent_facts a {IN_DAYS.format(col="a.created_at")}
+        FROM {IN_DAYS.format(table="report_agent_facts", short="a")}
         GROUP BY 1, 2""",
 ]
 STALE = "SELECT DISTINCT day FROM report_stale_days WHERE day >= $1 AND day < $2"
