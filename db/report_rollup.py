@@ -121,21 +121,31 @@ def plan(
     since: datetime, until: datetime, unit: timedelta, stale: set[datetime], step: timedelta | None = None
 ) -> Plan:
     """Whole hours or days inside [since, until) on days not stale (and, with `step`, inside one period of
-    `step` from `since`), merged into runs; the rest of the window as ranges to count from tickets."""
+    `step` from `since`), merged into runs; the rest of the window as ranges to count from tickets. Worked
+    out from the holes (stale days, the unit each period starts inside), not unit by unit: a year of hours
+    costs microseconds."""
+    start = floor_to(since, unit)
+    if start < since:
+        start += unit
+    end = floor_to(until, unit)
+    holes = [(day, day + DAY) for day in stale]
+    if step is not None:
+        cut = since + step
+        while cut < until:
+            lo = floor_to(cut, unit)
+            if lo != cut:  # a period starts inside this unit: its tickets are counted by period
+                holes.append((lo, lo + unit))
+            cut += step
     rolled: Ranges = []
-    t = floor_to(since, unit)
-    if t < since:
-        t += unit
-    while t + unit <= until:
-        ok = floor_to(t, DAY) not in stale
-        if ok and step is not None:
-            ok = (t - since) // step == (t + unit - since - timedelta(microseconds=1)) // step
-        if ok:
-            if rolled and rolled[-1][1] == t:
-                rolled[-1] = (rolled[-1][0], t + unit)
-            else:
-                rolled.append((t, t + unit))
-        t += unit
+    at = start
+    for lo, hi in sorted(holes):
+        if lo >= end:
+            break
+        if lo > at:
+            rolled.append((at, lo))
+        at = max(at, hi)
+    if at < end:
+        rolled.append((at, end))
     fresh: Ranges = []
     at = since
     for lo, hi in rolled:

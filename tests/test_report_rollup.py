@@ -8,6 +8,7 @@ erasure, both before the refresh (the written days are stale) and after it (the 
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -176,3 +177,40 @@ async def test_the_views_know_the_same_kinds_as_the_code(store: asyncpg.Pool) ->
     people = await store.fetchval("SELECT pg_get_viewdef('report_agent_facts')")
     kinds = re.search(r"kind = ANY \(ARRAY\[([^\]]*)\]", people)
     assert kinds and sorted(re.findall(r"'([^']+)'", kinds[1])) == sorted(DECISION_EVENTS)
+
+
+def _plan_unit_by_unit(
+    since: datetime, until: datetime, unit: timedelta, stale: set[datetime], step: timedelta | None
+) -> list[tuple[datetime, datetime]]:
+    """The rolled runs worked out the slow, obvious way: every whole unit of the window, one at a time."""
+    rolled: list[tuple[datetime, datetime]] = []
+    t = report_rollup.floor_to(since, unit)
+    t = t + unit if t < since else t
+    while t + unit <= until:
+        ok = report_rollup.floor_to(t, report_rollup.DAY) not in stale
+        if ok and step is not None:  # one period from its first instant to its last
+            ok = (t - since) // step == (t + unit - since - timedelta(microseconds=1)) // step
+        if ok and rolled and rolled[-1][1] == t:
+            rolled[-1] = (rolled[-1][0], t + unit)
+        elif ok:
+            rolled.append((t, t + unit))
+        t += unit
+    return rolled
+
+
+def test_the_plan_equals_one_unit_at_a_time_on_random_windows() -> None:
+    rng = random.Random(21)
+    base = datetime(2026, 3, 1, tzinfo=UTC)
+    for _ in range(300):
+        since = base + timedelta(minutes=rng.randrange(0, 60 * 24 * 40))
+        until = since + timedelta(minutes=rng.randrange(1, 60 * 24 * 50))
+        stale = {report_rollup.floor_to(since + timedelta(days=rng.randrange(-1, 50)), report_rollup.DAY)
+                 for _ in range(rng.randrange(0, 4))}  # fmt: skip
+        step = rng.choice([None, timedelta(days=1), timedelta(days=7), timedelta(hours=rng.randrange(1, 72))])
+        for unit in (report_rollup.HOUR, report_rollup.DAY):
+            cut = step if unit == report_rollup.HOUR else None
+            plan = report_rollup.plan(since, until, unit, stale, cut)
+            assert plan.rolled == _plan_unit_by_unit(since, until, unit, stale, cut)
+            covered = sorted(plan.rolled + plan.fresh)  # the two together tile the window exactly
+            assert covered[0][0] == since and covered[-1][1] == until
+            assert all(a[1] == b[0] for a, b in zip(covered, covered[1:], strict=False))
