@@ -19,9 +19,9 @@ from db.report_sums import AGENT_FINAL, AGENT_SUMS, MEDIAN_FIRST
 from db.tickets import Conn
 from domain.success import AgentFigures
 
-# The kinds of a person's decisions; the view `report_agent_facts` (migration V23) lists them (a test checks).
+# The kinds of a person's decisions; the view `report_agent_facts` (migration V23) lists them (a test checks),
+# and leaves out the workflow's own actor, "system" (db.reports.SYSTEM_ACTOR).
 DECISION_EVENTS = ["human_replied", "reassigned", "handed_back", "action_approved", "action_rejected"]
-SYSTEM_ACTOR = "system"
 
 # Each person's part in each ticket that reached a person is a row of the view `report_agent_facts`
 # (migration V23: their replies, the first one, whether they resolved it); the rollup sums the same view.

@@ -39,7 +39,7 @@ PERSON_EVENTS = [
 # against automation (its outcome is known, and it is not a resolution). Unless it was already resolved
 # (its survey still out when the workflow was terminated): that resolution, and its time, stand.
 ENDED_WITHOUT_RESOLUTION = "workflow_ended"
-CALM = ["neutral", "positive"]
+CALM = ["neutral", "positive"]  # a calm ending; the view `report_ticket_counts` (V23) lists them (a test checks)
 # What the workflow does on its own is recorded as "system". It resolves a ticket as "system" only when
 # the customer stopped answering (auto-resolve after AUTO_RESOLVE_HOURS of silence; the agents resolve as
 # themselves, a person under their agent id): such a ticket's resolution time runs to our last answer,
@@ -49,7 +49,7 @@ CALM = ["neutral", "positive"]
 SYSTEM_ACTOR = "system"
 
 # One pass over the window's tickets, counted for the whole window and, with GROUPING SETS, for each value
-# of the breakdowns asked for ({sets}). `period` is the bucket of the chart: date_bin($6, created_at, since),
+# of the breakdowns asked for ({sets}). `period` is the bucket of the chart: date_bin($5, created_at, since),
 # so buckets start at `since`. What each ticket adds to each count is the view `report_ticket_counts`
 # (migration V23, over the `report_*` facts V20's triggers keep on the ticket row); the rollup sums the
 # same view (db/report_rollup.py). A report of one channel or product reads its tickets this way.
