@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from db.live import OPEN
-from db.tickets import SLA_DUE, Conn, TicketRecord
+from db.tickets import SLA_DUE, Conn, TicketRecord, is_rare_tag, rare_tag_condition
 
 PENDING = (
     "EXISTS (SELECT 1 FROM agent_actions a WHERE a.ticket_id = tickets.ticket_id AND a.status = 'pending_approval')"
@@ -49,20 +49,25 @@ class Filters:
     def query(self) -> dict[str, str]:
         return {k: v for k, v in zip(FILTER_NAMES, self.args(), strict=True) if v}
 
-    def where(self) -> str:
+    def where(self, rare_tag: bool = False) -> str:
         """The filters given as conditions an index can serve, whatever plan Postgres caches for the
         statement; the others as `$n IS NULL`, which it checks once, not per row (`($n IS NULL OR column =
-        $n)` scanned every ticket once a generic plan was cached)."""
-        return " AND ".join(
+        $n)` scanned every ticket once a generic plan was cached). A rare tag's tickets are read from the
+        GIN index first (db.tickets.is_rare_tag)."""
+        conditions = [
             condition if value else f"${n}::text IS NULL"
             for n, (condition, value) in enumerate(zip(FILTER_CONDITIONS, self.args(), strict=True), start=1)
-        )
+        ]
+        if rare_tag:
+            conditions.append(rare_tag_condition(7))
+        return " AND ".join(conditions)
 
 
 async def view_rows(conn: Conn, view: str, f: Filters, me: str, limit: int = 200) -> list[TicketRecord]:
     _, where, order = VIEWS[view]
+    filters = f.where(rare_tag=await is_rare_tag(conn, f.tag))
     rows = await conn.fetch(
-        f"SELECT * FROM tickets WHERE {where} AND {f.where()} AND $8::text IS NOT NULL ORDER BY {order} LIMIT $9",
+        f"SELECT * FROM tickets WHERE {where} AND {filters} AND $8::text IS NOT NULL ORDER BY {order} LIMIT $9",
         *f.args(),
         me,
         limit,
@@ -101,7 +106,7 @@ async def choices(conn: Conn) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for column in ("category", "channel", "product"):
         out[column] = [r["v"] for r in await conn.fetch(DISTINCT.format(column=column))]
-    # only tickets that carry a tag are unnested (the GIN index finds them); LIMIT: a menu, not a report
-    rows = await conn.fetch("SELECT DISTINCT unnest(tags) AS v FROM tickets WHERE tags <> '{}' ORDER BY 1 LIMIT 500")
+    # the tags in use, counted by migration V24's trigger (no scan of the tickets); LIMIT: a menu, not a report
+    rows = await conn.fetch("SELECT tag AS v FROM ticket_tag_counts ORDER BY tag LIMIT 500")
     out["tag"] = [r["v"] for r in rows]
     return out

@@ -13,66 +13,45 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from db import report_rollup
 from db.report_conn import report_connection
+from db.report_sums import AGENT_FINAL, AGENT_SUMS, MEDIAN_FIRST
 from db.tickets import Conn
 from domain.success import AgentFigures
 
+# The kinds of a person's decisions; the view `report_agent_facts` (migration V23) lists them (a test checks),
+# and leaves out the workflow's own actor, "system" (db.reports.SYSTEM_ACTOR).
 DECISION_EVENTS = ["human_replied", "reassigned", "handed_back", "action_approved", "action_rejected"]
 
-AGENTS = """
-WITH window_tickets AS (  -- a person acts only on a ticket that reached a person (db/reports.py)
-    SELECT t.ticket_id, coalesce(t.report_handover_at, t.created_at) AS reached_at, t.csat_score, t.assigned_human
-    FROM tickets t
-    WHERE t.created_at >= $1 AND t.created_at < $2
-      AND ($3::text IS NULL OR t.channel = $3)
-      AND ($4::text IS NULL OR t.product = $4)
-      AND (t.owner = 'human' OR t.assigned_human IS NOT NULL OR t.escalated OR t.report_person_event
-           OR t.report_human_message)
-), handled AS (  -- per ticket and person: replies, the first one, whether they resolved it
-    SELECT w.ticket_id, w.reached_at, w.csat_score, a.agent, a.replies, a.first_at, a.resolved
-    FROM window_tickets w
-    CROSS JOIN LATERAL (
-        SELECT x.who AS agent, sum(x.reply)::int AS replies, min(x.at) FILTER (WHERE x.reply = 1) AS first_at,
-            bool_or(x.resolves) AS resolved
-        FROM (
-            SELECT m.author AS who, 1 AS reply, m.created_at AS at, false AS resolves
-            FROM messages m WHERE m.ticket_id = w.ticket_id AND m.sender = 'human'
-            UNION ALL
-            SELECT e.actor, 0, e.created_at, e.kind = 'resolved'
-            FROM ticket_events e
-            WHERE e.ticket_id = w.ticket_id AND e.actor IS NOT NULL AND e.actor <> $6 AND (
-                e.kind = ANY($5::text[]) OR e.kind = 'priority_changed'
-                OR e.kind = 'resolved' AND e.actor = w.assigned_human
-            )
-        ) x
-        GROUP BY x.who
-    ) a
-), timed AS MATERIALIZED (
-    SELECT h.*, CASE WHEN h.first_at IS NOT NULL
-        THEN greatest(extract(epoch FROM h.first_at - h.reached_at) / 3600.0, 0) END AS first_hours
-    FROM handled h
+# Each person's part in each ticket that reached a person is a row of the view `report_agent_facts`
+# (migration V23: their replies, the first one, whether they resolved it); the rollup sums the same view.
+AGENTS = f"""
+WITH s AS (
+    SELECT agent, {AGENT_SUMS}, {MEDIAN_FIRST.format(x="first_hours")}
+    FROM report_agent_facts
+    WHERE created_at >= $1 AND created_at < $2
+      AND ($3::text IS NULL OR channel = $3)
+      AND ($4::text IS NULL OR product = $4)
+    GROUP BY agent
 )
-SELECT agent,
-    count(*) AS tickets_handled,
-    sum(replies)::int AS replies,
-    count(*) FILTER (WHERE resolved) AS resolved,
-    avg(first_hours)::float8 AS first_response_hours_mean,
-    percentile_cont(0.5) WITHIN GROUP (ORDER BY first_hours)::float8 AS first_response_hours_median,
-    avg(csat_score)::float8 AS csat_mean,
-    count(csat_score) AS csat_responses
-FROM timed
-GROUP BY agent
-ORDER BY tickets_handled DESC, agent
+SELECT {AGENT_FINAL}, s.first_response_hours_median FROM s
+ORDER BY s.tickets_handled DESC, s.agent
 """
-SYSTEM_ACTOR = "system"
 
 
 async def agent_figures(
-    conn: Conn, since: datetime, until: datetime, *, channel: str | None = None, product: str | None = None
-) -> list[AgentFigures]:
-    """Each person who acted on a ticket opened in [since, until), most tickets handled first."""
+    conn: Conn, since: datetime, until: datetime, *, channel: str | None = None, product: str | None = None,
+    rollup: bool | None = None,
+) -> list[AgentFigures]:  # fmt: skip
+    """Each person who acted on a ticket opened in [since, until), most tickets handled first. Read from the
+    rollup (db/report_rollup.py) unless a channel or product is chosen or `rollup` is False."""
+    if rollup is None:
+        rollup = channel is None and product is None
     async with report_connection(conn) as c:
-        rows = await c.fetch(AGENTS, since, until, channel, product, DECISION_EVENTS, SYSTEM_ACTOR)
+        if rollup:
+            rows = await report_rollup.agent_rows(c, since, until, await report_rollup.stale_days(c, since, until))
+        else:
+            rows = await c.fetch(AGENTS, since, until, channel, product)
     out = []
     for r in rows:
         values = dict(r)

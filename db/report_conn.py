@@ -3,6 +3,7 @@
 The report's queries read a few thousand rows through index probes, but their cost estimates pass
 `jit_above_cost`: on the benchmark's 100,000-ticket store the JIT compiled for 3 s a query that runs in
 tens of milliseconds (bench/RESULTS.md, console). `SET LOCAL` keeps the setting to this transaction.
+Repeatable read: the report's statements (the rollup's stale days, then its rows) see one moment.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ async def report_connection(conn: Conn) -> AsyncIterator[asyncpg.Connection | Po
             await acquired.execute("SET LOCAL jit = off")
             yield acquired
         return
-    async with conn.transaction():
+    # one snapshot for every statement (the rollup's stale days and its rows); a caller's own transaction
+    # keeps its isolation (a savepoint cannot change it)
+    nested = conn.is_in_transaction()
+    async with conn.transaction() if nested else conn.transaction(isolation="repeatable_read", readonly=True):
         await conn.execute("SET LOCAL jit = off")
         yield conn

@@ -8,11 +8,13 @@ the ticket workflow writes for it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from db import report_rollup
 from db.agent_report import agent_figures
 from db.report_conn import report_connection
+from db.report_sums import FINAL, PERCENTILES, SUMS, counts_fields
 from db.tickets import Conn
 from domain.success import Group, SupportCounts, SupportReport, group, report
 
@@ -37,7 +39,7 @@ PERSON_EVENTS = [
 # against automation (its outcome is known, and it is not a resolution). Unless it was already resolved
 # (its survey still out when the workflow was terminated): that resolution, and its time, stand.
 ENDED_WITHOUT_RESOLUTION = "workflow_ended"
-CALM = ["neutral", "positive"]
+CALM = ["neutral", "positive"]  # a calm ending; the view `report_ticket_counts` (V23) lists them (a test checks)
 # What the workflow does on its own is recorded as "system". It resolves a ticket as "system" only when
 # the customer stopped answering (auto-resolve after AUTO_RESOLVE_HOURS of silence; the agents resolve as
 # themselves, a person under their agent id): such a ticket's resolution time runs to our last answer,
@@ -47,64 +49,20 @@ CALM = ["neutral", "positive"]
 SYSTEM_ACTOR = "system"
 
 # One pass over the window's tickets, counted for the whole window and, with GROUPING SETS, for each value
-# of the breakdowns asked for ({sets}). `period` is the bucket of the chart: date_bin($6, created_at, since),
-# so buckets start at `since`. What a ticket's events and messages say (a person took part, it ended
-# without a resolution, who resolved it last, the customer's last sentiment) is kept on its row by the
-# triggers of migration V20 (`report_*` columns), so a month of tickets is read without their events.
-COUNTS = """
-WITH window_tickets AS (
-    SELECT t.ticket_id, t.created_at, t.resolved_at, t.sla_breached, t.csat_score, t.cost_usd,
-        t.channel, t.category, t.priority, t.product, date_bin($6::interval, t.created_at, $1) AS period,
-        t.report_ended AS ended,
-        (t.owner = 'human' OR t.assigned_human IS NOT NULL OR t.escalated OR t.report_person_event
-            OR t.report_human_message) AS reached_person,
-        t.report_by_silence AS by_silence,
-        CASE WHEN t.report_by_silence THEN (
-            SELECT max(m.created_at) FROM messages m
-            WHERE m.ticket_id = t.ticket_id AND m.sender IN ('agent', 'human') AND m.created_at <= t.resolved_at
-        ) END AS last_answer_at,
-        t.report_reopened OR follow_up.found IS NOT NULL AS came_back,
-        t.report_last_sentiment AS last_sentiment
-    FROM tickets t
-    LEFT JOIN LATERAL (  -- a probe of the follow-ups' index per ticket, never a hash of every ticket
-        SELECT true AS found FROM tickets f WHERE f.linked_ticket_id = t.ticket_id LIMIT 1
-    ) follow_up ON true
-    WHERE t.created_at >= $1 AND t.created_at < $2
-      AND ($3::text IS NULL OR t.channel = $3)
-      AND ($4::text IS NULL OR t.product = $4)
-), flagged AS (
-    SELECT *, resolved_at IS NOT NULL AND NOT ended AS resolved FROM window_tickets
-), measured AS (
-    SELECT *, CASE WHEN resolved THEN extract(epoch FROM
-        CASE WHEN by_silence AND last_answer_at IS NOT NULL THEN last_answer_at ELSE resolved_at END - created_at
-    ) / 3600.0 END AS hours
-    FROM flagged
+# of the breakdowns asked for ({sets}). `period` is the bucket of the chart: date_bin($5, created_at, since),
+# so buckets start at `since`. What each ticket adds to each count is the view `report_ticket_counts`
+# (migration V23, over the `report_*` facts V20's triggers keep on the ticket row); the rollup sums the
+# same view (db/report_rollup.py). A report of one channel or product reads its tickets this way.
+COUNTS = f"""
+WITH s AS (
+    SELECT {{keys}} {SUMS}, {PERCENTILES.format(x="hours")}
+    FROM (SELECT *, date_bin($5::interval, created_at, $1) AS period FROM report_ticket_counts
+          WHERE created_at >= $1 AND created_at < $2
+            AND ($3::text IS NULL OR channel = $3)
+            AND ($4::text IS NULL OR product = $4)) c
+    GROUP BY GROUPING SETS ({{sets}})
 )
-SELECT
-    {keys}
-    count(*) AS tickets,
-    count(*) FILTER (WHERE resolved) AS resolved,
-    count(*) FILTER (WHERE resolved AND NOT reached_person) AS resolved_without_person,
-    count(*) FILTER (WHERE resolved AND by_silence) AS resolved_by_silence,
-    count(*) FILTER (WHERE resolved AND came_back) AS came_back,
-    count(*) FILTER (WHERE reached_person) AS reached_person,
-    count(*) FILTER (WHERE resolved OR reached_person OR ended) AS settled,
-    count(*) FILTER (WHERE sla_breached) AS sla_breached,
-    avg(hours)::float8 AS resolution_hours_mean,
-    percentile_cont(0.5) WITHIN GROUP (ORDER BY hours)::float8 AS resolution_hours_median,
-    percentile_cont(0.9) WITHIN GROUP (ORDER BY hours)::float8 AS resolution_hours_p90,
-    count(csat_score) AS csat_responses,
-    avg(csat_score)::float8 AS csat_mean,
-    count(*) FILTER (WHERE csat_score = 1) AS csat_1,
-    count(*) FILTER (WHERE csat_score = 2) AS csat_2,
-    count(*) FILTER (WHERE csat_score = 3) AS csat_3,
-    count(*) FILTER (WHERE csat_score = 4) AS csat_4,
-    count(*) FILTER (WHERE csat_score = 5) AS csat_5,
-    coalesce(sum(cost_usd), 0)::float8 AS cost_usd,
-    count(last_sentiment) AS with_customer_sentiment,
-    count(*) FILTER (WHERE last_sentiment = ANY($5::text[])) AS calm_end
-FROM measured
-GROUP BY GROUPING SETS ({sets})
+SELECT {{outer}} {FINAL}, s.resolution_hours_median, s.resolution_hours_p90 FROM s
 """
 # What a breakdown may group by: a column of the window's tickets (never text from a request).
 DIMENSIONS = ("channel", "category", "priority", "product", "period")
@@ -122,32 +80,61 @@ class Grouped:
 
 async def grouped_counts(
     conn: Conn, since: datetime, until: datetime, *, channel: str | None = None, product: str | None = None,
-    by: Sequence[str] = (), step: timedelta = DAY,
+    by: Sequence[str] = (), step: timedelta = DAY, rollup: bool | None = None,
 ) -> Grouped:  # fmt: skip
     """Counts over the tickets opened in [since, until), optionally of one channel or product, for the whole
-    window and by each dimension of `by` (DIMENSIONS; `period` buckets of `step` from `since`)."""
+    window and by each dimension of `by` (DIMENSIONS; `period` buckets of `step` from `since`). Read from
+    the rollup unless a channel or product is chosen (the rollup keeps no cross of them) or `rollup` is
+    False; both give the same figures."""
     dims = [d for d in DIMENSIONS if d in by]
     unknown = set(by) - set(DIMENSIONS)
     if unknown:
         raise ValueError(f"cannot break down by {', '.join(sorted(unknown))}")
+    if rollup is None:
+        rollup = channel is None and product is None
+    if rollup:
+        if channel is not None or product is not None:
+            raise ValueError("the rollup has no channel or product filter")
+        return await _rolled_up(conn, since, until, dims, step)
     keys = "".join(f"{d} AS key_{d}, GROUPING({d}) AS g_{d}, " for d in dims)
+    outer = "".join(f"s.key_{d}, s.g_{d}, " for d in dims)
     sets = ", ".join(["()", *(f"({d})" for d in dims)])
-    sql = COUNTS.format(keys=keys, sets=sets)
-    args = (since, until, channel, product, CALM, step)
+    sql = COUNTS.format(keys=keys, outer=outer, sets=sets)
     total: SupportCounts | None = None
     groups: dict[str, dict[str | datetime | None, SupportCounts]] = {d: {} for d in dims}
     async with report_connection(conn) as c:
-        fetched = await c.fetch(sql, *args)
+        fetched = await c.fetch(sql, since, until, channel, product, step)
     for row in fetched:
-        values = dict(row)
-        grouped_by = [d for d in dims if values.pop(f"g_{d}") == 0]  # GROUPING(d) = 0: this row's set is (d)
+        grouped_by = [d for d in dims if row[f"g_{d}"] == 0]  # GROUPING(d) = 0: this row's set is (d)
         dim = grouped_by[0] if grouped_by else TOTAL
-        key = values.get(f"key_{dim}")
-        counts = SupportCounts(**{k: v for k, v in values.items() if not k.startswith("key_")})
+        counts = SupportCounts(**counts_fields(row))
         if dim == TOTAL:
             total = counts
-        else:
-            groups[dim][key] = counts
+        else:  # a group shows no percentiles (domain.success.Group), as the rollup keeps none per group
+            groups[dim][row[f"key_{dim}"]] = replace(counts, resolution_hours_median=None, resolution_hours_p90=None)
+    assert total is not None  # the empty grouping set always returns one row
+    return Grouped(total, groups)
+
+
+async def _rolled_up(conn: Conn, since: datetime, until: datetime, dims: list[str], step: timedelta) -> Grouped:
+    """grouped_counts from the rollup: its rows and the list of stale days read in one snapshot, the stale
+    days counted from the tickets (db/report_rollup.py)."""
+    others = [d for d in dims if d != "period"]
+    # without a chart, one period spans the window: no hour is cut by a period's start
+    span = step if "period" in dims else until - since
+    async with report_connection(conn) as c:
+        stale = await report_rollup.stale_days(c, since, until)
+        periods = await report_rollup.period_rows(c, since, until, span, stale)
+        valued = await report_rollup.dim_rows(c, since, until, others, stale) if others else []
+    total: SupportCounts | None = None
+    groups: dict[str, dict[str | datetime | None, SupportCounts]] = {d: {} for d in dims}
+    for row in periods:
+        if row["g"] == 1:  # the empty grouping set: the whole window
+            total = SupportCounts(**counts_fields(row))
+        elif "period" in dims:
+            groups["period"][row["period"]] = SupportCounts(**counts_fields(row))
+    for row in valued:
+        groups[row["dim"]][row["value"]] = SupportCounts(**counts_fields(row))
     assert total is not None  # the empty grouping set always returns one row
     return Grouped(total, groups)
 
@@ -167,6 +154,8 @@ async def support_report(
     channel, category, priority, product or `period` (buckets of `step` from `since`, in time order), and
     each person's figures (`agent`). GET /reports/summary and the console's dashboard both call this."""
     dims = [d for d in by if d != "agent"]
+    if channel is None and product is None:  # read from the rollup: bring it up to date first (bounded)
+        await report_rollup.refresh(conn)
     counts = await grouped_counts(conn, since, until, channel=channel, product=product, by=dims, step=step)
     out = report(counts.total, since, until, channel, product)
     out.breakdowns = {d: groups_of(d, counts.groups[d]) for d in DIMENSIONS if d in dims}
