@@ -61,9 +61,13 @@ async def listed(conn: Conn, limit: int = 100) -> list[Suppression]:
     return [Suppression.model_validate(dict(r)) for r in await conn.fetch(LIST, limit)]
 
 
-async def record_lifted(conn: Conn, ticket_id: str, event_key: str, lifted: Suppression, by: str) -> None:
-    """The ticket's `email_unsuppressed` event: who lifted it (`sender`: they wrote again; `admin`)."""
+async def record_lifted(
+    conn: Conn, ticket_id: str, event_key: str, lifted: Suppression, by: str, who: str | None = None
+) -> None:
+    """The ticket's `email_unsuppressed` event: who lifted it (`sender`: they wrote again; `admin`, and
+    which person's key when the API was called with one)."""
     data = {"address": lifted.address, "by": by, "suppressed_since": lifted.suppressed_at.isoformat(),
-            "bounced": {"ticket_id": lifted.ticket_id, "seq": lifted.seq, "status": lifted.status}}  # fmt: skip
+            "bounced": {"ticket_id": lifted.ticket_id, "seq": lifted.seq, "status": lifted.status},
+            **({"who": who} if who else {})}  # fmt: skip
     await insert_event(conn, ticket_id, event_key=event_key, kind="email_unsuppressed", data=data,
                        created_at=datetime.now(UTC))  # fmt: skip

@@ -27,6 +27,7 @@ from channels.email.inbound import EmailIngest
 from channels.email.outbound import SmtpOutboxSender
 from channels.webhooks.dispatcher import WebhookDispatcher
 from channels.webhooks.signing import Signer, new_secret
+from db import email_suppressions as suppressions
 from settings import Settings, get_settings
 from supportctl.main import main as supportctl_main
 from tests import email_samples as s
@@ -209,19 +210,29 @@ async def test_a_hard_bounce_stops_mail_to_the_address_until_the_customer_writes
     assert not any("Ana here" in str(m.get_body(("plain",))) for m in sent)
     assert (await room.outbox_row(tid, held_seq))["suppressed_at"] is not None
 
-    # Another hard bounce, then an admin clears it by hand.
+    # Another hard bounce, then an admin clears it: by the API, and (suppressed once more) by supportctl.
     await room.deliver(s.postfix_bounce(_raw(sent[2]), who[1]))
     assert await _suppressed(stack, who[1])
+    listed = (await stack.http.get("/email/suppressions")).json()
+    assert any(r["address"] == who[1] and r["status"] == "5.1.1" and r["ticket_id"] == tid for r in listed)
+    r = await stack.http.delete(f"/email/suppressions/{who[1].upper()}")
+    assert r.status_code == 200 and r.json()["address"] == who[1], r.text
+    assert not await _suppressed(stack, who[1])
+    assert (await stack.http.delete(f"/email/suppressions/{who[1]}")).status_code == 404  # nothing to lift
+    assert (await stack.http.delete("/email/suppressions/not-an-address")).status_code == 422
+
+    async with stack.pool.acquire() as conn:
+        await suppressions.suppress(conn, [who[1]], status="5.1.1", reason="again", ticket_id=tid, seq=held_seq)
     monkeypatch.setenv("DATABASE_URL", stack.settings.DATABASE_URL)
     get_settings.cache_clear()
     try:
         assert await asyncio.to_thread(supportctl_main, ["outbox", "suppressions"]) == 0
-        listed = capsys.readouterr().out
+        shown = capsys.readouterr().out
         assert await asyncio.to_thread(supportctl_main, ["outbox", "unsuppress", who[1].upper()]) == 0
         cleared = capsys.readouterr().out
     finally:
         get_settings.cache_clear()
-    assert f"{who[1]} since" in listed and "5.1.1" in listed
+    assert f"{who[1]} since" in shown and "5.1.1" in shown
     assert json.loads(cleared.splitlines()[-1]) == {"address": who[1], "lifted": True}
     assert not await _suppressed(stack, who[1])
-    assert [e["by"] for e in await _events(stack, tid, "email_unsuppressed")] == ["sender", "admin"]
+    assert [e["by"] for e in await _events(stack, tid, "email_unsuppressed")] == ["sender", "admin", "admin"]
