@@ -33,7 +33,7 @@ EVENT_TYPES: dict[str, str] = {
     "email_bounced": "email.bounced",
     "email_suppressed": "email.suppressed",
 }
-_ADDRESS = re.compile(r"[^\s<>()\[\];:,\"']+@[^\s<>()\[\];:,\"']+")
+_ADDRESS = re.compile(r"<?[^\s<>()\[\];:,\"']+@[^\s<>()\[\];:,\"']+>?")  # with its angle brackets
 
 
 def address_hash(address: str) -> str:
@@ -50,8 +50,9 @@ def public_data(kind: str, ticket_id: str, data: dict[str, Any]) -> dict[str, An
     if name == "email_bounced":
         return {
             "seq": data.get("seq"), "outbox_key": f"{ticket_id}:{data.get('seq')}",
-            "message_id": data.get("message_id"), "status": data.get("status"), "hard": data.get("hard", True),
-            "reason": _ADDRESS.sub("<address>", str(data.get("diagnostic") or "")) or f"status {data['status']}",
+            "message_id": data.get("message_id"), "status": data.get("status"),
+            "hard": data.get("hard", not str(data.get("status", "")).startswith("4")),  # events before V26: by status
+            "reason": _ADDRESS.sub("<address>", str(data.get("diagnostic") or "")) or f"status {data.get('status')}",
             "recipients_sha256": [address_hash(a) for a in data.get("recipients", [])],
             "suppressed_sha256": [address_hash(a) for a in data.get("suppressed", [])],
         }  # fmt: skip
