@@ -146,6 +146,7 @@ async def test_a_hard_bounce_stops_mail_to_the_address_until_the_customer_writes
         bounced = await _events(stack, tid, "email_bounced")
         assert [(e["hard"], e["status"]) for e in bounced] == [(False, "4.2.2"), (True, "5.1.1")]
         assert bounced[1]["suppressed"] == [who[1]] and bounced[1]["message_id"] == str(a2["Message-ID"])
+        assert str(bounced[1]["reason"]).startswith(f"bounced: {who[1]} 5.1.1")  # shown on the console's timeline
         assert await _suppressed(stack, who[1])
 
         # A person answers now: the answer is set aside, never sent, and the ticket says why.

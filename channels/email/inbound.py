@@ -215,10 +215,11 @@ class EmailIngest:
             if report.hard:  # a second report (another recipient of the same mail) still suppresses its own
                 suppressed = await suppressions.suppress(conn, report.recipients, status=report.status or "5.0.0",
                                                          reason=reason, ticket_id=ticket_id, seq=seq)  # fmt: skip
-            if await outbox.mark_bounced(conn, ticket_id, seq, reason):
+            if await outbox.mark_bounced(conn, ticket_id, seq, reason):  # `reason`: the console's timeline shows it
                 data = {"seq": seq, "message_id": message_id, "recipients": report.recipients,
                         "status": report.status, "hard": report.hard, "suppressed": suppressed,
-                        "diagnostic": report.diagnostic[:500], "report": mail.message_id}  # fmt: skip
+                        "diagnostic": report.diagnostic[:500], "report": mail.message_id,
+                        "reason": reason[:500]}  # fmt: skip
                 await tickets.insert_event(conn, ticket_id, event_key=f"email_bounced:{seq}", kind="email_bounced",
                                            data=data, created_at=datetime.now(UTC))  # fmt: skip
         log.warning("ticket %s message #%d %s%s", ticket_id, seq, reason,
