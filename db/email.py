@@ -1,6 +1,6 @@
 """The e-mail channel's state (V16, V22): thread Message-IDs, reply tokens, inbound outcomes, attachments,
 how far the IMAP poller has read each mailbox, and who besides the customer is on a thread. Used by
-`channels/email`. Addresses not mailed after a hard bounce: db/email_suppressions.py (V26)."""
+`channels/email`. Addresses not mailed after a hard bounce: db/email_suppressions.py (V25)."""
 
 from __future__ import annotations
 

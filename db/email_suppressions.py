@@ -1,4 +1,4 @@
-"""Addresses we no longer mail after a hard bounce (V26), and lifting that.
+"""Addresses we no longer mail after a hard bounce (V25), and lifting that.
 
 A suppression is per address, not per ticket: a mailbox that does not exist is gone for every ticket.
 It is lifted when mail from that address is taken into a ticket (the customer wrote again: the mailbox

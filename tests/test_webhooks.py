@@ -251,7 +251,7 @@ async def test_notifications_are_signed_and_logged(store: asyncpg.Pool) -> None:
 
 
 def test_an_email_bounce_event_names_no_address() -> None:
-    """`email.bounced` as recorded before V26 (no `hard`, no `message_id`): addresses hashed, taken out of the
+    """`email.bounced` as recorded before V25 (no `hard`, no `message_id`): addresses hashed, taken out of the
     remote server's words, the report's own Message-ID not passed on."""
     data = {"seq": 2, "recipients": ["Gone@Nordvik.example"], "status": "4.2.2", "report": "<r1@mx.example>",
             "diagnostic": "smtp; 552 4.2.2 <gone@nordvik.example>: mailbox full"}  # fmt: skip

@@ -51,7 +51,7 @@ def public_data(kind: str, ticket_id: str, data: dict[str, Any]) -> dict[str, An
         return {
             "seq": data.get("seq"), "outbox_key": f"{ticket_id}:{data.get('seq')}",
             "message_id": data.get("message_id"), "status": data.get("status"),
-            "hard": data.get("hard", not str(data.get("status", "")).startswith("4")),  # events before V26: by status
+            "hard": data.get("hard", not str(data.get("status", "")).startswith("4")),  # events before V25: by status
             "reason": _ADDRESS.sub("<address>", str(data.get("diagnostic") or "")) or f"status {data.get('status')}",
             "recipients_sha256": [address_hash(a) for a in data.get("recipients", [])],
             "suppressed_sha256": [address_hash(a) for a in data.get("suppressed", [])],

@@ -1,4 +1,4 @@
--- V26: addresses we stop mailing after a hard bounce, and outbox rows held back because of one.
+-- V25: addresses we stop mailing after a hard bounce, and outbox rows held back because of one.
 -- Revises: V22. Reason: issue 22's follow-up. A delivery report whose recipient failed permanently
 -- (status 5.x.x) puts that address here; the SMTP sender then sets aside every later mail to it (the
 -- outbox row refused, with `suppressed_at` and the reason) instead of bouncing again and again, which
