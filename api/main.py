@@ -29,6 +29,7 @@ from api.routes import (
     tickets,
 )
 from channels.chat import routes as chat_routes
+from channels.email import routes as email_routes
 from channels.webhooks import routes as webhook_routes
 from clients import connect_temporal, open_pool
 from console.routes import router as console_router
@@ -153,6 +154,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         customers.router,
         inbound_email.router,
         webhook_routes.router,
+        email_routes.router,
         saved_replies.router,
     )
     roles.install([health.router, *guarded])

@@ -84,6 +84,9 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
     ("GET", "/webhooks/deliveries"): _e(ADM),
     ("GET", "/webhooks/deliveries/{delivery_id}"): _e(ADM, 404),
     ("POST", "/webhooks/deliveries/{delivery_id}/replay"): _e(ADM, 404),
+    # addresses not mailed after a hard bounce (channels/email): lifting one is an admin's decision
+    ("GET", "/email/suppressions"): _e(ADM),
+    ("DELETE", "/email/suppressions/{address}"): _e(ADM, 404),
     # the team's saved replies (the console's reply box inserts them): anyone who works tickets manages them
     ("GET", "/saved-replies"): _e(AGT, takes_input=False),
     ("POST", "/saved-replies"): _e(AGT, 409, body=True),

@@ -273,6 +273,7 @@ class CustomerExport(BaseModel):
     email_inbound: list[dict[str, Any]]  # every mail taken from them or their threads, with its outcome
     email_attachments: list[dict[str, Any]]  # attachments of those mails, by reference
     email_participants: list[dict[str, Any]]  # people on their e-mail threads
+    email_suppressions: list[dict[str, Any]] = []  # their address, if not mailed after a hard bounce
     webhook_deliveries: list[dict[str, Any]]  # ticket events about them sent to webhooks
     exported_at: datetime
 

@@ -1,6 +1,6 @@
 """The e-mail channel's state (V16, V22): thread Message-IDs, reply tokens, inbound outcomes, attachments,
 how far the IMAP poller has read each mailbox, and who besides the customer is on a thread. Used by
-`channels/email`."""
+`channels/email`. Addresses not mailed after a hard bounce: db/email_suppressions.py (V25)."""
 
 from __future__ import annotations
 
@@ -106,6 +106,14 @@ async def outbound_message_id(
     )
     assert row is not None
     return row["message_id"], row["sent_at"]
+
+
+async def sent_at(conn: Conn, ticket_id: str, seq: int) -> datetime | None:
+    """When outbox message (ticket_id, seq) was sent by SMTP; None when it was not (or not recorded)."""
+    value: datetime | None = await conn.fetchval(
+        "SELECT sent_at FROM email_messages WHERE ticket_id = $1 AND seq = $2 AND direction = 'out'", ticket_id, seq
+    )
+    return value
 
 
 async def mark_sent(conn: Conn, message_id: str) -> None:
@@ -239,16 +247,16 @@ async def imap_advance(conn: Conn, mailbox: str, uidvalidity: int, uid: int) -> 
     )
 
 
-async def sent_message(conn: Conn, message_ids: list[str]) -> tuple[str, int] | None:
-    """(ticket_id, seq) of the outbox message we sent under one of these Message-IDs (a bounce's)."""
+async def sent_message(conn: Conn, message_ids: list[str]) -> tuple[str, int, str] | None:
+    """(ticket_id, seq, Message-ID) of the outbox message we sent under one of these Message-IDs (a bounce's)."""
     if not message_ids:
         return None
     row = await conn.fetchrow(
-        "SELECT ticket_id, seq FROM email_messages WHERE message_id = ANY($1) AND direction = 'out'"
+        "SELECT ticket_id, seq, message_id FROM email_messages WHERE message_id = ANY($1) AND direction = 'out'"
         " AND seq IS NOT NULL ORDER BY created_at DESC LIMIT 1",
         message_ids,
     )
-    return None if row is None else (row["ticket_id"], row["seq"])
+    return None if row is None else (row["ticket_id"], row["seq"], row["message_id"])
 
 
 async def add_participants(conn: Conn, ticket_id: str, addresses: list[str], added_by: str) -> list[str]:

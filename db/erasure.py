@@ -84,6 +84,7 @@ SELECT (SELECT count(*) FROM email_inbound WHERE ticket_id = ANY($1) OR lower(se
      + (SELECT count(*) FROM email_threads WHERE ticket_id = ANY($1))
      + (SELECT count(*) FROM email_participants WHERE ticket_id = ANY($1) OR address = lower($2)
                                                    OR added_by = lower($2))
+     + (SELECT count(*) FROM email_suppressions WHERE address = lower($2))
      + (SELECT count(*) FROM webhook_deliveries WHERE ticket_id = ANY($1) AND payload <> $3::jsonb)
 """
 # Every mail the customer sent, or that went into their tickets: the raw mail and its attachments, on disk too.
@@ -100,6 +101,8 @@ ERASE_MAIL_ROWS = [
     "DELETE FROM email_participants WHERE ticket_id = ANY($1) OR address = lower($2)",
 ]
 ERASE_THREADS = "DELETE FROM email_threads WHERE ticket_id = ANY($1)"
+# their address is no longer ours to hold back (a suppression after a bounce names it)
+UNSUPPRESS = "DELETE FROM email_suppressions WHERE address = lower($1)"
 UNNAME_COPIER = "UPDATE email_participants SET added_by = '[erased]' WHERE added_by = lower($1)"
 # what we POSTed about their tickets (messages to them, events, staff notifications) quoted them
 REDACT_WEBHOOKS = """
@@ -223,6 +226,7 @@ async def _erase_mail(conn: asyncpg.pool.PoolConnectionProxy, ticket_ids: list[s
         await conn.execute(statement, ticket_ids, email)
     await conn.execute(ERASE_THREADS, ticket_ids)
     await conn.execute(UNNAME_COPIER, email)
+    await conn.execute(UNSUPPRESS, email)
     await conn.execute(REDACT_WEBHOOKS, ticket_ids, ERASED_PAYLOAD)
     shared = {r["path"] for r in await conn.fetch(STILL_USED, paths)}
     removed = 0

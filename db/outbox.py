@@ -52,7 +52,8 @@ UPDATE customer_outbox SET refused_at = now(), attempts = attempts + 1, last_err
 WHERE ticket_id = $1 AND seq = $2 AND delivered_at IS NULL
 """
 RETRY_REFUSED = """
-UPDATE customer_outbox SET refused_at = NULL, next_attempt_at = now(), attempts = 0
+UPDATE customer_outbox SET refused_at = NULL, suppressed_at = NULL, suppress_reason = NULL, next_attempt_at = now(),
+    attempts = 0
 WHERE refused_at IS NOT NULL AND delivered_at IS NULL AND ($1::text IS NULL OR ticket_id = $1)
 """
 STATE = """
@@ -75,6 +76,12 @@ WHERE ticket_id = $1 AND seq = $2 AND bounced_at IS NULL
 BOUNCED = """
 SELECT count(*) OVER () AS total, ticket_id, seq, channel, customer_email, bounced_at, bounce_reason
 FROM customer_outbox WHERE bounced_at >= $1 ORDER BY bounced_at DESC, ticket_id, seq LIMIT $2
+"""
+# Not sent because the address hard-bounced before (db/email_suppressions.py): set aside like a refusal,
+# so the ticket's later messages are not held back, with the reason kept apart from a transport error.
+MARK_SUPPRESSED = """
+UPDATE customer_outbox SET refused_at = now(), suppressed_at = now(), suppress_reason = $3, last_error = $3
+WHERE ticket_id = $1 AND seq = $2 AND delivered_at IS NULL
 """
 MARK_FAILED = """
 UPDATE customer_outbox SET attempts = attempts + 1, last_error = $3,
@@ -164,6 +171,10 @@ async def record_attempt(
     else:
         log.warning(failed, m.key, m.attempts + 1, retry_in_s, error)
         await mark_failed(conn, m.ticket_id, m.seq, error, retry_in_s)
+
+
+async def mark_suppressed(conn: Conn, ticket_id: str, seq: int, reason: str) -> None:
+    await conn.execute(MARK_SUPPRESSED, ticket_id, seq, reason[:1000])
 
 
 async def retry_refused(conn: Conn, ticket_id: str | None = None) -> int:

@@ -42,8 +42,9 @@ class ChannelSettings(BaseModel):
     EMAIL_AUTO_REPLIES_PER_HOUR: int = Field(default=10, ge=0)
 
     # Signed webhooks (channels/webhooks, docs/channels.md). Ticket events (ticket.opened, .replied,
-    # .handed_over, .sla_warning, .sla_breached, .resolved, .reopened, .csat) are POSTed here by the
-    # worker's webhook dispatcher, in order, retried with backoff up to EVENT_WEBHOOK_MAX_BACKOFF_S.
+    # .handed_over, .sla_warning, .sla_breached, .resolved, .reopened, .csat; email.bounced, .suppressed)
+    # are POSTed here by the worker's webhook dispatcher, in order, retried with backoff up to
+    # EVENT_WEBHOOK_MAX_BACKOFF_S.
     EVENT_WEBHOOK_URL: str | None = None
     EVENT_WEBHOOK_POLL_S: float = Field(default=1.0, gt=0)
     EVENT_WEBHOOK_MAX_BACKOFF_S: float = Field(default=300.0, ge=1)

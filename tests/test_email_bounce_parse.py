@@ -50,3 +50,17 @@ def test_what_is_not_a_bounce() -> None:
     assert parse(s.gmail()).bounce is None
     broken = parse(_report("this is not a status block at all\r\n::::"))
     assert broken.bounce is not None and not broken.bounce.failed and broken.automatic is not None
+
+
+def test_hard_and_soft_failures() -> None:
+    """Only a permanent failure stops mail to the address: 5.x.x, or `failed` with no status at all."""
+
+    def failure(status: str) -> bool:
+        line = f"Status: {status}\r\n" if status else ""
+        bounce = parse(_report(f"Final-Recipient: rfc822; a@b.example\r\nAction: failed\r\n{line}")).bounce
+        assert bounce is not None and bounce.failed
+        return bounce.hard
+
+    assert [failure(st) for st in ("5.1.1", "5.2.2", "4.2.2", "4.4.7", "")] == [True, True, False, False, True]
+    delayed = parse(_report("Final-Recipient: rfc822; a@b.example\r\nAction: delayed\r\nStatus: 4.4.7")).bounce
+    assert delayed is not None and not delayed.hard

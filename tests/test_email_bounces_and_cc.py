@@ -20,6 +20,7 @@ import pytest
 
 from channels.email.inbound import EmailIngest
 from channels.email.outbound import SmtpOutboxSender
+from db import email_suppressions as suppressions
 from settings import Settings, get_settings
 from supportctl.main import main as supportctl_main
 from tests import email_samples as s
@@ -192,11 +193,16 @@ async def test_people_copied_join_the_thread_and_strangers_do_not(
     sent = await _sent_for(recorder, sender, tid, 2)
     cc = [a for _, a in getaddresses([str(_mail(sent[1])["Cc"])])]
     assert cc == [colleague[1], boss[1]]
+    # The colleague's mailbox hard-bounced meanwhile: the next answer leaves them out of Cc, not the customer.
+    async with stack.pool.acquire() as conn:
+        await suppressions.suppress(conn, [colleague[1]], status="5.1.1", reason="gone", ticket_id=tid, seq=1)
     customer_reply = await ingest.ingest(
         s.apple_mail(customer, in_reply_to=by_colleague.message_id, text="Thanks both, it is every morning."),
         "imap",
     )
     assert (customer_reply.outcome, customer_reply.ticket_id) == ("added", tid)
+    third = _mail((await _sent_for(recorder, sender, tid, 3))[2])
+    assert third["To"] == customer[1] and [a for _, a in getaddresses([str(third["Cc"])])] == [boss[1]]
     # The stranger's text never reached the ticket.
     bodies = await _customer_messages(stack, tid, 3)
     assert not any("my account" in b for b in bodies)

@@ -13,6 +13,7 @@ from channels.email.inbound import EmailIngest
 from channels.email.parse import parse
 from channels.webhooks import store as deliveries
 from db import email as mail_store
+from db import email_suppressions as suppressions
 from db.erasure import erase_customer
 from tests import email_samples as s
 from tests.api_stack import Stack
@@ -71,15 +72,17 @@ async def test_erasure_removes_mail_files_thread_rows_and_webhook_payloads(stack
             event_type="message" if stream == "customer" else "ticket.opened", ticket_id=tid, payload=payload,
             state="delivered", status=200, error=None,
         )  # fmt: skip
+    async with stack.pool.acquire() as conn:  # their address hard-bounced once: it is suppressed
+        await suppressions.suppress(conn, [address], status="5.1.1", reason=f"bounced: {address}", ticket_id=tid, seq=1)
     await _close(stack, tid)
     await _close(stack, other.ticket_id)
 
     # Before erasure, the right of access shows all of it (their out-of-office included).
     export = (await stack.http.get(f"/customers/{cid}/export")).json()
     held = {k: len(export[k]) for k in ("email_threads", "email_inbound", "email_attachments",
-                                         "email_participants", "webhook_deliveries")}  # fmt: skip
+                                         "email_participants", "email_suppressions", "webhook_deliveries")}  # fmt: skip
     assert held == {"email_threads": 1, "email_inbound": 2, "email_attachments": 1, "email_participants": 1,
-                    "webhook_deliveries": 2}, held  # fmt: skip
+                    "email_suppressions": 1, "webhook_deliveries": 2}, held  # fmt: skip
     assert SECRET in json.dumps(export["webhook_deliveries"])
     assert other.message_id not in json.dumps(export)
 
@@ -96,6 +99,8 @@ async def test_erasure_removes_mail_files_thread_rows_and_webhook_payloads(stack
         "email_threads": await stack.pool.fetchval("SELECT count(*) FROM email_threads WHERE ticket_id = $1", tid),
         "email_participants": await stack.pool.fetchval(
             "SELECT count(*) FROM email_participants WHERE ticket_id = $1", tid),
+        "email_suppressions": await stack.pool.fetchval(
+            "SELECT count(*) FROM email_suppressions WHERE address = $1", address),
     }  # fmt: skip
     assert left == dict.fromkeys(left, 0)
     payloads = await stack.pool.fetch("SELECT payload FROM webhook_deliveries WHERE ticket_id = $1", tid)

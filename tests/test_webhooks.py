@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 import time
 import uuid
@@ -247,3 +248,16 @@ async def test_notifications_are_signed_and_logged(store: asyncpg.Pool) -> None:
         tid,
     )
     assert json.loads(encode_body(row.payload)) == receiver.processed[n.key]
+
+
+def test_an_email_bounce_event_names_no_address() -> None:
+    """`email.bounced` as recorded before V25 (no `hard`, no `message_id`): addresses hashed, taken out of the
+    remote server's words, the report's own Message-ID not passed on."""
+    data = {"seq": 2, "recipients": ["Gone@Nordvik.example"], "status": "4.2.2", "report": "<r1@mx.example>",
+            "diagnostic": "smtp; 552 4.2.2 <gone@nordvik.example>: mailbox full"}  # fmt: skip
+    assert log_store.event_type("email_bounced", data) == "email.bounced"
+    assert log_store.public_data("email_bounced", "tkt_1", data) == {
+        "seq": 2, "outbox_key": "tkt_1:2", "message_id": None, "status": "4.2.2", "hard": False,
+        "reason": "smtp; 552 4.2.2 <address>: mailbox full",
+        "recipients_sha256": [hashlib.sha256(b"gone@nordvik.example").hexdigest()], "suppressed_sha256": [],
+    }  # fmt: skip

@@ -40,6 +40,11 @@ _PARTS = {
         "message_id, idx",
     ),
     "email_participants": ("email_participants", _OF_TICKETS, "ticket_id, address"),
+    "email_suppressions": (
+        "email_suppressions",
+        "address = (SELECT lower(email) FROM customers WHERE customer_id = $1)",
+        "address",
+    ),
     "webhook_deliveries": ("webhook_deliveries", _OF_TICKETS, "delivery_id"),
 }
 

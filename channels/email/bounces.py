@@ -29,6 +29,12 @@ class Bounce:
     diagnostic: str  # its Diagnostic-Code, as the remote server said it
     original_ids: list[str] = field(default_factory=list)  # Message-IDs the report may be about
 
+    @property
+    def hard(self) -> bool:
+        """A permanent failure (5.x.x, or `failed` with no status): mailing the address again is pointless.
+        A failure with a 4.x.x status (a full mailbox, a server that kept deferring) may pass later."""
+        return self.failed and not self.status.startswith("4")
+
     def summary(self) -> str:
         who = ", ".join(self.recipients) or "the recipient"
         what = "bounced" if self.failed else "delivery delayed or reported"

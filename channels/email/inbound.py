@@ -14,7 +14,8 @@ answers as Cc. A stranger's reply to someone else's thread opens (or is refused)
 stranger's own.
 
 A delivery report (bounce) for a mail we sent is never answered: it marks that outbox message bounced
-and records a `email_bounced` event on its ticket.
+and records a `email_bounced` event on its ticket. A hard bounce (5.x.x) suppresses the failed addresses
+(the SMTP sender sets aside later mail to them) until mail from that address is taken in again.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from api.schemas import MAX_BODY, MAX_SUBJECT, TicketIn
 from api.service import tickets as service
 from channels.email.parse import ParsedMail, Part, parse
 from db import email as store
+from db import email_suppressions as suppressions
 from db import outbox, tickets
 from domain.models import Channel
 from settings import Settings
@@ -103,6 +105,7 @@ class EmailIngest:
                 thread = await store.get_thread(self._pool, ticket_id)
                 owner = thread.customer_email if thread is not None else mail.sender or ""
                 await store.record_inbound_message(self._pool, mail.message_id, ticket_id, owner)
+                await self._lift_suppression(ticket_id, mail)
             await store.record_attachments(self._pool, mail.message_id, attachments)
             done = await store.record_inbound(
                 self._pool, mail.message_id, source=source, sender=mail.sender, subject=mail.subject,
@@ -196,24 +199,44 @@ class EmailIngest:
                          mail.sender)  # fmt: skip
 
     async def _bounced(self, mail: ParsedMail) -> tuple[str, str | None, str | None]:
-        """A delivery report: mark the outbox message it reports on bounced (never answered)."""
+        """A delivery report: mark the outbox message it reports on bounced (never answered); a hard bounce
+        also stops mail to the failed addresses (db/email_suppressions.py)."""
         assert mail.bounce is not None
         report = mail.bounce
         ours = await store.sent_message(self._pool, report.original_ids)
         if ours is None:
             return IGNORED, None, f"{report.summary()}; not a mail we sent"
-        ticket_id, seq = ours
+        ticket_id, seq, message_id = ours
         if not report.failed:
             return IGNORED, ticket_id, f"{report.summary()} (message #{seq})"
         reason = report.summary()
         async with self._pool.acquire() as conn, conn.transaction():
-            if await outbox.mark_bounced(conn, ticket_id, seq, reason):
-                data = {"seq": seq, "recipients": report.recipients, "status": report.status,
-                        "diagnostic": report.diagnostic[:500], "report": mail.message_id}  # fmt: skip
+            suppressed: list[str] = []
+            if report.hard:  # a second report (another recipient of the same mail) still suppresses its own
+                suppressed = await suppressions.suppress(conn, report.recipients, status=report.status or "5.0.0",
+                                                         reason=reason, ticket_id=ticket_id, seq=seq)  # fmt: skip
+            if await outbox.mark_bounced(conn, ticket_id, seq, reason):  # `reason`: the console's timeline shows it
+                data = {"seq": seq, "message_id": message_id, "recipients": report.recipients,
+                        "status": report.status, "hard": report.hard, "suppressed": suppressed,
+                        "diagnostic": report.diagnostic[:500], "report": mail.message_id,
+                        "reason": reason[:500]}  # fmt: skip
                 await tickets.insert_event(conn, ticket_id, event_key=f"email_bounced:{seq}", kind="email_bounced",
                                            data=data, created_at=datetime.now(UTC))  # fmt: skip
-        log.warning("ticket %s message #%d %s", ticket_id, seq, reason)
+        log.warning("ticket %s message #%d %s%s", ticket_id, seq, reason,
+                    f"; no more mail to {', '.join(suppressed)}" if suppressed else "")  # fmt: skip
         return IGNORED, ticket_id, f"{reason} (message #{seq} marked bounced)"
+
+    async def _lift_suppression(self, ticket_id: str, mail: ParsedMail) -> None:
+        """Mail taken in from a suppressed address: its mailbox works again, so we may answer it again."""
+        if mail.sender is None:
+            return
+        async with self._pool.acquire() as conn, conn.transaction():
+            lifted = await suppressions.lift(conn, mail.sender)
+            if lifted is not None:
+                key = f"email_unsuppressed:{mail_key(mail.message_id)}"
+                await suppressions.record_lifted(conn, ticket_id, key, lifted, "sender")
+        if lifted is not None:
+            log.info("mail from %s taken into %s: no longer suppressed", lifted.address, ticket_id)
 
     async def _ensure_thread(self, ticket_id: str, customer_email: str, subject: str) -> None:
         await store.ensure_thread(

@@ -7,7 +7,8 @@ claim), send, mark it sent, mark the row delivered. A retry after a failure or a
 recorded Message-ID (a receiver deduplicates on it), and a message already marked sent is not sent
 again. The mail threads in every client: `Message-ID`, `In-Reply-To` (the customer's latest mail),
 `References`, a `Re:` subject, a reply address with the ticket's token, the people on the thread as
-`Cc`; automatic answers carry `Auto-Submitted: auto-replied` and are capped per recipient per hour.
+`Cc`; an address that hard-bounced before is not mailed (the row is set aside, `email_suppressed`);
+automatic answers carry `Auto-Submitted: auto-replied` and are capped per recipient per hour.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import asyncpg
 
 from channels.webhooks.sender import backoff_s, in_background, run_until_stopped  # the webhook dispatcher's backoff
 from db import email as store
+from db import email_suppressions as suppressions
 from db import outbox, tickets
 from db.outbox import OutboxMessage
 from settings import Settings
@@ -76,6 +78,8 @@ class SmtpOutboxSender:
         async with self._pool.acquire() as conn, conn.transaction():
             claimed = await outbox.claim(conn, self._batch, channels=["email"])
             for m in claimed:
+                if await self._suppressed(conn, m):
+                    continue
                 error, final = await self._deliver(m)
                 await outbox.record_attempt(
                     conn, m, error, final, backoff_s(m.attempts + 1, self._cap), log,
@@ -83,6 +87,27 @@ class SmtpOutboxSender:
                     failed="mail for %s not sent (attempt %d, next in %.0fs): %s",
                 )  # fmt: skip
         return len(claimed)
+
+    async def _suppressed(self, conn: asyncpg.pool.PoolConnectionProxy, m: OutboxMessage) -> bool:
+        """Set `m` aside, with an `email_suppressed` event, when its address hard-bounced before: mailing it
+        again would only bounce again (and a sender that keeps mailing dead addresses gets its domain's mail
+        marked as spam). The row stays refused; `supportctl outbox retry` re-sends it once lifted."""
+        if not m.customer_email:
+            return False
+        found = (await suppressions.active(conn, [m.customer_email])).get(m.customer_email.lower())
+        if found is None:
+            return False
+        if await store.sent_at(conn, m.ticket_id, m.seq) is not None:
+            return False  # sent before the bounce arrived (a crash kept the row from being marked): not ours to hold
+        reason = f"not sent: {found.address} hard-bounced ({found.status}) on {found.ticket_id} #{found.seq}"
+        await outbox.mark_suppressed(conn, m.ticket_id, m.seq, reason)
+        data = {"seq": m.seq, "address": found.address, "status": found.status, "reason": found.reason,
+                "bounced": {"ticket_id": found.ticket_id, "seq": found.seq},
+                "suppressed_since": found.suppressed_at.isoformat()}  # fmt: skip
+        await tickets.insert_event(conn, m.ticket_id, event_key=f"email_suppressed:{m.seq}", kind="email_suppressed",
+                                   data=data, created_at=datetime.now(UTC))  # fmt: skip
+        log.warning("mail %s to %s set aside: %s", m.key, found.address, reason)
+        return True
 
     async def _deliver(self, m: OutboxMessage) -> tuple[str | None, bool]:
         """(None, _) when sent (now or before), else why not and whether that is final."""
@@ -126,6 +151,9 @@ class SmtpOutboxSender:
         msg["From"] = formataddr((self._s.EMAIL_FROM_NAME, self._address))
         msg["To"] = m.customer_email or ""
         copied = [a for a in await store.participants(self._pool, m.ticket_id) if a != (m.customer_email or "").lower()]
+        if copied:  # a colleague's dead mailbox is left out of Cc; the customer still gets the answer
+            dead = await suppressions.active(self._pool, copied)
+            copied = [a for a in copied if a not in dead]
         if copied:  # the people on the thread besides the customer (channels/email/inbound.py)
             msg["Cc"] = ", ".join(copied)
         msg["Reply-To"] = f"{local}+{thread.token}@{domain}"

@@ -7,7 +7,9 @@ only the oldest pending row of an endpoint, so an endpoint receives its webhooks
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from datetime import datetime
 from typing import Any
 
@@ -15,8 +17,9 @@ from pydantic import BaseModel
 
 from db.tickets import Conn
 
-# The public event types, from the ticket_events kinds the workflow writes. Other kinds (triaged,
-# status:*, reassigned, …) move the cursor without being sent.
+# The public event types, from the ticket_events kinds the workflow (and the e-mail channel: bounces,
+# mail not sent to a bounced address) writes. Other kinds (triaged, status:*, reassigned, …) move the
+# cursor without being sent.
 EVENT_TYPES: dict[str, str] = {
     "created": "ticket.opened",
     "agent_replied": "ticket.replied",
@@ -27,7 +30,41 @@ EVENT_TYPES: dict[str, str] = {
     "resolved": "ticket.resolved",
     "reopened": "ticket.reopened",
     "closed": "ticket.csat",
+    "email_bounced": "email.bounced",
+    "email_suppressed": "email.suppressed",
 }
+_ADDRESS = re.compile(r"<?[^\s<>()\[\];:,\"']+@[^\s<>()\[\];:,\"']+>?")  # with its angle brackets
+
+
+def address_hash(address: str) -> str:
+    """How an e-mail address appears in an event webhook: hex SHA-256 of its lower-cased form. Event
+    payloads name people by id (customer_id), never by address; a receiver that knows an address can hash
+    it to match."""
+    return hashlib.sha256(address.strip().lower().encode()).hexdigest()
+
+
+def public_data(kind: str, ticket_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The event's own fields as an event webhook carries them: the e-mail events' addresses hashed and
+    taken out of the remote server's words; every other event's fields as recorded."""
+    name = kind.split(":", 1)[0]
+    if name == "email_bounced":
+        return {
+            "seq": data.get("seq"), "outbox_key": f"{ticket_id}:{data.get('seq')}",
+            "message_id": data.get("message_id"), "status": data.get("status"),
+            "hard": data.get("hard", not str(data.get("status", "")).startswith("4")),  # events before V25: by status
+            "reason": _ADDRESS.sub("<address>", str(data.get("diagnostic") or "")) or f"status {data.get('status')}",
+            "recipients_sha256": [address_hash(a) for a in data.get("recipients", [])],
+            "suppressed_sha256": [address_hash(a) for a in data.get("suppressed", [])],
+        }  # fmt: skip
+    if name == "email_suppressed":
+        bounced = data.get("bounced") or {}
+        return {
+            "seq": data.get("seq"), "outbox_key": f"{ticket_id}:{data.get('seq')}", "status": data.get("status"),
+            "address_sha256": address_hash(str(data.get("address", ""))),
+            "bounced_outbox_key": f"{bounced.get('ticket_id')}:{bounced.get('seq')}",
+            "suppressed_since": data.get("suppressed_since"),
+        }  # fmt: skip
+    return data
 
 
 def event_type(kind: str, data: dict[str, Any]) -> str | None:
@@ -136,7 +173,7 @@ class FeedEvent(BaseModel):
                 "event": self.kind,
                 "event_key": self.event_key,
                 "actor": self.actor,
-                **self.data,
+                **public_data(self.kind, self.ticket_id, self.data),
             },
         }
 
