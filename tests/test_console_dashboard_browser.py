@@ -11,7 +11,7 @@ import asyncio
 import csv
 import io
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -46,7 +46,7 @@ CSAT_JS = """table => Object.fromEntries([...table.querySelectorAll("td[data-sco
     td => [td.dataset.score, td.innerText.trim()]))"""
 
 
-async def _tickets_worked_by_people(stack: Stack, http: httpx.AsyncClient, people: list[str]) -> None:
+async def _tickets_worked_by_people(stack: Stack, http: httpx.AsyncClient, people: list[str]) -> list[str]:
     """Tickets across channels and products: one answered and resolved by each person, with a survey."""
     asks = [
         ("chat", "cus_1031", "Can I talk to a person about my exports?", 4),
@@ -74,6 +74,7 @@ async def _tickets_worked_by_people(stack: Stack, http: httpx.AsyncClient, peopl
             assert r.status_code == 200, r.text
         assert (await http.post(f"/tickets/{tid}/csat", json={"score": score})).status_code == 202
         await stack.wait_ticket(tid, lambda t: t["status"] == "closed")
+    return opened
 
 
 def _shown(value: float | None) -> str:
@@ -93,11 +94,13 @@ async def _download(page: Page, table: str) -> tuple[str, list[dict[str, str]]]:
 async def test_dashboard_tables_and_csv_equal_the_report_in_the_browser(stack: Stack) -> None:
     from playwright.async_api import async_playwright, expect
 
-    since = datetime.now(UTC) - timedelta(seconds=5)
     people = [f"dana-{uuid.uuid4().hex[:4]}", f"omar-{uuid.uuid4().hex[:4]}"]
     async with serve_api(stack.settings) as http:
-        await _tickets_worked_by_people(stack, http, people)
-        until = datetime.now(UTC) + timedelta(minutes=1)
+        opened = await _tickets_worked_by_people(stack, http, people)
+        # The window is exactly these tickets' opening times: the run's database holds other tests' tickets,
+        # some opened a moment before these.
+        created = [datetime.fromisoformat((await http.get(f"/tickets/{tid}")).json()["created_at"]) for tid in opened]
+        since, until = min(created), max(created) + timedelta(milliseconds=1)
         window = {"since": since.isoformat(), "until": until.isoformat()}
         r = await http.get("/reports/summary", params={**window, "by": [*DIMENSIONS, "agent"]})
         assert r.status_code == 200, r.text
