@@ -11,7 +11,7 @@ from agents.offline.compose import _answer, asks_amount, compose_answer
 from agents.offline.intents import mentions_refund
 from agents.offline.message_text import questions, without_confirmations
 from agents.offline.policy import REFUND_ARRIVES, REFUND_DECIDED
-from agents.offline.ranking import Sentence
+from agents.offline.ranking import Sentence, sentences_of_hits
 from domain.models import Category, Channel, KbHit, Plan
 from tests.test_agents_actions import billing_turn, charge, ledger_with
 
@@ -150,3 +150,18 @@ def test_an_example_never_leads_the_answer() -> None:
     found = _answer(ranked, ranked, 2, 70)
     assert found is not None and found.section == "Down"
     assert found.sentences[0].text.startswith("You receive a prorated credit")
+
+
+def test_a_very_short_sentence_finishes_the_one_before_it_instead_of_being_lost() -> None:
+    """ "Upload the new metadata." is the fix itself; three words are too few to quote alone."""
+    hit = KbHit(
+        article_id="kb-sso",
+        title="Setting up SSO",
+        url="https://help.example/articles/kb-sso",
+        score=0.9,
+        snippet="",
+        text='## Common errors\n\n- **"SAML response signature invalid"**: the IdP certificate changed. Upload the '
+        "new metadata.\n- **Clock skew errors**: the IdP server clock is more than 3 minutes off.",
+    )
+    said = [s.text for s in sentences_of_hits([hit])]
+    assert '"SAML response signature invalid": the IdP certificate changed. Upload the new metadata.' in said
