@@ -86,11 +86,11 @@ MAX_LINKS = 2
 SECOND_SECTION_SHARE = 0.9  # another article's section joins the best answer when it scores this share of it
 SAME_ARTICLE_SHARE = 0.7  # the same article's next-best section, this share
 MIN_FACT_WORDS = 6  # "The invoice number (`LUM-…`)." is a fragment of a list, no fact to add on its own
-FILL_WORDS = 70  # the answer's sentences of both sections together
+FILL_WORDS = 85  # the answer's sentences of both sections together
 SECTION_WEIGHTS = (1.0, 0.5, 0.25)
 NEW_TERM_BONUS = 0.3  # per question term a following sentence adds to those the chosen ones already match
 FOLLOW_SHARE = 0.5  # a second or third sentence of the section scores at least this share of its best
-ANSWER_WORDS = 70  # the sentences answering one question; two questions get about half each
+ANSWER_WORDS = 85  # the sentences answering one question; two questions get about half each
 _PRONOUN_START = re.compile(r"^(?:it|this|that|these|those|they|them|its|their|then|otherwise)\b", re.IGNORECASE)
 
 
@@ -378,5 +378,5 @@ def compose_answer(
     used += [h.article_id for h in about_the_question(hits, question) if h.article_id not in used][:1]
     linked = [h for aid in used[: max(MAX_LINKS, len(answers))] for h in hits if h.article_id == aid]
     parts.append("Helpful articles:\n" + _links(linked))
-    parts.append("If this doesn't fully solve it, just reply here and I'll help further.")
+    parts.append("Anything unclear? Reply here and I'll help further.")
     return "\n\n".join(parts + ([closing] if closing else []))
