@@ -99,6 +99,16 @@ def test_urgency_is_claimed_only_when_the_customer_expressed_it() -> None:
     assert "urgent" in compose_answer(ctx(), "How long do you keep raw events? We need it ASAP.", [RETENTION])
 
 
+def test_urgency_the_customer_negates_or_a_question_about_timing_is_not_claimed() -> None:
+    assert not expressed_urgency(
+        "The status page says degraded. Do I need to resend anything? Not urgent, just curious"
+    )
+    assert not expressed_urgency("How do I cancel, and do we lose access right away?")
+    assert not expressed_urgency("What happens to the data afterwards, is it deleted immediately?")
+    assert expressed_urgency("Can you restore our access right away?")
+    assert expressed_urgency("Please fix this immediately.")
+
+
 def test_replies_are_short_and_lead_with_the_answer() -> None:
     reply = compose_answer(ctx(), "How long do you keep raw events on Pro?", [RETENTION, TWO_FACTOR, SHARING])
     body = reply.split("\n\n")

@@ -11,6 +11,7 @@ import re
 
 from agents.offline.article_text import terms
 from domain.customer_text import prepared_text
+from domain.policy import says_it_can_wait
 from domain.resolution import confirms_resolution
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-Za-z0-9])")
@@ -38,6 +39,10 @@ _URGENT = re.compile(
     re.IGNORECASE,
 )
 # "if our endpoint is down for a day, ..." asks about a what-if; it says nothing about now.
+# "is it deleted right away?" asks when something happens; "can you fix it right away?" asks for haste.
+_ASKS_WHEN = re.compile(
+    r"^(?!.*\b(?:can|could|would|will) you\b)(?!.*\bplease\b).*\b(?:right away|immediately)\b.*\?$", re.IGNORECASE
+)
 _HYPOTHETICAL = re.compile(r"^(?:so\s+|and\s+|but\s+)?(?:if|when|whenever|what if|in case|suppose)\b", re.I)
 
 
@@ -119,6 +124,11 @@ def without_confirmations(text: str) -> str:
 
 
 def expressed_urgency(text: str) -> bool:
-    """True when the customer's own words say it is urgent ("asap", "blocking", "production is down")."""
-    sentences = [s.strip() for line in prepared_text(text).splitlines() for s in _SENTENCE.split(line)]
-    return any(_URGENT.search(s) and not _HYPOTHETICAL.match(s) for s in sentences)
+    """True when the customer's own words say it is urgent ("asap", "blocking", "production is down"), and
+    never when they say it can wait ("not urgent, just curious") or ask when something happens ("do we
+    lose access right away?")."""
+    own = prepared_text(text)
+    if says_it_can_wait(own):
+        return False
+    sentences = [s.strip() for line in own.splitlines() for s in _SENTENCE.split(line)]
+    return any(_URGENT.search(s) and not _HYPOTHETICAL.match(s) and not _ASKS_WHEN.search(s) for s in sentences)
