@@ -165,3 +165,29 @@ def test_a_very_short_sentence_finishes_the_one_before_it_instead_of_being_lost(
     )
     said = [s.text for s in sentences_of_hits([hit])]
     assert '"SAML response signature invalid": the IdP certificate changed. Upload the new metadata.' in said
+
+
+def test_steps_from_the_best_article_are_not_dropped_for_another_articles_lesser_line() -> None:
+    """The steps' sentences compete for the answer too: excluded from it, a stray line of another article
+    (about funnels, named in passing) led the reply, and the steps were dropped for not being its article's."""
+    ideas = KbHit(
+        article_id="kb-ideas",
+        title="How we handle feature requests",
+        url="https://help.example/articles/kb-ideas",
+        score=0.9,
+        snippet="",
+        text="## Sending a request\n\nYou can send ideas in two ways:\n\n1. In the app: click Send feedback, then "
+        "Suggest a feature.\n2. Ideas portal: vote on existing requests and comment on them.",
+    )
+    funnels = KbHit(
+        article_id="kb-funnels",
+        title="Building and reading funnels",
+        url="https://help.example/articles/kb-funnels",
+        score=0.5,
+        snippet="",
+        text="## Options\n\nBreakdown: split the funnel by a property such as country or the CSV source.",
+    )
+    message = "Where can I suggest a feature? A funnel CSV download would help us."
+    reply = compose_answer(ctx(subject="feature request", category=Category.PRODUCT), message, [ideas, funnels])
+    assert "Suggest a feature" in reply and "Ideas portal" in reply
+    assert "kb-ideas" in reply

@@ -271,9 +271,12 @@ def compose_answer(
     procedure = select_procedure(hits, own, ctx.subject, already_said=prior_replies)
     steps = _key(procedure.render()) if procedure else ""
 
-    def already_sent(sentence: str) -> bool:
+    def sent_before(sentence: str) -> bool:
         key = _key(sentence)
-        return any(key in text for text in said) or (bool(steps) and key in steps)
+        return any(key in text for text in said)
+
+    def already_sent(sentence: str) -> bool:
+        return sent_before(sentence) or (bool(steps) and _key(sentence) in steps)
 
     ranker = Ranker(hits)
     asked = questions(own) or [own]
@@ -287,7 +290,9 @@ def compose_answer(
     lead_list: Procedure | None = None  # the list a chosen lead-in sentence introduces
     for question in asked:
         amount = asks_amount(f"{question} {ctx.subject}")
-        ranked = ranker.rank(question, context, already_sent, partial(_plan_bonus, plan=ctx.plan, amount=amount))
+        # The steps' own sentences compete too: when one of them answers best, the steps' article is the
+        # answer's (the steps stay); excluded, another article's lesser line would win and drop the steps.
+        ranked = ranker.rank(question, context, sent_before, partial(_plan_bonus, plan=ctx.plan, amount=amount))
         # A sentence introducing a list ("If we cannot charge your card on the renewal date:") answers only
         # with its list, as the steps: when no other steps are quoted and the list is short enough.
         ranked = [
