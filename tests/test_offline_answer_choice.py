@@ -11,6 +11,7 @@ from agents.offline.compose import _answer, asks_amount, compose_answer
 from agents.offline.intents import mentions_refund
 from agents.offline.message_text import questions, without_confirmations
 from agents.offline.policy import REFUND_ARRIVES, REFUND_DECIDED
+from agents.offline.procedures import how_to_terms
 from agents.offline.ranking import Sentence, sentences_of_hits
 from domain.models import Category, Channel, KbHit, Plan
 from tests.test_agents_actions import billing_turn, charge, ledger_with
@@ -191,3 +192,9 @@ def test_steps_from_the_best_article_are_not_dropped_for_another_articles_lesser
     reply = compose_answer(ctx(subject="feature request", category=Category.PRODUCT), message, [ideas, funnels])
     assert "Suggest a feature" in reply and "Ideas portal" in reply
     assert "kb-ideas" in reply
+
+
+def test_asking_what_to_do_first_is_a_how_to_and_gets_the_steps() -> None:
+    assert how_to_terms("Just signed up. What's the first thing I should do to get data in?")
+    assert how_to_terms("The export failed twice. What should we do now?")
+    assert not how_to_terms("The export failed twice last night.")
