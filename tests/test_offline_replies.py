@@ -76,6 +76,14 @@ def test_two_questions_are_both_answered_each_with_its_article() -> None:
     ]
 
 
+def test_how_do_i_do_it_asks_about_the_sentence_before_and_the_second_question_stands_alone() -> None:
+    body = "We'd like to move the workspace to my colleague. How do I do it and does she need 2FA first?"
+    assert questions(body) == [
+        "We'd like to move the workspace to my colleague. How do I do it",
+        "does she need 2FA first?",
+    ]
+
+
 def test_a_step_that_needs_another_plan_says_so() -> None:
     reply = compose_answer(ctx(Plan.FREE, "public link"), "Where is the public link button?", [SHARING])
     assert "this needs the Pro plan or higher; you're on the Free plan" in reply

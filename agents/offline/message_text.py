@@ -97,10 +97,25 @@ def questions(text: str, limit: int = 3) -> list[str]:
         if not (asks(piece) or listed >= 2):
             continue
         parts = [p.strip(" ,") for p in _SECOND_QUESTION.split(piece) if p.strip(" ,")]
-        if len(parts) < 2 or not all(terms(p) for p in parts):
+        # "We want to cancel our plan. How do I do it and do we lose access right away?": "how do I do it"
+        # asks about what the sentence before it wants; the second question stands on its own.
+        refers_back = (
+            len(parts) >= 2 and i > 0 and not terms(parts[0]) and all(terms(p) for p in parts[1:]) and listed < 2
+        )
+        if refers_back:
+            if found and found[-1].endswith(pieces[i - 1]):
+                found.pop()
+            parts[0] = f"{pieces[i - 1]} {parts[0]}"
+        elif len(parts) < 2 or not all(terms(p) for p in parts):
             parts = [piece]
         # "That fixed the export, thanks! Separate question: ..." : a fix confirmed sets no scene.
-        if i > 0 and not asks(pieces[i - 1]) and listed < 2 and not confirms_resolution(pieces[i - 1]):
+        if (
+            not refers_back
+            and i > 0
+            and not asks(pieces[i - 1])
+            and listed < 2
+            and not confirms_resolution(pieces[i - 1])
+        ):
             parts[0] = f"{pieces[i - 1]} {parts[0]}"
         found.extend(parts)
     if not found:
