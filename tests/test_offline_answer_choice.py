@@ -198,3 +198,56 @@ def test_asking_what_to_do_first_is_a_how_to_and_gets_the_steps() -> None:
     assert how_to_terms("Just signed up. What's the first thing I should do to get data in?")
     assert how_to_terms("The export failed twice. What should we do now?")
     assert not how_to_terms("The export failed twice last night.")
+
+
+def test_asking_whether_a_plan_has_something_is_answered_by_which_plans_have_it() -> None:
+    """A sentence naming other plans usually misleads; asked "can I on the free plan?", it is the answer."""
+    segment = KbHit(
+        article_id="kb-segment",
+        title="Integrations with Segment",
+        url="https://help.example/articles/kb-segment",
+        score=0.9,
+        snippet="",
+        text="## Segment\n\nWith Segment you can send data you already collect into Lumora without our SDK. "
+        "In Segment, add the Lumora destination to your source and paste your write key. "
+        "Turn the Lumora destination on in Segment and check Live events in Lumora. "
+        "Segment sends each event to the Lumora destination within seconds. "
+        "The Segment destination is available on Starter, Pro and Enterprise.",
+    )
+    reply = compose_answer(
+        ctx(Plan.FREE, "segment"), "Can I add Lumora as a Segment destination on the free plan?", [segment]
+    )
+    assert "available on Starter, Pro and Enterprise" in reply
+
+
+def test_a_wish_is_no_question_and_sets_the_scene_for_the_one_that_follows() -> None:
+    assert questions("would love a dark mode for dashboards. where do I put feature ideas?") == [
+        "would love a dark mode for dashboards. where do I put feature ideas?"
+    ]
+    assert questions("Would you resend the invoice? We would like it by Friday.") == ["Would you resend the invoice?"]
+
+
+def test_another_articles_line_that_only_added_to_what_the_steps_say_is_not_left_alone() -> None:
+    """The best answer's sentences are in the steps, so they are not said twice; a second section of
+    another article that was only backing them must not then lead the reply."""
+    ideas = KbHit(
+        article_id="kb-ideas",
+        title="How we handle feature requests",
+        url="https://help.example/articles/kb-ideas",
+        score=0.9,
+        snippet="",
+        text="## Sending a request\n\nYou can send feature ideas in two ways:\n\n1. In the app: click Send feedback, "
+        "then Suggest a feature.\n2. Ideas portal: vote on existing feature requests and comment on them.",
+    )
+    sharing = KbHit(
+        article_id="kb-sharing",
+        title="Sharing dashboards",
+        url="https://help.example/articles/kb-sharing",
+        score=0.5,
+        snippet="",
+        text="## Public links\n\nAnyone with the link sees the dashboard in read-only mode, with the saved date range.",
+    )
+    message = "A dark mode for the dashboard would be nice. How do I send a feature request?"
+    reply = compose_answer(ctx(subject="feature request", category=Category.PRODUCT), message, [ideas, sharing])
+    assert "Suggest a feature" in reply
+    assert "read-only mode" not in reply

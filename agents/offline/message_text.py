@@ -56,6 +56,13 @@ _REQUEST = re.compile(
 )
 
 
+_WISH = re.compile(
+    r"^(?:(?:we|i)(?:'d| would)|would)\s+(?:really\s+)?(?:love|like|be (?:nice|great|cool|good|awesome))\b"
+    r"(?!\s+to\s+(?:know|understand|find out|ask|check))",
+    re.IGNORECASE,
+)
+
+
 def _pieces(text: str) -> list[str]:
     """Sentences and list items of a message (a greeting in front of them left out)."""
     out: list[str] = []
@@ -78,8 +85,11 @@ def _pieces(text: str) -> list[str]:
 
 
 def asks(sentence: str) -> bool:
-    """A question or a request for information, however it is punctuated."""
+    """A question or a request for information, however it is punctuated; a wish ("would love a dark
+    mode") is neither: no help-article sentence answers it."""
     bare = _CONJUNCTION.sub("", sentence.strip())
+    if not bare.endswith("?") and _WISH.match(bare):
+        return False
     return bare.endswith("?") or bool(_ASKS.match(bare)) or bool(_REQUEST.search(bare))
 
 
