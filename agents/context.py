@@ -46,12 +46,16 @@ MAX_MORE_CHARS = 3000
 
 
 def clip_sections(text: str, limit: int) -> str:
-    """`text` cut to `limit` characters at the last paragraph break before it (never mid-sentence)."""
+    """`text` cut to `limit` characters at the last paragraph break before it (never mid-sentence), without
+    a heading left at the end with nothing under it."""
     if len(text) <= limit:
         return text
     cut = text[:limit]
-    at = cut.rfind("\n\n")
-    return cut[:at].rstrip() if at > 0 else cut
+    while (at := cut.rfind("\n\n")) > 0:
+        cut = cut[:at].rstrip()
+        if not cut.rsplit("\n\n", 1)[-1].lstrip().startswith("#"):
+            return cut
+    return text[:limit]
 
 
 class TicketContext(BaseModel):

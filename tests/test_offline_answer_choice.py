@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agents.context import TicketContext
+from agents.context import MAX_MORE_CHARS, MAX_PASSAGE_CHARS, TicketContext, format_kb_results, parse_kb_results
 from agents.offline.compose import _answer, asks_amount, compose_answer
 from agents.offline.intents import mentions_refund
 from agents.offline.message_text import questions, without_confirmations
@@ -251,3 +251,14 @@ def test_another_articles_line_that_only_added_to_what_the_steps_say_is_not_left
     reply = compose_answer(ctx(subject="feature request", category=Category.PRODUCT), message, [ideas, sharing])
     assert "Suggest a feature" in reply
     assert "read-only mode" not in reply
+
+
+def test_the_rest_of_an_article_reaches_the_model_cut_at_a_paragraph_not_mid_sentence() -> None:
+    sections = "\n\n".join(
+        f"## Part {n}\n\n" + "Plans keep working for 14 days after a failed payment. " * 8 for n in range(8)
+    )
+    hit = KbHit(article_id="kb-x", title="X", url="", score=0.5, snippet="", text="X > A\n\nFirst.", more=sections)
+    [read] = parse_kb_results(format_kb_results("q", [hit]))
+    assert MAX_PASSAGE_CHARS < len(read.more) <= MAX_MORE_CHARS
+    assert read.more.endswith("failed payment.") and sections.startswith(read.more)
+    assert not read.more.rsplit("\n\n", 1)[-1].startswith("#")
