@@ -40,6 +40,22 @@ SYSTEM_NOTE = "[ticket system note]"
 
 # Passages are clipped so one long help article cannot crowd the model's context.
 MAX_PASSAGE_CHARS = 1500
+# The rest of a best hit's article (its other sections) may take this much: a help article is rarely longer,
+# and the facts a how-to needs are often in the section after the one that matched.
+MAX_MORE_CHARS = 3000
+
+
+def clip_sections(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters at the last paragraph break before it (never mid-sentence), without
+    a heading left at the end with nothing under it."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    while (at := cut.rfind("\n\n")) > 0:
+        cut = cut[:at].rstrip()
+        if not cut.rsplit("\n\n", 1)[-1].lstrip().startswith("#"):
+            return cut
+    return text[:limit]
 
 
 class TicketContext(BaseModel):
@@ -125,8 +141,8 @@ def format_kb_results(query: str, hits: list[KbHit]) -> str:
             "score": round(hit.score, 4),
             "category": hit.category,
             "passage": (hit.text or hit.snippet)[:MAX_PASSAGE_CHARS],
-            # another section of the article that matched too (its steps may answer the question)
-            **({"more_from_article": hit.more[:MAX_PASSAGE_CHARS]} if hit.more else {}),
+            # the article's other sections, best-matching first (their steps or facts may answer the question)
+            **({"more_from_article": clip_sections(hit.more, MAX_MORE_CHARS)} if hit.more else {}),
         }
         for hit in hits
     ]

@@ -102,6 +102,11 @@ _LOW = re.compile(
 )
 
 
+def says_it_can_wait(text: str) -> bool:
+    """The customer negates urgency ("not urgent", "no rush", "whenever you get a chance")."""
+    return bool(_CALM.search(text))
+
+
 def priority_from_text(text: str) -> tuple[Priority, list[str]]:
     """Base priority (before the customer boost) and the words that decided it.
 

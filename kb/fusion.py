@@ -21,6 +21,8 @@ TITLE_WEIGHT = 0.25
 # answer may sit in the section after the one that matched best ("Forgot password?" is named in the SSO
 # section; the reset steps are in the one before it).
 SECOND_CHUNK_RANK = 10
+# The best hits bring their whole article: a how-to's facts are often spread over its sections.
+WHOLE_ARTICLE_HITS = 2
 
 
 def weighted(
@@ -81,15 +83,26 @@ def merge_windows(rankings: list[list[Ranked]], depth: int) -> list[Ranked]:
     return sorted(best.values(), key=lambda c: -c.score)[:depth]
 
 
-def second_chunks(rankings: Sequence[Sequence[Ranked]], chosen: Sequence[Ranked]) -> dict[str, Ranked]:
-    """For each chosen chunk, the best-ranked other chunk of its article within the top SECOND_CHUNK_RANK
-    of any ranking (keyed by the chosen chunk's point id)."""
+def second_chunks(rankings: Sequence[Sequence[Ranked]], chosen: Sequence[Ranked]) -> dict[str, list[Ranked]]:
+    """For each chosen chunk, its article's other chunks, best-ranked first (keyed by the chosen chunk's
+    point id): for the first WHOLE_ARTICLE_HITS hits every other chunk any ranking holds, for the others the
+    best one within the top SECOND_CHUNK_RANK of any ranking."""
+    order = {c.point_id: i for i, c in enumerate(chosen)}
     by_article = {str(c.payload.get("article_id", "")): c.point_id for c in chosen}
     taken = set(by_article.values())
-    best: dict[str, tuple[int, Ranked]] = {}
+    best: dict[str, dict[str, tuple[int, Ranked]]] = {}
     for ranking in rankings:
-        for rank, chunk in enumerate(ranking[:SECOND_CHUNK_RANK]):
+        for rank, chunk in enumerate(ranking):
             owner = by_article.get(str(chunk.payload.get("article_id", "")))
-            if owner is not None and chunk.point_id not in taken and (owner not in best or rank < best[owner][0]):
-                best[owner] = (rank, chunk)
-    return {owner: chunk for owner, (_, chunk) in best.items()}
+            if owner is None or chunk.point_id in taken:
+                continue
+            if order[owner] >= WHOLE_ARTICLE_HITS and rank >= SECOND_CHUNK_RANK:
+                continue
+            seen = best.setdefault(owner, {})
+            if chunk.point_id not in seen or rank < seen[chunk.point_id][0]:
+                seen[chunk.point_id] = (rank, chunk)
+    out: dict[str, list[Ranked]] = {}
+    for owner, found in best.items():
+        ranked = [chunk for _, chunk in sorted(found.values(), key=lambda rc: rc[0])]
+        out[owner] = ranked if order[owner] < WHOLE_ARTICLE_HITS else ranked[:1]
+    return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from domain.models import KbHit
 from kb.chunking import HEADING_SEPARATOR
@@ -12,13 +13,14 @@ SNIPPET_CHARS = 300
 _HEADING_MARK = re.compile(r"^#{1,6}\s+", re.MULTILINE)
 
 
-def to_hit(score: float, chunk: Ranked, second: Ranked | None = None) -> KbHit:
-    """The hit for an article's chosen chunk, with ``second`` (another of its sections) as ``more``."""
+def to_hit(score: float, chunk: Ranked, others: Sequence[Ranked] = ()) -> KbHit:
+    """The hit for an article's chosen chunk, with ``others`` (more of its sections, best first) as ``more``."""
     payload = chunk.payload
-    more = ""
-    if second is not None:  # under its own heading, so it reads as another section, not as more of this one
+    sections = []
+    for second in others:  # under its own heading, so it reads as another section, not as more of this one
         heading = str(second.payload.get("heading") or payload.get("title", "")).split(HEADING_SEPARATOR)[-1]
-        more = f"## {heading}\n\n{second.payload.get('body', '')}"
+        sections.append(f"## {heading}\n\n{second.payload.get('body', '')}")
+    more = "\n\n".join(sections)
     return KbHit(
         article_id=str(payload.get("article_id", "")),
         title=str(payload.get("title", "")),

@@ -187,7 +187,7 @@ class KnowledgeBase:
                 fused = fuse(rankings, limit)
             fused = fused[:limit]
         seconds = second_chunks([r for _, r in rankings], [chunk for _, chunk in fused])
-        return [to_hit(score, chunk, seconds.get(chunk.point_id)) for score, chunk in fused]
+        return [to_hit(score, chunk, seconds.get(chunk.point_id, [])) for score, chunk in fused]
 
     async def _rank(
         self, sparse: SparseVec, titles: bool, windows: npt.NDArray[np.float32] | None, depth: int, where: Where

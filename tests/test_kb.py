@@ -345,6 +345,43 @@ async def test_a_hit_brings_its_articles_next_best_section(client: AsyncQdrantCl
     assert invoices.more == ""  # a one-section article has nothing more to bring
 
 
+async def test_the_best_hit_brings_its_whole_article_and_a_later_hit_one_more_section(
+    client: AsyncQdrantClient,
+) -> None:
+    """A how-to's facts are spread over an article's sections ("what happens when a payment fails" holds the
+    14 days; the section matching "card declined" does not): the best hits carry every other section, best
+    matching first; a lower hit only its next best one."""
+    filler = " ".join(["Card payments are processed by our payment provider every month."] * 25)
+    failed = Article(
+        "failed",
+        "Failed payments",
+        "billing",
+        f"## Why cards get declined\n\nYour bank declined the card charge. {filler}\n\n"
+        f"## What happens next\n\nYour plan keeps working for 14 days after the first failure. {filler}\n\n"
+        f"## Paying manually\n\nOpen the invoice and click Pay now. {filler}",
+    )
+    others = [
+        Article(
+            f"other{n}",
+            f"Unrelated {n}",
+            "billing",
+            "\n\n".join(f"## Part {part}\n\nThe card was declined by the bank. {filler}" for part in range(3)),
+        )
+        for n in range(3)
+    ]
+    knowledge = KnowledgeBase(client, collection="whole")
+    await knowledge.ensure_collection()
+    await knowledge.ingest([failed, *others])
+    hits = await knowledge.search("my card was declined by the bank", limit=4)
+    [best] = [h for h in hits if h.article_id == "failed"]
+    assert hits.index(best) < 2
+    whole = f"{best.text}\n\n{best.more}"
+    assert all(heading in whole for heading in ("Why cards get declined", "What happens next", "Paying manually"))
+    assert "14 days" in best.more  # not in the chunk that matched
+    later = hits[2:]
+    assert later and all(h.more.count("## ") == 1 for h in later)  # three sections each: one more, not two
+
+
 async def test_removed_article_is_deleted_and_no_longer_found(kb: KnowledgeBase, help_centre: Path) -> None:
     (help_centre / "rate-limits.md").unlink()
 

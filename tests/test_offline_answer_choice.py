@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agents.context import TicketContext
+from agents.context import MAX_MORE_CHARS, MAX_PASSAGE_CHARS, TicketContext, format_kb_results, parse_kb_results
 from agents.offline.compose import _answer, asks_amount, compose_answer
 from agents.offline.intents import mentions_refund
 from agents.offline.message_text import questions, without_confirmations
 from agents.offline.policy import REFUND_ARRIVES, REFUND_DECIDED
-from agents.offline.ranking import Sentence
+from agents.offline.procedures import how_to_terms
+from agents.offline.ranking import Sentence, sentences_of_hits
 from domain.models import Category, Channel, KbHit, Plan
 from tests.test_agents_actions import billing_turn, charge, ledger_with
 
@@ -150,3 +151,114 @@ def test_an_example_never_leads_the_answer() -> None:
     found = _answer(ranked, ranked, 2, 70)
     assert found is not None and found.section == "Down"
     assert found.sentences[0].text.startswith("You receive a prorated credit")
+
+
+def test_a_very_short_sentence_finishes_the_one_before_it_instead_of_being_lost() -> None:
+    """ "Upload the new metadata." is the fix itself; three words are too few to quote alone."""
+    hit = KbHit(
+        article_id="kb-sso",
+        title="Setting up SSO",
+        url="https://help.example/articles/kb-sso",
+        score=0.9,
+        snippet="",
+        text='## Common errors\n\n- **"SAML response signature invalid"**: the IdP certificate changed. Upload the '
+        "new metadata.\n- **Clock skew errors**: the IdP server clock is more than 3 minutes off.",
+    )
+    said = [s.text for s in sentences_of_hits([hit])]
+    assert '"SAML response signature invalid": the IdP certificate changed. Upload the new metadata.' in said
+
+
+def test_steps_from_the_best_article_are_not_dropped_for_another_articles_lesser_line() -> None:
+    """The steps' sentences compete for the answer too: excluded from it, a stray line of another article
+    (about funnels, named in passing) led the reply, and the steps were dropped for not being its article's."""
+    ideas = KbHit(
+        article_id="kb-ideas",
+        title="How we handle feature requests",
+        url="https://help.example/articles/kb-ideas",
+        score=0.9,
+        snippet="",
+        text="## Sending a request\n\nYou can send ideas in two ways:\n\n1. In the app: click Send feedback, then "
+        "Suggest a feature.\n2. Ideas portal: vote on existing requests and comment on them.",
+    )
+    funnels = KbHit(
+        article_id="kb-funnels",
+        title="Building and reading funnels",
+        url="https://help.example/articles/kb-funnels",
+        score=0.5,
+        snippet="",
+        text="## Options\n\nBreakdown: split the funnel by a property such as country or the CSV source.",
+    )
+    message = "Where can I suggest a feature? A funnel CSV download would help us."
+    reply = compose_answer(ctx(subject="feature request", category=Category.PRODUCT), message, [ideas, funnels])
+    assert "Suggest a feature" in reply and "Ideas portal" in reply
+    assert "kb-ideas" in reply
+
+
+def test_asking_what_to_do_first_is_a_how_to_and_gets_the_steps() -> None:
+    assert how_to_terms("Just signed up. What's the first thing I should do to get data in?")
+    assert how_to_terms("The export failed twice. What should we do now?")
+    assert not how_to_terms("The export failed twice last night.")
+
+
+def test_asking_whether_a_plan_has_something_is_answered_by_which_plans_have_it() -> None:
+    """A sentence naming other plans usually misleads; asked "can I on the free plan?", it is the answer."""
+    segment = KbHit(
+        article_id="kb-segment",
+        title="Integrations with Segment",
+        url="https://help.example/articles/kb-segment",
+        score=0.9,
+        snippet="",
+        text="## Segment\n\nWith Segment you can send data you already collect into Lumora without our SDK. "
+        "In Segment, add the Lumora destination to your source and paste your write key. "
+        "Turn the Lumora destination on in Segment and check Live events in Lumora. "
+        "Segment sends each event to the Lumora destination within seconds. "
+        "The Segment destination is available on Starter, Pro and Enterprise.",
+    )
+    reply = compose_answer(
+        ctx(Plan.FREE, "segment"), "Can I add Lumora as a Segment destination on the free plan?", [segment]
+    )
+    assert "available on Starter, Pro and Enterprise" in reply
+
+
+def test_a_wish_is_no_question_and_sets_the_scene_for_the_one_that_follows() -> None:
+    assert questions("would love a dark mode for dashboards. where do I put feature ideas?") == [
+        "would love a dark mode for dashboards. where do I put feature ideas?"
+    ]
+    assert questions("Would you resend the invoice? We would like it by Friday.") == ["Would you resend the invoice?"]
+
+
+def test_another_articles_line_that_only_added_to_what_the_steps_say_is_not_left_alone() -> None:
+    """The best answer's sentences are in the steps, so they are not said twice; a second section of
+    another article that was only backing them must not then lead the reply."""
+    ideas = KbHit(
+        article_id="kb-ideas",
+        title="How we handle feature requests",
+        url="https://help.example/articles/kb-ideas",
+        score=0.9,
+        snippet="",
+        text="## Sending a request\n\nYou can send feature ideas in two ways:\n\n1. In the app: click Send feedback, "
+        "then Suggest a feature.\n2. Ideas portal: vote on existing feature requests and comment on them.",
+    )
+    sharing = KbHit(
+        article_id="kb-sharing",
+        title="Sharing dashboards",
+        url="https://help.example/articles/kb-sharing",
+        score=0.5,
+        snippet="",
+        text="## Public links\n\nAnyone with the link sees the dashboard in read-only mode, with the saved date range.",
+    )
+    message = "A dark mode for the dashboard would be nice. How do I send a feature request?"
+    reply = compose_answer(ctx(subject="feature request", category=Category.PRODUCT), message, [ideas, sharing])
+    assert "Suggest a feature" in reply
+    assert "read-only mode" not in reply
+
+
+def test_the_rest_of_an_article_reaches_the_model_cut_at_a_paragraph_not_mid_sentence() -> None:
+    sections = "\n\n".join(
+        f"## Part {n}\n\n" + "Plans keep working for 14 days after a failed payment. " * 8 for n in range(8)
+    )
+    hit = KbHit(article_id="kb-x", title="X", url="", score=0.5, snippet="", text="X > A\n\nFirst.", more=sections)
+    [read] = parse_kb_results(format_kb_results("q", [hit]))
+    assert MAX_PASSAGE_CHARS < len(read.more) <= MAX_MORE_CHARS
+    assert read.more.endswith("failed payment.") and sections.startswith(read.more)
+    assert not read.more.rsplit("\n\n", 1)[-1].startswith("#")

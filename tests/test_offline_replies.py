@@ -76,6 +76,14 @@ def test_two_questions_are_both_answered_each_with_its_article() -> None:
     ]
 
 
+def test_how_do_i_do_it_asks_about_the_sentence_before_and_the_second_question_stands_alone() -> None:
+    body = "We'd like to move the workspace to my colleague. How do I do it and does she need 2FA first?"
+    assert questions(body) == [
+        "We'd like to move the workspace to my colleague. How do I do it",
+        "does she need 2FA first?",
+    ]
+
+
 def test_a_step_that_needs_another_plan_says_so() -> None:
     reply = compose_answer(ctx(Plan.FREE, "public link"), "Where is the public link button?", [SHARING])
     assert "this needs the Pro plan or higher; you're on the Free plan" in reply
@@ -97,6 +105,16 @@ def test_urgency_is_claimed_only_when_the_customer_expressed_it() -> None:
     assert "urgent" not in compose_answer(ctx(), "How long do you keep raw events?", [RETENTION]).lower()
     assert expressed_urgency("Our production is down, please help ASAP!")
     assert "urgent" in compose_answer(ctx(), "How long do you keep raw events? We need it ASAP.", [RETENTION])
+
+
+def test_urgency_the_customer_negates_or_a_question_about_timing_is_not_claimed() -> None:
+    assert not expressed_urgency(
+        "The status page says degraded. Do I need to resend anything? Not urgent, just curious"
+    )
+    assert not expressed_urgency("How do I cancel, and do we lose access right away?")
+    assert not expressed_urgency("What happens to the data afterwards, is it deleted immediately?")
+    assert expressed_urgency("Can you restore our access right away?")
+    assert expressed_urgency("Please fix this immediately.")
 
 
 def test_replies_are_short_and_lead_with_the_answer() -> None:

@@ -86,11 +86,11 @@ MAX_LINKS = 2
 SECOND_SECTION_SHARE = 0.9  # another article's section joins the best answer when it scores this share of it
 SAME_ARTICLE_SHARE = 0.7  # the same article's next-best section, this share
 MIN_FACT_WORDS = 6  # "The invoice number (`LUM-…`)." is a fragment of a list, no fact to add on its own
-FILL_WORDS = 70  # the answer's sentences of both sections together
+FILL_WORDS = 85  # the answer's sentences of both sections together
 SECTION_WEIGHTS = (1.0, 0.5, 0.25)
 NEW_TERM_BONUS = 0.3  # per question term a following sentence adds to those the chosen ones already match
 FOLLOW_SHARE = 0.5  # a second or third sentence of the section scores at least this share of its best
-ANSWER_WORDS = 70  # the sentences answering one question; two questions get about half each
+ANSWER_WORDS = 85  # the sentences answering one question; two questions get about half each
 _PRONOUN_START = re.compile(r"^(?:it|this|that|these|those|they|them|its|their|then|otherwise)\b", re.IGNORECASE)
 
 
@@ -101,6 +101,7 @@ class Answer:
     article_id: str
     section: str
     sentences: tuple[Sentence, ...]
+    backs: str = ""  # a second section's answer: the article of the answer it adds to
 
     def render(self) -> str:
         return " ".join(s.text for s in self.sentences)
@@ -181,7 +182,7 @@ def _second_section(ranked: list[Sentence], found: Answer) -> tuple[Answer, Answ
     if _words(found.sentences) + _words(extra) > FILL_WORDS:
         return None
     ordered = tuple(sorted(extra, key=lambda s: s.position))
-    return found, Answer(head.article_id, head.section, ordered)
+    return found, Answer(head.article_id, head.section, ordered, backs=found.article_id)
 
 
 # A question about an amount: a limit, a price, how many or how often. Only then is the customer's row
@@ -198,15 +199,32 @@ def asks_amount(question: str) -> bool:
     return bool(_ASKS_AMOUNT.search(question))
 
 
-def _plan_bonus(sentence: str, plan: Plan, amount: bool = True) -> float:
+def _plan_bonus(sentence: str, plan: Plan, amount: bool = True, availability: bool = False) -> float:
     """The customer's own plan's limits are the most concrete answer (when the question asks an amount);
-    another plan's would mislead."""
+    another plan's would mislead. Unless the question asks whether something exists on a plan ("can I add
+    it on the free plan?"): then the sentence saying which plans have it answers, whichever it names."""
+    others = any(mentions_plan(sentence, other) for other in Plan if other != plan)
+    if availability and (others or mentions_plan(sentence, plan)) and not _PLAN_ROW.match(sentence):
+        return 0.15
     if mentions_plan(sentence, plan):
         own_row = sentence.startswith(f"{plan.value.capitalize()} plan — ")
         return 0.15 + (0.2 if own_row and amount else 0.0)
-    if any(mentions_plan(sentence, other) for other in Plan if other != plan):
-        return -0.25 if re.match(r"^(?:Free|Starter|Pro|Enterprise) plan — ", sentence) else -0.05
+    if others:
+        return -0.25 if _PLAN_ROW.match(sentence) else -0.05
     return 0.0
+
+
+_PLAN_ROW = re.compile(r"^(?:Free|Starter|Pro|Enterprise) plan — ")
+# "can I add it on the free plan", "is SSO included in Pro?", "do we need Enterprise for this?"
+_ASKS_AVAILABILITY = re.compile(
+    r"\b(?:on|in|with|for|need|needs|require|requires|included in|part of) (?:the |our |a |my )?"
+    r"(?:free|starter|pro|enterprise|paid|higher|other|another|which)(?: plans?| tiers?)?\b|\bwhich plans?\b",
+    re.IGNORECASE,
+)
+
+
+def asks_availability(question: str) -> bool:
+    return bool(_ASKS_AVAILABILITY.search(question))
 
 
 def _implied_answers(
@@ -271,9 +289,12 @@ def compose_answer(
     procedure = select_procedure(hits, own, ctx.subject, already_said=prior_replies)
     steps = _key(procedure.render()) if procedure else ""
 
-    def already_sent(sentence: str) -> bool:
+    def sent_before(sentence: str) -> bool:
         key = _key(sentence)
-        return any(key in text for text in said) or (bool(steps) and key in steps)
+        return any(key in text for text in said)
+
+    def already_sent(sentence: str) -> bool:
+        return sent_before(sentence) or (bool(steps) and _key(sentence) in steps)
 
     ranker = Ranker(hits)
     asked = questions(own) or [own]
@@ -287,7 +308,10 @@ def compose_answer(
     lead_list: Procedure | None = None  # the list a chosen lead-in sentence introduces
     for question in asked:
         amount = asks_amount(f"{question} {ctx.subject}")
-        ranked = ranker.rank(question, context, already_sent, partial(_plan_bonus, plan=ctx.plan, amount=amount))
+        # The steps' own sentences compete too: when one of them answers best, the steps' article is the
+        # answer's (the steps stay); excluded, another article's lesser line would win and drop the steps.
+        bonus = partial(_plan_bonus, plan=ctx.plan, amount=amount, availability=asks_availability(question))
+        ranked = ranker.rank(question, context, sent_before, bonus)
         # A sentence introducing a list ("If we cannot charge your card on the renewal date:") answers only
         # with its list, as the steps: when no other steps are quoted and the list is short enough.
         ranked = [
@@ -352,11 +376,14 @@ def compose_answer(
     if procedure is not None:
         # A sentence the steps quote anyway is not said twice.
         listed = _key(procedure.render())
-        answers = [
-            Answer(a.article_id, a.section, kept)
+        kept_answers = [
+            Answer(a.article_id, a.section, kept, a.backs)
             for a in answers
             if (kept := tuple(s for s in a.sentences if _key(s.text) not in listed))
         ]
+        # Another article's section that only added to an answer the steps now give is a stray line alone.
+        answered = {a.article_id for a in kept_answers if not a.backs}
+        answers = [a for a in kept_answers if not a.backs or a.backs == a.article_id or a.backs in answered]
     placed = False
     for i, answer in enumerate(answers):
         parts.append(answer.render())
@@ -378,5 +405,5 @@ def compose_answer(
     used += [h.article_id for h in about_the_question(hits, question) if h.article_id not in used][:1]
     linked = [h for aid in used[: max(MAX_LINKS, len(answers))] for h in hits if h.article_id == aid]
     parts.append("Helpful articles:\n" + _links(linked))
-    parts.append("If this doesn't fully solve it, just reply here and I'll help further.")
+    parts.append("Anything unclear? Reply here and I'll help further.")
     return "\n\n".join(parts + ([closing] if closing else []))

@@ -11,6 +11,7 @@ import re
 
 from agents.offline.article_text import terms
 from domain.customer_text import prepared_text
+from domain.policy import says_it_can_wait
 from domain.resolution import confirms_resolution
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-Za-z0-9])")
@@ -38,6 +39,10 @@ _URGENT = re.compile(
     re.IGNORECASE,
 )
 # "if our endpoint is down for a day, ..." asks about a what-if; it says nothing about now.
+# "is it deleted right away?" asks when something happens; "can you fix it right away?" asks for haste.
+_ASKS_WHEN = re.compile(
+    r"^(?!.*\b(?:can|could|would|will) you\b)(?!.*\bplease\b).*\b(?:right away|immediately)\b.*\?$", re.IGNORECASE
+)
 _HYPOTHETICAL = re.compile(r"^(?:so\s+|and\s+|but\s+)?(?:if|when|whenever|what if|in case|suppose)\b", re.I)
 
 
@@ -47,6 +52,13 @@ _REQUEST = re.compile(
     r"\b(?:need|want|would like|'d like) to (?:know|understand|find out)\b|\bwondering\b|\blet (?:me|us) know\b|"
     r"\bplease (?:tell|confirm|explain|advise|clarify)\b|\bany (?:idea|advice|tips?)\b|"
     r"\b(?:we|i) (?:also |really |just )?(?:want|need|would like|'d like) to\b",
+    re.IGNORECASE,
+)
+
+
+_WISH = re.compile(
+    r"^(?:(?:we|i)(?:'d| would)|would)\s+(?:really\s+)?(?:love|like|be (?:nice|great|cool|good|awesome))\b"
+    r"(?!\s+to\s+(?:know|understand|find out|ask|check))",
     re.IGNORECASE,
 )
 
@@ -73,8 +85,11 @@ def _pieces(text: str) -> list[str]:
 
 
 def asks(sentence: str) -> bool:
-    """A question or a request for information, however it is punctuated."""
+    """A question or a request for information, however it is punctuated; a wish ("would love a dark
+    mode") is neither: no help-article sentence answers it."""
     bare = _CONJUNCTION.sub("", sentence.strip())
+    if not bare.endswith("?") and _WISH.match(bare):
+        return False
     return bare.endswith("?") or bool(_ASKS.match(bare)) or bool(_REQUEST.search(bare))
 
 
@@ -92,10 +107,25 @@ def questions(text: str, limit: int = 3) -> list[str]:
         if not (asks(piece) or listed >= 2):
             continue
         parts = [p.strip(" ,") for p in _SECOND_QUESTION.split(piece) if p.strip(" ,")]
-        if len(parts) < 2 or not all(terms(p) for p in parts):
+        # "We want to cancel our plan. How do I do it and do we lose access right away?": "how do I do it"
+        # asks about what the sentence before it wants; the second question stands on its own.
+        refers_back = (
+            len(parts) >= 2 and i > 0 and not terms(parts[0]) and all(terms(p) for p in parts[1:]) and listed < 2
+        )
+        if refers_back:
+            if found and found[-1].endswith(pieces[i - 1]):
+                found.pop()
+            parts[0] = f"{pieces[i - 1]} {parts[0]}"
+        elif len(parts) < 2 or not all(terms(p) for p in parts):
             parts = [piece]
         # "That fixed the export, thanks! Separate question: ..." : a fix confirmed sets no scene.
-        if i > 0 and not asks(pieces[i - 1]) and listed < 2 and not confirms_resolution(pieces[i - 1]):
+        if (
+            not refers_back
+            and i > 0
+            and not asks(pieces[i - 1])
+            and listed < 2
+            and not confirms_resolution(pieces[i - 1])
+        ):
             parts[0] = f"{pieces[i - 1]} {parts[0]}"
         found.extend(parts)
     if not found:
@@ -119,6 +149,11 @@ def without_confirmations(text: str) -> str:
 
 
 def expressed_urgency(text: str) -> bool:
-    """True when the customer's own words say it is urgent ("asap", "blocking", "production is down")."""
-    sentences = [s.strip() for line in prepared_text(text).splitlines() for s in _SENTENCE.split(line)]
-    return any(_URGENT.search(s) and not _HYPOTHETICAL.match(s) for s in sentences)
+    """True when the customer's own words say it is urgent ("asap", "blocking", "production is down"), and
+    never when they say it can wait ("not urgent, just curious") or ask when something happens ("do we
+    lose access right away?")."""
+    own = prepared_text(text)
+    if says_it_can_wait(own):
+        return False
+    sentences = [s.strip() for line in own.splitlines() for s in _SENTENCE.split(line)]
+    return any(_URGENT.search(s) and not _HYPOTHETICAL.match(s) and not _ASKS_WHEN.search(s) for s in sentences)

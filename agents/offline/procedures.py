@@ -23,7 +23,9 @@ MAX_HIT_RANK = 1  # numbered steps come from the two best hits; a bulleted list 
 # A message asking how to do something, or saying the customer wants or fails to.
 _HOW_TO = re.compile(
     r"\bhow\b|\b(?:want|wanted|need|needs|like|trying|try|able|unable)\s+to\b|"
-    r"\bcan(?:not|'t|’t)\b|\bwhere\s+(?:do|can|is|are)\b",
+    r"\bcan(?:not|'t|’t)\b|\bwhere\s+(?:do|can|is|are)\b|"
+    r"\bwhat(?:'s| is| are)? (?:the )?(?:first |next )?(?:steps?|thing) (?:i|we) (?:should|need|must|have)\b|"
+    r"\bwhat (?:do|should|must) (?:i|we) do\b",
     re.IGNORECASE,
 )
 

@@ -37,6 +37,8 @@ MIN_HEADING_OVERLAP = 3  # content terms the question shares with a section's ow
 DENSE_ALONE = 0.55  # or this close in meaning, whatever the words
 DENSE_WITH_ONE_TERM = 0.35  # or one shared term and this close
 MAX_HITS = 4
+MIN_SENTENCE_WORDS = 4  # shorter: no sentence to quote
+JOIN_WORDS = 6  # shorter: it finishes the sentence before it in the same paragraph or item
 _EXAMPLE = re.compile(r"^(?:example|for example|for instance|e\.g\.)\b", re.IGNORECASE)
 # Weights of the combined score (each part lies roughly in 0..1).
 W_DENSE, W_LEXICAL, W_SECTION_DENSE, W_SECTION_LEXICAL, W_RANK = 1.0, 0.6, 0.35, 0.25, 0.1
@@ -78,7 +80,7 @@ def sentences_of_hits(hits: Sequence[KbHit]) -> list[Sentence]:
         parts = blocks(body, label_heading(label)) + (blocks(hit.more) if hit.more else [])
         position = 0
         for n, block in enumerate(parts):
-            said = sentences_of(block.text)
+            said = _joined_short(sentences_of(block.text))
             # A sentence introducing a list ("... works without signing in:") answers with its list.
             introduces = n + 1 < len(parts) and parts[n + 1].list_no >= 0 and block.list_no < 0
             for i, sentence in enumerate(said):
@@ -86,7 +88,7 @@ def sentences_of_hits(hits: Sequence[KbHit]) -> list[Sentence]:
                 words = len(sentence.split())
                 position += 1
                 lead = sentence.endswith(":") and introduces and i == len(said) - 1
-                if key in seen or words < 4 or words > 60 or (sentence.endswith(":") and not lead):
+                if key in seen or words < MIN_SENTENCE_WORDS or words > 60 or (sentence.endswith(":") and not lead):
                     continue
                 seen.add(key)
                 out.append(
@@ -94,6 +96,18 @@ def sentences_of_hits(hits: Sequence[KbHit]) -> list[Sentence]:
                         sentence, hit.article_id, rank, block.heading, position, frozenset(terms(sentence)), lead=lead
                     )
                 )
+    return out
+
+
+def _joined_short(said: list[str]) -> list[str]:
+    """A very short sentence ("Upload the new metadata.") finishes the one before it in the same block
+    ("...: the IdP certificate changed."): alone it is too short to win, or to quote, and the fix is lost."""
+    out: list[str] = []
+    for sentence in said:
+        if out and len(sentence.split()) < JOIN_WORDS and not out[-1].endswith(":"):
+            out[-1] = f"{out[-1]} {sentence}"
+        else:
+            out.append(sentence)
     return out
 
 
