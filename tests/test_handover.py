@@ -144,6 +144,17 @@ def test_a_wrapped_line_is_not_a_sentence_of_its_own() -> None:
     assert unwrap("Thanks,\nClara Rahman\nFinance") == "Thanks,\nClara Rahman\nFinance"
 
 
+def test_a_subject_line_counts_within_the_message_not_alone() -> None:
+    # "All my charts are empty" alone reads as data loss; the question under it does not.
+    ticket = "All my charts are empty\n\nI'm new here and events show in the live view. What step did I skip?"
+    assert units(ticket) == [
+        " ".join(ticket.split()), "I'm new here and events show in the live view.", "What step did I skip?",
+    ]  # fmt: skip
+    # A first line that ends a sentence is a sentence, not a heading.
+    first = "This is still broken for everyone!"
+    assert first in units(f"{first}\n\nNothing has loaded on our team since this morning.")
+
+
 @pytest.mark.parametrize(
     "text",
     [
