@@ -1,7 +1,8 @@
 """Hand-over detection: one detector per reason a person must take a ticket instead of the agents.
 
-Each reason (``REASONS``) is a calibrated logistic regression over our shipped sentence embeddings
-(``kb.embeddings``), trained at worker start on ``handover_examples.jsonl`` (a few hundred written
+Each reason (``REASONS``) is the mean of two calibrated logistic regressions over our shipped
+embedding model (``kb.embeddings``: the sentence vector, and it with an inner layer beside it;
+``TwoViews``), trained at worker start on ``handover_examples.jsonl`` (several hundred written
 examples, hard negatives included), OR'ed with the high-precision rules of ``triage.handover_rules``.
 A message is scored sentence by sentence (and whole): the one line "a contractor pushed our key to a
 public gist" inside a long, polite e-mail is what matters. Each reason's threshold is chosen on
