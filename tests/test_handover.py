@@ -21,6 +21,7 @@ from triage.handover import (
     load_examples,
     shared_detector,
     units,
+    unwrap,
 )
 
 
@@ -119,9 +120,39 @@ def test_the_shipped_thresholds_were_chosen_on_the_shipped_examples() -> None:
 
 def test_a_message_is_scored_whole_and_sentence_by_sentence() -> None:
     assert units("One short line only") == ["One short line only"]
-    assert units("First sentence is here. Second one is here too!") == [
-        "First sentence is here. Second one is here too!", "First sentence is here.", "Second one is here too!",
+    assert units("The first sentence is here. The second one is here too!") == [
+        "The first sentence is here. The second one is here too!",
+        "The first sentence is here.",
+        "The second one is here too!",
     ]  # fmt: skip
+
+
+def test_a_wrapped_line_is_not_a_sentence_of_its_own() -> None:
+    # An e-mail wrapped at the client's line length: the fragment "If I don't get a" scored alone read
+    # as asking for a person, and "The key was copied from the" as a leaked key.
+    mail = (
+        "Hello,\n\nI asked you twice what data you hold about me. If I don't get a\n"
+        "complete reply this week I'm lodging a complaint with the regulator.\n\nThe key was copied from the\n"
+        "dashboard this morning and works locally.\n\nClara"
+    )
+    assert units(mail)[1:] == [
+        "I asked you twice what data you hold about me.",
+        "If I don't get a complete reply this week I'm lodging a complaint with the regulator.",
+        "The key was copied from the dashboard this morning and works locally.",
+    ]
+    # Short lines of their own (a greeting, a sign-off, a list) stay apart.
+    assert unwrap("Thanks,\nClara Rahman\nFinance") == "Thanks,\nClara Rahman\nFinance"
+
+
+def test_a_subject_line_counts_within_the_message_not_alone() -> None:
+    # "All my charts are empty" alone reads as data loss; the question under it does not.
+    ticket = "All my charts are empty\n\nI'm new here and events show in the live view. What step did I skip?"
+    assert units(ticket) == [
+        " ".join(ticket.split()), "I'm new here and events show in the live view.", "What step did I skip?",
+    ]  # fmt: skip
+    # A first line that ends a sentence is a sentence, not a heading.
+    first = "This is still broken for everyone!"
+    assert first in units(f"{first}\n\nNothing has loaded on our team since this morning.")
 
 
 @pytest.mark.parametrize(

@@ -70,7 +70,7 @@ _VETOES["unhappy"] = _VETOES["angry"]
 # communicate incidents?") is a request to us, whatever a sentence embedding makes of it.
 _PERSON_CUE = re.compile(
     r"\b(some ?(one|body)|any ?(one|body)|humans?|persons?|people|personally|staff|agents?|reps?|"
-    r"representatives?|operators?|managers?|supervisors?|engineers?|specialists?|colleagues?|team|tier|boss|"
+    r"representatives?|operators?|managers?|supervisors?|engineers?|specialists?|colleagues?|employees?|team|tier|boss|"
     r"call(s|ed|ing|back)?|phone|ring|speak|talk|meeting|escalat\w*|transfer\w*|forward\w*|put (me|us) through|"
     r"in charge|member|directly|reach out|contact (me|us)|get back to (me|us)|bots?|chatbot|machine|automated|"
     r"ai|assistant|canned|real|actual|live)\b",
