@@ -1,7 +1,8 @@
-"""The report's rollup (migration V23, db/report_rollup.py) gives the figures a count over the tickets gives.
+"""The report's rollup (migrations V23, V26, db/report_rollup.py) gives the figures a count over the tickets gives.
 
 Every comparison reads the same window twice: from the rollup (its hours, days and people, plus the
-window's ragged ends and stale days counted from tickets) and from the tickets alone. They must be equal
+window's ragged ends and stale days counted from tickets) and from the tickets alone, for the whole store
+and for one channel or one product (the rollup's scopes). They must be equal
 to the last bit (means, medians, p90), after inserts, updates, status changes, a follow-up and an
 erasure, both before the refresh (the written days are stale) and after it (the rollup answers).
 """
@@ -38,13 +39,21 @@ async def store(own_database: str) -> AsyncIterator[asyncpg.Pool]:
     await pool.close()
 
 
+# (channel, product): the whole store, each channel and product of the seed, a channel that gets its first
+# ticket later, a product nobody has (migration V26's scopes)
+FILTERS = [(None, None), ("chat", None), ("api", None), ("email", None), ("phone", None), (None, "Analytics"),
+           (None, "Dashboards"), (None, "Nothing")]  # fmt: skip
+
+
 async def assert_rollup_is_exact(pool: asyncpg.Pool) -> None:
     for since, until, step in WINDOWS:
-        rolled = await grouped_counts(pool, since, until, by=BY, step=step, rollup=True)
-        counted = await grouped_counts(pool, since, until, by=BY, step=step, rollup=False)
-        assert rolled == counted, (since, until)
-        people = await agent_figures(pool, since, until, rollup=True)
-        assert people == await agent_figures(pool, since, until, rollup=False), (since, until)
+        for channel, product in FILTERS:
+            scope = {"channel": channel, "product": product}
+            rolled = await grouped_counts(pool, since, until, **scope, by=BY, step=step, rollup=True)
+            counted = await grouped_counts(pool, since, until, **scope, by=BY, step=step, rollup=False)
+            assert rolled == counted, (since, until, channel, product)
+            people = await agent_figures(pool, since, until, **scope, rollup=True)
+            assert people == await agent_figures(pool, since, until, **scope, rollup=False), (since, until, scope)
 
 
 async def seed(pool: asyncpg.Pool) -> list[str]:
@@ -151,6 +160,32 @@ async def test_the_report_reads_the_rollup_and_a_write_makes_its_day_count_from_
     assert (await grouped_counts(store, since, until, rollup=True)).total.tickets == truth
     await report_rollup.refresh(store, None)
     assert (await grouped_counts(store, since, until, rollup=True)).total.tickets == truth
+
+    # a report of one channel reads that channel's rows (V26), not the whole store's nor the tickets
+    chat = (await grouped_counts(store, since, until, channel="chat", rollup=False)).total.tickets
+    assert chat > 0
+    await store.execute(
+        "UPDATE report_hours SET tickets = tickets + 100 WHERE scope = 'channel' AND scope_value = 'chat' "
+        "AND hour = (SELECT date_trunc('hour', created_at, 'UTC') FROM tickets WHERE ticket_id = $1)",
+        ids[1],
+    )  # fmt: skip
+    assert (await grouped_counts(store, since, until, channel="chat")).total.tickets == chat + 100
+    assert (await grouped_counts(store, since, until)).total.tickets == truth
+    assert (await grouped_counts(store, since, until, channel="api")).total.tickets == (
+        await grouped_counts(store, since, until, channel="api", rollup=False)
+    ).total.tickets
+
+
+async def test_a_channel_and_a_product_together_are_counted_from_the_tickets(store: asyncpg.Pool) -> None:
+    await seed(store)
+    await report_rollup.refresh(store, None)
+    since, until, step = WINDOWS[0]
+    counted = await grouped_counts(store, since, until, channel="email", product="Analytics", by=BY, step=step,
+                                   rollup=False)  # fmt: skip
+    assert counted.total.tickets > 0
+    assert await grouped_counts(store, since, until, channel="email", product="Analytics", by=BY, step=step) == counted
+    with pytest.raises(ValueError, match="no cross"):
+        await grouped_counts(store, since, until, channel="email", product="Analytics", rollup=True)
 
 
 def test_the_plan_rolls_up_whole_hours_inside_one_period_and_counts_the_rest() -> None:
