@@ -144,6 +144,12 @@ async def stale_count(conn: Conn) -> int:
     return n
 
 
+async def rolled_hours(conn: Conn) -> int:
+    """How many hours of opening the rollup holds (of the whole store's scope)."""
+    n: int = await conn.fetchval("SELECT count(*) FROM report_hours WHERE scope = ''")
+    return n
+
+
 async def rebuild(conn: Conn, batch_days: int = 31, progress: Progress | None = None) -> int:
     """Mark every day of the store stale and recompute them all, `batch_days` per transaction (readers count
     the days not yet done from the tickets meanwhile); `progress(done, total)` after each batch. For a bulk

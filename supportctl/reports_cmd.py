@@ -32,9 +32,7 @@ def cmd_status(_args: argparse.Namespace, settings: Settings) -> int:
     async def run() -> tuple[int, int]:
         pool = await open_pool(settings)
         try:
-            stale = await report_rollup.stale_count(pool)
-            hours = await pool.fetchval("SELECT count(*) FROM report_hours WHERE scope = ''")
-            return stale, hours
+            return await report_rollup.stale_count(pool), await report_rollup.rolled_hours(pool)
         finally:
             await pool.close()
 
