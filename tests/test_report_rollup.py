@@ -13,14 +13,20 @@ import random
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import asyncpg
 import pytest
 
 from db import report_rollup
 from db.agent_report import DECISION_EVENTS, agent_figures
+from db.customers import upsert_customers
 from db.erasure import ERASE, ERASED
+from db.migrate import discover, migrate
+from db.pool import create_pool
+from db.report_sums import COUNT_COLUMNS
 from db.reports import CALM, grouped_counts
+from domain.models import Customer, Plan
 from tests.store_rows import add_ticket, open_store
 
 NOW = datetime(2026, 11, 20, 15, 37, 11, tzinfo=UTC)  # not on the hour: the windows' ends are ragged
@@ -249,3 +255,39 @@ def test_the_plan_equals_one_unit_at_a_time_on_random_windows() -> None:
             covered = sorted(plan.rolled + plan.fresh)  # the two together tile the window exactly
             assert covered[0][0] == since and covered[-1][1] == until
             assert all(a[1] == b[0] for a, b in zip(covered, covered[1:], strict=False))
+
+
+async def test_a_store_rolled_up_before_v26_gets_every_scope_exact(own_database: str, tmp_path: Path) -> None:
+    """Migrating a store whose rollup V23 wrote: its rows become the whole store's scope, every day turns
+    stale (figures counted from the tickets meanwhile), and the refresh writes each channel's and product's."""
+    for sql in discover():
+        if sql.version < 26:
+            (tmp_path / sql.path.name).symlink_to(sql.path)
+    conn = await asyncpg.connect(own_database)
+    try:
+        await migrate(conn, tmp_path)
+    finally:
+        await conn.close()
+    pool = await create_pool(own_database, apply_migrations=False)
+    try:
+        await upsert_customers(pool, [Customer(customer_id="cus_1", email="a@example.com", name="Ada", plan=Plan.PRO)])
+        await seed(pool)
+        await pool.execute("DELETE FROM report_stale_days")  # as if V23's refresh had run ...
+        await pool.execute(  # ... and left a row of its own (wrong on purpose: V26 must not trust it)
+            f"INSERT INTO report_hours (hour, {', '.join(COUNT_COLUMNS)}, hours) "
+            f"SELECT date_trunc('hour', $1::timestamptz, 'UTC'), {', '.join('0' for _ in COUNT_COLUMNS)}, '{{}}'",
+            NOW - timedelta(days=2),
+        )  # fmt: skip
+    finally:
+        await pool.close()
+    pool = await create_pool(own_database)  # applies V26
+    try:
+        assert await pool.fetchval("SELECT count(*) FROM report_hours WHERE scope = '' AND scope_value = ''") == 1
+        days = await pool.fetchval("SELECT count(DISTINCT report_day_of(created_at)) FROM tickets")
+        assert days > 10 and await report_rollup.stale_count(pool) == days  # every day of the seed's tickets
+        await assert_rollup_is_exact(pool)
+        assert await report_rollup.refresh(pool, None) == days
+        assert await pool.fetchval("SELECT count(DISTINCT scope_value) FROM report_hours WHERE scope = 'channel'") == 3
+        await assert_rollup_is_exact(pool)
+    finally:
+        await pool.close()
