@@ -26,6 +26,7 @@ from activities.conversation import ConversationActivities
 from activities.crm import CrmActivities
 from activities.notify import NotifyActivities
 from activities.outbox import running_dispatcher
+from activities.report_refresh import running_report_refresher
 from activities.store import StoreActivities
 from activities.triage import TriageActivities
 from agents.model_client import build_model_client, model_settings_summary
@@ -203,7 +204,8 @@ async def main() -> None:
     )
     smtp = running_sender(pool, settings)
     imap = running_poller(pool, EmailIngest(pool, client, settings), settings)
-    async with worker, dispatcher, webhooks, smtp, imap:  # the channels stop first, the pool closes after all
+    reports = running_report_refresher(pool, settings.REPORT_REFRESH_S)
+    async with worker, dispatcher, webhooks, smtp, imap, reports:  # the channels stop first, the pool closes after all
         await stop.wait()
         log.info("shutting down: finishing in-flight activities")
     await model_client.close()

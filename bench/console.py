@@ -40,6 +40,8 @@ DASHBOARD_PAGES = {
     "dashboard 30 days": "/console/dashboard?days=30",
     "dashboard 90 days per week": "/console/dashboard?days=90&step=week",
     "dashboard 30 days, channel chat": "/console/dashboard?days=30&channel=chat",
+    "dashboard 30 days, product Analytics": "/console/dashboard?days=30&product=Analytics",
+    "dashboard 90 days per week, channel email": "/console/dashboard?days=90&step=week&channel=email",
 }
 
 
@@ -56,7 +58,7 @@ async def console(
         note(
             f"    {filled.tickets:,} tickets, {filled.messages:,} messages, {filled.events:,} events, "
             f"{filled.actions} pending refunds, {filled.open:,} open ({filled.human_queue:,} escalated) "
-            f"in {fill_s:.1f} s"
+            f"in {fill_s:.1f} s (the report's rollup {filled.rollup_s:.1f} s of it)"
         )
         ids = list(filled.sample_ids or [])
         if not ids:
@@ -88,6 +90,7 @@ async def console(
         "escalated": filled.human_queue,
         "days": days,
         "fill_s": round(fill_s, 1),
+        "rollup_rebuild_s": round(filled.rollup_s, 1),
         "samples": samples,
         "signed_in_as": me,
         "target_p95_ms": TARGET_P95_MS,

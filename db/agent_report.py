@@ -44,12 +44,16 @@ async def agent_figures(
     rollup: bool | None = None,
 ) -> list[AgentFigures]:  # fmt: skip
     """Each person who acted on a ticket opened in [since, until), most tickets handled first. Read from the
-    rollup (db/report_rollup.py) unless a channel or product is chosen or `rollup` is False."""
+    rollup (db/report_rollup.py) unless both a channel and a product are chosen or `rollup` is False."""
+    scope = report_rollup.scope_of(channel, product)
     if rollup is None:
-        rollup = channel is None and product is None
+        rollup = scope is not None
+    if rollup and scope is None:
+        raise ValueError("the rollup has no cross of a channel and a product")
     async with report_connection(conn) as c:
-        if rollup:
-            rows = await report_rollup.agent_rows(c, since, until, await report_rollup.stale_days(c, since, until))
+        if rollup and scope is not None:
+            stale = await report_rollup.stale_days(c, since, until)
+            rows = await report_rollup.agent_rows(c, since, until, stale, scope)
         else:
             rows = await c.fetch(AGENTS, since, until, channel, product)
     out = []

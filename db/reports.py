@@ -52,7 +52,8 @@ SYSTEM_ACTOR = "system"
 # of the breakdowns asked for ({sets}). `period` is the bucket of the chart: date_bin($5, created_at, since),
 # so buckets start at `since`. What each ticket adds to each count is the view `report_ticket_counts`
 # (migration V23, over the `report_*` facts V20's triggers keep on the ticket row); the rollup sums the
-# same view (db/report_rollup.py). A report of one channel or product reads its tickets this way.
+# same view (db/report_rollup.py). A report of one channel and one product together reads its tickets this
+# way (the rollup keeps each channel and each product, not their cross).
 COUNTS = f"""
 WITH s AS (
     SELECT {{keys}} {SUMS}, {PERCENTILES.format(x="hours")}
@@ -84,18 +85,19 @@ async def grouped_counts(
 ) -> Grouped:  # fmt: skip
     """Counts over the tickets opened in [since, until), optionally of one channel or product, for the whole
     window and by each dimension of `by` (DIMENSIONS; `period` buckets of `step` from `since`). Read from
-    the rollup unless a channel or product is chosen (the rollup keeps no cross of them) or `rollup` is
-    False; both give the same figures."""
+    the rollup (the whole store's rows, or one channel's or one product's) unless both a channel and a
+    product are chosen (the rollup keeps no cross of them) or `rollup` is False; both give the same figures."""
     dims = [d for d in DIMENSIONS if d in by]
     unknown = set(by) - set(DIMENSIONS)
     if unknown:
         raise ValueError(f"cannot break down by {', '.join(sorted(unknown))}")
+    scope = report_rollup.scope_of(channel, product)
     if rollup is None:
-        rollup = channel is None and product is None
+        rollup = scope is not None
     if rollup:
-        if channel is not None or product is not None:
-            raise ValueError("the rollup has no channel or product filter")
-        return await _rolled_up(conn, since, until, dims, step)
+        if scope is None:
+            raise ValueError("the rollup has no cross of a channel and a product")
+        return await _rolled_up(conn, since, until, dims, step, scope)
     keys = "".join(f"{d} AS key_{d}, GROUPING({d}) AS g_{d}, " for d in dims)
     outer = "".join(f"s.key_{d}, s.g_{d}, " for d in dims)
     sets = ", ".join(["()", *(f"({d})" for d in dims)])
@@ -116,7 +118,9 @@ async def grouped_counts(
     return Grouped(total, groups)
 
 
-async def _rolled_up(conn: Conn, since: datetime, until: datetime, dims: list[str], step: timedelta) -> Grouped:
+async def _rolled_up(
+    conn: Conn, since: datetime, until: datetime, dims: list[str], step: timedelta, scope: report_rollup.Scope
+) -> Grouped:
     """grouped_counts from the rollup: its rows and the list of stale days read in one snapshot, the stale
     days counted from the tickets (db/report_rollup.py)."""
     others = [d for d in dims if d != "period"]
@@ -124,8 +128,8 @@ async def _rolled_up(conn: Conn, since: datetime, until: datetime, dims: list[st
     span = step if "period" in dims else until - since
     async with report_connection(conn) as c:
         stale = await report_rollup.stale_days(c, since, until)
-        periods = await report_rollup.period_rows(c, since, until, span, stale)
-        valued = await report_rollup.dim_rows(c, since, until, others, stale) if others else []
+        periods = await report_rollup.period_rows(c, since, until, span, stale, scope)
+        valued = await report_rollup.dim_rows(c, since, until, others, stale, scope) if others else []
     total: SupportCounts | None = None
     groups: dict[str, dict[str | datetime | None, SupportCounts]] = {d: {} for d in dims}
     for row in periods:
@@ -154,7 +158,7 @@ async def support_report(
     channel, category, priority, product or `period` (buckets of `step` from `since`, in time order), and
     each person's figures (`agent`). GET /reports/summary and the console's dashboard both call this."""
     dims = [d for d in by if d != "agent"]
-    if channel is None and product is None:  # read from the rollup: bring it up to date first (bounded)
+    if report_rollup.scope_of(channel, product) is not None:  # read from the rollup: bring it up to date (bounded)
         await report_rollup.refresh(conn)
     counts = await grouped_counts(conn, since, until, channel=channel, product=product, by=dims, step=step)
     out = report(counts.total, since, until, channel, product)

@@ -76,6 +76,9 @@ class ServiceSettings(BaseModel):
     CUSTOMER_WEBHOOK_URL: str | None = None
     CUSTOMER_OUTBOX_POLL_S: float = Field(default=1.0, gt=0)
     CUSTOMER_OUTBOX_MAX_BACKOFF_S: float = Field(default=300.0, ge=1)
+    # The worker refreshes the report's rollup (days written to since) every REPORT_REFRESH_S, straight on
+    # while days wait (activities/report_refresh.py); reports also refresh a few days before they read.
+    REPORT_REFRESH_S: float = Field(default=60.0, gt=0)
 
     @field_validator("API_KEY")
     @classmethod

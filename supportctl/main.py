@@ -24,6 +24,7 @@ from supportctl import (
     outbox,
     reconcile,
     report,
+    reports_cmd,
     triage_cmd,
     webhooks,
 )
@@ -31,7 +32,20 @@ from supportctl.console import fail, note
 from supportctl.stack import StackError
 
 # Command groups, in help order. A module here only has to define `register(subparsers)`.
-GROUPS = [commands, customers, reconcile, outbox, webhooks, report, bugs, kb_cmd, triage_cmd, eval_cmd, bench_cmd]
+GROUPS = [
+    commands,
+    customers,
+    reconcile,
+    outbox,
+    webhooks,
+    report,
+    reports_cmd,
+    bugs,
+    kb_cmd,
+    triage_cmd,
+    eval_cmd,
+    bench_cmd,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,7 +1,8 @@
-"""The report's rollup (migration V23, db/report_rollup.py) gives the figures a count over the tickets gives.
+"""The report's rollup (migrations V23, V26, db/report_rollup.py) gives the figures a count over the tickets gives.
 
 Every comparison reads the same window twice: from the rollup (its hours, days and people, plus the
-window's ragged ends and stale days counted from tickets) and from the tickets alone. They must be equal
+window's ragged ends and stale days counted from tickets) and from the tickets alone, for the whole store
+and for one channel or one product (the rollup's scopes). They must be equal
 to the last bit (means, medians, p90), after inserts, updates, status changes, a follow-up and an
 erasure, both before the refresh (the written days are stale) and after it (the rollup answers).
 """
@@ -12,14 +13,20 @@ import random
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import asyncpg
 import pytest
 
 from db import report_rollup
 from db.agent_report import DECISION_EVENTS, agent_figures
+from db.customers import upsert_customers
 from db.erasure import ERASE, ERASED
+from db.migrate import discover, migrate
+from db.pool import create_pool
+from db.report_sums import COUNT_COLUMNS
 from db.reports import CALM, grouped_counts
+from domain.models import Customer, Plan
 from tests.store_rows import add_ticket, open_store
 
 NOW = datetime(2026, 11, 20, 15, 37, 11, tzinfo=UTC)  # not on the hour: the windows' ends are ragged
@@ -38,13 +45,21 @@ async def store(own_database: str) -> AsyncIterator[asyncpg.Pool]:
     await pool.close()
 
 
+# (channel, product): the whole store, each channel and product of the seed, a channel that gets its first
+# ticket later, a product nobody has (migration V26's scopes)
+FILTERS = [(None, None), ("chat", None), ("api", None), ("email", None), ("phone", None), (None, "Analytics"),
+           (None, "Dashboards"), (None, "Nothing")]  # fmt: skip
+
+
 async def assert_rollup_is_exact(pool: asyncpg.Pool) -> None:
     for since, until, step in WINDOWS:
-        rolled = await grouped_counts(pool, since, until, by=BY, step=step, rollup=True)
-        counted = await grouped_counts(pool, since, until, by=BY, step=step, rollup=False)
-        assert rolled == counted, (since, until)
-        people = await agent_figures(pool, since, until, rollup=True)
-        assert people == await agent_figures(pool, since, until, rollup=False), (since, until)
+        for channel, product in FILTERS:
+            scope = {"channel": channel, "product": product}
+            rolled = await grouped_counts(pool, since, until, **scope, by=BY, step=step, rollup=True)
+            counted = await grouped_counts(pool, since, until, **scope, by=BY, step=step, rollup=False)
+            assert rolled == counted, (since, until, channel, product)
+            people = await agent_figures(pool, since, until, **scope, rollup=True)
+            assert people == await agent_figures(pool, since, until, **scope, rollup=False), (since, until, scope)
 
 
 async def seed(pool: asyncpg.Pool) -> list[str]:
@@ -152,6 +167,32 @@ async def test_the_report_reads_the_rollup_and_a_write_makes_its_day_count_from_
     await report_rollup.refresh(store, None)
     assert (await grouped_counts(store, since, until, rollup=True)).total.tickets == truth
 
+    # a report of one channel reads that channel's rows (V26), not the whole store's nor the tickets
+    chat = (await grouped_counts(store, since, until, channel="chat", rollup=False)).total.tickets
+    assert chat > 0
+    await store.execute(
+        "UPDATE report_hours SET tickets = tickets + 100 WHERE scope = 'channel' AND scope_value = 'chat' "
+        "AND hour = (SELECT date_trunc('hour', created_at, 'UTC') FROM tickets WHERE ticket_id = $1)",
+        ids[1],
+    )  # fmt: skip
+    assert (await grouped_counts(store, since, until, channel="chat")).total.tickets == chat + 100
+    assert (await grouped_counts(store, since, until)).total.tickets == truth
+    assert (await grouped_counts(store, since, until, channel="api")).total.tickets == (
+        await grouped_counts(store, since, until, channel="api", rollup=False)
+    ).total.tickets
+
+
+async def test_a_channel_and_a_product_together_are_counted_from_the_tickets(store: asyncpg.Pool) -> None:
+    await seed(store)
+    await report_rollup.refresh(store, None)
+    since, until, step = WINDOWS[0]
+    counted = await grouped_counts(store, since, until, channel="email", product="Analytics", by=BY, step=step,
+                                   rollup=False)  # fmt: skip
+    assert counted.total.tickets > 0
+    assert await grouped_counts(store, since, until, channel="email", product="Analytics", by=BY, step=step) == counted
+    with pytest.raises(ValueError, match="no cross"):
+        await grouped_counts(store, since, until, channel="email", product="Analytics", rollup=True)
+
 
 def test_the_plan_rolls_up_whole_hours_inside_one_period_and_counts_the_rest() -> None:
     since, until = datetime(2026, 11, 1, 10, 30, tzinfo=UTC), datetime(2026, 11, 3, 9, 15, tzinfo=UTC)
@@ -214,3 +255,39 @@ def test_the_plan_equals_one_unit_at_a_time_on_random_windows() -> None:
             covered = sorted(plan.rolled + plan.fresh)  # the two together tile the window exactly
             assert covered[0][0] == since and covered[-1][1] == until
             assert all(a[1] == b[0] for a, b in zip(covered, covered[1:], strict=False))
+
+
+async def test_a_store_rolled_up_before_v26_gets_every_scope_exact(own_database: str, tmp_path: Path) -> None:
+    """Migrating a store whose rollup V23 wrote: its rows become the whole store's scope, every day turns
+    stale (figures counted from the tickets meanwhile), and the refresh writes each channel's and product's."""
+    for sql in discover():
+        if sql.version < 26:
+            (tmp_path / sql.path.name).symlink_to(sql.path)
+    conn = await asyncpg.connect(own_database)
+    try:
+        await migrate(conn, tmp_path)
+    finally:
+        await conn.close()
+    pool = await create_pool(own_database, apply_migrations=False)
+    try:
+        await upsert_customers(pool, [Customer(customer_id="cus_1", email="a@example.com", name="Ada", plan=Plan.PRO)])
+        await seed(pool)
+        await pool.execute("DELETE FROM report_stale_days")  # as if V23's refresh had run ...
+        await pool.execute(  # ... and left a row of its own (wrong on purpose: V26 must not trust it)
+            f"INSERT INTO report_hours (hour, {', '.join(COUNT_COLUMNS)}, hours) "
+            f"SELECT date_trunc('hour', $1::timestamptz, 'UTC'), {', '.join('0' for _ in COUNT_COLUMNS)}, '{{}}'",
+            NOW - timedelta(days=2),
+        )  # fmt: skip
+    finally:
+        await pool.close()
+    pool = await create_pool(own_database)  # applies V26
+    try:
+        assert await pool.fetchval("SELECT count(*) FROM report_hours WHERE scope = '' AND scope_value = ''") == 1
+        days = await pool.fetchval("SELECT count(DISTINCT report_day_of(created_at)) FROM tickets")
+        assert days > 10 and await report_rollup.stale_count(pool) == days  # every day of the seed's tickets
+        await assert_rollup_is_exact(pool)
+        assert await report_rollup.refresh(pool, None) == days
+        assert await pool.fetchval("SELECT count(DISTINCT scope_value) FROM report_hours WHERE scope = 'channel'") == 3
+        await assert_rollup_is_exact(pool)
+    finally:
+        await pool.close()
