@@ -44,6 +44,7 @@ from settings import Settings, get_settings
 from telemetry import configure_logging, configure_tracing, worker_options
 from triage.classifier import CategoryClassifier, load_or_train
 from triage.handover import HandoverDetector, shared_detector
+from triage.resolution import ConfirmationDetector, shared_confirmation_detector
 from workflows.article_search import ArticleSearchWorkflow
 from workflows.ticket import TicketWorkflow
 
@@ -61,12 +62,13 @@ def activities_for(
     scratch_dir: Path | None = None,
     handover: HandoverDetector | None = None,
     signer: Signer | None = None,
+    confirmations: ConfirmationDetector | None = None,
 ) -> Sequence[Any]:
     """``handover``: trained hand-over detectors (default: this process's, trained now)."""
     crm, store = CrmActivities(pool), StoreActivities(pool)
     triage = TriageActivities(classifier, handover if handover is not None else shared_detector())
     conversation = ConversationActivities(
-        model_client, kb, pool, code_execution=code_execution, scratch_dir=scratch_dir
+        model_client, kb, pool, code_execution=code_execution, scratch_dir=scratch_dir, confirmations=confirmations
     )
     notify, actions = NotifyActivities(pool, webhook_url, signer=signer), ActionActivities(pool)
     return [
@@ -155,6 +157,7 @@ async def main() -> None:
     await kb.warm_up()  # embedding model and local search index now, not on the first ticket
     classifier = await asyncio.to_thread(load_or_train, settings.DATA_DIR / "models" / "triage.pkl")
     handover = await asyncio.to_thread(shared_detector)  # a few hundred examples: about a second
+    confirmations = await asyncio.to_thread(shared_confirmation_detector)  # likewise
     client = await connect_temporal(settings, pool)
     signer = Signer.from_secrets(settings.webhook_secrets())
     worker = build_worker(
@@ -170,6 +173,7 @@ async def main() -> None:
             scratch_dir=settings.DATA_DIR / "scratch",
             handover=handover,
             signer=signer,
+            confirmations=confirmations,
         ),
         settings,
     )

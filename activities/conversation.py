@@ -30,6 +30,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.actions import PgActionLedger
+from agents.closing_reply import confirmed_fix_turn
 from agents.context import TicketContext
 from agents.handoff_reply import compose_handoff
 from agents.model_client import model_name_of
@@ -43,6 +44,7 @@ from domain.article_search import ArticleSearch
 from domain.models import KbHit
 from domain.turns import TurnOutcome, TurnRequest
 from kb.index import KnowledgeBase
+from triage.resolution import ConfirmationDetector, shared_confirmation_detector
 
 MODEL_CONFIG_ERROR = "ModelConfigError"  # listed as non-retryable in the workflow's LLM retry policy
 MODEL_UNAVAILABLE_ERROR = "ModelUnavailableError"
@@ -107,9 +109,12 @@ class ConversationActivities:
         *,
         code_execution: bool = False,
         scratch_dir: Path | None = None,
+        confirmations: ConfirmationDetector | None = None,
     ) -> None:
         """`pool` enables the refund, credit and bug-report tools (the ledger lives in Postgres);
-        `code_execution` gives the TechnicalAgent a sandboxed Python (scratch under `scratch_dir`)."""
+        `code_execution` gives the TechnicalAgent a sandboxed Python (scratch under `scratch_dir`);
+        `confirmations`: the trained "that fixed it" detector (default: this process's, trained on first use)."""
+        self._confirmations = confirmations
         self._model_client = model_client
         self._model_name = model_name_of(model_client)
         limits = getattr(model_client, "limits", None)
@@ -131,8 +136,17 @@ class ConversationActivities:
         """A person's search from the console's reply box (ArticleSearchWorkflow): read-only."""
         return await self._kb.search(req.query, limit=req.limit, product=req.product, include_shared=True)
 
+    def _confirms(self, text: str) -> bool:
+        if self._confirmations is None:
+            self._confirmations = shared_confirmation_detector()
+        return self._confirmations.confirms(text)
+
     @activity.defn(name="conversation.run_agent_turn")
     async def run_agent_turn(self, req: TurnRequest) -> TurnOutcome:
+        # "That fixed it" closes the ticket the same way for every model, without a model call.
+        closing = await asyncio.to_thread(confirmed_fix_turn, req, self._confirms)
+        if closing is not None:
+            return closing
         info = activity.info()
         # How long the model has been failing this turn: since the first attempt was scheduled (on the
         # first attempt nothing has failed yet, however long the turn waited for a worker).

@@ -69,9 +69,11 @@ from agents.prompts import (
 )
 from agents.reusable_tool import ReusableFunctionTool, ReusableHandoff
 from agents.sandbox import code_tool
-from agents.tools import KbSearch, ToolLog, build_tools
+from agents.tools import KbSearch, ToolLog, build_tools, latest_customer_text
 from agents.tracing import provider_of, traced, turn_span
+from domain.customer_text import prepared_text
 from domain.models import Category, Sender, TranscriptEntry
+from domain.resolution import leaves_something_open
 from domain.turns import Decision, TurnOutcome, TurnRequest
 
 # Account problems (sign-in, SSO, API keys, users) are closest to the TechnicalAgent's tools and KB.
@@ -363,7 +365,8 @@ async def _turn(
         decision = "escalate"
     elif action is not None:
         decision = "needs_approval"
-    elif log.resolved is not None:
+    elif log.resolved is not None and not leaves_something_open(prepared_text(latest_customer_text(request))):
+        # A model that marks resolved a message asking or reporting something more leaves it open.
         decision = "resolved"
     else:
         decision = "reply"

@@ -14,8 +14,9 @@ The rule, in three parts, each written as a class of expressions rather than a l
    "quick follow-up", "I need"), no report of a new problem ("now I get an error");
 3. short, as confirmations are: a long message almost always carries something new.
 
-Pure; works on the customer's new words (see `domain.customer_text`), so a quoted earlier reply
-that said "this should fix it" does not count.
+A learned detector (``triage.resolution``: sentence embeddings, a threshold chosen out-of-fold) may
+stand in for part 1; parts 2 and 3 always apply. Pure; works on the customer's new words (see
+`domain.customer_text`), so a quoted earlier reply that said "this should fix it" does not count.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import re
 MAX_CONFIRMATION_WORDS = 45
 
 _CONFIRMS = re.compile(
-    r"\b(?:work(?:s|ed|ing)|(?:got|get|have|has) (?:it|them|everything) working|fixed|solved|resolved|sorted|"
+    r"\b(?:work(?:s|ed|ing)\b|(?:got|get|have|has) (?:it|them|everything) working|fixed|solved|resolved|sorted|"
     r"did (?:it|the trick|the job)|(?:that|this) (?:was|is) it|that's it|nailed it|(?:it's|that's|everything's) "
     r"fine now|"
     r"all (?:good|set|sorted|fine|working|clear|fixed|done)|good to go|up and running|"
@@ -45,13 +46,14 @@ _THUMBS = re.compile("[\U0001f44d\u2705\u2714\U0001f64c\U0001f389]")
 
 # Phrases that look negative but confirm ("no more errors", "no longer fails", "no problem").
 _NEGATIVE_LOOKING_POSITIVE = re.compile(
-    r"\bno (?:more|longer)\b|\bno (?:problem|worries|issues? (?:now|anymore|any more))\b|\bnot anymore\b",
+    r"\bno (?:more|longer)\b|\bno (?:problem|worries|issues? (?:now|anymore|any more))\b|\bnot anymore\b|"
+    r"\bno (?:further|other|more) (?:questions?|issues?)\b|\bnothing (?:else|more|further) (?:needed|from (?:me|us))\b",
     re.IGNORECASE,
 )
 _OPEN = re.compile(
     # a question, a hedge or a contrast
     r"\?|\b(?:but|however|though|although|except|unless|still|yet|anymore|partly|partially|sort of|kind of|"
-    r"seems? to|for now|so far|mostly|almost)\b|"
+    r"seems? to|for now|so far|mostly|almost|maybe|might|perhaps|probably|btw|by the way|p\.?s\.?)\b|"
     # a negation (of the fix, or of anything: a confirmation does not need one)
     r"\b(?:not|no|never|nothing|nor|neither|without)\b|n't\b|\b(?:cannot|cant|dont|doesnt|didnt|isnt|wont)\b|"
     # a new request or question
@@ -65,6 +67,7 @@ _OPEN = re.compile(
     r"\bany (?:idea|chance|way)\b|\bis it possible\b|\bhelp (?:me|us)\b|"
     # a new problem reported alongside (a cause told in the past, "the clock was off", is no new problem)
     r"\b(?:then|again|now) (?:it |they |the \w+ )?(?:stopped|broke|fails?|failed|failing|crashe[sd])\b|"
+    r"\b(?:stopped|broke|deleted|lost)\b|\beverything else\b|"
     r"\b(?:stops|breaks|fails|failing|crashes|crashing|(?:is|are) (?:broken|missing|empty|blank|wrong))\b|"
     r"\b(?:now|instead) (?:i|we|it|the|there|they|get|got|getting|see|shows?|says?)\b|"
     r"\berror\b(?!s? (?:is |are )?gone)",
@@ -72,14 +75,28 @@ _OPEN = re.compile(
 )
 
 
-def confirms_resolution(text: str) -> bool:
-    """True when the message confirms the fix and leaves nothing open (see the module doc)."""
+def says_fixed(text: str) -> bool:
+    """True when the words confirm a fix (part 1 of the rule), whatever else the message says."""
+    return bool(_CONFIRMS.search(text)) or bool(_THUMBS.search(text) and re.search(r"\bworks?\b", text))
+
+
+def leaves_something_open(text: str) -> bool:
+    """True when the message asks, hedges, negates or reports something new (part 2 of the rule): that
+    always wins over a confirmation, however it was recognised."""
+    remainder = _NEGATIVE_LOOKING_POSITIVE.sub(" ", text)
+    remainder = _CONFIRMS.sub(" ", remainder)  # "problem gone" is a confirmation, not a new problem
+    return bool(_OPEN.search(remainder))
+
+
+def confirms_resolution(text: str, *, learned: bool = False) -> bool:
+    """True when the message confirms the fix and leaves nothing open (see the module doc).
+
+    ``learned``: a learned detector (``triage.resolution``) recognised a confirmation the expressions of
+    part 1 do not know ("it loads now, ta"); parts 2 and 3 still apply.
+    """
     latest = " ".join(text.split())
     if not latest or len(re.findall(r"\w+", latest)) > MAX_CONFIRMATION_WORDS:
         return False
-    confirmed = bool(_CONFIRMS.search(latest)) or bool(_THUMBS.search(latest) and re.search(r"\bworks?\b", latest))
-    if not confirmed:
+    if not (learned or says_fixed(latest)):
         return False
-    remainder = _NEGATIVE_LOOKING_POSITIVE.sub(" ", latest)
-    remainder = _CONFIRMS.sub(" ", remainder)  # "problem gone" is a confirmation, not a new problem
-    return not _OPEN.search(remainder)
+    return not leaves_something_open(latest)
