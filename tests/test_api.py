@@ -80,7 +80,7 @@ async def test_follow_up_is_answered_in_the_same_ticket(stack: Stack) -> None:
         "/tickets",
         json=_ticket(
             "cus_1001",
-            "Our webhook endpoint stopped receiving events yesterday. How do webhook retries work?",
+            "We are setting up a webhook endpoint this week. How do webhook retries work?",
         ),
     )
     tid = r.json()["ticket_id"]
