@@ -19,7 +19,7 @@ from agents.context import TicketContext
 from agents.handoff_reply import sign_off
 from agents.offline.article_text import passage, terms
 from agents.offline.message_text import expressed_urgency, questions, without_confirmations
-from agents.offline.plans import plan_note
+from agents.offline.plans import asks_availability, plan_bonus, plan_note
 from agents.offline.procedures import Procedure, list_of_lead, select_procedure
 from agents.offline.ranking import Ranker, Sentence, is_example
 from domain.customer_text import prepared_text
@@ -41,14 +41,6 @@ CLARIFYING_QUESTION: dict[Category, str] = {
     Category.ACCOUNT: "Which workspace is this about, and what exact message do you see when it fails?",
     Category.GENERAL: "Could you tell me a little more about what you are trying to do, and where in Lumora?",
 }
-
-
-def mentions_plan(sentence: str, plan: Plan) -> bool:
-    name = plan.value
-    return bool(
-        re.search(rf"\b{name.capitalize()}\b", sentence)
-        or re.search(rf"\b{name}\s+(?:plan|plans|tier|tiers)\b", sentence, re.IGNORECASE)
-    )
 
 
 def about_the_question(hits: list[KbHit], question: str) -> list[KbHit]:
@@ -199,34 +191,6 @@ def asks_amount(question: str) -> bool:
     return bool(_ASKS_AMOUNT.search(question))
 
 
-def _plan_bonus(sentence: str, plan: Plan, amount: bool = True, availability: bool = False) -> float:
-    """The customer's own plan's limits are the most concrete answer (when the question asks an amount);
-    another plan's would mislead. Unless the question asks whether something exists on a plan ("can I add
-    it on the free plan?"): then the sentence saying which plans have it answers, whichever it names."""
-    others = any(mentions_plan(sentence, other) for other in Plan if other != plan)
-    if availability and (others or mentions_plan(sentence, plan)) and not _PLAN_ROW.match(sentence):
-        return 0.15
-    if mentions_plan(sentence, plan):
-        own_row = sentence.startswith(f"{plan.value.capitalize()} plan — ")
-        return 0.15 + (0.2 if own_row and amount else 0.0)
-    if others:
-        return -0.25 if _PLAN_ROW.match(sentence) else -0.05
-    return 0.0
-
-
-_PLAN_ROW = re.compile(r"^(?:Free|Starter|Pro|Enterprise) plan — ")
-# "can I add it on the free plan", "is SSO included in Pro?", "do we need Enterprise for this?"
-_ASKS_AVAILABILITY = re.compile(
-    r"\b(?:on|in|with|for|need|needs|require|requires|included in|part of) (?:the |our |a |my )?"
-    r"(?:free|starter|pro|enterprise|paid|higher|other|another|which)(?: plans?| tiers?)?\b|\bwhich plans?\b",
-    re.IGNORECASE,
-)
-
-
-def asks_availability(question: str) -> bool:
-    return bool(_ASKS_AVAILABILITY.search(question))
-
-
 def _implied_answers(
     ranker: Ranker, implied: Sequence[str], answers: Sequence[Answer], already_sent: Callable[[str], bool], plan: Plan
 ) -> list[Answer]:
@@ -234,7 +198,7 @@ def _implied_answers(
     quoted = {_key(s.text) for a in answers for s in a.sentences}
     out: list[Answer] = []
     for question in implied:
-        ranked = [s for s in ranker.rank(question, "", None, partial(_plan_bonus, plan=plan)) if not s.lead]
+        ranked = [s for s in ranker.rank(question, "", None, partial(plan_bonus, plan=plan)) if not s.lead]
         best = next((s for s in ranked if s.relevant and len(s.text.split()) >= MIN_FACT_WORDS), None)
         # Said before (or in the steps), it is not said again, and no lesser sentence stands in for it.
         if best is not None and _key(best.text) not in quoted and not already_sent(best.text):
@@ -310,7 +274,7 @@ def compose_answer(
         amount = asks_amount(f"{question} {ctx.subject}")
         # The steps' own sentences compete too: when one of them answers best, the steps' article is the
         # answer's (the steps stay); excluded, another article's lesser line would win and drop the steps.
-        bonus = partial(_plan_bonus, plan=ctx.plan, amount=amount, availability=asks_availability(question))
+        bonus = partial(plan_bonus, plan=ctx.plan, amount=amount, availability=asks_availability(question))
         ranked = ranker.rank(question, context, sent_before, bonus)
         # A sentence introducing a list ("If we cannot charge your card on the renewal date:") answers only
         # with its list, as the steps: when no other steps are quoted and the list is short enough.

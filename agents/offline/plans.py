@@ -3,7 +3,8 @@
 Articles mark plan-only features in a few recurring ways: "(Pro and Enterprise)", "On **Pro** and
 **Enterprise**, ...", "part of the Enterprise plan", "available on all paid plans", "webhooks (Starter
 and up)", "Pro and Enterprise plans can ...". A sentence that lists what each plan gets ("3 on Free,
-5 on Starter") gates nothing: every plan has its own number. Pure functions.
+5 on Starter") gates nothing: every plan has its own number. Also how much a sentence about the customer's
+own plan, or another one, weighs when choosing the answer (plan_bonus). Pure functions.
 """
 
 from __future__ import annotations
@@ -69,3 +70,39 @@ def plan_note(sentences: list[str], plan: Plan) -> str | None:
     lowest = ranked[0].value.capitalize()
     higher = " or higher" if len(ranked) > 1 and ranked[-1] == Plan.ENTERPRISE and ranked[0] != Plan.ENTERPRISE else ""
     return f"Note: this needs the {lowest} plan{higher}; you're on the {plan.value.capitalize()} plan."
+
+
+def mentions_plan(sentence: str, plan: Plan) -> bool:
+    name = plan.value
+    return bool(
+        re.search(rf"\b{name.capitalize()}\b", sentence)
+        or re.search(rf"\b{name}\s+(?:plan|plans|tier|tiers)\b", sentence, re.IGNORECASE)
+    )
+
+
+def plan_bonus(sentence: str, plan: Plan, amount: bool = True, availability: bool = False) -> float:
+    """The customer's own plan's limits are the most concrete answer (when the question asks an amount);
+    another plan's would mislead. Unless the question asks whether something exists on a plan ("can I add
+    it on the free plan?"): then the sentence saying which plans have it answers, whichever it names."""
+    others = any(mentions_plan(sentence, other) for other in Plan if other != plan)
+    if availability and (others or mentions_plan(sentence, plan)) and not _PLAN_ROW.match(sentence):
+        return 0.15
+    if mentions_plan(sentence, plan):
+        own_row = sentence.startswith(f"{plan.value.capitalize()} plan — ")
+        return 0.15 + (0.2 if own_row and amount else 0.0)
+    if others:
+        return -0.25 if _PLAN_ROW.match(sentence) else -0.05
+    return 0.0
+
+
+_PLAN_ROW = re.compile(r"^(?:Free|Starter|Pro|Enterprise) plan — ")
+# "can I add it on the free plan", "is SSO included in Pro?", "do we need Enterprise for this?"
+_ASKS_AVAILABILITY = re.compile(
+    r"\b(?:on|in|with|for|need|needs|require|requires|included in|part of) (?:the |our |a |my )?"
+    r"(?:free|starter|pro|enterprise|paid|higher|other|another|which)(?: plans?| tiers?)?\b|\bwhich plans?\b",
+    re.IGNORECASE,
+)
+
+
+def asks_availability(question: str) -> bool:
+    return bool(_ASKS_AVAILABILITY.search(question))
