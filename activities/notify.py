@@ -23,7 +23,7 @@ from temporalio import activity
 from channels.webhooks import store as delivery_log
 from channels.webhooks.sender import post_signed
 from channels.webhooks.signing import Signer
-from db import tickets
+from db import notifications
 
 log = logging.getLogger("notify")
 
@@ -56,8 +56,8 @@ class NotifyActivities:
         """Record and deliver; True when delivered to the webhook (False when only logged)."""
         payload = {"ticket_id": n.ticket_id, "kind": n.kind, "message": n.message, **n.data}
         async with self._pool.acquire() as conn:
-            await tickets.insert_notification(conn, n.key, n.ticket_id, n.kind, payload, n.at)
-            if await tickets.notification_delivered(conn, n.key):
+            await notifications.insert_notification(conn, n.key, n.ticket_id, n.kind, payload, n.at)
+            if await notifications.notification_delivered(conn, n.key):
                 return True
         if not self._webhook_url:
             log.info("notification %s [%s] %s", n.key, n.kind, n.message)
@@ -70,7 +70,7 @@ class NotifyActivities:
             if self._http is None:
                 await http.aclose()
         async with self._pool.acquire() as conn:
-            await tickets.mark_notification(conn, n.key, o.delivered)
+            await notifications.mark_notification(conn, n.key, o.delivered)
             await delivery_log.record(
                 conn, webhook_id=n.key, stream="notification", endpoint=self._webhook_url,
                 event_type=f"notification.{n.kind}", ticket_id=n.ticket_id, payload=body,

@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from db.live import OPEN
-from db.tickets import SLA_DUE, Conn, TicketRecord, is_rare_tag, rare_tag_condition
+from db.tag_filter import is_rare_tag, rare_tag_condition
+from db.tickets import SLA_DUE, Conn, TicketRecord
 
 PENDING = (
     "EXISTS (SELECT 1 FROM agent_actions a WHERE a.ticket_id = tickets.ticket_id AND a.status = 'pending_approval')"
@@ -53,7 +54,7 @@ class Filters:
         """The filters given as conditions an index can serve, whatever plan Postgres caches for the
         statement; the others as `$n IS NULL`, which it checks once, not per row (`($n IS NULL OR column =
         $n)` scanned every ticket once a generic plan was cached). A rare tag's tickets are read from the
-        GIN index first (db.tickets.is_rare_tag)."""
+        GIN index first (db.tag_filter.is_rare_tag)."""
         conditions = [
             condition if value else f"${n}::text IS NULL"
             for n, (condition, value) in enumerate(zip(FILTER_CONDITIONS, self.args(), strict=True), start=1)

@@ -13,6 +13,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 from pydantic import BaseModel, Field
 
+from db.tag_filter import CATEGORY_TAG, is_rare_tag, rare_tag_condition
 from domain.models import Citation
 
 Conn = asyncpg.Pool | asyncpg.Connection | PoolConnectionProxy
@@ -262,26 +263,6 @@ async def get_events(conn: Conn, ticket_id: str) -> list[EventRecord]:
     return [EventRecord.model_validate(dict(r)) for r in await conn.fetch(GET_EVENTS, ticket_id)]
 
 
-# The category ($7) and tag ($8) filters of the ticket list and the queue; `tags @>` uses V19's GIN index.
-CATEGORY_TAG = "($7::text IS NULL OR category = $7) AND ($8::text IS NULL OR tags @> ARRAY[$8::text])"
-# A tag on few tickets (migration V24 counts them): its tickets' ids are read from the GIN index first (an
-# InitPlan), then those rows. PostgreSQL estimates a tag missing from its statistics at 0.5 % of the rows,
-# and for the newest 50 may walk `created_at` backwards through the whole table looking for a tag that a
-# handful of tickets carry (docs/console.md, measured).
-RARE_TAG = 1_000
-TAG_COUNT = "SELECT tickets FROM ticket_tag_counts WHERE tag = $1"
-
-
-def rare_tag_condition(n: int) -> str:
-    """Tickets carrying the tag ${n}, found through the GIN index whatever the planner expects."""
-    return f"ticket_id = ANY(ARRAY(SELECT r.ticket_id FROM tickets r WHERE r.tags @> ARRAY[${n}::text]))"
-
-
-async def is_rare_tag(conn: Conn, tag: str | None) -> bool:
-    """Whether a tag filter should read the tag's tickets first (at most RARE_TAG carry it; none: unknown)."""
-    return tag is not None and (await conn.fetchval(TAG_COUNT, tag) or 0) <= RARE_TAG
-
-
 async def list_tickets(
     conn: Conn,
     *,
@@ -319,15 +300,6 @@ INSERT_AUDIT_EVENT = """
 INSERT INTO ticket_events (ticket_id, event_key, kind, data, created_at, actor)
 VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (ticket_id, event_key) DO NOTHING
-"""
-INSERT_NOTIFICATION = """
-INSERT INTO notifications (notification_key, ticket_id, kind, payload, created_at)
-VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (notification_key) DO NOTHING
-"""
-MARK_NOTIFICATION = """
-UPDATE notifications SET attempts = attempts + 1, delivered_at = CASE WHEN $2 THEN now() END
-WHERE notification_key = $1 AND delivered_at IS NULL
 """
 
 
@@ -368,23 +340,6 @@ async def insert_audit_event(
     actor: str | None,
 ) -> None:  # fmt: skip
     await conn.execute(INSERT_AUDIT_EVENT, ticket_id, event_key, kind, data, created_at, actor)
-
-
-async def insert_notification(
-    conn: Conn, key: str, ticket_id: str, kind: str, payload: dict[str, Any], created_at: datetime
-) -> bool:
-    status = await conn.execute(INSERT_NOTIFICATION, key, ticket_id, kind, payload, created_at)
-    return status.endswith(" 1")
-
-
-async def mark_notification(conn: Conn, key: str, delivered: bool) -> None:
-    await conn.execute(MARK_NOTIFICATION, key, delivered)
-
-
-async def notification_delivered(conn: Conn, key: str) -> bool:
-    return bool(
-        await conn.fetchval("SELECT delivered_at IS NOT NULL FROM notifications WHERE notification_key = $1", key)
-    )
 
 
 # The nearest SLA deadline still running: the first response while none was given, the next reply owed,
