@@ -36,6 +36,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from kb.embeddings import DIMENSION, LAYERS, Embedder, shared_embedder
 from triage import handover_rules, language
+from triage.trained import TrainedOnce
 
 log = logging.getLogger("triage.handover")
 
@@ -282,15 +283,11 @@ def _shipped_thresholds(digest: str) -> tuple[dict[str, float], dict[str, float]
     return {r: float(v) for r, v in whole.items()}, {r: float(v) for r, v in sentence.items()}
 
 
-_shared: HandoverDetector | None = None
-_shared_lock = threading.Lock()
+_shared = TrainedOnce(
+    lambda: HandoverDetector().fit(), lambda d: log.info("hand-over detectors trained; thresholds %s", d.thresholds)
+)
 
 
 def shared_detector() -> HandoverDetector:
     """The process's detector, trained on first use (about a second with the embedding cache warm)."""
-    global _shared
-    with _shared_lock:
-        if _shared is None:
-            _shared = HandoverDetector().fit()
-            log.info("hand-over detectors trained; thresholds %s", _shared.thresholds)
-        return _shared
+    return _shared.get()

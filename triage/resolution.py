@@ -31,6 +31,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from domain.resolution import confirms_resolution, leaves_something_open
 from kb.embeddings import Embedder, shared_embedder
+from triage.trained import TrainedOnce
 
 log = logging.getLogger("triage.resolution")
 
@@ -163,15 +164,11 @@ class ConfirmationDetector:
         return self.probability(latest) >= self.threshold
 
 
-_shared: ConfirmationDetector | None = None
-_shared_lock = threading.Lock()
+_shared = TrainedOnce(
+    lambda: ConfirmationDetector().fit(), lambda d: log.info("confirmation detector trained; %s", d.out_of_fold)
+)
 
 
 def shared_confirmation_detector() -> ConfirmationDetector:
     """The process's detector, trained on first use (about a second with the embedding cache warm)."""
-    global _shared
-    with _shared_lock:
-        if _shared is None:
-            _shared = ConfirmationDetector().fit()
-            log.info("confirmation detector trained; %s", _shared.out_of_fold)
-        return _shared
+    return _shared.get()
