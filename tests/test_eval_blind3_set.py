@@ -18,7 +18,13 @@ import pytest
 from demo.customers import demo_customers
 from evals.grading import EvalTicket
 from evals.tickets import load_tickets
-from tests.eval_sets import KB, SETS, facts_not_in_articles, load
+from tests.eval_sets import (
+    SETS,
+    check_facts_are_stated,
+    check_loads,
+    check_must_not_is_customer_text,
+    load,
+)
 
 BLIND3 = SETS / "tickets_blind3.jsonl"
 OTHER_SETS = (SETS / "tickets_dev.jsonl", SETS / "tickets_blind.jsonl", SETS / "tickets_blind2.jsonl")
@@ -36,19 +42,11 @@ def tickets() -> list[EvalTicket]:
 
 
 def test_the_set_loads_with_known_customers_and_articles(tickets: list[EvalTicket]) -> None:
-    assert len(tickets) == 100
-    assert len({t.key for t in tickets}) == len(tickets)
-    assert all(t.key.startswith("b3-") for t in tickets)
-    assert {t.group for t in tickets} == GROUPS
-    cited = {a for t in tickets for a in t.expect.articles}
-    assert cited <= set(KB), sorted(cited - set(KB))
-    assert set(KB) <= cited, f"help articles no ticket asks about: {sorted(set(KB) - cited)}"
-    assert {t.channel for t in tickets} == {"chat", "email", "api"}
+    check_loads(tickets, n=100, groups=GROUPS, prefix="b3-")
 
 
 def test_every_fact_is_stated_in_an_expected_article(tickets: list[EvalTicket]) -> None:
-    assert not facts_not_in_articles(tickets)
-    assert all(f == f.lower() for t in tickets for f in t.expect.must_mention)
+    check_facts_are_stated(tickets)
 
 
 def test_hand_overs_are_35_of_every_kind_and_calm_tickets_are_graded_on_their_answer(
@@ -100,10 +98,7 @@ def test_no_ticket_expects_money_to_be_paid_out(tickets: list[EvalTicket]) -> No
 
 
 def test_must_not_guards_name_text_the_customer_really_wrote(tickets: list[EvalTicket]) -> None:
-    # a pasted secret key and a disclaimer a reply must not echo back are really in the ticket
-    guarded = [t for t in tickets if t.expect.must_not]
-    assert guarded
-    assert all(s.lower() in t.body.lower() for t in guarded for s in t.expect.must_not)
+    check_must_not_is_customer_text(tickets)
 
 
 def _flat(text: str) -> str:

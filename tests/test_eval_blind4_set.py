@@ -18,7 +18,14 @@ import pytest
 from demo.customers import demo_customers
 from evals.grading import EvalTicket
 from evals.tickets import load_tickets
-from tests.eval_sets import KB, ROOT, SETS, facts_not_in_articles, load
+from tests.eval_sets import (
+    ROOT,
+    SETS,
+    check_facts_are_stated,
+    check_loads,
+    check_must_not_is_customer_text,
+    load,
+)
 
 BLIND4 = SETS / "tickets_blind4.jsonl"
 OTHER_SETS = tuple(p for p in sorted(SETS.glob("tickets_*.jsonl")) if p != BLIND4)
@@ -38,19 +45,11 @@ def tickets() -> list[EvalTicket]:
 
 
 def test_the_set_loads_with_known_customers_and_articles(tickets: list[EvalTicket]) -> None:
-    assert len(tickets) == 100
-    assert len({t.key for t in tickets}) == len(tickets)
-    assert all(t.key.startswith("b4-") for t in tickets)
-    assert {t.group for t in tickets} == GROUPS
-    cited = {a for t in tickets for a in t.expect.articles}
-    assert cited <= set(KB), sorted(cited - set(KB))
-    assert set(KB) <= cited, f"help articles no ticket asks about: {sorted(set(KB) - cited)}"
-    assert {t.channel for t in tickets} == {"chat", "email", "api"}
+    check_loads(tickets, n=100, groups=GROUPS, prefix="b4-")
 
 
 def test_every_fact_is_stated_in_an_expected_article(tickets: list[EvalTicket]) -> None:
-    assert not facts_not_in_articles(tickets)
-    assert all(f == f.lower() for t in tickets for f in t.expect.must_mention)
+    check_facts_are_stated(tickets)
 
 
 def test_hand_overs_and_calm_tickets_are_on_the_side_their_group_says(tickets: list[EvalTicket]) -> None:
@@ -90,9 +89,7 @@ def test_nothing_in_the_set_executes_money_back(tickets: list[EvalTicket]) -> No
 
 
 def test_must_not_guards_name_text_the_customer_really_wrote(tickets: list[EvalTicket]) -> None:
-    guarded = [t for t in tickets if t.expect.must_not]
-    assert guarded
-    assert all(s.lower() in t.body.lower() for t in guarded for s in t.expect.must_not)
+    check_must_not_is_customer_text(tickets)
 
 
 def test_the_set_shares_no_ticket_with_the_other_sets_or_the_demo(tickets: list[EvalTicket]) -> None:
