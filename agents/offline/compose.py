@@ -17,6 +17,7 @@ from functools import partial
 
 from agents.context import TicketContext
 from agents.handoff_reply import sign_off
+from agents.offline.answer_types import type_bonus
 from agents.offline.article_text import passage, terms
 from agents.offline.message_text import expressed_urgency, questions, without_confirmations
 from agents.offline.plans import asks_availability, plan_bonus, plan_note
@@ -207,6 +208,11 @@ def _implied_answers(
     return out
 
 
+def _bonus(sentence: str, plan: Plan, amount: bool, availability: bool, typed: Callable[[str], float]) -> float:
+    """What lifts a sentence above its meaning and words: the customer's plan, and the kind of answer asked."""
+    return plan_bonus(sentence, plan, amount, availability) + typed(sentence)
+
+
 def opener(ctx: TicketContext, customer_text: str, follow_up: bool) -> str:
     """One short sentence before the answer; never the customer's words, and urgency only when they said so."""
     urgent = expressed_urgency(customer_text)
@@ -274,7 +280,9 @@ def compose_answer(
         amount = asks_amount(f"{question} {ctx.subject}")
         # The steps' own sentences compete too: when one of them answers best, the steps' article is the
         # answer's (the steps stay); excluded, another article's lesser line would win and drop the steps.
-        bonus = partial(plan_bonus, plan=ctx.plan, amount=amount, availability=asks_availability(question))
+        bonus = partial(
+            _bonus, plan=ctx.plan, amount=amount, availability=asks_availability(question), typed=type_bonus(question)
+        )
         ranked = ranker.rank(question, context, sent_before, bonus)
         # A sentence introducing a list ("If we cannot charge your card on the renewal date:") answers only
         # with its list, as the steps: when no other steps are quoted and the list is short enough.

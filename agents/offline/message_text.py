@@ -93,6 +93,22 @@ def asks(sentence: str) -> bool:
     return bare.endswith("?") or bool(_ASKS.match(bare)) or bool(_REQUEST.search(bare))
 
 
+VAGUE_TERMS = 2  # a question with fewer content terms of its own ("Any idea?") asks about the scene
+SCENE_PIECES = 3  # how far back a vague question reaches for the scene it asks about
+
+
+def _scene(before: list[str], vague: bool) -> list[str]:
+    """The sentences just before a question that set its scene: the one before it, or for a vague
+    question ("Both use Europe/Berlin. Any idea?") the few before it, back to an earlier question or a
+    confirmed fix ("That fixed the export, thanks!" sets no scene)."""
+    scene: list[str] = []
+    for piece in reversed(before[-(SCENE_PIECES if vague else 1) :]):
+        if asks(piece) or confirms_resolution(piece):
+            break
+        scene.insert(0, piece)
+    return scene
+
+
 def questions(text: str, limit: int = 3) -> list[str]:
     """The separate questions of a message (its own words), each with the sentence before it when that
     sentence only sets the scene ("We're on Pro monthly. How much would yearly cost?"). The items of a
@@ -119,14 +135,8 @@ def questions(text: str, limit: int = 3) -> list[str]:
         elif len(parts) < 2 or not all(terms(p) for p in parts):
             parts = [piece]
         # "That fixed the export, thanks! Separate question: ..." : a fix confirmed sets no scene.
-        if (
-            not refers_back
-            and i > 0
-            and not asks(pieces[i - 1])
-            and listed < 2
-            and not confirms_resolution(pieces[i - 1])
-        ):
-            parts[0] = f"{pieces[i - 1]} {parts[0]}"
+        if not refers_back and listed < 2:
+            parts[0] = " ".join([*_scene(pieces[:i], vague=len(terms(parts[0])) < VAGUE_TERMS), parts[0]])
         found.extend(parts)
     if not found:
         return [text] if text else []

@@ -1,0 +1,139 @@
+"""The offline model's answers alone on an eval ticket file, in a minute instead of an end-to-end run.
+
+``python -m evals.answers_check FILE.jsonl [FILE ...] [--show]`` runs one agent turn per calm ticket
+(`agents.team.run_turn` with the offline model against the demo help centre in an in-memory collection,
+the ticket's expected category, its demo customer) and, for a follow-up, a second turn after the first
+reply. It grades what `supportctl eval tickets` grades about the answer: an expected article cited and
+the share of facts stated in the agents' own words, and prints per file the tickets whose facts fall
+short (``--show`` adds the reply). Triage, hand-over, the workflow and the confirmation detector are not
+run, so this measures which sentences a reply says, nothing else; `supportctl eval tickets` stays the
+measure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from agents.offline.client import OfflineChatCompletionClient
+from agents.team import run_turn
+from demo.customers import demo_customers
+from domain.models import Category, Channel, Customer, KbHit, Priority, Sender, Sentiment, TranscriptEntry
+from domain.turns import TurnRequest
+from evals.grading import EvalTicket, mention_coverage, strip_echo, word_count
+from evals.tickets import load_tickets
+from kb.index import KnowledgeBase
+from kb.store import open_qdrant
+from supportctl.prepare import demo_articles
+
+AT = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class AnswerCheck:
+    key: str
+    article_hit: bool
+    facts: float
+    words: int
+    reply: str
+
+
+def _entry(seq: int, sender: Sender, author: str, body: str) -> TranscriptEntry:
+    return TranscriptEntry(seq=seq, sender=sender, author=author, body=body, at=AT)
+
+
+async def answer(kb: KnowledgeBase, t: EvalTicket, customer: Customer) -> AnswerCheck:
+    async def search(query: str, limit: int, product: str | None) -> list[KbHit]:
+        return await kb.search(query, limit=limit, product=product, include_shared=True)
+
+    category = Category(t.expect.category)
+    transcript = [_entry(1, Sender.CUSTOMER, customer.customer_id, t.body)]
+    first_reply = ""
+    outcome = None
+    for body in [t.body, *([t.follow_up] if t.follow_up else [])]:
+        if body is not t.body:
+            transcript += [
+                _entry(len(transcript) + 1, Sender.AGENT, outcome.agent if outcome else "agent", first_reply),
+                _entry(len(transcript) + 2, Sender.CUSTOMER, customer.customer_id, body),
+            ]
+        request = TurnRequest(
+            ticket_id=f"check-{t.key}",
+            customer=customer,
+            channel=Channel(t.channel),
+            subject=t.subject,
+            category=category,
+            priority=Priority.MEDIUM,
+            sentiment=Sentiment.NEUTRAL,
+            transcript=list(transcript),
+        )
+        outcome = await run_turn(request, model_client=OfflineChatCompletionClient(), kb_search=search)
+        first_reply = outcome.reply
+    assert outcome is not None
+    customer_texts = [t.body, *([t.follow_up] if t.follow_up else [])]
+    own = strip_echo(outcome.reply, customer_texts)
+    cited = {c.article_id for c in outcome.citations}
+    return AnswerCheck(
+        t.key,
+        bool(cited & set(t.expect.articles)),
+        mention_coverage(t.expect.must_mention, own) or 0.0,
+        word_count(first_reply if not t.follow_up else outcome.reply),
+        outcome.reply,
+    )
+
+
+def answerable(t: EvalTicket) -> bool:
+    """A calm ticket graded on its answer's facts (not a hand-over, a refusal or a confirmed fix)."""
+    return bool(t.expect.must_mention) and bool(t.expect.articles) and "reply" in t.expect.decisions
+
+
+async def open_demo_kb() -> KnowledgeBase:
+    """The demo help centre in a fresh in-memory collection (hybrid search, as the worker's)."""
+    kb = KnowledgeBase(open_qdrant(":memory:", None), "answers_check")
+    await kb.ensure_collection()
+    await kb.ingest(demo_articles())
+    return kb
+
+
+async def check_files(paths: Sequence[Path], show: bool) -> None:
+    customers = {c.customer_id: c for c in demo_customers()}
+    kb = await open_demo_kb()
+    for path in paths:
+        tickets = [t for t in load_tickets(path) if answerable(t)]
+        results = [await answer(kb, t, customers[t.customer_id]) for t in tickets]
+        useful = [r for r in results if r.article_hit and r.facts >= 0.5]
+        n = max(1, len(results))
+        facts = statistics.fmean(r.facts for r in results) if results else 0.0
+        words = statistics.median(r.words for r in results) if results else 0
+        out(
+            f"{path.name}: {len(results)} calm tickets graded on facts; article hit "
+            f"{sum(r.article_hit for r in results) / n:.3f}, facts {facts:.3f}, article and half the facts "
+            f"{len(useful)}/{len(results)}, median words {words}"
+        )
+        for r in results:
+            if r.facts < 0.5 or not r.article_hit:
+                out(f"  {r.key}: facts {r.facts:.0%}{'' if r.article_hit else ', no expected article cited'}")
+                if show:
+                    out("    " + r.reply.replace("\n", "\n    "))
+
+
+def out(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    show = "--show" in args
+    paths = [Path(a) for a in args if a != "--show"]
+    if not paths:
+        raise SystemExit("usage: python -m evals.answers_check FILE.jsonl [FILE ...] [--show]")
+    asyncio.run(check_files(paths, show))
+
+
+if __name__ == "__main__":
+    main()
