@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from agents.context import MAX_MORE_CHARS, MAX_PASSAGE_CHARS, TicketContext, format_kb_results, parse_kb_results
-from agents.offline.compose import _answer, asks_amount, compose_answer
+from agents.offline.answer_types import asks_amount
+from agents.offline.compose import _answer, compose_answer
 from agents.offline.intents import mentions_refund
 from agents.offline.message_text import questions, without_confirmations
 from agents.offline.policy import REFUND_ARRIVES, REFUND_DECIDED

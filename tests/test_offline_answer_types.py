@@ -98,3 +98,16 @@ async def test_the_answers_check_grades_a_ticket_like_the_end_to_end_eval() -> N
     outage = Expect("technical", ("escalate",))
     handed_over = EvalTicket("t-out", "handover", "cus_1001", "email", "API down", "503 on every call", outage)
     assert not answerable(handed_over)  # graded on its decision, not on facts
+
+
+def test_a_one_line_answer_takes_the_next_lines_of_its_section() -> None:
+    sharing = article("kb-dashboard-sharing", "Sharing dashboards inside and outside your team")
+    reply = compose_answer(
+        ctx("dashboard on a wall screen"),
+        "is it possible to put a dashboard in our intranet?",
+        [sharing],
+    )
+    answer = reply.split("Helpful articles")[0]
+    assert "`<iframe>`" in answer
+    # The line that matched is not all the customer needs to act on it: how the embed is signed, and for how long.
+    assert "signed URLs" in answer and "24 hours" in answer

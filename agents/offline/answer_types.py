@@ -59,6 +59,20 @@ _KINDS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
 )
 
 
+# A question about an amount: a limit, a price, how many or how often. Only then is the customer's row
+# of a plan table ("Starter plan — Requests per hour: 2,000; ...") the answer itself; otherwise ("we keep
+# getting 429 although we're under 2000/h") the sentence explaining it is, and the row at most backs it.
+_ASKS_AMOUNT = re.compile(
+    r"\bhow (?:many|much|often|long|fast|big|large|high)\b|\blimits?\b|\bquotas?\b|\bmax(?:imum)?\b|"
+    r"\bprices?\b|\bpricing\b|\bcosts?\b|\bcaps?\b|\ballowance\b|\bincluded\b|\bper (?:month|year|hour|minute)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_amount(question: str) -> bool:
+    return bool(_ASKS_AMOUNT.search(question))
+
+
 def wanted_types(question: str) -> list[re.Pattern[str]]:
     """The kinds of answer the question asks for (none: any sentence may answer)."""
     return [answer for asks, answer in _KINDS if asks.search(question)]

@@ -17,7 +17,7 @@ from functools import partial
 
 from agents.context import TicketContext
 from agents.handoff_reply import sign_off
-from agents.offline.answer_types import type_bonus
+from agents.offline.answer_types import asks_amount, type_bonus
 from agents.offline.article_text import passage, terms
 from agents.offline.message_text import expressed_urgency, questions, without_confirmations
 from agents.offline.plans import asks_availability, plan_bonus, plan_note
@@ -83,6 +83,8 @@ FILL_WORDS = 85  # the answer's sentences of both sections together
 SECTION_WEIGHTS = (1.0, 0.5, 0.25)
 NEW_TERM_BONUS = 0.3  # per question term a following sentence adds to those the chosen ones already match
 FOLLOW_SHARE = 0.5  # a second or third sentence of the section scores at least this share of its best
+MIN_ANSWER_WORDS = 30  # an answer shorter than this takes its section's next nearly-as-good sentences
+FILL_SHARE = 0.3
 ANSWER_WORDS = 85  # the sentences answering one question; two questions get about half each
 _PRONOUN_START = re.compile(r"^(?:it|this|that|these|those|they|them|its|their|then|otherwise)\b", re.IGNORECASE)
 
@@ -178,18 +180,28 @@ def _second_section(ranked: list[Sentence], found: Answer) -> tuple[Answer, Answ
     return found, Answer(head.article_id, head.section, ordered, backs=found.article_id)
 
 
-# A question about an amount: a limit, a price, how many or how often. Only then is the customer's row
-# of a plan table ("Starter plan — Requests per hour: 2,000; ...") the answer itself; otherwise ("we keep
-# getting 429 although we're under 2000/h") the sentence explaining it is, and the row at most backs it.
-_ASKS_AMOUNT = re.compile(
-    r"\bhow (?:many|much|often|long|fast|big|large|high)\b|\blimits?\b|\bquotas?\b|\bmax(?:imum)?\b|"
-    r"\bprices?\b|\bpricing\b|\bcosts?\b|\bcaps?\b|\ballowance\b|\bincluded\b|\bper (?:month|year|hour|minute)\b",
-    re.IGNORECASE,
-)
-
-
-def asks_amount(question: str) -> bool:
-    return bool(_ASKS_AMOUNT.search(question))
+def _filled(found: Answer, ranked: list[Sentence]) -> Answer:
+    """A short answer (one line: "Dashboards can be embedded with an `<iframe>`.") with the next sentences of
+    its section that score nearly as well, up to `MIN_ANSWER_WORDS`: what the customer needs to act on it
+    ("...signed URLs, valid for up to 24 hours") often follows the line that matches the question."""
+    top = max(s.score for s in found.sentences)
+    said = {s.text for s in found.sentences}
+    more = [
+        s
+        for s in ranked
+        if (s.article_id, s.section) == (found.article_id, found.section)
+        and s.text not in said
+        and not s.lead
+        and len(s.text.split()) >= MIN_FACT_WORDS
+        and s.score >= FILL_SHARE * top
+    ]
+    chosen = list(found.sentences)
+    for s in more:
+        if _words(chosen) >= MIN_ANSWER_WORDS:
+            break
+        chosen.append(s)
+    ordered = tuple(sorted(chosen, key=lambda s: (s.hit_rank, s.position)))
+    return Answer(found.article_id, found.section, ordered, found.backs)
 
 
 def _implied_answers(
@@ -306,6 +318,8 @@ def compose_answer(
             if pair is not None:
                 first, found = pair
                 answers.append(first)
+            elif procedure is None:
+                found = _filled(found, ranked)
         # Two questions answered by the same section: one answer, their sentences together.
         same = next((a for a in answers if (a.article_id, a.section) == (found.article_id, found.section)), None)
         if same is None:
