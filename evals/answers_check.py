@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from agents.offline.client import OfflineChatCompletionClient
+from agents.model_client import build_model_client
 from agents.team import run_turn
 from demo.customers import demo_customers
 from domain.models import Category, Channel, Customer, KbHit, Priority, Sender, Sentiment, TranscriptEntry
@@ -71,7 +71,7 @@ async def answer(kb: KnowledgeBase, t: EvalTicket, customer: Customer) -> Answer
             sentiment=Sentiment.NEUTRAL,
             transcript=list(transcript),
         )
-        outcome = await run_turn(request, model_client=OfflineChatCompletionClient(), kb_search=search)
+        outcome = await run_turn(request, model_client=build_model_client("offline"), kb_search=search)
         first_reply = outcome.reply
     assert outcome is not None
     customer_texts = [t.body, *([t.follow_up] if t.follow_up else [])]
