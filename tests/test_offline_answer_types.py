@@ -111,3 +111,10 @@ def test_a_one_line_answer_takes_the_next_lines_of_its_section() -> None:
     assert "`<iframe>`" in answer
     # The line that matched is not all the customer needs to act on it: how the embed is signed, and for how long.
     assert "signed URLs" in answer and "24 hours" in answer
+
+
+def test_an_acknowledged_answer_and_a_next_topic_set_no_scene_for_the_new_question() -> None:
+    asked = questions("ok the timezone thing makes sense now. next thing: can we get the weekly report by email?")
+    assert asked == ["can we get the weekly report by email?"]
+    [own] = questions("ah right, got it. Where do I change the reporting timezone?")
+    assert own == "Where do I change the reporting timezone?"

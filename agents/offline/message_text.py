@@ -27,7 +27,7 @@ _SECOND_QUESTION = re.compile(
     re.IGNORECASE,
 )
 _LEAD_IN = re.compile(
-    r"^(?:(?:two|2|three|3|a few|some|couple of|one more|another|a|separate|different|new|other|unrelated)\s+)?"
+    r"^(?:(?:two|2|three|3|a few|some|couple of|one more|another|a|separate|different|new|other|unrelated|next)\s+)?"
     r"(?:quick\s+|separate\s+|unrelated\s+|other\s+|new\s+)?(?:questions?|things?)\s*:\s*",
     re.IGNORECASE,
 )
@@ -46,6 +46,10 @@ _ASKS_WHEN = re.compile(
 _HYPOTHETICAL = re.compile(r"^(?:so\s+|and\s+|but\s+)?(?:if|when|whenever|what if|in case|suppose)\b", re.I)
 
 
+# "ah, unique users vs totals, got it": the last answer understood, no scene for the next question.
+_ACKNOWLEDGED = re.compile(
+    r"\b(?:got it|makes sense|understood|that explains it|that clears it up|gotcha|i see now|fair enough)\b", re.I
+)
 _GREETING = re.compile(r"^(?:hi|hello|hey|dear|good (?:morning|afternoon|evening))\b[^,.!?\n-]{0,30}[,.!-]\s*", re.I)
 _CONJUNCTION = re.compile(r"^(?:and|also|plus|so|oh|ok|okay|but)\b[\s,]*", re.IGNORECASE)
 _REQUEST = re.compile(
@@ -103,7 +107,7 @@ def _scene(before: list[str], vague: bool) -> list[str]:
     confirmed fix ("That fixed the export, thanks!" sets no scene)."""
     scene: list[str] = []
     for piece in reversed(before[-(SCENE_PIECES if vague else 1) :]):
-        if asks(piece) or confirms_resolution(piece):
+        if asks(piece) or confirms_resolution(piece) or _ACKNOWLEDGED.search(piece):
             break
         scene.insert(0, piece)
     return scene
@@ -119,6 +123,8 @@ def questions(text: str, limit: int = 3) -> list[str]:
     listed = len(re.findall(r"(?m)^\s*(?:\d+[.)]|[-*•])\s+", re.sub(r"(?<=\S)\s+(?=\d[.)]\s+[A-Za-z])", "\n", text)))
     found: list[str] = []
     for i, piece in enumerate(pieces):
+        # "Next thing: ..." / "Different question: ..." opens a new topic: nothing before it sets its scene.
+        new_topic = bool(_LEAD_IN.match(piece))
         piece = _LEAD_IN.sub("", piece)
         if not (asks(piece) or listed >= 2):
             continue
@@ -135,7 +141,7 @@ def questions(text: str, limit: int = 3) -> list[str]:
         elif len(parts) < 2 or not all(terms(p) for p in parts):
             parts = [piece]
         # "That fixed the export, thanks! Separate question: ..." : a fix confirmed sets no scene.
-        if not refers_back and listed < 2:
+        if not refers_back and listed < 2 and not new_topic:
             parts[0] = " ".join([*_scene(pieces[:i], vague=len(terms(parts[0])) < VAGUE_TERMS), parts[0]])
         found.extend(parts)
     if not found:
