@@ -118,3 +118,13 @@ def test_an_acknowledged_answer_and_a_next_topic_set_no_scene_for_the_new_questi
     assert asked == ["can we get the weekly report by email?"]
     [own] = questions("ah right, got it. Where do I change the reporting timezone?")
     assert own == "Where do I change the reporting timezone?"
+
+
+def test_one_cause_in_a_list_of_causes_does_not_make_the_answer_need_its_plan() -> None:
+    auth = article("kb-api-keys-auth-errors", "API keys and 401/403 authentication errors")
+    starter = TicketContext(
+        customer_first_name="Ana", plan=Plan.STARTER, channel=Channel.EMAIL, subject="403", category=Category.TECHNICAL
+    )
+    reply = compose_answer(starter, "Why would the API answer 403 when our key is correct?", [auth])
+    assert "IP allowlist (Enterprise)" in reply  # one of the causes listed
+    assert "needs the Enterprise plan" not in reply
