@@ -225,13 +225,6 @@ def _bonus(sentence: str, plan: Plan, amount: bool, availability: bool, typed: C
     return plan_bonus(sentence, plan, amount, availability) + typed(sentence)
 
 
-def _gating(procedure: Procedure) -> list[str]:
-    """The lines of a quoted list that can make the answer need a plan: every step of numbered steps; of a
-    bulleted list (causes, options) only its lead, since one item's plan ("an IP allowlist (Enterprise)")
-    is not the others'."""
-    return [procedure.lead, *(procedure.steps if procedure.ordered else ())]
-
-
 def opener(ctx: TicketContext, customer_text: str, follow_up: bool) -> str:
     """One short sentence before the answer; never the customer's words, and urgency only when they said so."""
     urgent = expressed_urgency(customer_text)
@@ -385,10 +378,10 @@ def compose_answer(
         if procedure and not placed and (procedure.article_id == answer.article_id or i == len(answers) - 1):
             placed = True
             parts.append(procedure.render() if procedure.lead else f"Here is how:\n{procedure.render()}")
-            quoted += _gating(procedure)
+            quoted += procedure.plan_lines()
     if procedure and not answers:
         parts.append(procedure.render() if procedure.lead else f"Here is how:\n{procedure.render()}")
-        quoted += _gating(procedure)
+        quoted += procedure.plan_lines()
     note = plan_note([q for q in quoted if q], ctx.plan)
     if note:
         parts.append(note)

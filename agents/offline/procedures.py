@@ -40,6 +40,11 @@ class Procedure:
     overlap: int  # content terms shared with the message (title, heading, lead)
     depths: tuple[int, ...] = ()  # 1 for a sub-item of the step before it ("2. Add conditions:" / "- Did event")
 
+    def plan_lines(self) -> list[str]:
+        """The lines that can make the answer need a plan: every numbered step; of a bulleted list (causes,
+        options) only its lead, since one item's plan ("an IP allowlist (Enterprise)") is not the others'."""
+        return [self.lead, *(self.steps if self.ordered else ())]
+
     def render(self) -> str:
         items: list[str] = []
         n = 0
