@@ -9,7 +9,9 @@ public gist" inside a long, polite e-mail is what matters. Each reason's thresho
 out-of-fold probabilities (the examples the model was not fitted on), so no number here is hand-tuned:
 the lowest one whose out-of-fold precision reaches ``PRECISION`` for the whole message, and a stricter
 bar (``SENTENCE_PRECISION``) for a single sentence, since a long mail's dozen sentences are a dozen
-chances of a false alarm.
+chances of a false alarm. The choice is averaged over bootstrap resamples of the examples
+(``triage.threshold_choice``), so a handful of examples more or less moves a bar by hundredths, not
+across its range.
 Another language comes from ``triage.language`` (a packaged model, no download).
 
 ``unhappy`` is not a reason on its own: the workflow hands an unhappy customer over only when the
@@ -36,6 +38,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from kb.embeddings import DIMENSION, LAYERS, Embedder, shared_embedder
 from triage import handover_rules, language
+from triage.threshold_choice import stable_threshold
 from triage.trained import TrainedOnce
 
 log = logging.getLogger("triage.handover")
@@ -57,9 +60,6 @@ MESSAGES = {
     LANGUAGE: "message in another language",
     "angry": "customer is angry with us",
 }
-# Bounds on a chosen threshold: below even odds a detector claims what is more likely not there;
-# above, calibrated probabilities rarely reach it.
-THRESHOLD_FLOOR, THRESHOLD_CEILING = 0.5, 0.9
 # Out-of-fold precision a threshold must reach: a calm ticket handed over costs a person's time and the
 # customer an answer, so each detector is tuned to be right when it fires, recall coming second.
 PRECISION = 0.95
@@ -169,21 +169,6 @@ def examples_hash(examples: Sequence[Example]) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def _threshold(y: npt.NDArray[np.int_], p: npt.NDArray[np.float64], target: float) -> float:
-    """The lowest threshold within the bounds whose out-of-fold precision reaches ``target`` (the most
-    precise one when none does)."""
-    best, best_precision = THRESHOLD_CEILING, -1.0
-    for t in np.arange(THRESHOLD_FLOOR, THRESHOLD_CEILING + 1e-9, 0.025):
-        flagged = p >= t
-        tp = int((flagged & (y == 1)).sum())
-        precision = tp / int(flagged.sum()) if flagged.any() else 1.0
-        if precision >= target:
-            return round(float(t), 3)
-        if precision > best_precision + 1e-9:
-            best, best_precision = round(float(t), 3), precision
-    return best
-
-
 class HandoverDetector:
     """Train once (``fit``), then ``detect`` any number of messages; safe to share between threads."""
 
@@ -227,8 +212,8 @@ class HandoverDetector:
         folds = [StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=seed) for seed in range(REPEATS)]
         runs = [cross_val_predict(_model(), x, y, cv=f, method="predict_proba")[:, 1] for f in folds]
         oof = np.mean(runs, axis=0)
-        whole = _threshold(y, oof, PRECISION)
-        return whole, max(whole, _threshold(y, oof, SENTENCE_PRECISION))
+        whole = stable_threshold(y, oof, PRECISION)
+        return whole, max(whole, stable_threshold(y, oof, SENTENCE_PRECISION))
 
     def _unit_probabilities(self, text: str) -> dict[str, npt.NDArray[np.float64]]:
         if not self._models:
