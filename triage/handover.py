@@ -216,10 +216,17 @@ class HandoverDetector:
         return whole, max(whole, stable_threshold(y, oof, SENTENCE_PRECISION))
 
     def _unit_probabilities(self, text: str) -> dict[str, npt.NDArray[np.float64]]:
+        """Each reason's probability per unit (the message, then its sentences); zero on a unit whose
+        reason a rule vetoes (``handover_rules.unit_vetoes``)."""
         if not self._models:
             raise RuntimeError("HandoverDetector.fit() first")
-        x = self._embed(units(text), persist=False)
-        return {r: m.predict_proba(x)[:, 1] for r, m in self._models.items()}
+        parts = units(text)
+        x = self._embed(parts, persist=False)
+        scores = {r: m.predict_proba(x)[:, 1] for r, m in self._models.items()}
+        for i, part in enumerate(parts):
+            for reason in handover_rules.unit_vetoes(part):
+                scores[reason][i] = 0.0
+        return scores
 
     def probabilities(self, text: str) -> dict[str, float]:
         """Each learned reason's calibrated probability: the highest over the message and its sentences."""
@@ -234,7 +241,7 @@ class HandoverDetector:
         }
 
     def model_reasons(self, text: str) -> set[str]:
-        """The reasons the models alone find, before rules and vetoes."""
+        """The reasons the models alone find, before the rules and the message's vetoes."""
         return self._over_bars(self._unit_probabilities(text))
 
     def detect(self, text: str) -> Handover:
