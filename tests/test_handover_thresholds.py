@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from triage.threshold_choice import CEILING, FLOOR, stable_threshold
+from triage.threshold_choice import CEILING, FLOOR, folds_by_text, stable_threshold
 
 Scores = tuple[npt.NDArray[np.int_], npt.NDArray[np.float64]]
 
@@ -54,3 +54,15 @@ def test_negatives_that_score_high_raise_the_bar() -> None:
     y, p = _scores(3)
     more_y, more_p = np.concatenate([y, np.zeros(20, dtype=int)]), np.concatenate([p, np.full(20, 0.7)])
     assert stable_threshold(more_y, more_p, 0.95) > stable_threshold(y, p, 0.95)
+
+
+def test_an_example_keeps_its_fold_when_others_come_or_go() -> None:
+    texts = [f"example {i}" for i in range(200)]
+    fewer = texts[8:]
+
+    def fold_of(ts: list[str]) -> dict[str, int]:
+        return {ts[i]: k for k, (_, test) in enumerate(folds_by_text(ts, 4, seed=1)) for i in test}
+
+    before, after = fold_of(texts), fold_of(fewer)
+    assert all(before[t] == after[t] for t in fewer)
+    assert sorted(len(test) for _, test in folds_by_text(texts, 4, seed=1))[0] >= 30  # no fold nearly empty

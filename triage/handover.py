@@ -9,9 +9,9 @@ public gist" inside a long, polite e-mail is what matters. Each reason's thresho
 out-of-fold probabilities (the examples the model was not fitted on), so no number here is hand-tuned:
 the lowest one whose out-of-fold precision reaches ``PRECISION`` for the whole message, and a stricter
 bar (``SENTENCE_PRECISION``) for a single sentence, since a long mail's dozen sentences are a dozen
-chances of a false alarm. The choice is averaged over bootstrap resamples of the examples
-(``triage.threshold_choice``), so a handful of examples more or less moves a bar by hundredths, not
-across its range.
+chances of a false alarm. The choice is averaged over bootstrap resamples of the examples, on folds
+keyed to each example's text (``triage.threshold_choice``), so a handful of examples more or less moves
+a bar by hundredths, not across its range.
 Another language comes from ``triage.language`` (a packaged model, no download).
 
 ``unhappy`` is not a reason on its own: the workflow hands an unhappy customer over only when the
@@ -34,11 +34,11 @@ import numpy.typing as npt
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.model_selection import cross_val_predict
 
 from kb.embeddings import DIMENSION, LAYERS, Embedder, shared_embedder
 from triage import handover_rules, language
-from triage.threshold_choice import stable_threshold
+from triage.threshold_choice import folds_by_text, stable_threshold
 from triage.trained import TrainedOnce
 
 log = logging.getLogger("triage.handover")
@@ -68,9 +68,9 @@ SENTENCE_PRECISION = 0.98  # one sentence of many: the multiple-comparisons bar
 # (``triage.estimators.INNER_LAYER``): one model pass gives both.
 INNER_LAYER = 4
 FOLDS = 4
-# Out-of-fold probabilities averaged over this many shuffles: with a few dozen positives a reason's
-# threshold chosen on one shuffle moved by up to 0.15 with the seed (and a blind set's calm tickets
-# with it); the average is what the examples say, not what one split says.
+# Out-of-fold probabilities averaged over this many assignments to folds: with a few dozen positives a
+# reason's threshold chosen on one assignment moves with its seed (and a blind set's calm tickets with
+# it); the average is what the examples say, not what one split says.
 REPEATS = 5
 MAX_UNITS = 12  # sentences scored per message (a long e-mail's first dozen carry its request)
 # A sentence shorter than this is not scored alone ("Invoices for Sue" read as legal, "no errors in
@@ -200,16 +200,17 @@ class HandoverDetector:
         for reason in REASONS:
             y = np.array([int(reason in e.reasons) for e in learned])
             if choose:
-                whole[reason], sentence[reason] = self.choose_thresholds(x, y)
+                whole[reason], sentence[reason] = self.choose_thresholds(x, y, [e.text for e in learned])
             models[reason] = _model().fit(x, y)
         with self._lock:
             self._models, self.thresholds, self.sentence_thresholds = models, whole, sentence
         return self
 
     @staticmethod
-    def choose_thresholds(x: Vectors, y: npt.NDArray[np.int_]) -> tuple[float, float]:
-        """The whole message's and a single sentence's threshold, from out-of-fold probabilities."""
-        folds = [StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=seed) for seed in range(REPEATS)]
+    def choose_thresholds(x: Vectors, y: npt.NDArray[np.int_], texts: Sequence[str]) -> tuple[float, float]:
+        """The whole message's and a single sentence's threshold, from out-of-fold probabilities (each
+        example's fold fixed by its text, ``folds_by_text``)."""
+        folds = [folds_by_text(texts, FOLDS, seed) for seed in range(REPEATS)]
         runs = [cross_val_predict(_model(), x, y, cv=f, method="predict_proba")[:, 1] for f in folds]
         oof = np.mean(runs, axis=0)
         whole = stable_threshold(y, oof, PRECISION)

@@ -7,9 +7,17 @@ one end of the range to the other. Here the plain rule is applied to many bootst
 examples and the thresholds it picks are averaged: each example then moves the result by about its share
 of the resamples, not all or nothing. The resamples are drawn with a fixed seed, so the choice is the
 same on every run for the same probabilities.
+
+The out-of-fold probabilities themselves move when the examples change if the folds are drawn by
+shuffling: one example more reshuffles every fold. ``folds_by_text`` puts each example in a fold by a
+hash of its text, so the others keep their folds and their out-of-fold probabilities move only by what
+the added or removed examples change in the models.
 """
 
 from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -18,6 +26,15 @@ FLOOR, CEILING = 0.5, 0.9  # below even odds a detector claims what is more like
 STEP = 0.01
 RESAMPLES = 300
 SEED = 0
+
+
+Split = tuple[npt.NDArray[np.int_], npt.NDArray[np.int_]]
+
+
+def folds_by_text(texts: Sequence[str], folds: int, seed: int) -> list[Split]:
+    """(train, test) index pairs with each text's fold fixed by a hash of the seed and the text."""
+    fold = np.array([int(hashlib.sha256(f"{seed}:{t}".encode()).hexdigest()[:8], 16) % folds for t in texts])
+    return [(np.flatnonzero(fold != k), np.flatnonzero(fold == k)) for k in range(folds)]
 
 
 def _grid() -> npt.NDArray[np.float64]:
