@@ -1,8 +1,9 @@
 """A hand-over threshold is what the examples say, not what a handful of them say (issue 19): adding or
 removing a few examples moves a chosen threshold a little, where the plain "lowest bar reaching the
-precision target" rule jumped across its whole range (a legal bar moved 0.875 -> 0.6 with eight examples
-about something else). Synthetic out-of-fold probabilities stand in for a detector's: a few dozen
-positives, several hundred negatives, a handful of hard negatives that score high."""
+precision target" rule jumped across its range with eight examples about something else, and every
+example's fold stays put when others come or go. Synthetic out-of-fold probabilities stand in for a
+detector's: a few dozen positives, several hundred negatives, a handful of hard negatives that score
+high."""
 
 from __future__ import annotations
 
