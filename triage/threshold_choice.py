@@ -43,7 +43,7 @@ def _grid() -> npt.NDArray[np.float64]:
 
 def _lowest_reaching(tp: npt.NDArray[np.float64], flagged: npt.NDArray[np.float64], target: float) -> float:
     """The plain rule on one (resampled) set: counts per grid threshold in, threshold out; the most precise
-    threshold when none reaches the target (the ceiling when nothing is flagged at all)."""
+    threshold when none reaches the target (a bar above every score flags nothing and counts as precise)."""
     grid = _grid()
     precision = np.where(flagged > 0, tp / np.maximum(flagged, 1), 1.0)
     reaching = np.flatnonzero(precision >= target - 1e-12)
