@@ -9,7 +9,9 @@ public gist" inside a long, polite e-mail is what matters. Each reason's thresho
 out-of-fold probabilities (the examples the model was not fitted on), so no number here is hand-tuned:
 the lowest one whose out-of-fold precision reaches ``PRECISION`` for the whole message, and a stricter
 bar (``SENTENCE_PRECISION``) for a single sentence, since a long mail's dozen sentences are a dozen
-chances of a false alarm.
+chances of a false alarm. The choice is averaged over bootstrap resamples of the examples, on folds
+keyed to each example's text (``triage.threshold_choice``), so a handful of examples more or less moves
+a bar by hundredths, not across its range.
 Another language comes from ``triage.language`` (a packaged model, no download).
 
 ``unhappy`` is not a reason on its own: the workflow hands an unhappy customer over only when the
@@ -32,10 +34,11 @@ import numpy.typing as npt
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.model_selection import cross_val_predict
 
 from kb.embeddings import DIMENSION, LAYERS, Embedder, shared_embedder
 from triage import handover_rules, language
+from triage.threshold_choice import folds_by_text, stable_threshold
 from triage.trained import TrainedOnce
 
 log = logging.getLogger("triage.handover")
@@ -57,9 +60,6 @@ MESSAGES = {
     LANGUAGE: "message in another language",
     "angry": "customer is angry with us",
 }
-# Bounds on a chosen threshold: below even odds a detector claims what is more likely not there;
-# above, calibrated probabilities rarely reach it.
-THRESHOLD_FLOOR, THRESHOLD_CEILING = 0.5, 0.9
 # Out-of-fold precision a threshold must reach: a calm ticket handed over costs a person's time and the
 # customer an answer, so each detector is tuned to be right when it fires, recall coming second.
 PRECISION = 0.95
@@ -68,9 +68,9 @@ SENTENCE_PRECISION = 0.98  # one sentence of many: the multiple-comparisons bar
 # (``triage.estimators.INNER_LAYER``): one model pass gives both.
 INNER_LAYER = 4
 FOLDS = 4
-# Out-of-fold probabilities averaged over this many shuffles: with a few dozen positives a reason's
-# threshold chosen on one shuffle moved by up to 0.15 with the seed (and a blind set's calm tickets
-# with it); the average is what the examples say, not what one split says.
+# Out-of-fold probabilities averaged over this many assignments to folds: with a few dozen positives a
+# reason's threshold chosen on one assignment moves with its seed (and a blind set's calm tickets with
+# it); the average is what the examples say, not what one split says.
 REPEATS = 5
 MAX_UNITS = 12  # sentences scored per message (a long e-mail's first dozen carry its request)
 # A sentence shorter than this is not scored alone ("Invoices for Sue" read as legal, "no errors in
@@ -169,21 +169,6 @@ def examples_hash(examples: Sequence[Example]) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def _threshold(y: npt.NDArray[np.int_], p: npt.NDArray[np.float64], target: float) -> float:
-    """The lowest threshold within the bounds whose out-of-fold precision reaches ``target`` (the most
-    precise one when none does)."""
-    best, best_precision = THRESHOLD_CEILING, -1.0
-    for t in np.arange(THRESHOLD_FLOOR, THRESHOLD_CEILING + 1e-9, 0.025):
-        flagged = p >= t
-        tp = int((flagged & (y == 1)).sum())
-        precision = tp / int(flagged.sum()) if flagged.any() else 1.0
-        if precision >= target:
-            return round(float(t), 3)
-        if precision > best_precision + 1e-9:
-            best, best_precision = round(float(t), 3), precision
-    return best
-
-
 class HandoverDetector:
     """Train once (``fit``), then ``detect`` any number of messages; safe to share between threads."""
 
@@ -215,26 +200,34 @@ class HandoverDetector:
         for reason in REASONS:
             y = np.array([int(reason in e.reasons) for e in learned])
             if choose:
-                whole[reason], sentence[reason] = self.choose_thresholds(x, y)
+                whole[reason], sentence[reason] = self.choose_thresholds(x, y, [e.text for e in learned])
             models[reason] = _model().fit(x, y)
         with self._lock:
             self._models, self.thresholds, self.sentence_thresholds = models, whole, sentence
         return self
 
     @staticmethod
-    def choose_thresholds(x: Vectors, y: npt.NDArray[np.int_]) -> tuple[float, float]:
-        """The whole message's and a single sentence's threshold, from out-of-fold probabilities."""
-        folds = [StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=seed) for seed in range(REPEATS)]
+    def choose_thresholds(x: Vectors, y: npt.NDArray[np.int_], texts: Sequence[str]) -> tuple[float, float]:
+        """The whole message's and a single sentence's threshold, from out-of-fold probabilities (each
+        example's fold fixed by its text, ``folds_by_text``)."""
+        folds = [folds_by_text(texts, FOLDS, seed) for seed in range(REPEATS)]
         runs = [cross_val_predict(_model(), x, y, cv=f, method="predict_proba")[:, 1] for f in folds]
         oof = np.mean(runs, axis=0)
-        whole = _threshold(y, oof, PRECISION)
-        return whole, max(whole, _threshold(y, oof, SENTENCE_PRECISION))
+        whole = stable_threshold(y, oof, PRECISION)
+        return whole, max(whole, stable_threshold(y, oof, SENTENCE_PRECISION))
 
     def _unit_probabilities(self, text: str) -> dict[str, npt.NDArray[np.float64]]:
+        """Each reason's probability per unit (the message, then its sentences); zero on a unit whose
+        reason a rule vetoes (``handover_rules.unit_vetoes``)."""
         if not self._models:
             raise RuntimeError("HandoverDetector.fit() first")
-        x = self._embed(units(text), persist=False)
-        return {r: m.predict_proba(x)[:, 1] for r, m in self._models.items()}
+        parts = units(text)
+        x = self._embed(parts, persist=False)
+        scores = {r: m.predict_proba(x)[:, 1] for r, m in self._models.items()}
+        for i, part in enumerate(parts):
+            for reason in handover_rules.unit_vetoes(part):
+                scores[reason][i] = 0.0
+        return scores
 
     def probabilities(self, text: str) -> dict[str, float]:
         """Each learned reason's calibrated probability: the highest over the message and its sentences."""
@@ -249,7 +242,7 @@ class HandoverDetector:
         }
 
     def model_reasons(self, text: str) -> set[str]:
-        """The reasons the models alone find, before rules and vetoes."""
+        """The reasons the models alone find, before the rules and the message's vetoes."""
         return self._over_bars(self._unit_probabilities(text))
 
     def detect(self, text: str) -> Handover:

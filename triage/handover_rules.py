@@ -22,7 +22,12 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"our legal (team|department|counsel) will (be (in touch|contacting)|contact you|take|pursue|follow up)|"
         r"legal (action|demand|proceedings|steps)|lawsuit|"
         r"sue (you|your|them|the company)|see you in court|take (you|this) to court|small claims|"
-        r"cease and desist|gdpr complaint|data protection authority)\b",
+        r"cease and desist|gdpr complaint|data protection authority)\b|"
+        # a complaint to a regulator, by its role or its name
+        r"\b(complaint|report(ing)? (you|this|it|your company)) (with|to) (the |my |our )?"
+        r"(regulators?|supervisory authority|ombudsman|(privacy |information )?commissioner|"
+        r"(data protection|privacy|consumer protection) (authority|agency|regulator)|"
+        r"ico|cnil|ftc|bbb|aepd|cnpd|garante|dpc|attorney general|trading standards)\b",
         re.I,
     ),
     "security": re.compile(
@@ -88,9 +93,18 @@ _HYPOTHETICAL = re.compile(
     re.I,
 )
 _INCIDENTS = ("security", "legal", "outage", "data_loss")
-# The customer's own site or network went down: not our outage.
+# The customer's own site or network went down ("our own site", "our staging server"): not our outage.
 _THEIR_OWN_OUTAGE = re.compile(
-    r"\b(our|my) (own )?(web ?)?(site|website|servers?|backend|system|network|internet|wi-?fi|office|isp)\b", re.I
+    r"\b(our|my) (own )?([\w-]+ )?(site|website|servers?|backend|system|network|internet|wi-?fi|office|isp)\b", re.I
+)
+# A sentence that reports the customer's own site, server or endpoint going down ("our webhook receiver
+# was down during a deploy", "our CDN had an incident"): the outage model reads the topic, not whose
+# system it is, so its vote on such a sentence does not count (a sentence about our service still does).
+_OWN_OUTAGE_REPORT = re.compile(
+    r"\b(our|my) (own )?([\w'-]+ ){0,2}(site|website|servers?|backend|api|app|network|internet|wi-?fi|office|isp|"
+    r"endpoint|receiver|cdn|host(ing)?( provider)?)\b[^.?!]{0,40}\b(down|offline|outage|unreachable|crash\w*|"
+    r"broke|incident|downtime)\b|\b(bug|problem|issue|fault|mistake) on our (side|end)\b",
+    re.I,
 )
 # Asking for sales, a demo, partnerships or a product team, or whether a support channel exists, is a
 # request we answer, not a hand-over, even when it names a person ("talk to someone from sales").
@@ -114,6 +128,30 @@ def matches(text: str) -> set[str]:
             found.add(reason)
     if (asks_for_a_person(text) or asks_for_a_person_explicitly(text)) and not _NOT_A_HANDOVER_PERSON.search(text):
         found.add("person")
+    return found
+
+
+# The customer's lawyers or legal team asking for a document or an answer ("legal wants your DPA", "our
+# lawyer asked whether the terms allow reselling"): a request we answer, unless the same unit threatens.
+_LEGAL_ASKS = re.compile(
+    r"\b(lawyers?|attorneys?|solicitors?|counsel|legal( team| department| folks)?|compliance( officer| team)?) "
+    r"(is |are )?(reviewing|asked|asks|wants?|needs?|requested|requests|would like)\b[^.?!]{0,60}"
+    r"\b(dpa|data processing agreement|terms|contract|agreement|order form|policy|document|copy|section|"
+    r"clause|soc ?2|report|certificate|list|summary|whether|if|which|what|where|when|how)\b",
+    re.I,
+)
+_LEGAL_THREAT = re.compile(
+    r"\b(sue|suing|court|claim|damages|breach|notice|complain\w*|regulator|pursue|dispute|terminat\w*|"
+    r"violat\w*|unlawful|illegal|fraud|compensation|rights)\b",
+    re.I,
+)
+
+
+def unit_vetoes(unit: str) -> set[str]:
+    """Reasons the learned detectors may not claim for this one unit (the message or one sentence)."""
+    found = {"outage"} if _OWN_OUTAGE_REPORT.search(unit) else set()
+    if _LEGAL_ASKS.search(unit) and not _LEGAL_THREAT.search(unit):
+        found.add("legal")
     return found
 
 

@@ -1,0 +1,64 @@
+"""Hand-over recall on indirect wordings without new false alarms (issue 19): the customer's own endpoint
+or server going down plus a how-to, and their legal team asking for a document, stay with the agents;
+a complaint to a regulator, an outage behind a green status page, a call asked for and an unhappy
+renewal still reach a person. None of these texts is a training example."""
+
+from __future__ import annotations
+
+import pytest
+
+from triage.handover import HandoverDetector, load_examples, shared_detector
+from triage.handover_rules import matches, unit_vetoes
+
+
+@pytest.fixture(scope="module")
+def detector() -> HandoverDetector:
+    return shared_detector()
+
+
+CALM = [
+    "Our webhook endpoint stopped receiving events yesterday. How do webhook retries work?",
+    "Our web server was down for two hours after a bad deploy on our end. Will the SDK resend what it could not send?",
+    "Our compliance team wants your DPA and the subprocessor list, where are they?",
+    "Our staging server is down so I am testing against production; can I tag test events?",
+]
+ALARMING = [
+    ("If nobody answers by Friday I will file a complaint with the ICO.", "legal"),
+    ("Since 10am the app shows an error page for all of us and your status page is green.", "outage"),
+    ("Can someone on your team call me about our invoices? The assistant is not getting it.", "person"),
+]
+
+
+@pytest.mark.parametrize("text", CALM)
+def test_the_customers_own_outage_or_a_document_request_stays_with_the_agents(
+    detector: HandoverDetector, text: str
+) -> None:
+    found = detector.detect(text)
+    assert found.reasons == [], (found.reasons, found.scores)
+
+
+@pytest.mark.parametrize(("text", "reason"), ALARMING)
+def test_an_indirect_incident_or_request_reaches_a_person(detector: HandoverDetector, text: str, reason: str) -> None:
+    assert reason in detector.detect(text).reasons
+
+
+def test_an_unhappy_renewal_in_plain_words_is_unhappy(detector: HandoverDetector) -> None:
+    text = "My team is not happy: the renewal is next month and we keep hitting the same export bug."
+    assert detector.detect(text).unhappy
+
+
+def test_a_unit_veto_names_whose_system_it_is_and_yields_to_a_threat() -> None:
+    assert "outage" in unit_vetoes("Our webhook receiver was down during a deploy.")
+    assert "outage" not in unit_vetoes("Your API has been down since noon.")
+    assert "legal" in unit_vetoes("Our lawyer asked whether the terms allow reselling reports.")
+    assert "legal" not in unit_vetoes("Our lawyer asked us to send you a notice of breach.")
+
+
+def test_a_complaint_to_a_regulator_is_a_legal_threat_by_rule() -> None:
+    assert "legal" in matches("I am lodging a complaint with the data protection authority.")
+    assert "legal" not in matches("Which regulator do you report incidents to?")
+
+
+def test_these_texts_are_not_training_examples() -> None:
+    trained = {e.text for e in load_examples()}
+    assert not trained & {*CALM, *(t for t, _ in ALARMING)}
