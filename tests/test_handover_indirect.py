@@ -62,3 +62,27 @@ def test_a_complaint_to_a_regulator_is_a_legal_threat_by_rule() -> None:
 def test_these_texts_are_not_training_examples() -> None:
     trained = {e.text for e in load_examples()}
     assert not trained & {*CALM, *(t for t, _ in ALARMING)}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "All good on our side this week. Could an alert tell us when signups look unusual?",
+        "Everything has been great since the upgrade, thanks. Where do I change the reporting timezone?",
+    ],
+)
+def test_a_plainly_content_sentence_is_no_unhappiness(detector: HandoverDetector, text: str) -> None:
+    """A VIP's "All good on our side this week." read as unhappy by the tone model sent a calm question to a
+    person: a clearly positive sentence without a complaint cannot carry anger or unhappiness."""
+    assert {"angry", "unhappy"} <= unit_vetoes(text.split(". ")[0] + ".")
+    assert not detector.detect(text).unhappy
+
+
+def test_unhappiness_said_plainly_still_counts(detector: HandoverDetector) -> None:
+    assert not {"angry", "unhappy"} & unit_vetoes("I am, frankly, disappointed with how this renewal went.")
+    assert not {"angry", "unhappy"} & unit_vetoes("Great, another week of broken dashboards.")
+
+
+def test_every_request_failing_is_an_outage_however_long_the_sentence_between() -> None:
+    text = "Since this morning every single request our three ingestion workers send to /v2/track comes back 502."
+    assert "outage" in matches(text)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from domain.policy import SECRET_EXPOSED, asks_for_a_person, asks_for_a_person_explicitly
+from triage.sentiment import FRUSTRATION, polarity
 
 _SERVICE = r"(your |the )?(site|website|app|api|service|platform|dashboard|servers?|backend|system|login)"
 _RULES: dict[str, re.Pattern[str]] = {
@@ -44,7 +45,7 @@ _RULES: dict[str, re.Pattern[str]] = {
         rf"\b(?<!our )(?<!my )(?<!own ){_SERVICE} (is|are|went|seems|has gone|have gone) "
         r"(completely |totally )?(down|offline|unreachable)\b|"
         r"\bnobody can (log ?in|sign in|access|use)\b|\b(complete|total|full|major) outage\b|\bhard down\b|"
-        r"\b(every|all|each) (single )?(api )?(calls?|requests?)\b.{0,40}"
+        r"\b(every|all|each) (single )?(api )?(calls?|requests?)\b.{0,60}"
         r"\b(5\d\d|5xx|time[sd]? ?out|fail(s|ed|ing)?)\b|"
         r"\b(5\d\d|5xx)s? (to|on|for) (every|all|each)\b",
         re.I,
@@ -147,11 +148,18 @@ _LEGAL_THREAT = re.compile(
 )
 
 
+# Tone the models read into a sentence that is plainly content ("All good on our side this week."): a
+# clearly positive sentence without a complaint is no anger, whatever its words resemble.
+_CONTENT = 0.5  # textblob polarity at or above which a sentence without a complaint reads as content
+
+
 def unit_vetoes(unit: str) -> set[str]:
     """Reasons the learned detectors may not claim for this one unit (the message or one sentence)."""
     found = {"outage"} if _OWN_OUTAGE_REPORT.search(unit) else set()
     if _LEGAL_ASKS.search(unit) and not _LEGAL_THREAT.search(unit):
         found.add("legal")
+    if polarity(unit) >= _CONTENT and not FRUSTRATION.search(unit):
+        found |= {"angry", "unhappy"}
     return found
 
 

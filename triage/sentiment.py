@@ -17,7 +17,7 @@ from domain.models import Sentiment
 
 _WORD = re.compile(r"\b[A-Za-z]+\b")
 _EXCLAMATION_RUN = re.compile(r"!{2,}")
-_FRUSTRATION = re.compile(
+FRUSTRATION = re.compile(
     r"\b(ridiculous|unacceptable|terrible|awful|worst|useless|furious|angry|fed up|sick of|"
     r"waste of|still (not|broken|waiting)|no one|nobody (has )?(helped|answered|responded)|"
     r"cancel my|switching to|again and again|(second|third|fourth) time|days? (now|already)|"
@@ -92,7 +92,7 @@ def polarity(text: str) -> float:
         score -= 0.25
     if _EXCLAMATION_RUN.search(text):
         score -= 0.15
-    score -= 0.2 * min(len(_FRUSTRATION.findall(text)), 3)
+    score -= 0.2 * min(len(FRUSTRATION.findall(text)), 3)
     return max(-1.0, min(1.0, score))
 
 
