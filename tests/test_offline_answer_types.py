@@ -118,6 +118,8 @@ def test_an_acknowledged_answer_and_a_next_topic_set_no_scene_for_the_new_questi
     assert asked == ["can we get the weekly report by email?"]
     [own] = questions("ah right, got it. Where do I change the reporting timezone?")
     assert own == "Where do I change the reporting timezone?"
+    [vat] = questions("Perfect, the plan limits explained it. So how do we put our VAT number on invoices?")
+    assert vat == "So how do we put our VAT number on invoices?"
 
 
 def test_one_cause_in_a_list_of_causes_does_not_make_the_answer_need_its_plan() -> None:

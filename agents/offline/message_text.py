@@ -48,7 +48,9 @@ _HYPOTHETICAL = re.compile(r"^(?:so\s+|and\s+|but\s+)?(?:if|when|whenever|what i
 
 # "ah, unique users vs totals, got it": the last answer understood, no scene for the next question.
 _ACKNOWLEDGED = re.compile(
-    r"\b(?:got it|makes sense|understood|that explains it|that clears it up|gotcha|i see now|fair enough)\b", re.I
+    r"\b(?:got it|makes sense|understood|explain(?:s|ed) (?:it|that|everything)|that clears it up|gotcha|"
+    r"i see now|fair enough)\b",
+    re.I,
 )
 _GREETING = re.compile(r"^(?:hi|hello|hey|dear|good (?:morning|afternoon|evening))\b[^,.!?\n-]{0,30}[,.!-]\s*", re.I)
 _CONJUNCTION = re.compile(r"^(?:and|also|plus|so|oh|ok|okay|but)\b[\s,]*", re.IGNORECASE)
