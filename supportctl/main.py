@@ -7,6 +7,8 @@ parser and sets `func` (called with the parsed args and the settings, returning 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import re
 import sys
 
@@ -93,5 +95,19 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def run() -> None:
+    """The `supportctl` executable: `main`, then an exit that skips the interpreter's teardown.
+
+    The Temporal client's Rust threads can outlive the event loop; tearing the interpreter down under
+    them aborts the process now and then ("Fatal Python error: PyGILState_Release", exit -6) after the
+    command has finished and printed its result (temporalio/sdk-python#300). Everything the commands
+    write is flushed first; they clean up after themselves in `finally` blocks, never at exit."""
+    code = main()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
