@@ -43,6 +43,8 @@ def _error(r: Any) -> tuple[int, str, str]:
             "priority: Input should be 'low', 'medium', 'high' or 'critical'",
         ),
         (f"/tickets/{NOT_A_TICKET}/decisions", {"kind": "dance", "request_id": "1", "agent_id": "a"}, "kind: "),
+        # The documented limit holds for what was sent: 120 characters after the stripped space are 121 sent.
+        ("/saved-replies", {"title": "\u00a0" + "*" * 120, "body": "Hi"}, "title: String should have at most 120"),
     ],
 )
 async def test_a_refusal_names_the_field(stack: Stack, path: str, payload: dict[str, Any], message: str) -> None:
