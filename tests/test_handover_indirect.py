@@ -86,3 +86,22 @@ def test_unhappiness_said_plainly_still_counts(detector: HandoverDetector) -> No
 def test_every_request_failing_is_an_outage_however_long_the_sentence_between() -> None:
     text = "Since this morning every single request our three ingestion workers send to /v2/track comes back 502."
     assert "outage" in matches(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hi team,\n\nA few admin things for the quarter: please update our billing contact to finance@acme.example "
+        "and add PO 7781 to the next invoice. Also, our audit log shows someone signed in as our owner from an IP "
+        "in another country at 3am and changed the export destination, none of us did that. Lastly, could you "
+        "confirm our renewal date?\n\nThanks, Jo",
+        "Hello, quick note among other things: we noticed an admin account we never created in the members list "
+        "yesterday. Also can you resend last month's invoice? Thanks",
+    ],
+)
+def test_a_security_incident_buried_in_routine_admin_still_reaches_a_person(
+    detector: HandoverDetector, text: str
+) -> None:
+    """The message as a whole reads as admin (its security score is near zero); the one sentence reporting the
+    incident is what hands it over. A precision fix that asks the whole message to agree loses these."""
+    assert "security" in detector.detect(text).reasons
