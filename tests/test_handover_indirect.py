@@ -105,3 +105,22 @@ def test_a_security_incident_buried_in_routine_admin_still_reaches_a_person(
     """The message as a whole reads as admin (its security score is near zero); the one sentence reporting the
     incident is what hands it over. A precision fix that asks the whole message to agree loses these."""
     assert "security" in detector.detect(text).reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Before our renewal in March we are exploring alternatives; the hourly exports have been unreliable.",
+        "Quick admin note: new PO is 5521. Separately, after this quarter's incidents my team has lost a good "
+        "deal of confidence, and I was asked to price a migration to another vendor.",
+        "Honestly I can't recommend that we renew at this point.",
+    ],
+)
+def test_a_customer_weighing_whether_to_stay_is_unhappy(detector: HandoverDetector, text: str) -> None:
+    """Churn said politely (renewal doubts, other vendors, lost confidence) is unhappiness: a VIP or enterprise
+    customer saying it reaches a person, even in the middle of an admin e-mail."""
+    assert detector.detect(text).unhappy
+
+
+def test_a_renewal_question_is_not_unhappiness(detector: HandoverDetector) -> None:
+    assert not detector.detect("Our renewal is in March; can we move to annual billing and add two seats?").unhappy
