@@ -9,6 +9,7 @@ import pytest
 
 from triage.handover import HandoverDetector, load_examples, shared_detector
 from triage.handover_rules import matches, unit_vetoes
+from triage.language import other_language
 
 
 @pytest.fixture(scope="module")
@@ -124,3 +125,22 @@ def test_a_customer_weighing_whether_to_stay_is_unhappy(detector: HandoverDetect
 
 def test_a_renewal_question_is_not_unhappiness(detector: HandoverDetector) -> None:
     assert not detector.detect("Our renewal is in March; can we move to annual billing and add two seats?").unhappy
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Dobrý deň, chcel by som vedieť, ako pozvať nových kolegov do našej organizácie. Ďakujem.",  # Slovak
+        "Bok, kako mogu promijeniti vremensku zonu izvještaja za cijeli tim? Hvala unaprijed.",  # Croatian
+        "Bună ziua, cum pot exporta datele brute în BigQuery pentru proiectul nostru? Mulțumesc.",  # Romanian
+    ],
+)
+def test_a_language_outside_the_usual_few_is_not_english(text: str) -> None:
+    """lingua restricted to English and six languages called these English with full confidence (none of the
+    six fitted better); the question is "not English?", asked of all its languages."""
+    assert other_language(text) is not None
+
+
+@pytest.mark.parametrize("text", ["can i upload a csv as a cohort", "webhook retries how many times max?"])
+def test_terse_english_chat_stays_english(text: str) -> None:
+    assert other_language(text) is None
