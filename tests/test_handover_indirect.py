@@ -136,7 +136,7 @@ def test_a_renewal_question_is_not_unhappiness(detector: HandoverDetector) -> No
     ],
 )
 def test_a_language_outside_the_usual_few_is_not_english(text: str) -> None:
-    """lingua restricted to English and six languages called these English with full confidence (none of the
+    """lingua restricted to English and six languages called the Slovak and Romanian ones English (none of the
     six fitted better); the question is "not English?", asked of all its languages."""
     assert other_language(text) is not None
 

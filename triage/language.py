@@ -1,9 +1,9 @@
 """Is a message written in a language other than English? lingua's packaged n-gram models, no download.
 
-All of lingua's languages, in its low-accuracy mode (trigrams only): the models load lazily in about
-1.5 s and 50 MB on first use. The question is "not English?", so a message counts as foreign when
-lingua gives English almost no chance. Restricted to English and six languages, Croatian, Slovak and
-Romanian came out English with full confidence, since none of the six fitted them better. Other scripts
+All of lingua's languages, in its low-accuracy mode (trigrams only): each language's model loads lazily, a
+few tenths of a second and 15-50 MB in all. The question is "not English?", so a message counts as foreign when
+lingua gives English almost no chance. Restricted to English and six languages, Slovak and Romanian
+came out English, since none of the six fitted them better. Other scripts
 (Cyrillic, CJK, Arabic ...) are told by their letters. Short texts ("Merci!", "ok thx", "503 since
 noon") are never called foreign: lingua guesses on them, and a hand-over for a word of French would be
 wrong far more often than right.
