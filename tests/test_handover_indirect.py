@@ -144,3 +144,18 @@ def test_a_language_outside_the_usual_few_is_not_english(text: str) -> None:
 @pytest.mark.parametrize("text", ["can i upload a csv as a cohort", "webhook retries how many times max?"])
 def test_terse_english_chat_stays_english(text: str) -> None:
     assert other_language(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Please assign this case to a named engineer who keeps it until it is fixed; I keep re-explaining it.",
+        "Could one of your engineers sit in on our Friday standup while we migrate to the batch endpoint?",
+        "ok can you pass me to whoever is around today, the automated answers are going in circles",
+        "Our ticket bridge asks that a member of your staff take ownership of this case.",
+    ],
+)
+def test_asking_for_one_person_to_own_it_or_join_us_reaches_a_person(detector: HandoverDetector, text: str) -> None:
+    """A named owner, someone of theirs on our call or channel, whoever is on shift: each asks for a person
+    without the words "human" or "talk to"."""
+    assert "person" in detector.detect(text).reasons

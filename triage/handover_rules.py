@@ -13,7 +13,16 @@ _RULES: dict[str, re.Pattern[str]] = {
     "person": re.compile(
         r"\b(speak|talk) (to|with) (someone|somebody) (in charge|from your team|real)\b|"
         r"\b(actual|real|living) (human|person)\b|\bhuman being\b|\bno more bots\b|"
-        r"^\W*((an? )?(operator|human|person|representative|agent)\W*(please|pls|plz)?\W*){1,3}$",
+        r"^\W*((an? )?(operator|human|person|representative|agent)\W*(please|pls|plz)?\W*){1,3}$|"
+        # One person to own the case ("assign this ticket to one named person", "take ownership of this case").
+        r"\b(assign|hand|give) (this|the|my|our) (ticket|case|issue) to (one|a|an) (named |specific |single )?"
+        r"(person|human|engineer|agent|member of (your )?staff)\b|\btake ownership of (this|the|my|our) "
+        r"(case|ticket|issue)\b|"
+        # Someone of theirs live with us ("could one of your engineers join our Slack channel", "join our sync").
+        r"\b(someone|somebody|one of your (engineers|team|staff|people)|an engineer|a person)\b[^.?!]{0,30}"
+        r"\b(join|hop on|jump on|sit in on)\b[^.?!]{0,30}\b(call|meeting|sync|zoom|slack|channel|session|standup)\b|"
+        # "pass me to whoever is on shift", "stop generating and ..."
+        r"\bpass (me|this|us) (on )?to (whoever|someone|somebody|a person|a human|an agent)\b|\bstop generating\b",
         re.I,
     ),
     "legal": re.compile(
