@@ -312,6 +312,9 @@ async def test_without_streaming_the_turn_publishes_no_drafts(
         await listener.unsubscribe(request.ticket_id, drafts)
 
 
+STREAM_ATTEMPTS = 3  # tickets tried until the small model's reply streams (see the test below)
+
+
 async def test_a_streamed_reply_shows_as_drafts_before_the_guarded_reply_reaches_the_outbox(
     real_model_url: str, stack: Stack, database_url: str
 ) -> None:
@@ -319,7 +322,11 @@ async def test_a_streamed_reply_shows_as_drafts_before_the_guarded_reply_reaches
     over and the EscalationManager's reply is written by the real model, streamed. A draft listener (what
     the console's page reads) gets guarded drafts before the reply is stored; the visitor's chat stream
     says `typing` before the message, and never carries draft text; the outbox holds the reply as the
-    output guard passed it, the same text as the last draft."""
+    output guard passed it, the same text as the last draft.
+
+    The 270M model now and then streams an unusable answer (empty), which the turn repairs unstreamed: that
+    ticket has no drafts with text, a correct outcome but not the one under test. Each ticket is held to
+    every rule that must always hold; a new one is tried until one reply streams (at most `STREAM_ATTEMPTS`)."""
     task_queue = f"stream-{uuid.uuid4().hex[:8]}"
     streaming = real_client(real_model_url, streaming=True, max_output_tokens=96, timeout_s=100)
     conversation = ConversationActivities(streaming, cast(KnowledgeBase, NoKb()), stack.pool)
@@ -331,46 +338,55 @@ async def test_a_streamed_reply_shows_as_drafts_before_the_guarded_reply_reaches
     )  # fmt: skip
     own_stack = Stack(stack.http, stack.client, stack.pool, task_queue, settings, activities)
     listener = DraftListener(database_url)
+    streamed = False
     async with build_worker(stack.client, task_queue, activities), serve_api(settings) as chat:
-        _, token = await _visitor(own_stack)
-        r = await chat.post("/chat/messages", json={"token": token, "body": PERSON})
-        assert r.status_code == 200, r.text
-        tid = r.json()["ticket_id"]
-        drafts = await listener.subscribe(tid)
-        seen: list[DraftEvent] = []
-        chat_events: list[tuple[str, str]] = []
-        try:
-            async with chat.stream("GET", "/chat/stream", params={"token": token, "ticket_id": tid}, timeout=300) as s:
-                name = "message"
-                async with asyncio.timeout(280):
-                    async for line in s.aiter_lines():
-                        while not drafts.empty():
-                            seen.append(drafts.get_nowait())
-                        if line.startswith("event: "):
-                            name = line[7:]
-                        elif line.startswith("data: "):
-                            chat_events.append((name, line[6:]))
-                            if name == "message" and json.loads(line[6:])["sender"] == "agent":
-                                break
-            await asyncio.sleep(0.5)
-            while not drafts.empty():
-                seen.append(drafts.get_nowait())
-        finally:
-            await listener.unsubscribe(tid, drafts)
-        body = await stack.pool.fetchval(
-            "SELECT body FROM customer_outbox WHERE ticket_id = $1 AND sender = 'agent' ORDER BY seq LIMIT 1", tid
-        )
-    print(f"\nstreamed: {len(seen)} drafts, chat events {[n for n, _ in chat_events]}; outbox: {body!r}")  # noqa: T201
-    typing = [e for e in seen if e.state == "typing" and e.text]
-    done = [e for e in seen if e.state == "done"]
-    assert typing, seen  # drafts with text arrived ...
-    assert done and done[-1].seq > typing[0].seq  # ... before the turn ended
-    names = [n for n, _ in chat_events]
-    assert "typing" in names and names.index("typing") < len(names) - 1  # the visitor saw "typing" before the reply
-    for event in typing:
-        assert all(token not in event.text for token in TEMPLATE_TOKENS) and "ticket_context" not in event.text.lower()
-        assert not any(event.text in data for n, data in chat_events if n != "message"), event.text
-    # The reply the turn returned is the last draft; a turn whose answers stayed unusable returns a
-    # person's acknowledgement written without the model instead (its last draft is then empty).
-    assert body is not None and (body == done[-1].text or done[-1].text == ""), (body, done[-1])
-    assert all(token not in body for token in TEMPLATE_TOKENS) and "ticket_context" not in body.lower()
+        for _ in range(STREAM_ATTEMPTS):
+            _, token = await _visitor(own_stack)
+            r = await chat.post("/chat/messages", json={"token": token, "body": PERSON})
+            assert r.status_code == 200, r.text
+            tid = r.json()["ticket_id"]
+            drafts = await listener.subscribe(tid)
+            seen: list[DraftEvent] = []
+            chat_events: list[tuple[str, str]] = []
+            try:
+                async with chat.stream(
+                    "GET", "/chat/stream", params={"token": token, "ticket_id": tid}, timeout=300
+                ) as s:
+                    name = "message"
+                    async with asyncio.timeout(280):
+                        async for line in s.aiter_lines():
+                            while not drafts.empty():
+                                seen.append(drafts.get_nowait())
+                            if line.startswith("event: "):
+                                name = line[7:]
+                            elif line.startswith("data: "):
+                                chat_events.append((name, line[6:]))
+                                if name == "message" and json.loads(line[6:])["sender"] == "agent":
+                                    break
+                await asyncio.sleep(0.5)
+                while not drafts.empty():
+                    seen.append(drafts.get_nowait())
+            finally:
+                await listener.unsubscribe(tid, drafts)
+            body = await stack.pool.fetchval(
+                "SELECT body FROM customer_outbox WHERE ticket_id = $1 AND sender = 'agent' ORDER BY seq LIMIT 1",
+                tid,
+            )
+            print(f"\nstreamed: {len(seen)} drafts, chat events {[n for n, _ in chat_events]}; outbox: {body!r}")  # noqa: T201
+            typing = [e for e in seen if e.state == "typing" and e.text]
+            done = [e for e in seen if e.state == "done"]
+            assert done, seen  # every turn ends its drafts
+            for event in typing:
+                assert all(t not in event.text for t in TEMPLATE_TOKENS) and "ticket_context" not in event.text.lower()
+                assert not any(event.text in data for n, data in chat_events if n != "message"), event.text
+            # The reply the turn returned is the last draft; a turn whose answers stayed unusable returns a
+            # person's acknowledgement written without the model instead (its last draft is then empty).
+            assert body is not None and (body == done[-1].text or done[-1].text == ""), (body, done[-1])
+            assert all(token not in body for token in TEMPLATE_TOKENS) and "ticket_context" not in body.lower()
+            if typing:
+                assert done[-1].seq > typing[0].seq  # drafts with text arrived before the turn ended
+                names = [n for n, _ in chat_events]
+                assert "typing" in names and names.index("typing") < len(names) - 1  # "typing" before the reply
+                streamed = True
+                break
+    assert streamed, f"no reply streamed in {STREAM_ATTEMPTS} tickets"
