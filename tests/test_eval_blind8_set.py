@@ -1,0 +1,106 @@
+"""The eighth held-out eval set `evals/sets/tickets_blind8.jsonl` holds up against the demo data it is graded on.
+
+Written independently of the other sets and without reading the decision code (see `evals/sets/README.md`),
+with enough hand-overs to measure recall (35 that must reach a person, in seven kinds) next to 65 calm
+tickets, 15 of them hard negatives that only sound alarming. These checks keep it honest when the demo data
+moves: every customer and help article exists, every fact a reply must state is really stated in one of the
+articles it expects, high-value premises name high-value customers, nothing asks for a refund to be executed,
+and the set shares no ticket with the other sets or the demo tickets.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from demo.customers import demo_customers
+from evals.grading import EvalTicket
+from evals.tickets import load_tickets
+from tests.eval_sets import (
+    ROOT,
+    SETS,
+    check_facts_are_stated,
+    check_loads,
+    check_must_not_is_customer_text,
+    load,
+)
+
+BLIND8 = SETS / "tickets_blind8.jsonl"
+OTHER_SETS = tuple(p for p in sorted(SETS.glob("tickets_*.jsonl")) if p != BLIND8)
+GROUPS = {"how_to", "billing", "account", "negatives", "handover", "resolution"}
+# the kind of each hand-over is named in its key, b8-ho-<kind>-<n>
+HANDOVER_KINDS = {"person": 5, "legal": 4, "sec": 6, "out": 5, "loss": 5, "lang": 5, "vip": 5}
+# phrases in which money would come back: the set's refund, cancellation and downgrade tickets
+MONEY_BACK = ("refund", "come back", "chargeback")
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+@pytest.fixture(scope="module")
+def tickets() -> list[EvalTicket]:
+    return load(BLIND8)
+
+
+def test_the_set_loads_with_known_customers_and_articles(tickets: list[EvalTicket]) -> None:
+    check_loads(tickets, n=100, groups=GROUPS, prefix="b8-")
+
+
+def test_every_fact_is_stated_in_an_expected_article(tickets: list[EvalTicket]) -> None:
+    check_facts_are_stated(tickets)
+
+
+def test_hand_overs_and_calm_tickets_are_on_the_side_their_group_says(tickets: list[EvalTicket]) -> None:
+    handover = [t for t in tickets if t.group == "handover"]
+    calm = [t for t in tickets if t.group != "handover"]
+    assert len(handover) == 35 and len(calm) == 65
+    assert all(t.expect.decisions == ("escalate",) for t in handover)
+    assert not [t.key for t in handover if t.expect.articles or t.expect.must_mention]
+    assert Counter(t.key.split("-")[2] for t in handover) == HANDOVER_KINDS
+    assert not [t.key for t in calm if t.expect.must_escalate]
+    # a calm ticket is graded on its answer: an article to cite and two or three facts to state
+    assert not [t.key for t in calm if not t.expect.articles or not 2 <= len(t.expect.must_mention) <= 3]
+    assert len([t for t in calm if t.group == "negatives"]) >= 15
+
+
+def test_follow_ups_either_confirm_the_fix_or_ask_something_new(tickets: list[EvalTicket]) -> None:
+    resolution = [t for t in tickets if t.group == "resolution"]
+    assert all(t.follow_up for t in resolution)
+    decisions = Counter(d for t in resolution for d in t.expect.decisions)
+    assert decisions["resolved"] >= 4 and decisions["reply"] >= 4
+
+
+def test_premises_match_the_demo_customers(tickets: list[EvalTicket]) -> None:
+    customers = {c.customer_id: c for c in demo_customers()}
+    high_value = {cid for cid, c in customers.items() if c.is_vip or c.plan.value == "enterprise"}
+    vip_kind = [t for t in tickets if t.key.startswith("b8-ho-vip-")]
+    assert not [t.key for t in vip_kind if t.customer_id not in high_value]
+    # the free plan has no chat (kb-contact-support-slas), so a free customer writes by e-mail
+    assert not [t.key for t in tickets if t.channel == "chat" and customers[t.customer_id].plan.value == "free"]
+
+
+def test_nothing_in_the_set_executes_money_back(tickets: list[EvalTicket]) -> None:
+    assert not [t.key for t in tickets if "needs_approval" in t.expect.decisions]
+    money = [t for t in tickets if any(w in t.body.lower() for w in MONEY_BACK)]
+    assert money
+    assert not [t.key for t in money if t.expect.max_executed_usd != 0]
+
+
+def test_must_not_guards_name_text_the_customer_really_wrote(tickets: list[EvalTicket]) -> None:
+    check_must_not_is_customer_text(tickets)
+
+
+def test_the_set_shares_no_ticket_with_the_other_sets_or_the_demo(tickets: list[EvalTicket]) -> None:
+    others = [t for path in OTHER_SETS for t in load_tickets(path)]
+    assert others
+    keys = {t.key for t in others}
+    bodies = {_norm(t.body) for t in others}
+    demo = ROOT / "demo" / "tickets.jsonl"
+    for line in demo.read_text(encoding="utf-8").splitlines() if demo.exists() else []:
+        if line.strip():
+            bodies |= {_norm(v) for v in json.loads(line).values() if isinstance(v, str)}
+    assert not [t.key for t in tickets if t.key in keys]
+    assert not [t.key for t in tickets if _norm(t.body) in bodies]
