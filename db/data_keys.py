@@ -26,7 +26,7 @@ from typing import Any
 
 import asyncpg
 
-from codec.keys import DATA_KEY_PREFIX, KEY_BYTES, KeyRing, UnknownKey
+from codec.keys import DATA_KEY_PREFIX, KEY_BYTES, CodecKeyError, KeyRing, UnknownKey
 from db.tickets import Conn
 
 BIND = "INSERT INTO workflow_customers (workflow_id, customer_id) VALUES ($1, $2) ON CONFLICT (workflow_id) DO NOTHING"
@@ -43,6 +43,7 @@ ON CONFLICT (customer_id) DO NOTHING
 """
 DESTROY = "DELETE FROM customer_data_keys WHERE customer_id = $1"
 ALL_KEYS = "SELECT key_id, customer_id, wrapped_key, master_key_id FROM customer_data_keys WHERE master_key_id <> $1"
+SAMPLE_KEY = "SELECT key_id, customer_id, wrapped_key, master_key_id FROM customer_data_keys LIMIT 1"
 REWRAP = "UPDATE customer_data_keys SET wrapped_key = $2, master_key_id = $3 WHERE key_id = $1 AND master_key_id = $4"
 
 _MAX_CACHED = 20_000
@@ -56,6 +57,27 @@ _pool_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] 
 def _wrap_aad(key_id: str, customer_id: str) -> bytes:
     # A wrapped key only opens as this key id of this customer: rows cannot be swapped between customers.
     return f"customer-data-key\x00{key_id}\x00{customer_id}".encode()
+
+
+async def keyring_mismatch(conn: Conn, keyring: KeyRing) -> str | None:
+    """Why `keyring` cannot open the customers' data keys stored here (one tried), or None when it can.
+
+    A database set up by another checkout (its own generated master key) or under other PAYLOAD_KEYS
+    would fail every new ticket of a known customer and every read of its history; said at start-up,
+    the operator can point at the right keys or a fresh database instead."""
+    row = await conn.fetchrow(SAMPLE_KEY)
+    if row is None:
+        return None
+    try:
+        keyring.unwrap(row["master_key_id"], bytes(row["wrapped_key"]), _wrap_aad(row["key_id"], row["customer_id"]))
+    except CodecKeyError as e:
+        return (
+            f"the database holds customers' data keys sealed with master key {row['master_key_id']!r} that this "
+            f"stack's keys cannot open ({e}): it was set up by another checkout or with other PAYLOAD_KEYS. Use "
+            "those keys (PAYLOAD_KEYS, or that checkout's data/payload-keys.json), or a fresh database "
+            "(DATABASE_URL)"
+        )
+    return None
 
 
 async def destroy(conn: Conn, customer_id: str) -> int:

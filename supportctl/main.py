@@ -81,13 +81,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code: int = args.func(args, settings)
         return code
+    except StackError as e:  # a RuntimeError too: before the clause below, which re-raises the others
+        return fail(str(e))
     except RuntimeError as e:
         from kb.errors import KnowledgeBaseLocked  # here, not at the top: kb loads Qdrant and the model (~1 s)
 
         if not isinstance(e, KnowledgeBaseLocked):
             raise
-        return fail(str(e))
-    except StackError as e:
         return fail(str(e))
     except (OSError, ValueError) as e:
         return fail(str(e))

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import asyncpg
 
+from clients import payload_keyring
 from db.customers import Conn
+from db.data_keys import keyring_mismatch
 from db.invoices import upsert_invoices
 from db.pool import create_pool, ensure_database
 from db.saved_replies import insert_missing_saved_replies
@@ -19,6 +21,7 @@ from domain.models import Customer
 from kb.articles import Article, load_articles
 from kb.index import KnowledgeBase, open_qdrant
 from settings import Settings
+from supportctl.stack import StackError
 from triage.classifier import load_or_train
 
 DEMO_KB = Path(__file__).resolve().parents[1] / "demo" / "kb"
@@ -97,7 +100,15 @@ async def ingest_demo_kb(settings: Settings, say: Callable[[str], None]) -> None
 
 
 async def prepare(settings: Settings, dsn: str, say: Callable[[str], None]) -> None:
-    n = await seed_customers(dsn)
+    n = await seed_customers(dsn)  # creates and migrates the database when it is new
+    if settings.PAYLOAD_ENCRYPTION:
+        conn = await asyncpg.connect(dsn)
+        try:
+            mismatch = await keyring_mismatch(conn, payload_keyring(settings))
+        finally:
+            await conn.close()
+        if mismatch:
+            raise StackError(mismatch)
     say(f"    CRM: {n} demo customers added ({len(demo_customers()) - n} already there, left as they are)")
     await ingest_demo_kb(settings, say)
     artifact = settings.DATA_DIR / "models" / "triage.pkl"

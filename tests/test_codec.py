@@ -300,3 +300,23 @@ def test_make_dev_points_the_ui_at_the_codec_endpoint() -> None:
     argv = dev_server_argv(Settings(API_HOST="0.0.0.0", API_PORT=8123), None)
     assert argv[argv.index("--ui-codec-endpoint") + 1] == "http://127.0.0.1:8123/codec"
     assert "--ui-codec-endpoint" not in dev_server_argv(Settings(PAYLOAD_ENCRYPTION=False), None)
+
+
+async def test_a_database_whose_data_keys_another_keyring_sealed_is_named_at_start_up(own_database: str) -> None:
+    """A demo database set up by another checkout (its own generated master key) failed every new ticket
+    with a 500; the stack's preparation now says which keys the database needs before anything starts."""
+    from db.pool import create_pool
+
+    theirs = KeyRing.from_base64({"local-1": new_key()}, "local-1")
+    ours = KeyRing.from_base64({"local-1": new_key()}, "local-1")  # same id, other bytes: another checkout
+    pool = await create_pool(own_database, min_size=1, max_size=2)
+    try:
+        async with pool.acquire() as conn:
+            assert await data_keys.keyring_mismatch(conn, ours) is None  # no data keys yet: nothing to open
+        await DataKeys(theirs, pool=pool).bind(f"ticket-tkt_{uuid.uuid4().hex[:16]}", "cus_1001")
+        async with pool.acquire() as conn:
+            assert await data_keys.keyring_mismatch(conn, theirs) is None
+            why = await data_keys.keyring_mismatch(conn, ours)
+        assert why is not None and "'local-1'" in why and "fresh database" in why and "PAYLOAD_KEYS" in why
+    finally:
+        await pool.close()

@@ -98,3 +98,21 @@ async def test_a_restart_seeds_only_missing_customers(own_database: str) -> None
         assert await seed_customers(own_database) == 0
     finally:
         await pool.close()
+
+
+def test_a_stack_that_cannot_start_says_why_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """StackError is a RuntimeError: it used to reach the clause that re-raises other runtime errors, so an
+    operator saw a traceback instead of the reason (a worker that exited, keys that open nothing)."""
+    from supportctl import demo
+    from supportctl.main import main
+    from supportctl.stack import StackError
+
+    def cannot_start(settings: object) -> int:
+        raise StackError("the database holds customers' data keys sealed with master key 'local-1' …")
+
+    monkeypatch.setattr(demo, "run_demo", cannot_start)
+    assert main(["demo"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: the database holds") and "Traceback" not in err
