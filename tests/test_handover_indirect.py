@@ -125,6 +125,7 @@ def test_a_customer_weighing_whether_to_stay_is_unhappy(detector: HandoverDetect
 
 def test_a_renewal_question_is_not_unhappiness(detector: HandoverDetector) -> None:
     assert not detector.detect("Our renewal is in March; can we move to annual billing and add two seats?").unhappy
+    assert not detector.detect("What are we paying for on invoice LUM-100101? The line items are unclear.").unhappy
 
 
 @pytest.mark.parametrize(

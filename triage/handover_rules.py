@@ -69,7 +69,7 @@ _RULES: dict[str, re.Pattern[str]] = {
         re.I,
     ),
     # A customer weighing whether to stay, however politely put ("we're evaluating alternatives before the
-    # renewal", "what a migration to another vendor would cost", "remind me what we pay for"): unhappy. It
+    # renewal", "what a migration to another vendor would cost", "why are we still paying"): unhappy. It
     # hands the ticket over only for a VIP or enterprise customer, as any unhappiness does.
     "unhappy": re.compile(
         r"\b(evaluat\w+|look\w* at|consider\w*|explor\w+|talk\w* to) (other |some )?(alternatives|other vendors|"
@@ -77,7 +77,7 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"\blost (a (good|great) deal of |some |all |much of our |our )?(confidence|trust)\b|"
         r"\b(can'?t|cannot|could not|couldn'?t) (in good conscience )?recommend (that )?(we )?(continu|renew)\w*|"
         r"\b(not|won'?t|unlikely to|hesitant to) (going to )?renew\b|"
-        r"\b(why|what) (are )?we (are )?(still )?pay(ing)? (you |for)|\bwhat we pay [^.?!]{0,20}for\b",
+        r"\bwhy (are )?we (are )?still paying\b",
         re.I,
     ),
 }
