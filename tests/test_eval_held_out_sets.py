@@ -1,17 +1,20 @@
-"""The eighth held-out eval set `evals/sets/tickets_blind8.jsonl` holds up against the demo data it is graded on.
+"""The held-out eval sets four to eight (`evals/sets/tickets_blind4.jsonl` … `tickets_blind8.jsonl`) hold up
+against the demo data they are graded on.
 
-Written independently of the other sets and without reading the decision code (see `evals/sets/README.md`),
-with enough hand-overs to measure recall (35 that must reach a person, in seven kinds) next to 65 calm
-tickets, 15 of them hard negatives that only sound alarming. These checks keep it honest when the demo data
-moves: every customer and help article exists, every fact a reply must state is really stated in one of the
-articles it expects, high-value premises name high-value customers, nothing asks for a refund to be executed,
-and the set shares no ticket with the other sets or the demo tickets.
+Each was written independently of the other sets and without reading the decision code (see
+`evals/sets/README.md`), with enough hand-overs to measure recall (35 that must reach a person, in seven kinds)
+next to 65 calm tickets, 15 of them hard negatives that only sound alarming. The five share one shape, so one
+set of checks runs on each: every customer and help article exists, every fact a reply must state is really
+stated in one of the articles it expects, high-value premises name high-value customers, nothing asks for a
+refund to be executed, and no set shares a ticket with the other sets or the demo tickets.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -27,26 +30,52 @@ from tests.eval_sets import (
     load,
 )
 
-BLIND8 = SETS / "tickets_blind8.jsonl"
-OTHER_SETS = tuple(p for p in sorted(SETS.glob("tickets_*.jsonl")) if p != BLIND8)
 GROUPS = {"how_to", "billing", "account", "negatives", "handover", "resolution"}
-# the kind of each hand-over is named in its key, b8-ho-<kind>-<n>
+# the kind of each hand-over is named in its key, b<n>-ho-<kind>-<i>
 HANDOVER_KINDS = {"person": 5, "legal": 4, "sec": 6, "out": 5, "loss": 5, "lang": 5, "vip": 5}
-# phrases in which money would come back: the set's refund, cancellation and downgrade tickets
-MONEY_BACK = ("refund", "come back", "chargeback")
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    number: int
+    # phrases in which money would come back, in that set's own words (refunds, downgrades, cancellations, ...)
+    money_back: tuple[str, ...]
+
+    @property
+    def path(self) -> Path:
+        return SETS / f"tickets_blind{self.number}.jsonl"
+
+    @property
+    def prefix(self) -> str:
+        return f"b{self.number}-"
+
+
+HELD_OUT = [
+    HeldOut(4, ("refund", "get the difference back", "anything back", "double charge", "vat added")),
+    HeldOut(5, ("refund", "difference back", "anything back", "money be back", "vat on them", "never authorised")),
+    HeldOut(6, ("refund", "come back to our card")),
+    HeldOut(7, ("refund", "come back", "chargeback")),
+    HeldOut(8, ("refund", "come back", "chargeback")),
+]
 
 
 def _norm(text: str) -> str:
     return " ".join(text.lower().split())
 
 
+@pytest.fixture(scope="module", params=HELD_OUT, ids=lambda s: f"blind{s.number}")
+def held_out(request: pytest.FixtureRequest) -> HeldOut:
+    held: HeldOut = request.param
+    return held
+
+
 @pytest.fixture(scope="module")
-def tickets() -> list[EvalTicket]:
-    return load(BLIND8)
+def tickets(held_out: HeldOut) -> list[EvalTicket]:
+    return load(held_out.path)
 
 
-def test_the_set_loads_with_known_customers_and_articles(tickets: list[EvalTicket]) -> None:
-    check_loads(tickets, n=100, groups=GROUPS, prefix="b8-")
+def test_the_set_loads_with_known_customers_and_articles(held_out: HeldOut, tickets: list[EvalTicket]) -> None:
+    check_loads(tickets, n=100, groups=GROUPS, prefix=held_out.prefix)
 
 
 def test_every_fact_is_stated_in_an_expected_article(tickets: list[EvalTicket]) -> None:
@@ -73,18 +102,18 @@ def test_follow_ups_either_confirm_the_fix_or_ask_something_new(tickets: list[Ev
     assert decisions["resolved"] >= 4 and decisions["reply"] >= 4
 
 
-def test_premises_match_the_demo_customers(tickets: list[EvalTicket]) -> None:
+def test_premises_match_the_demo_customers(held_out: HeldOut, tickets: list[EvalTicket]) -> None:
     customers = {c.customer_id: c for c in demo_customers()}
     high_value = {cid for cid, c in customers.items() if c.is_vip or c.plan.value == "enterprise"}
-    vip_kind = [t for t in tickets if t.key.startswith("b8-ho-vip-")]
+    vip_kind = [t for t in tickets if t.key.startswith(f"{held_out.prefix}ho-vip-")]
     assert not [t.key for t in vip_kind if t.customer_id not in high_value]
     # the free plan has no chat (kb-contact-support-slas), so a free customer writes by e-mail
     assert not [t.key for t in tickets if t.channel == "chat" and customers[t.customer_id].plan.value == "free"]
 
 
-def test_nothing_in_the_set_executes_money_back(tickets: list[EvalTicket]) -> None:
+def test_nothing_in_the_set_executes_money_back(held_out: HeldOut, tickets: list[EvalTicket]) -> None:
     assert not [t.key for t in tickets if "needs_approval" in t.expect.decisions]
-    money = [t for t in tickets if any(w in t.body.lower() for w in MONEY_BACK)]
+    money = [t for t in tickets if any(w in t.body.lower() for w in held_out.money_back)]
     assert money
     assert not [t.key for t in money if t.expect.max_executed_usd != 0]
 
@@ -93,8 +122,8 @@ def test_must_not_guards_name_text_the_customer_really_wrote(tickets: list[EvalT
     check_must_not_is_customer_text(tickets)
 
 
-def test_the_set_shares_no_ticket_with_the_other_sets_or_the_demo(tickets: list[EvalTicket]) -> None:
-    others = [t for path in OTHER_SETS for t in load_tickets(path)]
+def test_the_set_shares_no_ticket_with_the_other_sets_or_the_demo(held_out: HeldOut, tickets: list[EvalTicket]) -> None:
+    others = [t for path in sorted(SETS.glob("tickets_*.jsonl")) if path != held_out.path for t in load_tickets(path)]
     assert others
     keys = {t.key for t in others}
     bodies = {_norm(t.body) for t in others}
