@@ -51,37 +51,32 @@ async def answer(kb: KnowledgeBase, t: EvalTicket, customer: Customer) -> Answer
     async def search(query: str, limit: int, product: str | None) -> list[KbHit]:
         return await kb.search(query, limit=limit, product=product, include_shared=True)
 
-    category = Category(t.expect.category)
-    transcript = [_entry(1, Sender.CUSTOMER, customer.customer_id, t.body)]
-    first_reply = ""
+    messages = [t.body, *([t.follow_up] if t.follow_up else [])]
+    transcript: list[TranscriptEntry] = []
     outcome = None
-    for body in [t.body, *([t.follow_up] if t.follow_up else [])]:
-        if body is not t.body:
-            transcript += [
-                _entry(len(transcript) + 1, Sender.AGENT, outcome.agent if outcome else "agent", first_reply),
-                _entry(len(transcript) + 2, Sender.CUSTOMER, customer.customer_id, body),
-            ]
+    for body in messages:
+        if outcome is not None:  # a follow-up: our reply, then the customer's next message
+            transcript.append(_entry(len(transcript) + 1, Sender.AGENT, outcome.agent, outcome.reply))
+        transcript.append(_entry(len(transcript) + 1, Sender.CUSTOMER, customer.customer_id, body))
         request = TurnRequest(
             ticket_id=f"check-{t.key}",
             customer=customer,
             channel=Channel(t.channel),
             subject=t.subject,
-            category=category,
+            category=Category(t.expect.category),
             priority=Priority.MEDIUM,
             sentiment=Sentiment.NEUTRAL,
             transcript=list(transcript),
         )
         outcome = await run_turn(request, model_client=build_model_client("offline"), kb_search=search)
-        first_reply = outcome.reply
     assert outcome is not None
-    customer_texts = [t.body, *([t.follow_up] if t.follow_up else [])]
-    own = strip_echo(outcome.reply, customer_texts)
+    own = strip_echo(outcome.reply, messages)
     cited = {c.article_id for c in outcome.citations}
     return AnswerCheck(
         t.key,
         bool(cited & set(t.expect.articles)),
         mention_coverage(t.expect.must_mention, own) or 0.0,
-        word_count(first_reply if not t.follow_up else outcome.reply),
+        word_count(outcome.reply),
         outcome.reply,
     )
 

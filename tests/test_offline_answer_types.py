@@ -5,27 +5,16 @@ idea?") is read with the sentences that describe the problem, not only the one b
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import agents.offline.answer_types as answer_types
 from agents.context import TicketContext
 from agents.offline.answer_types import type_bonus, wanted_types
 from agents.offline.compose import compose_answer
 from agents.offline.message_text import questions
 from demo.customers import demo_customers
-from domain.models import Category, Channel, KbHit, Plan
+from domain.models import Category, Channel, Plan
 from evals.answers_check import answer, answerable, open_demo_kb
 from evals.grading import EvalTicket, Expect
-
-KB = Path(__file__).resolve().parents[1] / "demo" / "kb"
-
-
-def article(stem: str, title: str) -> KbHit:
-    body = (KB / f"{stem}.md").read_text(encoding="utf-8").split("---", 2)[2]
-    return KbHit(
-        article_id=stem, title=title, url=f"https://help.example/articles/{stem}", score=0.9, snippet="", text=body
-    )
-
+from tests.test_offline_answer_choice import article
 
 COHORTS = article("kb-cohorts", "Cohorts: saving and reusing groups of users")
 
