@@ -160,3 +160,29 @@ def test_asking_for_one_person_to_own_it_or_join_us_reaches_a_person(detector: H
     """A named owner, someone of theirs on our call or channel, whoever is on shift: each asks for a person
     without the words "human" or "talk to"."""
     assert "person" in detector.detect(text).reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Lovely to see the dashboards timing out again on the morning of our board review.",
+        "Great, the export failed again, just in time for the quarterly review.",
+    ],
+)
+def test_praise_beside_a_problem_is_read_as_sarcasm_not_contentment(detector: HandoverDetector, text: str) -> None:
+    """The tone veto for plainly content sentences must not silence sarcasm: the praise sits beside a failure."""
+    assert not {"angry", "unhappy"} & unit_vetoes(text)
+    assert detector.detect(text).unhappy
+
+
+def test_a_problem_said_to_be_gone_is_no_complaint() -> None:
+    assert {"angry", "unhappy"} <= unit_vetoes("Wonderful, everything works now and no more errors. Great job!")
+
+
+def test_unhappiness_has_a_lower_bar_than_the_reasons_that_hand_over_anyone(detector: HandoverDetector) -> None:
+    """Unhappiness hands over only a VIP or enterprise account, where a person reading a calm message costs less
+    than an unhappy one left to the agents: its bars are chosen at a lower precision than the other reasons'."""
+    others = ("security", "legal", "outage", "data_loss", "person")
+    assert detector.thresholds["unhappy"] < min(detector.thresholds[r] for r in others)
+    assert detector.sentence_thresholds["unhappy"] < min(detector.sentence_thresholds[r] for r in others)
+    assert detector.detect("I suppose this is what the enterprise tier buys us now: a ticket number and a shrug.").unhappy

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from domain.policy import SECRET_EXPOSED, asks_for_a_person, asks_for_a_person_explicitly
-from triage.sentiment import FRUSTRATION, polarity
+from triage.sentiment import FRUSTRATION, polarity, reports_problem
 
 _SERVICE = r"(your |the )?(site|website|app|api|service|platform|dashboard|servers?|backend|system|login)"
 _RULES: dict[str, re.Pattern[str]] = {
@@ -179,7 +179,8 @@ def unit_vetoes(unit: str) -> set[str]:
     found = {"outage"} if _OWN_OUTAGE_REPORT.search(unit) else set()
     if _LEGAL_ASKS.search(unit) and not _LEGAL_THREAT.search(unit):
         found.add("legal")
-    if polarity(unit) >= _CONTENT and not FRUSTRATION.search(unit):
+    # Praise beside a problem is how sarcasm reads ("Lovely to see the exports failing again"): no veto.
+    if polarity(unit) >= _CONTENT and not FRUSTRATION.search(unit) and not reports_problem(unit):
         found |= {"angry", "unhappy"}
     return found
 

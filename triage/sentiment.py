@@ -26,7 +26,7 @@ FRUSTRATION = re.compile(
 )
 _PROBLEM = re.compile(
     r"\b([45]\d\d|error|errors|fail(s|ed|ing|ure)?|broken|not working|doesn'?t work|blocking|blocked|"
-    r"keeps? getting|can'?t|cannot|unable|crash(es|ed|ing)?|outage|down|missing|wrong|problem|issue|"
+    r"keeps? getting|can'?t|cannot|unable|crash(es|ed|ing)?|tim(es?|ed|ing) out|outage|down|missing|wrong|problem|issue|"
     r"locked|lockout|too many attempts|charged twice|double charged|overcharged)\b",
     re.I,
 )
@@ -70,6 +70,18 @@ _IGNORED_CAPS = {
     "IDS",
 }
 
+# A problem said to be gone is none: "no errors since", "not a single failure", "no more 403s".
+_SOLVED = re.compile(
+    r"\b(?:no|without|zero|not (?:a|one) single|never (?:an?|any))\s+(?:more\s+|further\s+)?(?:\w+\s+)?"
+    r"(?:errors?|issues?|problems?|crash(?:es)?|failures?|timeouts?|[45]\d\d\w*)\b",
+    re.I,
+)
+
+
+def reports_problem(text: str) -> bool:
+    """Whether the text reports something wrong (an error, a failure, a lockout), not one said to be gone."""
+    return _PROBLEM.search(_SOLVED.sub(" ", text)) is not None
+
 
 def polarity(text: str) -> float:
     """textblob polarity in [-1, 1], corrected for shouting, exclamation runs, frustration, problem
@@ -81,7 +93,7 @@ def polarity(text: str) -> float:
         # "not the best", "didn't help": textblob missed the negation (when it caught it, as in
         # "not happy", the score is already negative and stays as it is).
         score = min(score, 0.0) - _NEGATION_PENALTY * min(negated, 2)
-    if _PROBLEM.search(text):
+    if reports_problem(text):
         # Politeness inside a problem report ("please help, great product") is not a happy customer.
         score = min(score, 0.1)
     words = [w for w in _WORD.findall(text) if len(w) >= 3]
