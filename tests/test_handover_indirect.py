@@ -186,3 +186,28 @@ def test_unhappiness_has_a_lower_bar_than_the_reasons_that_hand_over_anyone(dete
     assert detector.thresholds["unhappy"] < min(detector.thresholds[r] for r in others)
     assert detector.sentence_thresholds["unhappy"] < min(detector.sentence_thresholds[r] for r in others)
     assert detector.detect("I suppose this is what the enterprise tier buys us now: a ticket number and a shrug.").unhappy
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Nobody deleted anything but our Marketing dashboard is gone from the sidebar this morning, and so are its reports.",
+        "Our cohort of trial users shows 0 people. I didn't touch it. What happened?",
+        "The Users page lists about 9,000 people instead of 31,000 today; we haven't deleted or archived anyone.",
+    ],
+)
+def test_data_gone_that_nobody_removed_is_a_data_loss(text: str) -> None:
+    """Loss said by what is missing, with the customer ruling out their own deletion, and no word like "lost"."""
+    assert "data_loss" in matches(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I deleted a dashboard by mistake yesterday, can I get it back?",
+        "We didn't change anything, but the funnel shows 0 conversions since we renamed the event.",
+        "If nobody deleted a project, can it still disappear after a downgrade?",
+    ],
+)
+def test_a_gap_alone_or_a_deletion_of_our_own_is_no_data_loss(text: str) -> None:
+    assert "data_loss" not in matches(text)

@@ -138,6 +138,29 @@ _NOT_A_HANDOVER_PERSON = re.compile(
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
+# Data gone with nobody having removed it: the customer rules out their own deletion ("nobody here deleted
+# it", "didn't touch it") and says what is gone ("shows 0 users", "no longer listed", "58,000 instead of
+# 140,000"). Either alone is everyday troubleshooting; together they report a loss only we can explain.
+_NOT_OUR_DELETION = re.compile(
+    r"\b(?:nobody|no one|none of us)(?: here| on our (?:side|end|team))? (?:has |had )?(?:deleted|removed|touched|"
+    r"archived|purged)\b|\b(?:we|i) (?:didn'?t|did not|didnt|haven'?t|have not|havent|never|hadn'?t) "
+    r"(?:\w+ )?(?:delete|deleted|remove|removed|touch|touched|archive|archived|purge|purged)\b|"
+    r"\bdid(?:n'?t| not|nt) touch (?:it|them|anything)\b",
+    re.I,
+)
+_GONE_STATE = re.compile(
+    r"\b(?:shows?|showing|says|lists?) (?:only )?(?:0|zero|no|nothing)\b(?: \w+)?|"
+    r"\b(?:is|are|was|were) (?:now |suddenly |completely )?(?:empty|gone|blank)\b|"
+    r"\bno longer (?:listed|there|visible|shows?|appears?|in (?:the|our))\b|\b(?:disappeared|vanished)\b|"
+    r"\b(?:instead of|down from) (?:about |roughly |around |nearly |almost )?[\d][\d,.]*k?\b",
+    re.I,
+)
+
+
+def _unexplained_loss(text: str) -> bool:
+    return bool(_NOT_OUR_DELETION.search(text) and _GONE_STATE.search(text))
+
+
 def matches(text: str) -> set[str]:
     """Reasons a rule finds in the text on its own (an incident rule only in a sentence that reports one)."""
     sentences = [s for s in _SENTENCE.split(text) if s.strip()] or [text]
@@ -150,6 +173,8 @@ def matches(text: str) -> set[str]:
             found.add(reason)
     if (asks_for_a_person(text) or asks_for_a_person_explicitly(text)) and not _NOT_A_HANDOVER_PERSON.search(text):
         found.add("person")
+    if _unexplained_loss(" ".join(s for s in sentences if not _HYPOTHETICAL.search(s))):
+        found.add("data_loss")
     return found
 
 
