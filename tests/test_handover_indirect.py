@@ -211,3 +211,27 @@ def test_data_gone_that_nobody_removed_is_a_data_loss(text: str) -> None:
 )
 def test_a_gap_alone_or_a_deletion_of_our_own_is_no_data_loss(text: str) -> None:
     assert "data_loss" not in matches(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Since lunch every dashboard we open says 'Something went wrong', in both offices.",
+        "None of our alerts has run since 07:00; each check in the history says internal error.",
+        "Our reports are all blank and two other customers we know are seeing the same.",
+    ],
+)
+def test_every_chart_or_alert_failing_or_others_affected_is_an_outage(text: str) -> None:
+    assert "outage" in matches(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Every request from our backfill script gets a 429 after the first minute. How do we slow it down?",
+        "Our own site was down, and every page of it timed out for an hour; does the SDK resend?",
+        "What happens if every chart times out during an incident on your side?",
+    ],
+)
+def test_rate_limits_our_own_site_or_a_what_if_is_no_outage(text: str) -> None:
+    assert "outage" not in matches(text)

@@ -56,7 +56,14 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"\bnobody can (log ?in|sign in|access|use)\b|\b(complete|total|full|major) outage\b|\bhard down\b|"
         r"\b(every|all|each) (single )?(api )?(calls?|requests?)\b.{0,60}"
         r"\b(5\d\d|5xx|time[sd]? ?out|fail(s|ed|ing)?)\b|"
-        r"\b(5\d\d|5xx)s? (to|on|for) (every|all|each)\b",
+        r"\b(5\d\d|5xx)s? (to|on|for) (every|all|each)\b|"
+        # every chart, page or alert failing on our side ("every chart says 'Query took too long'", "none of our
+        # alerts evaluated: internal error"), or other customers seeing the same
+        r"\b(every|all|each|none of)( single| one)?( of)?( our| the| my)?( \d+)? (charts?|dashboards?|pages?|"
+        r"quer(y|ies)|alerts?|reports?|widgets?|checks?|projects?)\b[^.?!]{0,80}\b(5\d\d|5xx|too long|"
+        r"time[sd]? ?out|timing out|internal error|something went wrong|skipped)\b|"
+        r"\b(other (companies|customers|teams)|others) (we know |we spoke to |i know )?(who use lumora )?"
+        r"(see|are seeing|have|report|reported|get|are getting|hit|are hitting) (the same|it too|this too)\b",
         re.I,
     ),
     "data_loss": re.compile(
