@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from triage.handover import HandoverDetector, load_examples, shared_detector
-from triage.handover_rules import matches, unit_vetoes
+from triage.handover_rules import describes_setup, matches, unit_vetoes
 from triage.language import other_language
 
 
@@ -235,3 +235,26 @@ def test_every_chart_or_alert_failing_or_others_affected_is_an_outage(text: str)
 )
 def test_rate_limits_our_own_site_or_a_what_if_is_no_outage(text: str) -> None:
     assert "outage" not in matches(text)
+
+
+SETUP = "Hi, a question about webhooks. We store the webhook signing secret in our vault. How often should we rotate it?"
+INCIDENTS = [
+    "Hi, two things. Please add PO 4471 to our next invoice. Also, someone created an API key named 'tmp' last "
+    "night and none of us did that.",
+    "Hello. A contractor committed our secret key to a public GitHub repository this morning. Please advise, and "
+    "can you send last month's invoice?",
+]
+
+
+def test_a_sentence_on_how_security_is_set_up_is_no_incident(detector: HandoverDetector) -> None:
+    """Security words in a calm set-up sentence (a secret kept in a vault, a bucket's encryption key) scored over
+    the sentence bar: without an actor, a time or an exposure, a sentence alone needs near-certainty."""
+    assert describes_setup("We store the webhook signing secret in our vault.")
+    assert "security" not in detector.detect(SETUP).reasons
+
+
+@pytest.mark.parametrize("text", INCIDENTS)
+def test_an_incident_in_one_sentence_of_an_admin_email_still_reaches_a_person(
+    detector: HandoverDetector, text: str
+) -> None:
+    assert "security" in detector.detect(text).reasons

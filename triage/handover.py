@@ -64,6 +64,7 @@ MESSAGES = {
 # customer an answer, so each detector is tuned to be right when it fires, recall coming second.
 PRECISION = 0.95
 SENTENCE_PRECISION = 0.98  # one sentence of many: the multiple-comparisons bar
+SURE = 0.97  # a sentence's security score that hands over without an event in it (``describes_setup``)
 # Except "unhappy", which hands over only a VIP or enterprise account (``domain.policy.handover_reason``):
 # there a person reading a calm message costs less than an unhappy high-value customer left to the
 # agents, and the unhappiness is often in understatement or sarcasm the examples score lower. One step
@@ -235,6 +236,9 @@ class HandoverDetector:
         for i, part in enumerate(parts):
             for reason in handover_rules.unit_vetoes(part):
                 scores[reason][i] = 0.0
+            # One sentence about security that reports no event needs near-certainty to hand over alone.
+            if i and scores["security"][i] < SURE and handover_rules.describes_setup(part):
+                scores["security"][i] = 0.0
         return scores
 
     def probabilities(self, text: str) -> dict[str, float]:

@@ -62,8 +62,9 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"\b(every|all|each|none of)( single| one)?( of)?( our| the| my)?( \d+)? (charts?|dashboards?|pages?|"
         r"quer(y|ies)|alerts?|reports?|widgets?|checks?|projects?)\b[^.?!]{0,80}\b(5\d\d|5xx|too long|"
         r"time[sd]? ?out|timing out|internal error|something went wrong|skipped)\b|"
-        r"\b(other (companies|customers|teams)|others) (we know |we spoke to |i know )?(who use lumora )?"
-        r"(see|are seeing|have|report|reported|get|are getting|hit|are hitting) (the same|it too|this too)\b",
+        r"\b(other|another) (compan(y|ies)|customers?|lumora (customers?|users?))\b[^.?!]{0,50}"
+        r"\b(see|sees|seeing|say|says|saying|have|has|report\w*|get|gets|getting|hit|hits|hitting|stopped|broke)\b"
+        r"[^.?!]{0,20}\b(the same|too|as well)\b",
         re.I,
     ),
     "data_loss": re.compile(
@@ -199,6 +200,27 @@ _LEGAL_THREAT = re.compile(
     r"violat\w*|unlawful|illegal|fraud|compensation|rights)\b",
     re.I,
 )
+
+
+# A security incident is something that happened: someone acted, at some time, or a secret went where others
+# read it ("someone signed in at 3am", "an admin we never invited", "pushed to a public repo"). A sentence with
+# none of that describes how things are set up ("the bucket is encrypted with our own KMS key", "a few people
+# still sign in with a password only"), which the security words alone make a model read as an incident.
+_SECURITY_EVENT = re.compile(
+    r"\b(some(one|body)|nobody|no one|none of us|anyone|strangers?|unknown|unfamiliar|unrecogni[sz]ed|suspicious|"
+    r"never (created|invited|made|added|requested|set up|authori[sz]ed|approved)|"
+    r"(didn'?t|did not|wasn'?t|weren'?t|was not|were not) (us|me|one of us|create|invite|request|authori[sz]e|"
+    r"make|add|approve)|yesterday|last (night|week|weekend)|this (morning|afternoon|evening|weekend)|tonight|"
+    r"overnight|at \d|\d(:\d\d)? ?(am|pm)|(minutes|hours) ago|just now|posted|pushed|published|committed|"
+    r"uploaded|public(ly)?|leak(ed|s)?|exposed|stolen|lost (a|my|his|her|their|our) (laptop|phone)|former|ex-|"
+    r"fake|impersonat\w*|posing|pretend\w*|scam\w*|ransom|extort\w*|bitcoin|demand\w*)\b",
+    re.I,
+)
+
+
+def describes_setup(unit: str) -> bool:
+    """A sentence about security that reports no event: no actor, no time, no exposure."""
+    return _SECURITY_EVENT.search(unit) is None
 
 
 # Tone the models read into a sentence that is plainly content ("All good on our side this week."): a
