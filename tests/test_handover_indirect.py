@@ -258,3 +258,13 @@ def test_an_incident_in_one_sentence_of_an_admin_email_still_reaches_a_person(
     detector: HandoverDetector, text: str
 ) -> None:
     assert "security" in detector.detect(text).reasons
+
+
+def test_a_live_secret_key_written_out_is_a_security_incident() -> None:
+    assert "security" in matches("our intern's blog post has Client(secret='lsk_live_Q3wErTy7uIoP') in it, fix?")
+    assert "security" not in matches("Which key goes in the Authorization header, lsk_live_… or lk_live_…?")
+
+
+def test_asking_who_is_on_shift_to_take_over_is_asking_for_a_person() -> None:
+    assert "person" in matches("this is going nowhere. who is on shift today? put them on please.")
+    assert "person" not in matches("Can you put them on the Viewer role instead of Member?")

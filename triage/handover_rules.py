@@ -22,7 +22,10 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"\b(someone|somebody|one of your (engineers|team|staff|people)|an engineer|a person)\b[^.?!]{0,30}"
         r"\b(join|hop on|jump on|sit in on)\b[^.?!]{0,30}\b(call|meeting|sync|zoom|slack|channel|session|standup)\b|"
         # "pass me to whoever is on shift", "stop generating and ..."
-        r"\bpass (me|this|us) (on )?to (whoever|someone|somebody|a person|a human|an agent)\b|\bstop generating\b",
+        r"\bpass (me|this|us) (on )?to (whoever|someone|somebody|a person|a human|an agent)\b|\bstop generating\b|"
+        # "who's actually on the support rota today? put them on"
+        r"\bwho('?s| is) (actually )?on (the )?(support )?(rota|shift|duty)\b|"
+        r"\bput (them|someone|somebody|a (person|human)) on( the (line|phone|call|chat))?\s*(pls|please|plz)?\s*[,.!?]",
         re.I,
     ),
     "legal": re.compile(
@@ -41,7 +44,9 @@ _RULES: dict[str, re.Pattern[str]] = {
         re.I,
     ),
     "security": re.compile(
-        SECRET_EXPOSED + r"|\b((been|was|were|got|is|are|get) hacked|hacked (into|our|my)|"
+        # A live secret key written out in full: a support ticket is no place for one, and wherever the customer
+        # copied it from is likely as readable (the help centre: treat a leaked secret key as an incident).
+        r"\blsk_live_[A-Za-z0-9]{8,}|" + SECRET_EXPOSED + r"|\b((been|was|were|got|is|are|get) hacked|hacked (into|our|my)|"
         r"(been|was|were|got|is|are) compromised|phishing (e-?mails?|mails?|messages?|sites?|pages?|links?|attack)|"
         r"unauthori[sz]ed (access|login|logins)|"
         r"(data|security) breach|credentials? (leaked|exposed))\b|"
