@@ -263,3 +263,16 @@ def test_the_rest_of_an_article_reaches_the_model_cut_at_a_paragraph_not_mid_sen
     assert MAX_PASSAGE_CHARS < len(read.more) <= MAX_MORE_CHARS
     assert read.more.endswith("failed payment.") and sections.startswith(read.more)
     assert not read.more.rsplit("\n\n", 1)[-1].startswith("#")
+
+
+FUNNELS = article("kb-funnels", "Building and reading funnels")
+
+
+def test_the_figure_a_chosen_step_sets_up_is_said_with_it() -> None:
+    """"Set the conversion window: how long a user has ..." matches the question; the figures the customer needs are
+    in the next sentence of the same step ("The default is 7 days; ... up to 90 days."), which shares few words
+    with the question and would otherwise be left out."""
+    body = "How long do people get to go through all the steps of a funnel? Our onboarding takes about three weeks."
+    answer = compose_answer(ctx(subject="funnel steps"), body, [FUNNELS]).split("Helpful articles")[0]
+    assert "conversion window" in answer.lower()
+    assert "90 days" in answer

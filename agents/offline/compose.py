@@ -1,11 +1,10 @@
 """Deterministic reply composition for the offline model: extractive, never inventive.
 
-Every fact in a composed answer is a sentence copied from a retrieved help article; the rest is a
-greeting, one short opener (never the customer's words quoted back), citations and a closing. The
-answer comes first: for each question of the message, the 1-3 sentences of the section that answers it
-best (`agents.offline.ranking`), the steps when it asks how, a note when a step needs another plan. When no
-retrieved sentence is relevant enough, the reply says so and asks one clarifying question instead of
-guessing. Pure functions only, so the same input always gives the same reply.
+Every fact in a composed answer is a sentence copied from a retrieved help article; the rest is a greeting, one
+short opener (never the customer's words quoted back), citations and a closing. The answer comes first: for each
+question of the message, the 1-3 sentences of the section that answers it best (`agents.offline.ranking`), the
+steps when it asks how, a note when a step needs another plan. When no retrieved sentence is relevant enough, the
+reply says so and asks one clarifying question instead of guessing. Pure functions: same input, same reply.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ from agents.offline.article_text import passage, terms
 from agents.offline.message_text import expressed_urgency, questions, without_confirmations
 from agents.offline.plans import asks_availability, plan_bonus, plan_note
 from agents.offline.procedures import Procedure, list_of_lead, select_procedure
-from agents.offline.ranking import Ranker, Sentence, is_example
+from agents.offline.ranking import Ranker, Sentence, follow_on, is_example, words_of
 from domain.customer_text import prepared_text
 from domain.models import Category, KbHit, Plan, Sentiment
 
@@ -133,6 +132,14 @@ def _answer(ranked: list[Sentence], all_sentences: list[Sentence], limit: int, b
         chosen.append(nxt)
         covered |= nxt.matched
         pool.remove(nxt)
+    # What a chosen line sets up, its own item or paragraph states ("Set the conversion window: ...", then
+    # "The default is 7 days; you can choose up to 90 days."): it outranks the other picks.
+    states = next((f for c in list(chosen) if (f := follow_on(c, all_sentences, chosen)) is not None), None)
+    if states is not None and (len(chosen) < limit or len(chosen) > 1):
+        if len(chosen) >= limit:
+            chosen.remove(min(chosen[1:], key=lambda s: value.get(s.text, s.score)))
+        chosen.append(states)
+        value[states.text] = best.score
     if _PRONOUN_START.match(best.text):
         before = [
             s
@@ -143,10 +150,6 @@ def _answer(ranked: list[Sentence], all_sentences: list[Sentence], limit: int, b
     while len(chosen) > 1 and sum(len(s.text.split()) for s in chosen) > budget:
         chosen.remove(min(chosen[1:], key=lambda s: value.get(s.text, s.score)))
     return Answer(best.article_id, best.section, tuple(sorted(chosen, key=lambda s: (s.hit_rank, s.position))))
-
-
-def _words(sentences: Sequence[Sentence]) -> int:
-    return sum(len(s.text.split()) for s in sentences)
 
 
 def _second_section(ranked: list[Sentence], found: Answer) -> tuple[Answer, Answer] | None:
@@ -172,9 +175,9 @@ def _second_section(ranked: list[Sentence], found: Answer) -> tuple[Answer, Answ
     head = candidates[0]
     group = [s for s in ranked if (s.article_id, s.section) == (head.article_id, head.section) and not s.lead]
     extra = [head] + [s for s in group[1:2] if s.score >= FOLLOW_SHARE * head.score]
-    while len(extra) > 1 and _words(found.sentences) + _words(extra) > FILL_WORDS:
+    while len(extra) > 1 and words_of(found.sentences) + words_of(extra) > FILL_WORDS:
         extra.pop()
-    if _words(found.sentences) + _words(extra) > FILL_WORDS:
+    if words_of(found.sentences) + words_of(extra) > FILL_WORDS:
         return None
     ordered = tuple(sorted(extra, key=lambda s: s.position))
     return found, Answer(head.article_id, head.section, ordered, backs=found.article_id)
@@ -197,7 +200,7 @@ def _filled(found: Answer, ranked: list[Sentence]) -> Answer:
     ]
     chosen = list(found.sentences)
     for s in more:
-        if _words(chosen) >= MIN_ANSWER_WORDS:
+        if words_of(chosen) >= MIN_ANSWER_WORDS:
             break
         chosen.append(s)
     ordered = tuple(sorted(chosen, key=lambda s: (s.hit_rank, s.position)))

@@ -61,6 +61,7 @@ class Sentence:
     relevant: bool = False
     matched: frozenset[str] = frozenset()
     lead: bool = False  # it ends in ":" and introduces a list: quoted with that list or not at all
+    block: int = field(default=-1, compare=False)  # its paragraph or list item within the hit
 
 
 def is_example(text: str) -> bool:
@@ -93,10 +94,35 @@ def sentences_of_hits(hits: Sequence[KbHit]) -> list[Sentence]:
                 seen.add(key)
                 out.append(
                     Sentence(
-                        sentence, hit.article_id, rank, block.heading, position, frozenset(terms(sentence)), lead=lead
+                        sentence,
+                        hit.article_id,
+                        rank,
+                        block.heading,
+                        position,
+                        frozenset(terms(sentence)),
+                        lead=lead,
+                        block=n,
                     )
                 )
     return out
+
+
+_FIGURE = re.compile(r"(?<![\w/])\d")  # a limit, a price, a duration: a digit not inside a path ("/v2/")
+
+
+def words_of(sentences: Sequence[Sentence]) -> int:
+    return sum(len(s.text.split()) for s in sentences)
+
+
+def follow_on(line: Sentence, all_sentences: Sequence[Sentence], chosen: Sequence[Sentence]) -> Sentence | None:
+    """The sentence after `line` in the same paragraph or list item, when it states a figure and is not chosen."""
+    if line.block < 0:
+        return None
+    where = (line.article_id, line.section, line.block, line.position + 1)
+    for s in all_sentences:
+        if (s.article_id, s.section, s.block, s.position) == where and _FIGURE.search(s.text):
+            return s if all(c.text != s.text for c in chosen) else None
+    return None
 
 
 def _joined_short(said: list[str]) -> list[str]:
@@ -251,7 +277,7 @@ class Ranker:
                 - W_RANK * s.hit_rank
             )
             # Concrete facts (limits, prices, days) beat generalities; a digit in a path ("/v2/") is no fact.
-            score += 0.05 if re.search(r"(?<![\w/])\d", s.text) else 0.0
+            score += 0.05 if _FIGURE.search(s.text) else 0.0
             score -= 0.1 if len(s.text.split()) > 40 else 0.0
             # An example illustrates a rule; the rule is the answer.
             score -= 0.15 if is_example(s.text) else 0.0
@@ -268,6 +294,7 @@ class Ranker:
                     relevant,
                     frozenset(overlap),
                     s.lead,
+                    s.block,
                 )
             )
         return sorted(out, key=lambda s: (-s.score, s.hit_rank, s.position))
