@@ -185,13 +185,15 @@ def test_unhappiness_has_a_lower_bar_than_the_reasons_that_hand_over_anyone(dete
     others = ("security", "legal", "outage", "data_loss", "person")
     assert detector.thresholds["unhappy"] < min(detector.thresholds[r] for r in others)
     assert detector.sentence_thresholds["unhappy"] < min(detector.sentence_thresholds[r] for r in others)
-    assert detector.detect("I suppose this is what the enterprise tier buys us now: a ticket number and a shrug.").unhappy
+    sarcasm = "I suppose this is what the enterprise tier buys us now: a ticket number and a shrug."
+    assert detector.detect(sarcasm).unhappy
 
 
 @pytest.mark.parametrize(
     "text",
     [
-        "Nobody deleted anything but our Marketing dashboard is gone from the sidebar this morning, and so are its reports.",
+        "Nobody deleted anything but our Marketing dashboard is gone from the sidebar this morning, and so are its "
+        "reports.",
         "Our cohort of trial users shows 0 people. I didn't touch it. What happened?",
         "The Users page lists about 9,000 people instead of 31,000 today; we haven't deleted or archived anyone.",
     ],
@@ -237,7 +239,9 @@ def test_rate_limits_our_own_site_or_a_what_if_is_no_outage(text: str) -> None:
     assert "outage" not in matches(text)
 
 
-SETUP = "Hi, a question about webhooks. We store the webhook signing secret in our vault. How often should we rotate it?"
+SETUP = (
+    "Hi, a question about webhooks. We store the webhook signing secret in our vault. How often should we rotate it?"
+)
 INCIDENTS = [
     "Hi, two things. Please add PO 4471 to our next invoice. Also, someone created an API key named 'tmp' last "
     "night and none of us did that.",

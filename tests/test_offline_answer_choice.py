@@ -269,7 +269,7 @@ FUNNELS = article("kb-funnels", "Building and reading funnels")
 
 
 def test_the_figure_a_chosen_step_sets_up_is_said_with_it() -> None:
-    """"Set the conversion window: how long a user has ..." matches the question; the figures the customer needs are
+    """ "Set the conversion window: how long a user has ..." matches the question; the figures the customer needs are
     in the next sentence of the same step ("The default is 7 days; ... up to 90 days."), which shares few words
     with the question and would otherwise be left out."""
     body = "How long do people get to go through all the steps of a funnel? Our onboarding takes about three weeks."

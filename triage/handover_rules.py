@@ -46,7 +46,9 @@ _RULES: dict[str, re.Pattern[str]] = {
     "security": re.compile(
         # A live secret key written out in full: a support ticket is no place for one, and wherever the customer
         # copied it from is likely as readable (the help centre: treat a leaked secret key as an incident).
-        r"\blsk_live_[A-Za-z0-9]{8,}|" + SECRET_EXPOSED + r"|\b((been|was|were|got|is|are|get) hacked|hacked (into|our|my)|"
+        r"\blsk_live_[A-Za-z0-9]{8,}|"
+        + SECRET_EXPOSED
+        + r"|\b((been|was|were|got|is|are|get) hacked|hacked (into|our|my)|"
         r"(been|was|were|got|is|are) compromised|phishing (e-?mails?|mails?|messages?|sites?|pages?|links?|attack)|"
         r"unauthori[sz]ed (access|login|logins)|"
         r"(data|security) breach|credentials? (leaked|exposed))\b|"
