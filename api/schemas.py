@@ -120,6 +120,10 @@ class QueryModel(ApiModel):
                     "unknown_parameter", "unknown query parameter {names}; this endpoint takes {known}",
                     {"names": ", ".join(unknown), "known": ", ".join(cls.model_fields)},
                 )  # fmt: skip
+            # Whitespace alone (`?product=%0A`) is an absent parameter, not a 422 for a value the document allows;
+            # an empty one (`?product=`) is still refused, as its minimum length says.
+            text = {name for name, f in cls.model_fields.items() if f.annotation in (str, str | None)}
+            return {k: v for k, v in data.items() if not (k in text and isinstance(v, str) and v and not v.strip())}
         return data
 
 
