@@ -13,7 +13,7 @@ from domain.policy import handover_reason, priority_from_text, raise_for_handove
 from triage import language
 from triage.classifier import TextClassifier
 from triage.handover import (
-    EXAMPLES,
+    EXAMPLE_FILES,
     REASONS,
     THRESHOLDS,
     HandoverDetector,
@@ -114,7 +114,7 @@ def test_another_language_is_told_only_when_clear(text: str, other: bool) -> Non
 
 def test_the_shipped_thresholds_were_chosen_on_the_shipped_examples() -> None:
     shipped = json.loads(THRESHOLDS.read_text())
-    assert shipped["examples"] == examples_hash(load_examples(EXAMPLES))
+    assert shipped["examples"] == examples_hash(load_examples(*EXAMPLE_FILES))
     assert set(shipped["thresholds"]) == set(REASONS) == set(shipped["sentence_thresholds"])
 
 

@@ -179,12 +179,7 @@ def test_a_problem_said_to_be_gone_is_no_complaint() -> None:
     assert {"angry", "unhappy"} <= unit_vetoes("Wonderful, everything works now and no more errors. Great job!")
 
 
-def test_unhappiness_has_a_lower_bar_than_the_reasons_that_hand_over_anyone(detector: HandoverDetector) -> None:
-    """Unhappiness hands over only a VIP or enterprise account, where a person reading a calm message costs less
-    than an unhappy one left to the agents: its bars are chosen at a lower precision than the other reasons'."""
-    others = ("security", "legal", "outage", "data_loss", "person")
-    assert detector.thresholds["unhappy"] < min(detector.thresholds[r] for r in others)
-    assert detector.sentence_thresholds["unhappy"] < min(detector.sentence_thresholds[r] for r in others)
+def test_sarcasm_about_what_the_account_pays_for_is_unhappiness(detector: HandoverDetector) -> None:
     sarcasm = "I suppose this is what the enterprise tier buys us now: a ticket number and a shrug."
     assert detector.detect(sarcasm).unhappy
 

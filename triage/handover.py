@@ -2,8 +2,10 @@
 
 Each reason (``REASONS``) is the mean of two calibrated logistic regressions over our shipped
 embedding model (``kb.embeddings``: the sentence vector, and it with an inner layer beside it;
-``TwoViews``), trained at worker start on ``handover_examples.jsonl`` (several hundred written
-examples, hard negatives included), OR'ed with the high-precision rules of ``triage.handover_rules``.
+``TwoViews``), trained at worker start on ``handover_examples.jsonl`` (about 1,100 written examples,
+hard negatives included) and ``handover_examples_sets.jsonl`` (sentences and whole messages of the spent
+eval sets' tickets, in their writers' words), OR'ed with the high-precision rules of
+``triage.handover_rules``.
 A message is scored sentence by sentence (and whole): the one line "a contractor pushed our key to a
 public gist" inside a long, polite e-mail is what matters. Each reason's threshold is chosen on
 out-of-fold probabilities (the examples the model was not fitted on), so no number here is hand-tuned:
@@ -44,6 +46,11 @@ from triage.trained import TrainedOnce
 log = logging.getLogger("triage.handover")
 
 EXAMPLES = Path(__file__).with_name("handover_examples.jsonl")
+# The spent eval sets' tickets in their writers' words: the sentences that carry a must-reach ticket's
+# reason and a calm ticket's alarming ones, and each of those tickets' whole message (``unit``). Each row
+# names its ``source`` set, so ``evals.handover_leave_one_out`` can leave a set out.
+SET_EXAMPLES = Path(__file__).with_name("handover_examples_sets.jsonl")
+EXAMPLE_FILES = (EXAMPLES, SET_EXAMPLES)
 # Each reason's threshold, chosen by ``python -m triage.handover_eval`` on out-of-fold probabilities and
 # keyed to the examples' hash: the worker then fits one model per reason and no cross-validation.
 THRESHOLDS = Path(__file__).with_name("handover_thresholds.json")
@@ -62,14 +69,12 @@ MESSAGES = {
 }
 # Out-of-fold precision a threshold must reach: a calm ticket handed over costs a person's time and the
 # customer an answer, so each detector is tuned to be right when it fires, recall coming second.
-PRECISION = 0.95
-SENTENCE_PRECISION = 0.98  # one sentence of many: the multiple-comparisons bar
+# 0.9 / 0.95 since the spent sets' examples (0.95 / 0.98 before): with them, each of five sets left out in
+# turn, it missed fewer must-reach tickets than before on all five and handed over fewer calm ones on four
+# (as many on the fifth); figures in docs/knowledge-and-triage.md.
+PRECISION = 0.9
+SENTENCE_PRECISION = 0.95  # one sentence of many: the multiple-comparisons bar
 SURE = 0.97  # a sentence's security score that hands over without an event in it (``describes_setup``)
-# Except "unhappy", which hands over only a VIP or enterprise account (``domain.policy.handover_reason``):
-# there a person reading a calm message costs less than an unhappy high-value customer left to the
-# agents, and the unhappiness is often in understatement or sarcasm the examples score lower. One step
-# down on each bar.
-TARGETS = {"unhappy": (0.90, 0.95)}
 # MiniLM's fourth layer pooled beside the sentence vector, as the triage classifier does
 # (``triage.estimators.INNER_LAYER``): one model pass gives both.
 INNER_LAYER = 4
@@ -116,8 +121,10 @@ class Handover:
         return MESSAGES[self.reasons[0]] if self.reasons else None
 
 
-def load_examples(path: Path = EXAMPLES) -> list[Example]:
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+def load_examples(*paths: Path) -> list[Example]:
+    """The examples of the given files (all of ``EXAMPLE_FILES`` when none is given)."""
+    lines = [line for path in paths or EXAMPLE_FILES for line in path.read_text(encoding="utf-8").splitlines()]
+    rows = [json.loads(line) for line in lines if line.strip()]
     return [Example(r["text"], frozenset(r["reasons"])) for r in rows]
 
 
@@ -206,24 +213,34 @@ class HandoverDetector:
         for reason in REASONS:
             y = np.array([int(reason in e.reasons) for e in learned])
             if choose:
-                whole[reason], sentence[reason] = self.choose_thresholds(x, y, [e.text for e in learned], reason)
+                whole[reason], sentence[reason] = self.choose_thresholds(x, y, [e.text for e in learned])
             models[reason] = _model().fit(x, y)
         with self._lock:
             self._models, self.thresholds, self.sentence_thresholds = models, whole, sentence
         return self
 
     @staticmethod
-    def choose_thresholds(
-        x: Vectors, y: npt.NDArray[np.int_], texts: Sequence[str], reason: str = ""
-    ) -> tuple[float, float]:
-        """The whole message's and a single sentence's threshold, from out-of-fold probabilities (each
-        example's fold fixed by its text, ``folds_by_text``), at the reason's precision targets."""
-        precision, sentence_precision = TARGETS.get(reason, (PRECISION, SENTENCE_PRECISION))
+    def out_of_fold(x: Vectors, y: npt.NDArray[np.int_], texts: Sequence[str]) -> npt.NDArray[np.float64]:
+        """Each example's probability from models not fitted on it, averaged over ``REPEATS`` assignments
+        to folds (each example's fold fixed by its text, ``folds_by_text``)."""
         folds = [folds_by_text(texts, FOLDS, seed) for seed in range(REPEATS)]
         runs = [cross_val_predict(_model(), x, y, cv=f, method="predict_proba")[:, 1] for f in folds]
-        oof = np.mean(runs, axis=0)
-        whole = stable_threshold(y, oof, precision)
-        return whole, max(whole, stable_threshold(y, oof, sentence_precision))
+        oof: npt.NDArray[np.float64] = np.mean(runs, axis=0)
+        return oof
+
+    @staticmethod
+    def choose_thresholds(
+        x: Vectors,
+        y: npt.NDArray[np.int_],
+        texts: Sequence[str],
+        precision: tuple[float, float] = (PRECISION, SENTENCE_PRECISION),
+        oof: npt.NDArray[np.float64] | None = None,
+    ) -> tuple[float, float]:
+        """The whole message's and a single sentence's threshold, from out-of-fold probabilities (``oof``
+        when already computed), for the two precision targets."""
+        oof = HandoverDetector.out_of_fold(x, y, texts) if oof is None else oof
+        whole = stable_threshold(y, oof, precision[0])
+        return whole, max(whole, stable_threshold(y, oof, precision[1]))
 
     def _unit_probabilities(self, text: str) -> dict[str, npt.NDArray[np.float64]]:
         """Each reason's probability per unit (the message, then its sentences); zero on a unit whose

@@ -73,7 +73,7 @@ def main() -> None:
     x = detector._embed([e.text for e in learned], persist=True)
     texts = [e.text for e in learned]
     labels = {r: np.array([int(r in e.reasons) for e in learned]) for r in REASONS}
-    chosen = {r: detector.choose_thresholds(x, labels[r], texts, r) for r in REASONS}
+    chosen = {r: detector.choose_thresholds(x, labels[r], texts) for r in REASONS}
     whole = {r: t[0] for r, t in chosen.items()}
     sentence = {r: t[1] for r, t in chosen.items()}
     shipped = {"examples": examples_hash(examples), "thresholds": whole, "sentence_thresholds": sentence}
