@@ -8,13 +8,16 @@ from pathlib import Path
 
 from agents.context import MAX_MORE_CHARS, MAX_PASSAGE_CHARS, TicketContext, format_kb_results, parse_kb_results
 from agents.offline.answer_types import asks_amount
+from agents.offline.client import OfflineChatCompletionClient
 from agents.offline.compose import _answer, compose_answer
 from agents.offline.intents import mentions_refund
 from agents.offline.message_text import questions, without_confirmations
 from agents.offline.policy import REFUND_ARRIVES, REFUND_DECIDED
 from agents.offline.procedures import how_to_terms
 from agents.offline.ranking import Sentence, sentences_of_hits
-from domain.models import Category, Channel, KbHit, Plan
+from agents.team import run_turn
+from domain.models import Category, Channel, KbHit, Plan, Sender, TranscriptEntry
+from tests.test_agents import AT, FakeKb, make_request
 from tests.test_agents_actions import billing_turn, charge, ledger_with
 
 KB = Path(__file__).resolve().parents[1] / "demo" / "kb"
@@ -276,3 +279,32 @@ def test_the_figure_a_chosen_step_sets_up_is_said_with_it() -> None:
     answer = compose_answer(ctx(subject="funnel steps"), body, [FUNNELS]).split("Helpful articles")[0]
     assert "conversion window" in answer.lower()
     assert "90 days" in answer
+
+
+async def test_a_new_question_after_a_confirmed_fix_is_looked_up_without_the_solved_problem() -> None:
+    """The subject and the thanks name the problem already solved; searched with them, the help centre
+    returns that problem's articles again and the new question goes unanswered."""
+    earlier = [
+        TranscriptEntry(seq=1, sender=Sender.CUSTOMER, author="cus-42", body="Dashboards are a day off.", at=AT),
+        TranscriptEntry(seq=2, sender=Sender.AGENT, author="TechnicalAgent", body="Set the timezone.", at=AT),
+    ]
+    moving_on = "Switching the reporting timezone fixed it, thanks. Where do I get your SOC 2 report?"
+    kb = FakeKb([EXPORTS])
+    await run_turn(
+        make_request(moving_on, subject="Dashboard numbers shift by a day", earlier=earlier),
+        model_client=OfflineChatCompletionClient(),
+        kb_search=kb,
+    )
+    [(query, _, _)] = kb.calls
+    assert "SOC 2 report" in query
+    assert "Dashboard numbers" not in query and "timezone" not in query
+    # Still on the same problem ("still failing"), the subject stays part of the search.
+    kb = FakeKb([EXPORTS])
+    still = "Still a day off after switching the timezone. Anything else to check?"
+    await run_turn(
+        make_request(still, subject="Dashboard numbers shift", earlier=earlier),
+        model_client=OfflineChatCompletionClient(),
+        kb_search=kb,
+    )
+    [(query, _, _)] = kb.calls
+    assert query.startswith("Dashboard numbers shift")

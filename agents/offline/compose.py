@@ -18,7 +18,7 @@ from agents.context import TicketContext
 from agents.handoff_reply import sign_off
 from agents.offline.answer_types import asks_amount, type_bonus
 from agents.offline.article_text import passage, terms
-from agents.offline.message_text import expressed_urgency, questions, without_confirmations
+from agents.offline.message_text import expressed_urgency, moves_on, questions, without_confirmations
 from agents.offline.plans import asks_availability, plan_bonus, plan_note
 from agents.offline.procedures import Procedure, list_of_lead, select_procedure
 from agents.offline.ranking import Ranker, Sentence, follow_on, is_example, words_of
@@ -271,7 +271,8 @@ def compose_answer(
             [f"Hi {ctx.customer_first_name},", "Thanks for your message.", ask, *filter(None, [closing])]
         )
     said = [_key(text) for text in prior_replies]
-    procedure = select_procedure(hits, own, ctx.subject, already_said=prior_replies)
+    subject = "" if follow_up and moves_on(own) else ctx.subject  # the subject names the solved problem
+    procedure = select_procedure(hits, own, subject, already_said=prior_replies)
     steps = _key(procedure.render()) if procedure else ""
 
     def sent_before(sentence: str) -> bool:
@@ -289,10 +290,10 @@ def compose_answer(
         limit, budget = max(1, limit - 1), budget // 2 + 10
     answers: list[Answer] = []
     # One question: the rest of the message (what happened, what they tried) is its context too.
-    context = ctx.subject if len(asked) > 1 else f"{ctx.subject}\n{without_confirmations(own)}"
+    context = subject if len(asked) > 1 else f"{subject}\n{without_confirmations(own)}"
     lead_list: Procedure | None = None  # the list a chosen lead-in sentence introduces
     for question in asked:
-        amount = asks_amount(f"{question} {ctx.subject}")
+        amount = asks_amount(f"{question} {subject}")
         # The steps' own sentences compete too: when one of them answers best, the steps' article is the
         # answer's (the steps stay); excluded, another article's lesser line would win and drop the steps.
         bonus = partial(
@@ -332,7 +333,7 @@ def compose_answer(
             ordered = tuple(sorted(merged.values(), key=lambda s: (s.hit_rank, s.position)))
             answers[answers.index(same)] = Answer(same.article_id, same.section, ordered)
     answers += _implied_answers(ranker, implied, answers, already_sent, ctx.plan)
-    question = f"{own} {ctx.subject}"
+    question = f"{own} {subject}"
     parts = [f"Hi {ctx.customer_first_name},", opener(ctx, own, follow_up), *notes]
     if procedure and answers and procedure.article_id not in {a.article_id for a in answers[:1]}:
         if procedure.overlap < MIN_OVERLAP + 1:

@@ -166,6 +166,12 @@ def without_confirmations(text: str) -> str:
     return " ".join(kept) if kept else text
 
 
+def moves_on(text: str) -> bool:
+    """The message confirms an earlier fix and says more ("That fixed it, thanks. Next: can we ..."): what
+    follows is a new topic, and the ticket's subject names the problem already solved."""
+    return without_confirmations(text) != text
+
+
 def expressed_urgency(text: str) -> bool:
     """True when the customer's own words say it is urgent ("asap", "blocking", "production is down"), and
     never when they say it can wait ("not urgent, just curious") or ask when something happens ("do we

@@ -48,6 +48,7 @@ from agents.context import (
 from agents.handoff_reply import compose_handoff
 from agents.offline import intents
 from agents.offline.compose import compose_answer
+from agents.offline.message_text import moves_on, without_confirmations
 from agents.offline.notes import ToolNote, action_note, bug_note, calculation_note, parse_result, resolved_closing
 from agents.prompts import BILLING_AGENT, ESCALATION_MANAGER, TECHNICAL_AGENT
 from domain.models import KbHit, Priority, ticket_text
@@ -268,12 +269,21 @@ def _first_step(turn: Turn, offered: set[str], seq: int) -> list[FunctionCall]:
     # what they asked.
     if ESCALATE_HANDOFF in offered and (language := intents.foreign_language(text)) is not None:
         return [make_call(ESCALATE_HANDOFF, {"reason": f"the customer writes in {language}"}, seq)]
-    # Worded as triage worded it, so the ticket is embedded once (see domain.models.ticket_text).
-    query = ticket_text(turn.ctx.subject, text)[:MAX_QUERY_CHARS]
+    query = search_query(turn)
     calls = [make_call(SEARCH_TOOL, {"query": query}, seq)] if SEARCH_TOOL in offered else []
     if LOOKUP_TOOL in offered:
         calls.append(make_call(LOOKUP_TOOL, {}, seq + 1))
     return calls
+
+
+def search_query(turn: Turn) -> str:
+    """What the turn looks up: the ticket worded as triage worded it (so it is embedded once, see
+    domain.models.ticket_text). But a follow-up that confirms the earlier fix and asks something new
+    ("That fixed it, thanks. Next: can we ...") looks up the new question alone: the subject and the
+    confirmation name the problem already solved, and would pull its articles back."""
+    if turn.prior_replies and moves_on(turn.customer_text):
+        return without_confirmations(turn.customer_text)[:MAX_QUERY_CHARS]
+    return ticket_text(turn.ctx.subject, turn.customer_text)[:MAX_QUERY_CHARS]
 
 
 def compose_text(turn: Turn) -> str:

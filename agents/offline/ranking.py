@@ -18,7 +18,7 @@ import math
 import re
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -40,11 +40,20 @@ MAX_HITS = 4
 MIN_SENTENCE_WORDS = 4  # shorter: no sentence to quote
 JOIN_WORDS = 6  # shorter: it finishes the sentence before it in the same paragraph or item
 _EXAMPLE = re.compile(r"^(?:example|for example|for instance|e\.g\.)\b", re.IGNORECASE)
-# Weights of the combined score (each part lies roughly in 0..1).
-W_DENSE, W_LEXICAL, W_SECTION_DENSE, W_SECTION_LEXICAL, W_RANK = 1.0, 0.6, 0.35, 0.25, 0.1
-# The section's own heading again (the title is shared by every section of the article; the heading tells
-# them apart): "Events missing from scripts, cron jobs or serverless functions" for a cron job's events.
-W_HEADING_LEXICAL = 0.3
+# Weights of the combined score (each measure lies roughly in 0..1). The heading is the section's own (the
+# title is shared by every section of the article; the heading tells them apart): "Events missing from
+# scripts, cron jobs or serverless functions" for a cron job's events.
+WEIGHTS = {
+    "dense": 1.0,
+    "lexical": 0.6,
+    "section_dense": 0.35,
+    "section_lexical": 0.25,
+    "heading_lexical": 0.3,
+    "hit_rank": -0.1,
+    "figure": 0.05,
+    "long": -0.1,
+    "example": -0.15,
+}
 
 
 @dataclass(frozen=True)
@@ -217,16 +226,10 @@ class Ranker:
     def _section_label(self, s: Sentence) -> str:
         return self._label_text(s.article_id, s.section)
 
-    def rank(
-        self,
-        question: str,
-        context: str = "",
-        exclude: Callable[[str], bool] | None = None,
-        plan_bonus: Callable[[str], float] | None = None,
-    ) -> list[Sentence]:
-        """The sentences scored against `question` (with `context`, such as the subject, weighing less),
-        best first. `exclude` drops sentences the customer was already sent; `plan_bonus` adds to a
-        sentence's score (a row for the customer's plan beats another plan's)."""
+    def features(
+        self, question: str, context: str = "", exclude: Callable[[str], bool] | None = None
+    ) -> list[tuple[Sentence, dict[str, float]]]:
+        """Each sentence (not excluded) with its relevance decided and the measures its score weighs."""
         wanted = terms(question)
         around = terms(context) - wanted
         if not wanted and not around:
@@ -245,7 +248,7 @@ class Ranker:
             for s in self.sentences
         ]
         top = max(lexical, default=0.0) or 1.0
-        out: list[Sentence] = []
+        out: list[tuple[Sentence, dict[str, float]]] = []
         for i, s in enumerate(self.sentences):
             if exclude is not None and exclude(s.text):
                 continue
@@ -254,10 +257,7 @@ class Ranker:
             dense = float(np.dot(self._vectors[i], q_vec)) if q_vec is not None and self._vectors is not None else 0.0
             section_vec = self._section_vectors.get((s.article_id, s.section))
             section_dense = float(np.dot(section_vec, q_vec)) if section_vec is not None and q_vec is not None else 0.0
-            section_lexical = len(label_terms & wanted) / max(1, len(wanted))
             heading_shared = len(terms(s.section) & wanted)
-            # One shared word ("webhooks") is the article's topic, not this section's.
-            heading_lexical = heading_shared / max(1, len(wanted)) if heading_shared >= 2 else 0.0
             relevant = (
                 len(overlap) >= MIN_OVERLAP
                 or _distinctive_number(overlap)
@@ -268,33 +268,39 @@ class Ranker:
                 # of its own ("Call `client.flush()` before the function returns").
                 or heading_shared >= MIN_HEADING_OVERLAP
             )
-            score = (
-                W_DENSE * dense
-                + W_LEXICAL * lexical[i] / top
-                + W_SECTION_DENSE * section_dense
-                + W_SECTION_LEXICAL * section_lexical
-                + W_HEADING_LEXICAL * heading_lexical
-                - W_RANK * s.hit_rank
+            measures = {
+                "dense": dense,
+                "lexical": lexical[i] / top,
+                "section_dense": section_dense,
+                "section_lexical": len(label_terms & wanted) / max(1, len(wanted)),
+                # One shared word ("webhooks") is the article's topic, not this section's.
+                "heading_lexical": heading_shared / max(1, len(wanted)) if heading_shared >= 2 else 0.0,
+                "hit_rank": float(s.hit_rank),
+                # Concrete facts (limits, prices, days) beat generalities; a digit in a path ("/v2/") is no fact.
+                "figure": 1.0 if _FIGURE.search(s.text) else 0.0,
+                "long": 1.0 if len(s.text.split()) > 40 else 0.0,
+                # An example illustrates a rule; the rule is the answer.
+                "example": 1.0 if is_example(s.text) else 0.0,
+            }
+            out.append((replace(s, relevant=relevant, matched=frozenset(overlap)), measures))
+        return out
+
+    def rank(
+        self,
+        question: str,
+        context: str = "",
+        exclude: Callable[[str], bool] | None = None,
+        plan_bonus: Callable[[str], float] | None = None,
+    ) -> list[Sentence]:
+        """The sentences scored against `question` (with `context`, such as the subject, weighing less),
+        best first. `exclude` drops sentences the customer was already sent; `plan_bonus` adds to a
+        sentence's score (a row for the customer's plan beats another plan's)."""
+        out = [
+            replace(
+                s,
+                score=sum(WEIGHTS[name] * value for name, value in measures.items())
+                + (plan_bonus(s.text) if plan_bonus is not None else 0.0),
             )
-            # Concrete facts (limits, prices, days) beat generalities; a digit in a path ("/v2/") is no fact.
-            score += 0.05 if _FIGURE.search(s.text) else 0.0
-            score -= 0.1 if len(s.text.split()) > 40 else 0.0
-            # An example illustrates a rule; the rule is the answer.
-            score -= 0.15 if is_example(s.text) else 0.0
-            score += plan_bonus(s.text) if plan_bonus is not None else 0.0
-            out.append(
-                Sentence(
-                    s.text,
-                    s.article_id,
-                    s.hit_rank,
-                    s.section,
-                    s.position,
-                    s.terms,
-                    score,
-                    relevant,
-                    frozenset(overlap),
-                    s.lead,
-                    s.block,
-                )
-            )
+            for s, measures in self.features(question, context, exclude)
+        ]
         return sorted(out, key=lambda s: (-s.score, s.hit_rank, s.position))
