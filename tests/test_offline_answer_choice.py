@@ -308,3 +308,23 @@ async def test_a_new_question_after_a_confirmed_fix_is_looked_up_without_the_sol
     )
     [(query, _, _)] = kb.calls
     assert query.startswith("Dashboard numbers shift")
+
+
+def test_each_of_two_questions_may_take_three_short_sentences_within_its_share_of_words() -> None:
+    """Two questions share the reply's words, not a cap of two sentences each: the figure a customer needs
+    is often the short third sentence of the section."""
+    transfer = KbHit(
+        article_id="kb-ownership-transfer",
+        title="Transferring organization ownership",
+        url="https://help.example/articles/kb-ownership-transfer",
+        score=0.9,
+        snippet="",
+        text="Transferring organization ownership > Transfer\n\n## Transfer ownership\n\n"
+        "The new owner must already be an admin of the organization. "
+        "The current owner starts the ownership transfer under Settings. "
+        "The new owner must accept the ownership transfer within 72 hours.",
+    )
+    body = "How does an ownership transfer work for our organization? And how long do exports take to run?"
+    reply = compose_answer(ctx(Plan.PRO, "Owner leaving"), body, [transfer, EXPORTS])
+    assert "within 72 hours" in reply and "already be an admin" in reply
+    assert "once a day at 02:00 UTC" in reply

@@ -284,7 +284,8 @@ def compose_answer(
 
     ranker = Ranker(hits)
     asked = questions(own) or [own]
-    limit = MAX_ANSWER_SENTENCES if len(asked) == 1 else 2
+    # Two questions share the words, not the sentences: the fact is often in a short third sentence.
+    limit = MAX_ANSWER_SENTENCES
     budget = ANSWER_WORDS if len(asked) == 1 else ANSWER_WORDS // 2 + 10
     if procedure:
         limit, budget = max(1, limit - 1), budget // 2 + 10
