@@ -80,6 +80,7 @@ SAME_ARTICLE_SHARE = 0.7  # the same article's next-best section, this share
 MIN_FACT_WORDS = 6  # "The invoice number (`LUM-…`)." is a fragment of a list, no fact to add on its own
 FILL_WORDS = 85  # the answer's sentences of both sections together
 SECTION_WEIGHTS = (1.0, 0.5, 0.25)
+TOP_HIT_BONUS = 0.2  # to the search's best article's sections: it answered tickets like this one (kb.precedents)
 NEW_TERM_BONUS = 0.3  # per question term a following sentence adds to those the chosen ones already match
 FOLLOW_SHARE = 0.5  # a second or third sentence of the section scores at least this share of its best
 MIN_ANSWER_WORDS = 30  # an answer shorter than this takes its section's next nearly-as-good sentences
@@ -104,19 +105,19 @@ class Answer:
 def _answer(ranked: list[Sentence], all_sentences: list[Sentence], limit: int, budget: int) -> Answer | None:
     """The best section for the question, and its 1-`limit` sentences that answer it best.
 
-    A section must hold a relevant sentence; sections compete on their best three sentences (a section
-    that says several things about the question beats one stray matching line). Within it, sentences
-    scoring nearly as well as its best follow, in reading order; a sentence opening with "It"/"This"
-    brings the one before it."""
+    A section must hold a relevant sentence; sections compete on their best three sentences (a section that
+    says several things about the question beats one stray matching line), the search's best article's
+    ahead by `TOP_HIT_BONUS`. Within it, sentences scoring nearly as well as its best follow, in reading
+    order; a sentence opening with "It"/"This" brings the one before it."""
     sections: dict[tuple[str, str], list[Sentence]] = {}
     # An example ("Example: you are on Starter and upgrade to Pro...") illustrates the section's rule: it
     # may follow the rule, never lead the section or the answer.
     for s in sorted(ranked, key=lambda s: bool(is_example(s.text))):
         sections.setdefault((s.article_id, s.section), []).append(s)
     scored = [
-        (sum(w * s.score for w, s in zip(SECTION_WEIGHTS, group, strict=False)), group)
-        for group in sections.values()
-        if any(s.relevant for s in group)
+        (TOP_HIT_BONUS * (g[0].hit_rank == 0) + sum(w * s.score for w, s in zip(SECTION_WEIGHTS, g, strict=False)), g)
+        for g in sections.values()
+        if any(s.relevant for s in g)
     ]
     if not scored:
         return None
