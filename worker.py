@@ -40,6 +40,7 @@ from channels.webhooks.signing import Signer
 from clients import connect_temporal, open_pool
 from kb.errors import KnowledgeBaseLocked
 from kb.index import KnowledgeBase, open_qdrant
+from kb.precedents import Precedents
 from settings import Settings, get_settings
 from telemetry import configure_logging, configure_tracing, worker_options
 from triage.classifier import CategoryClassifier, load_or_train
@@ -152,7 +153,8 @@ async def main() -> None:
         use_prometheus_metrics(settings.WORKER_METRICS_BIND)
     pool = await open_pool(settings)
     qdrant = open_qdrant(settings.QDRANT_PATH, settings.QDRANT_URL, settings.QDRANT_API_KEY)
-    kb = KnowledgeBase(qdrant, settings.KB_COLLECTION)
+    # Past tickets and the articles that answered them (the demo's, shipped): absent, search is as before.
+    kb = KnowledgeBase(qdrant, settings.KB_COLLECTION, precedents=Precedents.load())
     await kb.ensure_collection()
     await kb.warm_up()  # embedding model and local search index now, not on the first ticket
     classifier = await asyncio.to_thread(load_or_train, settings.DATA_DIR / "models" / "triage.pkl")

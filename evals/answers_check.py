@@ -1,7 +1,9 @@
 """The offline model's answers alone on an eval ticket file, in a minute instead of an end-to-end run.
 
-``python -m evals.answers_check FILE.jsonl [FILE ...] [--show]`` runs one agent turn per calm ticket
-(`agents.team.run_turn` with the offline model against the demo help centre in an in-memory collection,
+``python -m evals.answers_check FILE.jsonl [FILE ...] [--show] [--no-precedents]`` runs one agent turn per calm
+ticket (`agents.team.run_turn` with the offline model against the demo help centre in an in-memory collection,
+searched with the shipped precedents as the worker's is, unless ``--no-precedents``; on a spent set they
+include its own tickets: `evals.precedents_leave_one_out` is the honest measure,
 the ticket's expected category, its demo customer) and, for a follow-up, a second turn after the first
 reply. It grades what `supportctl eval tickets` grades about the answer: an expected article cited and
 the share of facts stated in the agents' own words, and prints per file the tickets whose facts fall
@@ -28,6 +30,7 @@ from domain.turns import TurnRequest
 from evals.grading import EvalTicket, mention_coverage, strip_echo, word_count
 from evals.tickets import load_tickets
 from kb.index import KnowledgeBase
+from kb.precedents import Precedents
 from kb.store import open_qdrant
 from supportctl.prepare import demo_articles
 
@@ -86,34 +89,42 @@ def answerable(t: EvalTicket) -> bool:
     return bool(t.expect.must_mention) and bool(t.expect.articles) and "reply" in t.expect.decisions
 
 
-async def open_demo_kb() -> KnowledgeBase:
-    """The demo help centre in a fresh in-memory collection (hybrid search, as the worker's)."""
-    kb = KnowledgeBase(open_qdrant(":memory:", None), "answers_check")
+async def open_demo_kb(precedents: Precedents | None = None) -> KnowledgeBase:
+    """The demo help centre in a fresh in-memory collection (hybrid search, as the worker's), with the
+    shipped precedents unless others are given."""
+    precedents = precedents if precedents is not None else Precedents.load()
+    kb = KnowledgeBase(open_qdrant(":memory:", None), "answers_check", precedents=precedents)
     await kb.ensure_collection()
     await kb.ingest(demo_articles())
     return kb
 
 
-async def check_files(paths: Sequence[Path], show: bool) -> None:
+async def check_file(kb: KnowledgeBase, path: Path, show: bool) -> list[AnswerCheck]:
+    """Answer ``path``'s calm tickets, print the file's figures and its failing tickets, return the results."""
     customers = {c.customer_id: c for c in demo_customers()}
-    kb = await open_demo_kb()
+    tickets = [t for t in load_tickets(path) if answerable(t)]
+    results = [await answer(kb, t, customers[t.customer_id]) for t in tickets]
+    useful = [r for r in results if r.article_hit and r.facts >= 0.5]
+    n = max(1, len(results))
+    facts = statistics.fmean(r.facts for r in results) if results else 0.0
+    words = statistics.median(r.words for r in results) if results else 0
+    out(
+        f"{path.name}: {len(results)} calm tickets graded on facts; article hit "
+        f"{sum(r.article_hit for r in results) / n:.3f}, facts {facts:.3f}, article and half the facts "
+        f"{len(useful)}/{len(results)}, median words {words}"
+    )
+    for r in results:
+        if r.facts < 0.5 or not r.article_hit:
+            out(f"  {r.key}: facts {r.facts:.0%}{'' if r.article_hit else ', no expected article cited'}")
+            if show:
+                out("    " + r.reply.replace("\n", "\n    "))
+    return results
+
+
+async def check_files(paths: Sequence[Path], show: bool, precedents: bool = True) -> None:
+    kb = await open_demo_kb(None if precedents else Precedents([]))
     for path in paths:
-        tickets = [t for t in load_tickets(path) if answerable(t)]
-        results = [await answer(kb, t, customers[t.customer_id]) for t in tickets]
-        useful = [r for r in results if r.article_hit and r.facts >= 0.5]
-        n = max(1, len(results))
-        facts = statistics.fmean(r.facts for r in results) if results else 0.0
-        words = statistics.median(r.words for r in results) if results else 0
-        out(
-            f"{path.name}: {len(results)} calm tickets graded on facts; article hit "
-            f"{sum(r.article_hit for r in results) / n:.3f}, facts {facts:.3f}, article and half the facts "
-            f"{len(useful)}/{len(results)}, median words {words}"
-        )
-        for r in results:
-            if r.facts < 0.5 or not r.article_hit:
-                out(f"  {r.key}: facts {r.facts:.0%}{'' if r.article_hit else ', no expected article cited'}")
-                if show:
-                    out("    " + r.reply.replace("\n", "\n    "))
+        await check_file(kb, path, show)
 
 
 def out(line: str) -> None:
@@ -123,11 +134,11 @@ def out(line: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
-    show = "--show" in args
-    paths = [Path(a) for a in args if a != "--show"]
+    flags = {"--show", "--no-precedents"}
+    paths = [Path(a) for a in args if a not in flags]
     if not paths:
-        raise SystemExit("usage: python -m evals.answers_check FILE.jsonl [FILE ...] [--show]")
-    asyncio.run(check_files(paths, show))
+        raise SystemExit("usage: python -m evals.answers_check FILE.jsonl [FILE ...] [--show] [--no-precedents]")
+    asyncio.run(check_files(paths, "--show" in args, precedents="--no-precedents" not in args))
 
 
 if __name__ == "__main__":

@@ -33,12 +33,19 @@ def weighted(
     return [(w, r) for w, r in pairs if r]
 
 
-def fuse(rankings: Sequence[tuple[float, Sequence[Ranked]]], limit: int, k: int = RRF_K) -> list[tuple[float, Ranked]]:
+def fuse(
+    rankings: Sequence[tuple[float, Sequence[Ranked]]],
+    limit: int,
+    k: int = RRF_K,
+    votes: Sequence[tuple[float, Sequence[str]]] = (),
+) -> list[tuple[float, Ranked]]:
     """Weighted reciprocal rank fusion of chunk rankings, at article level.
 
     Each ranking first collapses to articles (an article takes the rank of its best chunk); an
     article's fused score is the sum of ``weight / (k + rank)``. Its representative chunk is the
-    one that gave it its best rank in any list (ties: the earlier list).
+    one that gave it its best rank in any list (ties: the earlier list). ``votes`` are article
+    rankings (ids, best first) that add to the articles the chunk rankings found, the same way,
+    and bring none of their own: an article no retriever found (absent, or filtered out) stays out.
     """
     scores: dict[str, float] = {}
     best: dict[str, tuple[int, Ranked]] = {}
@@ -53,6 +60,10 @@ def fuse(rankings: Sequence[tuple[float, Sequence[Ranked]]], limit: int, k: int 
             scores[article_id] = scores.get(article_id, 0.0) + weight / (k + rank)
             if article_id not in best or rank < best[article_id][0]:
                 best[article_id] = (rank, chunk)
+    for weight, article_ids in votes:
+        for rank, article_id in enumerate(dict.fromkeys(article_ids), 1):
+            if article_id in scores:
+                scores[article_id] += weight / (k + rank)
     ordered = sorted(scores, key=lambda a: (-scores[a], best[a][0], a))
     return [(scores[a], best[a][1]) for a in ordered[:limit]]
 

@@ -26,6 +26,7 @@ from kb.fusion import collapse, fuse, merge_windows, second_chunks, weighted
 from kb.hits import to_hit
 from kb.ledger import IngestReport, ingest, read_ledger
 from kb.mirror import Mirror, Where
+from kb.precedents import Precedents
 from kb.sparse import SparseVec, encode_query
 from kb.store import DEFAULT_COLLECTION, TITLE_NAME, VECTOR_NAME, Collection, Rankings, is_local, open_qdrant
 
@@ -35,6 +36,12 @@ __all__ = ["DEFAULT_COLLECTION", "IngestReport", "KnowledgeBase", "SearchMode", 
 # fused order of the first articles does not depend on how many were asked for.
 MIN_DEPTH = 100
 DEPTH_PER_HIT = 2
+
+# The precedents' vote (``kb.precedents``): their best article counts as much as BM25's first place. Chosen
+# leaving each spent eval set out in turn: the first article only, at weights 0.5 to 2, did best (figures in
+# docs/knowledge-and-triage.md); more of the precedents' ranking added articles the question was not about.
+PRECEDENT_WEIGHT = 1.0
+PRECEDENT_DEPTH = 1
 
 SearchMode = Literal["hybrid", "bm25", "dense"]
 
@@ -53,6 +60,7 @@ class KnowledgeBase:
         *,
         dense: bool = True,
         embedder: Embedder | None = None,
+        precedents: Precedents | None = None,
     ) -> None:
         self._store = Collection(client, collection)
         self._dense = dense
@@ -60,6 +68,7 @@ class KnowledgeBase:
         self._local = is_local(client)
         self._mirror: Mirror | None = None
         self._mirror_lock = asyncio.Lock()
+        self._precedents = precedents if dense else None
 
     @property
     def collection(self) -> str:
@@ -90,6 +99,8 @@ class KnowledgeBase:
         """Load the embedding model and (local mode) build the search mirror now, not on the first query."""
         if self._dense:
             await asyncio.to_thread(lambda: self._model().embed_one("warm up", persist=False))
+        if self._precedents is not None:
+            await asyncio.to_thread(self._precedents.warm_up)
         if self._local:
             await self._get_mirror()
 
@@ -163,9 +174,13 @@ class KnowledgeBase:
         use_dense = mode in ("hybrid", "dense") and self._dense
         sparse = terms if mode in ("hybrid", "bm25") or not self._dense else SparseVec([], [])
         windows: npt.NDArray[np.float32] | None = None
+        votes: list[tuple[float, list[str]]] = []
         if use_dense:
             # A query is unique: the in-memory cache only, never the disk cache (see Embedder.embed).
             windows = await asyncio.to_thread(lambda: self._model().embed(query_windows(query), persist=False))
+            if self._precedents is not None and mode == "hybrid":
+                prior = await asyncio.to_thread(self._precedents.rank, windows, PRECEDENT_DEPTH)
+                votes.append((PRECEDENT_WEIGHT, [article_id for article_id, _ in prior]))
         depth = max(MIN_DEPTH, limit * DEPTH_PER_HIT)
         text_ranked, title_ranked, dense_ranked = await self._rank(sparse, use_dense, windows, depth, where)
         rankings = weighted(text_ranked, dense_ranked, title_ranked)
@@ -174,7 +189,7 @@ class KnowledgeBase:
         if len(rankings) == 1:  # a single retriever: keep its own score (BM25 or cosine)
             fused = [(chunk.score, chunk) for chunk in collapse(rankings[0][1], limit)]
         else:
-            fused = fuse(rankings, max(limit, FEEDBACK_ARTICLES))
+            fused = fuse(rankings, max(limit, FEEDBACK_ARTICLES), votes=votes)
             if mode == "hybrid" and windows is not None and len(windows) > 1 and sparse:  # a long query
                 feedback = [str(chunk.payload.get("article_id", "")) for _, chunk in fused[:FEEDBACK_ARTICLES]]
                 feedback_sparse, feedback_dense = await self._article_vectors(feedback)
@@ -184,7 +199,7 @@ class KnowledgeBase:
                     expand_query(sparse, feedback_sparse), False, windows, depth, where
                 )
                 rankings = weighted(text_ranked, dense_ranked, title_ranked)
-                fused = fuse(rankings, limit)
+                fused = fuse(rankings, limit, votes=votes)
             fused = fused[:limit]
         seconds = second_chunks([r for _, r in rankings], [chunk for _, chunk in fused])
         return [to_hit(score, chunk, seconds.get(chunk.point_id, [])) for score, chunk in fused]

@@ -1,0 +1,56 @@
+"""Regenerate ``kb/precedents.jsonl``: the spent eval sets' calm tickets and the articles that answer them.
+
+``python -m evals.precedent_examples`` writes one row per calm ticket graded on its answer (``answerable``)
+of every spent set: ``text`` is the subject and the customer's new words (``prepared_text``), as the offline
+model's first search sends them (``domain.models.ticket_text``); ``articles`` the ticket's expected articles;
+``source`` the set, so ``evals.precedents_leave_one_out`` can leave a set out. Only the spent sets are
+opened: the held-out ones are never read.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from domain.customer_text import prepared_text
+from domain.models import ticket_text
+from evals.answers_check import answerable
+from evals.tickets import load_tickets
+from kb.precedents import PRECEDENTS_FILE
+
+SETS_DIR = Path(__file__).with_name("sets")
+# Spent: read, tuned on and reported, so their tickets may be examples. Held-out sets never appear here.
+SPENT = ("dev", "blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7", "blind8", "blind9")
+MAX_TEXT_CHARS = 1000  # what the offline model's search sends at most (agents.offline.policy.MAX_QUERY_CHARS)
+
+
+def set_path(name: str) -> Path:
+    if name not in SPENT:
+        raise SystemExit(f"{name}: not a spent set ({', '.join(SPENT)})")
+    return SETS_DIR / f"tickets_{name}.jsonl"
+
+
+def rows(sets: Sequence[str] = SPENT) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for name in sets:
+        for t in load_tickets(set_path(name)):
+            if not answerable(t):
+                continue
+            text = ticket_text(t.subject, prepared_text(t.body) or t.body.strip())[:MAX_TEXT_CHARS]
+            out.append({"text": text, "articles": list(t.expect.articles), "source": name, "key": t.key})
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    path = Path(args[0]) if args else PRECEDENTS_FILE
+    found = rows()
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in found), encoding="utf-8")
+    sys.stdout.write(f"{path}: {len(found)} precedents from {len(SPENT)} spent sets\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""Resolved tickets and the article that answered them: a prior over articles for a new ticket's search.
+
+A help centre's articles are written in its own words; customers ask in theirs ("the numbers don't match
+our database" for the time-zone article, "a Pro to Starter move" for the plan-change one). Past tickets
+answered by an article say how customers word what it covers. Each article's precedents are embedded
+with the shipped model (``kb.embeddings``; the disk cache keeps them across starts) and averaged into one
+centroid; a query's articles are ranked by their centroid's similarity to it, and ``kb.fusion`` adds that
+ranking to the retrievers' as one more vote. It only reorders articles the retrievers found (a precedent
+naming an article the collection lacks, or one a filter excludes, changes nothing), so another help
+centre without a precedents file (or with this one) searches as before.
+
+The file holds one JSON object a line: ``text`` (the ticket's subject and new words), ``articles`` (the
+ids that answered it), ``source`` (where it came from, so an evaluation can leave one source out).
+``evals.precedent_examples`` regenerates the shipped one from the spent eval sets.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+import jsonl
+from kb.embeddings import Embedder, shared_embedder
+
+PRECEDENTS_FILE = Path(__file__).with_name("precedents.jsonl")
+# An article needs this many precedents for its centroid to speak for it: one ticket is an anecdote.
+MIN_PRECEDENTS = 2
+
+
+@dataclass(frozen=True)
+class Precedent:
+    text: str
+    articles: tuple[str, ...]
+    source: str = ""
+
+
+def read_precedents(path: Path = PRECEDENTS_FILE) -> list[Precedent]:
+    """The precedents in ``path``; none when the file is absent (a help centre without any)."""
+    if not path.is_file():
+        return []
+    out: list[Precedent] = []
+    with path.open(encoding="utf-8") as f:
+        for n, row in jsonl.objects(f, path):
+            text, articles = row.get("text"), row.get("articles")
+            if not isinstance(text, str) or not text.strip():
+                raise ValueError(f"{path}:{n}: 'text' must be a non-empty string")
+            if not isinstance(articles, list) or not articles or not all(isinstance(a, str) for a in articles):
+                raise ValueError(f"{path}:{n}: 'articles' must be a non-empty list of article ids")
+            out.append(Precedent(text.strip(), tuple(articles), str(row.get("source", ""))))
+    return out
+
+
+class Precedents:
+    """Article centroids of past tickets' embeddings; ``rank`` orders articles by similarity to a query."""
+
+    def __init__(self, precedents: Iterable[Precedent], embedder: Embedder | None = None) -> None:
+        self._precedents = list(precedents)
+        self._embedder = embedder
+        self._lock = threading.Lock()
+        self._ids: list[str] = []
+        self._centroids: npt.NDArray[np.float32] | None = None
+
+    @classmethod
+    def load(cls, path: Path = PRECEDENTS_FILE, *, leave_out: str | None = None) -> Precedents | None:
+        """The precedents of ``path`` (but those of source ``leave_out``); None when there are none."""
+        found = [p for p in read_precedents(path) if leave_out is None or p.source != leave_out]
+        return cls(found) if found else None
+
+    def __len__(self) -> int:
+        return len(self._precedents)
+
+    def _build(self) -> tuple[list[str], npt.NDArray[np.float32]]:
+        with self._lock:
+            if self._centroids is None:
+                embedder = self._embedder or shared_embedder()
+                # Precedents come back at every start: the disk cache serves them after the first.
+                vectors = embedder.embed([p.text for p in self._precedents])
+                by_article: dict[str, list[int]] = {}
+                for i, p in enumerate(self._precedents):
+                    for article_id in dict.fromkeys(p.articles):
+                        by_article.setdefault(article_id, []).append(i)
+                kept = sorted(a for a, rows in by_article.items() if len(rows) >= MIN_PRECEDENTS)
+                centroids = np.zeros((len(kept), vectors.shape[1]), dtype=np.float32)
+                for j, article_id in enumerate(kept):
+                    mean = vectors[by_article[article_id]].mean(axis=0)
+                    centroids[j] = mean / max(float(np.linalg.norm(mean)), 1e-9)
+                self._ids, self._centroids = kept, centroids
+            return self._ids, self._centroids
+
+    def warm_up(self) -> None:
+        """Embed the precedents now, not on the first query."""
+        self._build()
+
+    def rank(self, query_vectors: npt.NDArray[np.float32], limit: int) -> list[tuple[str, float]]:
+        """The ``limit`` articles whose precedents are most like the query, with their cosine similarity.
+
+        ``query_vectors`` are the query's embedding windows (one for a short query): their mean stands
+        for the whole query, as a long ticket is one request however it is cut."""
+        ids, centroids = self._build()
+        if not ids or len(query_vectors) == 0:
+            return []
+        query = np.asarray(query_vectors, dtype=np.float32).mean(axis=0)
+        query /= max(float(np.linalg.norm(query)), 1e-9)
+        sims = centroids @ query
+        order = np.argsort(-sims, kind="stable")[:limit]
+        return [(ids[i], float(sims[i])) for i in order]
+
+
+def article_ids(ranked: Sequence[tuple[str, float]]) -> list[str]:
+    return [article_id for article_id, _ in ranked]

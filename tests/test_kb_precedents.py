@@ -1,0 +1,99 @@
+"""Precedents (past tickets and the article that answered them) as one more vote in article search."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from qdrant_client import AsyncQdrantClient
+
+from kb.articles import load_articles
+from kb.fusion import fuse
+from kb.index import KnowledgeBase
+from kb.mirror import Ranked
+from kb.precedents import PRECEDENTS_FILE, Precedent, Precedents, read_precedents
+from tests.test_kb import ARTICLES, HELP_URL, write_article
+
+# Customers word an overage charge as a bill "higher than the plan", not as "allowance" or "overage".
+OVERAGE = (
+    Precedent("our bill is higher than the plan price this month", ("plan-quotas",), "a"),
+    Precedent("why were we charged extra on top of the subscription", ("plan-quotas",), "b"),
+    Precedent("the sign-in email never came", ("password-reset",), "a"),
+    Precedent("I can't get into my account, the link expired", ("password-reset",), "b"),
+)
+QUERY = "the invoice shows an extra amount we did not expect, can it be refunded"
+
+
+def chunk(article_id: str) -> Ranked:
+    return Ranked(point_id=f"{article_id}-0", score=1.0, payload={"article_id": article_id})
+
+
+def test_a_vote_lifts_an_article_the_retrievers_found_and_adds_none() -> None:
+    rankings = [(1.0, [chunk("a"), chunk("b"), chunk("c")]), (0.5, [chunk("a"), chunk("c")])]
+    assert [c.payload["article_id"] for _, c in fuse(rankings, 3)] == ["a", "c", "b"]
+    voted = fuse(rankings, 3, votes=[(1.0, ["b", "missing"])])
+    assert [c.payload["article_id"] for _, c in voted] == ["b", "a", "c"]
+
+
+def test_no_file_no_precedents(tmp_path: Path) -> None:
+    assert read_precedents(tmp_path / "absent.jsonl") == []
+    assert Precedents.load(tmp_path / "absent.jsonl") is None
+
+
+def test_a_bad_row_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "p.jsonl"
+    path.write_text(json.dumps({"text": "hi", "articles": ["x"]}) + "\n" + json.dumps({"text": "no articles"}) + "\n")
+    with pytest.raises(ValueError, match=r"p\.jsonl:2: 'articles'"):
+        read_precedents(path)
+
+
+def test_a_source_can_be_left_out(tmp_path: Path) -> None:
+    path = tmp_path / "p.jsonl"
+    path.write_text(
+        "".join(json.dumps({"text": p.text, "articles": p.articles, "source": p.source}) + "\n" for p in OVERAGE)
+    )
+    assert len(Precedents.load(path) or []) == 4
+    assert len(Precedents.load(path, leave_out="a") or []) == 2
+
+
+def test_an_article_needs_two_precedents_and_the_most_alike_comes_first() -> None:
+    lone = Precedent("how do I export a dashboard to PDF", ("exports",))
+    precedents = Precedents([*OVERAGE, lone])
+    from kb.embeddings import shared_embedder
+
+    query = shared_embedder().embed(["we were billed more than our plan costs"], persist=False)
+    ranked = precedents.rank(query, 5)
+    assert [a for a, _ in ranked] == ["plan-quotas", "password-reset"]  # "exports" has one precedent only
+    assert ranked[0][1] > ranked[1][1]
+    assert precedents.rank(np.zeros((0, 384), dtype=np.float32), 5) == []
+
+
+def test_the_shipped_precedents_name_demo_articles() -> None:
+    from supportctl.prepare import demo_articles
+
+    known = {a.id for a in demo_articles()}
+    found = read_precedents(PRECEDENTS_FILE)
+    assert len(found) > 300
+    assert all(set(p.articles) <= known for p in found)
+    assert not {p.source for p in found} & {"blind10", "blind11"}  # held-out sets are never examples
+
+
+async def test_precedents_reorder_search_towards_the_article_that_answered_alike_tickets(tmp_path: Path) -> None:
+    for article_id, (title, category, body) in ARTICLES.items():
+        write_article(tmp_path, article_id, title, category, body)
+    articles = load_articles([tmp_path], HELP_URL)
+    found: dict[bool, list[str]] = {}
+    for with_precedents in (False, True):
+        client = AsyncQdrantClient(location=":memory:")
+        kb = KnowledgeBase(client, precedents=Precedents(OVERAGE) if with_precedents else None)
+        await kb.ensure_collection()
+        await kb.ingest(articles)
+        await kb.warm_up()
+        found[with_precedents] = [h.article_id for h in await kb.search(QUERY, limit=3)]
+        # BM25 alone is BM25 alone: the precedents vote only in hybrid search.
+        assert (await kb.search(QUERY, limit=1, mode="bm25"))[0].article_id == "refunds"
+        await client.close()
+    assert found[False][:2] == ["refunds", "plan-quotas"]
+    assert found[True][:2] == ["plan-quotas", "refunds"]
