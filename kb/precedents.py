@@ -9,9 +9,12 @@ ranking to the retrievers' as one more vote. It only reorders articles the retri
 naming an article the collection lacks, or one a filter excludes, changes nothing), so another help
 centre without a precedents file (or with this one) searches as before.
 
-The file holds one JSON object a line: ``text`` (the ticket's subject and new words), ``articles`` (the
-ids that answered it), ``source`` (where it came from, so an evaluation can leave one source out).
-``evals.precedent_examples`` regenerates the shipped one from the spent eval sets.
+A file holds one JSON object a line: ``text`` (the ticket's subject and new words), ``articles`` (the
+ids that answered it), ``source`` (where it came from, so an evaluation can leave one source out). Two
+files ship: ``precedents.jsonl``, the spent eval sets' tickets (``evals.precedent_examples`` regenerates
+it), and ``precedents_written.jsonl``, questions written for every demo article by a writer who did not
+read those sets (source ``written``): varied wordings that speak for every article, even one no past
+ticket named. A help centre without tickets of its own could ship only such a file.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ import jsonl
 from kb.embeddings import Embedder, shared_embedder
 
 PRECEDENTS_FILE = Path(__file__).with_name("precedents.jsonl")
+WRITTEN_FILE = Path(__file__).with_name("precedents_written.jsonl")
+PRECEDENT_FILES = (PRECEDENTS_FILE, WRITTEN_FILE)
 # An article needs this many precedents for its centroid to speak for it: one ticket is an anecdote.
 MIN_PRECEDENTS = 2
 
@@ -66,9 +71,10 @@ class Precedents:
         self._centroids: npt.NDArray[np.float32] | None = None
 
     @classmethod
-    def load(cls, path: Path = PRECEDENTS_FILE, *, leave_out: str | None = None) -> Precedents | None:
-        """The precedents of ``path`` (but those of source ``leave_out``); None when there are none."""
-        found = [p for p in read_precedents(path) if leave_out is None or p.source != leave_out]
+    def load(cls, paths: Path | Sequence[Path] = PRECEDENT_FILES, *, leave_out: str | None = None) -> Precedents | None:
+        """The precedents of the files ``paths`` (but those of source ``leave_out``); None when there are none."""
+        files = [paths] if isinstance(paths, Path) else list(paths)
+        found = [p for path in files for p in read_precedents(path) if leave_out is None or p.source != leave_out]
         return cls(found) if found else None
 
     def __len__(self) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from kb.articles import load_articles
 from kb.fusion import fuse
 from kb.index import KnowledgeBase
 from kb.mirror import Ranked
-from kb.precedents import PRECEDENTS_FILE, Precedent, Precedents, read_precedents
+from kb.precedents import PRECEDENTS_FILE, WRITTEN_FILE, Precedent, Precedents, read_precedents
 from tests.test_kb import ARTICLES, HELP_URL, write_article
 
 # Customers word an overage charge as a bill "higher than the plan", not as "allowance" or "overage".
@@ -97,3 +98,28 @@ async def test_precedents_reorder_search_towards_the_article_that_answered_alike
         await client.close()
     assert found[False][:2] == ["refunds", "plan-quotas"]
     assert found[True][:2] == ["plan-quotas", "refunds"]
+
+
+def test_the_written_precedents_speak_for_every_demo_article_in_varied_words() -> None:
+    from supportctl.prepare import demo_articles
+
+    known = {a.id for a in demo_articles()}
+    written = read_precedents(WRITTEN_FILE)
+    assert {p.source for p in written} == {"written"}  # never a set's name: leave-one-out keeps them all in
+    assert all(set(p.articles) <= known for p in written)
+    per_article = Counter(a for p in written for a in p.articles)
+    assert set(per_article) == known and min(per_article.values()) >= 8
+    texts = [p.text.casefold() for p in written]
+    assert len(set(texts)) == len(texts)
+    shipped = {p.text.casefold() for p in read_precedents(PRECEDENTS_FILE)}
+    assert not shipped & set(texts)  # written, not copied from the eval sets
+    assert sum(len(p.articles) > 1 for p in written) >= 20  # two questions in one ticket
+
+
+def test_the_worker_loads_both_files_and_a_single_one_on_request() -> None:
+    both = len(read_precedents(PRECEDENTS_FILE)) + len(read_precedents(WRITTEN_FILE))
+    assert len(Precedents.load() or []) == both
+    assert len(Precedents.load(WRITTEN_FILE) or []) == len(read_precedents(WRITTEN_FILE))
+    # Leaving a set out keeps the written ones, which no set produced.
+    kept = Precedents.load(leave_out="blind") or Precedents([])
+    assert len(kept) == both - sum(p.source == "blind" for p in read_precedents(PRECEDENTS_FILE))
