@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from qdrant_client import AsyncQdrantClient
 
 from kb.articles import load_articles
+from kb.embeddings import Embedder
 from kb.fusion import fuse
 from kb.index import KnowledgeBase
 from kb.mirror import Ranked
@@ -123,3 +127,25 @@ def test_the_worker_loads_both_files_and_a_single_one_on_request() -> None:
     # Leaving a set out keeps the written ones, which no set produced.
     kept = Precedents.load(leave_out="blind") or Precedents([])
     assert len(kept) == both - sum(p.source == "blind" for p in read_precedents(PRECEDENTS_FILE))
+
+
+class _Fixed:
+    """An embedder stand-in: each text's vector is given."""
+
+    def __init__(self, vectors: dict[str, list[float]]) -> None:
+        self._vectors = vectors
+
+    def embed(self, texts: Sequence[str], *args: object, **kwargs: object) -> npt.NDArray[np.float32]:
+        return np.array([self._vectors[t] for t in texts], dtype=np.float32)
+
+
+def test_an_article_asked_about_in_two_ways_is_found_by_either() -> None:
+    # "refunds" is asked about as a wrong charge (x) and as a cancellation (y); "invoices" sits nearer x than
+    # the average of refunds' two ways, but not as near as refunds' own tickets worded like x.
+    vectors = {f"refund x{i}": [1.0, 0.0, 0.0] for i in range(3)}
+    vectors |= {f"refund y{i}": [0.0, 1.0, 0.0] for i in range(3)}
+    vectors |= {f"invoice {i}": [0.8, 0.0, 0.6] for i in range(3)}
+    precedents = [Precedent(t, ("refunds" if t.startswith("refund") else "invoices",)) for t in vectors]
+    ranked = Precedents(precedents, cast(Embedder, _Fixed(vectors))).rank(np.array([[1.0, 0.0, 0.0]]), 2)
+    assert [a for a, _ in ranked] == ["refunds", "invoices"]
+    assert ranked[0][1] == pytest.approx(1.0) and ranked[1][1] == pytest.approx(0.8)
