@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from qdrant_client import AsyncQdrantClient
 
 from kb.articles import load_articles
+from kb.embeddings import Embedder
 from kb.fusion import fuse
 from kb.index import KnowledgeBase
 from kb.mirror import Ranked
-from kb.precedents import PRECEDENTS_FILE, Precedent, Precedents, read_precedents
+from kb.precedents import PRECEDENTS_FILE, WRITTEN_FILE, Precedent, Precedents, read_precedents
 from tests.test_kb import ARTICLES, HELP_URL, write_article
 
 # Customers word an overage charge as a bill "higher than the plan", not as "allowance" or "overage".
@@ -97,3 +102,50 @@ async def test_precedents_reorder_search_towards_the_article_that_answered_alike
         await client.close()
     assert found[False][:2] == ["refunds", "plan-quotas"]
     assert found[True][:2] == ["plan-quotas", "refunds"]
+
+
+def test_the_written_precedents_speak_for_every_demo_article_in_varied_words() -> None:
+    from supportctl.prepare import demo_articles
+
+    known = {a.id for a in demo_articles()}
+    written = read_precedents(WRITTEN_FILE)
+    assert {p.source for p in written} == {"written"}  # never a set's name: leave-one-out keeps them all in
+    assert all(set(p.articles) <= known for p in written)
+    per_article = Counter(a for p in written for a in p.articles)
+    assert set(per_article) == known and min(per_article.values()) >= 8
+    texts = [p.text.casefold() for p in written]
+    assert len(set(texts)) == len(texts)
+    shipped = {p.text.casefold() for p in read_precedents(PRECEDENTS_FILE)}
+    assert not shipped & set(texts)  # written, not copied from the eval sets
+    assert sum(len(p.articles) > 1 for p in written) >= 20  # two questions in one ticket
+
+
+def test_the_worker_loads_both_files_and_a_single_one_on_request() -> None:
+    both = len(read_precedents(PRECEDENTS_FILE)) + len(read_precedents(WRITTEN_FILE))
+    assert len(Precedents.load() or []) == both
+    assert len(Precedents.load(WRITTEN_FILE) or []) == len(read_precedents(WRITTEN_FILE))
+    # Leaving a set out keeps the written ones, which no set produced.
+    kept = Precedents.load(leave_out="blind") or Precedents([])
+    assert len(kept) == both - sum(p.source == "blind" for p in read_precedents(PRECEDENTS_FILE))
+
+
+class _Fixed:
+    """An embedder stand-in: each text's vector is given."""
+
+    def __init__(self, vectors: dict[str, list[float]]) -> None:
+        self._vectors = vectors
+
+    def embed(self, texts: Sequence[str], *args: object, **kwargs: object) -> npt.NDArray[np.float32]:
+        return np.array([self._vectors[t] for t in texts], dtype=np.float32)
+
+
+def test_an_article_asked_about_in_two_ways_is_found_by_either() -> None:
+    # "refunds" is asked about as a wrong charge (x) and as a cancellation (y); "invoices" sits nearer x than
+    # the average of refunds' two ways, but not as near as refunds' own tickets worded like x.
+    vectors = {f"refund x{i}": [1.0, 0.0, 0.0] for i in range(3)}
+    vectors |= {f"refund y{i}": [0.0, 1.0, 0.0] for i in range(3)}
+    vectors |= {f"invoice {i}": [0.8, 0.0, 0.6] for i in range(3)}
+    precedents = [Precedent(t, ("refunds" if t.startswith("refund") else "invoices",)) for t in vectors]
+    ranked = Precedents(precedents, cast(Embedder, _Fixed(vectors))).rank(np.array([[1.0, 0.0, 0.0]]), 2)
+    assert [a for a, _ in ranked] == ["refunds", "invoices"]
+    assert ranked[0][1] == pytest.approx(1.0) and ranked[1][1] == pytest.approx(0.8)
