@@ -30,6 +30,7 @@ from domain.policy import effective_priority, escalation_reason, priority_from_t
 from domain.refunds import Charge
 from domain.turns import TurnOutcome, TurnRequest
 from kb import KnowledgeBase
+from kb.precedents import Precedents
 from supportctl.prepare import demo_articles
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,7 +84,8 @@ DEMO_EXPECTED: dict[str, tuple[tuple[str, str, str], tuple[str, str, str] | None
 
 @pytest.fixture(scope="module")
 async def help_center() -> AsyncIterator[KnowledgeBase]:
-    kb = KnowledgeBase(AsyncQdrantClient(location=":memory:"), "demo_eval", dense=False)
+    # As the worker searches: hybrid, with the shipped precedents' vote (the composer trusts its first hit).
+    kb = KnowledgeBase(AsyncQdrantClient(location=":memory:"), "demo_eval", precedents=Precedents.load())
     await kb.ensure_collection()
     await kb.ingest(demo_articles())
     yield kb

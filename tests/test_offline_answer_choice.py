@@ -9,7 +9,7 @@ from pathlib import Path
 from agents.context import MAX_MORE_CHARS, MAX_PASSAGE_CHARS, TicketContext, format_kb_results, parse_kb_results
 from agents.offline.answer_types import asks_amount
 from agents.offline.client import OfflineChatCompletionClient
-from agents.offline.compose import _answer, compose_answer
+from agents.offline.compose import TOP_HIT_BONUS, _answer, compose_answer
 from agents.offline.intents import mentions_refund
 from agents.offline.message_text import questions, without_confirmations
 from agents.offline.policy import REFUND_ARRIVES, REFUND_DECIDED
@@ -328,3 +328,17 @@ def test_each_of_two_questions_may_take_three_short_sentences_within_its_share_o
     reply = compose_answer(ctx(Plan.PRO, "Owner leaving"), body, [transfer, EXPORTS])
     assert "within 72 hours" in reply and "already be an admin" in reply
     assert "once a day at 02:00 UTC" in reply
+
+
+def test_the_search_s_best_article_answers_when_another_hit_s_section_scores_only_a_little_higher() -> None:
+    # The search ranked the article first (its words, its meaning and the tickets it answered before); a
+    # section of the second hit that scores a little higher on the sentences alone does not take the answer
+    # from it, one that scores much higher does.
+    def section(article: str, rank: int, score: float) -> list[Sentence]:
+        text = f"The {article} section says something relevant about the question here."
+        return [Sentence(text, article, rank, "Heading", 0, frozenset(), score, True, frozenset({"question"}))]
+
+    close = section("kb-first", 0, 0.50) + section("kb-second", 1, 0.55)
+    assert (found := _answer(close, close, 3, 85)) is not None and found.article_id == "kb-first"
+    far = section("kb-first", 0, 0.50) + section("kb-second", 1, 0.50 + TOP_HIT_BONUS + 0.1)
+    assert (found := _answer(far, far, 3, 85)) is not None and found.article_id == "kb-second"

@@ -18,6 +18,7 @@ from agents.context import TicketContext
 from agents.handoff_reply import sign_off
 from agents.offline.answer_types import asks_amount, type_bonus
 from agents.offline.article_text import passage, terms
+from agents.offline.clarifying import CLARIFYING_QUESTION, clarifying_question
 from agents.offline.message_text import expressed_urgency, moves_on, questions, without_confirmations
 from agents.offline.plans import asks_availability, plan_bonus, plan_note
 from agents.offline.procedures import Procedure, list_of_lead, select_procedure
@@ -29,18 +30,6 @@ MAX_ANSWER_SENTENCES = 3
 # A sentence must share this many distinct content terms with the customer's message (or one
 # distinctive number such as "429") to count as relevant.
 MIN_OVERLAP = 2
-
-
-CLARIFYING_QUESTION: dict[Category, str] = {
-    Category.TECHNICAL: (
-        "Could you share the exact error message or HTTP status you see, and which SDK or API endpoint "
-        "(with its version) you are calling?"
-    ),
-    Category.BILLING: "Could you send the invoice number, or the date and amount of the charge in question?",
-    Category.PRODUCT: "Which dashboard or feature is this about, and what did you expect it to do?",
-    Category.ACCOUNT: "Which workspace is this about, and what exact message do you see when it fails?",
-    Category.GENERAL: "Could you tell me a little more about what you are trying to do, and where in Lumora?",
-}
 
 
 def about_the_question(hits: list[KbHit], question: str) -> list[KbHit]:
@@ -58,16 +47,6 @@ def _key(sentence: str) -> str:
     return " ".join(sentence.lower().split())
 
 
-def clarifying_question(category: Category, customer_text: str) -> str:
-    """One question that would most help; never re-asks for an error code the customer already gave."""
-    if category == Category.TECHNICAL and re.search(r"\b[45]\d\d\b|error", customer_text, re.IGNORECASE):
-        return (
-            "Which SDK or API endpoint (and version) are you calling, and could you share the request ID "
-            "or timestamp of one failing call?"
-        )
-    return CLARIFYING_QUESTION[category]
-
-
 def _says_nothing(customer_text: str, ctx: TicketContext, follow_up: bool) -> bool:
     """A message with no content words ("?", an emoji, "hi", "thanks"): nothing to search or quote.
     On a first message the subject may still say what it is about; on a follow-up only the message counts."""
@@ -80,6 +59,7 @@ SAME_ARTICLE_SHARE = 0.7  # the same article's next-best section, this share
 MIN_FACT_WORDS = 6  # "The invoice number (`LUM-…`)." is a fragment of a list, no fact to add on its own
 FILL_WORDS = 85  # the answer's sentences of both sections together
 SECTION_WEIGHTS = (1.0, 0.5, 0.25)
+TOP_HIT_BONUS = 0.2  # to the search's best article's sections: it answered tickets like this one (kb.precedents)
 NEW_TERM_BONUS = 0.3  # per question term a following sentence adds to those the chosen ones already match
 FOLLOW_SHARE = 0.5  # a second or third sentence of the section scores at least this share of its best
 MIN_ANSWER_WORDS = 30  # an answer shorter than this takes its section's next nearly-as-good sentences
@@ -104,19 +84,19 @@ class Answer:
 def _answer(ranked: list[Sentence], all_sentences: list[Sentence], limit: int, budget: int) -> Answer | None:
     """The best section for the question, and its 1-`limit` sentences that answer it best.
 
-    A section must hold a relevant sentence; sections compete on their best three sentences (a section
-    that says several things about the question beats one stray matching line). Within it, sentences
-    scoring nearly as well as its best follow, in reading order; a sentence opening with "It"/"This"
-    brings the one before it."""
+    A section must hold a relevant sentence; sections compete on their best three sentences (a section that
+    says several things about the question beats one stray matching line), the search's best article's
+    ahead by `TOP_HIT_BONUS`. Within it, sentences scoring nearly as well as its best follow, in reading
+    order; a sentence opening with "It"/"This" brings the one before it."""
     sections: dict[tuple[str, str], list[Sentence]] = {}
     # An example ("Example: you are on Starter and upgrade to Pro...") illustrates the section's rule: it
     # may follow the rule, never lead the section or the answer.
     for s in sorted(ranked, key=lambda s: bool(is_example(s.text))):
         sections.setdefault((s.article_id, s.section), []).append(s)
     scored = [
-        (sum(w * s.score for w, s in zip(SECTION_WEIGHTS, group, strict=False)), group)
-        for group in sections.values()
-        if any(s.relevant for s in group)
+        (TOP_HIT_BONUS * (g[0].hit_rank == 0) + sum(w * s.score for w, s in zip(SECTION_WEIGHTS, g, strict=False)), g)
+        for g in sections.values()
+        if any(s.relevant for s in g)
     ]
     if not scored:
         return None
