@@ -147,13 +147,15 @@ service imap-login {{
 
 @dataclass
 class Recorder:
-    """An SMTP peer: every message received, as bytes; `refuse` answers the next N DATA with a 451."""
+    """An SMTP peer: every message received, as bytes; `refuse` answers the next N DATA with a 451 (only
+    those to `refuse_to` when set: other tests' tickets in the same outbox must not use up the refusals)."""
 
     received: list[tuple[Envelope, bytes]] = field(default_factory=list)
     refuse: int = 0
+    refuse_to: str | None = None
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
-        if self.refuse > 0:
+        if self.refuse > 0 and (self.refuse_to is None or self.refuse_to in envelope.rcpt_tos):
             self.refuse -= 1
             return "451 4.3.0 try again later"
         content = envelope.original_content or b""
