@@ -127,7 +127,3 @@ class Precedents:
         sims = np.where(found, best, 0.0).sum(axis=1) / found.sum(axis=1)
         order = np.argsort(-sims, kind="stable")[:limit]
         return [(ids[i], float(sims[i])) for i in order]
-
-
-def article_ids(ranked: Sequence[tuple[str, float]]) -> list[str]:
-    return [article_id for article_id, _ in ranked]
