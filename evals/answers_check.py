@@ -1,13 +1,14 @@
 """The offline model's answers alone on an eval ticket file, in a minute instead of an end-to-end run.
 
-``python -m evals.answers_check FILE.jsonl [FILE ...] [--show] [--no-precedents]`` runs one agent turn per calm
-ticket (`agents.team.run_turn` with the offline model against the demo help centre in an in-memory collection,
+``python -m evals.answers_check FILE.jsonl [FILE ...] [--show] [--no-precedents] [--no-asked]`` runs one agent turn
+per calm ticket (`agents.team.run_turn` with the offline model against the demo help centre in an in-memory collection,
 searched with the shipped precedents as the worker's is, unless ``--no-precedents``; on a spent set they
 include its own tickets: `evals.precedents_leave_one_out` is the honest measure,
 the ticket's expected category, its demo customer) and, for a follow-up, a second turn after the first
 reply. It grades what `supportctl eval tickets` grades about the answer: an expected article cited and
 the share of facts stated in the agents' own words, and prints per file the tickets whose facts fall
-short (``--show`` adds the reply). Triage, hand-over, the workflow and the confirmation detector are not
+short (``--show`` adds the reply). ``--no-asked`` ranks reply sentences without the questions each is known to
+answer (``kb.asked``). Triage, hand-over, the workflow and the confirmation detector are not
 run, so this measures which sentences a reply says, nothing else; `supportctl eval tickets` stays the
 measure.
 """
@@ -29,6 +30,7 @@ from domain.models import Category, Channel, Customer, KbHit, Priority, Sender, 
 from domain.turns import TurnRequest
 from evals.grading import EvalTicket, mention_coverage, strip_echo, word_count
 from evals.tickets import load_tickets
+from kb.asked import SentenceQuestions, use_sentence_questions
 from kb.index import KnowledgeBase
 from kb.precedents import Precedents
 from kb.store import open_qdrant
@@ -134,10 +136,14 @@ def out(line: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
-    flags = {"--show", "--no-precedents"}
+    flags = {"--show", "--no-precedents", "--no-asked"}
     paths = [Path(a) for a in args if a not in flags]
     if not paths:
-        raise SystemExit("usage: python -m evals.answers_check FILE.jsonl [FILE ...] [--show] [--no-precedents]")
+        raise SystemExit(
+            "usage: python -m evals.answers_check FILE.jsonl [FILE ...] [--show] [--no-precedents] [--no-asked]"
+        )
+    if "--no-asked" in args:  # rank sentences without the questions each is known to answer (kb.asked)
+        use_sentence_questions(SentenceQuestions([]))
     asyncio.run(check_files(paths, "--show" in args, precedents="--no-precedents" not in args))
 
 

@@ -174,6 +174,7 @@ RULES = [
             "agents.handoff_reply",
             "domain",
             "kb.embeddings",  # the process's one shared sentence encoder, for ranking answer sentences
+            "kb.asked",  # the questions each help-article sentence is known to answer, for the same ranking
         ),
     ),
     # kb/__init__.py: from the project, domain.models alone. The top-level jsonl reader is documented in

@@ -6,6 +6,7 @@ idea?") is read with the sentences that describe the problem, not only the one b
 from __future__ import annotations
 
 import agents.offline.answer_types as answer_types
+import kb.asked
 from agents.context import TicketContext
 from agents.offline.answer_types import type_bonus, wanted_types
 from agents.offline.compose import compose_answer
@@ -14,6 +15,7 @@ from demo.customers import demo_customers
 from domain.models import Category, Channel, Plan
 from evals.answers_check import answer, answerable, open_demo_kb
 from evals.grading import EvalTicket, Expect
+from kb.asked import SentenceQuestions
 from tests.test_offline_answer_choice import article
 
 COHORTS = article("kb-cohorts", "Cohorts: saving and reusing groups of users")
@@ -48,8 +50,10 @@ def test_a_follow_on_question_about_updates_is_answered_by_how_often() -> None:
 
 
 def test_without_the_type_the_same_question_misses_how_often(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """The previous test holds because of the answer's type, not by chance of the wording."""
+    """The previous test holds because of the answer's type, not by chance of the wording (nor by the questions
+    the sentence is known to answer, `kb.asked`, which find it too)."""
     monkeypatch.setattr(answer_types, "TYPE_BONUS", 0.0)
+    monkeypatch.setattr(kb.asked, "_shared", SentenceQuestions([]))
     reply = compose_answer(
         ctx("cohort"),
         "Can I keep the people who dropped off at step 2 as a cohort? And will that list keep updating by itself?",

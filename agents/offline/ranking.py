@@ -25,6 +25,7 @@ import numpy.typing as npt
 
 from agents.offline.article_text import blocks, label_heading, passage, sentences_of, terms
 from domain.models import KbHit
+from kb.asked import shared_sentence_questions
 
 log = logging.getLogger("agents.offline.ranking")
 
@@ -39,12 +40,18 @@ DENSE_WITH_ONE_TERM = 0.35  # or one shared term and this close
 MAX_HITS = 4
 MIN_SENTENCE_WORDS = 4  # shorter: no sentence to quote
 JOIN_WORDS = 6  # shorter: it finishes the sentence before it in the same paragraph or item
+# How much the closest question a sentence is known to answer (kb.asked) counts beside the sentence's own
+# meaning; and that close, it answers whatever the words. Chosen on the spent sets (docs/knowledge-and-triage.md).
+ASKED_WEIGHT = 1.3
+ASKED_ALONE = 0.5
+_FIGURE = re.compile(r"(?<![\w/])\d")  # a limit, a price, a duration: a digit not inside a path ("/v2/")
 _EXAMPLE = re.compile(r"^(?:example|for example|for instance|e\.g\.)\b", re.IGNORECASE)
 # Weights of the combined score (each measure lies roughly in 0..1). The heading is the section's own (the
 # title is shared by every section of the article; the heading tells them apart): "Events missing from
 # scripts, cron jobs or serverless functions" for a cron job's events.
 WEIGHTS = {
     "dense": 1.0,
+    "asked": ASKED_WEIGHT,
     "lexical": 0.6,
     "section_dense": 0.35,
     "section_lexical": 0.25,
@@ -98,6 +105,10 @@ def sentences_of_hits(hits: Sequence[KbHit]) -> list[Sentence]:
                 words = len(sentence.split())
                 position += 1
                 lead = sentence.endswith(":") and introduces and i == len(said) - 1
+                if sentence.endswith(":") and not lead and i == len(said) - 1 and _FIGURE.search(sentence):
+                    # Before a table or code, not a list: "Paying yearly costs 15% less than paying monthly:"
+                    # states its figure whatever follows ("The limits depend on your plan:" says nothing).
+                    sentence = sentence[:-1] + "."
                 if key in seen or words < MIN_SENTENCE_WORDS or words > 60 or (sentence.endswith(":") and not lead):
                     continue
                 seen.add(key)
@@ -114,9 +125,6 @@ def sentences_of_hits(hits: Sequence[KbHit]) -> list[Sentence]:
                     )
                 )
     return out
-
-
-_FIGURE = re.compile(r"(?<![\w/])\d")  # a limit, a price, a duration: a digit not inside a path ("/v2/")
 
 
 def words_of(sentences: Sequence[Sentence]) -> int:
@@ -204,6 +212,7 @@ class Ranker:
         self._encoder = encoder() if use_meaning and self.sentences else None
         self._vectors: Vectors | None = None
         self._section_vectors: dict[tuple[str, str], Vectors] = {}
+        self._asked_vectors: list[Vectors | None] = [None] * len(self.sentences)
         pool = [s.terms | frozenset(terms(self._section_label(s))) for s in self.sentences]
         self._idf = _idf(pool)
         self._avg = sum(len(s.terms) for s in self.sentences) / max(1, len(self.sentences))
@@ -218,6 +227,24 @@ class Ranker:
             else:
                 self._vectors = vectors[: len(self.sentences)]
                 self._section_vectors = dict(zip(labels, vectors[len(self.sentences) :], strict=True))
+                self._embed_asked()
+
+    def _embed_asked(self) -> None:
+        """Each sentence's known questions (kb.asked), embedded once per text through the disk cache."""
+        asked = shared_sentence_questions()
+        if not asked or self._encoder is None:
+            return
+        per_sentence = [asked.questions(s.article_id, s.text) for s in self.sentences]
+        texts = sorted({q for qs in per_sentence for q in qs})
+        if not texts:
+            return
+        try:
+            vectors = self._encoder(texts, True)
+        except Exception as e:
+            log.warning("question embeddings failed (%s); ranking without the questions sentences answer", e)
+            return
+        row = {t: i for i, t in enumerate(texts)}
+        self._asked_vectors = [vectors[[row[q] for q in qs]] if qs else None for qs in per_sentence]
 
     def _label_text(self, article_id: str, heading: str) -> str:
         title, _ = self._labels.get(article_id, ("", ""))
@@ -258,6 +285,8 @@ class Ranker:
             section_vec = self._section_vectors.get((s.article_id, s.section))
             section_dense = float(np.dot(section_vec, q_vec)) if section_vec is not None and q_vec is not None else 0.0
             heading_shared = len(terms(s.section) & wanted)
+            known = self._asked_vectors[i]
+            asked = float(np.max(known @ q_vec)) if known is not None and q_vec is not None else 0.0
             relevant = (
                 len(overlap) >= MIN_OVERLAP
                 or _distinctive_number(overlap)
@@ -267,9 +296,12 @@ class Ranker:
                 # serverless functions" for "events from our cron job don't show up") answers it in words
                 # of its own ("Call `client.flush()` before the function returns").
                 or heading_shared >= MIN_HEADING_OVERLAP
+                or asked >= ASKED_ALONE
             )
             measures = {
                 "dense": dense,
+                # How close the nearest question this sentence is known to answer is (0 without any).
+                "asked": asked,
                 "lexical": lexical[i] / top,
                 "section_dense": section_dense,
                 "section_lexical": len(label_terms & wanted) / max(1, len(wanted)),
