@@ -213,6 +213,33 @@ def test_a_gap_alone_or_a_deletion_of_our_own_is_no_data_loss(text: str) -> None
 @pytest.mark.parametrize(
     "text",
     [
+        "Our SSO role mapping now gives everyone Owner, and nobody in our IT team made that change.",
+        "There is a webhook sending our users' emails to some server, and none of us added it.",
+        "Three colleagues got sign-in alerts at 4am; none of them was awake.",
+        "The audit log shows a new API key created by a user that we don't have.",
+    ],
+)
+def test_a_change_to_access_nobody_on_the_customers_side_made_is_a_security_incident(text: str) -> None:
+    """Told politely, in the middle of something else, with no word like "hacked" or "breach"."""
+    assert "security" in matches(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Nobody on our team made the funnel, so who can edit it?",
+        "Which role can create API keys? Nobody here remembers.",
+        "If nobody on the team changed the password, can the account still get locked?",
+        "Nobody here changed the chart settings but the colours are different.",
+    ],
+)
+def test_disowning_a_change_that_touches_no_access_or_asking_about_one_is_no_incident(text: str) -> None:
+    assert "security" not in matches(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "Since lunch every dashboard we open says 'Something went wrong', in both offices.",
         "None of our alerts has run since 07:00; each check in the history says internal error.",
         "Our reports are all blank and two other customers we know are seeing the same.",

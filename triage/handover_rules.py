@@ -176,6 +176,31 @@ def _unexplained_loss(text: str) -> bool:
     return bool(_NOT_OUR_DELETION.search(text) and _GONE_STATE.search(text))
 
 
+# A change to access nobody on the customer's side made: they disown it ("nobody on my team made that change",
+# "none of us created", "none of them was awake", "an account called it-sync that we don't have", "we don't own
+# that domain") in the same sentence as what it touched (a key, a role, an admin, an origin, a sign-in). Either
+# alone is everyday ("nobody here changed the funnel"; "which role can add keys?"); together, only we can tell who.
+# "If nobody changed the password, ..." asks, it reports nothing.
+_DISOWNED = re.compile(
+    r"(?<!\bif )\b(?:nobody|no one|none of us|none of them)(?: [\w'-]+){0,4}? "
+    r"(?:remembers?|recalls?|made|added|changed|created|turned|switched|set|enabled|disabled|invited|approved|"
+    r"requested|authori[sz]ed|was (?:awake|trying|signed in|working|online|logged in))\b|"
+    r"\b(?:that|which|whom?) (?:we|i) (?:don'?t|do not|didn'?t|did not) (?:have|own|know|recogni[sz]e)\b|"
+    r"\bwe (?:don'?t|do not) (?:own|recogni[sz]e) (?:that|this|the|it)\b",
+    re.I,
+)
+_ACCESS = re.compile(
+    r"\b(api[- ]?keys?|keys?|origins?|domains?|roles?|admins?|owners?|sso|saml|passwords?|2fa|two-factor|"
+    r"sign[- ]?ins?|sign in|log[- ]?ins?|log in|sessions?|webhooks?|exports?|members?|invit\w+|permissions?|"
+    r"audit log|locked)\b",
+    re.I,
+)
+
+
+def _disowned_change(sentences: list[str]) -> bool:
+    return any(_DISOWNED.search(s) and _ACCESS.search(s) for s in sentences)
+
+
 def matches(text: str) -> set[str]:
     """Reasons a rule finds in the text on its own (an incident rule only in a sentence that reports one)."""
     sentences = [s for s in _SENTENCE.split(text) if s.strip()] or [text]
@@ -190,6 +215,8 @@ def matches(text: str) -> set[str]:
         found.add("person")
     if _unexplained_loss(" ".join(s for s in sentences if not _HYPOTHETICAL.search(s))):
         found.add("data_loss")
+    if _disowned_change([s for s in sentences if not _HYPOTHETICAL.search(s)]):
+        found.add("security")
     return found
 
 
