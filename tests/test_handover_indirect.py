@@ -213,6 +213,31 @@ def test_a_gap_alone_or_a_deletion_of_our_own_is_no_data_loss(text: str) -> None
 @pytest.mark.parametrize(
     "text",
     [
+        "This is the second time you have sent me the same article about webhooks, and it does not cover retries.",
+        "Three replies so far, every one of them the same help page. The export is still failing.",
+        "That is the same answer I got yesterday, word for word.",
+    ],
+)
+def test_being_sent_the_same_answer_again_asks_for_a_person(text: str) -> None:
+    """No word like "human" or "talk to": the customer says the help centre has nothing more for them."""
+    assert "person" in matches(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Do all plans use the same page for billing?",
+        "Can I send the same article to my colleague again?",
+        "Will retrying send the same event again?",
+    ],
+)
+def test_the_same_page_or_event_without_a_repeated_answer_asks_for_no_one(text: str) -> None:
+    assert "person" not in matches(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "Our SSO role mapping now gives everyone Owner, and nobody in our IT team made that change.",
         "There is a webhook sending our users' emails to some server, and none of us added it.",
         "Three colleagues got sign-in alerts at 4am; none of them was awake.",

@@ -172,6 +172,23 @@ _GONE_STATE = re.compile(
 )
 
 
+# Sent the same answer again ("the third time I've been sent the same page", "three answers so far, all of them
+# the same article"): the help centre has nothing more to say and a person has to read the case. Not when the
+# customer asks what they may do ("can I send the same article to a colleague again?").
+_REPEATED_ANSWER = re.compile(
+    r"\b(again|twice|third|second|fourth|three|four|several|multiple|all of them|each of them|every one of them|"
+    r"stop sending)\b[^.?!]{0,80}\bsame (help |support )?(page|article|answer|reply|link|doc\w*)\b|"
+    r"\bsame (help |support )?(page|article|answer|reply|link|doc\w*)\b[^.?!]{0,80}\b(again|twice|every time|"
+    r"each time|in a row|so far|word for word)\b",
+    re.I,
+)
+_ASKS_WHAT_THEY_MAY_DO = re.compile(r"\b(can|could|may|should|how (do|can|should)) (i|we)\b", re.I)
+
+
+def _repeated_answer(sentences: list[str]) -> bool:
+    return any(_REPEATED_ANSWER.search(s) and not _ASKS_WHAT_THEY_MAY_DO.search(s) for s in sentences)
+
+
 def _unexplained_loss(text: str) -> bool:
     return bool(_NOT_OUR_DELETION.search(text) and _GONE_STATE.search(text))
 
@@ -212,6 +229,8 @@ def matches(text: str) -> set[str]:
         if any(rule.search(s) for s in checked):
             found.add(reason)
     if (asks_for_a_person(text) or asks_for_a_person_explicitly(text)) and not _NOT_A_HANDOVER_PERSON.search(text):
+        found.add("person")
+    if _repeated_answer(sentences):
         found.add("person")
     if _unexplained_loss(" ".join(s for s in sentences if not _HYPOTHETICAL.search(s))):
         found.add("data_loss")
