@@ -210,6 +210,12 @@ def test_a_gap_alone_or_a_deletion_of_our_own_is_no_data_loss(text: str) -> None
     assert "data_loss" not in matches(text)
 
 
+def test_a_browser_capture_posted_publicly_is_a_security_incident_one_sent_to_us_is_not() -> None:
+    # A HAR file holds the session's cookies: whoever downloads it from a public page can be signed in.
+    assert "security" in matches("A colleague shared a HAR file of our Lumora session on a public GitHub issue.")
+    assert "security" not in matches("I attached a HAR file to this ticket so you can see the slow requests.")
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -54,7 +54,11 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"(data|security) breach|credentials? (leaked|exposed))\b|"
         # a secret shipped where others can read it: an app bundle, a screenshot, a recording
         r"\b(secret|live|private|api|access|server|signing) (key|token)s?\b.{0,80}\b(bundled?|hard-?coded|"
-        r"shipped|screenshots?|recording|video|on screen|pastebin|stack ?overflow|decompiled?)\b",
+        r"shipped|screenshots?|recording|video|on screen|pastebin|stack ?overflow|decompiled?)\b|"
+        # a browser capture (HAR) somewhere public: it carries the session's cookies, so whoever reads it is signed in
+        r"\bhar (files?|captures?|exports?)\b[^.?!]{0,100}\b(public(ly)?|forums?|community|github|gist|pastebin|"
+        r"reddit|twitter)\b|\b(public(ly)?|forums?|community|github|gist|pastebin|reddit|twitter)\b[^.?!]{0,100}"
+        r"\bhar (files?|captures?|exports?)\b",
         re.I,
     ),
     "outage": re.compile(
