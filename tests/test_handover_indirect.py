@@ -191,6 +191,8 @@ def test_sarcasm_about_what_the_account_pays_for_is_unhappiness(detector: Handov
         "reports.",
         "Our cohort of trial users shows 0 people. I didn't touch it. What happened?",
         "The Users page lists about 9,000 people instead of 31,000 today; we haven't deleted or archived anyone.",
+        "Her saved reports are not anywhere since the transfer, and she says she didn't delete anything.",
+        "Fourteen members are missing from our list this morning; nobody here removed them.",
     ],
 )
 def test_data_gone_that_nobody_removed_is_a_data_loss(text: str) -> None:
@@ -204,6 +206,8 @@ def test_data_gone_that_nobody_removed_is_a_data_loss(text: str) -> None:
         "I deleted a dashboard by mistake yesterday, can I get it back?",
         "We didn't change anything, but the funnel shows 0 conversions since we renamed the event.",
         "If nobody deleted a project, can it still disappear after a downgrade?",
+        "We didn't delete anything, but where do I find archived dashboards?",
+        "Events from the cron job are missing. What am I doing wrong?",
     ],
 )
 def test_a_gap_alone_or_a_deletion_of_our_own_is_no_data_loss(text: str) -> None:

@@ -158,11 +158,13 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
 # Data gone with nobody having removed it: the customer rules out their own deletion ("nobody here deleted
-# it", "didn't touch it") and says what is gone ("shows 0 users", "no longer listed", "58,000 instead of
-# 140,000"). Either alone is everyday troubleshooting; together they report a loss only we can explain.
+# it", "didn't touch it", "she says she didn't delete anything") and says what is gone ("shows 0 users", "no
+# longer listed", "58,000 instead of 140,000", "don't seem to be anywhere", "missing"). Either alone is everyday
+# troubleshooting; together they report a loss only we can explain.
 _NOT_OUR_DELETION = re.compile(
     r"\b(?:nobody|no one|none of us)(?: here| on our (?:side|end|team))? (?:has |had )?(?:deleted|removed|touched|"
-    r"archived|purged)\b|\b(?:we|i) (?:didn'?t|did not|didnt|haven'?t|have not|havent|never|hadn'?t) "
+    r"archived|purged)\b|\b(?:we|i|she|he|they) (?:didn'?t|did not|didnt|haven'?t|have not|havent|hasn'?t|has not|"
+    r"never|hadn'?t) "
     r"(?:\w+ )?(?:delete|deleted|remove|removed|touch|touched|archive|archived|purge|purged)\b|"
     r"\bdid(?:n'?t| not|nt) touch (?:it|them|anything)\b",
     re.I,
@@ -171,7 +173,9 @@ _GONE_STATE = re.compile(
     r"\b(?:shows?|showing|says|lists?) (?:only )?(?:0|zero|no|nothing)\b(?: \w+)?|"
     r"\b(?:is|are|was|were) (?:now |suddenly |completely )?(?:empty|gone|blank)\b|"
     r"\bno longer (?:listed|there|visible|shows?|appears?|in (?:the|our))\b|\b(?:disappeared|vanished)\b|"
-    r"\b(?:instead of|down from) (?:about |roughly |around |nearly |almost )?[\d][\d,.]*k?\b",
+    r"\b(?:instead of|down from) (?:about |roughly |around |nearly |almost )?[\d][\d,.]*k?\b|"
+    r"\b(?:not|aren'?t|isn'?t|don'?t seem to be|doesn'?t seem to be|can'?t (?:be )?found?|cannot (?:be )?found?)\b"
+    r"[^.?!]{0,20}\banywhere\b|\bnowhere to be (?:found|seen)\b|\bmissing\b",
     re.I,
 )
 
