@@ -214,6 +214,29 @@ def test_a_gap_alone_or_a_deletion_of_our_own_is_no_data_loss(text: str) -> None
     assert "data_loss" not in matches(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("Since your maintenance window last night every batch from our iOS app is rejected with 401.", "outage"),
+        ("After Sunday's maintenance our saved funnels list is empty.", "data_loss"),
+    ],
+)
+def test_something_broken_or_gone_since_our_maintenance_is_an_incident(text: str, reason: str) -> None:
+    assert reason in matches(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Our receiving server was down for maintenance over the weekend; the endpoint shows as disabled.",
+        "Since the maintenance on Tuesday, can we turn the old exports back on?",
+        "I see the maintenance notice on your status page for tonight. Should we pause our imports during it?",
+    ],
+)
+def test_their_own_maintenance_or_a_question_about_ours_is_no_incident(text: str) -> None:
+    assert not matches(text) & {"outage", "data_loss"}
+
+
 def test_a_browser_capture_posted_publicly_is_a_security_incident_one_sent_to_us_is_not() -> None:
     # A HAR file holds the session's cookies: whoever downloads it from a public page can be signed in.
     assert "security" in matches("A colleague shared a HAR file of our Lumora session on a public GitHub issue.")

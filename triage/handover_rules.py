@@ -197,6 +197,32 @@ def _repeated_answer(sentences: list[str]) -> bool:
     return any(_REPEATED_ANSWER.search(s) and not _ASKS_WHAT_THEY_MAY_DO.search(s) for s in sentences)
 
 
+# Something broken or gone since our maintenance ("since your maintenance window last night, all four of our apps
+# get 401", "after this morning's maintenance our dashboard list shows 12"): the customer ties it to a change of
+# ours. Not their own maintenance ("our server was down for maintenance") nor a question about a planned one.
+_AFTER_OUR_MAINTENANCE = re.compile(
+    r"\b(?:since|after) (?:your|the|last night'?s|yesterday'?s|this morning'?s|today'?s|\w+day'?s|\w+day night'?s) "
+    r"(?:\w+ )?maintenance\b",
+    re.I,
+)
+_BROKEN = re.compile(
+    r"\b(?:every|all|nothing|none|no longer|stopped|broke\w*|fail\w*|errors?|reject\w*|can'?t|cannot|[45]\d\d)\b",
+    re.I,
+)
+_GONE_SINCE = re.compile(r"\b(?:empty|blank|missing|gone|deleted|disappeared|vanished|fewer|less|shows? \d+)\b", re.I)
+
+
+def _after_our_maintenance(sentences: list[str]) -> str | None:
+    """The incident a sentence ties to our maintenance: "data_loss" when something is gone, else "outage"."""
+    for s in sentences:
+        if _AFTER_OUR_MAINTENANCE.search(s) and not s.rstrip().endswith("?"):
+            if _GONE_SINCE.search(s):
+                return "data_loss"
+            if _BROKEN.search(s):
+                return "outage"
+    return None
+
+
 def _unexplained_loss(text: str) -> bool:
     return bool(_NOT_OUR_DELETION.search(text) and _GONE_STATE.search(text))
 
@@ -240,6 +266,9 @@ def matches(text: str) -> set[str]:
         found.add("person")
     if _repeated_answer(sentences):
         found.add("person")
+    since_maintenance = _after_our_maintenance([s for s in sentences if not _HYPOTHETICAL.search(s)])
+    if since_maintenance is not None:
+        found.add(since_maintenance)
     if _unexplained_loss(" ".join(s for s in sentences if not _HYPOTHETICAL.search(s))):
         found.add("data_loss")
     if _disowned_change([s for s in sentences if not _HYPOTHETICAL.search(s)]):
