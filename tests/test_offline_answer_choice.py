@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from agents.context import MAX_MORE_CHARS, MAX_PASSAGE_CHARS, TicketContext, format_kb_results, parse_kb_results
 from agents.offline.answer_types import asks_amount
 from agents.offline.client import OfflineChatCompletionClient
@@ -309,6 +311,31 @@ async def test_a_new_question_after_a_confirmed_fix_is_looked_up_without_the_sol
     )
     [(query, _, _)] = kb.calls
     assert query.startswith("Dashboard numbers shift")
+
+
+@pytest.mark.parametrize(
+    "follow_up",
+    [
+        "perfect thanks. other thing: can a saved cohort keep itself up to date?",
+        "Found it. Next q: can a saved cohort keep itself up to date?",
+        "Thanks! Different question: can a saved cohort keep itself up to date?",
+    ],
+)
+async def test_a_follow_up_that_announces_another_topic_is_looked_up_without_the_first_one(follow_up: str) -> None:
+    """Thanks without a fix confirmed ("perfect thanks") then "other thing:": the subject names the topic
+    dealt with, and searched with it the new question is answered from the first topic's article."""
+    earlier = [
+        TranscriptEntry(seq=1, sender=Sender.CUSTOMER, author="cus-42", body="What is the funnel window?", at=AT),
+        TranscriptEntry(seq=2, sender=Sender.AGENT, author="TechnicalAgent", body="7 days by default.", at=AT),
+    ]
+    kb = FakeKb([EXPORTS])
+    await run_turn(
+        make_request(follow_up, subject="funnel window", earlier=earlier),
+        model_client=OfflineChatCompletionClient(),
+        kb_search=kb,
+    )
+    [(query, _, _)] = kb.calls
+    assert "cohort" in query and "funnel window" not in query
 
 
 def test_each_of_two_questions_may_take_three_short_sentences_within_its_share_of_words() -> None:

@@ -28,7 +28,13 @@ _SECOND_QUESTION = re.compile(
 )
 _LEAD_IN = re.compile(
     r"^(?:(?:two|2|three|3|a few|some|couple of|one more|another|a|separate|different|new|other|unrelated|next)\s+)?"
-    r"(?:quick\s+|separate\s+|unrelated\s+|other\s+|new\s+)?(?:questions?|things?)\s*:\s*",
+    r"(?:quick\s+|separate\s+|unrelated\s+|other\s+|new\s+)?(?:questions?|things?|qs?)\s*:\s*",
+    re.IGNORECASE,
+)
+# A lead-in announcing another topic ("other thing:", "different question:", "next q:"), not more of the same
+# ("two questions:").
+_ANOTHER_TOPIC = re.compile(
+    r"^(?:one more|another|separate|different|new|other|unrelated|next)\s+(?:quick\s+)?(?:questions?|things?|qs?)\s*:",
     re.IGNORECASE,
 )
 # Words a customer uses to say it is urgent; a priority set elsewhere is not the customer saying so.
@@ -167,9 +173,10 @@ def without_confirmations(text: str) -> str:
 
 
 def moves_on(text: str) -> bool:
-    """The message confirms an earlier fix and says more ("That fixed it, thanks. Next: can we ..."): what
-    follows is a new topic, and the ticket's subject names the problem already solved."""
-    return without_confirmations(text) != text
+    """The message confirms an earlier fix and says more ("That fixed it, thanks. Next: can we ..."), or
+    announces another topic ("perfect thanks. other thing: ...", "Different question: ..."): what follows is a
+    new topic, and the ticket's subject names the problem already dealt with."""
+    return without_confirmations(text) != text or any(_ANOTHER_TOPIC.match(p) for p in _pieces(text))
 
 
 def expressed_urgency(text: str) -> bool:
