@@ -284,6 +284,18 @@ def test_the_figure_a_chosen_step_sets_up_is_said_with_it() -> None:
     assert "90 days" in answer
 
 
+async def searched_for(follow_up: str, subject: str, earlier: list[TranscriptEntry]) -> str:
+    """The one query the offline model's turn sends for a follow-up."""
+    kb = FakeKb([EXPORTS])
+    await run_turn(
+        make_request(follow_up, subject=subject, earlier=earlier),
+        model_client=OfflineChatCompletionClient(),
+        kb_search=kb,
+    )
+    [(query, _, _)] = kb.calls
+    return query
+
+
 async def test_a_new_question_after_a_confirmed_fix_is_looked_up_without_the_solved_problem() -> None:
     """The subject and the thanks name the problem already solved; searched with them, the help centre
     returns that problem's articles again and the new question goes unanswered."""
@@ -292,24 +304,12 @@ async def test_a_new_question_after_a_confirmed_fix_is_looked_up_without_the_sol
         TranscriptEntry(seq=2, sender=Sender.AGENT, author="TechnicalAgent", body="Set the timezone.", at=AT),
     ]
     moving_on = "Switching the reporting timezone fixed it, thanks. Where do I get your SOC 2 report?"
-    kb = FakeKb([EXPORTS])
-    await run_turn(
-        make_request(moving_on, subject="Dashboard numbers shift by a day", earlier=earlier),
-        model_client=OfflineChatCompletionClient(),
-        kb_search=kb,
-    )
-    [(query, _, _)] = kb.calls
+    query = await searched_for(moving_on, "Dashboard numbers shift by a day", earlier)
     assert "SOC 2 report" in query
     assert "Dashboard numbers" not in query and "timezone" not in query
     # Still on the same problem ("still failing"), the subject stays part of the search.
-    kb = FakeKb([EXPORTS])
     still = "Still a day off after switching the timezone. Anything else to check?"
-    await run_turn(
-        make_request(still, subject="Dashboard numbers shift", earlier=earlier),
-        model_client=OfflineChatCompletionClient(),
-        kb_search=kb,
-    )
-    [(query, _, _)] = kb.calls
+    query = await searched_for(still, "Dashboard numbers shift", earlier)
     assert query.startswith("Dashboard numbers shift")
 
 
@@ -328,13 +328,7 @@ async def test_a_follow_up_that_announces_another_topic_is_looked_up_without_the
         TranscriptEntry(seq=1, sender=Sender.CUSTOMER, author="cus-42", body="What is the funnel window?", at=AT),
         TranscriptEntry(seq=2, sender=Sender.AGENT, author="TechnicalAgent", body="7 days by default.", at=AT),
     ]
-    kb = FakeKb([EXPORTS])
-    await run_turn(
-        make_request(follow_up, subject="funnel window", earlier=earlier),
-        model_client=OfflineChatCompletionClient(),
-        kb_search=kb,
-    )
-    [(query, _, _)] = kb.calls
+    query = await searched_for(follow_up, "funnel window", earlier)
     assert "cohort" in query and "funnel window" not in query
 
 

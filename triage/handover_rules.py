@@ -255,9 +255,10 @@ def _disowned_change(sentences: list[str]) -> bool:
 def matches(text: str) -> set[str]:
     """Reasons a rule finds in the text on its own (an incident rule only in a sentence that reports one)."""
     sentences = [s for s in _SENTENCE.split(text) if s.strip()] or [text]
+    reported = [s for s in sentences if not _HYPOTHETICAL.search(s)]
     found = set()
     for reason, rule in _RULES.items():
-        checked = [s for s in sentences if not _HYPOTHETICAL.search(s)] if reason in _INCIDENTS else [text]
+        checked = reported if reason in _INCIDENTS else [text]
         if reason == "outage":
             checked = [s for s in checked if not _THEIR_OWN_OUTAGE.search(s)]
         if any(rule.search(s) for s in checked):
@@ -266,12 +267,12 @@ def matches(text: str) -> set[str]:
         found.add("person")
     if _repeated_answer(sentences):
         found.add("person")
-    since_maintenance = _after_our_maintenance([s for s in sentences if not _HYPOTHETICAL.search(s)])
+    since_maintenance = _after_our_maintenance(reported)
     if since_maintenance is not None:
         found.add(since_maintenance)
-    if _unexplained_loss(" ".join(s for s in sentences if not _HYPOTHETICAL.search(s))):
+    if _unexplained_loss(" ".join(reported)):
         found.add("data_loss")
-    if _disowned_change([s for s in sentences if not _HYPOTHETICAL.search(s)]):
+    if _disowned_change(reported):
         found.add("security")
     return found
 
