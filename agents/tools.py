@@ -44,7 +44,9 @@ from agents.context import (
 from agents.guardrails import strip_injected_instructions
 from agents.prompts import BILLING_AGENT, TECHNICAL_AGENT
 from agents.reusable_tool import ReusableFunctionTool
+from domain.customer_text import prepared_text
 from domain.models import KbHit, Sender
+from domain.money_asks import asks_for_refund
 from domain.refunds import REFUND_WINDOW_DAYS, about_another_customer, check_money_request, refundable_summary
 from domain.turns import ActionRequest, TurnRequest
 
@@ -76,6 +78,12 @@ def latest_customer_text(request: TurnRequest) -> str:
     if len(words) == len(request.transcript):
         words.insert(0, request.subject)
     return "\n".join(words)
+
+
+def customer_asked_for_refund(request: TurnRequest) -> bool:
+    """Some message of the customer's in this conversation asks for money back (not only about a refund)."""
+    said = [request.subject, *(e.body for e in request.transcript if e.sender == Sender.CUSTOMER)]
+    return any(asks_for_refund(prepared_text(text)) for text in said)
 
 
 def other_customer_request(request: TurnRequest) -> str | None:
@@ -205,6 +213,7 @@ def build_tools(
             charge=charge,
             now=datetime.now(UTC),
             about_other_customer=other_customer_request(request),
+            customer_asked=kind != "refund" or customer_asked_for_refund(request),
         )
         if not check.allowed:
             if check.rule is not None and check.rule not in log.declined:

@@ -31,6 +31,7 @@ REFUND_WINDOW_DAYS = 14
 InvoiceStatus = Literal["paid", "open", "failed"]
 Rule = Literal[
     "other_customer",
+    "not_requested",
     "no_invoice",
     "invoice_not_found",
     "foreign_invoice",
@@ -108,6 +109,7 @@ def check_money_request(
     charge: Charge | None,
     now: datetime,
     about_other_customer: str | None = None,
+    customer_asked: bool = True,
 ) -> PolicyCheck:
     """Whether a refund or credit of `amount_usd` may go on (to the authority limit) at all.
 
@@ -118,7 +120,9 @@ def check_money_request(
     most 14 days ago; the reason is not a downgrade (credited automatically); the amount is at most
     the charge minus what was already refunded on it. Credits: an account credit needs no invoice
     (goodwill, SLA credits: the authority limit governs them); one that names an invoice must name
-    one of this customer's, and not exceed it. Nobody acts on a request about another customer.
+    one of this customer's, and not exceed it. Nobody acts on a request about another customer, and no
+    refund goes out that the customer never asked for (``customer_asked``, ``domain.money_asks``): a
+    question about a refund ("when will it show up?") is answered, not refunded again.
     """
     amount = cents(amount_usd)
     if about_other_customer:
@@ -127,6 +131,13 @@ def check_money_request(
             f"The customer asks about another customer ({about_other_customer}). Nothing was done. Do not act on "
             "or share another account's data; explain that only that account's Owner or Billing members can.",
             OTHER_CUSTOMER_EXPLANATION,
+        )
+    if kind == "refund" and not customer_asked:
+        return _no(
+            "not_requested",
+            "The customer has not asked for a refund in this conversation, only about one (when or where it "
+            "lands, one already made, the policy). Nothing was executed or forwarded; answer their question.",
+            "",
         )
     if reference is None:
         if kind == "credit":

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from autogen_core import CancellationToken, FunctionCall
 from autogen_core.models import CreateResult, ModelFamily, ModelInfo, RequestUsage
 from autogen_ext.models.replay import ReplayChatCompletionClient
@@ -110,6 +111,24 @@ def test_invoice_references_are_read_as_customers_write_them() -> None:
     assert reference_in("refund invoice 12/2024 please") is None
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        "You refunded $49 for LUM-1001 on Monday. When will it show up on my card?",
+        "How long does a refund take to come back to my card? The charge was $149.",
+        "Our finance team asks whether refunds over $100 need a manager's approval. We paid $149 last week.",
+        "Support said the refund of $49 was approved, but I haven't seen it yet.",
+    ],
+)
+async def test_a_question_about_a_refund_moves_no_money(body: str) -> None:
+    # Each names one amount that matches a refundable charge: read as a request, it would be refunded
+    # (again) or sent to a manager, though the customer only asked when, where or whether.
+    ledger = ledger_with(charge("LUM-1001", "49.00"), charge("LUM-1002", "149.00"))
+    outcome = await billing_turn(body, ledger)
+    assert "request_refund" not in outcome.tool_calls and outcome.decision == "reply"
+    assert outcome.executed_actions == [] and outcome.action is None and not ledger.entries
+
+
 async def test_the_limit_is_cumulative_per_ticket() -> None:
     ledger = ledger_with(charge("LUM-1001", "80.00"), charge("LUM-1002", "30.00"))
     first = await billing_turn("Please refund $80 for LUM-1001, the seat I removed.", ledger)
@@ -202,6 +221,30 @@ async def test_a_model_cannot_talk_its_way_past_the_limit() -> None:
     outcome = await run_turn(request, model_client=client, kb_search=FakeKb([]), ledger=ledger)
     assert outcome.decision == "needs_approval" and outcome.action is not None and outcome.action.amount_usd == 250.0
     assert outcome.executed_actions == [] and not ledger.executed()
+
+
+async def test_no_model_refunds_what_the_customer_only_asked_about() -> None:
+    """An LLM that reads "when will my refund show up?" as a request: the tool declines, for every model."""
+    ledger = ledger_with(charge("LUM-5", "49.00"))
+    args = {"amount_usd": 49, "reason": "customer asks about the refund", "invoice": "LUM-5"}
+    client = _replay(
+        FunctionCall(id="c1", name="request_refund", arguments=json.dumps(args)),
+        reply="Hi Priya, refunds reach your card within 5-10 business days.",
+    )
+    body = "You refunded $49 for LUM-5 on Monday. When will it show up on my card?"
+    request = make_request(body, category=Category.BILLING, subject="Card statement")
+    outcome = await run_turn(request, model_client=client, kb_search=FakeKb([]), ledger=ledger)
+    assert outcome.decision == "reply" and outcome.action is None and outcome.executed_actions == []
+    assert ledger.entries == {}
+    # The same model and charge, when the customer does ask: the refund goes through.
+    asked = make_request("Please refund the $49 for LUM-5, I cancelled.", category=Category.BILLING, subject="Card")
+    outcome = await run_turn(
+        asked,
+        model_client=_replay(FunctionCall(id="c1", name="request_refund", arguments=json.dumps(args)), reply="Done."),
+        kb_search=FakeKb([]),
+        ledger=ledger,
+    )
+    assert [a.amount_usd for a in outcome.executed_actions] == [49.0]
 
 
 async def test_invalid_amounts_are_refused_by_the_tool() -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from demo.customers import SCENARIO_INVOICES, demo_customers, demo_invoices
 from domain.models import Customer
+from domain.money_asks import asks_for_refund
 from domain.refunds import Charge, about_another_customer, check_money_request, refundable_summary
 
 NOW = datetime(2026, 5, 20, 12, 0, tzinfo=UTC)
@@ -151,3 +152,37 @@ def test_customer_without_company() -> None:
     solo = Customer(customer_id="c", email="ada@example.com", name="Ada Byron")
     assert about_another_customer("Ada's invoices please", solo) is None
     assert about_another_customer("Send me Grace's invoices please", solo) is not None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "charged $49 yesterday, forgot to cancel, refund pls",
+        "Can I get it refunded?",
+        "Could we have that refunded please?",
+        "you refund it?",
+        "i want my money back, 250 dollars",
+        "Is a reimbursement of the $49 possible?",
+        "When we cancelled you still charged $49 - please refund it.",
+        "The charge shows up twice, can you refund it?",
+        "Our Starter renewed 3 days ago but we moved on. Could we get that back?",
+    ],
+)
+def test_a_request_for_money_back_is_read_as_one(text: str) -> None:
+    assert asks_for_refund(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "When can I expect the $49 refund?",
+        "Which card does the $49 go back to?",
+        "Will the $240 refund for the double charge appear as a separate line on my statement?",
+        "I already got refunded $29 but the invoice still says Paid.",
+        "Support said the refund of $75 was approved, but I haven't seen it yet.",
+        "Our finance team asks whether refunds over $100 need a manager's approval.",
+        "How do I get back into my account?",
+    ],
+)
+def test_a_question_about_a_refund_asks_for_none(text: str) -> None:
+    assert not asks_for_refund(text)

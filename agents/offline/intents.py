@@ -14,17 +14,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Literal
 
 from domain import resolution
+from domain.money_asks import ABOUT_A_REFUND, CREDIT, MONEY_BACK, REFUND
 
 _AMOUNT = re.compile(
     r"(?:\$|\bUSD\s?)\s?(\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)"
     r"|\b(\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)\s?(?:USD|dollars)\b",
     re.IGNORECASE,
-)
-_REFUND = re.compile(r"\b(refund(?:ed|s)?|reimburse(?:d|ment)?|money back|charge ?back|pay (?:me|us) back)\b", re.I)
-_CREDIT = re.compile(
-    r"\b(?:(?:service|account|travel|sla) credit|credit (?:note|to (?:my|our) account)|voucher|certificate|"
-    r"compensation|compensate)\b",
-    re.I,
 )
 _INVOICE = re.compile(r"\bLUM-\d{3,}\b", re.I)
 # Other billing systems' numbers: "INV-2291" anywhere, or what follows "invoice" / "receipt" / "bill"
@@ -104,27 +99,27 @@ def money_ask(text: str) -> MoneyAsk | None:
     """The refund or credit the customer explicitly asks for, if it names exactly one amount.
 
     Amounts in the sentences that ask win over amounts elsewhere in the message; the same amount
-    repeated (a double charge of $49 and $49) is one amount; two different ones are ambiguous.
+    repeated (a double charge of $49 and $49) is one amount; two different ones are ambiguous. A message
+    whose every mention of money back only asks about a refund (``domain.money_asks``) asks for none.
     """
-    credit = bool(_CREDIT.search(text))
-    if not (_REFUND.search(text) or credit):
+    credit = bool(CREDIT.search(text))
+    if not (REFUND.search(text) or credit):
         return None
     sentences = [s for s in _SENTENCE.split(text) if s.strip()]
-    asking = [s for s in sentences if _REFUND.search(s) or _CREDIT.search(s)]
+    asking = [s for s in sentences if (REFUND.search(s) or CREDIT.search(s)) and not ABOUT_A_REFUND.search(s)]
+    if not asking:
+        return None
     candidates = sorted(set(amounts(" ".join(asking)))) or sorted(set(amounts(text)))
     if len(candidates) != 1:
         return None
-    kind: ActionKind = "credit" if credit and not _REFUND.search(text) else "refund"
+    kind: ActionKind = "credit" if credit and not REFUND.search(text) else "refund"
     reason_src = (asking or sentences)[0].strip()
     return MoneyAsk(kind, candidates[0], reference_in(text), reason_src[:300])
 
 
-_MONEY_BACK = re.compile(r"\b(?:get|have|want) (?:it|that|this|them|the money) back\b", re.IGNORECASE)
-
-
 def mentions_refund(text: str) -> bool:
     """The customer asks about a refund (or getting money back), whether or not with an amount."""
-    return bool(_REFUND.search(text) or _MONEY_BACK.search(text))
+    return bool(REFUND.search(text) or MONEY_BACK.search(text))
 
 
 def confirms_resolution(text: str) -> bool:

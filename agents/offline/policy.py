@@ -52,6 +52,7 @@ from agents.offline.message_text import moves_on, without_confirmations
 from agents.offline.notes import ToolNote, action_note, bug_note, calculation_note, parse_result, resolved_closing
 from agents.prompts import BILLING_AGENT, ESCALATION_MANAGER, TECHNICAL_AGENT
 from domain.models import KbHit, Priority, ticket_text
+from domain.money_asks import ABOUT_A_REFUND
 from domain.refunds import OTHER_CUSTOMER_EXPLANATION
 
 MAX_QUERY_CHARS = 1000
@@ -131,12 +132,13 @@ _REFUND_OF = re.compile(r"\brefund(?: of)?\s+(?:\$|USD\s?)(\d{1,3}(?:,\d{3})+(?:
 def _named_refund(text: str) -> intents.MoneyAsk | None:
     """ "Refund $500 for LUM-1 (we were charged $249)": two amounts, but one follows the word refund and an
     invoice is named. The policy check then tells the customer what the charge allows."""
-    found = {m.group(1).replace(",", "") for m in _REFUND_OF.finditer(text)}
+    asking = [s for s in re.split(r"(?<=[.!?])\s+", text) if _REFUND_OF.search(s) and not ABOUT_A_REFUND.search(s)]
+    found = {m.group(1).replace(",", "") for s in asking for m in _REFUND_OF.finditer(s)}
     reference = intents.reference_in(text)
     if len(found) != 1 or reference is None:
         return None
     amount = Decimal(found.pop())
-    sentence = next((s for s in re.split(r"(?<=[.!?])\s+", text) if _REFUND_OF.search(s)), text)
+    sentence = asking[0]
     return intents.MoneyAsk("refund", amount, reference, sentence.strip()[:300]) if amount > 0 else None
 
 
