@@ -15,6 +15,7 @@ from agents.offline.client import OfflineChatCompletionClient
 from agents.offline.compose import TOP_HIT_BONUS, _answer, compose_answer
 from agents.offline.intents import mentions_refund
 from agents.offline.message_text import questions, without_confirmations
+from agents.offline.plans import another_plans_row
 from agents.offline.policy import REFUND_ARRIVES, REFUND_DECIDED
 from agents.offline.procedures import how_to_terms
 from agents.offline.ranking import Sentence, sentences_of_hits
@@ -364,3 +365,35 @@ def test_the_search_s_best_article_answers_when_another_hit_s_section_scores_onl
     assert (found := _answer(close, close, 3, 85)) is not None and found.article_id == "kb-first"
     far = section("kb-first", 0, 0.50) + section("kb-second", 1, 0.50 + TOP_HIT_BONUS + 0.1)
     assert (found := _answer(far, far, 3, 85)) is not None and found.article_id == "kb-second"
+
+
+def _lines(article: str, section: str, *scores: float) -> list[Sentence]:
+    return [
+        Sentence(
+            f"Line {i} of {section} says a relevant thing about it.", article, 0, section, i, frozenset(), score, True
+        )
+        for i, score in enumerate(scores)
+    ]
+
+
+def test_one_sentence_far_ahead_of_the_rest_takes_the_answer_to_its_section() -> None:
+    # Sections compete on their best three lines, so one that says several middling things about the question
+    # beats one stray line. But a line far ahead of any other answers the question itself ("create the client
+    # after the worker process forks" for events lost in Celery tasks): its section wins.
+    middling = _lines("kb-a", "How sending works", 1.2, 1.2, 1.2)  # 1.2 + 0.6 + 0.3 = 2.1
+    far_ahead = _lines("kb-a", "Forking servers", 2.0)
+    ranked = sorted(middling + far_ahead, key=lambda s: -s.score)
+    assert (found := _answer(ranked, ranked, 3, 85)) is not None and found.section == "Forking servers"
+    # A line only a little ahead is the stray line the section rule is for.
+    close = _lines("kb-a", "Forking servers", 1.4)
+    ranked = sorted(middling + close, key=lambda s: -s.score)
+    assert (found := _answer(ranked, ranked, 3, 85)) is not None and found.section == "How sending works"
+
+
+def test_another_plan_s_table_row_is_not_quoted_unless_the_customer_asks_about_that_plan() -> None:
+    row = "Free plan — Requests per hour: 500; Burst per minute: 30."
+    assert another_plans_row(row, Plan.STARTER, "why do we get 429s on our backfill script?")
+    assert not another_plans_row(row, Plan.FREE, "why do we get 429s on our backfill script?")
+    assert not another_plans_row(row, Plan.STARTER, "what would the limits be if we dropped to the free plan?")
+    assert not another_plans_row("Starter plan — Requests per hour: 2,000.", Plan.STARTER, "what are our limits?")
+    assert not another_plans_row("The limits depend on your plan.", Plan.STARTER, "what are our limits?")

@@ -20,7 +20,7 @@ from agents.offline.answer_types import asks_amount, type_bonus
 from agents.offline.article_text import passage, terms
 from agents.offline.clarifying import CLARIFYING_QUESTION, clarifying_question
 from agents.offline.message_text import expressed_urgency, moves_on, questions, without_confirmations
-from agents.offline.plans import asks_availability, plan_bonus, plan_note
+from agents.offline.plans import another_plans_row, asks_availability, plan_bonus, plan_note
 from agents.offline.procedures import Procedure, list_of_lead, select_procedure
 from agents.offline.ranking import Ranker, Sentence, follow_on, is_example, words_of
 from domain.customer_text import prepared_text
@@ -59,6 +59,7 @@ SAME_ARTICLE_SHARE = 0.7  # the same article's next-best section, this share
 MIN_FACT_WORDS = 6  # "The invoice number (`LUM-…`)." is a fragment of a list, no fact to add on its own
 FILL_WORDS = 85  # the answer's sentences of both sections together
 SECTION_WEIGHTS = (1.0, 0.5, 0.25)
+LEAD_SHARE = 1.3  # a sentence this many times the chosen section's best takes the answer to its own section
 TOP_HIT_BONUS = 0.2  # to the search's best article's sections: it answered tickets like this one (kb.precedents)
 NEW_TERM_BONUS = 0.3  # per question term a following sentence adds to those the chosen ones already match
 FOLLOW_SHARE = 0.5  # a second or third sentence of the section scores at least this share of its best
@@ -86,8 +87,9 @@ def _answer(ranked: list[Sentence], all_sentences: list[Sentence], limit: int, b
 
     A section must hold a relevant sentence; sections compete on their best three sentences (a section that
     says several things about the question beats one stray matching line), the search's best article's
-    ahead by `TOP_HIT_BONUS`. Within it, sentences scoring nearly as well as its best follow, in reading
-    order; a sentence opening with "It"/"This" brings the one before it."""
+    ahead by `TOP_HIT_BONUS`, unless one sentence scores `LEAD_SHARE` times the winner's best. Within it,
+    sentences scoring nearly as well as its best follow, in reading order; a sentence opening with
+    "It"/"This" brings the one before it."""
     sections: dict[tuple[str, str], list[Sentence]] = {}
     # An example ("Example: you are on Starter and upgrade to Pro...") illustrates the section's rule: it
     # may follow the rule, never lead the section or the answer.
@@ -101,6 +103,12 @@ def _answer(ranked: list[Sentence], all_sentences: list[Sentence], limit: int, b
     if not scored:
         return None
     _, group = max(scored, key=lambda item: (item[0], -item[1][0].hit_rank))
+    # One sentence far ahead of every other answers the question itself ("With Gunicorn or Celery prefork, create
+    # the client after the worker process forks" for events lost in Celery tasks): its section wins, however
+    # many middling lines another section holds.
+    lead = max((g for _, g in scored), key=lambda g: g[0].score)
+    if lead is not group and lead[0].score >= LEAD_SHARE * group[0].score:
+        group = lead
     best = group[0]
     # Among the sentences scoring nearly as well, one that says what the question asks and the chosen ones
     # do not yet ("... nothing in Slack": the line about Slack) beats one more about the same words.
@@ -280,7 +288,11 @@ def compose_answer(
         bonus = partial(
             _bonus, plan=ctx.plan, amount=amount, availability=asks_availability(question), typed=type_bonus(question)
         )
-        ranked = ranker.rank(question, context, sent_before, bonus)
+        ranked = [
+            s
+            for s in ranker.rank(question, context, sent_before, bonus)
+            if not another_plans_row(s.text, ctx.plan, question)
+        ]
         # A sentence introducing a list ("If we cannot charge your card on the renewal date:") answers only
         # with its list, as the steps: when no other steps are quoted and the list is short enough.
         ranked = [

@@ -96,6 +96,17 @@ def plan_bonus(sentence: str, plan: Plan, amount: bool = True, availability: boo
 
 
 _PLAN_ROW = re.compile(r"^(?:Free|Starter|Pro|Enterprise) plan — ")
+
+
+def another_plans_row(sentence: str, plan: Plan, question: str) -> bool:
+    """A table row of a plan the customer is not on and does not ask about ("Free plan — Requests per hour:
+    500" to a Starter customer asking why they get 429s): a number that is not theirs, never an answer."""
+    if not _PLAN_ROW.match(sentence) or asks_availability(question):
+        return False
+    row = next(p for p in Plan if sentence.startswith(f"{p.value.capitalize()} plan — "))
+    return row != plan and not mentions_plan(question, row) and not re.search(rf"\b{row.value}\b", question, re.I)
+
+
 # "can I add it on the free plan", "is SSO included in Pro?", "do we need Enterprise for this?"
 _ASKS_AVAILABILITY = re.compile(
     r"\b(?:on|in|with|for|need|needs|require|requires|included in|part of) (?:the |our |a |my )?"
