@@ -397,3 +397,16 @@ def test_another_plan_s_table_row_is_not_quoted_unless_the_customer_asks_about_t
     assert not another_plans_row(row, Plan.STARTER, "what would the limits be if we dropped to the free plan?")
     assert not another_plans_row("Starter plan — Requests per hour: 2,000.", Plan.STARTER, "what are our limits?")
     assert not another_plans_row("The limits depend on your plan.", Plan.STARTER, "what are our limits?")
+
+
+def test_the_customer_s_own_row_of_a_plan_table_answers_when_the_other_rows_are_not_quoted() -> None:
+    # The table answers "how often on our plan?" as a whole (its other rows count for it), but only the
+    # customer's row is said: the Starter customer hears 15 minutes, not the Free or Pro figures.
+    alerts = article("kb-alerts", "Setting up alerts on metrics")
+    asked = (
+        "Our threshold alert on signups per hour works fine, but two questions: how often does it get evaluated "
+        "on our plan, and can it stay quiet overnight?"
+    )
+    answer = compose_answer(ctx(plan=Plan.STARTER), asked, [alerts]).split("Helpful articles")[0]
+    assert "Starter plan — Alerts: 20; Checked every: 15 minutes." in answer
+    assert "Free plan —" not in answer and "Pro plan —" not in answer

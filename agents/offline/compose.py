@@ -10,7 +10,7 @@ reply says so and asks one clarifying question instead of guessing. Pure functio
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -82,24 +82,31 @@ class Answer:
         return " ".join(s.text for s in self.sentences)
 
 
-def _answer(ranked: list[Sentence], all_sentences: list[Sentence], limit: int, budget: int) -> Answer | None:
+def _answer(
+    ranked: list[Sentence],
+    all_sentences: list[Sentence],
+    limit: int,
+    budget: int,
+    unquotable: Collection[str] = frozenset(),
+) -> Answer | None:
     """The best section for the question, and its 1-`limit` sentences that answer it best.
 
     A section must hold a relevant sentence; sections compete on their best three sentences (a section that
     says several things about the question beats one stray matching line), the search's best article's
     ahead by `TOP_HIT_BONUS`, unless one sentence scores `LEAD_SHARE` times the winner's best. Within it,
     sentences scoring nearly as well as its best follow, in reading order; a sentence opening with
-    "It"/"This" brings the one before it."""
+    "It"/"This" brings the one before it. A sentence in `unquotable` counts for its section, but is not quoted."""
     sections: dict[tuple[str, str], list[Sentence]] = {}
     # An example ("Example: you are on Starter and upgrade to Pro...") illustrates the section's rule: it
     # may follow the rule, never lead the section or the answer.
     for s in sorted(ranked, key=lambda s: bool(is_example(s.text))):
         sections.setdefault((s.article_id, s.section), []).append(s)
-    scored = [
-        (TOP_HIT_BONUS * (g[0].hit_rank == 0) + sum(w * s.score for w, s in zip(SECTION_WEIGHTS, g, strict=False)), g)
-        for g in sections.values()
-        if any(s.relevant for s in g)
-    ]
+    scored = []
+    for g in sections.values():
+        quotable = [s for s in g if s.text not in unquotable]
+        if any(s.relevant for s in quotable):
+            weighed = sum(w * s.score for w, s in zip(SECTION_WEIGHTS, g, strict=False))
+            scored.append((TOP_HIT_BONUS * (g[0].hit_rank == 0) + weighed, quotable))
     if not scored:
         return None
     _, group = max(scored, key=lambda item: (item[0], -item[1][0].hit_rank))
@@ -288,11 +295,7 @@ def compose_answer(
         bonus = partial(
             _bonus, plan=ctx.plan, amount=amount, availability=asks_availability(question), typed=type_bonus(question)
         )
-        ranked = [
-            s
-            for s in ranker.rank(question, context, sent_before, bonus)
-            if not another_plans_row(s.text, ctx.plan, question)
-        ]
+        ranked = ranker.rank(question, context, sent_before, bonus)
         # A sentence introducing a list ("If we cannot charge your card on the renewal date:") answers only
         # with its list, as the steps: when no other steps are quoted and the list is short enough.
         ranked = [
@@ -300,7 +303,10 @@ def compose_answer(
             for s in ranked
             if not s.lead or (procedure is None and lead_list is None and list_of_lead(hits, s.article_id, s.text))
         ]
-        found = _answer(ranked, ranker.sentences, limit, budget)
+        # Another plan's table row counts for its table (the table answers the question) but is never quoted.
+        others = frozenset(s.text for s in ranked if another_plans_row(s.text, ctx.plan, question))
+        found = _answer(ranked, ranker.sentences, limit, budget, unquotable=others)
+        ranked = [s for s in ranked if s.text not in others]
         if found is None:
             continue
         if lead := next((s for s in found.sentences if s.lead), None):
