@@ -8,5 +8,5 @@ loads them into the local stack (``supportctl/prepare.py``) and the tests read t
 What it must not import: anything of the project but ``domain`` (``customers.py`` builds
 ``domain.models.Customer`` values). Only ``supportctl`` and the tests import it; the service reads
 one file from here, ``triage_examples.jsonl``, when no trained triage model exists
-(``triage.datasets.DEMO_EXAMPLES``).
+(``triage.datasets.DEMO_EXAMPLES``; with the spent eval sets' tickets, ``triage/triage_examples_sets.jsonl``).
 """

@@ -41,7 +41,7 @@ from sklearn.svm import LinearSVC
 from domain.models import Category
 from kb.embeddings import MODEL_ID, shared_embedder
 from triage.categories import known_category, to_category
-from triage.datasets import DEMO_EXAMPLES, data_hash, read_examples, stratified_split
+from triage.datasets import DEMO_EXAMPLE_FILES, data_hash, read_examples, stratified_split
 from triage.estimators import INNER_LAYER, PERSIST_EMBEDDINGS, SVM_C, Progress
 
 # Re-exported: saved artifacts name the three estimators ``triage.classifier.<name>`` (see triage.estimators).
@@ -311,7 +311,7 @@ class TextClassifier:
 CategoryClassifier = TextClassifier
 
 
-def load_or_train(artifact: Path, examples: Path = DEMO_EXAMPLES) -> TextClassifier:
+def load_or_train(artifact: Path, examples: Sequence[Path] = DEMO_EXAMPLE_FILES) -> TextClassifier:
     """Load the team's trained model; train the demo model from the examples when none exists yet
     (or when the file is from an older format)."""
     if artifact.exists():
@@ -327,7 +327,12 @@ def load_or_train(artifact: Path, examples: Path = DEMO_EXAMPLES) -> TextClassif
                 err,
                 kept,
             )
-    texts, labels = read_examples(examples)
-    clf = TextClassifier.train(texts, labels, holdout=HOLDOUT_FRACTION)  # 256 short examples: with embeddings
+    texts, labels = [], []
+    for path in examples:
+        more_texts, more_labels = read_examples(path)
+        texts += more_texts
+        labels += more_labels
+    # about 1,300 examples, 256 of them one line: with embeddings (seconds with the embedding cache warm)
+    clf = TextClassifier.train(texts, labels, holdout=HOLDOUT_FRACTION)
     clf.save(artifact)
     return clf

@@ -13,6 +13,10 @@ from typing import Any
 import jsonl
 
 DEMO_EXAMPLES = Path(__file__).resolve().parents[1] / "demo" / "triage_examples.jsonl"
+# The spent eval sets' tickets with their categories (``python -m evals.triage_examples``): the demo model
+# learns from both files; a team's own model (``supportctl triage train``) from its own history only.
+SET_EXAMPLES = Path(__file__).with_name("triage_examples_sets.jsonl")
+DEMO_EXAMPLE_FILES = (DEMO_EXAMPLES, SET_EXAMPLES)
 log = logging.getLogger("triage")
 
 
