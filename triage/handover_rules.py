@@ -18,6 +18,14 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"\b(assign|hand|give) (this|the|my|our) (ticket|case|issue) to (one|a|an) (named |specific |single )?"
         r"(person|human|engineer|agent|member of (your )?staff)\b|\btake ownership of (this|the|my|our) "
         r"(case|ticket|issue)\b|"
+        # One of our staff in particular ("could you assign this ticket to Joanna, who did our migration", "route
+        # it to whoever on your team took over her accounts"); not a colleague of theirs ("Sue in our accounts").
+        r"\b(assign|route|hand|give|forward|pass|transfer|escalate) (this|the|my|our) (ticket|case|request|thread|"
+        r"conversation)( over| on| back)? to (?-i:[A-Z][a-z]+)\b(?! (in|from|on|at) our\b)|"
+        r"\b(assign|route|hand|give|forward|pass|transfer|escalate) (this|it|the|my|our)( ticket| case| request|"
+        r" thread| conversation)?( over| on| back)? to (whoever\b|the (same |original )?(person|engineer|agent|"
+        r"colleague|staff member|team member) who\b)|"
+        r"\blands? on (their|his|her) desk\b|"
         # Someone of theirs live with us ("could one of your engineers join our Slack channel", "join our sync").
         r"\b(someone|somebody|one of your (engineers|team|staff|people)|an engineer|a person)\b[^.?!]{0,30}"
         r"\b(join|hop on|jump on|sit in on)\b[^.?!]{0,30}\b(call|meeting|sync|zoom|slack|channel|session|standup)\b|"
