@@ -58,12 +58,16 @@ def rows(sets: Sequence[str] = SPENT) -> list[dict[str, Any]]:
     return out
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+def write_rows(argv: Sequence[str] | None, default: Path, found: Sequence[dict[str, Any]], what: str) -> None:
+    """Write ``found`` as JSONL to the path on the command line (``default`` without one) and say so."""
     args = list(sys.argv[1:] if argv is None else argv)
-    path = Path(args[0]) if args else PRECEDENTS_FILE
-    found = rows()
+    path = Path(args[0]) if args else default
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in found), encoding="utf-8")
-    sys.stdout.write(f"{path}: {len(found)} precedents from {len(SPENT)} spent sets\n")
+    sys.stdout.write(f"{path}: {len(found)} {what} from {len(SPENT)} spent sets\n")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    write_rows(argv, PRECEDENTS_FILE, rows(), "precedents")
 
 
 if __name__ == "__main__":

@@ -11,15 +11,12 @@ examples are one line each. Only the spent sets are opened: the held-out ones ar
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from domain.customer_text import prepared_text
 from domain.models import ticket_text
-from evals.precedent_examples import SPENT, set_path
+from evals.precedent_examples import SPENT, set_path, write_rows
 from evals.tickets import load_tickets
 from triage.datasets import SET_EXAMPLES
 
@@ -36,11 +33,7 @@ def rows(sets: Sequence[str] = SPENT) -> list[dict[str, Any]]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    args = list(sys.argv[1:] if argv is None else argv)
-    path = Path(args[0]) if args else SET_EXAMPLES
-    found = rows()
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in found), encoding="utf-8")
-    sys.stdout.write(f"{path}: {len(found)} examples from {len(SPENT)} spent sets\n")
+    write_rows(argv, SET_EXAMPLES, rows(), "examples")
 
 
 if __name__ == "__main__":
