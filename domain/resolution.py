@@ -32,7 +32,9 @@ _CONFIRMS = re.compile(
     r"all (?:good|set|sorted|fine|working|clear|fixed|done)|good to go|up and running|"
     r"back (?:to normal|up|online|in business)|(?:is|are) (?:back|showing|arriving|flowing|coming (?:in|through)|"
     r"loading|syncing|there) now|"
-    r"(?:i'm|i am|we're|we are|she's|she is|he's|he is|they're|they are|got) (?:in|back in|logged in|through)\b|"
+    # "I'm in!" is a sign-in that worked; "we're in Toronto" says where they are.
+    r"(?:i'm|i am|we're|we are|she's|she is|he's|he is|they're|they are|got) (?:in(?=\s*(?:[.!,;:)]|$|now\b|"
+    r"again\b|thanks?\b|cheers\b|ta\b|\U0001f44d))|back in|logged in|through)\b|"
     r"(?:error|issue|problem|warning)s?(?:'s| is| are| has| have)? (?:now )?gone|no more (?:errors?|issues?|"
     r"problems?|failures?|timeouts?|crash(?:es)?|\d{3}s?(?: errors)?)|"
     r"(?:running|syncing|loading|arriving|flowing|showing|sending|exporting) (?:again|fine|now)|"
@@ -62,6 +64,9 @@ _OPEN = re.compile(
     r"follow[- ]?up|thing|issue|request)\b|\bfollow[- ]?up\b|"
     r"\b(?:how|what|where|when|why|which|who|is there|are there|do you|does it|can i|can we|could i|could we|"
     r"should i|should we)\b|"
+    # a question asked without its question mark ("is lumora dropping them or is it the timezone")
+    r"(?:^|[.!;:,]\s+|\bor\s+)(?:is|are|does|do|can|could|will|would|should)\s+(?:it|this|that|there|lumora|you|"
+    r"we|i|they|he|she|the|my|our|your|its|their|anyone|someone)\b|"
     r"\b(?:can|could|would|will) you\b|\bplease (?!close)\w+|\b(?:i|we) (?:need|want|would like|'d like|"
     r"wonder|was wondering|have (?:a|another))\b|\b(?:i|we)'d like\b|\bwondering\b|\bwhat about\b|"
     r"\bany (?:idea|chance|way)\b|\bis it possible\b|\bhelp (?:me|us)\b|"

@@ -48,6 +48,7 @@ EVERYDAY_CONFIRMATIONS = [
     "reinstalled the app and the codes are accepted, cheers",
     "Our totals agree with the warehouse now. Thank you!",
     "yep the invite went through, she can log in",
+    "we're in, thanks",
 ]
 STILL_OPEN = [
     "Thanks! One more thing: can I export the dashboard to PDF?",
@@ -56,6 +57,9 @@ STILL_OPEN = [
     "thanks, I'll try it after lunch",
     "it loads now. why did it break in the first place?",
     "the dashboard comes up now, thanks. also, how do I add a teammate?",
+    # where they are is no sign-in that worked, and a question needs no question mark
+    "We're in Lisbon, and the late-evening orders land on the next day in the dashboard.",
+    "the export runs fine now. is it going to keep working after the next release",
 ]
 
 
