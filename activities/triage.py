@@ -66,6 +66,7 @@ class TriageActivities:
             handover_reason=handover.reason,
             handover_reasons=handover.reasons,
             unhappy=handover.unhappy,
+            unhappy_share=handover.unhappy_share,
             handover_scores=handover.scores,
         )
 

@@ -140,6 +140,9 @@ class TriageResult(BaseModel):
     handover_reasons: list[str] = Field(default_factory=list)  # every detector that fired, most serious first
     # Unhappy with us (not with themselves): a reason to hand a VIP or enterprise customer over.
     unhappy: bool = False
+    # How near the unhappy (or angry) detector came to its bar (1.0 and over: ``unhappy``); a VIP or
+    # enterprise account takes a lower bar. 0.0 in results triaged before it was kept.
+    unhappy_share: float = 0.0
     handover_scores: dict[str, float] = Field(default_factory=dict)  # calibrated probability per detector
 
 

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from demo.customers import demo_customers
 from domain.customer_text import prepared_text
-from domain.models import Customer, Plan, ticket_text
+from domain.models import Customer, ticket_text
+from domain.policy import important_and_unhappy
 from evals.grading import EvalTicket
 from evals.tickets import load_tickets
 from triage.handover import HandoverDetector, shared_detector
@@ -35,8 +36,7 @@ class HandoverCheck:
 def handover_reasons(detector: HandoverDetector, text: str, customer: Customer) -> list[str]:
     """Why the workflow would hand this message to a person (empty: the agents answer)."""
     found = detector.detect(prepared_text(text))
-    important = customer.is_vip or customer.plan == Plan.ENTERPRISE
-    return found.reasons or (["unhappy"] if important and found.unhappy else [])
+    return found.reasons or (["unhappy"] if important_and_unhappy(customer, found.unhappy, found.unhappy_share) else [])
 
 
 def check(

@@ -9,7 +9,7 @@ import pytest
 
 from activities.triage import TriageActivities, TriageInput
 from domain.models import Category, Customer, Plan, Priority, Sentiment, TriageResult
-from domain.policy import handover_reason, priority_from_text, raise_for_handover
+from domain.policy import IMPORTANT_UNHAPPY_SHARE, handover_reason, priority_from_text, raise_for_handover
 from triage import language
 from triage.classifier import TextClassifier
 from triage.handover import (
@@ -82,6 +82,42 @@ def test_an_enterprise_customers_neutral_question_is_not_unhappy() -> None:
     unhappy = neutral.model_copy(update={"unhappy": True})
     assert handover_reason(unhappy, enterprise) == "VIP or enterprise customer unhappy"
     assert handover_reason(unhappy, enterprise.model_copy(update={"plan": Plan.PRO})) is None
+
+
+def test_a_high_value_account_takes_a_lower_unhappy_bar() -> None:
+    near = TriageResult(
+        sentiment=Sentiment.NEUTRAL, polarity=0.0, category=Category.BILLING, base_priority=Priority.MEDIUM,
+        handover_checked=True,
+        unhappy_share=IMPORTANT_UNHAPPY_SHARE + 0.05,
+    )  # fmt: skip
+    enterprise = Customer(customer_id="c", email="c@x.io", name="Kim", plan=Plan.ENTERPRISE)
+    vip_on_pro = Customer(customer_id="v", email="v@x.io", name="Vi", plan=Plan.PRO, is_vip=True)
+    pro = Customer(customer_id="p", email="p@x.io", name="Pat", plan=Plan.PRO)
+    assert (
+        handover_reason(near, enterprise) == handover_reason(near, vip_on_pro) == "VIP or enterprise customer unhappy"
+    )
+    assert handover_reason(near, pro) is None
+    farther = near.model_copy(update={"unhappy_share": IMPORTANT_UNHAPPY_SHARE - 0.05})
+    assert handover_reason(farther, enterprise) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We're on the enterprise plan. Where do I configure SAML group mapping?",
+        "Our finance lead wants a reminder before the annual plan renews. Do you send one?",
+        "Your new funnel view is great, the team loves it. Can steps be reordered?",
+    ],
+)
+def test_a_high_value_accounts_calm_question_stays_under_the_lower_bar(detector: HandoverDetector, text: str) -> None:
+    assert detector.detect(text).unhappy_share < IMPORTANT_UNHAPPY_SHARE
+
+
+def test_an_unhappy_message_reaches_the_whole_bar(detector: HandoverDetector) -> None:
+    found = detector.detect(
+        "Third outage this quarter and nobody told us. We pay for Enterprise and we are reviewing whether to renew."
+    )
+    assert found.unhappy and found.unhappy_share >= 1.0
 
 
 async def test_the_triage_activity_carries_the_detectors_findings(detector: HandoverDetector) -> None:

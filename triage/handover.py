@@ -115,6 +115,10 @@ class Handover:
     reasons: list[str] = field(default_factory=list)  # keys of MESSAGES, most serious first
     unhappy: bool = False
     scores: dict[str, float] = field(default_factory=dict)  # calibrated probability per detector
+    # The highest share of its bar the unhappy or angry score reaches (the message against the whole
+    # message's bar, a sentence against a sentence's): a high-value account takes a lower bar
+    # (``domain.policy.IMPORTANT_UNHAPPY_SHARE``), and only the workflow knows the account.
+    unhappy_share: float = 0.0
 
     @property
     def reason(self) -> str | None:
@@ -262,6 +266,10 @@ class HandoverDetector:
         """Each learned reason's calibrated probability: the highest over the message and its sentences."""
         return {r: float(p.max()) for r, p in self._unit_probabilities(text).items()}
 
+    def _share_of_bar(self, reason: str, p: npt.NDArray[np.float64]) -> float:
+        whole = p[0] / self.thresholds[reason]
+        return float(max(whole, p[1:].max() / self.sentence_thresholds[reason])) if len(p) > 1 else float(whole)
+
     def _over_bars(self, unit_scores: dict[str, npt.NDArray[np.float64]]) -> set[str]:
         """The whole message (first unit) over its bar, or one sentence over the stricter sentence bar."""
         return {
@@ -279,7 +287,11 @@ class HandoverDetector:
             return Handover()
         unit_scores = self._unit_probabilities(text)
         scores = {r: float(p.max()) for r, p in unit_scores.items()}
-        found = self._over_bars(unit_scores) - handover_rules.vetoes(text)
+        vetoed = handover_rules.vetoes(text)
+        found = self._over_bars(unit_scores) - vetoed
+        share = max(
+            (self._share_of_bar(r, unit_scores[r]) for r in ("unhappy", "angry") if r not in vetoed), default=0.0
+        )
         found |= handover_rules.matches(text)
         other = language.other_language(text)
         if other is not None:
@@ -288,7 +300,10 @@ class HandoverDetector:
         if other is not None:
             rounded[LANGUAGE] = 1.0
         ordered = [r for r in MESSAGES if r in found]
-        return Handover(reasons=ordered, unhappy="unhappy" in found or "angry" in found, scores=rounded)
+        unhappy = "unhappy" in found or "angry" in found
+        return Handover(
+            reasons=ordered, unhappy=unhappy, scores=rounded, unhappy_share=round(max(share, float(unhappy)), 3)
+        )
 
 
 def _shipped_thresholds(digest: str) -> tuple[dict[str, float], dict[str, float]] | None:
