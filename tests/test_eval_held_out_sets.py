@@ -1,9 +1,9 @@
-"""The held-out eval sets four to sixteen (`evals/sets/tickets_blind4.jsonl` … `tickets_blind16.jsonl`) hold up
+"""The held-out eval sets four to seventeen (`evals/sets/tickets_blind4.jsonl` … `tickets_blind17.jsonl`) hold up
 against the demo data they are graded on.
 
 Each was written independently of the other sets and without reading the decision code (see
 `evals/sets/README.md`), with enough hand-overs to measure recall (35 that must reach a person, in seven kinds)
-next to 65 calm tickets, 15 of them hard negatives that only sound alarming. The thirteen share one shape, so one
+next to 65 calm tickets, 15 of them hard negatives that only sound alarming. The fourteen share one shape, so one
 set of checks runs on each: every customer and help article exists, every fact a reply must state is really
 stated in one of the articles it expects, high-value premises name high-value customers, nothing asks for a
 refund to be executed, and no set shares a ticket with the other sets or the demo tickets.
@@ -66,6 +66,19 @@ HELD_OUT = [
     HeldOut(14, ("refund", "anything back", "already paid for", "last two invoices")),
     HeldOut(15, ("refund", "reimburs", "come back to my card", "returned to us")),
     HeldOut(16, ("refund", "money back", "vat back", "returned to us")),
+    HeldOut(
+        17,
+        (
+            "refund",
+            "back on our card",
+            "difference back",
+            "recovery of the full amount",
+            "lost sales",
+            "already paid for",
+            "fee back",
+            "деньгами за оставшиеся дни",
+        ),
+    ),
 ]
 
 
