@@ -44,6 +44,13 @@ JOIN_WORDS = 6  # shorter: it finishes the sentence before it in the same paragr
 # meaning; and that close, it answers whatever the words. Chosen on the spent sets (docs/knowledge-and-triage.md).
 ASKED_WEIGHT = 1.3
 ASKED_ALONE = 0.5
+# When no sentence of the search's best article clears the relevance bar: how close in meaning one of them must
+# come to the question, itself and by one of the questions it is known to answer (kb.asked), to answer it; and
+# the lower bar when the search put that article this far ahead of the next. Chosen on the spent sets together
+# with `hit_rank` (docs/knowledge-and-triage.md).
+TOP_ARTICLE_BAR = 0.3
+CLEAR_MARGIN = 1.5
+CLEAR_BAR = 0.1
 _FIGURE = re.compile(r"(?<![\w/])\d")  # a limit, a price, a duration: a digit not inside a path ("/v2/")
 _EXAMPLE = re.compile(r"^(?:example|for example|for instance|e\.g\.)\b", re.IGNORECASE)
 # Weights of the combined score (each measure lies roughly in 0..1). The heading is the section's own (the
@@ -56,7 +63,7 @@ WEIGHTS = {
     "section_dense": 0.35,
     "section_lexical": 0.25,
     "heading_lexical": 0.3,
-    "hit_rank": -0.1,
+    "hit_rank": -0.4,  # the search's order: it weighs the whole article, its tags and past tickets
     "figure": 0.05,
     "long": -0.1,
     "example": -0.15,
@@ -203,12 +210,31 @@ def _distinctive_number(overlap: set[str] | frozenset[str]) -> bool:
     return any(t.isdigit() and len(t) >= 3 for t in overlap)
 
 
+def _best_article_answers(
+    scored: list[tuple[Sentence, dict[str, float]]], clear: bool
+) -> list[tuple[Sentence, dict[str, float]]]:
+    """When no sentence of the search's best article clears the relevance bar, those of its sentences that come
+    loosely close in meaning (``TOP_ARTICLE_BAR``; ``CLEAR_BAR`` when the search was ``clear``ly sure of it), both
+    themselves and by a question they are known to answer, do: the search weighed the whole article, its tags and
+    past tickets ("Is that on your roadmap, and how do we ask for it?" shares no term with "Ideas portal: ...",
+    and a figure of speech can lend another article's line the one term it shares: "I'd sell my grandmother for
+    chart annotations" and "We do not sell it")."""
+    if any(s.relevant for s, _ in scored if s.hit_rank == 0):
+        return scored
+    bar = CLEAR_BAR if clear else TOP_ARTICLE_BAR
+    return [
+        (replace(s, relevant=True) if s.hit_rank == 0 and min(m["dense"], m["asked"]) >= bar else s, m)
+        for s, m in scored
+    ]
+
+
 class Ranker:
     """Scores the sentences of one turn's hits against any number of questions, embedding each text once."""
 
     def __init__(self, hits: Sequence[KbHit], use_meaning: bool = True) -> None:
         self.sentences = sentences_of_hits(hits)
         self._labels = {h.article_id: (h.title, passage(h)[0]) for h in hits}
+        self._clear = len(hits) > 1 and hits[0].score >= CLEAR_MARGIN * hits[1].score
         self._encoder = encoder() if use_meaning and self.sentences else None
         self._vectors: Vectors | None = None
         self._section_vectors: dict[tuple[str, str], Vectors] = {}
@@ -315,7 +341,7 @@ class Ranker:
                 "example": 1.0 if is_example(s.text) else 0.0,
             }
             out.append((replace(s, relevant=relevant, matched=frozenset(overlap)), measures))
-        return out
+        return _best_article_answers(out, self._clear)
 
     def rank(
         self,
