@@ -33,12 +33,17 @@ _CONFIRMS = re.compile(
     r"back (?:to normal|up|online|in business)|(?:is|are) (?:back|showing|arriving|flowing|coming (?:in|through)|"
     r"loading|syncing|there) now|"
     # "I'm in!" is a sign-in that worked; "we're in Toronto" says where they are.
-    r"(?:i'm|i am|we're|we are|she's|she is|he's|he is|they're|they are|got) (?:in(?=\s*(?:[.!,;:)]|$|now\b|"
-    r"again\b|thanks?\b|cheers\b|ta\b|\U0001f44d))|back in|logged in|through)\b|"
+    r"(?:i'm|i am|we're|we are|she's|she is|he's|he is|they're|they are) (?:in(?=\s*(?:[.!,;:)]|$|now\b|"
+    r"again\b|thanks?\b|cheers\b|ta\b|\U0001f44d))|back in|logged in|through)\b|got (?:in|back in|logged in|through)\b|"
     r"(?:error|issue|problem|warning)s?(?:'s| is| are| has| have)? (?:now )?gone|no more (?:errors?|issues?|"
     r"problems?|failures?|timeouts?|crash(?:es)?|\d{3}s?(?: errors)?)|"
     r"(?:running|syncing|loading|arriving|flowing|showing|sending|exporting) (?:again|fine|now)|"
     r"no longer (?:fail|happen|show|error|an issue|a problem)\w*|"
+    # "it loads now", "the sync runs fine again", "events are coming in" (and nothing open after it)
+    r"(?:loads|works|runs|syncs|connects|renders|opens|validates|passes|goes through|comes up) (?:now|again|fine)|"
+    r"(?:is|are) (?:coming in|coming through|arriving|flowing|showing up)(?=\s*(?:[.!,;]|$|again\b))|"
+    # an explanation accepted: "that explains it, nothing to fix then"
+    r"(?:that|this) explains (?:it|everything|the \w+)|"
     r"(?:you can|you may|feel free to|please|go ahead and) close|close (?:this|it|the ticket) (?:now|off)?|"
     r"can be closed|mark (?:it|this|the ticket) (?:as )?(?:resolved|solved|closed|done))",
     re.IGNORECASE,
@@ -49,7 +54,9 @@ _THUMBS = re.compile("[\U0001f44d\u2705\u2714\U0001f64c\U0001f389]")
 # Phrases that look negative but confirm ("no more errors", "no longer fails", "no problem").
 _NEGATIVE_LOOKING_POSITIVE = re.compile(
     r"\bno (?:more|longer)\b|\bno (?:problem|worries|issues? (?:now|anymore|any more))\b|\bnot anymore\b|"
-    r"\bno (?:further|other|more) (?:questions?|issues?)\b|\bnothing (?:else|more|further) (?:needed|from (?:me|us))\b",
+    r"\bno (?:further|other|more) (?:questions?|issues?)\b|\bnothing (?:else|more|further) (?:needed|from (?:me|us))\b|"
+    r"\bnothing (?:has )?(?:failed|broken|errored|crashed|dropped)\b|\bno (?:failures?|errors?) (?:since|for)\b|"
+    r"\bnothing (?:to fix|(?:else )?to do)\b",
     re.IGNORECASE,
 )
 _OPEN = re.compile(
@@ -74,6 +81,7 @@ _OPEN = re.compile(
     r"\b(?:then|again|now) (?:it |they |the \w+ )?(?:stopped|broke|fails?|failed|failing|crashe[sd])\b|"
     r"\b(?:stopped|broke|deleted|lost)\b|\beverything else\b|"
     r"\b(?:stops|breaks|fails|failing|crashes|crashing|(?:is|are) (?:broken|missing|empty|blank|wrong))\b|"
+    r"\b(?:empty|blank|missing)\b|"
     r"\b(?:now|instead) (?:i|we|it|the|there|they|get|got|getting|see|shows?|says?)\b|"
     r"\berror\b(?!s? (?:is |are )?gone)",
     re.IGNORECASE,

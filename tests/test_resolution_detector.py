@@ -17,6 +17,7 @@ from autogen_ext.models.replay import ReplayChatCompletionClient
 from temporalio.testing import ActivityEnvironment
 
 from activities.conversation import ConversationActivities
+from agents.model_client import build_model_client
 from agents.team import run_turn
 from domain.models import Sender, TranscriptEntry
 from domain.turns import TurnOutcome, TurnRequest
@@ -49,6 +50,11 @@ EVERYDAY_CONFIRMATIONS = [
     "Our totals agree with the warehouse now. Thank you!",
     "yep the invite went through, she can log in",
     "we're in, thanks",
+    # the rule alone, whatever the learned detector says
+    "the allowlist entry went in and the report renders again, cheers",
+    "Reissued the token and our events are flowing. Thanks!",
+    "Nothing has errored since the restart this morning. Thanks, sorted.",
+    "Ah, that explains it: they were test devices. Nothing to fix then, thank you!",
 ]
 STILL_OPEN = [
     "Thanks! One more thing: can I export the dashboard to PDF?",
@@ -60,6 +66,7 @@ STILL_OPEN = [
     # where they are is no sign-in that worked, and a question needs no question mark
     "We're in Lisbon, and the late-evening orders land on the next day in the dashboard.",
     "the export runs fine now. is it going to keep working after the next release",
+    "the report renders again, just blank",
 ]
 
 
@@ -112,3 +119,13 @@ async def test_a_model_marking_resolved_a_message_with_a_new_question_leaves_it_
         kb_search=FakeKb([]),
     )
     assert "mark_resolved" in outcome.tool_calls and outcome.decision == "reply"
+
+
+async def test_the_offline_model_closes_nothing_on_a_tickets_first_message() -> None:
+    # Before any answer of ours there is no fix to confirm: the words are a question in disguise.
+    model = build_model_client("offline")
+    words = "All sorted now, the import goes through."
+    first = await run_turn(make_request(words, subject="import"), model_client=model, kb_search=FakeKb([]))
+    assert first.decision != "resolved"
+    after = await run_turn(_after_our_answer(words), model_client=model, kb_search=FakeKb([]))
+    assert after.decision == "resolved"

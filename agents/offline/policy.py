@@ -261,7 +261,9 @@ def plan_calls(turn: Turn, offered: set[str]) -> list[FunctionCall]:
 
 def _first_step(turn: Turn, offered: set[str], seq: int) -> list[FunctionCall]:
     text = turn.customer_text
-    if RESOLVE_TOOL in offered and intents.confirms_resolution(text):
+    # Only after an answer of ours is there a fix to confirm: an opening message that reads like a confirmation
+    # ("We're in Germany.") is a question.
+    if RESOLVE_TOOL in offered and turn.prior_replies and intents.confirms_resolution(text):
         return [make_call(RESOLVE_TOOL, {"summary": f"Customer confirmed: {text.strip()[:200]}"}, seq)]
     # (A conversation that doesn't converge is the workflow's call: it counts agent turns.)
     if ESCALATE_HANDOFF in offered and intents.wants_call_or_manager(text):
