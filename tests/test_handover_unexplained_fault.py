@@ -1,8 +1,8 @@
 """A fault only we can explain reaches a person (issue 19, must-reach recall): the customer rules out a change
-of theirs, or finds our status page or docs contradicted, and reports a failure across the board, since a time,
-or something gone. Told calmly and at length, such a message scores low on every learned detector; the same
-words around an error the help centre explains (a key, a permission) or a question about setting something up
-stay with the agents."""
+of theirs, finds our status page or docs contradicted, or names something we did for them, and reports a failure
+across the board, since a time, or something gone. Told calmly and at length, such a message scores low on every
+learned detector; the same words around an error the help centre explains (a key, a permission) or a question
+about setting something up stay with the agents."""
 
 from __future__ import annotations
 
@@ -36,6 +36,11 @@ def detector() -> HandoverDetector:
             "been changed on our side; the cohort definition is the same as last month.",
             "data_loss",
         ),
+        (
+            "Your engineers migrated our project to the EU region on Tuesday. About a third of the users in our "
+            "saved cohorts have disappeared since.",
+            "data_loss",
+        ),
     ],
 )
 def test_a_fault_with_our_side_the_only_suspect_reaches_a_person(
@@ -56,6 +61,8 @@ def test_a_fault_with_our_side_the_only_suspect_reaches_a_person(
         "Nothing changed on our side, but all our webhooks now need a new signing secret? How do we rotate it?",
         # no failure reported alongside
         "Our alerts stopped posting to Slack last week; nothing changed on our side as far as I know.",
+        # something we did for them, and a question about it, not a failure
+        "Your team ran the deduplication job we asked for last week. How long until the reports are recalculated?",
         # a change of theirs, or a what-if
         "We deployed a new tracking plan on Friday and every report since then looks different. Is that expected?",
         "If nothing changed on our side but all our charts since Monday look off, what should we check first?",

@@ -257,8 +257,9 @@ _ACCESS = re.compile(
 
 
 # A fault only we can explain: the customer rules out a change of theirs ("nothing has been deployed on our side
-# since Friday", "nothing else changed", "we haven't touched the config") or finds our own word contradicted ("the
-# status page says nothing", "an error that isn't even in your docs"), and reports a failure across the board
+# since Friday", "nothing else changed", "we haven't touched the config"), finds our own word contradicted ("the
+# status page says nothing", "an error that isn't even in your docs") or names something we did for them ("your
+# team ran the deduplication job we asked for"), and reports a failure across the board
 # ("every request since 14:05", "all four of our projects"), since a time, or something gone. Not when the error
 # is one the help centre explains by the customer's credentials or permissions (401, 403, "permission denied"),
 # nor when the message asks how to set something up: those are answered.
@@ -274,6 +275,13 @@ _OUR_WORD_CONTRADICTED = re.compile(
     r"status page (?:says|said|shows|showed|is|was)\s+(?:nothing|all green|green|operational|fine)|"
     r"\bnot (?:even )?(?:in|mentioned in|documented in) (?:your|the) docs|"
     r"(?:as|like) (?:your|the) docs (?:describe|say)",
+    re.I,
+)
+# Something we did for them ("your team ran the deduplication job we asked for", "since your migration").
+_OUR_ACTION = re.compile(
+    r"\b(?:your (?:team|support|engineers?|colleagues?|people)|you(?: guys)?) (?:ran|did|performed|applied|deployed|"
+    r"pushed|rolled out|migrated|deduplicated|cleaned up|merged|deleted|reset)\b|\b(?:since|after) your (?:team'?s? )?"
+    r"(?:migration|deduplication|dedup(?:lication)? job|cleanup|clean-up|release|deploy(?:ment)?|update|upgrade|fix)\b",
     re.I,
 )
 _SINCE_WHEN = re.compile(
@@ -302,7 +310,7 @@ _ASKS_HOW = re.compile(
 def _unexplained_fault(text: str) -> str | None:
     """The incident a message reports with our side the only suspect: "data_loss" when something is gone, else
     "outage" (see ``_NOTHING_CHANGED``)."""
-    if not (_NOTHING_CHANGED.search(text) or _OUR_WORD_CONTRADICTED.search(text)):
+    if not (_NOTHING_CHANGED.search(text) or _OUR_WORD_CONTRADICTED.search(text) or _OUR_ACTION.search(text)):
         return None
     if _EXPLAINED_BY_ACCESS.search(text) or _ASKS_HOW.search(text):
         return None
