@@ -45,7 +45,7 @@ def outranks(a: Priority, b: Priority) -> bool:
 
 def priority_boost(customer: Customer) -> int:
     """VIP and enterprise customers are served one level faster (the brief's rule; not cumulative)."""
-    return 1 if customer.is_vip or customer.plan == Plan.ENTERPRISE else 0
+    return 1 if important(customer) else 0
 
 
 def effective_priority(base: Priority, customer: Customer) -> Priority:

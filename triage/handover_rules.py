@@ -7,6 +7,7 @@ import re
 
 from domain.policy import SECRET_EXPOSED, asks_for_a_person, asks_for_a_person_explicitly
 from triage.sentiment import FRUSTRATION, polarity, reports_problem
+from triage.unexplained_fault import unexplained_fault
 
 _SERVICE = r"(your |the )?(site|website|app|api|service|platform|dashboard|servers?|backend|system|login)"
 _RULES: dict[str, re.Pattern[str]] = {
@@ -256,71 +257,6 @@ _ACCESS = re.compile(
 )
 
 
-# A fault only we can explain: the customer rules out a change of theirs ("nothing has been deployed on our side
-# since Friday", "nothing else changed", "we haven't touched the config"), finds our own word contradicted ("the
-# status page says nothing", "an error that isn't even in your docs") or names something we did for them ("your
-# team ran the deduplication job we asked for"), and reports a failure across the board
-# ("every request since 14:05", "all four of our projects"), since a time, or something gone. Not when the error
-# is one the help centre explains by the customer's credentials or permissions (401, 403, "permission denied"),
-# nor when the message asks how to set something up: those are answered.
-_NOTHING_CHANGED = re.compile(
-    r"(?<!\bif )(?<!\bwhen )\b(?:nothing|no code|no config(?:uration)?|none of our (?:code|config\w*|settings))\s+"
-    r"(?:else\s+)?"
-    r"(?:has\s+|had\s+|was\s+|'s\s+)?(?:been\s+)?(?:changed|deployed|touched|modified)\b|"
-    r"\b(?:we|i)\s+(?:have|has|had)?\s*(?:not|n't|never)\s+(?:changed|touched|deployed|modified)\b|"
-    r"\b(?:didn't|did not|haven't|have not|hasn't)\s+(?:change|touch|deploy|modif)\w*\s+(?:anything|a thing|our)",
-    re.I,
-)
-_OUR_WORD_CONTRADICTED = re.compile(
-    r"status page (?:says|said|shows|showed|is|was)\s+(?:nothing|all green|green|operational|fine)|"
-    r"\bnot (?:even )?(?:in|mentioned in|documented in) (?:your|the) docs|"
-    r"(?:as|like) (?:your|the) docs (?:describe|say)",
-    re.I,
-)
-# Something we did for them ("your team ran the deduplication job we asked for", "since your migration").
-_OUR_ACTION = re.compile(
-    r"\b(?:your (?:team|support|engineers?|colleagues?|people)|you(?: guys)?) (?:ran|did|performed|applied|deployed|"
-    r"pushed|rolled out|migrated|deduplicated|cleaned up|merged|deleted|reset)\b|\b(?:since|after) your (?:team'?s? )?"
-    r"(?:migration|deduplication|dedup(?:lication)? job|cleanup|clean-up|release|deploy(?:ment)?|update|upgrade|fix)\b",
-    re.I,
-)
-_SINCE_WHEN = re.compile(
-    r"\b(?:since|from)\s+(?:about\s+|around\s+|roughly\s+)?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
-    r"yesterday|this morning|last night|noon|midnight|\d{1,2}(?::\d{2})?\s*(?:am|pm|utc)?|the (?:upgrade|update|"
-    r"release|migration|weekend)|last week)",
-    re.I,
-)
-_ACROSS_THE_BOARD = re.compile(
-    r"\b(?:every|all)\s+(?:\w+\s+){0,3}(?:request|call|export|job|event|report|service|project|endpoint|run|"
-    r"dashboard|file|funnel|chart|query|queries|region|server)s?\b",
-    re.I,
-)
-_GONE = re.compile(r"\b(?:gone|disappeared|vanished|wiped|overwr\w+|replaced|deleted|lost|missing)\b", re.I)
-_EXPLAINED_BY_ACCESS = re.compile(
-    r"(?:\b|_)(?:401|403|unauthori[sz]ed|forbidden|permission[_ ]denied|invalid[_ ]api[_ ]key|insufficient[_ ]scope|"
-    r"access denied)\b",
-    re.I,
-)
-_ASKS_HOW = re.compile(
-    r"\b(?:how (?:do|can|should) (?:i|we)|is there a way)\b|\b(?:which|what)\b[^.?!]{0,60}\bneed\b[^.!]*\?",
-    re.I,
-)
-
-
-def _unexplained_fault(text: str) -> str | None:
-    """The incident a message reports with our side the only suspect: "data_loss" when something is gone, else
-    "outage" (see ``_NOTHING_CHANGED``)."""
-    if not (_NOTHING_CHANGED.search(text) or _OUR_WORD_CONTRADICTED.search(text) or _OUR_ACTION.search(text)):
-        return None
-    if _EXPLAINED_BY_ACCESS.search(text) or _ASKS_HOW.search(text):
-        return None
-    if _GONE.search(text):
-        return "data_loss"
-    if _SINCE_WHEN.search(text) or _ACROSS_THE_BOARD.search(text):
-        return "outage"
-    return None
-
-
 def _disowned_change(sentences: list[str]) -> bool:
     return any(_DISOWNED.search(s) and _ACCESS.search(s) for s in sentences)
 
@@ -347,7 +283,7 @@ def matches(text: str) -> set[str]:
         found.add("data_loss")
     if _disowned_change(reported):
         found.add("security")
-    fault = _unexplained_fault(" ".join(reported))
+    fault = unexplained_fault(" ".join(reported))
     if fault is not None:
         found.add(fault)
     return found
