@@ -79,6 +79,7 @@ HELD_OUT = [
             "деньгами за оставшиеся дни",
         ),
     ),
+    HeldOut(18, ("refund", "compensation", "month back", "back on our card", "get it back")),
 ]
 
 
