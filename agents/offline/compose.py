@@ -26,7 +26,9 @@ from agents.offline.ranking import Ranker, Sentence, follow_on, is_example, word
 from domain.customer_text import prepared_text
 from domain.models import Category, KbHit, Plan, Sentiment
 
-MAX_ANSWER_SENTENCES = 3
+# An answer's length, chosen on the spent sets with the precedents left out (docs/knowledge-and-triage.md): a fact
+# is often in a short fourth sentence, and a longer answer costs the median reply a few words.
+MAX_ANSWER_SENTENCES = 4
 # A sentence must share this many distinct content terms with the customer's message (or one
 # distinctive number such as "429") to count as relevant.
 MIN_OVERLAP = 2
@@ -57,15 +59,15 @@ MAX_LINKS = 2
 SECOND_SECTION_SHARE = 0.9  # another article's section joins the best answer when it scores this share of it
 SAME_ARTICLE_SHARE = 0.7  # the same article's next-best section, this share
 MIN_FACT_WORDS = 6  # "The invoice number (`LUM-…`)." is a fragment of a list, no fact to add on its own
-FILL_WORDS = 85  # the answer's sentences of both sections together
+FILL_WORDS = 100  # the answer's sentences of both sections together
 SECTION_WEIGHTS = (1.0, 0.5, 0.25)
 LEAD_SHARE = 1.3  # a sentence this many times the chosen section's best takes the answer to its own section
 TOP_HIT_BONUS = 0.2  # to the search's best article's sections: it answered tickets like this one (kb.precedents)
 NEW_TERM_BONUS = 0.3  # per question term a following sentence adds to those the chosen ones already match
 FOLLOW_SHARE = 0.5  # a second or third sentence of the section scores at least this share of its best
-MIN_ANSWER_WORDS = 30  # an answer shorter than this takes its section's next nearly-as-good sentences
+MIN_ANSWER_WORDS = 40  # an answer shorter than this takes its section's next nearly-as-good sentences
 FILL_SHARE = 0.3
-ANSWER_WORDS = 85  # the sentences answering one question; two questions get about half each
+ANSWER_WORDS = 100  # the sentences answering one question; two questions get about half each
 _PRONOUN_START = re.compile(r"^(?:it|this|that|these|those|they|them|its|their|then|otherwise)\b", re.IGNORECASE)
 
 

@@ -95,15 +95,21 @@ def plan_bonus(sentence: str, plan: Plan, amount: bool = True, availability: boo
     return 0.0
 
 
-_PLAN_ROW = re.compile(r"^(?:Free|Starter|Pro|Enterprise) plan — ")
+_PLAN_ROW = re.compile(r"^(?P<plan>Free|Starter|Pro|Enterprise) plan — ")
+# The same in prose: one plan's figure ("Free plans allow 1,000 requests per hour.").
+_PLAN_FIGURE = re.compile(
+    r"^(?P<plan>Free|Starter|Pro|Enterprise) plans? (?:allows?|gets?|has|have|includes?)\b(?=.*\d)"
+)
 
 
 def another_plans_row(sentence: str, plan: Plan, question: str) -> bool:
-    """A table row of a plan the customer is not on and does not ask about ("Free plan — Requests per hour:
-    500" to a Starter customer asking why they get 429s): a number that is not theirs, never an answer."""
-    if not _PLAN_ROW.match(sentence) or asks_availability(question):
+    """A table row, or a sentence giving one plan's figure, of a plan the customer is not on and does not ask
+    about ("Free plan — Requests per hour: 500" to a Starter customer asking why they get 429s): a number
+    that is not theirs, never an answer."""
+    found = _PLAN_ROW.match(sentence) or _PLAN_FIGURE.match(sentence)
+    if found is None or asks_availability(question):
         return False
-    row = next(p for p in Plan if sentence.startswith(f"{p.value.capitalize()} plan — "))
+    row = Plan(found.group("plan").lower())
     return row != plan and not mentions_plan(question, row) and not re.search(rf"\b{row.value}\b", question, re.I)
 
 
