@@ -13,7 +13,7 @@ from agents.context import MAX_MORE_CHARS, MAX_PASSAGE_CHARS, TicketContext, for
 from agents.offline.answer_types import asks_amount
 from agents.offline.client import OfflineChatCompletionClient
 from agents.offline.compose import TOP_HIT_BONUS, _answer, compose_answer
-from agents.offline.intents import mentions_refund
+from agents.offline.intents import mentions_refund, suggests_feature
 from agents.offline.message_text import questions, without_confirmations
 from agents.offline.plans import another_plans_row
 from agents.offline.policy import REFUND_ARRIVES, REFUND_DECIDED
@@ -410,3 +410,34 @@ def test_the_customer_s_own_row_of_a_plan_table_answers_when_the_other_rows_are_
     answer = compose_answer(ctx(plan=Plan.STARTER), asked, [alerts]).split("Helpful articles")[0]
     assert "Starter plan — Alerts: 20; Checked every: 15 minutes." in answer
     assert "Free plan —" not in answer and "Pro plan —" not in answer
+
+
+FUNNELS = article("kb-funnels", "Building and reading funnels")
+FEATURE_REQUESTS = article("kb-feature-requests", "How we handle feature requests")
+
+
+def test_asking_where_to_suggest_a_feature_is_answered_with_how_requests_are_made() -> None:
+    body = (
+        "Our analysts would walk over hot coals for a way to annotate funnel steps with release notes. "
+        "Where can I propose that so the product folks actually see it?"
+    )
+    assert suggests_feature(body)
+    # The feature wished for leads the search; the question is how to suggest it.
+    reply = compose_answer(ctx(Plan.PRO), body, [FUNNELS, FEATURE_REQUESTS])
+    assert "Suggest a feature" in reply or "ideas.lumora.example" in reply
+    assert "New report → Funnel" not in reply
+    assert "[How we handle feature requests](" in reply
+    # Asked alongside a real question, that question is still answered.
+    both = "How many steps can a funnel have on Pro? Also, where do we vote on feature requests?"
+    reply = compose_answer(ctx(Plan.PRO), both, [FUNNELS, FEATURE_REQUESTS])
+    assert "[Building and reading funnels](" in reply and "[How we handle feature requests](" in reply
+
+
+def test_other_requests_are_not_feature_suggestions() -> None:
+    for text in (
+        "How do I submit a data access request on behalf of one of our users?",
+        "Where do I request a copy of the SOC 2 report?",
+        "How do I send an invite to a new teammate?",
+        "We'd love to know why the funnel shows 0% on step two.",
+    ):
+        assert not suggests_feature(text), text

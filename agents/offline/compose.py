@@ -19,6 +19,7 @@ from agents.handoff_reply import sign_off
 from agents.offline.answer_types import asks_amount, type_bonus
 from agents.offline.article_text import passage, terms
 from agents.offline.clarifying import CLARIFYING_QUESTION, clarifying_question
+from agents.offline.intents import FEATURE_QUESTION, suggests_feature
 from agents.offline.message_text import expressed_urgency, moves_on, questions, without_confirmations
 from agents.offline.plans import another_plans_row, asks_availability, plan_bonus, plan_note
 from agents.offline.procedures import Procedure, list_of_lead, select_procedure
@@ -29,6 +30,7 @@ from domain.models import Category, KbHit, Plan, Sentiment
 # An answer's length, chosen on the spent sets with the precedents left out (docs/knowledge-and-triage.md): a fact
 # is often in a short fourth sentence, and a longer answer costs the median reply a few words.
 MAX_ANSWER_SENTENCES = 4
+MAX_QUESTIONS = 3  # answered in one reply; more would make it a pile of quotes
 # A sentence must share this many distinct content terms with the customer's message (or one
 # distinctive number such as "429") to count as relevant.
 MIN_OVERLAP = 2
@@ -281,6 +283,9 @@ def compose_answer(
 
     ranker = Ranker(hits)
     asked = questions(own) or [own]
+    if suggests_feature(f"{subject}\n{own}"):
+        # Where to suggest a feature is the question, not the feature wished for (intents.suggests_feature).
+        asked = [FEATURE_QUESTION, *(q for q in asked if not suggests_feature(q))][:MAX_QUESTIONS]
     # Two questions share the words, not the sentences: the fact is often in a short third sentence.
     limit = MAX_ANSWER_SENTENCES
     budget = ANSWER_WORDS if len(asked) == 1 else ANSWER_WORDS // 2 + 10

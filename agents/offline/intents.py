@@ -127,6 +127,31 @@ def confirms_resolution(text: str) -> bool:
     return resolution.confirms_resolution(text)
 
 
+# Asking where or how to suggest something the product lacks ("where do I put that request so someone reads
+# it?", "could you pass that on?", "is it on your roadmap?"): the answer is how requests are made, whatever the
+# feature wished for, which otherwise pulls the search towards its own topic's articles.
+_SUGGESTS_FEATURE = re.compile(
+    r"\b(?:where|how) (?:do|can|should|would) (?:i|we|you) (?:\w+ ){0,2}(?:suggest|propose|pitch|vote|"
+    r"submit (?:it|that|this|ideas?|an idea|suggestions?|a suggestion|features?|a feature))\b|"
+    r"\b(?:where|how) (?:do|can|should|would) (?:i|we) (?:\w+ ){0,2}(?:put|send|log|file|raise|make) "
+    r"(?:that|this|a|the|my|our) (?:request|suggestion|idea|wish)\b|"
+    r"\brequest (?:a|this|that|the|new) feature\b|\bfeature (?:request|suggestion|idea)s?\b|"
+    r"\b(?:on|to) (?:the|your) (?:product )?roadmap\b|"
+    r"\b(?:pass|forward|send) (?:it|that|this|the idea|the request|my request|our request)(?: on| along)? to "
+    r"(?:the|your) (?:product|dev|development|engineering) team\b|"
+    r"\bcould you (?:pass|forward|send) (?:it|that|this)(?: on| along)\b",
+    re.IGNORECASE,
+)
+
+
+# What such a message asks, in the help centre's words: looked up and answered instead of the wish's topic.
+FEATURE_QUESTION = "How do I suggest a feature request, and what happens to it?"
+
+
+def suggests_feature(text: str) -> bool:
+    return bool(_SUGGESTS_FEATURE.search(text))
+
+
 def reports_bug(text: str) -> bool:
     return bool(_BUG.search(text))
 

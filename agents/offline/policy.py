@@ -287,7 +287,10 @@ def search_query(turn: Turn) -> str:
     confirmation name the problem already solved, and would pull its articles back."""
     if turn.prior_replies and moves_on(turn.customer_text):
         return without_confirmations(turn.customer_text)[:MAX_QUERY_CHARS]
-    return ticket_text(turn.ctx.subject, turn.customer_text)[:MAX_QUERY_CHARS]
+    query = ticket_text(turn.ctx.subject, turn.customer_text)
+    if intents.suggests_feature(query):
+        query = f"{intents.FEATURE_QUESTION}\n{query}"  # see intents.suggests_feature
+    return query[:MAX_QUERY_CHARS]
 
 
 def compose_text(turn: Turn) -> str:
