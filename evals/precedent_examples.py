@@ -37,6 +37,10 @@ SPENT = (
     "blind10",
     "blind11",
     "blind12",
+    "blind13",
+    "blind14",
+    "blind15",
+    "blind16",
 )
 MAX_TEXT_CHARS = 1000  # what the offline model's search sends at most (agents.offline.policy.MAX_QUERY_CHARS)
 

@@ -80,6 +80,9 @@ HELD_OUT = [
         ),
     ),
     HeldOut(18, ("refund", "compensation", "month back", "back on our card", "get it back")),
+    HeldOut(
+        19, ("refund", "money back", "reversed", "vat back", "come back to our card", "back to our card", "damages")
+    ),
 ]
 
 
