@@ -431,6 +431,11 @@ def test_asking_where_to_suggest_a_feature_is_answered_with_how_requests_are_mad
     both = "How many steps can a funnel have on Pro? Also, where do we vote on feature requests?"
     reply = compose_answer(ctx(Plan.PRO), both, [FUNNELS, FEATURE_REQUESTS])
     assert "[Building and reading funnels](" in reply and "[How we handle feature requests](" in reply
+    # The scene the roadmap question carried is the next question's: a workaround for what, in funnels.
+    carried = "Our funnels can't compare two date ranges side by side. Is that planned, or on your roadmap, and is "
+    carried += "there a workaround today?"
+    reply = compose_answer(ctx(Plan.PRO), carried, [FUNNELS, FEATURE_REQUESTS])
+    assert "[Building and reading funnels](" in reply and "[How we handle feature requests](" in reply
 
 
 def test_other_requests_are_not_feature_suggestions() -> None:

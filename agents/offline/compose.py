@@ -70,6 +70,7 @@ FOLLOW_SHARE = 0.5  # a second or third sentence of the section scores at least 
 MIN_ANSWER_WORDS = 40  # an answer shorter than this takes its section's next nearly-as-good sentences
 FILL_SHARE = 0.3
 ANSWER_WORDS = 100  # the sentences answering one question; two questions get about half each
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _PRONOUN_START = re.compile(r"^(?:it|this|that|these|those|they|them|its|their|then|otherwise)\b", re.IGNORECASE)
 
 
@@ -222,6 +223,21 @@ def _implied_answers(
     return out
 
 
+def _feature_suggestion_asked(asked: Sequence[str]) -> list[str]:
+    """Where to suggest a feature is the question, not the feature wished for (``intents.suggests_feature``):
+    the question asking it gives way to how requests are made, and the scene it carried ("Funnels break down by
+    the current plan. Is this on the roadmap,") passes to the question after it ("and is there a workaround?")."""
+    kept: list[str] = []
+    scene = ""
+    for question in asked:
+        if suggests_feature(question):
+            scene = " ".join(s for s in _SENTENCE_END.split(question) if not suggests_feature(s))
+        else:
+            kept.append(f"{scene} {question}".strip())
+            scene = ""
+    return [FEATURE_QUESTION, *kept][:MAX_QUESTIONS]
+
+
 def _bonus(sentence: str, plan: Plan, amount: bool, availability: bool, typed: Callable[[str], float]) -> float:
     """What lifts a sentence above its meaning and words: the customer's plan, and the kind of answer asked."""
     return plan_bonus(sentence, plan, amount, availability) + typed(sentence)
@@ -284,8 +300,7 @@ def compose_answer(
     ranker = Ranker(hits)
     asked = questions(own) or [own]
     if suggests_feature(f"{subject}\n{own}"):
-        # Where to suggest a feature is the question, not the feature wished for (intents.suggests_feature).
-        asked = [FEATURE_QUESTION, *(q for q in asked if not suggests_feature(q))][:MAX_QUESTIONS]
+        asked = _feature_suggestion_asked(asked)
     # Two questions share the words, not the sentences: the fact is often in a short third sentence.
     limit = MAX_ANSWER_SENTENCES
     budget = ANSWER_WORDS if len(asked) == 1 else ANSWER_WORDS // 2 + 10
