@@ -40,6 +40,20 @@ ALARMING = [
     ("pls can a human look at this, the automatic answers go in circles", "person"),
 ]
 
+# Failures told as occasional: a question about retries, not an outage (``handover_rules._VETOES``).
+OCCASIONAL = [
+    "Intermittent trouble: a handful of our /v2/track calls each day come back 503 Service Unavailable and the "
+    "rest are fine. Should our uploader retry them, and how often?",
+    "Every now and then the ingestion endpoint answers 502 Bad Gateway, maybe twice a day. Retry or drop?",
+    "Our hourly job occasionally gets a 504 gateway timeout from the Query API. What is the right retry policy?",
+]
+
+
+@pytest.mark.parametrize("text", OCCASIONAL)
+def test_failures_told_as_occasional_are_no_outage(detector: HandoverDetector, text: str) -> None:
+    found = detector.detect(text)
+    assert found.reasons == [], (found.reasons, found.scores)
+
 
 @pytest.mark.parametrize("text", CALM)
 def test_figurative_or_planning_words_stay_with_the_agents(detector: HandoverDetector, text: str) -> None:
@@ -60,7 +74,7 @@ def test_a_single_sentence_must_clear_a_stricter_bar_than_the_whole_message(dete
 
 def test_these_texts_are_not_training_examples() -> None:
     trained = {e.text for e in load_examples()}
-    assert not trained & {*CALM, *(t for t, _ in ALARMING)}
+    assert not trained & {*CALM, *OCCASIONAL, *(t for t, _ in ALARMING)}
 
 
 def test_an_incident_rule_skips_a_sentence_that_plans_for_one() -> None:

@@ -120,6 +120,14 @@ _VETOES: dict[str, re.Pattern[str]] = {
     ),
 }
 _VETOES["unhappy"] = _VETOES["angry"]
+# An outage is across the board: failures told as occasional or confined to one widget ("a handful of 502s a
+# day, the rest are fine", "one widget says Query took too long") are a how-to question about retries or
+# query limits. Over the spent sets these words came in 19 calm tickets and no outage (the rules still apply).
+_VETOES["outage"] = re.compile(
+    r"\b(a handful of|occasional(ly)?|now and then|from time to time|every so often|once in a while|"
+    r"the rest (are|is|work|load|go)\w* (fine|ok|okay|through)|one (widget|chart|report|tile|panel) )",
+    re.I,
+)
 # Asking for a person always names one, or a way to reach one ("someone", "a human", "your staff", "call
 # me", "escalate", "not a bot"). Without such a word a request ("please process it today", "how do you
 # communicate incidents?") is a request to us, whatever a sentence embedding makes of it.
