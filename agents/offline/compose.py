@@ -19,7 +19,7 @@ from agents.handoff_reply import sign_off
 from agents.offline.answer_types import asks_amount, type_bonus
 from agents.offline.article_text import passage, terms
 from agents.offline.clarifying import CLARIFYING_QUESTION, clarifying_question
-from agents.offline.intents import FEATURE_QUESTION, suggests_feature
+from agents.offline.intents import as_feature_suggestion, suggests_feature
 from agents.offline.message_text import expressed_urgency, moves_on, questions, without_confirmations
 from agents.offline.plans import another_plans_row, asks_availability, plan_bonus, plan_note
 from agents.offline.procedures import Procedure, list_of_lead, select_procedure
@@ -30,7 +30,6 @@ from domain.models import Category, KbHit, Plan, Sentiment
 # An answer's length, chosen on the spent sets with the precedents left out (docs/knowledge-and-triage.md): a fact
 # is often in a short fourth sentence, and a longer answer costs the median reply a few words.
 MAX_ANSWER_SENTENCES = 4
-MAX_QUESTIONS = 3  # answered in one reply; more would make it a pile of quotes
 # A sentence must share this many distinct content terms with the customer's message (or one
 # distinctive number such as "429") to count as relevant.
 MIN_OVERLAP = 2
@@ -70,7 +69,6 @@ FOLLOW_SHARE = 0.5  # a second or third sentence of the section scores at least 
 MIN_ANSWER_WORDS = 40  # an answer shorter than this takes its section's next nearly-as-good sentences
 FILL_SHARE = 0.3
 ANSWER_WORDS = 100  # the sentences answering one question; two questions get about half each
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _PRONOUN_START = re.compile(r"^(?:it|this|that|these|those|they|them|its|their|then|otherwise)\b", re.IGNORECASE)
 
 
@@ -223,21 +221,6 @@ def _implied_answers(
     return out
 
 
-def _feature_suggestion_asked(asked: Sequence[str]) -> list[str]:
-    """Where to suggest a feature is the question, not the feature wished for (``intents.suggests_feature``):
-    the question asking it gives way to how requests are made, and the scene it carried ("Funnels break down by
-    the current plan. Is this on the roadmap,") passes to the question after it ("and is there a workaround?")."""
-    kept: list[str] = []
-    scene = ""
-    for question in asked:
-        if suggests_feature(question):
-            scene = " ".join(s for s in _SENTENCE_END.split(question) if not suggests_feature(s))
-        else:
-            kept.append(f"{scene} {question}".strip())
-            scene = ""
-    return [FEATURE_QUESTION, *kept][:MAX_QUESTIONS]
-
-
 def _bonus(sentence: str, plan: Plan, amount: bool, availability: bool, typed: Callable[[str], float]) -> float:
     """What lifts a sentence above its meaning and words: the customer's plan, and the kind of answer asked."""
     return plan_bonus(sentence, plan, amount, availability) + typed(sentence)
@@ -300,7 +283,7 @@ def compose_answer(
     ranker = Ranker(hits)
     asked = questions(own) or [own]
     if suggests_feature(f"{subject}\n{own}"):
-        asked = _feature_suggestion_asked(asked)
+        asked = as_feature_suggestion(asked)
     # Two questions share the words, not the sentences: the fact is often in a short third sentence.
     limit = MAX_ANSWER_SENTENCES
     budget = ANSWER_WORDS if len(asked) == 1 else ANSWER_WORDS // 2 + 10

@@ -9,6 +9,7 @@ not acting: an ambiguous message gets a reply (and a question), never an action.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Literal
@@ -150,6 +151,22 @@ FEATURE_QUESTION = "How do I suggest a feature request, and what happens to it?"
 
 def suggests_feature(text: str) -> bool:
     return bool(_SUGGESTS_FEATURE.search(text))
+
+
+def as_feature_suggestion(asked: Sequence[str], limit: int = 3) -> list[str]:
+    """The questions of a message that suggests a feature: where to suggest it is the question, not the feature
+    wished for; the question asking it gives way to ``FEATURE_QUESTION``, and the scene it carried ("Funnels break
+    down by the current plan. Is this on the roadmap,") passes to the question after it ("and is there a
+    workaround?")."""
+    kept: list[str] = []
+    scene = ""
+    for question in asked:
+        if suggests_feature(question):
+            scene = " ".join(s for s in _SENTENCE.split(question) if s and not suggests_feature(s))
+        else:
+            kept.append(f"{scene} {question}".strip())
+            scene = ""
+    return [FEATURE_QUESTION, *kept][:limit]
 
 
 def reports_bug(text: str) -> bool:
