@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from domain.policy import SECRET_EXPOSED, asks_for_a_person, asks_for_a_person_explicitly
+from triage import not_an_incident
 from triage.sentiment import FRUSTRATION, polarity, reports_problem
 from triage.unexplained_fault import unexplained_fault
 
@@ -112,14 +113,19 @@ _RULES: dict[str, re.Pattern[str]] = {
 # The customer blames themselves or jokes: what reads as anger or a threat is not aimed at us.
 _VETOES: dict[str, re.Pattern[str]] = {
     "legal": re.compile(r"\bsue (myself|me)\b|\b(copy of|download) (your|the) (dpa|terms)\b", re.I),
+    # Not aimed at us either: "nothing to do with you", "a self-inflicted outage" ("not my
+    # fault" is no self-blame).
     "angry": re.compile(
-        r"\b(my (own )?(fault|mistake|bad)|silly me|sue myself|(at|with|blame|kick) myself|"
-        r"i'?m (an|such an) idiot|(annoyed|frustrated|angry) "
-        r"(at|with) myself|my own typo|on my part|my apologies|sorry,? my mistake)\b",
+        r"\b((?<!not )(?<!n't )(?<!never )(my|our) (own )?(fault|mistake|bad|doing)|silly me|sue myself|"
+        r"(at|with|blame|kick) (myself|ourselves)|i'?m (an|such an) idiot|(annoyed|frustrated|angry) "
+        r"(at|with) (myself|ourselves)|my own typo|on (my|our) part|my apologies|sorry,? my mistake|"
+        r"nothing to do with you|self[- ]inflicted|(entirely|completely|all) on us)\b",
         re.I,
     ),
 }
 _VETOES["unhappy"] = _VETOES["angry"]
+# "No complaint here, I promise": not angry, though "not angry, just... had hoped" may still be unhappy.
+_NOT_A_COMPLAINT = re.compile(r"\b(no complaints?( here| at all)?|not (a |an )?(complaint|complaining))\b", re.I)
 # An outage is across the board: failures told as occasional or confined to one widget ("a handful of 502s a
 # day, the rest are fine", "one widget says Query took too long") are a how-to question about retries or
 # query limits. Over the spent sets these words came in 19 calm tickets and no outage (the rules still apply).
@@ -160,14 +166,18 @@ _THEIR_OWN_OUTAGE = re.compile(
 # system it is, so its vote on such a sentence does not count (a sentence about our service still does).
 _OWN_OUTAGE_REPORT = re.compile(
     r"\b(our|my) (own )?([\w'-]+ ){0,2}(site|website|servers?|backend|api|app|network|internet|wi-?fi|office|isp|"
-    r"endpoint|receiver|cdn|host(ing)?( provider)?)\b[^.?!]{0,40}\b(down|offline|outage|unreachable|crash\w*|"
-    r"broke|incident|downtime)\b|\b(bug|problem|issue|fault|mistake) on our (side|end)\b",
+    r"endpoint|receiver|cdn|host(ing)?|(\w+ )?(provider|vendor|supplier))\b[^.?!]{0,40}\b(down|offline|outage|"
+    r"unreachable|crash\w*|broke|incident|downtime|wobble|hiccup|blip|glitch)\b|"
+    r"\b(bug|problem|issue|fault|mistake) on our (side|end)\b",
     re.I,
 )
+# Every request failing the customer's own check ("every single request fails our signature check") is their
+# verification code at fault, not our service.
+_THEIR_CHECK = re.compile(r"\b(signatures?|hmac|verif\w+|validat\w+|fail\w* (the|our|my) (\w+ )?check)\b", re.I)
 # Asking for sales, a demo, partnerships or a product team, or whether a support channel exists, is a
 # request we answer, not a hand-over, even when it names a person ("talk to someone from sales").
 _NOT_A_HANDOVER_PERSON = re.compile(
-    r"\b(sales|demo|partnerships?|product team|feature (request|idea)|community|forum|"
+    r"\b(sales|demo|partnerships?|product team|feature (requests?|ideas?)|community|forum|"
     r"do you (offer|have|provide)|is there (a )?(phone|live chat|chat) support)\b",
     re.I,
 )
@@ -272,12 +282,12 @@ def _disowned_change(sentences: list[str]) -> bool:
 def matches(text: str) -> set[str]:
     """Reasons a rule finds in the text on its own (an incident rule only in a sentence that reports one)."""
     sentences = [s for s in _SENTENCE.split(text) if s.strip()] or [text]
-    reported = [s for s in sentences if not _HYPOTHETICAL.search(s)]
+    reported = [s for s in sentences if not _HYPOTHETICAL.search(s) and not not_an_incident.declares_no_incident(s)]
     found = set()
     for reason, rule in _RULES.items():
         checked = reported if reason in _INCIDENTS else [text]
         if reason == "outage":
-            checked = [s for s in checked if not _THEIR_OWN_OUTAGE.search(s)]
+            checked = [s for s in checked if not _THEIR_OWN_OUTAGE.search(s) and not _THEIR_CHECK.search(s)]
         if any(rule.search(s) for s in checked):
             found.add(reason)
     if (asks_for_a_person(text) or asks_for_a_person_explicitly(text)) and not _NOT_A_HANDOVER_PERSON.search(text):
@@ -342,6 +352,7 @@ _CONTENT = 0.5  # textblob polarity at or above which a sentence without a compl
 def unit_vetoes(unit: str) -> set[str]:
     """Reasons the learned detectors may not claim for this one unit (the message or one sentence)."""
     found = {"outage"} if _OWN_OUTAGE_REPORT.search(unit) else set()
+    found |= not_an_incident.unit_vetoes(unit)
     if _LEGAL_ASKS.search(unit) and not _LEGAL_THREAT.search(unit):
         found.add("legal")
     # Praise beside a problem is how sarcasm reads ("Lovely to see the exports failing again"): no veto.
@@ -353,7 +364,9 @@ def unit_vetoes(unit: str) -> set[str]:
 def vetoes(text: str) -> set[str]:
     """Reasons the learned detectors may not claim for this text (self-blame, a joke, a document request,
     asking for sales or whether a channel exists)."""
-    found = {reason for reason, rule in _VETOES.items() if rule.search(text)}
+    found = {reason for reason, rule in _VETOES.items() if rule.search(text)} | not_an_incident.message_vetoes(text)
+    if _NOT_A_COMPLAINT.search(text):
+        found.add("angry")
     if _NOT_A_HANDOVER_PERSON.search(text):
         found.add("person")
     return found if _PERSON_CUE.search(text) else found | {"person"}

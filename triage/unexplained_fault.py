@@ -6,12 +6,15 @@ error that isn't even in your docs") or names something we did for them ("your t
 asked for"), and reports a failure across the board ("every request since 14:05", "all four of our projects"),
 since a time, or something gone. Told calmly in a long e-mail, such an incident scores low on every model. Not
 when the error is one the help centre explains by the customer's credentials or permissions (401, 403,
-"permission denied"), nor when the message asks how to set something up: those are answered.
+"permission denied"), nor when the message asks how to set something up or what the customer is doing wrong:
+those are answered.
 """
 
 from __future__ import annotations
 
 import re
+
+from triage.not_an_incident import suspects_own_setup
 
 _NOTHING_CHANGED = re.compile(
     r"(?<!\bif )(?<!\bwhen )\b(?:nothing|no code|no config(?:uration)?|none of our (?:code|config\w*|settings))\s+"
@@ -62,7 +65,8 @@ def unexplained_fault(text: str) -> str | None:
     "outage" (see the module doc)."""
     if not (_NOTHING_CHANGED.search(text) or _OUR_WORD_CONTRADICTED.search(text) or _OUR_ACTION.search(text)):
         return None
-    if _EXPLAINED_BY_ACCESS.search(text) or _ASKS_HOW.search(text):
+    # The customer suspects their own setup ("as the docs describe ... any idea what's off?"): answered.
+    if _EXPLAINED_BY_ACCESS.search(text) or _ASKS_HOW.search(text) or suspects_own_setup(text):
         return None
     if _GONE.search(text):
         return "data_loss"

@@ -1,0 +1,97 @@
+"""Calm tickets whose topic sounds like an incident stay with the agents (issue 19: calm tickets handed over
+at most one in 20): a question about what would happen, a customer who says nothing happened, a sentence
+saying something works, a customer asking what they are doing wrong, a third party's wobble, a signature
+check of their own failing. Real reports told beside such words still reach a person. None of these texts is
+a training example or an eval ticket."""
+
+from __future__ import annotations
+
+import pytest
+
+from triage import not_an_incident
+from triage.handover import HandoverDetector, load_examples, shared_detector
+from triage.handover_rules import matches, vetoes
+
+
+@pytest.fixture(scope="module")
+def detector() -> HandoverDetector:
+    return shared_detector()
+
+
+CALM = [
+    "Tabletop exercise next week, nothing has actually happened. The scenario: a secret key pushed to a public "
+    "repo. What would your response be?",
+    "Our worker jobs call track() and the logs show the call, but only some of the events reach you. Events from "
+    "our web servers arrive fine. What are we missing?",
+    "We're importing last year's orders with their original timestamps through the batch endpoint. The calls "
+    "succeed, but the old months stay empty in every chart while this week's events show up fine. What are we "
+    "doing wrong?",
+    "Our Flask route verifies the webhook HMAC with the secret from settings and every call fails the check. "
+    "Any idea what's off?",
+    "No complaint here, I promise. We're writing our internal runbook: if something urgent goes unanswered, how do "
+    "we escalate, and what response times apply on Pro?",
+    "Embarrassing: our own firewall rule blocked your webhooks for four hours last night. A completely "
+    "self-inflicted outage, nothing to do with you. Will the webhooks be retried?",
+]
+
+
+@pytest.mark.parametrize("text", CALM)
+def test_a_calm_message_that_sounds_like_an_incident_stays_with_the_agents(
+    detector: HandoverDetector, text: str
+) -> None:
+    found = detector.detect(text)
+    assert found.reasons == [], (found.reasons, found.scores)
+
+
+ALARMING = [
+    ("Every API call has returned 503 since 11:00 and the status page shows no incident. What happens now?", "outage"),
+    ("Our dashboards from last year are gone and nobody here deleted them. Will they come back?", "data_loss"),
+    ("Someone signed in to our admin account at 4am from an address we don't know. What should we do?", "security"),
+]
+
+
+@pytest.mark.parametrize(("text", "reason"), ALARMING)
+def test_a_report_beside_a_what_if_question_still_reaches_a_person(
+    detector: HandoverDetector, text: str, reason: str
+) -> None:
+    assert reason in detector.detect(text).reasons
+
+
+def test_a_what_if_question_reports_nothing_and_a_why_question_may() -> None:
+    assert not_an_incident.asks_what_if("And what should happen if a visitor withdraws consent later?")
+    assert not_an_incident.asks_what_if("How can our server check that a request really came from you?")
+    assert not not_an_incident.asks_what_if("Why is every call a 503 since noon?")
+    assert not not_an_incident.asks_what_if("What happens next is up to you.")  # no question
+
+
+def test_a_green_status_page_is_no_declaration_that_nothing_happened() -> None:
+    assert not not_an_incident.declares_no_incident("The status page shows no incident.")
+    assert not_an_incident.declares_no_incident("To be clear, there is no incident: nothing has leaked.")
+    assert not not_an_incident.declares_no_incident("This is not a drill, our data is gone.")
+
+
+def test_a_sentence_that_names_a_failure_is_not_one_that_works() -> None:
+    assert not_an_incident.says_it_works("Events from the web servers arrive fine.")
+    assert not not_an_incident.says_it_works("The reset e-mail arrives fine but the login still fails with a 500.")
+
+
+def test_the_rules_still_hand_over_a_plain_report_whatever_else_is_said() -> None:
+    text = "Your API is down for all of us. What are we doing wrong?"
+    assert "outage" in matches(text)
+
+
+def test_not_angry_may_still_be_unhappy_and_not_my_fault_is_no_self_blame() -> None:
+    assert "unhappy" not in vetoes("Not angry, just disappointed: three weeks on the same bug.")
+    assert "angry" not in vetoes("This is not my fault, your export broke again.")
+    assert {"angry", "unhappy"} <= vetoes("Totally self-inflicted, our firewall rule blocked you.")
+
+
+def test_no_written_incident_example_is_vetoed() -> None:
+    """The vetoes take away no example written as an incident (each file's positives, about 640)."""
+    positives = [e for e in load_examples() if e.reasons & not_an_incident.INCIDENTS]
+    vetoed = [
+        e.text
+        for e in positives
+        if e.reasons & (not_an_incident.message_vetoes(e.text) | not_an_incident.unit_vetoes(e.text))
+    ]
+    assert len(positives) > 500 and vetoed == []
