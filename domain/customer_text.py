@@ -140,7 +140,8 @@ _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")
 
 _POINTS_BELOW = re.compile(
     r"\b(?:see|read|check) (?:below|the (?:thread|mail|e-?mail|message|note) below|the (?:forwarded|attached) "
-    r"(?:thread|mail|e-?mail|message))|\bbelow\b|\bforward(?:ing|ed)\b|\bfyi\b|\bsiehe unten\b|\bunten\b|"
+    r"(?:thread|mail|e-?mail|message))|\bbelow\b|\bforward(?:ing|ed)\b|\bfyi\b|\bshar(?:e|ing) this\b|"
+    r"\bpass(?:ing)? (?:this|it) (?:on|along)\b|\b(?:for|have the|the full) context\b|\bsiehe unten\b|\bunten\b|"
     r"\bweitergeleitet|\bci-dessous\b|\bpour info\b|\bvoir (?:plus )?bas\b|\babajo\b|\babaixo\b|\bver (?:abajo|"
     r"abaixo)\b|\bqui sotto\b|\bzie (?:hieronder|onder)\b",
     re.IGNORECASE,

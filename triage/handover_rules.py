@@ -35,7 +35,10 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"\bpass (me|this|us) (on )?to (whoever|someone|somebody|a person|a human|an agent)\b|\bstop generating\b|"
         # "who's actually on the support rota today? put them on"
         r"\bwho('?s| is) (actually )?on (the )?(support )?(rota|shift|duty)\b|"
-        r"\bput (them|someone|somebody|a (person|human)) on( the (line|phone|call|chat))?\s*(pls|please|plz)?\s*[,.!?]",
+        r"\bput (them|someone|somebody|a (person|human)) on( the (line|phone|call|chat))?\s*(pls|please|plz)?\s*[,.!?]|"
+        # a call back asked for, also when relayed ("requester asks that your staff phone him back")
+        r"\b(phone|call|ring) (me|us|him|her|them) back\b|\bcall-?back (request(ed)?|wanted|please)\b|"
+        r"\brequest type:? [\w ]{0,20}call-?back\b",
         re.I,
     ),
     "legal": re.compile(
@@ -45,7 +48,9 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"our legal (team|department|counsel) will (be (in touch|contacting)|contact you|take|pursue|follow up)|"
         r"legal (action|demand|proceedings|steps)|lawsuit|"
         r"sue (you|your|them|the company)|see you in court|take (you|this) to court|small claims|"
-        r"cease and desist|gdpr complaint|data protection authority)\b|"
+        r"cease and desist|gdpr complaint|data protection authority|demand letter|letter before action|"
+        r"(third[- ]party )?defendant|plaintiff|subpoena|litigation hold|pending litigation|"
+        r"served with (a|an) (complaint|claim|lawsuit|summons|notice))\b|"
         # a complaint to a regulator, by its role or its name
         r"\b(complaint|report(ing)? (you|this|it|your company)) (with|to) (the |my |our )?"
         r"(regulators?|supervisory authority|ombudsman|(privacy |information )?commissioner|"
@@ -106,7 +111,7 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"\blost (a (good|great) deal of |some |all |much of our |our )?(confidence|trust)\b|"
         r"\b(can'?t|cannot|could not|couldn'?t) (in good conscience )?recommend (that )?(we )?(continu|renew)\w*|"
         r"\b(not|won'?t|unlikely to|hesitant to) (going to )?renew\b|"
-        r"\bwhy (are )?we (are )?still paying\b",
+        r"\bwhy (are )?we (are )?still paying\b|\b(not|far from) (thrilled|impressed|amused)\b",
         re.I,
     ),
 }
@@ -263,13 +268,19 @@ _DISOWNED = re.compile(
     r"(?<!\bif )\b(?:nobody|no one|none of us|none of them)(?: [\w'-]+){0,4}? "
     r"(?:remembers?|recalls?|made|added|changed|created|turned|switched|set|enabled|disabled|invited|approved|"
     r"requested|authori[sz]ed|was (?:awake|trying|signed in|working|online|logged in))\b|"
-    r"\b(?:that|which|whom?) (?:we|i) (?:don'?t|do not|didn'?t|did not) (?:have|own|know|recogni[sz]e)\b|"
+    r"\b(?:that|which|whom?) (?:we|i) (?:don'?t|do not|didn'?t|did not|never) (?:have|own|know|recogni[sz]e|asked|"
+    r"requested)\b|"
+    # "from an address we don't know", "a session from a country none of us have been to"
+    r"\b(?:address|ip|location|country|city|device|browser|network)(?:es|s)? (?:that )?(?:we|i|none of us|nobody here) "
+    r"(?:don'?t|do not|didn'?t|did not|have never|has never|never|have|has) (?:ever )?(?:know|recogni[sz]e|use|own|"
+    r"been)\b|"
     r"\bwe (?:don'?t|do not) (?:own|recogni[sz]e) (?:that|this|the|it)\b",
     re.I,
 )
 _ACCESS = re.compile(
     r"\b(api[- ]?keys?|keys?|origins?|domains?|roles?|admins?|owners?|sso|saml|passwords?|2fa|two-factor|"
-    r"sign[- ]?ins?|sign in|log[- ]?ins?|log in|sessions?|webhooks?|exports?|members?|invit\w+|permissions?|"
+    r"sign[- ]?ins?|sign in|signed in|log[- ]?ins?|log in|logged in|sessions?|webhooks?|exports?|members?|invit\w+|"
+    r"permissions?|"
     r"audit log|locked)\b",
     re.I,
 )
@@ -277,6 +288,53 @@ _ACCESS = re.compile(
 
 def _disowned_change(sentences: list[str]) -> bool:
     return any(_DISOWNED.search(s) and _ACCESS.search(s) for s in sentences)
+
+
+# Access no one asked for, reported rather than asked about: sign-ins an alert calls anomalous ("SIEM alert: 14
+# anomalous sign-ins"), or another customer's data on the customer's screen ("event names that aren't ours",
+# "a project selector showing a project that is not one of ours"). A question ("how do we spot suspicious
+# logins?") reports nothing.
+_FOREIGN_ACCESS = re.compile(
+    r"\b(?:anomalous|suspicious) (?:sign[- ]?ins?|log[- ]?ins?|logins|sessions?|access)\b|"
+    r"\b(?:events?|data|projects?|dashboards?|names?|records?|users?|customers?|accounts?|buckets?)\b[^.?!]{0,30}"
+    r"\b(?:(?:that|which) (?:are|is) not ours|aren'?t ours|isn'?t ours)\b|"
+    r"\bnot one of our (?:projects|accounts|dashboards|buckets|users|organi[sz]ations)\b|"
+    r"\b(?:someone else'?s|another (?:company|customer|organi[sz]ation)'?s) "
+    r"(?:data|projects?|dashboards?|events|users)\b",
+    re.I,
+)
+
+
+def _foreign_access(sentences: list[str]) -> bool:
+    return any(_FOREIGN_ACCESS.search(s) and not s.rstrip().endswith("?") for s in sentences)
+
+
+# Broken for everyone on the customer's side ("a banner saying saving is disabled for everyone in our organization",
+# "blank for all of us"): a fault of ours. Not a setting asked for everyone ("can we make 2FA mandatory for
+# everyone?") nor a question.
+_FOR_EVERYONE = re.compile(
+    r"\b(?:for|affects?|affecting) (?:everyone|everybody|all of us|every user|all (?:our|of our) users|"
+    r"the whole (?:team|company|org\w*|office))\b",
+    re.I,
+)
+_A_SETTING = re.compile(
+    r"\b(?:mandatory|compulsory|require\w*|force|enforce|make|turn(?:ing)? (?:on|off)|enable|disable)\b", re.I
+)
+_FAILING = re.compile(
+    r"\b(?:can'?t|cannot|unable|blank|empty|white page|spins?|spinning|error\w*|down|disabled|paused|unavailable|"
+    r"nothing (?:loads|works|can)|(?:won'?t|not) load(?:ing)?|fail\w*|broken|stuck|"
+    r"time[sd]? ?out|[45]\d\d)\b",
+    re.I,
+)
+
+
+def _broken_for_everyone(sentences: list[str]) -> bool:
+    for i, s in enumerate(sentences):
+        nearby = " ".join(sentences[i : i + 2])  # the failure may be told in the next sentence
+        if _FOR_EVERYONE.search(s) and not s.rstrip().endswith("?") and not _A_SETTING.search(s):
+            if _FAILING.search(nearby):
+                return True
+    return False
 
 
 def matches(text: str) -> set[str]:
@@ -294,12 +352,14 @@ def matches(text: str) -> set[str]:
         found.add("person")
     if _repeated_answer(sentences):
         found.add("person")
+    if _broken_for_everyone(reported):
+        found.add("outage")
     since_maintenance = _after_our_maintenance(reported)
     if since_maintenance is not None:
         found.add(since_maintenance)
     if _unexplained_loss(" ".join(reported)):
         found.add("data_loss")
-    if _disowned_change(reported):
+    if _disowned_change(reported) or _foreign_access(reported):
         found.add("security")
     fault = unexplained_fault(" ".join(reported))
     if fault is not None:

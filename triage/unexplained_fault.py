@@ -21,11 +21,16 @@ _NOTHING_CHANGED = re.compile(
     r"(?:else\s+)?"
     r"(?:has\s+|had\s+|was\s+|'s\s+)?(?:been\s+)?(?:changed|deployed|touched|modified)\b|"
     r"\b(?:we|i)\s+(?:have|has|had)?\s*(?:not|n't|never)\s+(?:changed|touched|deployed|modified)\b|"
-    r"\b(?:didn't|did not|haven't|have not|hasn't)\s+(?:change|touch|deploy|modif)\w*\s+(?:anything|a thing|our)",
+    r"\b(?:didn't|did not|haven't|have not|hasn't)\s+(?:change|touch|deploy|modif)\w*\s+(?:anything|a thing|our)|"
+    # "our sending code hasn't been modified", "the SDK setup hasn't changed since spring"
+    r"\b(?:code|config\w*|setup|integration|settings|sdk|tracking)\s+(?:hasn't|has not|hadn't|had not|haven't|have not)"
+    r"\s+(?:been\s+)?(?:changed|touched|modified|deployed|updated)\b",
     re.I,
 )
 _OUR_WORD_CONTRADICTED = re.compile(
     r"status page (?:says|said|shows|showed|is|was)\s+(?:nothing|all green|green|operational|fine)|"
+    r"status page (?:doesn't|does not|didn't|did not) (?:mention|show|say|list)\b|"
+    r"\bnothing (?:on|about (?:it|this|that) on) (?:the|your) status page|"
     r"\bnot (?:even )?(?:in|mentioned in|documented in) (?:your|the) docs|"
     r"(?:as|like) (?:your|the) docs (?:describe|say)",
     re.I,
@@ -45,7 +50,7 @@ _SINCE_WHEN = re.compile(
 )
 _ACROSS_THE_BOARD = re.compile(
     r"\b(?:every|all)\s+(?:\w+\s+){0,3}(?:request|call|export|job|event|report|service|project|endpoint|run|"
-    r"dashboard|file|funnel|chart|query|queries|region|server)s?\b",
+    r"dashboard|file|funnel|chart|query|queries|region|server|alert|link|widget|page)s?\b",
     re.I,
 )
 _GONE = re.compile(r"\b(?:gone|disappeared|vanished|wiped|overwr\w+|replaced|deleted|lost|missing)\b", re.I)
