@@ -83,6 +83,10 @@ HELD_OUT = [
     HeldOut(
         19, ("refund", "money back", "reversed", "vat back", "come back to our card", "back to our card", "damages")
     ),
+    HeldOut(
+        20,
+        ("refund", "returned to our card", "anything back", "come back as well", "difference back", "already paid for"),
+    ),
 ]
 
 
