@@ -10,7 +10,7 @@ import pytest
 
 from triage import not_an_incident
 from triage.handover import HandoverDetector, load_examples, shared_detector
-from triage.handover_rules import matches, vetoes
+from triage.handover_rules import matches, unit_vetoes, vetoes
 
 
 @pytest.fixture(scope="module")
@@ -140,3 +140,26 @@ def test_the_new_words_pointing_at_a_forwarded_note_bring_it_in() -> None:
         "> From: Dana, COO\n> Amir, we're not renewing unless Lumora fixes the export bug this month.\n"
     )
     assert "not renewing" in prepared_text(text)
+
+
+def test_a_figure_of_speech_taken_back_is_no_unhappiness() -> None:
+    taken_back = "A make-or-break question for our renewal (not really, but finance says so)."
+    assert {"angry", "unhappy"} <= unit_vetoes(taken_back)
+    assert not {"angry", "unhappy"} & unit_vetoes("Is it fixed? Not really. Third week of broken exports.")
+
+
+def test_sarcastic_praise_beside_something_that_broke_keeps_its_unhappiness() -> None:
+    assert not {"angry", "unhappy"} & unit_vetoes("Great job, another update that broke our funnels. Impressive.")
+
+
+def test_their_own_gateway_falling_over_and_nothing_broken_on_ours_is_no_outage() -> None:
+    assert "outage" in unit_vetoes("Our own API gateway fell over for ten minutes last night.")
+    assert not_an_incident.declares_no_incident("Nothing broke on your side as far as I can tell.")
+
+
+def test_access_removed_by_an_admin_is_explained_not_an_unexplained_fault() -> None:
+    from triage.unexplained_fault import unexplained_fault
+
+    text = "Since this morning it says my access to the organization was removed. Nothing changed for me."
+    assert unexplained_fault(text) is None
+    assert unexplained_fault("Since this morning every export fails. Nothing changed on our side.") == "outage"

@@ -172,7 +172,7 @@ _THEIR_OWN_OUTAGE = re.compile(
 _OWN_OUTAGE_REPORT = re.compile(
     r"\b(our|my) (own )?([\w'-]+ ){0,2}(site|website|servers?|backend|api|app|network|internet|wi-?fi|office|isp|"
     r"endpoint|receiver|cdn|host(ing)?|(\w+ )?(provider|vendor|supplier))\b[^.?!]{0,40}\b(down|offline|outage|"
-    r"unreachable|crash\w*|broke|incident|downtime|wobble|hiccup|blip|glitch)\b|"
+    r"unreachable|crash\w*|broke|incident|downtime|wobble|hiccup|blip|glitch|belly[- ]up|fell over|died)\b|"
     r"\b(bug|problem|issue|fault|mistake) on our (side|end)\b",
     re.I,
 )
@@ -409,12 +409,21 @@ def describes_setup(unit: str) -> bool:
 _CONTENT = 0.5  # textblob polarity at or above which a sentence without a complaint reads as content
 
 
+_RETRACTED = re.compile(
+    r"\(\s*not really\b|\bnot really,? (?:but|just)\b|\b(?:only|just) (?:joking|kidding)\b|\bnot literally\b", re.I
+)
+
+
 def unit_vetoes(unit: str) -> set[str]:
     """Reasons the learned detectors may not claim for this one unit (the message or one sentence)."""
     found = {"outage"} if _OWN_OUTAGE_REPORT.search(unit) else set()
     found |= not_an_incident.unit_vetoes(unit)
     if _LEGAL_ASKS.search(unit) and not _LEGAL_THREAT.search(unit):
         found.add("legal")
+    # A figure of speech taken back in the same breath ("a life-or-death question (not really, but ...)", "just
+    # kidding"): no anger or unhappiness in it.
+    if _RETRACTED.search(unit):
+        found |= {"angry", "unhappy"}
     # Praise beside a problem is how sarcasm reads ("Lovely to see the exports failing again"): no veto.
     if polarity(unit) >= _CONTENT and not FRUSTRATION.search(unit) and not reports_problem(unit):
         found |= {"angry", "unhappy"}

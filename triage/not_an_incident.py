@@ -42,7 +42,8 @@ _DECLARED_NONE = re.compile(
     r"\b(?:no security (?:incident|breach)|"
     r"(?:this is|it'?s|there (?:is|was|has been)) no (?:security )?(?:incident|breach|leak)|"
     r"nothing (?:has |had )?(?:actually |really )?(?:happened|leaked|been (?:leaked|lost|deleted|hacked|exposed))|"
-    r"nobody (?:has )?(?:been )?hacked|(?<!not )(?<!n't )(?:a |an )?(?:tabletop|fire[- ]drill|dry[- ]run)\b|"
+    r"nobody (?:has )?(?:been )?hacked|nothing (?:broke|is broken|was broken|is wrong|went wrong) on your (?:side|end)|"
+    r"(?<!not )(?<!n't )(?:a |an )?(?:tabletop|fire[- ]drill|dry[- ]run)\b|"
     r"(?:security|incident|response|disaster|recovery) (?:exercise|drill|rehearsal)|hypothetical(?:ly)?\b)",
     re.I,
 )

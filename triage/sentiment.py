@@ -27,7 +27,7 @@ FRUSTRATION = re.compile(
 _PROBLEM = re.compile(
     r"\b([45]\d\d|error|errors|fail(s|ed|ing|ure)?|broken|not working|doesn'?t work|blocking|blocked|"
     r"keeps? getting|can'?t|cannot|unable|crash(es|ed|ing)?|tim(es?|ed|ing) out|outage|down|missing|wrong|"
-    r"problem|issue|"
+    r"problem|issue|broke|breaks|died|dies|(gone|going|went) downhill|"
     r"locked|lockout|too many attempts|charged twice|double charged|overcharged)\b",
     re.I,
 )

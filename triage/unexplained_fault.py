@@ -56,7 +56,7 @@ _ACROSS_THE_BOARD = re.compile(
 _GONE = re.compile(r"\b(?:gone|disappeared|vanished|wiped|overwr\w+|replaced|deleted|lost|missing)\b", re.I)
 _EXPLAINED_BY_ACCESS = re.compile(
     r"(?:\b|_)(?:401|403|unauthori[sz]ed|forbidden|permission[_ ]denied|invalid[_ ]api[_ ]key|insufficient[_ ]scope|"
-    r"access denied)\b",
+    r"access denied|access (?:\w+ ){0,4}(?:was |has been )?(?:removed|revoked))\b",
     re.I,
 )
 _ASKS_HOW = re.compile(
