@@ -45,7 +45,12 @@ _CONFIRMS = re.compile(
     # an explanation accepted: "that explains it, nothing to fix then"
     r"(?:that|this) explains (?:it|everything|the \w+)|"
     r"(?:you can|you may|feel free to|please|go ahead and) close|close (?:this|it|the ticket) (?:now|off)?|"
-    r"can be closed|mark (?:it|this|the ticket) (?:as )?(?:resolved|solved|closed|done))",
+    r"can be closed|mark (?:it|this|the ticket) (?:as )?(?:resolved|solved|closed|done)|"
+    r"consider (?:this|it|the ticket) (?:closed|resolved|solved|done|sorted)|"
+    # "now it works", "the codes work now", "all green since", "the console is clean now", "it shows Paid now"
+    r"(?:now|again) (?:it|they|everything|all|the \w+) (?:works?|loads?|runs?|passes)|work (?:now|again|fine)|"
+    r"all green|(?:is|are|looks?) clean now|(?:all )?match(?:es|ing) now|(?:shows?|says) paid|went through|"
+    r"(?:test|check) passes)",
     re.IGNORECASE,
 )
 # Said with a thumbs-up or a tick, a bare "works" is a confirmation too.
@@ -62,7 +67,7 @@ _NEGATIVE_LOOKING_POSITIVE = re.compile(
 _OPEN = re.compile(
     # a question, a hedge or a contrast
     r"\?|\b(?:but|however|though|although|except|unless|still|yet|anymore|partly|partially|sort of|kind of|"
-    r"seems? to|for now|so far|mostly|almost|maybe|might|perhaps|probably|btw|by the way|p\.?s\.?)\b|"
+    r"seems? to|for now|so far|mostly|almost|maybe|might|perhaps|probably|btw|by the way|p\.?s\.?|only)\b|"
     # a negation (of the fix, or of anything: a confirmation does not need one)
     r"\b(?:not|no|never|nothing|nor|neither|without)\b|n't\b|\b(?:cannot|cant|dont|doesnt|didnt|isnt|wont)\b|"
     # a new request or question
@@ -81,11 +86,36 @@ _OPEN = re.compile(
     r"\b(?:then|again|now) (?:it |they |the \w+ )?(?:stopped|broke|fails?|failed|failing|crashe[sd])\b|"
     r"\b(?:stopped|broke|deleted|lost)\b|\beverything else\b|"
     r"\b(?:stops|breaks|fails|failing|crashes|crashing|(?:is|are) (?:broken|missing|empty|blank|wrong))\b|"
-    r"\b(?:empty|blank|missing)\b|"
+    # ("we added the missing scope" names the cause that was fixed)
+    r"\b(?<!the )(?<!a )(?:empty|blank|missing)\b|"
     r"\b(?:now|instead) (?:i|we|it|the|there|they|get|got|getting|see|shows?|says?)\b|"
     r"\berror\b(?!s? (?:is |are )?gone)",
     re.IGNORECASE,
 )
+
+
+# Asked to close ("Thanks, please close", "consider this closed"), not to keep open: the customer decides the case
+# is done, so a cause told in the negative ("the key policy didn't include your role") or a hedge about it does
+# not hold it open; a question or a new request still does.
+_CLOSE_REQUEST = re.compile(
+    r"\b(?:(?:you can|you may|feel free to|please|go ahead and) close|can be closed|consider (?:this|it|the ticket) "
+    r"(?:closed|resolved|solved|done)|mark (?:it|this|the ticket) (?:as )?(?:resolved|solved|closed|done))\b",
+    re.IGNORECASE,
+)
+_KEEP_OPEN = re.compile(r"\b(?:don'?t|do not|not|never|no need to)\s+(?:\w+\s+)?close\b|\bnot yet\b|\breopen", re.I)
+_ASKS_MORE = re.compile(
+    r"\?|\b(?:one|a|another|1) more (?:thing|question|issue|request)|\banother (?:question|thing|issue|problem)\b|"
+    r"\b(?:quick|separate|unrelated|related|small|other|second|next|new|last) (?:question|thing|issue|request)\b|"
+    r"\bfollow[- ]?up\b|\b(?:how|what|where|when|why|which|is there|are there|can i|can we|could i|could we)\b|"
+    r"\b(?:can|could|would|will) you\b|\b(?:i|we) (?:still )?(?:need|want|would like|'d like|wonder)\b|\bwondering\b|"
+    r"\bstill\b|\b(?:now|again) (?:it |they |the \w+ )?(?:stopped|broke|fails?|failed|failing|crashe[sd])\b",
+    re.IGNORECASE,
+)
+
+
+def asks_to_close(text: str) -> bool:
+    """The customer asks us to close the ticket and asks nothing more."""
+    return bool(_CLOSE_REQUEST.search(text)) and not _KEEP_OPEN.search(text) and not _ASKS_MORE.search(text)
 
 
 def says_fixed(text: str) -> bool:
@@ -112,4 +142,4 @@ def confirms_resolution(text: str, *, learned: bool = False) -> bool:
         return False
     if not (learned or says_fixed(latest)):
         return False
-    return not leaves_something_open(latest)
+    return asks_to_close(latest) or not leaves_something_open(latest)

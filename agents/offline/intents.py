@@ -136,6 +136,8 @@ _SUGGESTS_FEATURE = re.compile(
     r"submit (?:it|that|this|ideas?|an idea|suggestions?|a suggestion|features?|a feature))\b|"
     r"\b(?:where|how) (?:do|can|should|would) (?:i|we) (?:\w+ ){0,2}(?:put|send|log|file|raise|make) "
     r"(?:that|this|a|the|my|our) (?:request|suggestion|idea|wish)\b|"
+    r"\b(?:somewhere|anywhere|a place|where) (?:i|we) (?:can |could |should )?(?:ask for|request|suggest|propose|"
+    r"vote for|submit) (?:it|that|this|them|(?:new )?features?|things like (?:this|that))\b|"
     r"\brequest (?:a|this|that|the|new) feature\b|\bfeature (?:request|suggestion|idea)s?\b|"
     r"\b(?:on|to) (?:the|your) (?:product )?roadmap\b|"
     r"\b(?:pass|forward|send) (?:it|that|this|the idea|the request|my request|our request)(?: on| along)? to "

@@ -75,11 +75,25 @@ _WISH = re.compile(
 )
 
 
+# "needs: (1) your SOC 2 report, (2) where our data lives, (3) how it is encrypted": each a request of its own.
+_INLINE_ITEM = re.compile(r"\s*\((\d)\)\s+(?=\S)")
+
+
+def _inline_items(text: str) -> str:
+    """Items enumerated inline as "(1) ... (2) ..." (two or more) put on lines of their own, as a list."""
+    if len(_INLINE_ITEM.findall(text)) < 2:
+        return text
+    listed = _INLINE_ITEM.sub(lambda m: f"\n{m.group(1)}) ", text)
+    # The last item ends with its sentence: what follows on the line is the message going on.
+    head, _, last = listed.rpartition("\n")
+    return f"{head}\n" + re.sub(r"(?<=[.!?])\s+(?=\S)", "\n\n", last, count=1)
+
+
 def _pieces(text: str) -> list[str]:
     """Sentences and list items of a message (a greeting in front of them left out)."""
     out: list[str] = []
     # "1. first thing 2. second thing" on one line: items too.
-    text = re.sub(r"(?<=\S)\s+(?=\d[.)]\s+[A-Za-z])", "\n", _GREETING.sub("", text.strip()))
+    text = re.sub(r"(?<=\S)\s+(?=\d[.)]\s+[A-Za-z])", "\n", _GREETING.sub("", _inline_items(text.strip())))
     for block in re.split(r"\n\s*\n", text):
         buffer: list[str] = []
         for line in block.split("\n"):
@@ -128,13 +142,20 @@ def questions(text: str, limit: int = 3) -> list[str]:
     whole of it."""
     text = _GREETING.sub("", text.strip())
     pieces = _pieces(text)
-    listed = len(re.findall(r"(?m)^\s*(?:\d+[.)]|[-*•])\s+", re.sub(r"(?<=\S)\s+(?=\d[.)]\s+[A-Za-z])", "\n", text)))
+    one_per_line = re.sub(r"(?<=\S)\s+(?=\d[.)]\s+[A-Za-z])", "\n", _inline_items(text))
+    listed = len(re.findall(r"(?m)^\s*(?:\d+[.)]|[-*•])\s+", one_per_line))
     found: list[str] = []
+    lead = ""
     for i, piece in enumerate(pieces):
         # "Next thing: ..." / "Different question: ..." opens a new topic: nothing before it sets its scene.
         new_topic = bool(_LEAD_IN.match(piece))
         piece = _LEAD_IN.sub("", piece)
         if not (asks(piece) or listed >= 2):
+            continue
+        # "two things with invites:" introduces the list's items: it asks nothing of its own, and sets each item's
+        # scene ("the one I sent 2 weeks ago doesn't work anymore" is about an invite).
+        if listed >= 2 and piece.rstrip().endswith(":") and not asks(piece):
+            lead = piece.rstrip().rstrip(":")
             continue
         parts = [p.strip(" ,") for p in _SECOND_QUESTION.split(piece) if p.strip(" ,")]
         # "We want to cancel our plan. How do I do it and do we lose access right away?": "how do I do it"
@@ -151,7 +172,7 @@ def questions(text: str, limit: int = 3) -> list[str]:
         # "That fixed the export, thanks! Separate question: ..." : a fix confirmed sets no scene.
         if not refers_back and listed < 2 and not new_topic:
             parts[0] = " ".join([*_scene(pieces[:i], vague=len(terms(parts[0])) < VAGUE_TERMS), parts[0]])
-        found.extend(parts)
+        found.extend(f"{lead} {p}" if lead else p for p in parts)
     if not found:
         return [text] if text else []
     # A question that adds less than two content terms ("what am I doing wrong?", "Bonjour?") is part
