@@ -41,6 +41,9 @@ SPENT = (
     "blind14",
     "blind15",
     "blind16",
+    "blind17",
+    "blind18",
+    "blind19",
 )
 MAX_TEXT_CHARS = 1000  # what the offline model's search sends at most (agents.offline.policy.MAX_QUERY_CHARS)
 
