@@ -55,3 +55,5 @@ def test_a_lead_in_sets_the_scene_of_each_listed_item() -> None:
 def test_asking_where_to_ask_for_a_feature_is_a_feature_suggestion() -> None:
     assert suggests_feature("I'd love a heatmap view. Is there somewhere I can ask for it properly?")
     assert not suggests_feature("Is there somewhere I can see the heatmap?")
+    assert suggests_feature("Would love weekday breakdowns. Where's the best place to suggest that?")
+    assert not suggests_feature("Where is the best place to start with the SDK?")
