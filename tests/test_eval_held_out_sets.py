@@ -87,6 +87,18 @@ HELD_OUT = [
         20,
         ("refund", "returned to our card", "anything back", "come back as well", "difference back", "already paid for"),
     ),
+    HeldOut(
+        21,
+        (
+            "refund",
+            "claim for damages",
+            "get that money back",
+            "remaining days of this month back",
+            "vat back",
+            "paid back to the company card",
+            "already paid for",
+        ),
+    ),
 ]
 
 
