@@ -57,3 +57,14 @@ def test_asking_where_to_ask_for_a_feature_is_a_feature_suggestion() -> None:
     assert not suggests_feature("Is there somewhere I can see the heatmap?")
     assert suggests_feature("Would love weekday breakdowns. Where's the best place to suggest that?")
     assert not suggests_feature("Where is the best place to start with the SDK?")
+
+
+def test_what_works_in_the_middle_of_a_report_is_the_scene_of_a_vague_question() -> None:
+    text = (
+        "Our nightly job calls the Query API with our tracking key and every call gets a 403. Sending events with "
+        "that same key works fine. What are we missing?"
+    )
+    assert "403" in questions(text)[0]
+    # a follow-up that opens with its confirmation sets no scene for the next question
+    follow_up = "That fixed it, thanks! What are the export limits?"
+    assert "fixed" not in questions(follow_up)[-1]

@@ -128,8 +128,11 @@ def _scene(before: list[str], vague: bool) -> list[str]:
     question ("Both use Europe/Berlin. Any idea?") the few before it, back to an earlier question or a
     confirmed fix ("That fixed the export, thanks!" sets no scene)."""
     scene: list[str] = []
-    for piece in reversed(before[-(SCENE_PIECES if vague else 1) :]):
-        if asks(piece) or confirms_resolution(piece) or _ACKNOWLEDGED.search(piece):
+    start = max(0, len(before) - (SCENE_PIECES if vague else 1))
+    for j in range(len(before) - 1, start - 1, -1):
+        piece = before[j]
+        # A follow-up opens with its confirmation; further on, "tracking with that same key works" is the scene.
+        if asks(piece) or (j == 0 and confirms_resolution(piece)) or _ACKNOWLEDGED.search(piece):
             break
         scene.insert(0, piece)
     return scene
