@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from domain.policy import SECRET_EXPOSED, asks_for_a_person, asks_for_a_person_explicitly
-from triage import not_an_incident
+from triage import not_an_incident, reported_incidents
 from triage.sentiment import FRUSTRATION, polarity, reports_problem
 from triage.unexplained_fault import unexplained_fault
 
@@ -290,53 +290,6 @@ def _disowned_change(sentences: list[str]) -> bool:
     return any(_DISOWNED.search(s) and _ACCESS.search(s) for s in sentences)
 
 
-# Access no one asked for, reported rather than asked about: sign-ins an alert calls anomalous ("SIEM alert: 14
-# anomalous sign-ins"), or another customer's data on the customer's screen ("event names that aren't ours",
-# "a project selector showing a project that is not one of ours"). A question ("how do we spot suspicious
-# logins?") reports nothing.
-_FOREIGN_ACCESS = re.compile(
-    r"\b(?:anomalous|suspicious) (?:sign[- ]?ins?|log[- ]?ins?|logins|sessions?|access)\b|"
-    r"\b(?:events?|data|projects?|dashboards?|names?|records?|users?|customers?|accounts?|buckets?)\b[^.?!]{0,30}"
-    r"\b(?:(?:that|which) (?:are|is) not ours|aren'?t ours|isn'?t ours)\b|"
-    r"\bnot one of our (?:projects|accounts|dashboards|buckets|users|organi[sz]ations)\b|"
-    r"\b(?:someone else'?s|another (?:company|customer|organi[sz]ation)'?s) "
-    r"(?:data|projects?|dashboards?|events|users)\b",
-    re.I,
-)
-
-
-def _foreign_access(sentences: list[str]) -> bool:
-    return any(_FOREIGN_ACCESS.search(s) and not s.rstrip().endswith("?") for s in sentences)
-
-
-# Broken for everyone on the customer's side ("a banner saying saving is disabled for everyone in our organization",
-# "blank for all of us"): a fault of ours. Not a setting asked for everyone ("can we make 2FA mandatory for
-# everyone?") nor a question.
-_FOR_EVERYONE = re.compile(
-    r"\b(?:for|affects?|affecting) (?:everyone|everybody|all of us|every user|all (?:our|of our) users|"
-    r"the whole (?:team|company|org\w*|office))\b",
-    re.I,
-)
-_A_SETTING = re.compile(
-    r"\b(?:mandatory|compulsory|require\w*|force|enforce|make|turn(?:ing)? (?:on|off)|enable|disable)\b", re.I
-)
-_FAILING = re.compile(
-    r"\b(?:can'?t|cannot|unable|blank|empty|white page|spins?|spinning|error\w*|down|disabled|paused|unavailable|"
-    r"nothing (?:loads|works|can)|(?:won'?t|not) load(?:ing)?|fail\w*|broken|stuck|"
-    r"time[sd]? ?out|[45]\d\d)\b",
-    re.I,
-)
-
-
-def _broken_for_everyone(sentences: list[str]) -> bool:
-    for i, s in enumerate(sentences):
-        nearby = " ".join(sentences[i : i + 2])  # the failure may be told in the next sentence
-        if _FOR_EVERYONE.search(s) and not s.rstrip().endswith("?") and not _A_SETTING.search(s):
-            if _FAILING.search(nearby):
-                return True
-    return False
-
-
 def matches(text: str) -> set[str]:
     """Reasons a rule finds in the text on its own (an incident rule only in a sentence that reports one)."""
     sentences = [s for s in _SENTENCE.split(text) if s.strip()] or [text]
@@ -352,14 +305,14 @@ def matches(text: str) -> set[str]:
         found.add("person")
     if _repeated_answer(sentences):
         found.add("person")
-    if _broken_for_everyone(reported):
+    if reported_incidents.broken_for_everyone(reported):
         found.add("outage")
     since_maintenance = _after_our_maintenance(reported)
     if since_maintenance is not None:
         found.add(since_maintenance)
     if _unexplained_loss(" ".join(reported)):
         found.add("data_loss")
-    if _disowned_change(reported) or _foreign_access(reported):
+    if _disowned_change(reported) or reported_incidents.foreign_access(reported):
         found.add("security")
     fault = unexplained_fault(" ".join(reported))
     if fault is not None:
