@@ -99,6 +99,20 @@ HELD_OUT = [
             "already paid for",
         ),
     ),
+    HeldOut(
+        22,
+        (
+            "refund",
+            "money back",
+            "repayment",
+            "service credits",
+            "compensation",
+            "damages",
+            "section 75 claim",
+            "get the difference back",
+            "get the vat on it back",
+        ),
+    ),
 ]
 
 
