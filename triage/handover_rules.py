@@ -106,8 +106,11 @@ _RULES: dict[str, re.Pattern[str]] = {
     # renewal", "what a migration to another vendor would cost", "why are we still paying"): unhappy. It
     # hands the ticket over only for a VIP or enterprise customer, as any unhappiness does.
     "unhappy": re.compile(
-        r"\b(evaluat\w+|look\w* at|consider\w*|explor\w+|talk\w* to) (other |some )?(alternatives|other vendors|"
-        r"competitors)\b|\bmigrat\w+ (away|off|to (another|a different|a new) (vendor|provider|tool))\b|"
+        r"\b(evaluat\w+|look\w* at|consider\w*|explor\w+|talk\w* to|see|seeing|compar\w+|review\w*) "
+        r"(the |other |some )?(alternatives|other vendors|competitors)\b(?! (to|for)\b)|"
+        # "what are we paying for?" asked of us, not of an invoice's lines ("what are we paying for on LUM-...?")
+        r"\bwhat (are|am) (we|i) (even |actually |really )?paying (you )?for\s*(\?|!|$)|"
+        r"\bmigrat\w+ (away|off|to (another|a different|a new) (vendor|provider|tool))\b|"
         r"\blost (a (good|great) deal of |some |all |much of our |our )?(confidence|trust)\b|"
         r"\b(can'?t|cannot|could not|couldn'?t) (in good conscience )?recommend (that )?(we )?(continu|renew)\w*|"
         r"\b(not|won'?t|unlikely to|hesitant to) (going to )?renew\b|"
@@ -131,12 +134,14 @@ _VETOES: dict[str, re.Pattern[str]] = {
 _VETOES["unhappy"] = _VETOES["angry"]
 # "No complaint here, I promise": not angry, though "not angry, just... had hoped" may still be unhappy.
 _NOT_A_COMPLAINT = re.compile(r"\b(no complaints?( here| at all)?|not (a |an )?(complaint|complaining))\b", re.I)
-# An outage is across the board: failures told as occasional or confined to one widget ("a handful of 502s a
-# day, the rest are fine", "one widget says Query took too long") are a how-to question about retries or
-# query limits. Over the spent sets these words came in 19 calm tickets and no outage (the rules still apply).
+# An outage is across the board and lasts: failures told as occasional, confined to one widget or over in a few
+# minutes ("a handful of 502s a day, the rest are fine", "one widget says Query took too long", "429s for a few
+# mins") are a how-to question about retries or limits. Over the spent sets these words came in 19 calm tickets
+# and no outage (the rules still apply).
 _VETOES["outage"] = re.compile(
     r"\b(a handful of|occasional(ly)?|now and then|from time to time|every so often|once in a while|"
-    r"the rest (are|is|work|load|go)\w* (fine|ok|okay|through)|one (widget|chart|report|tile|panel) )",
+    r"the rest (are|is|work|load|go)\w* (fine|ok|okay|through)|one (widget|chart|report|tile|panel) |"
+    r"for a (few|couple of|couple) (mins?|minutes|secs?|seconds)\b)",
     re.I,
 )
 # Asking for a person always names one, or a way to reach one ("someone", "a human", "your staff", "call
@@ -293,7 +298,13 @@ def _disowned_change(sentences: list[str]) -> bool:
 def matches(text: str) -> set[str]:
     """Reasons a rule finds in the text on its own (an incident rule only in a sentence that reports one)."""
     sentences = [s for s in _SENTENCE.split(text) if s.strip()] or [text]
-    reported = [s for s in sentences if not _HYPOTHETICAL.search(s) and not not_an_incident.declares_no_incident(s)]
+    reported = [
+        s
+        for s in sentences
+        if not _HYPOTHETICAL.search(s)
+        and not not_an_incident.declares_no_incident(s)
+        and not not_an_incident.asks_what_if(s)
+    ]
     found = set()
     for reason, rule in _RULES.items():
         checked = reported if reason in _INCIDENTS else [text]
@@ -320,11 +331,14 @@ def matches(text: str) -> set[str]:
     return found
 
 
-# The customer's lawyers or legal team asking for a document or an answer ("legal wants your DPA", "our
-# lawyer asked whether the terms allow reselling"): a request we answer, unless the same unit threatens.
+# The customer's lawyers, legal or procurement team asking for a document or an answer ("legal wants your DPA",
+# "our lawyer asked whether the terms allow reselling", "a client's procurement team, who want evidence of how
+# ..."): a request we answer, unless the same unit threatens.
 _LEGAL_ASKS = re.compile(
-    r"\b(lawyers?|attorneys?|solicitors?|counsel|legal( team| department| folks)?|compliance( officer| team)?) "
-    r"(is |are )?(reviewing|asked|asks|wants?|needs?|requested|requests|would like)\b[^.?!]{0,60}"
+    r"\b(lawyers?|attorneys?|solicitors?|counsel|legal( team| department| folks)?|compliance( officer| team)?|"
+    r"procurement( team| department| folks)?|auditors?|(vendor|security) (review|assessment) team)"
+    r"(,? (who|which|that))? (is |are )?(reviewing|asked|asks|wants?|needs?|requested|requests|would like)\b"
+    r"[^.?!]{0,60}"
     r"\b(dpa|data processing agreement|terms|contract|agreement|order form|policy|document|copy|section|"
     r"clause|soc ?2|report|certificate|list|summary|whether|if|which|what|where|when|how)\b",
     re.I,

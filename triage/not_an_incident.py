@@ -89,6 +89,21 @@ def suspects_own_setup(text: str) -> bool:
     return bool(_OWN_SETUP_SUSPECTED.search(text))
 
 
+# It works in one of the customer's own environments and not in another ("locally with the solo pool the event
+# shows up; in production nothing arrives", "fine on my laptop, not from our servers"): what differs is theirs.
+_WORKS_IN_ONE_OF_THEIRS = re.compile(
+    r"\b(?:locally|on my (?:machine|laptop|computer)|in (?:dev|development|staging|our test (?:env\w*|project)))\b"
+    r"[^.?!]{0,80}\b(?:shows? up|works?|arrives?|fine|ok|okay|comes? through)\b|"
+    r"\b(?:shows? up|works?|arrives?|fine|ok|okay|comes? through) (?:fine |ok |perfectly )?(?:locally|on my (?:machine|"
+    r"laptop|computer)|in (?:dev|development|staging))\b",
+    re.I,
+)
+
+
+def works_in_one_of_theirs(text: str) -> bool:
+    return bool(_WORKS_IN_ONE_OF_THEIRS.search(text))
+
+
 def unit_vetoes(unit: str) -> set[str]:
     """Incident reasons the learned detectors may not claim for this one sentence."""
     if asks_what_if(unit) or declares_no_incident(unit):
@@ -99,6 +114,6 @@ def unit_vetoes(unit: str) -> set[str]:
 def message_vetoes(text: str) -> set[str]:
     """Incident reasons the learned detectors may not claim for this message."""
     found = set(INCIDENTS) if declares_no_incident(text) else set()
-    if suspects_own_setup(text):
+    if suspects_own_setup(text) or works_in_one_of_theirs(text):
         found |= {"outage", "data_loss"}
     return found

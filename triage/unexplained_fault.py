@@ -22,6 +22,10 @@ _NOTHING_CHANGED = re.compile(
     r"(?:has\s+|had\s+|was\s+|'s\s+)?(?:been\s+)?(?:changed|deployed|touched|modified)\b|"
     r"\b(?:we|i)\s+(?:have|has|had)?\s*(?:not|n't|never)\s+(?:changed|touched|deployed|modified)\b|"
     r"\b(?:didn't|did not|haven't|have not|hasn't)\s+(?:change|touch|deploy|modif)\w*\s+(?:anything|a thing|our)|"
+    # "we didnt ship an app update in that window", "we haven't released anything since May"
+    r"\b(?:we|i)\s+(?:didn'?t|did not|didnt|haven'?t|have not|havent)\s+"
+    r"(?:ship|release|push|deploy|roll(?:ed)? out)\w*\s+(?:(?:an?|any|new|the)\s+){0,2}(?:app\s+|code\s+|sdk\s+)?"
+    r"(?:update|release|version|change|anything|code|build)s?\b|"
     # "our sending code hasn't been modified", "the SDK setup hasn't changed since spring"
     r"\b(?:code|config\w*|setup|integration|settings|sdk|tracking)\s+(?:hasn't|has not|hadn't|had not|haven't|have not)"
     r"\s+(?:been\s+)?(?:changed|touched|modified|deployed|updated)\b",
