@@ -446,3 +446,20 @@ def test_other_requests_are_not_feature_suggestions() -> None:
         "We'd love to know why the funnel shows 0% on step two.",
     ):
         assert not suggests_feature(text), text
+
+
+AUTH_ERRORS = article("kb-api-keys-auth-errors", "API keys and 401/403 authentication errors")
+
+
+def test_a_section_headed_with_another_error_code_does_not_answer_the_customer_s_code() -> None:
+    # A 403 with insufficient_scope is not one of the 401's causes, however close their words are to the question.
+    body = (
+        "I'm pulling counts into a spreadsheet with a small script and keep getting 403 insufficient_scope. I'm "
+        "using the key that starts with lk_live from the project settings. Is my account missing a permission?"
+    )
+    reply = compose_answer(ctx(subject="403 from the query API"), body, [AUTH_ERRORS])
+    assert "insufficient_scope" in reply
+    assert "trailing space" not in reply and "Authorization: Bearer" not in reply
+    # Without a code, the 401 section still answers a 401's question.
+    reply = compose_answer(ctx(subject="401 from the API"), "Every call now returns 401. What is wrong?", [AUTH_ERRORS])
+    assert "invalid_api_key" in reply or "Authorization" in reply or "trailing space" in reply
