@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from domain.models import Customer, Plan, Priority, Sentiment, TriageResult
+from domain.urgency import claimed_before, urgency_words
 
 _ORDER = [Priority.LOW, Priority.MEDIUM, Priority.HIGH, Priority.CRITICAL]
 
@@ -67,8 +68,9 @@ SECRET_EXPOSED = _SECRET_EXPOSED
 # Priority from the customer's words: raised only for impact or urgency the customer states, so calm
 # text stays medium ("production", "deadline", "blocking", "rate limit" in a question raise nothing).
 _CRITICAL = re.compile(
-    _SECRET_EXPOSED + r"|\b(outage|(is|are|went) (completely |totally )?(down|offline)|production (is )?down|"
-    r"data loss|lost (all )?(our |my )?data|security (breach|incident)|data breach|hacked|compromised|"
+    _SECRET_EXPOSED + r"|\b(outage|(is|are|went) (completely |totally )?(down|offline)(?! with| for)|"
+    r"production (is )?down|data loss|lost (all )?(our |my )?data|security (breach|incident)|data breach|"
+    r"hacked(?! together| up)|compromised|"
     r"all (our |of our )?(users|customers)|nobody can (log ?in|sign in|access|use)|"
     r"(data|records|files|projects) (are|is|have|has|were) (all )?(gone|vanished|disappeared|been (deleted|wiped)))\b",
     re.I,
@@ -78,8 +80,7 @@ _ERROR_SEEN = (
     r"(getting|get|got|returns?|returning|returned|answer(s|ed|ing)?|throw(s|ing)?|keeps?|every|all)\b.{0,40}?"
 )
 _HIGH = re.compile(
-    r"\b(urgent(ly)?|asap|immediately|right now|as soon as possible|emergency|"
-    r"(is|are|it'?s|this is|that'?s) (blocking|blocked|stopping)( us| me| our| my)?|blocks (us|me|our)|"
+    r"\b((is|are|it'?s|this is|that'?s) (blocking|blocked|stopping)( us| me| our| my)?|blocks (us|me|our)|"
     r"production (is )?(broken|failing|blocked|impacted)|"
     r"can'?t (log ?in|sign in|access|login)|cannot (log ?in|sign in|access)|unable to (log ?in|sign in|access)|"
     r"locked out|"
@@ -89,22 +90,11 @@ _HIGH = re.compile(
     r"\b(being|been|are|am|got|get|getting) rate[- ]limited\b",
     re.I,
 )
-# The customer says it can wait: their urgency words, if any, are negated ("not urgent", "no rush").
-_CALM = re.compile(
-    r"\b(not urgent|nothing urgent|no (rush|hurry|urgency)|(isn'?t|is not|not) (an? )?(urgent|emergency)|"
-    r"whenever (you|it'?s) (can|convenient)|when(ever)? you get a chance)\b",
-    re.I,
-)
 _LOW = re.compile(
     r"\b(feature request|suggestion|would be nice|wondering|just curious|how do i|how can i|"
     r"is it possible|question about|no rush|whenever|not urgent|nothing urgent|no hurry)\b",
     re.I,
 )
-
-
-def says_it_can_wait(text: str) -> bool:
-    """The customer negates urgency ("not urgent", "no rush", "whenever you get a chance")."""
-    return bool(_CALM.search(text))
 
 
 def priority_from_text(text: str) -> tuple[Priority, list[str]]:
@@ -114,11 +104,11 @@ def priority_from_text(text: str) -> tuple[Priority, list[str]]:
     customer's work they report (locked out, payments failing, errors they get) or urgency they state;
     low for questions and wishes; medium otherwise. Urgency the customer negates ("not urgent") is none.
     """
-    calm = bool(_CALM.search(text))
     for rule, prio in ((_CRITICAL, Priority.CRITICAL), (_HIGH, Priority.HIGH)):
-        found = sorted({m.group(0).lower() for m in rule.finditer(text)})
-        if calm and prio == Priority.HIGH:
-            found = [f for f in found if not _URGENCY_WORD.fullmatch(f)]
+        # A what-if raises nothing ("if a key vendor went down, how would we find out?").
+        found = sorted(set(claimed_before(rule, text)))
+        if prio == Priority.HIGH:
+            found = sorted({*found, *urgency_words(text)})  # said about this ticket, not negated
         if found:
             return prio, found
     found = sorted({m.group(0).lower() for m in _LOW.finditer(text)})
@@ -142,9 +132,6 @@ def raise_for_handover(priority: Priority, reasons: list[str], found: list[str])
         if floor is not None and outranks(floor, priority):
             priority, reasons = floor, [*reasons, reason.replace("_", " ")]
     return priority, reasons
-
-
-_URGENCY_WORD = re.compile(r"urgent(ly)?|asap|immediately|right now|as soon as possible|emergency", re.I)
 
 
 _HUMAN_REQUEST = re.compile(

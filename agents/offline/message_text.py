@@ -11,8 +11,8 @@ import re
 
 from agents.offline.article_text import terms
 from domain.customer_text import prepared_text
-from domain.policy import says_it_can_wait
 from domain.resolution import confirms_resolution
+from domain.urgency import claimed_before, says_it_can_wait, urgency_words
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-Za-z0-9])")
 _ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+")
@@ -37,18 +37,15 @@ _ANOTHER_TOPIC = re.compile(
     r"^(?:one more|another|separate|different|new|other|unrelated|next)\s+(?:quick\s+)?(?:questions?|things?|qs?)\s*:",
     re.IGNORECASE,
 )
-# Words a customer uses to say it is urgent; a priority set elsewhere is not the customer saying so.
-_URGENT = re.compile(
-    r"\b(?:asap|urgent(?:ly)?|emergency|immediately|right away|critical|as soon as possible|blocker|"
-    r"blocking (?:us|me|our (?:team|release|launch|work))|(?:is|are) (?:completely |totally |all )?down(?! for)|"
-    r"went down|(?:production|prod|checkout) (?:is )?(?:broken|down))\b",
+# Something down now, in the customer's words: urgent whatever else they say ("production is down"). Not their
+# office "down with a stomach virus" nor a what-if (``domain.urgency``).
+_DOWN = re.compile(
+    r"\b(?:(?:is|are) (?:completely |totally |all )?down(?! for| with)|went down|"
+    r"(?:production|prod|checkout) (?:is )?(?:broken|down))\b",
     re.IGNORECASE,
 )
-# "if our endpoint is down for a day, ..." asks about a what-if; it says nothing about now.
-# "is it deleted right away?" asks when something happens; "can you fix it right away?" asks for haste.
-_ASKS_WHEN = re.compile(
-    r"^(?!.*\b(?:can|could|would|will) you\b)(?!.*\bplease\b).*\b(?:right away|immediately)\b.*\?$", re.IGNORECASE
-)
+# "Our webhook receiver went down (our fault: its disk filled up)": theirs, and told as over.
+_SELF_INFLICTED = re.compile(r"\b(?:our|my) (?:own )?(?:fault|mistake|bad|doing)\b", re.IGNORECASE)
 _HYPOTHETICAL = re.compile(r"^(?:so\s+|and\s+|but\s+)?(?:if|when|whenever|what if|in case|suppose)\b", re.I)
 
 
@@ -205,10 +202,15 @@ def moves_on(text: str) -> bool:
 
 def expressed_urgency(text: str) -> bool:
     """True when the customer's own words say it is urgent ("asap", "blocking", "production is down"), and
-    never when they say it can wait ("not urgent, just curious") or ask when something happens ("do we
-    lose access right away?")."""
+    never when they say it can wait ("not urgent, just curious"), ask when something happens ("do we lose access
+    right away?") or only name urgency ("the phone number for urgent issues"); see ``domain.urgency``."""
     own = prepared_text(text)
     if says_it_can_wait(own):
         return False
-    sentences = [s.strip() for line in own.splitlines() for s in _SENTENCE.split(line)]
-    return any(_URGENT.search(s) and not _HYPOTHETICAL.match(s) and not _ASKS_WHEN.search(s) for s in sentences)
+    if urgency_words(own):
+        return True
+    return any(
+        claimed_before(_DOWN, s) and not _HYPOTHETICAL.match(s) and not _SELF_INFLICTED.search(s)
+        for line in own.splitlines()
+        for s in _SENTENCE.split(line)
+    )
