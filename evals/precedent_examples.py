@@ -44,6 +44,7 @@ SPENT = (
     "blind17",
     "blind18",
     "blind19",
+    "blind20",
 )
 MAX_TEXT_CHARS = 1000  # what the offline model's search sends at most (agents.offline.policy.MAX_QUERY_CHARS)
 
