@@ -444,8 +444,15 @@ def test_other_requests_are_not_feature_suggestions() -> None:
         "Where do I request a copy of the SOC 2 report?",
         "How do I send an invite to a new teammate?",
         "We'd love to know why the funnel shows 0% on step two.",
+        "The status page says degraded. Is that planned maintenance?",
+        "Is it coming through now? We resent the batch.",
     ):
         assert not suggests_feature(text), text
+
+
+def test_asking_whether_a_feature_is_planned_and_where_to_push_for_it_is_a_feature_suggestion() -> None:
+    assert suggests_feature("our team keeps asking for notes on charts. is that planned? where do i push for it?")
+    assert suggests_feature("Dark mode for the dashboards would be lovely. Is something like that on the way?")
 
 
 AUTH_ERRORS = article("kb-api-keys-auth-errors", "API keys and 401/403 authentication errors")

@@ -145,6 +145,11 @@ _SUGGESTS_FEATURE = re.compile(
     r"feature (?:ideas?|wishes))\b|"
     r"\brequest (?:a|this|that|the|new) feature\b|\bfeature (?:request|suggestion|idea)s?\b|"
     r"\b(?:on|to) (?:the|your) (?:product )?roadmap\b|"
+    # "is that planned? where do i push for it?", "Is something like that on the way?"
+    r"\b(?:is|are) (?:that|this|it|they|something like (?:this|that)|anything like (?:this|that)) (?:planned|coming|"
+    r"on the way|in the works|in the pipeline|being worked on)\s*(?:\?|,|!|$| at some point| soon| anytime soon)|"
+    r"\bwhere (?:do|can|should) (?:i|we) (?:\w+ ){0,2}(?:push|lobby|campaign|advocate|upvote) for "
+    r"(?:it|that|this|them)\b|"
     r"\b(?:pass|forward|send) (?:it|that|this|the idea|the request|my request|our request)(?: on| along)? to "
     r"(?:the|your) (?:product|dev|development|engineering) team\b|"
     r"\bcould you (?:pass|forward|send) (?:it|that|this)(?: on| along)\b",
