@@ -113,6 +113,7 @@ HELD_OUT = [
             "get the vat on it back",
         ),
     ),
+    HeldOut(23, ("refund", "money back", "difference back")),
 ]
 
 
