@@ -84,3 +84,77 @@ def test_theirs_not_ours_stays_with_the_agents(detector: HandoverDetector, text:
 def test_a_report_that_fails_everywhere_still_reaches_a_person(detector: HandoverDetector) -> None:
     text = "Since 10:00 every call to /v2/track returns 503, from production and from my laptop. Nothing changed."
     assert "outage" in detector.detect(text).reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        # a third party's security incident is why they write, not ours
+        (
+            "The payment widget vendor we embed got hacked last week (it's all over the news), so we're replacing "
+            "it. Nothing to do with Lumora, but how do we make your script wait for consent?",
+            "security",
+        ),
+        (
+            "A competitor of ours suffered a nasty data breach last month, and our board now wants to know how "
+            "each vendor protects our data. Is data encrypted between our apps and you?",
+            "security",
+        ),
+        # a permission error the help centre explains
+        (
+            "Our new BigQuery export fails every run with EXPORT_PERMISSION_DENIED. The service account you showed "
+            "us was added to the GCP project as a plain Viewer. What exactly does it need?",
+            "security",
+        ),
+        # a change of their own beside the failure
+        (
+            "Since this morning every sign-in through our identity provider fails with 'SAML response signature "
+            "invalid'. Our identity team rotated the SAML signing certificate last night. Nothing was changed in "
+            "Lumora.",
+            "outage",
+        ),
+        # everyone writing to support wants help; a runbook asks how to reach support one day
+        (
+            "Hi support, forwarding this from our front-end dev, can you help?\n\nThe dashboard he builds gets a "
+            "CORS error from /v2/query in the browser.",
+            "person",
+        ),
+        (
+            "Our DPO has two requests before the audit: 1. a signed DPA, 2. whether we can stop you storing full IP "
+            "addresses. Can you help with both?",
+            "person",
+        ),
+        (
+            "We're onboarding new on-call engineers. Who do we yell at at 3am when something on your side breaks, "
+            "and what's the quickest route to you outside office hours?",
+            "person",
+        ),
+    ],
+)
+def test_not_ours_or_no_request_for_a_person_stays_with_the_agents(
+    detector: HandoverDetector, text: str, reason: str
+) -> None:
+    assert reason not in detector.detect(text).reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("Our Lumora account got hacked last night: someone added an admin we never invited.", "security"),
+        ("Every call to /v2/track returns 503 since 09:00 and nothing changed on our side.", "outage"),
+        ("I've asked twice now. Can you help me by putting me through to a person on your team?", "person"),
+    ],
+)
+def test_the_same_kinds_of_report_of_ours_still_reach_a_person(
+    detector: HandoverDetector, text: str, reason: str
+) -> None:
+    assert reason in detector.detect(text).reasons
+
+
+def test_a_failure_tried_everywhere_on_their_side_is_ours(detector: HandoverDetector) -> None:
+    text = (
+        "Weekly notes:\n- the new Signup event is live, thanks!\n- Since about 09:00 today every PDF export from "
+        "any dashboard downloads as an empty file. It's not one dashboard: we tried across all four of our projects, "
+        "three different people in two offices. Payroll needs them today.\n- We'd love dark mode one day."
+    )
+    assert "outage" in detector.detect(text).reasons

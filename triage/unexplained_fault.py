@@ -1,13 +1,13 @@
 """A fault only we can explain, by rule, beside the learned hand-over detectors (``triage.handover_rules``).
 
 The customer rules out a change of theirs ("nothing has been deployed on our side since Friday", "nothing else
-changed", "we haven't touched the config"), finds our own word contradicted ("the status page says nothing", "an
-error that isn't even in your docs") or names something we did for them ("your team ran the deduplication job we
-asked for"), and reports a failure across the board ("every request since 14:05", "all four of our projects"),
-since a time, or something gone. Told calmly in a long e-mail, such an incident scores low on every model. Not
-when the error is one the help centre explains by the customer's credentials or permissions (401, 403,
-"permission denied"), nor when the message asks how to set something up or what the customer is doing wrong:
-those are answered.
+changed", "we haven't touched the config", "we tried it across all three projects, four people in two offices"),
+finds our own word contradicted ("the status page says nothing", "an error that isn't even in your docs") or names
+something we did for them ("your team ran the deduplication job we asked for"), and reports a failure across the
+board ("every request since 14:05", "all four of our projects"), since a time, or something gone. Told calmly in a
+long e-mail, such an incident scores low on every model. Not when the error is one the help centre explains by the
+customer's credentials or permissions (401, 403, "permission denied"), nor when the message asks how to set
+something up or what the customer is doing wrong, nor beside a change of their own they tell: those are answered.
 """
 
 from __future__ import annotations
@@ -46,6 +46,15 @@ _OUR_ACTION = re.compile(
     r"(?:migration|deduplication|dedup(?:lication)? job|cleanup|clean-up|release|deploy(?:ment)?|update|upgrade|fix)\b",
     re.I,
 )
+# Their side ruled out by trying it widely ("we tried a dozen across all three of our projects, four different
+# people in two offices", "tried from three browsers and two laptops"): over the spent sets these words came only
+# in must-reach tickets.
+_TRIED_EVERYWHERE = re.compile(
+    r"\b(?:tried|tested|checked|same (?:thing|result|for))\b[^.?!]{0,40}\b(?:across|in|on|from|with|by)\s+"
+    r"(?:all|every|\d+|two|three|four|five|several|multiple|a dozen|different)\b[^.?!]{0,30}\b(?:projects?|people|"
+    r"users?|offices?|machines?|computers?|laptops?|devices?|networks?|accounts?|teams?|colleagues?|locations?)\b",
+    re.I,
+)
 _SINCE_WHEN = re.compile(
     r"\b(?:since|from)\s+(?:about\s+|around\s+|roughly\s+)?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
     r"yesterday|this morning|last night|noon|midnight|\d{1,2}(?::\d{2})?\s*(?:am|pm|utc)?|the (?:upgrade|update|"
@@ -69,13 +78,28 @@ _ASKS_HOW = re.compile(
 )
 
 
+# A change of the customer's own told beside the failure ("our identity team rotated the SAML signing certificate
+# last night"): the failure has a suspect on their side, however sure they are nothing changed in Lumora. (Not
+# "we upgraded to Pro": a change of plan is ours to honour.)
+_THEIR_CHANGE = re.compile(
+    r"(?<!\bnobody on )(?<!\bno one on )(?<!\bnobody in )(?<!\bno one in )(?<!\bnone of )"
+    r"\b(?:we|i|our (?:[\w-]+ ){0,2}(?:team|admins?|engineers?|developers?|devs|department|people|folks|vendor|"
+    r"contractor|agency))\s+(?:have |has |had |just |recently )?(?:rotated|renewed|replaced|reconfigured|rebuilt|"
+    r"redeployed|deployed|rolled out|released|shipped)\b",
+    re.I,
+)
+
+
 def unexplained_fault(text: str) -> str | None:
     """The incident a message reports with our side the only suspect: "data_loss" when something is gone, else
     "outage" (see the module doc)."""
-    if not (_NOTHING_CHANGED.search(text) or _OUR_WORD_CONTRADICTED.search(text) or _OUR_ACTION.search(text)):
+    ruled_out = _NOTHING_CHANGED.search(text) or _TRIED_EVERYWHERE.search(text)
+    if not (ruled_out or _OUR_WORD_CONTRADICTED.search(text) or _OUR_ACTION.search(text)):
         return None
     # The customer suspects their own setup ("as the docs describe ... any idea what's off?"): answered.
     if _EXPLAINED_BY_ACCESS.search(text) or _ASKS_HOW.search(text) or suspects_own_setup(text):
+        return None
+    if _THEIR_CHANGE.search(text):
         return None
     if _GONE.search(text):
         return "data_loss"
