@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from domain.policy import SECRET_EXPOSED, asks_for_a_person, asks_for_a_person_explicitly
-from triage import not_an_incident, reported_incidents
+from triage import not_an_incident, not_ours, reported_incidents
 from triage.sentiment import FRUSTRATION, polarity, reports_problem
 from triage.unexplained_fault import unexplained_fault
 
@@ -181,17 +181,6 @@ _OWN_OUTAGE_REPORT = re.compile(
     r"\b(bug|problem|issue|fault|mistake) on our (side|end)\b",
     re.I,
 )
-# A third party's security incident ("the cookie consent vendor we use got hacked last week", "a competitor of
-# ours suffered a data breach"): not ours, though it is why the customer writes. The security rules skip the
-# sentence and the learned security vote on it does not count.
-_THEIR_BREACH = re.compile(
-    r"\b(vendors?|providers?|suppliers?|competitors?|partners?|agenc(y|ies)|contractors?|another compan(y|ies)|"
-    r"other compan(y|ies)|a compan(y|ies)|retailers?|banks?|hospitals?|airlines?)\b[^.?!]{0,60}"
-    r"\b(got|was|were|been|being) (hacked|breached|compromised)|"
-    r"\b(vendors?|providers?|suppliers?|competitors?|partners?|agenc(y|ies)|contractors?|compan(y|ies))\b[^.?!]{0,60}"
-    r"\b(suffered|had|disclosed|announced|reported) (a |an )?(\w+ ){0,2}(data )?(breach|hack|leak|security incident)",
-    re.I,
-)
 # Every request failing the customer's own check ("every single request fails our signature check") is their
 # verification code at fault, not our service.
 _THEIR_CHECK = re.compile(r"\b(signatures?|hmac|verif\w+|validat\w+|fail\w* (the|our|my) (\w+ )?check)\b", re.I)
@@ -208,24 +197,6 @@ _NOT_A_HANDOVER_PERSON = re.compile(
     re.I,
 )
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
-# A permission error the help centre explains ("EXPORT_PERMISSION_DENIED", "403 insufficient_scope"): a setup
-# question, however much its words (a service account, a role, a key) sound like security. Over the spent sets
-# these words came in 54 calm tickets and no must-reach one but two in other languages. The rules still apply.
-_PERMISSION_ERROR = re.compile(
-    r"(?:\b|_)(?:permission[_ ]denied|access[_ ]denied|insufficient[_ ]scope|forbidden|403)\b", re.I
-)
-_JUST_HELP = re.compile(
-    r"(?:^\W*|[,;:]\s*)(?:so\W+|and\W+)?(?:can|could) you (?:please |kindly )?help(?: (?:me|us))?"
-    r"(?: (?:with|on) (?:both|this|that|these|it|them|either|all of (?:it|this|them)))?\W*$",
-    re.I,
-)
-# Who the customer asks for, beside such a plea ("can you help me by putting me through to a person?").
-_SOMEONE = re.compile(
-    r"\b(?:humans?|person|people|some ?(?:one|body)|agents?|staff|call|phone|managers?|engineers?|real|actual|live|"
-    r"put (?:me|us) through|speak|talk)\b",
-    re.I,
-)
-
 
 # Data gone with nobody having removed it: the customer rules out their own deletion ("nobody here deleted
 # it", "didn't touch it", "she says she didn't delete anything") and says what is gone ("shows 0 users", "no
@@ -344,7 +315,7 @@ def matches(text: str) -> set[str]:
         if reason == "outage":
             checked = [s for s in checked if not _THEIR_OWN_OUTAGE.search(s) and not _THEIR_CHECK.search(s)]
         if reason == "security":
-            checked = [s for s in checked if not _THEIR_BREACH.search(s)]
+            checked = [s for s in checked if not not_ours.their_breach(s)]
         if any(rule.search(s) for s in checked):
             found.add(reason)
     if (asks_for_a_person(text) or asks_for_a_person_explicitly(text)) and not _NOT_A_HANDOVER_PERSON.search(text):
@@ -419,10 +390,10 @@ _RETRACTED = re.compile(
 def unit_vetoes(unit: str) -> set[str]:
     """Reasons the learned detectors may not claim for this one unit (the message or one sentence)."""
     found = {"outage"} if _OWN_OUTAGE_REPORT.search(unit) else set()
-    if _THEIR_BREACH.search(unit):
+    if not_ours.their_breach(unit):
         found.add("security")
     # "Can you help with both?": everyone writing to support wants help; it asks for no person.
-    if _JUST_HELP.search(unit) and not _SOMEONE.search(unit):
+    if not_ours.only_asks_for_help(unit):
         found.add("person")
     found |= not_an_incident.unit_vetoes(unit)
     if _LEGAL_ASKS.search(unit) and not _LEGAL_THREAT.search(unit):
@@ -443,7 +414,7 @@ def vetoes(text: str) -> set[str]:
     found = {reason for reason, rule in _VETOES.items() if rule.search(text)} | not_an_incident.message_vetoes(text)
     if _NOT_A_COMPLAINT.search(text):
         found.add("angry")
-    if _PERMISSION_ERROR.search(text):
+    if not_ours.permission_error(text):
         found.add("security")
     if _NOT_A_HANDOVER_PERSON.search(text):
         found.add("person")
