@@ -38,7 +38,10 @@ async def _run(url: str, tmp_path: Path) -> None:
         "run", f"{url}/openapi.json",
         "--checks", "all", "--phases", "examples,coverage,fuzzing,stateful",
         "--max-examples", str(EXAMPLES), "--max-time", "75", "--seed", "20",
-        "--workers", "2", "--request-timeout", "20", "--continue-on-failure",
+        # One worker: hypothesis parses lambdas' source while schemathesis builds strategies, and two worker
+        # threads parsing at once failed the run here with CPython 3.11's "SystemError: AST constructor recursion
+        # depth mismatch" (python/cpython#106905), an error in the tool, not a finding about the API.
+        "--workers", "1", "--request-timeout", "20", "--continue-on-failure",
         "-H", f"Authorization: Bearer {ADMIN_KEY}",
         # a raw RFC 822 body (message/rfc822) schemathesis cannot generate: tests/test_email_channel.py covers it
         "--exclude-name", "POST /inbound/email",
