@@ -114,6 +114,10 @@ HELD_OUT = [
         ),
     ),
     HeldOut(23, ("refund", "money back", "difference back")),
+    HeldOut(
+        24,
+        ("refund", "money back", "paid back", "charge back", "days of december back", "service credits", "liable"),
+    ),
 ]
 
 
