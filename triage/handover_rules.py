@@ -38,7 +38,11 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"\bput (them|someone|somebody|a (person|human)) on( the (line|phone|call|chat))?\s*(pls|please|plz)?\s*[,.!?]|"
         # a call back asked for, also when relayed ("requester asks that your staff phone him back")
         r"\b(phone|call|ring) (me|us|him|her|them) back\b|\bcall-?back (request(ed)?|wanted|please)\b|"
-        r"\brequest type:? [\w ]{0,20}call-?back\b",
+        r"\brequest type:? [\w ]{0,20}call-?back\b|"
+        # someone able to find what the help centre cannot ("I would like someone who can actually find the cause")
+        r"\b((i|we)('d| would) like|(i|we) (need|want)) (someone|somebody|a person|a human|an engineer|one of your "
+        r"(engineers|people|staff)) (who|that) (can|could|will|is able to) (actually |really |properly )?(find|fix|"
+        r"investigate|dig into|look into|get to the bottom|figure out|work out)\b",
         re.I,
     ),
     "legal": re.compile(
@@ -224,11 +228,19 @@ _GONE_STATE = re.compile(
 # Sent the same answer again ("the third time I've been sent the same page", "three answers so far, all of them
 # the same article"): the help centre has nothing more to say and a person has to read the case. Not when the
 # customer asks what they may do ("can I send the same article to a colleague again?").
+_ANSWER_GIVEN = (
+    r"same (\w+ )?(help |support )?(page|article|answer|reply|response|paragraph|link|doc\w*|advice|steps|instructions|"
+    r"explanation|workaround)"
+)
 _REPEATED_ANSWER = re.compile(
     r"\b(again|twice|third|second|fourth|three|four|several|multiple|all of them|each of them|every one of them|"
-    r"stop sending)\b[^.?!]{0,80}\bsame (help |support )?(page|article|answer|reply|link|doc\w*)\b|"
-    r"\bsame (help |support )?(page|article|answer|reply|link|doc\w*)\b[^.?!]{0,80}\b(again|twice|every time|"
-    r"each time|in a row|so far|word for word)\b",
+    rf"each time|every time|stop sending)\b[^.?!]{{0,80}}\b{_ANSWER_GIVEN}\b|"
+    rf"\b{_ANSWER_GIVEN}\b[^.?!]{{0,80}}\b(again|twice|every time|each time|in a row|so far|word for word)\b|"
+    # The same problem reported over and over ("the fourth time this month I am reporting", "my third ticket
+    # about this"): what the help centre says has not fixed it.
+    r"\b(third|fourth|fifth|sixth|\d+(rd|th)|umpteenth|nth) (time|ticket|e-?mail|message|report)\b[^.?!]{0,40}"
+    r"\b(reporting|reported|raising|raised|flagging|flagged|writing|written|contacting|contacted|opening|opened|"
+    r"about (this|it|the same))\b",
     re.I,
 )
 _ASKS_WHAT_THEY_MAY_DO = re.compile(r"\b(can|could|may|should|how (do|can|should)) (i|we)\b", re.I)

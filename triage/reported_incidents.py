@@ -7,11 +7,13 @@ import re
 
 # Access no one asked for, reported rather than asked about: sign-ins an alert calls anomalous ("SIEM alert: 14
 # anomalous sign-ins"), or another customer's data on the customer's screen ("event names that aren't ours",
-# "a project selector showing a project that is not one of ours"). A question ("how do we spot suspicious
-# logins?") reports nothing.
+# "a project selector showing a project that is not one of ours"), or our integration delivering to a workspace
+# that is not theirs ("connected to a Slack workspace called "acme-sw-team", which is not ours"). A question
+# ("how do we spot suspicious logins?") reports nothing.
 _FOREIGN_ACCESS = re.compile(
     r"\b(?:anomalous|suspicious) (?:sign[- ]?ins?|log[- ]?ins?|logins|sessions?|access)\b|"
-    r"\b(?:events?|data|projects?|dashboards?|names?|records?|users?|customers?|accounts?|buckets?)\b[^.?!]{0,30}"
+    r"\b(?:events?|data|projects?|dashboards?|names?|records?|users?|customers?|accounts?|buckets?|workspaces?|"
+    r"organi[sz]ations?|orgs?|tenants?)\b[^.?!]{0,40}"
     r"\b(?:(?:that|which) (?:are|is) not ours|aren'?t ours|isn'?t ours)\b|"
     r"\bnot one of our (?:projects|accounts|dashboards|buckets|users|organi[sz]ations)\b|"
     r"\b(?:someone else'?s|another (?:company|customer|organi[sz]ation)'?s) "

@@ -21,7 +21,7 @@ _NOTHING_CHANGED = re.compile(
     r"(?:else\s+)?"
     r"(?:has\s+|had\s+|was\s+|'s\s+)?(?:been\s+)?(?:changed|deployed|touched|modified)\b|"
     r"\b(?:we|i)\s+(?:have|has|had)?\s*(?:not|n't|never)\s+(?:changed|touched|deployed|modified)\b|"
-    r"\b(?:didn't|did not|haven't|have not|hasn't)\s+(?:change|touch|deploy|modif)\w*\s+(?:anything|a thing|our)|"
+    r"\b(?:didn'?t|did not|haven'?t|have not|hasn'?t)\s+(?:change|touch|deploy|modif)\w*\s+(?:anything|a thing|our)|"
     # "we didnt ship an app update in that window", "we haven't released anything since May"
     r"\b(?:we|i)\s+(?:didn'?t|did not|didnt|haven'?t|have not|havent)\s+"
     r"(?:ship|release|push|deploy|roll(?:ed)? out)\w*\s+(?:(?:an?|any|new|the)\s+){0,2}(?:app\s+|code\s+|sdk\s+)?"
@@ -34,7 +34,11 @@ _NOTHING_CHANGED = re.compile(
 _OUR_WORD_CONTRADICTED = re.compile(
     r"status page (?:says|said|shows|showed|is|was)\s+(?:nothing|all green|green|operational|fine)|"
     r"status page (?:doesn't|does not|didn't|did not) (?:mention|show|say|list)\b|"
-    r"\bnothing (?:on|about (?:it|this|that) on) (?:the|your) status page|"
+    r"\bnothing (?:(?:posted|listed|reported|mentioned) )?(?:on|about (?:it|this|that) on) (?:the|your) status page|"
+    # "I didn't see anything on the status page", "the status page is quiet"
+    r"\b(?:didn'?t|did not|don'?t|do not|can'?t|cannot|couldn'?t) (?:see|find) anything "
+    r"(?:on|about (?:it|this|that) on) (?:the|your) status page|"
+    r"status page (?:is|was|looks|stays|stayed) (?:quiet|empty|clear|silent)|"
     r"\bnot (?:even )?(?:in|mentioned in|documented in) (?:your|the) docs|"
     r"(?:as|like) (?:your|the) docs (?:describe|say)",
     re.I,
@@ -66,7 +70,10 @@ _ACROSS_THE_BOARD = re.compile(
     r"dashboard|file|funnel|chart|query|queries|region|server|alert|link|widget|page)s?\b",
     re.I,
 )
-_GONE = re.compile(r"\b(?:gone|disappeared|vanished|wiped|overwr\w+|replaced|deleted|lost|missing)\b", re.I)
+# Gone, or turned back to an old state ("every profile rolled back to what it was a year ago")
+_GONE = re.compile(
+    r"\b(?:gone|disappeared|vanished|wiped|overwr\w+|replaced|deleted|lost|missing|rolled back|reverted)\b", re.I
+)
 _EXPLAINED_BY_ACCESS = re.compile(
     r"(?:\b|_)(?:401|403|unauthori[sz]ed|forbidden|permission[_ ]denied|invalid[_ ]api[_ ]key|insufficient[_ ]scope|"
     r"access denied|access (?:\w+ ){0,4}(?:was |has been )?(?:removed|revoked))\b",

@@ -1,0 +1,81 @@
+"""Incidents told in passing or in a customer's own words reach a person (issue 19): an integration delivering to a
+workspace that is not theirs, a feature failing for everyone with the status page silent, records turned back to an
+old state with nothing changed on their side, the same problem reported for the fourth time, someone asked for who
+can find the cause. Their calm look-alikes stay with the agents."""
+
+from __future__ import annotations
+
+import pytest
+
+from triage.handover import HandoverDetector, shared_detector
+from triage.handover_rules import matches
+
+
+@pytest.fixture(scope="module")
+def detector() -> HandoverDetector:
+    return shared_detector()
+
+
+def test_our_integration_posting_into_a_stranger_workspace_is_a_security_incident(detector: HandoverDetector) -> None:
+    text = (
+        "Hello, two quick ones. First, where do I change the invoice address? Second, our weekly digest stopped "
+        "arriving in Teams, and the integration settings now show it linked to an organisation named "
+        "'northwind-contractors', which is not ours. Nobody on our side set that up. The digest has our churn numbers."
+    )
+    assert "security" in matches(text)
+    assert "security" in detector.detect(text).reasons
+
+
+def test_asking_whether_a_workspace_is_theirs_reports_nothing() -> None:
+    assert "security" not in matches("How do I tell which Slack workspace is ours if we have two with similar names?")
+
+
+def test_a_silent_status_page_with_a_feature_failing_everywhere_is_an_outage(detector: HandoverDetector) -> None:
+    text = (
+        "Since about 9:40 this morning every embedded chart on our intranet shows 'failed to load'. We haven't "
+        "changed the embed code, new embeds fail the same way, and I couldn't see anything on your status page."
+    )
+    assert "outage" in matches(text)
+    assert "outage" in detector.detect(text).reasons
+
+
+def test_a_status_page_question_is_not_an_outage() -> None:
+    assert "outage" not in matches("Where is your status page? I couldn't find a link to it in the help centre.")
+
+
+def test_records_turned_back_with_nothing_changed_is_data_loss(detector: HandoverDetector) -> None:
+    text = (
+        "all our saved segments reverted to the versions from last spring overnight - the filters we edited in "
+        "october are just not there. we didnt change anything. can you restore them?"
+    )
+    assert "data_loss" in matches(text)
+    assert "data_loss" in detector.detect(text).reasons
+
+
+def test_their_own_rollback_is_not_a_loss() -> None:
+    assert "data_loss" not in matches("We rolled back our app release yesterday. Do events from the old version count?")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "This is my fifth ticket about the same sync failure this quarter, and the answer is always the same.",
+        "Third time this month I'm reporting that the nightly export fails, with nothing changed on our side.",
+        "Each time I get the same friendly instructions about re-authorising the connector.",
+        "I'd like someone who can actually investigate why the retention numbers differ from our warehouse.",
+    ],
+)
+def test_the_same_problem_again_or_a_plea_for_someone_to_find_the_cause_reaches_a_person(text: str) -> None:
+    assert "person" in matches(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "This is the third time I've used the funnel builder and I love it.",
+        "We need someone who can set up SSO on our side; which role should they have?",
+        "Is the same article available in German?",
+    ],
+)
+def test_a_third_use_a_task_for_their_own_staff_or_the_same_article_stay_with_the_agents(text: str) -> None:
+    assert "person" not in matches(text)
