@@ -143,8 +143,10 @@ _POINTS_BELOW = re.compile(
     r"(?:thread|mail|e-?mail|message))|\bbelow\b|\bforward(?:ing|ed)\b|\bfyi\b|\bshar(?:e|ing) this\b|"
     r"\bpass(?:ing)? (?:this|it) (?:on|along)\b|\b(?:for|have the|the full) context\b|\bsiehe unten\b|\bunten\b|"
     r"\bweitergeleitet|\bci-dessous\b|\bpour info\b|\bvoir (?:plus )?bas\b|\babajo\b|\babaixo\b|\bver (?:abajo|"
-    r"abaixo)\b|\bqui sotto\b|\bzie (?:hieronder|onder)\b",
-    re.IGNORECASE,
+    r"abaixo)\b|\bqui sotto\b|\bzie (?:hieronder|onder)\b|"
+    # a message relayed in a quote ("Posted on behalf of Ana:", "She writes:"): the quote is what they say
+    r"\bon behalf of\b[^\n]*:[ \t]*$|\b(?:writes|wrote|says|said|asks|asked)[ \t]*:[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
 )
 _EMAIL_ADDRESS = re.compile(r"<?\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b>?")
 

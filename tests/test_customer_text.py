@@ -68,6 +68,15 @@ def test_quoted_history_of_our_own_reply_is_not_read_as_the_question() -> None:
     assert prepared.referenced == "" and "5,000" not in prepared.focus
 
 
+@pytest.mark.parametrize(
+    "intro", ["Sent from our helpdesk on behalf of Priya Nair:", "Forwarding for our CFO. She writes:", "Tom asked:"]
+)
+def test_a_message_relayed_in_a_quote_is_read_as_what_the_customer_says(intro: str) -> None:
+    raw = f"{intro}\n\n> I have asked three times. Put a person on this account.\n\nOur ref: 1182"
+    prepared = prepare(raw)
+    assert "Put a person on this account." in prepared.focus and ">" not in prepared.focus
+
+
 def test_a_message_that_is_only_a_forward_is_read_as_the_forwarded_text() -> None:
     raw = (
         "---------- Forwarded message ---------\nFrom: Lumora Billing <billing@lumora.example>\n"

@@ -42,7 +42,10 @@ _RULES: dict[str, re.Pattern[str]] = {
         # someone able to find what the help centre cannot ("I would like someone who can actually find the cause")
         r"\b((i|we)('d| would) like|(i|we) (need|want)) (someone|somebody|a person|a human|an engineer|one of your "
         r"(engineers|people|staff)) (who|that) (can|could|will|is able to) (actually |really |properly )?(find|fix|"
-        r"investigate|dig into|look into|get to the bottom|figure out|work out)\b",
+        r"investigate|dig into|look into|get to the bottom|figure out|work out)\b|"
+        # someone with the authority to agree ("who on your side can negotiate and sign it", "someone who can sign off")
+        r"\b(who|someone|somebody|a person|anyone)\b[^.?!]{0,30}\b(can|could|is able to|is authori[sz]ed to|has (the )?"
+        r"authority to) (negotiate|sign|countersign)\b",
         re.I,
     ),
     "legal": re.compile(
@@ -118,7 +121,10 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"\blost (a (good|great) deal of |some |all |much of our |our )?(confidence|trust)\b|"
         r"\b(can'?t|cannot|could not|couldn'?t) (in good conscience )?recommend (that )?(we )?(continu|renew)\w*|"
         r"\b(not|won'?t|unlikely to|hesitant to) (going to )?renew\b|"
-        r"\bwhy (are )?we (are )?still paying\b|\b(not|far from) (thrilled|impressed|amused)\b",
+        r"\bwhy (are )?we (are )?still paying\b|\b(not|far from) (thrilled|impressed|amused)\b|"
+        # the same failure again and again, however drily told ("third week in a row our snapshot turns up late")
+        r"\b(second|third|fourth|fifth|sixth|\d+(nd|rd|th)) (\w+ )?(time|day|night|morning|week|weekend|month|"
+        r"(mon|tues|wednes|thurs|fri|satur|sun)day|run|export|release|answer|invoice) in a row\b",
         re.I,
     ),
 }

@@ -37,12 +37,16 @@ def asks_what_if(sentence: str) -> bool:
 
 
 # The customer says outright that nothing happened ("no security incident, nothing has leaked", "nothing has
-# actually happened!", "a tabletop exercise"): the learned incident votes on the whole message do not count.
+# actually happened!", "nothing is lost as far as I can tell", "a tabletop exercise"): the learned incident votes
+# on the whole message do not count.
 _DECLARED_NONE = re.compile(
     r"\b(?:no security (?:incident|breach)|"
     r"(?:this is|it'?s|there (?:is|was|has been)) no (?:security )?(?:incident|breach|leak)|"
     r"nothing (?:has |had )?(?:actually |really )?(?:happened|leaked|been (?:leaked|lost|deleted|hacked|exposed))|"
     r"nobody (?:has )?(?:been )?hacked|nothing (?:broke|is broken|was broken|is wrong|went wrong) on your (?:side|end)|"
+    # "nothing is lost as far as I can tell", not "make sure nothing is lost" nor "nothing got lost on our side"
+    r"(?<!sure )(?<!that )(?<!if )(?<!whether )nothing (?:is|seems|appears to be|got) (?:lost|missing|gone)\b"
+    r"(?! (?:on|at) our (?:side|end)| by (?:us|anyone|anybody|our))|"
     r"(?<!not )(?<!n't )(?:a |an )?(?:tabletop|fire[- ]drill|dry[- ]run)\b|"
     r"(?:security|incident|response|disaster|recovery) (?:exercise|drill|rehearsal)|hypothetical(?:ly)?\b)",
     re.I,
