@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from domain.policy import IMPORTANT_UNHAPPY_SHARE
 from triage.handover import HandoverDetector, shared_detector
 from triage.handover_rules import matches
 
@@ -79,3 +80,36 @@ def test_the_same_problem_again_or_a_plea_for_someone_to_find_the_cause_reaches_
 )
 def test_a_third_use_a_task_for_their_own_staff_or_the_same_article_stay_with_the_agents(text: str) -> None:
     assert "person" not in matches(text)
+
+
+def test_joining_a_class_action_against_us_is_legal(detector: HandoverDetector) -> None:
+    text = "a friend of mine is a solicitor and is organising a class action over your renewals. who gets the claim?"
+    assert "legal" in matches(text)
+    assert "legal" in detector.detect(text).reasons
+
+
+def test_a_competitor_sued_over_cookies_is_a_question_about_consent(detector: HandoverDetector) -> None:
+    text = (
+        "One of our competitors was sued in a class action over tracking before consent. How do we make the "
+        "JavaScript SDK wait until a visitor accepts our banner?"
+    )
+    assert "legal" not in matches(text)
+    assert "legal" not in detector.detect(text).reasons
+
+
+def test_a_heated_discussion_among_their_own_teams_is_not_unhappiness_with_us(detector: HandoverDetector) -> None:
+    text = (
+        "After a long and slightly heated discussion, our design and engineering teams have reached a compromise: "
+        "engineering gets to see the Retention dashboard, but only design edits it. How do I set that up?"
+    )
+    assert detector.detect(text).unhappy_share < IMPORTANT_UNHAPPY_SHARE
+
+
+def test_a_language_whose_word_an_is_not_english_is_told() -> None:
+    from triage.language import other_language
+
+    text = (
+        "Moien! Mir hunn en neit Team an der Firma. Wéi kann ech dräi Kollegen an eise Projet invitéieren? An ass "
+        "et méiglech, hinnen just Lieserechter ze ginn? Merci villmools!"
+    )
+    assert other_language(text) is not None

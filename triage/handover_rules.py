@@ -53,7 +53,7 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"(lawyers?|attorneys?|solicitors?|counsel)|(my|our) (lawyers?|attorneys?|solicitors?) "
         r"(will (be )?(in touch|contact|hear|take|pursue|file|sue)|(is|are) (already )?involved)|"
         r"our legal (team|department|counsel) will (be (in touch|contacting)|contact you|take|pursue|follow up)|"
-        r"legal (action|demand|proceedings|steps)|lawsuit|"
+        r"legal (action|demand|proceedings|steps)|lawsuit|class[- ]action|"
         r"sue (you|your|them|the company)|see you in court|take (you|this) to court|small claims|"
         r"cease and desist|gdpr complaint|data protection authority|demand letter|letter before action|"
         r"(third[- ]party )?defendant|plaintiff|subpoena|litigation hold|pending litigation|"
@@ -334,6 +334,8 @@ def matches(text: str) -> set[str]:
             checked = [s for s in checked if not _THEIR_OWN_OUTAGE.search(s) and not _THEIR_CHECK.search(s)]
         if reason == "security":
             checked = [s for s in checked if not not_ours.their_breach(s)]
+        if reason == "legal":
+            checked = [s for s in checked if not not_ours.their_lawsuit(s)]
         if any(rule.search(s) for s in checked):
             found.add(reason)
     if (asks_for_a_person(text) or asks_for_a_person_explicitly(text)) and not _NOT_A_HANDOVER_PERSON.search(text):
@@ -404,12 +406,22 @@ _RETRACTED = re.compile(
     r"\(\s*not really\b|\bnot really,? (?:but|just)\b|\b(?:only|just) (?:joking|kidding)\b|\bnot literally\b", re.I
 )
 
+# A quarrel among the customer's own people ("after a long and slightly heated discussion, our product and
+# marketing teams reached a compromise"): heat not aimed at us.
+_THEIR_OWN_QUARREL = re.compile(
+    r"\b(heated|lively|spirited|long|internal) (internal )?(discussion|debate|argument|disagreement)s?\b|"
+    r"\bour (\w+ )?(and|&) (\w+ )?teams\b[^.?!]{0,40}\b(argu\w+|debat\w+|disagree\w*|compromise|fight\w*)\b",
+    re.I,
+)
+
 
 def unit_vetoes(unit: str) -> set[str]:
     """Reasons the learned detectors may not claim for this one unit (the message or one sentence)."""
     found = {"outage"} if _OWN_OUTAGE_REPORT.search(unit) else set()
     if not_ours.their_breach(unit):
         found.add("security")
+    if not_ours.their_lawsuit(unit):
+        found.add("legal")
     # "Can you help with both?": everyone writing to support wants help; it asks for no person.
     if not_ours.only_asks_for_help(unit):
         found.add("person")
@@ -418,7 +430,7 @@ def unit_vetoes(unit: str) -> set[str]:
         found.add("legal")
     # A figure of speech taken back in the same breath ("a life-or-death question (not really, but ...)", "just
     # kidding"): no anger or unhappiness in it.
-    if _RETRACTED.search(unit):
+    if _RETRACTED.search(unit) or _THEIR_OWN_QUARREL.search(unit):
         found |= {"angry", "unhappy"}
     # Praise beside a problem is how sarcasm reads ("Lovely to see the exports failing again"): no veto.
     if polarity(unit) >= _CONTENT and not FRUSTRATION.search(unit) and not reports_problem(unit):

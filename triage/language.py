@@ -16,12 +16,12 @@ import threading
 from typing import Any
 
 MIN_WORDS = 5
-MAX_ENGLISH = 0.1  # lingua's confidence in English below which the message is another language
+MAX_ENGLISH = 0.2  # lingua's confidence in English below which the message is another language
 # English words that hardly occur in other languages written in Latin letters: a message where they are common is
 # English, whatever a trigram model says about its product names.
 _ENGLISH = frozenset(
     "the and is it you we my our of for with this that how have what please thanks can not your are was "
-    "to from get there would could should been has do does as an if me us be any just why when where which "
+    "to from get there would could should been has do does as if me us be any just why when where which "
     "who will they their them".split()
 )
 _WORD = re.compile(r"[^\W\d_]+", re.U)

@@ -1,6 +1,6 @@
 """What sounds like a reason to hand a ticket over and is not ours to hand over (``triage.handover_rules``): a
-third party's security incident, a permission error the help centre explains, a plea for help that asks for no
-person."""
+third party's security incident or lawsuit, a permission error the help centre explains, a plea for help that asks
+for no person."""
 
 from __future__ import annotations
 
@@ -15,6 +15,15 @@ _THEIR_BREACH = re.compile(
     r"\b(got|was|were|been|being) (hacked|breached|compromised)|"
     r"\b(vendors?|providers?|suppliers?|competitors?|partners?|agenc(y|ies)|contractors?|compan(y|ies))\b[^.?!]{0,60}"
     r"\b(suffered|had|disclosed|announced|reported) (a |an )?(\w+ ){0,2}(data )?(breach|hack|leak|security incident)",
+    re.I,
+)
+# A third party's lawsuit ("a competitor of ours is being sued in a class action over cookies"): why the customer
+# asks how to comply, not a claim against us. The legal rules skip the sentence; its learned legal vote does not
+# count.
+_THEIR_LAWSUIT = re.compile(
+    r"\b(vendors?|providers?|suppliers?|competitors?|partners?|agenc(y|ies)|another compan(y|ies)|other compan(y|ies)|"
+    r"a compan(y|ies)|retailers?|banks?|airlines?|(?:a|one of our) (?:clients?|customers?))\b[^.?!]{0,60}"
+    r"\b(got|was|were|been|being|is|are) (sued|taken to court|fined)\b",
     re.I,
 )
 # A permission error the help centre explains ("EXPORT_PERMISSION_DENIED", "403 insufficient_scope"): a setup
@@ -38,6 +47,10 @@ _SOMEONE = re.compile(
 
 def their_breach(sentence: str) -> bool:
     return bool(_THEIR_BREACH.search(sentence))
+
+
+def their_lawsuit(sentence: str) -> bool:
+    return bool(_THEIR_LAWSUIT.search(sentence))
 
 
 def permission_error(text: str) -> bool:

@@ -172,7 +172,9 @@ def _second_section(ranked: list[Sentence], found: Answer) -> tuple[Answer, Answ
         return None
     head = candidates[0]
     group = [s for s in ranked if (s.article_id, s.section) == (head.article_id, head.section) and not s.lead]
-    extra = [head] + [s for s in group[1:2] if s.score >= FOLLOW_SHARE * head.score]
+    # The section's next best sentence beside it (never the head again: the head need not lead its group)
+    extra = [head] + [s for s in group if s.text != head.text][:1]
+    extra = extra[:1] + [s for s in extra[1:] if s.score >= FOLLOW_SHARE * head.score]
     while len(extra) > 1 and words_of(found.sentences) + words_of(extra) > FILL_WORDS:
         extra.pop()
     if words_of(found.sentences) + words_of(extra) > FILL_WORDS:

@@ -117,6 +117,8 @@ def asks(sentence: str) -> bool:
 
 
 VAGUE_TERMS = 2  # a question with fewer content terms of its own ("Any idea?") asks about the scene
+# Troubleshooting words that name no topic ("any idea what to check first?", "what should we look at next?")
+_NO_TOPIC = frozenset({"idea", "check", "first", "wrong", "caus", "look", "next", "try", "suggestion", "weird"})
 SCENE_PIECES = 3  # how far back a vague question reaches for the scene it asks about
 
 
@@ -171,7 +173,8 @@ def questions(text: str, limit: int = 3) -> list[str]:
             parts = [piece]
         # "That fixed the export, thanks! Separate question: ..." : a fix confirmed sets no scene.
         if not refers_back and listed < 2 and not new_topic:
-            parts[0] = " ".join([*_scene(pieces[:i], vague=len(terms(parts[0])) < VAGUE_TERMS), parts[0]])
+            vague = len(terms(parts[0]) - _NO_TOPIC) < VAGUE_TERMS
+            parts[0] = " ".join([*_scene(pieces[:i], vague=vague), parts[0]])
         found.extend(f"{lead} {p}" if lead else p for p in parts)
     if not found:
         return [text] if text else []
