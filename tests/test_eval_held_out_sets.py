@@ -118,6 +118,10 @@ HELD_OUT = [
         24,
         ("refund", "money back", "paid back", "charge back", "days of december back", "service credits", "liable"),
     ),
+    HeldOut(
+        25,
+        ("refund", "money back", "anything back", "get back", "paid back", "come back to us", "service credits"),
+    ),
 ]
 
 
