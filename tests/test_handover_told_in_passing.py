@@ -113,3 +113,37 @@ def test_a_language_whose_word_an_is_not_english_is_told() -> None:
         "et méiglech, hinnen just Lieserechter ze ginn? Merci villmools!"
     )
     assert other_language(text) is not None
+
+
+def test_someone_removed_still_signing_in_is_a_security_incident(detector: HandoverDetector) -> None:
+    text = (
+        "Three small things. Can we rename a project safely? Also, we offboarded a freelancer last month, yet the "
+        "audit log shows her account logging in on Sunday and exporting a cohort. Lastly, where is the DPA?"
+    )
+    assert "security" in matches(text)
+    assert "security" in detector.detect(text).reasons
+
+
+def test_nobody_re_inviting_a_member_disowns_the_change() -> None:
+    assert "security" in matches("An ex-employee is back in our member list. Nobody re-invited him to the org.")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "A clinic in our town was fined by the regulator over its cookie banner, and our lawyers are nervous now. "
+        "How do we delay tracking until a visitor consents?",
+        "One of our app's users says she will sue us unless we erase her data. How do we delete a user in Lumora?",
+    ],
+)
+def test_a_third_party_fined_or_their_own_customer_threatening_them_is_not_legal(
+    text: str, detector: HandoverDetector
+) -> None:
+    assert "legal" not in matches(text)
+    assert "legal" not in detector.detect(text).reasons
+
+
+def test_saying_nobody_complained_is_no_unhappiness() -> None:
+    from triage.handover_rules import unit_vetoes
+
+    assert {"angry", "unhappy"} <= unit_vetoes("To be clear, nobody has complained about us yet.")

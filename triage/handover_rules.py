@@ -293,7 +293,7 @@ def _unexplained_loss(text: str) -> bool:
 # "If nobody changed the password, ..." asks, it reports nothing.
 _DISOWNED = re.compile(
     r"(?<!\bif )\b(?:nobody|no one|none of us|none of them)(?: [\w'-]+){0,4}? "
-    r"(?:remembers?|recalls?|made|added|changed|created|turned|switched|set|enabled|disabled|invited|approved|"
+    r"(?:re-?)?(?:remembers?|recalls?|made|added|changed|created|turned|switched|set|enabled|disabled|invited|approved|"
     r"requested|authori[sz]ed|was (?:awake|trying|signed in|working|online|logged in))\b|"
     r"\b(?:that|which|whom?) (?:we|i) (?:don'?t|do not|didn'?t|did not|never) (?:have|own|know|recogni[sz]e|asked|"
     r"requested)\b|"
@@ -414,6 +414,13 @@ _THEIR_OWN_QUARREL = re.compile(
     re.I,
 )
 
+# "To be clear, nobody has complained about us": a reassurance, not a complaint.
+_NOBODY_COMPLAINED = re.compile(
+    r"\b(nobody|no one|none of (our|them|us)) (has |have |had )?"
+    r"(complained|is complaining|raised (a|any) complaints?)\b",
+    re.I,
+)
+
 
 def unit_vetoes(unit: str) -> set[str]:
     """Reasons the learned detectors may not claim for this one unit (the message or one sentence)."""
@@ -430,7 +437,7 @@ def unit_vetoes(unit: str) -> set[str]:
         found.add("legal")
     # A figure of speech taken back in the same breath ("a life-or-death question (not really, but ...)", "just
     # kidding"): no anger or unhappiness in it.
-    if _RETRACTED.search(unit) or _THEIR_OWN_QUARREL.search(unit):
+    if _RETRACTED.search(unit) or _THEIR_OWN_QUARREL.search(unit) or _NOBODY_COMPLAINED.search(unit):
         found |= {"angry", "unhappy"}
     # Praise beside a problem is how sarcasm reads ("Lovely to see the exports failing again"): no veto.
     if polarity(unit) >= _CONTENT and not FRUSTRATION.search(unit) and not reports_problem(unit):

@@ -17,13 +17,19 @@ _THEIR_BREACH = re.compile(
     r"\b(suffered|had|disclosed|announced|reported) (a |an )?(\w+ ){0,2}(data )?(breach|hack|leak|security incident)",
     re.I,
 )
-# A third party's lawsuit ("a competitor of ours is being sued in a class action over cookies"): why the customer
-# asks how to comply, not a claim against us. The legal rules skip the sentence; its learned legal vote does not
+# A third party's lawsuit or fine ("a competitor of ours is being sued in a class action over cookies", "a hospital
+# group near us was fined"), or a customer of theirs threatening them: why the customer asks how to comply, not a
+# claim against us. The legal rules skip the sentence; its learned legal vote does not
 # count.
 _THEIR_LAWSUIT = re.compile(
     r"\b(vendors?|providers?|suppliers?|competitors?|partners?|agenc(y|ies)|another compan(y|ies)|other compan(y|ies)|"
-    r"a compan(y|ies)|retailers?|banks?|airlines?|(?:a|one of our) (?:clients?|customers?))\b[^.?!]{0,60}"
-    r"\b(got|was|were|been|being|is|are) (sued|taken to court|fined)\b",
+    r"a compan(y|ies)|retailers?|banks?|airlines?|hospitals?|clinics?|schools?|shops?|stores?|firms?|businesses|"
+    r"neighbou?rs?|(?:a|one of our) (?:clients?|customers?))\b[^.?!]{0,60}"
+    r"\b(got|was|were|been|being|is|are) (sued|taken to court|fined)\b|"
+    # one of their own customers threatening them ("one of our shop's customers ... will take us to court unless we
+    # delete her data"): a request they need our help with
+    r"\b(one of our|a|an|our) ([\w']+ )?(customers?|clients?|users?|shoppers?|patients?|members?|visitors?|guests?)\b"
+    r"[^.?!]{0,80}\b(take us to court|sue us|legal action against us|report us)\b",
     re.I,
 )
 # A permission error the help centre explains ("EXPORT_PERMISSION_DENIED", "403 insufficient_scope"): a setup

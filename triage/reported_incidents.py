@@ -22,8 +22,21 @@ _FOREIGN_ACCESS = re.compile(
 )
 
 
+# Someone removed still getting in ("we removed a contractor from the organization on 3 November, but the audit
+# log shows his address signing in yesterday"): access we should have ended.
+_ACCESS_AFTER_REMOVAL = re.compile(
+    r"\b(?:removed|offboarded|deactivated|deleted|revoked|disabled|left (?:the|our) (?:company|team|organi[sz]ation))"
+    r"\b[^?!]{0,160}\b(?:but|yet|still|and now)\b[^?!]{0,120}\b(?:signing in|signed in|logging in|logged in|"
+    r"log-?ins?|sign-?ins?|accessed|accessing|downloading|downloaded|exported|exporting)\b",
+    re.I,
+)
+
+
 def foreign_access(sentences: list[str]) -> bool:
-    return any(_FOREIGN_ACCESS.search(s) and not s.rstrip().endswith("?") for s in sentences)
+    return any(
+        (_FOREIGN_ACCESS.search(s) or _ACCESS_AFTER_REMOVAL.search(s)) and not s.rstrip().endswith("?")
+        for s in sentences
+    )
 
 
 # Broken for everyone on the customer's side ("a banner saying saving is disabled for everyone in our organization",
