@@ -68,3 +68,18 @@ def test_what_works_in_the_middle_of_a_report_is_the_scene_of_a_vague_question()
     # a follow-up that opens with its confirmation sets no scene for the next question
     follow_up = "That fixed it, thanks! What are the export limits?"
     assert "fixed" not in questions(follow_up)[-1]
+
+
+def test_the_sentences_before_a_list_set_no_requests_of_their_own() -> None:
+    text = (
+        "We run a fleet of delivery vans. Each van's tablet posts every stop as its own call today. Two questions:\n\n"
+        "1. Can we send the stops in one request instead?\n2. Is there a size limit per request?\n"
+    )
+    asked = questions(text)
+    assert len(asked) == 2 and all("fleet" not in q for q in asked)
+
+
+def test_lettered_items_are_requests_each() -> None:
+    text = "Two things for our shop:\na) a list of people who bought twice and then stopped\nb) hide test users"
+    asked = questions(text)
+    assert len(asked) == 2 and "bought twice" in asked[0] and "test users" in asked[1]

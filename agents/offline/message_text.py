@@ -15,7 +15,7 @@ from domain.resolution import confirms_resolution
 from domain.urgency import claimed_before, says_it_can_wait, urgency_words
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-Za-z0-9])")
-_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+")
+_ITEM = re.compile(r"^\s*(?:\d+[.)]|[a-h]\)|\([a-h]\)|[-*•])\s+")
 _QUESTION_WORD = (
     r"how|what|what's|whats|why|where|when|which|who|can|could|is|are|do|does|did|will|would|should|"
     r"may|has|have"
@@ -86,8 +86,9 @@ def _inline_items(text: str) -> str:
     return f"{head}\n" + re.sub(r"(?<=[.!?])\s+(?=\S)", "\n\n", last, count=1)
 
 
-def _pieces(text: str) -> list[str]:
-    """Sentences and list items of a message (a greeting in front of them left out)."""
+def _pieces(text: str, items: list[str] | None = None) -> list[str]:
+    """Sentences and list items of a message (a greeting in front of them left out); `items`, when given,
+    receives the list items among them."""
     out: list[str] = []
     # "1. first thing 2. second thing" on one line: items too.
     text = re.sub(r"(?<=\S)\s+(?=\d[.)]\s+[A-Za-z])", "\n", _GREETING.sub("", _inline_items(text.strip())))
@@ -99,6 +100,8 @@ def _pieces(text: str) -> list[str]:
                     out.extend(_SENTENCE.split(" ".join(buffer)))
                     buffer = []
                 out.append(_ITEM.sub("", line))
+                if items is not None:
+                    items.append(_GREETING.sub("", out[-1].strip()))
             elif line.strip():
                 buffer.append(line.strip())
         if buffer:
@@ -143,21 +146,23 @@ def questions(text: str, limit: int = 3) -> list[str]:
     numbered or bulleted list are each a request. A message without a question is one request: the
     whole of it."""
     text = _GREETING.sub("", text.strip())
-    pieces = _pieces(text)
-    one_per_line = re.sub(r"(?<=\S)\s+(?=\d[.)]\s+[A-Za-z])", "\n", _inline_items(text))
-    listed = len(re.findall(r"(?m)^\s*(?:\d+[.)]|[-*•])\s+", one_per_line))
+    items: list[str] = []
+    pieces = _pieces(text, items)
+    listed = len(items)
     found: list[str] = []
     lead = ""
     for i, piece in enumerate(pieces):
         # "Next thing: ..." / "Different question: ..." opens a new topic: nothing before it sets its scene.
         new_topic = bool(_LEAD_IN.match(piece))
+        is_item = piece in items
         piece = _LEAD_IN.sub("", piece)
-        if not (asks(piece) or listed >= 2):
-            continue
         # "two things with invites:" introduces the list's items: it asks nothing of its own, and sets each item's
         # scene ("the one I sent 2 weeks ago doesn't work anymore" is about an invite).
         if listed >= 2 and piece.rstrip().endswith(":") and not asks(piece):
             lead = piece.rstrip().rstrip(":")
+            continue
+        # The items of a list are requests, asked or not; the sentences around the list only when they ask.
+        if not (asks(piece) or (listed >= 2 and is_item)):
             continue
         parts = [p.strip(" ,") for p in _SECOND_QUESTION.split(piece) if p.strip(" ,")]
         # "We want to cancel our plan. How do I do it and do we lose access right away?": "how do I do it"
