@@ -33,6 +33,9 @@ MAX_ANSWER_SENTENCES = 4
 # A sentence must share this many distinct content terms with the customer's message (or one
 # distinctive number such as "429") to count as relevant.
 MIN_OVERLAP = 2
+# Steps from another article than the answer's join it only when their title, heading and lead share this many
+# terms with the message: three ("sending events in batches") brought batch steps into an answer about CORS.
+OTHER_ARTICLE_STEPS_OVERLAP = MIN_OVERLAP + 2
 
 
 def about_the_question(hits: list[KbHit], question: str) -> list[KbHit]:
@@ -342,7 +345,7 @@ def compose_answer(
     question = f"{own} {subject}"
     parts = [f"Hi {ctx.customer_first_name},", opener(ctx, own, follow_up), *notes]
     if procedure and answers and procedure.article_id not in {a.article_id for a in answers[:1]}:
-        if procedure.overlap < MIN_OVERLAP + 1:
+        if procedure.overlap < OTHER_ARTICLE_STEPS_OVERLAP:
             procedure = None
     procedure = procedure or lead_list
     if not answers and not procedure:
