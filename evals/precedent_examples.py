@@ -45,6 +45,10 @@ SPENT = (
     "blind18",
     "blind19",
     "blind20",
+    "blind21",
+    "blind22",
+    "blind23",
+    "blind24",
 )
 MAX_TEXT_CHARS = 1000  # what the offline model's search sends at most (agents.offline.policy.MAX_QUERY_CHARS)
 
