@@ -122,6 +122,7 @@ HELD_OUT = [
         25,
         ("refund", "money back", "anything back", "get back", "paid back", "come back to us", "service credits"),
     ),
+    HeldOut(26, ("refund", "money back", "comes back to us", "come back to us", "month back", "recover")),
 ]
 
 
