@@ -206,6 +206,8 @@ def test_asking_what_to_do_first_is_a_how_to_and_gets_the_steps() -> None:
     assert how_to_terms("Just signed up. What's the first thing I should do to get data in?")
     assert how_to_terms("The export failed twice. What should we do now?")
     assert not how_to_terms("The export failed twice last night.")
+    assert how_to_terms("Our uploads fail now and then. What is the recommended way to retry them?")
+    assert how_to_terms("Is there a best practice for backfilling a year of events?")
 
 
 def test_asking_whether_a_plan_has_something_is_answered_by_which_plans_have_it() -> None:

@@ -25,7 +25,9 @@ _HOW_TO = re.compile(
     r"\bhow\b|\b(?:want|wanted|need|needs|like|trying|try|able|unable)\s+to\b|"
     r"\bcan(?:not|'t|’t)\b|\bwhere\s+(?:do|can|is|are)\b|"
     r"\bwhat(?:'s| is| are)? (?:the )?(?:first |next )?(?:steps?|thing) (?:i|we) (?:should|need|must|have)\b|"
-    r"\bwhat (?:do|should|must) (?:i|we) do\b",
+    r"\bwhat (?:do|should|must) (?:i|we) do\b|"
+    # "what is the recommended way to retry?", "the best approach for backfilling"
+    r"\b(?:recommended|best|right|correct|proper|safest|safe) (?:way|approach|practice|pattern)s? (?:to|for|of)\b",
     re.IGNORECASE,
 )
 
