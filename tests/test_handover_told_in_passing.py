@@ -147,3 +147,58 @@ def test_saying_nobody_complained_is_no_unhappiness() -> None:
     from triage.handover_rules import unit_vetoes
 
     assert {"angry", "unhappy"} <= unit_vetoes("To be clear, nobody has complained about us yet.")
+
+
+def test_private_figures_in_a_rivals_hands_are_a_leak(detector: HandoverDetector) -> None:
+    text = (
+        "Odd one. At a trade fair a competitor's founder mentioned our churn rate for last quarter, to the decimal. "
+        "That number only lives on one Lumora dashboard. Can we see who opened it recently?"
+    )
+    assert "security" in matches(text)
+    assert "security" in detector.detect(text).reasons
+
+
+def test_every_dashboard_flat_at_zero_is_an_outage() -> None:
+    text = "since 4am every dashboard in both projects shows zero, our own logs show orders coming in as usual"
+    assert "outage" in matches(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("Our blog (a WordPress site, nothing to do with Lumora) was hacked in May. Can you send your SOC 2 report?",
+         "security"),
+        ("A former tenant is threatening to sue us unless we erase his data. How do I delete a user's events?",
+         "legal"),
+        ("Our webhook endpoint shows Disabled. We had a DNS problem on that host on Monday, which is fixed now. How "
+         "do we turn it back on?", "outage"),
+        ("Legal is updating its supplier file. They also asked whether a charge from March could still be refunded.",
+         "legal"),
+    ],
+)  # fmt: skip
+def test_an_incident_they_disown_or_that_is_over_and_a_relayed_question_are_answered(
+    text: str, reason: str, detector: HandoverDetector
+) -> None:
+    assert reason not in detector.detect(text).reasons
+
+
+def test_asking_how_to_check_a_request_really_comes_from_us_is_no_intrusion() -> None:
+    from triage.not_ours import asks_how_to_verify
+
+    assert asks_how_to_verify("We want to check that webhook calls really come from you and not from a stranger.")
+    assert not asks_how_to_verify("Can you check where it came from?")
+
+
+def test_a_fix_confirmed_in_a_follow_up_is_no_loss() -> None:
+    from triage.not_an_incident import says_it_works
+
+    assert says_it_works("Switched to the import endpoint and they're all there now, thanks.")
+    assert not says_it_works("Most are back now but March is still missing.")
+
+
+def test_a_language_lingua_has_no_model_of_is_told_by_having_no_english_word() -> None:
+    from triage.language import other_language
+
+    assert other_language("Sannu! Ta yaya zan goge dashboard a cikin project dinmu na Lumora? Na gode sosai.")
+    assert other_language("Sannu! Don Allah ina son sabon API key don project dinmu na staging a Lumora.")
+    assert other_language("locked out, says too many attempts try again later. demo in an hour") is None

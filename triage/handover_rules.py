@@ -94,7 +94,8 @@ _RULES: dict[str, re.Pattern[str]] = {
         # alerts evaluated: internal error"), or other customers seeing the same
         r"\b(every|all|each|none of)( single| one)?( of)?( our| the| my)?( \d+)? (charts?|dashboards?|pages?|"
         r"quer(y|ies)|alerts?|reports?|widgets?|checks?|projects?)\b[^.?!]{0,80}\b(5\d\d|5xx|too long|"
-        r"time[sd]? ?out|timing out|internal error|something went wrong|skipped)\b|"
+        r"time[sd]? ?out|timing out|internal error|something went wrong|skipped|flat( zero)? line|zero line|"
+        r"shows? (0|zero)|(is|are|says?) (0|zero))\b|"
         r"\b(other|another) (compan(y|ies)|customers?|lumora (customers?|users?))\b[^.?!]{0,50}"
         r"\b(see|sees|seeing|say|says|saying|have|has|report\w*|get|gets|getting|hit|hits|hitting|stopped|broke)\b"
         r"[^.?!]{0,20}\b(the same|too|as well)\b",
@@ -329,7 +330,7 @@ def matches(text: str) -> set[str]:
     ]
     found = set()
     for reason, rule in _RULES.items():
-        checked = reported if reason in _INCIDENTS else [text]
+        checked = [s for s in reported if not not_ours.disowned_by_them(s)] if reason in _INCIDENTS else [text]
         if reason == "outage":
             checked = [s for s in checked if not _THEIR_OWN_OUTAGE.search(s) and not _THEIR_CHECK.search(s)]
         if reason == "security":
@@ -414,6 +415,13 @@ _THEIR_OWN_QUARREL = re.compile(
     re.I,
 )
 
+# A question relayed for someone ("They also asked whether a charge from a few months ago could still be
+# refunded"): asked, not threatened.
+_RELAYED_QUESTION = re.compile(
+    r"\b(they|he|she|legal|procurement|finance|our (\w+ )?team) (also )?(asked|asks|want to know|wants to know) "
+    r"(me |us )?(whether|if|about|how|what|when)\b",
+    re.I,
+)
 # "To be clear, nobody has complained about us": a reassurance, not a complaint.
 _NOBODY_COMPLAINED = re.compile(
     r"\b(nobody|no one|none of (our|them|us)) (has |have |had )?"
@@ -429,11 +437,15 @@ def unit_vetoes(unit: str) -> set[str]:
         found.add("security")
     if not_ours.their_lawsuit(unit):
         found.add("legal")
+    if not_ours.disowned_by_them(unit):
+        found |= set(_INCIDENTS)
+    if not_ours.asks_how_to_verify(unit):
+        found.add("security")
     # "Can you help with both?": everyone writing to support wants help; it asks for no person.
     if not_ours.only_asks_for_help(unit):
         found.add("person")
     found |= not_an_incident.unit_vetoes(unit)
-    if _LEGAL_ASKS.search(unit) and not _LEGAL_THREAT.search(unit):
+    if (_LEGAL_ASKS.search(unit) or _RELAYED_QUESTION.search(unit)) and not _LEGAL_THREAT.search(unit):
         found.add("legal")
     # A figure of speech taken back in the same breath ("a life-or-death question (not really, but ...)", "just
     # kidding"): no anger or unhappiness in it.

@@ -16,6 +16,7 @@ import threading
 from typing import Any
 
 MIN_WORDS = 5
+NO_ENGLISH_WORDS = 10
 MAX_ENGLISH = 0.2  # lingua's confidence in English below which the message is another language
 # English words that hardly occur in other languages written in Latin letters: a message where they are common is
 # English, whatever a trigram model says about its product names.
@@ -55,4 +56,9 @@ def other_language(text: str) -> str | None:
         return None
     values = _lingua().compute_language_confidence_values(text)
     chance = next((v.value for v in values if v.language.name == "ENGLISH"), 0.0)
-    return str(values[0].language.name).lower() if chance < MAX_ENGLISH else None
+    top = str(values[0].language.name).lower()
+    # Ten words and not one English word: a language lingua has no model of (Hausa, Luxembourgish) spreads its
+    # chances, English among them, yet English is not its best guess.
+    if english == 0 and len(words) >= NO_ENGLISH_WORDS and top != "english":
+        return top
+    return top if chance < MAX_ENGLISH else None

@@ -72,8 +72,17 @@ _FAILS = re.compile(
 )
 
 
+# A problem told as over ("a certificate problem on that server last week, which is fixed now", "they're all
+# there now"): no incident in that sentence.
+_OVER_NOW = re.compile(
+    r"\b(?:which|that|it|this) (?:is|was|has been|got) (?:now )?(?:fixed|resolved|sorted)(?: now)?\b|"
+    r"\b(?:they'?re|they are|it'?s|it is) (?:all )?(?:there|back) now\b",
+    re.I,
+)
+
+
 def says_it_works(sentence: str) -> bool:
-    return bool(_WORKS.search(sentence)) and not _FAILS.search(sentence)
+    return bool(_WORKS.search(sentence) or _OVER_NOW.search(sentence)) and not _FAILS.search(sentence)
 
 
 # The customer asks what they are doing wrong ("What are we missing?", "what am I doing wrong?", "any idea

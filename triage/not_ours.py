@@ -28,7 +28,8 @@ _THEIR_LAWSUIT = re.compile(
     r"\b(got|was|were|been|being|is|are) (sued|taken to court|fined)\b|"
     # one of their own customers threatening them ("one of our shop's customers ... will take us to court unless we
     # delete her data"): a request they need our help with
-    r"\b(one of our|a|an|our) ([\w']+ )?(customers?|clients?|users?|shoppers?|patients?|members?|visitors?|guests?)\b"
+    r"\b(one of our|a|an|our) ([\w']+ )?(customers?|clients?|users?|shoppers?|patients?|members?|visitors?|guests?|"
+    r"policyholders?|subscribers?|tenants?|students?|employees?)\b"
     r"[^.?!]{0,80}\b(take us to court|sue us|legal action against us|report us)\b",
     re.I,
 )
@@ -53,6 +54,29 @@ _SOMEONE = re.compile(
 
 def their_breach(sentence: str) -> bool:
     return bool(_THEIR_BREACH.search(sentence))
+
+
+# The customer says outright it is not ours ("our marketing website (a WordPress install, nothing to do with
+# Lumora) was hacked"): the incident in that sentence is theirs.
+_NOT_OURS_SAID = re.compile(
+    r"\b(nothing to do with|not related to|unrelated to|no connection to) (you|lumora|your (service|product|api))\b",
+    re.I,
+)
+# How to check that a request really comes from us ("check that webhook requests really come from Lumora and not
+# from someone who guessed the URL"): a question about signatures, not an intrusion.
+_VERIFY_ORIGIN = re.compile(
+    r"\b(check|verify|validate|make sure|confirm|prove)\b[^.?!]{0,60}\b(really|actually|truly) (come|comes|came|"
+    r"coming|are|is) from\b",
+    re.I,
+)
+
+
+def disowned_by_them(sentence: str) -> bool:
+    return bool(_NOT_OURS_SAID.search(sentence))
+
+
+def asks_how_to_verify(sentence: str) -> bool:
+    return bool(_VERIFY_ORIGIN.search(sentence))
 
 
 def their_lawsuit(sentence: str) -> bool:

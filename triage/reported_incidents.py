@@ -32,9 +32,20 @@ _ACCESS_AFTER_REMOVAL = re.compile(
 )
 
 
+# Their private figures in an outsider's hands ("a producer from a rival studio quoted our D7 retention", "I'd
+# like to know how they got out"): a leak only we can trace.
+_OUR_DATA_OUTSIDE = re.compile(
+    r"\b(?:rivals?|competitors?|outsiders?|strangers?|someone outside|another (?:company|studio|firm|agency))\b"
+    r"[^.?!]{0,80}\b(?:quoted|knew|knows|had|has|showed|mentioned|cited|got hold of|published|posted)\b[^.?!]{0,20}"
+    r"\bour\b|\b(?:how|where) (?:they|it|these|those|the (?:numbers|figures|data)) (?:got|leaked|came) out\b",
+    re.I,
+)
+
+
 def foreign_access(sentences: list[str]) -> bool:
     return any(
-        (_FOREIGN_ACCESS.search(s) or _ACCESS_AFTER_REMOVAL.search(s)) and not s.rstrip().endswith("?")
+        (_FOREIGN_ACCESS.search(s) or _ACCESS_AFTER_REMOVAL.search(s) or _OUR_DATA_OUTSIDE.search(s))
+        and not s.rstrip().endswith("?")
         for s in sentences
     )
 
