@@ -123,6 +123,10 @@ HELD_OUT = [
         ("refund", "money back", "anything back", "get back", "paid back", "come back to us", "service credits"),
     ),
     HeldOut(26, ("refund", "money back", "comes back to us", "come back to us", "month back", "recover")),
+    HeldOut(
+        27,
+        ("refund", "money back", "returned", "month back", "charge back", "reimbursed", "vat already charged"),
+    ),
 ]
 
 

@@ -202,3 +202,27 @@ def test_a_language_lingua_has_no_model_of_is_told_by_having_no_english_word() -
     assert other_language("Sannu! Ta yaya zan goge dashboard a cikin project dinmu na Lumora? Na gode sosai.")
     assert other_language("Sannu! Don Allah ina son sabon API key don project dinmu na staging a Lumora.")
     assert other_language("locked out, says too many attempts try again later. demo in an hour") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("The Slack connection now points to a workspace called 'ops-hq-x'. That's not a workspace anyone here has "
+         "heard of, and nobody on our side was working at 4am.", "security"),
+        ("just got a mail saying ownership of our org was accepted by j.doe. i never started a transfer and no idea "
+         "who that is.", "security"),
+        ("The revoked key still shows calls in Usage, so either it was not revoked or somebody is using it.",
+         "security"),
+        ("since monday all of september in our shop project reads zero. nobody touched the snippet. where has the "
+         "data gone?", "data_loss"),
+        ("Is there someone in your team who could run a short training session with our sales staff next week?",
+         "person"),
+    ],
+)  # fmt: skip
+def test_incidents_and_requests_in_words_of_their_own_reach_a_person(text: str, reason: str) -> None:
+    assert reason in matches(text)
+
+
+def test_a_contract_lost_is_business_news_not_legal(detector: HandoverDetector) -> None:
+    text = "We lost our largest client in October, so we're cutting costs. How do we move from Pro to Starter?"
+    assert "legal" not in detector.detect(text).reasons

@@ -31,6 +31,9 @@ _RULES: dict[str, re.Pattern[str]] = {
         # Someone of theirs live with us ("could one of your engineers join our Slack channel", "join our sync").
         r"\b(someone|somebody|one of your (engineers|team|staff|people)|an engineer|a person)\b[^.?!]{0,30}"
         r"\b(join|hop on|jump on|sit in on)\b[^.?!]{0,30}\b(call|meeting|sync|zoom|slack|channel|session|standup)\b|"
+        # ... or run one for their people ("someone in your onboarding team who could run a short session with them")
+        r"\b(someone|somebody|one of your (engineers|team|staff|people))\b[^.?!]{0,60}\b(run|give|hold|lead|host)\b"
+        r"[^.?!]{0,30}\b(session|call|meeting|training|walkthrough|workshop)\b|"
         # "pass me to whoever is on shift", "stop generating and ..."
         r"\bpass (me|this|us) (on )?to (whoever|someone|somebody|a person|a human|an agent)\b|\bstop generating\b|"
         # "who's actually on the support rota today? put them on"
@@ -302,14 +305,19 @@ _DISOWNED = re.compile(
     r"\b(?:address|ip|location|country|city|device|browser|network)(?:es|s)? (?:that )?(?:we|i|none of us|nobody here) "
     r"(?:don'?t|do not|didn'?t|did not|have never|has never|never|have|has) (?:ever )?(?:know|recogni[sz]e|use|own|"
     r"been)\b|"
-    r"\bwe (?:don'?t|do not) (?:own|recogni[sz]e) (?:that|this|the|it)\b",
+    r"\bwe (?:don'?t|do not) (?:own|recogni[sz]e) (?:that|this|the|it)\b|"
+    # "not a workspace anyone here has heard of", "I never started a transfer", "a hosting provider we do not use"
+    r"\bnot (?:a|an|the) \w+ (?:anyone|anybody|we|i) (?:here |on our side )?(?:has|have) (?:ever )?heard of\b|"
+    r"\b(?:i|we) (?:never|didn'?t|did not) (?:start|initiat|request|approv|authori[sz])\w* (?:a|an|the|this|any)\b|"
+    r"\b(?:provider|host|network|cloud|data ?cent(?:er|re))s? (?:that )?(?:we|i) (?:don'?t|do not|never) "
+    r"(?:use|know|own)\b",
     re.I,
 )
 _ACCESS = re.compile(
     r"\b(api[- ]?keys?|keys?|origins?|domains?|roles?|admins?|owners?|sso|saml|passwords?|2fa|two-factor|"
     r"sign[- ]?ins?|sign in|signed in|log[- ]?ins?|log in|logged in|sessions?|webhooks?|exports?|members?|invit\w+|"
     r"permissions?|"
-    r"audit log|locked)\b",
+    r"audit log|locked|workspaces?|integrations?|ownership|transfer|calls|requests)\b",
     re.I,
 )
 
@@ -422,6 +430,11 @@ _RELAYED_QUESTION = re.compile(
     r"(me |us )?(whether|if|about|how|what|when)\b",
     re.I,
 )
+# A contract in the business sense ("we lost our biggest contract last month"): news, not a legal matter.
+_BUSINESS_NEWS = re.compile(
+    r"\b(lost|won|signed|landed|closed) (our|a|the) ((biggest|largest|main|big|new|first) )?(contract|client|deal)\b",
+    re.I,
+)
 # "To be clear, nobody has complained about us": a reassurance, not a complaint.
 _NOBODY_COMPLAINED = re.compile(
     r"\b(nobody|no one|none of (our|them|us)) (has |have |had )?"
@@ -445,7 +458,9 @@ def unit_vetoes(unit: str) -> set[str]:
     if not_ours.only_asks_for_help(unit):
         found.add("person")
     found |= not_an_incident.unit_vetoes(unit)
-    if (_LEGAL_ASKS.search(unit) or _RELAYED_QUESTION.search(unit)) and not _LEGAL_THREAT.search(unit):
+    if (_LEGAL_ASKS.search(unit) or _RELAYED_QUESTION.search(unit) or _BUSINESS_NEWS.search(unit)) and not (
+        _LEGAL_THREAT.search(unit)
+    ):
         found.add("legal")
     # A figure of speech taken back in the same breath ("a life-or-death question (not really, but ...)", "just
     # kidding"): no anger or unhappiness in it.

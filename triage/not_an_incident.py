@@ -21,6 +21,7 @@ _WHAT_IF = re.compile(
     r"^\W*(?:(?:and|but|also|so|then|plus|or)\W+)?(?:"
     r"what (?:happens|would happen|will happen|should happen|should we do|do we do|about)\b|"
     r"how (?:can|could|do|should|would) (?:we|i|our \w+|you) (?:check|verify|make sure|ensure|confirm|tell|know|detect|"
+    r"find out|hear|learn|get notified|get told|"
     r"prevent|protect|stop|avoid|guard|handle|be sure)\b|"
     r"(?:will|would) (?:it|they|those|these|that|the \w+|our \w+|we|i) (?:be )?(?:deleted|lost|removed|wiped|kept|"
     r"gone|lose|still)\b|"

@@ -28,8 +28,8 @@ _THEIR_LAWSUIT = re.compile(
     r"\b(got|was|were|been|being|is|are) (sued|taken to court|fined)\b|"
     # one of their own customers threatening them ("one of our shop's customers ... will take us to court unless we
     # delete her data"): a request they need our help with
-    r"\b(one of our|a|an|our) ([\w']+ )?(customers?|clients?|users?|shoppers?|patients?|members?|visitors?|guests?|"
-    r"policyholders?|subscribers?|tenants?|students?|employees?)\b"
+    r"\b(one of (our|the)|a|an|our) ([\w']+ )?(customers?|clients?|users?|shoppers?|patients?|members?|visitors?|"
+    r"guests?|policyholders?|subscribers?|tenants?|students?|employees?)\b"
     r"[^.?!]{0,80}\b(take us to court|sue us|legal action against us|report us)\b",
     re.I,
 )

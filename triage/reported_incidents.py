@@ -16,6 +16,8 @@ _FOREIGN_ACCESS = re.compile(
     r"organi[sz]ations?|orgs?|tenants?)\b[^.?!]{0,40}"
     r"\b(?:(?:that|which) (?:are|is) not ours|aren'?t ours|isn'?t ours)\b|"
     r"\bnot one of our (?:projects|accounts|dashboards|buckets|users|organi[sz]ations)\b|"
+    r"\b(?:somebody|someone|a stranger|an unknown (?:party|person)) (?:else )?(?:is|are|was|has been) "
+    r"(?:using|accessing|signing in|logging in)\b|"
     r"\b(?:someone else'?s|another (?:company|customer|organi[sz]ation)'?s) "
     r"(?:data|projects?|dashboards?|events|users)\b",
     re.I,

@@ -21,6 +21,8 @@ _NOTHING_CHANGED = re.compile(
     r"(?:else\s+)?"
     r"(?:has\s+|had\s+|was\s+|'s\s+)?(?:been\s+)?(?:changed|deployed|touched|modified)\b|"
     r"\b(?:we|i)\s+(?:have|has|had)?\s*(?:not|n't|never)\s+(?:changed|touched|deployed|modified)\b|"
+    r"\b(?:nobody|no one|none of us)\s+(?:here\s+|on our (?:side|end)\s+)?(?:has\s+|had\s+)?"
+    r"(?:changed|touched|deployed|modified|edited)\b|"
     r"\b(?:didn'?t|did not|haven'?t|have not|hasn'?t)\s+(?:change|touch|deploy|modif)\w*\s+(?:anything|a thing|our)|"
     # "we didnt ship an app update in that window", "we haven't released anything since May"
     r"\b(?:we|i)\s+(?:didn'?t|did not|didnt|haven'?t|have not|havent)\s+"
