@@ -49,6 +49,8 @@ SPENT = (
     "blind22",
     "blind23",
     "blind24",
+    "blind25",
+    "blind26",
 )
 MAX_TEXT_CHARS = 1000  # what the offline model's search sends at most (agents.offline.policy.MAX_QUERY_CHARS)
 
