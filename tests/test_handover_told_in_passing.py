@@ -226,3 +226,32 @@ def test_incidents_and_requests_in_words_of_their_own_reach_a_person(text: str, 
 def test_a_contract_lost_is_business_news_not_legal(detector: HandoverDetector) -> None:
     text = "We lost our largest client in October, so we're cutting costs. How do we move from Pro to Starter?"
     assert "legal" not in detector.detect(text).reasons
+
+
+def test_a_community_garden_is_no_community_forum(detector: HandoverDetector) -> None:
+    text = (
+        "I've read the articles twice and I'm still unsure about our community garden's sign-up page. I would be "
+        "grateful if one of your colleagues could look at my account and write to me personally."
+    )
+    assert "person" in detector.detect(text).reasons
+
+
+def test_as_if_nothing_happened_declares_no_incident_away() -> None:
+    from triage.not_an_incident import declares_no_incident
+
+    assert not declares_no_incident("Every report starts three weeks ago, as if nothing happened before that.")
+    assert declares_no_incident("To be clear, nothing has happened yet, we are only planning.")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "On the office PC the dashboard just spins forever. At home on my own laptop it loads fine. Any idea?",
+        "Our export shows Failed with EXPORT_PERMISSION_DENIED. Which roles does it need, and do we lose the night?",
+        "our webhook endpoint shows disabled. server was broken most of last week, fixed now. how do I re-enable it?",
+    ],
+)
+def test_their_own_machine_a_permission_error_or_a_problem_over_now_is_answered(
+    text: str, detector: HandoverDetector
+) -> None:
+    assert not {"outage", "data_loss"} & set(detector.detect(text).reasons)

@@ -201,7 +201,8 @@ _THEIR_CHECK = re.compile(r"\b(signatures?|hmac|verif\w+|validat\w+|fail\w* (the
 # Asking for sales, a demo, partnerships or a product team, or whether a support channel exists, is a
 # request we answer, not a hand-over, even when it names a person ("talk to someone from sales").
 _NOT_A_HANDOVER_PERSON = re.compile(
-    r"\b(sales|demo|partnerships?|product team|feature (requests?|ideas?)|community|forum|"
+    r"\b(sales|demo|partnerships?|product team|feature (requests?|ideas?)|(your|the) community|community (forum|board|"
+    r"site|slack|channel)|forum|"
     r"do you (offer|have|provide)|is there (a )?(phone|live chat|chat) support|"
     # how to reach support one day, asked for a runbook ("who do we yell at at 3am?", "the quickest route to you")
     r"who (do|should|can|would) (we|i) (yell at|shout at|call|ring|contact|ping|page|reach|escalate to)|"
@@ -479,7 +480,7 @@ def vetoes(text: str) -> set[str]:
     if _NOT_A_COMPLAINT.search(text):
         found.add("angry")
     if not_ours.permission_error(text):
-        found.add("security")
+        found |= {"security", "data_loss"}
     if _NOT_A_HANDOVER_PERSON.search(text):
         found.add("person")
     return found if _PERSON_CUE.search(text) else found | {"person"}

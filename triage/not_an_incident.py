@@ -43,7 +43,8 @@ def asks_what_if(sentence: str) -> bool:
 _DECLARED_NONE = re.compile(
     r"\b(?:no security (?:incident|breach)|"
     r"(?:this is|it'?s|there (?:is|was|has been)) no (?:security )?(?:incident|breach|leak)|"
-    r"nothing (?:has |had )?(?:actually |really )?(?:happened|leaked|been (?:leaked|lost|deleted|hacked|exposed))|"
+    r"(?<!as if )(?<!as though )(?<!like )nothing (?:has |had )?(?:actually |really )?(?:happened|leaked|"
+    r"been (?:leaked|lost|deleted|hacked|exposed))|"
     r"nobody (?:has )?(?:been )?hacked|nothing (?:broke|is broken|was broken|is wrong|went wrong) on your (?:side|end)|"
     # "nothing is lost as far as I can tell", not "make sure nothing is lost" nor "nothing got lost on our side"
     r"(?<!sure )(?<!that )(?<!if )(?<!whether )nothing (?:is|seems|appears to be|got) (?:lost|missing|gone)\b"
@@ -77,13 +78,15 @@ _FAILS = re.compile(
 # there now"): no incident in that sentence.
 _OVER_NOW = re.compile(
     r"\b(?:which|that|it|this) (?:is|was|has been|got) (?:now )?(?:fixed|resolved|sorted)(?: now)?\b|"
-    r"\b(?:they'?re|they are|it'?s|it is) (?:all )?(?:there|back) now\b",
+    r"\b(?:they'?re|they are|it'?s|it is) (?:all )?(?:there|back) now\b|(?:^|[,;(]\s*)(?:fixed|resolved|sorted) now\b",
     re.I,
 )
 
 
 def says_it_works(sentence: str) -> bool:
-    return bool(_WORKS.search(sentence) or _OVER_NOW.search(sentence)) and not _FAILS.search(sentence)
+    # A short sentence may tell the problem it says is over ("server was broken last week, fixed now").
+    over = bool(_OVER_NOW.search(sentence)) and (len(sentence.split()) <= 20 or not _FAILS.search(sentence))
+    return over or (bool(_WORKS.search(sentence)) and not _FAILS.search(sentence))
 
 
 # The customer asks what they are doing wrong ("What are we missing?", "what am I doing wrong?", "any idea
@@ -106,8 +109,9 @@ def suspects_own_setup(text: str) -> bool:
 # It works in one of the customer's own environments and not in another ("locally with the solo pool the event
 # shows up; in production nothing arrives", "fine on my laptop, not from our servers"): what differs is theirs.
 _WORKS_IN_ONE_OF_THEIRS = re.compile(
-    r"\b(?:locally|on my (?:machine|laptop|computer)|in (?:dev|development|staging|our test (?:env\w*|project)))\b"
-    r"[^.?!]{0,80}\b(?:shows? up|works?|arrives?|fine|ok|okay|comes? through)\b|"
+    r"\b(?:locally|at home|on my (?:own |home |personal )?(?:machine|laptop|computer|phone)|in (?:dev|development|"
+    r"staging|our test (?:env\w*|project)))\b[^.?!]{0,80}\b(?:shows? up|works?|arrives?|opens?|loads?|fine|ok|okay|"
+    r"comes? through)\b|"
     r"\b(?:shows? up|works?|arrives?|fine|ok|okay|comes? through) (?:fine |ok |perfectly )?(?:locally|on my (?:machine|"
     r"laptop|computer)|in (?:dev|development|staging))\b",
     re.I,
