@@ -127,6 +127,7 @@ HELD_OUT = [
         27,
         ("refund", "money back", "returned", "month back", "charge back", "reimbursed", "vat already charged"),
     ),
+    HeldOut(28, ("refund", "money back", "get back what we paid", "damages")),
 ]
 
 
