@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from domain.policy import SECRET_EXPOSED, asks_for_a_person, asks_for_a_person_explicitly
-from triage import not_an_incident, not_ours, reported_incidents
+from triage import not_aimed_at_us, not_an_incident, not_ours, reported_incidents
 from triage.sentiment import FRUSTRATION, polarity, reports_problem
 from triage.unexplained_fault import unexplained_fault
 
@@ -291,42 +291,6 @@ def _unexplained_loss(text: str) -> bool:
     return bool(_NOT_OUR_DELETION.search(text) and _GONE_STATE.search(text))
 
 
-# A change to access nobody on the customer's side made: they disown it ("nobody on my team made that change",
-# "none of us created", "none of them was awake", "an account called it-sync that we don't have", "we don't own
-# that domain") in the same sentence as what it touched (a key, a role, an admin, an origin, a sign-in). Either
-# alone is everyday ("nobody here changed the funnel"; "which role can add keys?"); together, only we can tell who.
-# "If nobody changed the password, ..." asks, it reports nothing.
-_DISOWNED = re.compile(
-    r"(?<!\bif )\b(?:nobody|no one|none of us|none of them)(?: [\w'-]+){0,4}? "
-    r"(?:re-?)?(?:remembers?|recalls?|made|added|changed|created|turned|switched|set|enabled|disabled|invited|approved|"
-    r"requested|authori[sz]ed|was (?:awake|trying|signed in|working|online|logged in))\b|"
-    r"\b(?:that|which|whom?) (?:we|i) (?:don'?t|do not|didn'?t|did not|never) (?:have|own|know|recogni[sz]e|asked|"
-    r"requested)\b|"
-    # "from an address we don't know", "a session from a country none of us have been to"
-    r"\b(?:address|ip|location|country|city|device|browser|network)(?:es|s)? (?:that )?(?:we|i|none of us|nobody here) "
-    r"(?:don'?t|do not|didn'?t|did not|have never|has never|never|have|has) (?:ever )?(?:know|recogni[sz]e|use|own|"
-    r"been)\b|"
-    r"\bwe (?:don'?t|do not) (?:own|recogni[sz]e) (?:that|this|the|it)\b|"
-    # "not a workspace anyone here has heard of", "I never started a transfer", "a hosting provider we do not use"
-    r"\bnot (?:a|an|the) \w+ (?:anyone|anybody|we|i) (?:here |on our side )?(?:has|have) (?:ever )?heard of\b|"
-    r"\b(?:i|we) (?:never|didn'?t|did not) (?:start|initiat|request|approv|authori[sz])\w* (?:a|an|the|this|any)\b|"
-    r"\b(?:provider|host|network|cloud|data ?cent(?:er|re))s? (?:that )?(?:we|i) (?:don'?t|do not|never) "
-    r"(?:use|know|own)\b",
-    re.I,
-)
-_ACCESS = re.compile(
-    r"\b(api[- ]?keys?|keys?|origins?|domains?|roles?|admins?|owners?|sso|saml|passwords?|2fa|two-factor|"
-    r"sign[- ]?ins?|sign in|signed in|log[- ]?ins?|log in|logged in|sessions?|webhooks?|exports?|members?|invit\w+|"
-    r"permissions?|"
-    r"audit log|locked|workspaces?|integrations?|ownership|transfer|calls|requests)\b",
-    re.I,
-)
-
-
-def _disowned_change(sentences: list[str]) -> bool:
-    return any(_DISOWNED.search(s) and _ACCESS.search(s) for s in sentences)
-
-
 def matches(text: str) -> set[str]:
     """Reasons a rule finds in the text on its own (an incident rule only in a sentence that reports one)."""
     sentences = [s for s in _SENTENCE.split(text) if s.strip()] or [text]
@@ -359,7 +323,7 @@ def matches(text: str) -> set[str]:
         found.add(since_maintenance)
     if _unexplained_loss(" ".join(reported)):
         found.add("data_loss")
-    if _disowned_change(reported) or reported_incidents.foreign_access(reported):
+    if reported_incidents.disowned_change(reported) or reported_incidents.foreign_access(reported):
         found.add("security")
     fault = unexplained_fault(" ".join(reported))
     if fault is not None:
@@ -416,33 +380,6 @@ _RETRACTED = re.compile(
     r"\(\s*not really\b|\bnot really,? (?:but|just)\b|\b(?:only|just) (?:joking|kidding)\b|\bnot literally\b", re.I
 )
 
-# A quarrel among the customer's own people ("after a long and slightly heated discussion, our product and
-# marketing teams reached a compromise"): heat not aimed at us.
-_THEIR_OWN_QUARREL = re.compile(
-    r"\b(heated|lively|spirited|long|internal) (internal )?(discussion|debate|argument|disagreement)s?\b|"
-    r"\bour (\w+ )?(and|&) (\w+ )?teams\b[^.?!]{0,40}\b(argu\w+|debat\w+|disagree\w*|compromise|fight\w*)\b",
-    re.I,
-)
-
-# A question relayed for someone ("They also asked whether a charge from a few months ago could still be
-# refunded"): asked, not threatened.
-_RELAYED_QUESTION = re.compile(
-    r"\b(they|he|she|legal|procurement|finance|our (\w+ )?team) (also )?(asked|asks|want to know|wants to know) "
-    r"(me |us )?(whether|if|about|how|what|when)\b",
-    re.I,
-)
-# A contract in the business sense ("we lost our biggest contract last month"): news, not a legal matter.
-_BUSINESS_NEWS = re.compile(
-    r"\b(lost|won|signed|landed|closed) (our|a|the) ((biggest|largest|main|big|new|first) )?(contract|client|deal)\b",
-    re.I,
-)
-# "To be clear, nobody has complained about us": a reassurance, not a complaint.
-_NOBODY_COMPLAINED = re.compile(
-    r"\b(nobody|no one|none of (our|them|us)) (has |have |had )?"
-    r"(complained|is complaining|raised (a|any) complaints?)\b",
-    re.I,
-)
-
 
 def unit_vetoes(unit: str) -> set[str]:
     """Reasons the learned detectors may not claim for this one unit (the message or one sentence)."""
@@ -459,13 +396,13 @@ def unit_vetoes(unit: str) -> set[str]:
     if not_ours.only_asks_for_help(unit):
         found.add("person")
     found |= not_an_incident.unit_vetoes(unit)
-    if (_LEGAL_ASKS.search(unit) or _RELAYED_QUESTION.search(unit) or _BUSINESS_NEWS.search(unit)) and not (
+    if (_LEGAL_ASKS.search(unit) or not_aimed_at_us.legal_words_without_a_claim(unit)) and not (
         _LEGAL_THREAT.search(unit)
     ):
         found.add("legal")
     # A figure of speech taken back in the same breath ("a life-or-death question (not really, but ...)", "just
     # kidding"): no anger or unhappiness in it.
-    if _RETRACTED.search(unit) or _THEIR_OWN_QUARREL.search(unit) or _NOBODY_COMPLAINED.search(unit):
+    if _RETRACTED.search(unit) or not_aimed_at_us.no_complaint_to_us(unit):
         found |= {"angry", "unhappy"}
     # Praise beside a problem is how sarcasm reads ("Lovely to see the exports failing again"): no veto.
     if polarity(unit) >= _CONTENT and not FRUSTRATION.search(unit) and not reports_problem(unit):

@@ -1,5 +1,6 @@
 """Incidents a customer reports in words a rule can name, beside ``triage.handover_rules``: access nobody asked
-for, and something broken for everyone on the customer's side. Each is a report, never a question."""
+for, a change to access nobody on their side made, and something broken for everyone on the customer's side. Each
+is a report, never a question."""
 
 from __future__ import annotations
 
@@ -78,3 +79,39 @@ def broken_for_everyone(sentences: list[str]) -> bool:
             if _FAILING.search(nearby):
                 return True
     return False
+
+
+# A change to access nobody on the customer's side made: they disown it ("nobody on my team made that change",
+# "none of us created", "none of them was awake", "an account called it-sync that we don't have", "we don't own
+# that domain") in the same sentence as what it touched (a key, a role, an admin, an origin, a sign-in). Either
+# alone is everyday ("nobody here changed the funnel"; "which role can add keys?"); together, only we can tell who.
+# "If nobody changed the password, ..." asks, it reports nothing.
+_DISOWNED = re.compile(
+    r"(?<!\bif )\b(?:nobody|no one|none of us|none of them)(?: [\w'-]+){0,4}? "
+    r"(?:re-?)?(?:remembers?|recalls?|made|added|changed|created|turned|switched|set|enabled|disabled|invited|approved|"
+    r"requested|authori[sz]ed|was (?:awake|trying|signed in|working|online|logged in))\b|"
+    r"\b(?:that|which|whom?) (?:we|i) (?:don'?t|do not|didn'?t|did not|never) (?:have|own|know|recogni[sz]e|asked|"
+    r"requested)\b|"
+    # "from an address we don't know", "a session from a country none of us have been to"
+    r"\b(?:address|ip|location|country|city|device|browser|network)(?:es|s)? (?:that )?(?:we|i|none of us|nobody here) "
+    r"(?:don'?t|do not|didn'?t|did not|have never|has never|never|have|has) (?:ever )?(?:know|recogni[sz]e|use|own|"
+    r"been)\b|"
+    r"\bwe (?:don'?t|do not) (?:own|recogni[sz]e) (?:that|this|the|it)\b|"
+    # "not a workspace anyone here has heard of", "I never started a transfer", "a hosting provider we do not use"
+    r"\bnot (?:a|an|the) \w+ (?:anyone|anybody|we|i) (?:here |on our side )?(?:has|have) (?:ever )?heard of\b|"
+    r"\b(?:i|we) (?:never|didn'?t|did not) (?:start|initiat|request|approv|authori[sz])\w* (?:a|an|the|this|any)\b|"
+    r"\b(?:provider|host|network|cloud|data ?cent(?:er|re))s? (?:that )?(?:we|i) (?:don'?t|do not|never) "
+    r"(?:use|know|own)\b",
+    re.I,
+)
+_ACCESS = re.compile(
+    r"\b(api[- ]?keys?|keys?|origins?|domains?|roles?|admins?|owners?|sso|saml|passwords?|2fa|two-factor|"
+    r"sign[- ]?ins?|sign in|signed in|log[- ]?ins?|log in|logged in|sessions?|webhooks?|exports?|members?|invit\w+|"
+    r"permissions?|"
+    r"audit log|locked|workspaces?|integrations?|ownership|transfer|calls|requests)\b",
+    re.I,
+)
+
+
+def disowned_change(sentences: list[str]) -> bool:
+    return any(_DISOWNED.search(s) and _ACCESS.search(s) for s in sentences)

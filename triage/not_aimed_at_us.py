@@ -1,0 +1,42 @@
+"""Words that sound like a complaint or a legal matter and are not aimed at us (``triage.handover_rules``): a quarrel
+among the customer's own people, a reassurance that nobody complained, a question relayed for someone, a contract in
+the business sense. Each vetoes the learned vote of the sentence it is in, never a rule."""
+
+from __future__ import annotations
+
+import re
+
+# A quarrel among the customer's own people ("after a long and slightly heated discussion, our product and
+# marketing teams reached a compromise"): heat not aimed at us.
+_THEIR_OWN_QUARREL = re.compile(
+    r"\b(heated|lively|spirited|long|internal) (internal )?(discussion|debate|argument|disagreement)s?\b|"
+    r"\bour (\w+ )?(and|&) (\w+ )?teams\b[^.?!]{0,40}\b(argu\w+|debat\w+|disagree\w*|compromise|fight\w*)\b",
+    re.I,
+)
+
+# A question relayed for someone ("They also asked whether a charge from a few months ago could still be
+# refunded"): asked, not threatened.
+_RELAYED_QUESTION = re.compile(
+    r"\b(they|he|she|legal|procurement|finance|our (\w+ )?team) (also )?(asked|asks|want to know|wants to know) "
+    r"(me |us )?(whether|if|about|how|what|when)\b",
+    re.I,
+)
+# A contract in the business sense ("we lost our biggest contract last month"): news, not a legal matter.
+_BUSINESS_NEWS = re.compile(
+    r"\b(lost|won|signed|landed|closed) (our|a|the) ((biggest|largest|main|big|new|first) )?(contract|client|deal)\b",
+    re.I,
+)
+# "To be clear, nobody has complained about us": a reassurance, not a complaint.
+_NOBODY_COMPLAINED = re.compile(
+    r"\b(nobody|no one|none of (our|them|us)) (has |have |had )?"
+    r"(complained|is complaining|raised (a|any) complaints?)\b",
+    re.I,
+)
+
+
+def no_complaint_to_us(unit: str) -> bool:
+    return bool(_THEIR_OWN_QUARREL.search(unit) or _NOBODY_COMPLAINED.search(unit))
+
+
+def legal_words_without_a_claim(unit: str) -> bool:
+    return bool(_RELAYED_QUESTION.search(unit) or _BUSINESS_NEWS.search(unit))
