@@ -255,3 +255,21 @@ def test_their_own_machine_a_permission_error_or_a_problem_over_now_is_answered(
     text: str, detector: HandoverDetector
 ) -> None:
     assert not {"outage", "data_loss"} & set(detector.detect(text).reasons)
+
+
+def test_a_disowned_it_refers_to_the_access_named_just_before() -> None:
+    text = (
+        "there is a webhook in our live project sending to a host called dump-77.example since last night. none of "
+        "us created it, nobody here knows that host"
+    )
+    assert "security" in matches(text)
+
+
+def test_a_data_protection_officer_asking_for_the_dpa_is_a_request(detector: HandoverDetector) -> None:
+    text = "Our data protection officer has asked for a signed copy of your DPA. Can we download one?"
+    assert "legal" not in detector.detect(text).reasons
+
+
+def test_what_a_breach_would_do_to_them_reports_none() -> None:
+    text = "A data breach would basically end us, so before we start: which properties should we never send?"
+    assert "security" not in matches(text)

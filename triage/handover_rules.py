@@ -177,7 +177,9 @@ _HYPOTHETICAL = re.compile(
     r"\b(what happens|what should (we|i) do|how (would|do|can|should) (we|i|you) (know|detect|prevent|handle|tell)|"
     r"in case|if (ever|someone|somebody|anyone|a|an) |ever (had|been)|runbook|"
     r"incident response|policy|plan(ning)? for|scenarios?|procedure|awareness|hypothetical(ly)?|"
-    r"(was|were|am|i.m) (worried|afraid|scared)|i thought)\b",
+    r"(was|were|am|i.m) (worried|afraid|scared)|i thought|"
+    # what one would do to them ("a data breach would basically end us")
+    r"would (basically |literally |probably |simply )?(end|kill|ruin|sink|destroy|finish) (us|me|the company))\b",
     re.I,
 )
 _INCIDENTS = ("security", "legal", "outage", "data_loss")
@@ -336,8 +338,9 @@ def matches(text: str) -> set[str]:
 # ..."): a request we answer, unless the same unit threatens.
 _LEGAL_ASKS = re.compile(
     r"\b(lawyers?|attorneys?|solicitors?|counsel|legal( team| department| folks)?|compliance( officer| team)?|"
+    r"(data protection|privacy) (officer|team|lead)|dpo|"
     r"procurement( team| department| folks)?|auditors?|(vendor|security) (review|assessment) team)"
-    r"(,? (who|which|that))? (is |are )?(reviewing|asked|asks|wants?|needs?|requested|requests|would like)\b"
+    r"(,? (who|which|that))? (is |are |has |have )?(reviewing|asked|asks|wants?|needs?|requested|requests|would like)\b"
     r"[^.?!]{0,60}"
     r"\b(dpa|data processing agreement|terms|contract|agreement|order form|policy|document|copy|section|"
     r"clause|soc ?2|report|certificate|list|summary|whether|if|which|what|where|when|how)\b",

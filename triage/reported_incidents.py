@@ -108,10 +108,16 @@ _ACCESS = re.compile(
     r"\b(api[- ]?keys?|keys?|origins?|domains?|roles?|admins?|owners?|sso|saml|passwords?|2fa|two-factor|"
     r"sign[- ]?ins?|sign in|signed in|log[- ]?ins?|log in|logged in|sessions?|webhooks?|exports?|members?|invit\w+|"
     r"permissions?|"
-    r"audit log|locked|workspaces?|integrations?|ownership|transfer|calls|requests)\b",
+    r"audit log|locked|workspaces?|integrations?|ownership|transfer|calls|requests|destinations?|buckets?)\b",
     re.I,
 )
 
 
 def disowned_change(sentences: list[str]) -> bool:
-    return any(_DISOWNED.search(s) and _ACCESS.search(s) for s in sentences)
+    """What "it" is may be named in the sentence before ("an export destination ... none of us created it"), unless
+    that sentence asks ("Which role can create API keys? Nobody here remembers.")."""
+    for i, s in enumerate(sentences):
+        before = sentences[i - 1] if i and not sentences[i - 1].rstrip().endswith("?") else ""
+        if _DISOWNED.search(s) and _ACCESS.search(f"{before} {s}"):
+            return True
+    return False
