@@ -128,6 +128,20 @@ HELD_OUT = [
         ("refund", "money back", "returned", "month back", "charge back", "reimbursed", "vat already charged"),
     ),
     HeldOut(28, ("refund", "money back", "get back what we paid", "damages")),
+    HeldOut(
+        29,
+        (
+            "refund",
+            "money back",
+            "money returned",
+            "recovery of fees",
+            "service credits",
+            "days back",
+            "charge back",
+            "back on the card",
+            "amount back",
+        ),
+    ),
 ]
 
 

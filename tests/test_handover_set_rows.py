@@ -74,4 +74,5 @@ def test_rows_come_only_from_spent_sets() -> None:
         "blind26",
         "blind27",
         "blind28",
+        "blind29",
     }.isdisjoint(sources)  # the held-out sets
