@@ -303,9 +303,11 @@ def matches(text: str) -> set[str]:
         and not not_an_incident.declares_no_incident(s)
         and not not_an_incident.asks_what_if(s)
     ]
+    # an incident the customer disowns in its own sentence ("nothing to do with Lumora") is no report of one
+    incidents_told = [s for s in reported if not not_ours.disowned_by_them(s)]
     found = set()
     for reason, rule in _RULES.items():
-        checked = [s for s in reported if not not_ours.disowned_by_them(s)] if reason in _INCIDENTS else [text]
+        checked = incidents_told if reason in _INCIDENTS else [text]
         if reason == "outage":
             checked = [s for s in checked if not _THEIR_OWN_OUTAGE.search(s) and not _THEIR_CHECK.search(s)]
         if reason == "security":
