@@ -51,6 +51,9 @@ SPENT = (
     "blind24",
     "blind25",
     "blind26",
+    "blind27",
+    "blind28",
+    "blind29",
 )
 MAX_TEXT_CHARS = 1000  # what the offline model's search sends at most (agents.offline.policy.MAX_QUERY_CHARS)
 

@@ -142,6 +142,7 @@ HELD_OUT = [
             "amount back",
         ),
     ),
+    HeldOut(30, ("refund", "money back", "damages", "service credits", "difference back", "goodwill credit")),
 ]
 
 

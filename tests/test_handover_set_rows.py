@@ -75,4 +75,5 @@ def test_rows_come_only_from_spent_sets() -> None:
         "blind27",
         "blind28",
         "blind29",
+        "blind30",
     }.isdisjoint(sources)  # the held-out sets

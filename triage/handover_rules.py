@@ -162,7 +162,9 @@ _VETOES["outage"] = re.compile(
 # me", "escalate", "not a bot"). Without such a word a request ("please process it today", "how do you
 # communicate incidents?") is a request to us, whatever a sentence embedding makes of it.
 _PERSON_CUE = re.compile(
-    r"\b(some ?(one|body)|any ?(one|body)|humans?|persons?|people|personally|staff|agents?|reps?|"
+    # "people" but the customer's own ("most people vanish", "who those people are")
+    r"\b(some ?(one|body)|any ?(one|body)|humans?|persons?|(?<!those )(?<!these )(?<!most )(?<!many )(?<!\bour )(?<!\bmy )"
+    r"(?<!which )people|personally|staff|agents?|reps?|"
     r"representatives?|operators?|managers?|supervisors?|engineers?|specialists?|colleagues?|employees?|team|tier|boss|"
     r"call(s|ed|ing|back)?|phone|ring|speak|talk|meeting|escalat\w*|transfer\w*|forward\w*|put (me|us) through|"
     r"in charge|member|directly|reach out|contact (me|us)|get back to (me|us)|bots?|chatbot|machine|automated|"
@@ -295,6 +297,7 @@ def _unexplained_loss(text: str) -> bool:
 
 def matches(text: str) -> set[str]:
     """Reasons a rule finds in the text on its own (an incident rule only in a sentence that reports one)."""
+    text = not_an_incident.without_jokes(text)
     sentences = [s for s in _SENTENCE.split(text) if s.strip()] or [text]
     reported = [
         s

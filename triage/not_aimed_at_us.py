@@ -34,8 +34,13 @@ _NOBODY_COMPLAINED = re.compile(
 )
 
 
+# "These manual exports are killing me": an everyday sigh over a chore. Over the written sets and examples it came
+# in calm tickets only, four writers' hard negatives among them.
+_KILLING_ME = re.compile(r"\b(killing|kills) (me|us)\b", re.I)
+
+
 def no_complaint_to_us(unit: str) -> bool:
-    return bool(_THEIR_OWN_QUARREL.search(unit) or _NOBODY_COMPLAINED.search(unit))
+    return bool(_THEIR_OWN_QUARREL.search(unit) or _NOBODY_COMPLAINED.search(unit) or _KILLING_ME.search(unit))
 
 
 def legal_words_without_a_claim(unit: str) -> bool:

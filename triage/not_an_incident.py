@@ -122,6 +122,21 @@ def works_in_one_of_theirs(text: str) -> bool:
     return bool(_WORKS_IN_ONE_OF_THEIRS.search(text))
 
 
+# An incident told as a joke, the culprit a small child or a pet ("I've been hacked... by my 2 year old", "the
+# dashboard got deleted by our cat"): a locked account or a slip of the paw, not an attacker.
+_JOKE_CULPRIT = re.compile(
+    r"\b(?:hacked|breached|compromised|attacked|hijacked|deleted|wiped|sabotaged)\b\W{0,8}(?:by|thanks to) "
+    r"(?:my|our|the) (?:own )?(?:\d+[- ]?(?:year|yr)s?[- ]?old|toddler|baby|kids?|son|daughter|cat|kitten|dog|puppy|"
+    r"parrot|hamster)\b",
+    re.I,
+)
+
+
+def without_jokes(text: str) -> str:
+    """The text less the incidents it tells as a joke."""
+    return _JOKE_CULPRIT.sub(" ", text)
+
+
 def unit_vetoes(unit: str) -> set[str]:
     """Incident reasons the learned detectors may not claim for this one sentence."""
     if asks_what_if(unit) or declares_no_incident(unit):
@@ -132,6 +147,8 @@ def unit_vetoes(unit: str) -> set[str]:
 def message_vetoes(text: str) -> set[str]:
     """Incident reasons the learned detectors may not claim for this message."""
     found = set(INCIDENTS) if declares_no_incident(text) else set()
+    if _JOKE_CULPRIT.search(text):
+        found |= {"security", "data_loss"}
     if suspects_own_setup(text) or works_in_one_of_theirs(text):
         found |= {"outage", "data_loss"}
     return found

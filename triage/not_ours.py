@@ -28,8 +28,11 @@ _THEIR_LAWSUIT = re.compile(
     r"\b(got|was|were|been|being|is|are) (sued|taken to court|fined)\b|"
     # one of their own customers threatening them ("one of our shop's customers ... will take us to court unless we
     # delete her data"): a request they need our help with
-    r"\b(one of (our|the)|a|an|our) ([\w']+ )?(customers?|clients?|users?|shoppers?|patients?|members?|visitors?|"
-    r"guests?|policyholders?|subscribers?|tenants?|students?|employees?)\b"
+    r"\b((one of (our|the)|a|an|our) ([\w']+ )?(customers?|clients?|users?|shoppers?|patients?|members?|visitors?|"
+    r"guests?|policyholders?|subscribers?|tenants?|students?|employees?|players?|readers?|listeners?|viewers?|fans?|"
+    r"donors?|buyers?|learners?|riders?|drivers?)|"
+    # "one of the players of our puzzle game"
+    r"one of the [\w'-]+ (of|on|in|from|at|using) (our|my) ([\w'-]+ ){0,3}?[\w'-]+)\b"
     r"[^.?!]{0,80}\b(take us to court|sue us|legal action against us|report us)\b",
     re.I,
 )

@@ -1,0 +1,103 @@
+"""Calm tickets that only sound alarming stay with the agents (issue 19, calm tickets handed over at most 1 in
+20): a hack blamed on a toddler, a chore that is "killing us", praise "so far", the customer's own users
+threatening them, "who those people are"; while a language no packaged model knows still reaches a person.
+None of these texts is a training example or a ticket of an eval set."""
+
+from __future__ import annotations
+
+import pytest
+
+from demo.customers import demo_customers
+from domain.models import Customer
+from evals.handover_check import handover_reasons
+from triage.handover import HandoverDetector, shared_detector
+from triage.handover_rules import matches
+from triage.language import other_language
+
+
+@pytest.fixture(scope="module")
+def detector() -> HandoverDetector:
+    return shared_detector()
+
+
+def enterprise_vip() -> Customer:
+    return next(c for c in demo_customers() if c.is_vip and c.plan.value == "enterprise")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Account locked, ha. We got hacked... by our 3 year old, who found the login page and typed for a while. "
+        "When can I try again?",
+        "Half a dashboard got deleted by my cat walking over the keyboard. Is there an undo for a removed chart?",
+    ],
+)
+def test_an_incident_blamed_on_a_toddler_or_a_pet_is_a_joke(detector: HandoverDetector, text: str) -> None:
+    assert detector.detect(text).reasons == []
+
+
+def test_a_hack_blamed_on_someone_else_is_still_one() -> None:
+    assert "security" in matches("We've been hacked by someone who got into our admin account overnight.")
+
+
+def test_a_chore_killing_a_high_value_customer_is_a_sigh_not_a_complaint(detector: HandoverDetector) -> None:
+    text = (
+        "report keeps timing out\n\nour 2-year retention report dies at the one minute mark every single time, "
+        "it's killing me. it really is a big report. anything on our contract that helps?"
+    )
+    assert handover_reasons(detector, text, enterprise_vip()) == []
+
+
+def test_an_unhappy_high_value_customer_still_reaches_a_person(detector: HandoverDetector) -> None:
+    text = (
+        "Third export failure this month. We pay a lot for Lumora and right now we are seriously "
+        "considering whether to renew."
+    )
+    assert handover_reasons(detector, text, enterprise_vip())
+
+
+def test_praise_so_far_is_not_anger(detector: HandoverDetector) -> None:
+    text = (
+        "idea: session replays\n\nHello team,\n\nReally enjoying the tool so far. It would be great to watch "
+        "session replays next to funnels. Where do product ideas go, and do you tell people when one ships?"
+    )
+    found = detector.detect(text)
+    assert "angry" not in found.reasons and not found.unhappy
+
+
+def test_the_customers_own_user_threatening_them_is_not_a_claim_against_us(detector: HandoverDetector) -> None:
+    text = (
+        "One of the readers of our news site emailed us threatening to sue us unless we delete everything we hold "
+        "on him within a week. How do we remove his data from Lumora?"
+    )
+    assert "legal" not in detector.detect(text).reasons
+
+
+def test_the_customers_own_people_are_no_request_for_a_person(detector: HandoverDetector) -> None:
+    text = (
+        "Our trial funnel leaks badly: most people drop off between 'Project Created' and 'Invite Sent'. I want "
+        "to know who those people are so we can write to them. Can the funnel give me that list?"
+    )
+    assert "person" not in detector.detect(text).reasons
+
+
+def test_a_language_lingua_takes_for_english_is_told_by_its_unknown_words() -> None:
+    # Corsican: lingua has no model of it and gives English the best chance
+    text = (
+        "Bonghjornu, avemu bisognu di mandà ogni ghjornu l'eventi versu u nostru warehouse Snowflake. Cumu si "
+        "face, è chì permessi ci volenu? Grazie."
+    )
+    assert other_language(text) is not None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Python SDK in AWS Lambda: roughly one in three events never shows up in Lumora. No errors in CloudWatch. "
+        "Local runs send everything. Python 3.11, lumora-analytics latest, flush called.",
+        "Webhook deliveries: HTTP 410 Gone, retried thrice, endpoint healthy, signature verified, payload attached "
+        "below, timestamps UTC, region eu-west-1.",
+    ],
+)
+def test_terse_english_without_function_words_stays_english(text: str) -> None:
+    assert other_language(text) is None
