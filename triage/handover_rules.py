@@ -163,8 +163,8 @@ _VETOES["outage"] = re.compile(
 # communicate incidents?") is a request to us, whatever a sentence embedding makes of it.
 _PERSON_CUE = re.compile(
     # "people" but the customer's own ("most people vanish", "who those people are")
-    r"\b(some ?(one|body)|any ?(one|body)|humans?|persons?|(?<!those )(?<!these )(?<!most )(?<!many )(?<!\bour )(?<!\bmy )"
-    r"(?<!which )people|personally|staff|agents?|reps?|"
+    r"\b(some ?(one|body)|any ?(one|body)|humans?|persons?|"
+    r"(?<!those )(?<!these )(?<!most )(?<!many )(?<!\bour )(?<!\bmy )(?<!which )people|personally|staff|agents?|reps?|"
     r"representatives?|operators?|managers?|supervisors?|engineers?|specialists?|colleagues?|employees?|team|tier|boss|"
     r"call(s|ed|ing|back)?|phone|ring|speak|talk|meeting|escalat\w*|transfer\w*|forward\w*|put (me|us) through|"
     r"in charge|member|directly|reach out|contact (me|us)|get back to (me|us)|bots?|chatbot|machine|automated|"
