@@ -18,7 +18,7 @@ from agents.offline.message_text import questions, without_confirmations
 from agents.offline.plans import another_plans_row
 from agents.offline.policy import REFUND_ARRIVES, REFUND_DECIDED
 from agents.offline.procedures import how_to_terms
-from agents.offline.ranking import Sentence, sentences_of_hits
+from agents.offline.ranking import Sentence, asks_what_to_do, is_background, sentences_of_hits
 from agents.team import run_turn
 from domain.models import Category, Channel, KbHit, Plan, Sender, TranscriptEntry
 from tests.test_agents import AT, FakeKb, make_request
@@ -472,3 +472,28 @@ def test_a_section_headed_with_another_error_code_does_not_answer_the_customer_s
     # Without a code, the 401 section still answers a 401's question.
     reply = compose_answer(ctx(subject="401 from the API"), "Every call now returns 401. What is wrong?", [AUTH_ERRORS])
     assert "invalid_api_key" in reply or "Authorization" in reply or "trailing space" in reply
+
+
+def _leads_with(reply: str, answer: str, background: str) -> bool:
+    return answer in reply and (background not in reply or reply.index(answer) < reply.index(background))
+
+
+def test_a_question_about_what_to_do_leads_with_the_section_that_says_it_not_the_background() -> None:
+    # "Why verify" and "Why transfer ownership" explain; the customer asks what to do.
+    webhooks = article("kb-webhook-signatures", "Verifying webhook signatures")
+    body = (
+        "We're reviewing our alert receiver before go-live. Someone who found its address could post made-up alerts "
+        "to it. How should the receiver check that a call is really yours?"
+    )
+    reply = compose_answer(ctx(plan=Plan.PRO, subject="fake webhooks?"), body, [webhooks])
+    assert _leads_with(reply, "HMAC_SHA256", "Anyone who learns your webhook URL")
+    ownership = article("kb-ownership-transfer", "Transferring organization ownership")
+    body = (
+        "I'm the owner of our org and I'm changing roles next month; Priya from finance takes over. What does she "
+        "need, and what do I have to do to hand it over?"
+    )
+    reply = compose_answer(ctx(plan=Plan.PRO, subject="new owner"), body, [ownership])
+    assert _leads_with(reply, "Admin role", "exactly one Owner")
+    # Asking why keeps the section that explains.
+    assert is_background("Why verify") and not is_background("Why an alert did not fire")
+    assert not asks_what_to_do("Why do we need to verify webhooks at all?")

@@ -58,6 +58,32 @@ _FIGURE = re.compile(r"(?<![\w/])\d")  # a limit, a price, a duration: a digit n
 # what to do, and the remedy sits in another section.)
 _CODE = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b|\b[45]\d\d\b", re.IGNORECASE)
 _EXAMPLE = re.compile(r"^(?:example|for example|for instance|e\.g\.)\b", re.IGNORECASE)
+# A section that gives background ("Why verify", "What a CORS error means", "About data exports", "How rate limiting
+# works") explains; one asking what to do ("how should our receiver tell a real call from a forged one?", "any way to
+# clean them up?") wants the section that says it. A "why" heading with a subject and verb ("Why an alert did not
+# fire", "Why tax changed") diagnoses, and is no background.
+_BACKGROUND_HEADING = re.compile(
+    r"^(?:why \w+(?: (?!\w+ed$)\w+)?|what (?:an? |the )?[\w -]+ (?:means?|is|are|shows?)|what is [\w -]+|about [\w -]+|"
+    r"how [\w -]+ works?)$",
+    re.IGNORECASE,
+)
+_ASKS_WHAT_TO_DO = re.compile(
+    r"\b(?:how (?:do|can|should|would|could|to)\b|what (?:do|does|should|must|can) (?:i|we|she|he|they|you|our \w+) "
+    r"(?:need|have to|do)\b|(?:i|we|you) (?:need|have) to\b|(?:any|a|the|best|fastest|quickest|easiest|right) way "
+    r"(?:to|for)\b|steps?\b)",
+    re.IGNORECASE,
+)
+
+
+def asks_what_to_do(question: str) -> bool:
+    """The question asks what to do, not why something is so."""
+    return not question.lstrip().lower().startswith("why") and bool(_ASKS_WHAT_TO_DO.search(question))
+
+
+def is_background(heading: str) -> bool:
+    return bool(_BACKGROUND_HEADING.match(heading.strip()))
+
+
 # Weights of the combined score (each measure lies roughly in 0..1). The heading is the section's own (the
 # title is shared by every section of the article; the heading tells them apart): "Events missing from
 # scripts, cron jobs or serverless functions" for a cron job's events.
@@ -72,6 +98,7 @@ WEIGHTS = {
     "figure": 0.05,
     "long": -0.1,
     "example": -0.15,
+    "background": -0.4,
 }
 
 
@@ -312,6 +339,7 @@ class Ranker:
         ]
         top = max(lexical, default=0.0) or 1.0
         quoted = codes(f"{question} {context}")
+        what_to_do = asks_what_to_do(question)
         out: list[tuple[Sentence, dict[str, float]]] = []
         for i, s in enumerate(self.sentences):
             if exclude is not None and exclude(s.text):
@@ -352,6 +380,7 @@ class Ranker:
                 "long": 1.0 if len(s.text.split()) > 40 else 0.0,
                 # An example illustrates a rule; the rule is the answer.
                 "example": 1.0 if is_example(s.text) else 0.0,
+                "background": 1.0 if what_to_do and is_background(s.section) else 0.0,
             }
             out.append((replace(s, relevant=relevant, matched=frozenset(overlap)), measures))
         return _best_article_answers(out, self._clear)
