@@ -143,6 +143,8 @@ HELD_OUT = [
         ),
     ),
     HeldOut(30, ("refund", "money back", "damages", "service credits", "difference back", "goodwill credit")),
+    HeldOut(31, ("refund", "money is back", "damages", "anything back", "back on the card", "already paid")),
+    HeldOut(32, ("refund", "money back")),
 ]
 
 

@@ -11,7 +11,7 @@ from demo.customers import demo_customers
 from domain.models import Customer
 from evals.handover_check import handover_reasons
 from triage.handover import HandoverDetector, shared_detector
-from triage.handover_rules import matches
+from triage.handover_rules import matches, vetoes
 from triage.language import other_language
 
 
@@ -101,3 +101,41 @@ def test_a_language_lingua_takes_for_english_is_told_by_its_unknown_words() -> N
 )
 def test_terse_english_without_function_words_stays_english(text: str) -> None:
     assert other_language(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("Forwarded by the Alder Tech help desk, ticket HD-4410: the user wants this ticket reassigned to a named "
+         "support engineer at Lumora and asks that the automated answers stop.", "person"),
+        ("We ended the contract with our former freelancer in May and removed her login the same day. Yesterday she "
+         "posted our weekly active users on LinkedIn, figures only Lumora has. Either she still has a way in or "
+         "something is wrong at your end.", "security"),
+        ("third friday running the scheduled export arrived empty. love paying enterprise money for empty files.",
+         "unhappy"),
+        ("I have written to your support address five times since October about our SSO renewal and nobody has "
+         "answered a single one.", "person"),
+    ],
+)  # fmt: skip
+def test_a_case_reassigned_a_way_in_a_third_friday_running_and_five_unanswered_mails_reach_a_person(
+    text: str, reason: str
+) -> None:
+    assert reason in matches(text)
+
+
+def test_a_phishing_simulation_is_no_incident() -> None:
+    text = (
+        "Since the phishing attack simulation on Monday our IT team has blocked a lot of sites and Lumora charts "
+        "spin for ever at the office. Which domains should IT allow?"
+    )
+    assert "security" not in matches(text)
+    assert "security" in matches("We were hit by a phishing attack on Monday and two staff gave away passwords.")
+
+
+def test_real_students_and_live_data_name_no_person(detector: HandoverDetector) -> None:
+    text = (
+        "Getting started\n\nHi! I run the signup site of our dance school and I'm not a developer, but the setup is "
+        "on me. Should test lessons and real students live in one project? What can't be changed later?"
+    )
+    assert "person" in vetoes(text)
+    assert "person" not in vetoes("Can I talk to a real person about this, please?")

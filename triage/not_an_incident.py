@@ -50,7 +50,10 @@ _DECLARED_NONE = re.compile(
     r"(?<!sure )(?<!that )(?<!if )(?<!whether )nothing (?:is|seems|appears to be|got) (?:lost|missing|gone)\b"
     r"(?! (?:on|at) our (?:side|end)| by (?:us|anyone|anybody|our))|"
     r"(?<!not )(?<!n't )(?:a |an )?(?:tabletop|fire[- ]drill|dry[- ]run)\b|"
-    r"(?:security|incident|response|disaster|recovery) (?:exercise|drill|rehearsal)|hypothetical(?:ly)?\b)",
+    r"(?:security|incident|response|disaster|recovery) (?:exercise|drill|rehearsal)|hypothetical(?:ly)?\b|"
+    # "after our phishing attack simulation yesterday"
+    r"(?:phishing|attack|breach|incident|security|ransomware)(?: attack)? (?:simulation|drill|exercise)|"
+    r"simulated (?:phishing|attack|breach|incident))",
     re.I,
 )
 
