@@ -145,6 +145,20 @@ HELD_OUT = [
     HeldOut(30, ("refund", "money back", "damages", "service credits", "difference back", "goodwill credit")),
     HeldOut(31, ("refund", "money is back", "damages", "anything back", "back on the card", "already paid")),
     HeldOut(32, ("refund", "money back")),
+    HeldOut(
+        33,
+        (
+            "refund",
+            "money back",
+            "anything back",
+            "difference back",
+            "vat back",
+            "chargeback",
+            "damages",
+            "service credits",
+        ),
+    ),
+    HeldOut(34, ("refund", "difference back", "goodwill credit", "damages", "compensation")),
 ]
 
 

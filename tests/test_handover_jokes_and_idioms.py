@@ -139,3 +139,51 @@ def test_real_students_and_live_data_name_no_person(detector: HandoverDetector) 
     )
     assert "person" in vetoes(text)
     assert "person" not in vetoes("Can I talk to a real person about this, please?")
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("2fa turned off?? - not me\n\njust got a mail that two-factor was disabled on my lumora login. it wasnt me. "
+         "now it asks for a code i never set up", "security"),
+        ("Since Thursday every PDF we export from any dashboard, in all three projects, comes out blank. Different "
+         "users, different dashboards, same result. On screen everything looks right.", "outage"),
+        ("Nobody from Lumora followed up after the first reply, and our board saw the wrong numbers. I'd like to "
+         "hear what you are going to do differently.", "unhappy"),
+    ],
+)  # fmt: skip
+def test_a_disowned_change_the_same_failure_for_everyone_and_an_unanswered_case_reach_a_person(
+    text: str, reason: str
+) -> None:
+    assert reason in matches(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Signing up a colleague, the form turned down her password because it appeared in a data breach. She's never "
+        "been hacked that she knows of. What are the password rules?",
+        "Our DPO calls it a 'leak', but really it's our own slip: a developer put phone numbers in an event property "
+        "for a week. Nobody outside our team can see it. How do we delete that property from past events?",
+        "Before signing the annual plan: nobody is going to sue anybody, I just read contracts for a living. How long "
+        "do we have to ask for our money back if a renewal goes through by mistake?",
+        "Our yearly cohort query fails each time with a 504 and query_timeout after a minute. Can our contract give "
+        "it more time, or is there a better way?",
+        "We're updating our vendor spreadsheet. How do we reach you out of hours for something serious, and what "
+        "first-response times apply to us?",
+        "About a third of the clicks on the pricing page never arrive, while other events on the same page are fine.",
+    ],
+)
+def test_a_breached_password_list_a_self_made_leak_no_suit_a_slow_query_and_paperwork_stay_calm(
+    detector: HandoverDetector, text: str
+) -> None:
+    assert handover_reasons(detector, text, enterprise_vip()) == []
+
+
+def test_everything_emptied_that_nobody_edited_reaches_a_person() -> None:
+    text = (
+        "Every dashboard in our project still has its title, but the charts on them are empty shells now. We have "
+        "not edited them in a month. Did something change at your end?"
+    )
+    # an incident only we can explain; "empty" also describes failing downloads, so it is told as an outage
+    assert matches(text) & {"data_loss", "outage"}

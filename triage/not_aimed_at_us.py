@@ -39,8 +39,20 @@ _NOBODY_COMPLAINED = re.compile(
 _KILLING_ME = re.compile(r"\b(killing|kills) (me|us)\b", re.I)
 
 
+# Procurement paperwork ("We're refreshing our internal vendor sheet"): a vendor list, not a wish to change vendor.
+_VENDOR_PAPERWORK = re.compile(
+    r"\b(vendor|supplier)s? (sheet|list|register|spreadsheet|file|records|questionnaire|form|database|inventory)\b",
+    re.I,
+)
+
+
 def no_complaint_to_us(unit: str) -> bool:
-    return bool(_THEIR_OWN_QUARREL.search(unit) or _NOBODY_COMPLAINED.search(unit) or _KILLING_ME.search(unit))
+    return bool(
+        _THEIR_OWN_QUARREL.search(unit)
+        or _NOBODY_COMPLAINED.search(unit)
+        or _KILLING_ME.search(unit)
+        or _VENDOR_PAPERWORK.search(unit)
+    )
 
 
 def legal_words_without_a_claim(unit: str) -> bool:

@@ -53,7 +53,11 @@ _DECLARED_NONE = re.compile(
     r"(?:security|incident|response|disaster|recovery) (?:exercise|drill|rehearsal)|hypothetical(?:ly)?\b|"
     # "after our phishing attack simulation yesterday"
     r"(?:phishing|attack|breach|incident|security|ransomware)(?: attack)? (?:simulation|drill|exercise)|"
-    r"simulated (?:phishing|attack|breach|incident))",
+    r"simulated (?:phishing|attack|breach|incident)|"
+    # "Nobody outside our team can see it"; "calls this a 'leak', but really it's our own mistake"
+    r"(?:nobody|no one) outside (?:our|the) (?:team|company|organi[sz]ation|project) (?:can|could|has) (?:see|seen|"
+    r"access|accessed|read)|"
+    r"calls? (?:this|it) an? [\"'“‘]?(?:leak|breach|incident|hack)[\"'”’]?,? but\b)",
     re.I,
 )
 

@@ -10,6 +10,9 @@ import re
 # ours suffered a data breach"): not ours, though it is why the customer writes. The security rules skip the
 # sentence and the learned security vote on it does not count.
 _THEIR_BREACH = re.compile(
+    # a password refused because it "appeared in a data breach": a public list of other sites' leaks
+    r"\b(appeared|appears|found|listed|shows? up|turned up|known) in (a |an |some |known |previous |public )*"
+    r"(data )?(breach|leak)(es|s)?\b|"
     r"\b(vendors?|providers?|suppliers?|competitors?|partners?|agenc(y|ies)|contractors?|another compan(y|ies)|"
     r"other compan(y|ies)|a compan(y|ies)|retailers?|banks?|hospitals?|airlines?)\b[^.?!]{0,60}"
     r"\b(got|was|were|been|being) (hacked|breached|compromised)|"

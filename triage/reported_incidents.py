@@ -72,8 +72,19 @@ _FAILING = re.compile(
 )
 
 
+# The same failure for different people of theirs ("Different people, different reports, same result."), told after
+# the failure.
+_SAME_FOR_ALL = re.compile(
+    r"\b(?:different|other) (?:people|users|colleagues|team members|accounts)\b[^.?!]{0,60}"
+    r"\bsame (?:result|thing|error|problem|issue)\b",
+    re.I,
+)
+
+
 def broken_for_everyone(sentences: list[str]) -> bool:
     for i, s in enumerate(sentences):
+        if _SAME_FOR_ALL.search(s) and _FAILING.search(" ".join(sentences[max(0, i - 1) : i + 1])):
+            return True
         nearby = " ".join(sentences[i : i + 2])  # the failure may be told in the next sentence
         if _FOR_EVERYONE.search(s) and not s.rstrip().endswith("?") and not _A_SETTING.search(s):
             if _FAILING.search(nearby):
@@ -101,7 +112,9 @@ _DISOWNED = re.compile(
     r"\bnot (?:a|an|the) \w+ (?:anyone|anybody|we|i) (?:here |on our side )?(?:has|have) (?:ever )?heard of\b|"
     r"\b(?:i|we) (?:never|didn'?t|did not) (?:start|initiat|request|approv|authori[sz])\w* (?:a|an|the|this|any)\b|"
     r"\b(?:provider|host|network|cloud|data ?cent(?:er|re))s? (?:that )?(?:we|i) (?:don'?t|do not|never) "
-    r"(?:use|know|own)\b",
+    r"(?:use|know|own)\b|"
+    # "my password was changed. it wasnt me", "password changed - not me"
+    r"\b(?:it|that|this)\s+(?:wasn'?t|wasnt|was not|was never)\s+(?:me|us|one of us|anyone here)\b|[-–:]\s*not me\b",
     re.I,
 )
 _ACCESS = re.compile(

@@ -20,7 +20,7 @@ _NOTHING_CHANGED = re.compile(
     r"(?<!\bif )(?<!\bwhen )\b(?:nothing|no code|no config(?:uration)?|none of our (?:code|config\w*|settings))\s+"
     r"(?:else\s+)?"
     r"(?:has\s+|had\s+|was\s+|'s\s+)?(?:been\s+)?(?:changed|deployed|touched|modified)\b|"
-    r"\b(?:we|i)\s+(?:have|has|had)?\s*(?:not|n't|never)\s+(?:changed|touched|deployed|modified)\b|"
+    r"\b(?:we|i)\s+(?:have|has|had)?\s*(?:not|n't|never)\s+(?:changed|touched|deployed|modified|edited)\b|"
     r"\b(?:nobody|no one|none of us)\s+(?:here\s+|on our (?:side|end)\s+)?(?:has\s+|had\s+)?"
     r"(?:changed|touched|deployed|modified|edited)\b|"
     r"\b(?:didn'?t|did not|haven'?t|have not|hasn'?t)\s+(?:change|touch|deploy|modif)\w*\s+(?:anything|a thing|our)|"
@@ -74,7 +74,9 @@ _ACROSS_THE_BOARD = re.compile(
 )
 # Gone, or turned back to an old state ("every profile rolled back to what it was a year ago")
 _GONE = re.compile(
-    r"\b(?:gone|disappeared|vanished|wiped|overwr\w+|replaced|deleted|lost|missing|rolled back|reverted)\b", re.I
+    r"\b(?:gone|disappeared|vanished|wiped|overwr\w+|replaced|deleted|lost|missing|rolled back|reverted|"
+    r"emptied)\b",
+    re.I,
 )
 _EXPLAINED_BY_ACCESS = re.compile(
     r"(?:\b|_)(?:401|403|unauthori[sz]ed|forbidden|permission[_ ]denied|invalid[_ ]api[_ ]key|insufficient[_ ]scope|"
