@@ -62,9 +62,11 @@ def sla_deadlines(priority: Priority, opened_at: datetime) -> SlaDeadlines:
 
 # Priority from the customer's words. Ordered: the first rule that matches wins.
 _SECRET = r"(api|secret|live|private|access) (key|token)s?"
-_EXPOSED = r"(public|exposed|leak(ed)?|github|pushed|pasted)"
+# "Google indexed it ... the cached copy is still in the search results. The secret key is the production key."
+_EXPOSED = r"(public|exposed|leak(ed)?|github|pushed|pasted|indexed|cached (copy|page|version)|in the search results)"
 _SECRET_EXPOSED = rf"{_SECRET}\b.{{0,80}}\b{_EXPOSED}|\b{_EXPOSED}\b.{{0,80}}\b{_SECRET}"
 SECRET_EXPOSED = _SECRET_EXPOSED
+SECRET, EXPOSED = _SECRET, _EXPOSED
 # Priority from the customer's words: raised only for impact or urgency the customer states, so calm
 # text stays medium ("production", "deadline", "blocking", "rate limit" in a question raise nothing).
 _CRITICAL = re.compile(

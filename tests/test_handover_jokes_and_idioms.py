@@ -187,3 +187,35 @@ def test_everything_emptied_that_nobody_edited_reaches_a_person() -> None:
     )
     # an incident only we can explain; "empty" also describes failing downloads, so it is told as an outage
     assert matches(text) & {"data_loss", "outage"}
+
+
+def test_a_secret_key_exposed_over_two_sentences_reaches_a_person() -> None:
+    text = (
+        "Our test server's error page was public for a week and printed its environment. The cached copy is still in "
+        "the search results. The secret key in it is our production one."
+    )
+    assert "security" in matches(text)
+    assert "security" not in matches("Where do I find the secret key? The docs mention a cached copy of settings.")
+
+
+def test_the_same_invoice_fault_for_the_third_year_running_is_unhappy() -> None:
+    assert "unhappy" in matches(
+        "Lovely tradition: our renewal invoice has the old VAT number again, fourth year running."
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My retention chart shows far fewer users in October than our own database has. Is there something about how "
+        "the time zone works that I'm missing?",
+        "help, i logged in and there are no dashboards, no charts, nothing?! could it be because i was added to a "
+        "second organization yesterday? the name at the top looks different",
+        "Our attorney, who is reviewing every vendor before the audit, is asking whether you have a data processing "
+        "agreement and whether she can get a signed copy. It's just paperwork.",
+    ],
+)
+def test_a_customer_who_suspects_their_own_setup_or_asks_for_paperwork_stays_calm(
+    detector: HandoverDetector, text: str
+) -> None:
+    assert detector.detect(text).reasons == []

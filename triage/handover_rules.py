@@ -136,6 +136,7 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"\bwhy (are )?we (are )?still paying\b|\b(not|far from) (thrilled|impressed|amused)\b|"
         # the same failure again and again, however drily told ("third week in a row our snapshot turns up late")
         r"\b(second|third|fourth|fifth|sixth|\d+(nd|rd|th)) (\w+ )?(time|day|night|morning|week|weekend|month|"
+        r"quarter|year|"
         r"(mon|tues|wednes|thurs|fri|satur|sun)day|run|export|release|answer|invoice)s? (in a row|running)\b|"
         # "love paying pro prices for a blank email": praise of what they pay for what fails is sarcasm
         r"\b(really )?(love|loving) paying (\w+ ){0,4}(for|to)\b|"
@@ -363,7 +364,11 @@ def matches(text: str) -> set[str]:
         found.add(since_maintenance)
     if _unexplained_loss(" ".join(reported)):
         found.add("data_loss")
-    if reported_incidents.disowned_change(reported) or reported_incidents.foreign_access(reported):
+    if (
+        reported_incidents.disowned_change(reported)
+        or reported_incidents.foreign_access(reported)
+        or reported_incidents.secret_exposed_across(incidents_told)
+    ):
         found.add("security")
     fault = unexplained_fault(" ".join(reported))
     if fault is not None:

@@ -54,6 +54,8 @@ _DECLARED_NONE = re.compile(
     # "after our phishing attack simulation yesterday"
     r"(?:phishing|attack|breach|incident|security|ransomware)(?: attack)? (?:simulation|drill|exercise)|"
     r"simulated (?:phishing|attack|breach|incident)|"
+    # "Nothing's wrong, it's just paperwork."
+    r"(?:it'?s|it is|this is) (?:just|only|purely) (?:paperwork|a formality)|"
     # "Nobody outside our team can see it"; "calls this a 'leak', but really it's our own mistake"
     r"(?:nobody|no one) outside (?:our|the) (?:team|company|organi[sz]ation|project) (?:can|could|has) (?:see|seen|"
     r"access|accessed|read)|"
@@ -104,6 +106,11 @@ _OWN_SETUP_SUSPECTED = re.compile(
     r"\bwhat (?:am i|are we|is it i'?m|is it we'?re) (?:doing wrong|missing|overlooking|getting wrong)\b|"
     r"\bwhat did (?:i|we) (?:do wrong|miss|get wrong)\b|"
     r"\b(?:did|have) (?:i|we) (?:miss(?:ed)?|overlook(?:ed)?|forg[eo]t(?:ten)?|done) (?:something|anything|a step)\b|"
+    # "Is there something about how the dates work that I'm missing?", "could it be because i got added to a second
+    # company account?"
+    r"\bsomething (?:[\w ]{0,40} )?(?:that )?(?:i'?m|i am|we'?re|we are) (?:missing|overlooking|getting wrong|"
+    r"doing wrong)\b|"
+    r"\bcould it be (?:because|that) (?:i|we)\b|"
     r"\bany idea what(?:'s| is) (?:off|wrong|missing)\b|\bwhere (?:am i|are we|did (?:i|we)) go(?:ing)? wrong\b",
     re.I,
 )

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from domain.policy import EXPOSED, SECRET
+
 # Access no one asked for, reported rather than asked about: sign-ins an alert calls anomalous ("SIEM alert: 14
 # anomalous sign-ins"), or another customer's data on the customer's screen ("event names that aren't ours",
 # "a project selector showing a project that is not one of ours"), or our integration delivering to a workspace
@@ -134,3 +136,17 @@ def disowned_change(sentences: list[str]) -> bool:
         if _DISOWNED.search(s) and _ACCESS.search(f"{before} {s}"):
             return True
     return False
+
+
+# A secret told exposed over two sentences ("the cached copy is still in the search results. The secret key is the
+# production key"): the security rule reads one sentence at a time.
+_SECRET_NAMED = re.compile(rf"\b{SECRET}\b", re.I)
+_EXPOSURE = re.compile(rf"(?<!\bno )(?<!\bnot )(?<!\bnever )\b{EXPOSED}\b", re.I)  # not "No leak or incident."
+
+
+def secret_exposed_across(sentences: list[str]) -> bool:
+    return any(
+        _SECRET_NAMED.search(s) and _EXPOSURE.search(sentences[i - 1]) and not sentences[i - 1].rstrip().endswith("?")
+        for i, s in enumerate(sentences)
+        if i and not s.rstrip().endswith("?")
+    )
