@@ -34,6 +34,16 @@ async def _exists(path: str | None) -> bool:
     return path is not None and await asyncio.to_thread(Path(path).exists)
 
 
+async def _ticket_row(stack: Stack, ticket_id: str) -> None:
+    """Wait for the ticket's row: the workflow's first activity writes it, a moment after the mail is taken in (under
+    load, a delivery recorded before it broke the deliveries' foreign key)."""
+    for _ in range(150):
+        if await stack.pool.fetchval("SELECT count(*) FROM tickets WHERE ticket_id = $1", ticket_id):
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"ticket {ticket_id} was never written")
+
+
 async def _close(stack: Stack, ticket_id: str) -> None:
     """Once the customer's message is in, end the ticket (its workflow would write the text back)."""
     for _ in range(150):
@@ -79,6 +89,7 @@ async def test_erasure_removes_mail_files_thread_rows_and_webhook_payloads(stack
     assert all([await _exists(p) for p in raws])
 
     # What we POSTed about the ticket: the message to them and an event, as the senders record them.
+    await _ticket_row(stack, tid)
     for stream, payload in [("customer", {"body": f"You wrote: {SECRET}", "customer_email": address}),
                             ("event", {"type": "ticket.opened", "data": {"subject": SECRET}})]:  # fmt: skip
         await deliveries.record(
