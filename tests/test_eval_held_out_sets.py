@@ -159,6 +159,7 @@ HELD_OUT = [
         ),
     ),
     HeldOut(34, ("refund", "difference back", "goodwill credit", "damages", "compensation")),
+    HeldOut(35, ("refund", "already paid", "difference back", "goodwill credit", "damages", "compensation")),
 ]
 
 

@@ -80,4 +80,5 @@ def test_rows_come_only_from_spent_sets() -> None:
         "blind32",
         "blind33",
         "blind34",
+        "blind35",
     }.isdisjoint(sources)  # the held-out sets
