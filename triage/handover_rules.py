@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from domain.policy import SECRET_EXPOSED, asks_for_a_person, asks_for_a_person_explicitly
-from triage import not_aimed_at_us, not_an_incident, not_ours, reported_incidents
+from triage import not_aimed_at_us, not_an_incident, not_ours, repeated_contact, reported_incidents
 from triage.sentiment import FRUSTRATION, polarity, reports_problem
 from triage.unexplained_fault import unexplained_fault
 
@@ -268,37 +268,6 @@ _GONE_STATE = re.compile(
 )
 
 
-# Sent the same answer again ("the third time I've been sent the same page", "three answers so far, all of them
-# the same article"): the help centre has nothing more to say and a person has to read the case. Not when the
-# customer asks what they may do ("can I send the same article to a colleague again?").
-_ANSWER_GIVEN = (
-    r"(?<!on the )same (\w+ )?(help |support )?(page|article|answer|reply|response|paragraph|link|doc\w*|advice|steps|"
-    r"instructions|explanation|workaround)"
-)
-_REPEATED_ANSWER = re.compile(
-    # not "a third of those events ... on the same page"
-    r"\b(again|twice|(?<!\ba )(?<!\bone )third|second|fourth|three|four|several|multiple|all of them|each of them|"
-    r"every one of them|"
-    rf"each time|every time|stop sending)\b[^.?!]{{0,80}}\b{_ANSWER_GIVEN}\b|"
-    rf"\b{_ANSWER_GIVEN}\b[^.?!]{{0,80}}\b(again|twice|every time|each time|in a row|so far|word for word)\b|"
-    # The same problem reported over and over ("the fourth time this month I am reporting", "my third ticket
-    # about this"): what the help centre says has not fixed it.
-    r"\b(third|fourth|fifth|sixth|\d+(rd|th)|umpteenth|nth) (time|ticket|e-?mail|message|report)\b[^.?!]{0,40}"
-    r"\b(reporting|reported|raising|raised|flagging|flagged|writing|written|contacting|contacted|opening|opened|"
-    r"about (this|it|the same))\b|"
-    # written to us time and again ("I've written to the address in our welcome pack four times since August")
-    r"\b(written|wrote|emailed|e-mailed|messaged|contacted|chased|reached out)( to)? (you|your \w+( \w+)?|support|"
-    r"lumora|the (address|support \w+|account manager|team))\b[^.?!]{0,60}\b(three|four|five|six|seven|several|"
-    r"many|multiple|\d+) times\b",
-    re.I,
-)
-_ASKS_WHAT_THEY_MAY_DO = re.compile(r"\b(can|could|may|should|how (do|can|should)) (i|we)\b", re.I)
-
-
-def _repeated_answer(sentences: list[str]) -> bool:
-    return any(_REPEATED_ANSWER.search(s) and not _ASKS_WHAT_THEY_MAY_DO.search(s) for s in sentences)
-
-
 # Something broken or gone since our maintenance ("since your maintenance window last night, all four of our apps
 # get 401", "after this morning's maintenance our dashboard list shows 12"): the customer ties it to a change of
 # ours. Not their own maintenance ("our server was down for maintenance") nor a question about a planned one.
@@ -355,7 +324,7 @@ def matches(text: str) -> set[str]:
             found.add(reason)
     if (asks_for_a_person(text) or asks_for_a_person_explicitly(text)) and not _NOT_A_HANDOVER_PERSON.search(text):
         found.add("person")
-    if _repeated_answer(sentences):
+    if repeated_contact.asks_again(sentences):
         found.add("person")
     if reported_incidents.broken_for_everyone(reported):
         found.add("outage")
