@@ -497,3 +497,19 @@ def test_a_question_about_what_to_do_leads_with_the_section_that_says_it_not_the
     # Asking why keeps the section that explains.
     assert is_background("Why verify") and not is_background("Why an alert did not fire")
     assert not asks_what_to_do("Why do we need to verify webhooks at all?")
+
+
+def test_a_question_whose_best_section_is_already_quoted_is_answered_from_the_next_one() -> None:
+    # "What happens when we go over?" and "how much is the next plan up?" both rank the overage section first; quoted
+    # once, it would leave the second question with nothing.
+    plans = article("kb-plans-and-pricing", "Plans and pricing")
+    body = (
+        "We're a two-person podcast app on the free plan and a newsletter mention sent our usage way up, so we'll "
+        "probably pass the monthly event allowance. What happens then? Are we billed automatically or do you stop "
+        "counting? And how much is the next plan up?"
+    )
+    reply = compose_answer(
+        ctx(plan=Plan.FREE, subject="going over free events", category=Category.BILLING), body, [plans]
+    )
+    assert "not processed until the next month" in reply
+    assert "$49" in reply or "Settings → Billing → Plan" in reply

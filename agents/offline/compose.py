@@ -335,6 +335,14 @@ def compose_answer(
                 found = _filled(found, ranked)
         # Two questions answered by the same section: one answer, their sentences together.
         same = next((a for a in answers if (a.article_id, a.section) == (found.article_id, found.section)), None)
+        if same is not None and {x.text for x in found.sentences} <= {x.text for x in same.sentences}:
+            # It would add nothing the first answer did not say: the next section answers this question.
+            elsewhere = [x for x in ranked if (x.article_id, x.section) != (found.article_id, found.section)]
+            other = _answer(elsewhere, ranker.sentences, limit, budget, unquotable=others)
+            if other is not None and not any(
+                (a.article_id, a.section) == (other.article_id, other.section) for a in answers
+            ):
+                found, same = other, None
         if same is None:
             answers.append(found)
         else:
