@@ -61,16 +61,14 @@ def sla_deadlines(priority: Priority, opened_at: datetime) -> SlaDeadlines:
 
 
 # Priority from the customer's words. Ordered: the first rule that matches wins.
-_SECRET = r"(api|secret|live|private|access) (key|token)s?"
+SECRET = r"(api|secret|live|private|access) (key|token)s?"
 # "Google indexed it ... the cached copy is still in the search results. The secret key is the production key."
-_EXPOSED = r"(public|exposed|leak(ed)?|github|pushed|pasted|indexed|cached (copy|page|version)|in the search results)"
-_SECRET_EXPOSED = rf"{_SECRET}\b.{{0,80}}\b{_EXPOSED}|\b{_EXPOSED}\b.{{0,80}}\b{_SECRET}"
-SECRET_EXPOSED = _SECRET_EXPOSED
-SECRET, EXPOSED = _SECRET, _EXPOSED
+EXPOSED = r"(public|exposed|leak(ed)?|github|pushed|pasted|indexed|cached (copy|page|version)|in the search results)"
+SECRET_EXPOSED = rf"{SECRET}\b.{{0,80}}\b{EXPOSED}|\b{EXPOSED}\b.{{0,80}}\b{SECRET}"
 # Priority from the customer's words: raised only for impact or urgency the customer states, so calm
 # text stays medium ("production", "deadline", "blocking", "rate limit" in a question raise nothing).
 _CRITICAL = re.compile(
-    _SECRET_EXPOSED + r"|\b(outage|(is|are|went) (completely |totally )?(down|offline)(?! with| for)|"
+    SECRET_EXPOSED + r"|\b(outage|(is|are|went) (completely |totally )?(down|offline)(?! with| for)|"
     r"production (is )?down|data loss|lost (all )?(our |my )?data|security (breach|incident)|data breach|"
     r"hacked(?! together| up)|compromised|"
     r"all (our |of our )?(users|customers)|nobody can (log ?in|sign in|access|use)|"
@@ -173,7 +171,7 @@ def reports_outage(text: str) -> bool:
 
 
 _LEGAL_SECURITY = re.compile(
-    _SECRET_EXPOSED + r"|\b(unauthori[sz]ed (access|login|charges?)|phishing|stolen|lawyer|legal action|lawsuit|sue|"
+    SECRET_EXPOSED + r"|\b(unauthori[sz]ed (access|login|charges?)|phishing|stolen|lawyer|legal action|lawsuit|sue|"
     r"gdpr complaint|attorney|breach|hacked|compromised|leaked|fraud)\b",
     re.I,
 )

@@ -1,6 +1,6 @@
 """Incidents a customer reports in words a rule can name, beside ``triage.handover_rules``: access nobody asked
-for, a change to access nobody on their side made, and something broken for everyone on the customer's side. Each
-is a report, never a question."""
+for, a change to access nobody on their side made, something broken for everyone on the customer's side, and a
+secret exposed in one sentence and named in the next. Each is a report, never a question."""
 
 from __future__ import annotations
 
