@@ -61,15 +61,20 @@ _NEGATIVE_LOOKING_POSITIVE = re.compile(
     r"\bno (?:more|longer)\b|\bno (?:problem|worries|issues? (?:now|anymore|any more))\b|\bnot anymore\b|"
     r"\bno (?:further|other|more) (?:questions?|issues?)\b|\bnothing (?:else|more|further) (?:needed|from (?:me|us))\b|"
     r"\bnothing (?:has )?(?:failed|broken|errored|crashed|dropped)\b|\bno (?:failures?|errors?) (?:since|for)\b|"
-    r"\bnothing (?:to fix|(?:else )?to do)\b",
+    r"\bnothing (?:to fix|(?:else )?to do)\b|"
+    # "Did what you suggested": the fix they applied, not a question
+    r"\b(?:did|done|tried|followed|changed) (?:exactly |just )?what you "
+    r"(?:said|suggested|recommended|described|wrote)\b",
     re.IGNORECASE,
 )
 _OPEN = re.compile(
     # a question, a hedge or a contrast
     r"\?|\b(?:but|however|though|although|except|unless|still|yet|anymore|partly|partially|sort of|kind of|"
     r"seems? to|for now|so far|mostly|almost|maybe|might|perhaps|probably|btw|by the way|p\.?s\.?|only)\b|"
+    # a fix promised, not seen ("You promised this would be fixed on Monday")
+    r"\b(?:promised|supposed to|meant to|would be (?:fixed|sorted|solved|resolved)|were told|was told)\b|"
     # a negation (of the fix, or of anything: a confirmation does not need one)
-    r"\b(?:not|no|never|nothing|nor|neither|without)\b|n't\b|\b(?:cannot|cant|dont|doesnt|didnt|isnt|wont)\b|"
+    r"\b(?:not|no|never|nothing|none|nor|neither|without)\b|n't\b|\b(?:cannot|cant|dont|doesnt|didnt|isnt|wont)\b|"
     # a new request or question
     r"\b(?:one|a|another|1) more (?:thing|question|issue|request)|\banother (?:question|thing|issue|problem)\b|"
     r"\b(?:quick|separate|unrelated|related|small|follow[- ]?up|other|second|next|new|last) (?:question|"

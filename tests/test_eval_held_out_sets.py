@@ -160,6 +160,43 @@ HELD_OUT = [
     ),
     HeldOut(34, ("refund", "difference back", "goodwill credit", "damages", "compensation")),
     HeldOut(35, ("refund", "already paid", "difference back", "goodwill credit", "damages", "compensation")),
+    HeldOut(
+        36,
+        (
+            "isn't reversed",
+            "recover the portion of the fees",
+            "sent back to us",
+            "rest of the month back",
+            "money back",
+            "already paid for the rest of this month",
+            "returned to us",
+        ),
+    ),
+    HeldOut(
+        37,
+        (
+            "refund",
+            "get the difference back",
+            "moving us from pro down to",
+            "invoice back",
+            "recover the full amount",
+            "compensation",
+            "service credits",
+        ),
+    ),
+    HeldOut(
+        38,
+        (
+            "refund",
+            "the claim for the two months we paid",
+            "goodwill credit",
+            "ask for it back",
+            "unused days back",
+            "money is back on the company card",
+            "do we get that back",
+            "vat returned to us",
+        ),
+    ),
 ]
 
 

@@ -33,6 +33,15 @@ _RULES: dict[str, re.Pattern[str]] = {
         r" thread| conversation)?( over| on| back)? to (whoever\b|the (same |original )?(person|engineer|agent|"
         r"colleague|staff member|team member) who\b)|"
         r"\blands? on (their|his|her) desk\b|"
+        # "asks that a Lumora employee pick this up personally", "someone from your staff handle it personally"
+        r"\b(pick|take|handle|look at|deal with|answer|reply to|follow up on) (this|it|the (ticket|case|request))"
+        r"( up| on)? personally\b|"
+        # "we would like a support engineer from Lumora to go through ...", "A person on your side, please"
+        r"\b(would like|wants?|needs?|request(s|ing)?|ask(s|ing)? for) (a|an|one of your) (support )?"
+        r"(engineer|person|human|member of (your )?staff|staff member|specialist) (from|at|on) "
+        r"(lumora|your (side|team|end))\b|"
+        r"\b(a|an|one) (real |actual )?(person|human|engineer|member of (your )?staff|staff member) (on|from|at) "
+        r"(your (side|end|team)|lumora)\W{1,3}(please|pls|plz)\b|"
         # Someone of theirs live with us ("could one of your engineers join our Slack channel", "join our sync").
         r"\b(someone|somebody|one of your (engineers|team|staff|people)|an engineer|a person)\b[^.?!]{0,30}"
         r"\b(join|hop on|jump on|sit in on)\b[^.?!]{0,30}\b(call|meeting|sync|zoom|slack|channel|session|standup)\b|"
@@ -205,7 +214,8 @@ _PERSON_CUE = re.compile(
 # our runbook", "have you ever had a breach?") reports none: the incident rules skip it.
 _HYPOTHETICAL = re.compile(
     r"\b(what happens|what should (we|i) do|how (would|do|can|should) (we|i|you) (know|detect|prevent|handle|tell)|"
-    r"in case|if (ever|someone|somebody|anyone|a|an) |ever (had|been)|runbook|"
+    # "in case it happens"; not "probably nothing, but just in case: since an hour ago every widget ..."
+    r"in case(?<!just in case)|in case(?!\s*[:,;-])|if (ever|someone|somebody|anyone|a|an) |ever (had|been)|runbook|"
     r"incident response|policy|plan(ning)? for|scenarios?|procedure|awareness|hypothetical(ly)?|"
     r"(was|were|am|i.m) (worried|afraid|scared)|i thought|"
     # what one would do to them ("a data breach would basically end us")

@@ -55,5 +55,16 @@ def no_complaint_to_us(unit: str) -> bool:
     )
 
 
+# The customer's own legal identity ("Our legal entity changed its name") or their legal team's routine paperwork
+# ("Our Legal Ops team is doing its annual vendor paperwork round"): no claim against us.
+_LEGAL_ROUTINE = re.compile(
+    r"\blegal (entity|name|address|form|status|owner|representative|department's address)\b|"
+    r"\b(legal|compliance|procurement|privacy)( ops| operations)?( team| department| folks)? (is|are) (doing|running|"
+    r"working through|going through) (its|their|our|the|an?) ((annual|yearly|quarterly|regular|usual) )?"
+    r"((vendor|supplier) )?(paperwork|review|round|audit|questionnaire|assessment|check)\b",
+    re.I,
+)
+
+
 def legal_words_without_a_claim(unit: str) -> bool:
-    return bool(_RELAYED_QUESTION.search(unit) or _BUSINESS_NEWS.search(unit))
+    return bool(_RELAYED_QUESTION.search(unit) or _BUSINESS_NEWS.search(unit) or _LEGAL_ROUTINE.search(unit))

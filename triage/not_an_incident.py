@@ -72,8 +72,11 @@ def declares_no_incident(text: str) -> bool:
 # show we processed all of them fine") and names no failure: no outage and nothing lost in it.
 _WORKS = re.compile(
     r"\b(?:arrives?|arriving|show(?:s|ing)? up|comes? through|coming through|gets? through|works?|working|loads?|"
+    r"answers|answering|responds|responding|"
     r"loading|went through|go(?:es)? through|processed(?: all of them| them| it)?|(?:is|are|was|were|looks?)"
-    r"(?: all)?) (?:just )?(?:fine|ok|okay|normally|as expected)\b|\ball (?:fine|good|green) now\b",
+    r"(?: all)?) (?:just )?(?:fine|ok|okay|normally|as expected)\b|\ball (?:fine|good|green) now\b|"
+    # "The server is up again"
+    r"\b(?:is|are|was|were) (?:back )?up (?:again|now)\b",
     re.I,
 )
 _FAILS = re.compile(
@@ -111,6 +114,9 @@ _OWN_SETUP_SUSPECTED = re.compile(
     r"\bsomething (?:[\w ]{0,40} )?(?:that )?(?:i'?m|i am|we'?re|we are) (?:missing|overlooking|getting wrong|"
     r"doing wrong)\b|"
     r"\bcould it be (?:because|that) (?:i|we)\b|"
+    # "Is it something with the phone?", "could it be something in our config?"
+    r"\b(?:is|could) it (?:be )?(?:something|anything) (?:with|wrong with|to do with|in|on|about) (?:my|our|the) "
+    r"(?:own )?(?:phone|laptop|computer|device|browser|setup|set-up|config\w*|code|app|network|settings)\b|"
     r"\bany idea what(?:'s| is) (?:off|wrong|missing)\b|\bwhere (?:am i|are we|did (?:i|we)) go(?:ing)? wrong\b",
     re.I,
 )
@@ -146,6 +152,33 @@ _JOKE_CULPRIT = re.compile(
 )
 
 
+# Whether a report counts something the way it does ("a few users who completed signup last week aren't counted.
+# Is that expected?"): how a report is defined, asked about, not data gone.
+_NOT_COUNTED = re.compile(
+    r"\b(?:aren'?t|isn'?t|weren'?t|wasn'?t|are not|is not|were not|was not|not|never|don'?t|doesn'?t) "
+    r"(?:being |getting )?(?:counted|included|count(?:ing)?)\b",
+    re.I,
+)
+_ASKS_IF_EXPECTED = re.compile(
+    r"\b(?:is|was) (?:that|this|it) (?:expected|normal|intended|by design|how it(?:'s| is) supposed to work|correct|"
+    r"right)\s*\?",
+    re.I,
+)
+
+
+# A question about the customer's own account ("Is my account locked?", "Did something happen to my account?"): one
+# person's access, not our service down.
+_ABOUT_MY_ACCOUNT = re.compile(
+    r"\b(?:is|was|has) my (?:account|login|user) (?:been )?(?:locked|suspended|blocked|disabled|deactivated|removed)\b|"
+    r"\b(?:did|has) something happen(?:ed)? (?:to|with) my (?:account|login|user)\b",
+    re.I,
+)
+
+
+def asks_how_it_counts(text: str) -> bool:
+    return bool(_NOT_COUNTED.search(text)) and bool(_ASKS_IF_EXPECTED.search(text))
+
+
 def without_jokes(text: str) -> str:
     """The text less the incidents it tells as a joke."""
     return _JOKE_CULPRIT.sub(" ", text)
@@ -165,4 +198,8 @@ def message_vetoes(text: str) -> set[str]:
         found |= {"security", "data_loss"}
     if suspects_own_setup(text) or works_in_one_of_theirs(text):
         found |= {"outage", "data_loss"}
+    if asks_how_it_counts(text):
+        found.add("data_loss")
+    if _ABOUT_MY_ACCOUNT.search(text):
+        found.add("outage")
     return found

@@ -47,8 +47,32 @@ _OUR_DATA_OUTSIDE = re.compile(
 )
 
 
-def foreign_access(sentences: list[str]) -> bool:
+# The same told over neighbouring sentences, the access first ("a freelancer we stopped working with posted a
+# screenshot of our dashboard with yesterday's numbers. We removed him from Lumora months ago. No idea how he's seeing
+# it."): someone removed who still sees the customer's data.
+_REMOVED = re.compile(
+    r"\b(?:removed|offboarded|deactivated|revoked|disabled|kicked out|stopped working with|let (?:him|her|them) go|"
+    r"left (?:the|our) (?:company|team|organi[sz]ation|agency))\b",
+    re.I,
+)
+_STILL_SEES = re.compile(
+    r"\b(?:he|she|they)(?:'s|'re| is| are| was| were| has been| have been)? (?:still )?(?:seeing|viewing|accessing|"
+    r"getting in(?:to)?|logging in|signing in)\b|"
+    r"\b(?:he|she|they) (?:can )?still (?:see|view|access|open|get in(?:to)?|log in|sign in)\b",
+    re.I,
+)
+
+
+def _still_sees_after_removal(sentences: list[str]) -> bool:
+    told = [s for s in sentences if not s.rstrip().endswith("?")]
     return any(
+        _STILL_SEES.search(s) and any(_REMOVED.search(r) for r in told[max(0, i - 2) : i + 3])
+        for i, s in enumerate(told)
+    )
+
+
+def foreign_access(sentences: list[str]) -> bool:
+    return _still_sees_after_removal(sentences) or any(
         (_FOREIGN_ACCESS.search(s) or _ACCESS_AFTER_REMOVAL.search(s) or _OUR_DATA_OUTSIDE.search(s))
         and not s.rstrip().endswith("?")
         for s in sentences
@@ -102,7 +126,7 @@ def broken_for_everyone(sentences: list[str]) -> bool:
 _DISOWNED = re.compile(
     r"(?<!\bif )\b(?:nobody|no one|none of us|none of them)(?: [\w'-]+){0,4}? "
     r"(?:re-?)?(?:remembers?|recalls?|made|added|changed|created|turned|switched|set|enabled|disabled|invited|approved|"
-    r"requested|authori[sz]ed|was (?:awake|trying|signed in|working|online|logged in))\b|"
+    r"requested|authori[sz]ed|connected|linked|installed|was (?:awake|trying|signed in|working|online|logged in))\b|"
     r"\b(?:that|which|whom?) (?:we|i) (?:don'?t|do not|didn'?t|did not|never) (?:have|own|know|recogni[sz]e|asked|"
     r"requested)\b|"
     # "from an address we don't know", "a session from a country none of us have been to"

@@ -23,7 +23,10 @@ _NOTHING_CHANGED = re.compile(
     r"\b(?:we|i)\s+(?:have|has|had)?\s*(?:not|n't|never)\s+(?:changed|touched|deployed|modified|edited)\b|"
     r"\b(?:nobody|no one|none of us)\s+(?:here\s+|on our (?:side|end)\s+)?(?:has\s+|had\s+)?"
     r"(?:changed|touched|deployed|modified|edited)\b|"
-    r"\b(?:didn'?t|did not|haven'?t|have not|hasn'?t)\s+(?:change|touch|deploy|modif)\w*\s+(?:anything|a thing|our)|"
+    r"\b(?:didn'?t|did not|haven'?t|have not|hasn'?t)\s+(?:change|touch|deploy|modif)\w*\s+"
+    r"(?:anything|a thing|our|any)\b|"
+    # "No change on our side; ...", "No changes on our side in that period."
+    r"\bno (?:changes?|deploy(?:ment)?s?|releases?) (?:on|at|from) our (?:side|end)\b|"
     # "we didnt ship an app update in that window", "we haven't released anything since May"
     r"\b(?:we|i)\s+(?:didn'?t|did not|didnt|haven'?t|have not|havent)\s+"
     r"(?:ship|release|push|deploy|roll(?:ed)? out)\w*\s+(?:(?:an?|any|new|the)\s+){0,2}(?:app\s+|code\s+|sdk\s+)?"
@@ -34,7 +37,10 @@ _NOTHING_CHANGED = re.compile(
     re.I,
 )
 _OUR_WORD_CONTRADICTED = re.compile(
-    r"status page (?:says|said|shows|showed|is|was)\s+(?:nothing|all green|green|operational|fine)|"
+    r"status page (?:says|said|shows|showed|is|was|lists|listed)\s+(?:that\s+)?(?:[\w-]+\s+){0,3}?(?:nothing|green|"
+    r"operational|fine|normal|ok|okay)\b|"
+    # "Status page consulted: no incident listed."
+    r"status page(?: (?:consulted|checked))?\W+(?:shows? |says |lists )?no (?:incidents?|issues?|outages?)\b|"
     r"status page (?:doesn't|does not|didn't|did not) (?:mention|show|say|list)\b|"
     r"\bnothing (?:(?:posted|listed|reported|mentioned) )?(?:on|about (?:it|this|that) on) (?:the|your) status page|"
     # "I didn't see anything on the status page", "the status page is quiet"
