@@ -63,7 +63,12 @@ def sla_deadlines(priority: Priority, opened_at: datetime) -> SlaDeadlines:
 # Priority from the customer's words. Ordered: the first rule that matches wins.
 SECRET = r"(api|secret|live|private|access) (key|token)s?"
 # "Google indexed it ... the cached copy is still in the search results. The secret key is the production key."
-EXPOSED = r"(public|exposed|leak(ed)?|github|pushed|pasted|indexed|cached (copy|page|version)|in the search results)"
+# "a typosquatted package ... sent them to an outside server. That environment included our secret key."
+EXPOSED = (
+    r"(public|exposed|leak(ed)?|github|pushed|pasted|indexed|cached (copy|page|version)|in the search results|"
+    r"exfiltrat\w*|sent (them|it|everything|those|these) to an? (outside|external|unknown|remote|third-party|foreign) "
+    r"(server|host|address|endpoint|domain))"
+)
 SECRET_EXPOSED = rf"{SECRET}\b.{{0,80}}\b{EXPOSED}|\b{EXPOSED}\b.{{0,80}}\b{SECRET}"
 # Priority from the customer's words: raised only for impact or urgency the customer states, so calm
 # text stays medium ("production", "deadline", "blocking", "rate limit" in a question raise nothing).

@@ -54,6 +54,14 @@ SPENT = (
     "blind27",
     "blind28",
     "blind29",
+    "blind30",
+    "blind31",
+    "blind32",
+    "blind33",
+    "blind34",
+    "blind35",
+    "blind37",
+    "blind38",
 )
 MAX_TEXT_CHARS = 1000  # what the offline model's search sends at most (agents.offline.policy.MAX_QUERY_CHARS)
 

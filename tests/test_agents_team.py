@@ -88,6 +88,18 @@ async def test_a_request_for_a_call_goes_to_a_human_through_the_escalation_manag
     assert "human specialist" in outcome.reply and outcome.citations == []
 
 
+async def test_a_customer_who_takes_it_to_their_own_account_manager_is_answered_not_handed_over() -> None:
+    request = make_request(
+        "Thanks, we'll raise the higher limit with our account manager. Separate question: what is the burst limit "
+        "per minute on our plan?",
+        category=Category.TECHNICAL,
+        subject="Rate limits",
+    )
+    outcome = await run_turn(request, model_client=OfflineChatCompletionClient(), kb_search=FakeKb(RATE_LIMIT_HITS))
+    assert outcome.decision == "reply" and outcome.escalation_reason is None
+    assert outcome.citations
+
+
 async def test_a_customer_writing_in_another_language_goes_to_a_person() -> None:
     # The built-in model answers in English from English articles: to a French customer it quoted
     # pricing lines and missed the refund they asked for. A person (or a configured LLM) answers them.

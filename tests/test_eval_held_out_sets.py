@@ -197,6 +197,35 @@ HELD_OUT = [
             "vat returned to us",
         ),
     ),
+    HeldOut(
+        39,
+        (
+            "withhold payment of the current invoice",
+            "amounts to be returned",
+            "goodwill reflected on the next invoice",
+            "vat part back",
+            "rest of this month back",
+            "the charge can be returned",
+            "land back on the card",
+            "difference back on the card",
+            "the month we've already paid for",
+        ),
+    ),
+    HeldOut(
+        40,
+        (
+            "the difference we already paid is returned",
+            "i want it back",
+            "damages",
+            "the revenue we lost",
+            "service credits",
+            "a credit for the months",
+            "the part of this month we've already paid",
+            "upgrade charge back",
+            "anything back for the days",
+            "come back to our card",
+        ),
+    ),
 ]
 
 

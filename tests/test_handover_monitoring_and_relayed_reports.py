@@ -57,6 +57,26 @@ def plain_customer() -> Customer:
             "installed anything, and that organisation is not one we know.",
             "security",
         ),
+        (
+            "Forwarding my lead's note. She wants an actual support rep, not the auto-responder, to look over our "
+            "event plan before launch. Could you assign this to one of your team?",
+            "person",
+        ),
+        (
+            "the roles page changed overnight: someone removed our billing admin and turned off SSO enforcement. "
+            "none of us did that.",
+            "security",
+        ),
+        (
+            "We found a malicious package in our build that exfiltrated the environment variables of our workers. "
+            "That environment included our Lumora secret key.",
+            "security",
+        ),
+        (
+            "There is a second organisation in my switcher called 'Harbor Dental' and I can open its dashboards. "
+            "None of us has ever been invited to that organisation.",
+            "security",
+        ),
     ],
 )
 def test_a_calmly_told_incident_reaches_a_person(detector: HandoverDetector, text: str, reason: str) -> None:
@@ -82,6 +102,12 @@ def test_a_report_told_after_just_in_case_is_still_a_report() -> None:
         "Since I moved to the new office every code from my authenticator app is refused at login. My password is "
         "fine. Is it something with my phone?",
         "Our Compliance team is doing its annual vendor review. Where do you list the subprocessors?",
+        "I joined a client's Lumora last week and can log in fine, but every project I see is empty. Did something "
+        "go wrong with my account?",
+        "We moved our nightly export job to Cloud Run last week. Since then only part of the rows arrive. The logs "
+        "show the calls for every user, no errors at all. Does the SDK need something else there?",
+        "The weekly Slack digest stopped a month ago. Nothing changed in Lumora as far as I know; our old growth "
+        "lead left the company around then. How do we reconnect it?",
     ],
 )
 def test_calm_questions_with_an_incidents_words_stay_with_the_agents(detector: HandoverDetector, text: str) -> None:

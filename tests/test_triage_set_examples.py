@@ -25,7 +25,7 @@ def _rows() -> list[dict[str, str]]:
 def test_the_file_is_the_spent_sets_tickets_as_triage_reads_them() -> None:
     rows = _rows()
     assert rows == triage_examples.rows(), "regenerate with python -m evals.triage_examples"
-    assert {r["source"] for r in rows} == set(SPENT)  # blind30 and later are held out: never examples
+    assert {r["source"] for r in rows} == set(SPENT)  # held-out sets (blind36, blind39 on) are never examples
     assert {r["category"] for r in rows} <= {c.value for c in Category}
     assert len({r["key"] for r in rows}) == len(rows) > 1000
 

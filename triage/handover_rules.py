@@ -14,7 +14,16 @@ _SERVICE = r"(your |the )?(site|website|app|api|service|platform|dashboard|serve
 _RULES: dict[str, re.Pattern[str]] = {
     "person": re.compile(
         r"\b(speak|talk) (to|with) (someone|somebody) (in charge|from your team|real)\b|"
-        r"\b(actual|real|living) (human|person)\b|\bhuman being\b|\bno more bots\b|"
+        r"\b(actual|real|living) (human|person|(support )?(rep|representative|agent|engineer))\b|"
+        r"\bhuman being\b|\bno more bots\b|"
+        # "an actual support rep, not the auto-responder"
+        r"\bnot (the|an?) (auto-?responder|bot|chatbot|automated (reply|answer|system))\b|"
+        # "could you assign this to one of your team?"
+        r"\b(assign|give|hand|pass) (this|it|the ticket|the case) to (one of your|someone on your|somebody on your|"
+        r"a member of your) (team|staff|engineers|people|colleagues)\b|"
+        # "I want somebody on the Lumora side ... to look over the plan"
+        r"\b(somebody|someone|a person) (on|from|at) (the lumora side|your side|your end|lumora)\b[^.?!]{0,30}"
+        r"\bto (look|review|check|go through|walk|help|handle|read)\b|"
         r"^\W*((an? )?(operator|human|person|representative|agent)\W*(please|pls|plz)?\W*){1,3}$|"
         # One person to own the case ("assign this ticket to one named person", "take ownership of this case").
         r"\b(assign|hand|give) (this|the|my|our) (ticket|case|issue) to (one|a|an) (named |specific |single )?"
@@ -198,7 +207,8 @@ _VETOES["outage"] = re.compile(
 _PERSON_CUE = re.compile(
     # "people" but the customer's own ("most people vanish", "who those people are")
     r"\b(some ?(one|body)|any ?(one|body)|humans?|persons?|"
-    r"(?<!those )(?<!these )(?<!most )(?<!many )(?<!\bour )(?<!\bmy )(?<!which )people|personally|staff|agents?|reps?|"
+    r"(?<!those )(?<!these )(?<!most )(?<!many )(?<!few )(?<!\bour )(?<!\bmy )(?<!which )people|"
+    r"personally|staff|agents?|reps?|"
     r"representatives?|operators?|managers?|supervisors?|engineers?|specialists?|colleagues?|employees?|team|tier|boss|"
     r"call(s|ed|ing|back)?|phone|ring|speak|talk|meeting|escalat\w*|transfer\w*|forward\w*|put (me|us) through|"
     r"in charge|member|directly|reach out|contact (me|us)|get back to (me|us)|bots?|chatbot|machine|automated|"
@@ -215,7 +225,9 @@ _PERSON_CUE = re.compile(
 _HYPOTHETICAL = re.compile(
     r"\b(what happens|what should (we|i) do|how (would|do|can|should) (we|i|you) (know|detect|prevent|handle|tell)|"
     # "in case it happens"; not "probably nothing, but just in case: since an hour ago every widget ..."
-    r"in case(?<!just in case)|in case(?!\s*[:,;-])|if (ever|someone|somebody|anyone|a|an) |ever (had|been)|runbook|"
+    r"in case(?<!just in case)|in case(?!\s*[:,;-])|if (ever|someone|somebody|anyone|a|an) |"
+    # "if it has ever been breached"; not "None of us has ever been invited to that organization"
+    r"(?<!\bnone of us has )(?<!\bnobody has )(?<!\bno one has )(?<!\bnone of us have )ever (had|been)|runbook|"
     r"incident response|policy|plan(ning)? for|scenarios?|procedure|awareness|hypothetical(ly)?|"
     r"(was|were|am|i.m) (worried|afraid|scared)|i thought|"
     # what one would do to them ("a data breach would basically end us")

@@ -170,7 +170,7 @@ _ASKS_IF_EXPECTED = re.compile(
 # person's access, not our service down.
 _ABOUT_MY_ACCOUNT = re.compile(
     r"\b(?:is|was|has) my (?:account|login|user) (?:been )?(?:locked|suspended|blocked|disabled|deactivated|removed)\b|"
-    r"\b(?:did|has) something happen(?:ed)? (?:to|with) my (?:account|login|user)\b",
+    r"\b(?:did|has) something (?:happen(?:ed)?|go(?:ne)? wrong) (?:to|with) my (?:account|login|user|access)\b",
     re.I,
 )
 

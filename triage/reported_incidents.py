@@ -91,8 +91,9 @@ _A_SETTING = re.compile(
     r"\b(?:mandatory|compulsory|require\w*|force|enforce|make|turn(?:ing)? (?:on|off)|enable|disable)\b", re.I
 )
 _FAILING = re.compile(
-    r"\b(?:can'?t|cannot|unable|blank|empty|white page|spins?|spinning|error\w*|down|disabled|paused|unavailable|"
-    r"nothing (?:loads|works|can)|(?:won'?t|not) load(?:ing)?|fail\w*|broken|stuck|"
+    # ("no errors at all" tells none)
+    r"\b(?:can'?t|cannot|unable|blank|empty|white page|spins?|spinning|(?<!\bno )(?<!\bwithout )error\w*|down|disabled|"
+    r"paused|unavailable|nothing (?:loads|works|can)|(?:won'?t|not) load(?:ing)?|(?<!\bno )fail\w*|broken|stuck|"
     r"time[sd]? ?out|[45]\d\d)\b",
     re.I,
 )
@@ -140,7 +141,13 @@ _DISOWNED = re.compile(
     r"\b(?:provider|host|network|cloud|data ?cent(?:er|re))s? (?:that )?(?:we|i) (?:don'?t|do not|never) "
     r"(?:use|know|own)\b|"
     # "my password was changed. it wasnt me", "password changed - not me"
-    r"\b(?:it|that|this)\s+(?:wasn'?t|wasnt|was not|was never)\s+(?:me|us|one of us|anyone here)\b|[-–:]\s*not me\b",
+    r"\b(?:it|that|this)\s+(?:wasn'?t|wasnt|was not|was never)\s+(?:me|us|one of us|anyone here)\b|[-–:]\s*not me\b|"
+    # "none of us did that", "everyone on the team says not me"
+    r"\b(?:nobody|no one|none of us|none of them)(?: here| on (?:the|our) team)? did (?:that|this|it)\b|"
+    r"\b(?:everyone|everybody|all of us)\b[^.?!]{0,30}\bsays? (?:it wasn'?t (?:them|me)|not me)\b|"
+    # an alibi for what was done with their own account ("i was hiking all weekend, zero signal")
+    r"\b(?:i|we) (?:was|were) (?:hiking|asleep|sleeping|on (?:holiday|vacation|leave|a plane|a flight)|offline|"
+    r"travel+ing|camping|away)\b[^.?!]{0,60}\b(?:didn'?t|did not|never) (?:touch|log in|sign in|use|open)\b",
     re.I,
 )
 _ACCESS = re.compile(

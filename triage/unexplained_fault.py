@@ -102,7 +102,9 @@ _THEIR_CHANGE = re.compile(
     r"(?<!\bnobody on )(?<!\bno one on )(?<!\bnobody in )(?<!\bno one in )(?<!\bnone of )"
     r"\b(?:we|i|our (?:[\w-]+ ){0,2}(?:team|admins?|engineers?|developers?|devs|department|people|folks|vendor|"
     r"contractor|agency))\s+(?:have |has |had |just |recently )?(?:rotated|renewed|replaced|reconfigured|rebuilt|"
-    r"redeployed|deployed|rolled out|released|shipped)\b",
+    r"redeployed|deployed|rolled out|released|shipped|moved|migrated|switched|ported)\b|"
+    # "our former marketing manager left the company" (their integrations and alerts may have been theirs)
+    r"\b(?:left|quit|departed) (?:the|our) (?:company|team|organi[sz]ation|business)\b",
     re.I,
 )
 

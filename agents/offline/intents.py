@@ -193,8 +193,23 @@ def purely_technical(text: str) -> bool:
     return bool(_TECHNICAL.search(text)) and not _BILLING_ASK.search(text)
 
 
+# What the customer does themselves with their account manager ("Thanks, I've pinged our account manager", "we'll
+# raise it with our account manager"): told, not asked of us.
+_OWN_STEP_WITH_MANAGER = re.compile(
+    r"\b(?:i|we)(?:'ll|'ve| will| have| already| just| can| could)* (?:\w+ )?(?:pinged|ping|raised?|asked?|contacted|"
+    r"contact|e-?mailed|e-?mail|messaged|message|spoke|speak|talked|talk|checked|check|take|took|went|go|reached out|"
+    r"reach out|looped in|loop in|cc'?d|copied)\b[^.?!]{0,40}\baccount manager\b",
+    re.I,
+)
+_ASKS = re.compile(r"\b(?:please|could you|can you|would you|we'?d like|i'?d like|want|need)\b", re.I)
+
+
 def wants_call_or_manager(text: str) -> bool:
-    return bool(_CALL_OR_MANAGER.search(text))
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+|\n+", text) if _CALL_OR_MANAGER.search(s)]
+    return any(
+        not (_OWN_STEP_WITH_MANAGER.search(s) and not s.rstrip().endswith("?") and not _ASKS.search(s))
+        for s in sentences
+    )
 
 
 # Function words, the surest sign of a language in a few lines (names and product words are not).
