@@ -226,6 +226,34 @@ HELD_OUT = [
             "come back to our card",
         ),
     ),
+    HeldOut(
+        41,
+        (
+            "charge to be reversed",
+            "isnt back on the card",
+            "nothing has come back",
+            "the month we've already paid for",
+            "rest of the month back",
+            "refund",
+            "money back on the company card",
+            "difference back on our card",
+            "upgrade money back",
+        ),
+    ),
+    HeldOut(
+        42,
+        (
+            "recover any amounts overpaid",
+            "isn't reversed",
+            "my money back",
+            "compensation",
+            "refund",
+            "reach the card",
+            "vat on that one back",
+            "money back for the remaining",
+            "difference paid back",
+        ),
+    ),
 ]
 
 

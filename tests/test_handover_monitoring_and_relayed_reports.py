@@ -77,6 +77,27 @@ def plain_customer() -> Customer:
             "None of us has ever been invited to that organisation.",
             "security",
         ),
+        (
+            "Case relayed from our IT desk. The requester has opted out of automated replies. Please assign to a "
+            "named support representative and reply with their name.",
+            "person",
+        ),
+        (
+            "you billed our card twice for the same month. if the second charge isnt back by monday im filing it "
+            "through money claim online.",
+            "legal",
+        ),
+        (
+            "Automated case from our SOC: anomalous Lumora API usage overnight, 9,000 export calls with our key "
+            "from an unrecognised network.",
+            "security",
+        ),
+        (
+            "Automated reconciliation alert. The Query API now returns 0 events for every day before March for our "
+            "main project; last week the same query returned about 40,000 a day. No retention change recorded on "
+            "our side.",
+            "data_loss",
+        ),
     ],
 )
 def test_a_calmly_told_incident_reaches_a_person(detector: HandoverDetector, text: str, reason: str) -> None:
@@ -108,6 +129,12 @@ def test_a_report_told_after_just_in_case_is_still_a_report() -> None:
         "show the calls for every user, no errors at all. Does the SDK need something else there?",
         "The weekly Slack digest stopped a month ago. Nothing changed in Lumora as far as I know; our old growth "
         "lead left the company around then. How do we reconnect it?",
+        "I pasted our secret key into a scratch file on my laptop, which then died. Nobody else saw it. Where can "
+        "I see the key again?",
+        "Our security lead runs a drill next month: we pretend one of our services has been compromised and "
+        "rotate its Lumora secret key. Nothing has leaked. How does rotation work?",
+        "Our legal team (one very thorough lawyer) asked me to find out whether we need a separate data processing "
+        "agreement. Nothing is wrong, they just want it on file.",
     ],
 )
 def test_calm_questions_with_an_incidents_words_stay_with_the_agents(detector: HandoverDetector, text: str) -> None:

@@ -29,8 +29,10 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"\b(assign|hand|give) (this|the|my|our) (ticket|case|issue) to (one|a|an) (named |specific |single )?"
         r"(person|human|engineer|agent|member of (your )?staff)\b|"
         # "asks that this case be reassigned to a named Lumora support engineer and that automated answers stop"
-        r"\b(re)?assigned to (one|a|an) (named|specific|single|dedicated) (\w+ ){0,2}(person|human|engineer|agent|"
-        r"member of (your )?staff)\b|\b(automated|automatic|canned|bot) (answers|replies|responses) (to )?stop\b|"
+        r"\b(re)?assign(ed)? (this |it )?to (one|a|an) (named|specific|single|dedicated) (\w+ ){0,2}(person|human|"
+        r"engineer|agent|rep|representative|member of (your )?staff)\b|"
+        r"\bopted out of (automated|automatic|bot|ai|machine) (responses|replies|answers)\b|"
+        r"\b(automated|automatic|canned|bot) (answers|replies|responses) (to )?stop\b|"
         r"\bstop (the |sending )?(automated|automatic|canned|bot) (answers|replies|responses)\b|"
         r"\btake ownership of (this|the|my|our) "
         r"(case|ticket|issue)\b|"
@@ -80,7 +82,7 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"(will (be )?(in touch|contact|hear|take|pursue|file|sue)|(is|are) (already )?involved)|"
         r"our legal (team|department|counsel) will (be (in touch|contacting)|contact you|take|pursue|follow up)|"
         r"legal (action|demand|proceedings|steps)|lawsuit|class[- ]action|"
-        r"sue (you|your|them|the company)|see you in court|take (you|this) to court|small claims|"
+        r"sue (you|your|them|the company)|see you in court|take (you|this) to court|small claims|money claim online|"
         r"cease and desist|gdpr complaint|data protection authority|demand letter|letter before action|"
         r"(third[- ]party )?defendant|plaintiff|subpoena|litigation hold|pending litigation|"
         r"served with (a|an) (complaint|claim|lawsuit|summons|notice))\b|"
@@ -225,7 +227,8 @@ _PERSON_CUE = re.compile(
 _HYPOTHETICAL = re.compile(
     r"\b(what happens|what should (we|i) do|how (would|do|can|should) (we|i|you) (know|detect|prevent|handle|tell)|"
     # "in case it happens"; not "probably nothing, but just in case: since an hour ago every widget ..."
-    r"in case(?<!just in case)|in case(?!\s*[:,;-])|if (ever|someone|somebody|anyone|a|an) |"
+    r"in case(?<!just in case)|in case(?!\s*[:,;-])|(we|i) pretend|let'?s pretend|"
+    r"if (ever|someone|somebody|anyone|a|an) |"
     # "if it has ever been breached"; not "None of us has ever been invited to that organization"
     r"(?<!\bnone of us has )(?<!\bnobody has )(?<!\bno one has )(?<!\bnone of us have )ever (had|been)|runbook|"
     r"incident response|policy|plan(ning)? for|scenarios?|procedure|awareness|hypothetical(ly)?|"
@@ -339,7 +342,7 @@ def matches(text: str) -> set[str]:
         if reason == "outage":
             checked = [s for s in checked if not _THEIR_OWN_OUTAGE.search(s) and not _THEIR_CHECK.search(s)]
         if reason == "security":
-            checked = [s for s in checked if not not_ours.their_breach(s)]
+            checked = [s for s in checked if not not_ours.their_breach(s) and not not_ours.pasted_privately(s)]
         if reason == "legal":
             checked = [s for s in checked if not not_ours.their_lawsuit(s)]
         if any(rule.search(s) for s in checked):
@@ -413,6 +416,13 @@ def describes_setup(unit: str) -> bool:
 _CONTENT = 0.5  # textblob polarity at or above which a sentence without a complaint reads as content
 
 
+# A preference between ways of doing something ("We'd rather not split it into pieces if there's another option"),
+# not an understated complaint ("I'd rather not make a big thing of it: ...").
+_PREFERENCE = re.compile(
+    r"\b(?:i|we)(?:'d| would) (?:rather|prefer)\b[^.?!]{0,80}\b(?:another|other|different) (?:option|way|approach)s?\b|"
+    r"\b(?:i|we)(?:'d| would) (?:rather|prefer)\b[^.?!]{0,80}\b(?:alternative|instead)\b",
+    re.I,
+)
 _RETRACTED = re.compile(
     r"\(\s*not really\b|\bnot really,? (?:but|just)\b|\b(?:only|just) (?:joking|kidding)\b|\bnot literally\b", re.I
 )
@@ -440,6 +450,9 @@ def unit_vetoes(unit: str) -> set[str]:
     # A figure of speech taken back in the same breath ("a life-or-death question (not really, but ...)", "just
     # kidding"): no anger or unhappiness in it.
     if _RETRACTED.search(unit) or not_aimed_at_us.no_complaint_to_us(unit):
+        found |= {"angry", "unhappy"}
+    # A preference between ways is no complaint, unless frustration is told with it.
+    if _PREFERENCE.search(unit) and not FRUSTRATION.search(unit) and not reports_problem(unit):
         found |= {"angry", "unhappy"}
     # Praise beside a problem is how sarcasm reads ("Lovely to see the exports failing again"): no veto.
     if polarity(unit) >= _CONTENT and not FRUSTRATION.search(unit) and not reports_problem(unit):

@@ -17,8 +17,8 @@ _THEIR_OWN_QUARREL = re.compile(
 # A question relayed for someone ("They also asked whether a charge from a few months ago could still be
 # refunded"): asked, not threatened.
 _RELAYED_QUESTION = re.compile(
-    r"\b(they|he|she|legal|procurement|finance|our (\w+ )?team) (also )?(asked|asks|want to know|wants to know) "
-    r"(me |us )?(whether|if|about|how|what|when)\b",
+    r"\b(they|he|she|legal|procurement|finance|our (\w+ )?team) (\([^)]{0,60}\) )?(also )?(asked|asks|want to know|"
+    r"wants to know) (me |us )?(to (find out|check|ask|confirm) )?(whether|if|about|how|what|when)\b",
     re.I,
 )
 # A contract in the business sense ("we lost our biggest contract last month"): news, not a legal matter.
@@ -39,9 +39,12 @@ _NOBODY_COMPLAINED = re.compile(
 _KILLING_ME = re.compile(r"\b(killing|kills) (me|us)\b", re.I)
 
 
-# Procurement paperwork ("We're refreshing our internal vendor sheet"): a vendor list, not a wish to change vendor.
+# Procurement paperwork ("We're refreshing our internal vendor sheet", "our procurement team grills every vendor like
+# a steak"): their own process, not a wish to change vendor.
 _VENDOR_PAPERWORK = re.compile(
-    r"\b(vendor|supplier)s? (sheet|list|register|spreadsheet|file|records|questionnaire|form|database|inventory)\b",
+    r"\b(vendor|supplier)s? (sheet|list|register|spreadsheet|file|records|questionnaire|form|database|inventory)\b|"
+    r"\bour (procurement|legal|security|compliance|finance|it) (team|department|folks)\b[^.?!]{0,40}"
+    r"\b(every|all|each) (vendors?|suppliers?)\b",
     re.I,
 )
 

@@ -59,6 +59,9 @@ _DECLARED_NONE = re.compile(
     # "Nobody outside our team can see it"; "calls this a 'leak', but really it's our own mistake"
     r"(?:nobody|no one) outside (?:our|the) (?:team|company|organi[sz]ation|project) (?:can|could|has) (?:see|seen|"
     r"access|accessed|read)|"
+    # "Nobody else saw it, it just went down with the laptop."
+    r"(?:nobody|no one) else (?:saw|has seen|had seen|could see|can see|had access to|has access to) "
+    r"(?:it|them|the key)\b|"
     r"calls? (?:this|it) an? [\"'“‘]?(?:leak|breach|incident|hack)[\"'”’]?,? but\b)",
     re.I,
 )

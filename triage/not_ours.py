@@ -62,6 +62,23 @@ def their_breach(sentence: str) -> bool:
     return bool(_THEIR_BREACH.search(sentence))
 
 
+# A key pasted somewhere only the customer reads ("the scratch file where I'd pasted the project's secret key"): kept,
+# not exposed. Pasted anywhere else (a forum, a chat, a public repo) it is.
+_PASTED = re.compile(r"\bpasted\b", re.I)
+_PRIVATE_PLACE = re.compile(
+    r"\b(?:scratch|local|private|personal|password manager|vault|notes? app|text file|draft|my own)\b", re.I
+)
+_SHARED_PLACE = re.compile(
+    r"\b(?:public|shared|slack|channel|chat|forum|github|gist|stack ?overflow|discord|teams|thread|wiki|email|e-mail|"
+    r"ticket|issue|repo(?:sitory)?|screenshot|everyone|anyone)\b",
+    re.I,
+)
+
+
+def pasted_privately(sentence: str) -> bool:
+    return bool(_PASTED.search(sentence) and _PRIVATE_PLACE.search(sentence) and not _SHARED_PLACE.search(sentence))
+
+
 # The customer says outright it is not ours ("our marketing website (a WordPress install, nothing to do with
 # Lumora) was hacked"): the incident in that sentence is theirs.
 _NOT_OURS_SAID = re.compile(

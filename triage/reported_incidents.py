@@ -15,6 +15,9 @@ from domain.policy import EXPOSED, SECRET
 # ("how do we spot suspicious logins?") reports nothing.
 _FOREIGN_ACCESS = re.compile(
     r"\b(?:anomalous|suspicious) (?:sign[- ]?ins?|log[- ]?ins?|logins|sessions?|access)\b|"
+    # "SIEM alert: anomalous Lumora API usage", "Query API volume from unrecognised network"
+    r"\b(?:anomalous|suspicious) (?:lumora |our )?(?:api )?(?:usage|activity|calls|requests|queries)\b|"
+    r"\bfrom (?:an? )?(?:unrecogni[sz]ed|unknown|foreign) (?:network|ip|address|asn|location|country)\b|"
     r"\b(?:events?|data|projects?|dashboards?|names?|records?|users?|customers?|accounts?|buckets?|workspaces?|"
     r"organi[sz]ations?|orgs?|tenants?)\b[^.?!]{0,40}"
     r"\b(?:(?:that|which) (?:are|is) not ours|aren'?t ours|isn'?t ours)\b|"

@@ -27,6 +27,7 @@ _NOTHING_CHANGED = re.compile(
     r"(?:anything|a thing|our|any)\b|"
     # "No change on our side; ...", "No changes on our side in that period."
     r"\bno (?:changes?|deploy(?:ment)?s?|releases?) (?:on|at|from) our (?:side|end)\b|"
+    r"\bno (?:\w+ )?changes? (?:was |were )?(?:recorded|made|logged)\b|"
     # "we didnt ship an app update in that window", "we haven't released anything since May"
     r"\b(?:we|i)\s+(?:didn'?t|did not|didnt|haven'?t|have not|havent)\s+"
     r"(?:ship|release|push|deploy|roll(?:ed)? out)\w*\s+(?:(?:an?|any|new|the)\s+){0,2}(?:app\s+|code\s+|sdk\s+)?"
@@ -81,7 +82,7 @@ _ACROSS_THE_BOARD = re.compile(
 # Gone, or turned back to an old state ("every profile rolled back to what it was a year ago")
 _GONE = re.compile(
     r"\b(?:gone|disappeared|vanished|wiped|overwr\w+|replaced|deleted|lost|missing|rolled back|reverted|"
-    r"emptied)\b",
+    r"emptied)\b|\breturns? (?:0|zero|nothing)\b",
     re.I,
 )
 _EXPLAINED_BY_ACCESS = re.compile(
