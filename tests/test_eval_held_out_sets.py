@@ -254,6 +254,37 @@ HELD_OUT = [
             "difference paid back",
         ),
     ),
+    HeldOut(
+        43,
+        (
+            "recoverable",
+            "recovery of fees",
+            "compensation",
+            "rest of this month",
+            "refund",
+            "come back to us",
+            "difference back",
+            "from pro to starter",
+            "invoices already paid",
+        ),
+    ),
+    HeldOut(
+        44,
+        (
+            "duplicate amount is returned",
+            "opened a dispute with our card issuer",
+            "a judge can decide who pays",
+            "full amount back",
+            "service credits",
+            "the month we've already paid for",
+            "stop paying for starter",
+            "the date we've paid up to",
+            "refund",
+            "moving down to starter",
+            "what we already paid this month",
+            "vat back",
+        ),
+    ),
 ]
 
 

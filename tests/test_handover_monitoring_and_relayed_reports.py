@@ -98,6 +98,21 @@ def plain_customer() -> Customer:
             "our side.",
             "data_loss",
         ),
+        (
+            "your sdk sent every signup twice for two months and we planned our budget on it. if you won't cover "
+            "the extra ad spend, a judge can decide. our general counsel is already drafting.",
+            "legal",
+        ),
+        (
+            "We got your notice that SSO enforcement was switched off at 02:40. None of our four admins changed "
+            "that setting. Who did this?",
+            "security",
+        ),
+        (
+            "when i edit the id in a shared report link i get somebody else's report, not ours. a bank's weekly "
+            "numbers, by the look of it.",
+            "security",
+        ),
     ],
 )
 def test_a_calmly_told_incident_reaches_a_person(detector: HandoverDetector, text: str, reason: str) -> None:
@@ -135,6 +150,8 @@ def test_a_report_told_after_just_in_case_is_still_a_report() -> None:
         "rotate its Lumora secret key. Nothing has leaked. How does rotation work?",
         "Our legal team (one very thorough lawyer) asked me to find out whether we need a separate data processing "
         "agreement. Nothing is wrong, they just want it on file.",
+        "Thanks, the invite worked. Our data protection officer now asks whether we need to sign a separate data "
+        "processing agreement with you.",
     ],
 )
 def test_calm_questions_with_an_incidents_words_stay_with_the_agents(detector: HandoverDetector, text: str) -> None:

@@ -24,8 +24,8 @@ _FOREIGN_ACCESS = re.compile(
     r"\bnot one of our (?:projects|accounts|dashboards|buckets|users|organi[sz]ations)\b|"
     r"\b(?:somebody|someone|a stranger|an unknown (?:party|person)) (?:else )?(?:is|are|was|has been) "
     r"(?:using|accessing|signing in|logging in)\b|"
-    r"\b(?:someone else'?s|another (?:company|customer|organi[sz]ation)'?s) "
-    r"(?:data|projects?|dashboards?|events|users)\b",
+    r"\b(?:someone else'?s|somebody else'?s|another (?:company|customer|organi[sz]ation)'?s) "
+    r"(?:data|projects?|dashboards?|reports?|funnels?|events|users|numbers|figures)\b",
     re.I,
 )
 
@@ -128,7 +128,8 @@ def broken_for_everyone(sentences: list[str]) -> bool:
 # alone is everyday ("nobody here changed the funnel"; "which role can add keys?"); together, only we can tell who.
 # "If nobody changed the password, ..." asks, it reports nothing.
 _DISOWNED = re.compile(
-    r"(?<!\bif )\b(?:nobody|no one|none of us|none of them)(?: [\w'-]+){0,4}? "
+    r"(?<!\bif )\b(?:nobody|no one|none of us|none of them|none of our (?:\w+ )?(?:admins|owners|team|people|staff|"
+    r"colleagues|engineers|developers|members))(?: [\w'-]+){0,4}? "
     r"(?:re-?)?(?:remembers?|recalls?|made|added|changed|created|turned|switched|set|enabled|disabled|invited|approved|"
     r"requested|authori[sz]ed|connected|linked|installed|was (?:awake|trying|signed in|working|online|logged in))\b|"
     r"\b(?:that|which|whom?) (?:we|i) (?:don'?t|do not|didn'?t|did not|never) (?:have|own|know|recogni[sz]e|asked|"
