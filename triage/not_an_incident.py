@@ -83,7 +83,8 @@ _WORKS = re.compile(
     re.I,
 )
 _FAILS = re.compile(
-    r"\b(?:not|no|never|none|nothing|but|fail\w*|error\w*|broken|down|missing|empty|gone|lost|can'?t|cannot|"
+    r"\b(?:not|no|never|none|nothing|but|fail\w*|error\w*|broken|down|missing|empty|gone|lost|disappeared|vanished|"
+    r"wiped?|zero|can'?t|cannot|"
     r"won'?t|isn'?t|aren'?t|doesn'?t|don'?t|didn'?t|[45]\d\d|time[sd]? ?out)\b",
     re.I,
 )
